@@ -1,0 +1,60 @@
+/* Facts about this machine and the calling thread, paired with io.lazymig.jni.SystemInfo. */
+#define _GNU_SOURCE
+#include "lm_util.h"
+
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static const struct lm_constant system_constants[] = {
+    LM_CONST(SIGKILL), LM_CONST(SIGSTOP), LM_CONST(SIGCONT), LM_CONST(SIGTRAP), LM_CONST(SIGTERM),
+    LM_CONST(SIGCHLD), LM_CONST(SIGSEGV), LM_CONST(SIGBUS),  LM_CONST(SIGUSR1), LM_CONST(SIGUSR2),
+    LM_CONST(SIGINT),  LM_CONST(SIGHUP),  LM_CONST(SIGPIPE), LM_CONST(SIGALRM), LM_CONST(NSIG),
+};
+
+static jlong lm_system_constant(JNIEnv *env, jclass cls, jstring name)
+{
+    (void)cls;
+    return lm_constant_lookup(env, system_constants, LM_ARRAY_SIZE(system_constants), name);
+}
+
+static jlong lm_page_size(JNIEnv *env, jclass cls)
+{
+    (void)env;
+    (void)cls;
+    return sysconf(_SC_PAGESIZE);
+}
+
+static jint lm_getpid(JNIEnv *env, jclass cls)
+{
+    (void)env;
+    (void)cls;
+    return getpid();
+}
+
+static jint lm_gettid(JNIEnv *env, jclass cls)
+{
+    (void)env;
+    (void)cls;
+    return (jint)syscall(SYS_gettid);
+}
+
+static jint lm_kill(JNIEnv *env, jclass cls, jint pid, jint sig)
+{
+    (void)env;
+    (void)cls;
+    return kill(pid, sig) == 0 ? 0 : -errno;
+}
+
+static const JNINativeMethod methods[] = {
+    { "constant", "(Ljava/lang/String;)J", (void *)lm_system_constant },
+    { "nativePageSize", "()J", (void *)lm_page_size },
+    { "nativeGetpid", "()I", (void *)lm_getpid },
+    { "nativeGettid", "()I", (void *)lm_gettid },
+    { "nativeKill", "(II)I", (void *)lm_kill },
+};
+
+int lm_system_register(JNIEnv *env)
+{
+    return lm_register(env, "SystemInfo", methods, LM_ARRAY_SIZE(methods));
+}
