@@ -3,6 +3,7 @@
 #include "lm_util.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -10,6 +11,8 @@ static const struct lm_constant system_constants[] = {
     LM_CONST(SIGKILL), LM_CONST(SIGSTOP), LM_CONST(SIGCONT), LM_CONST(SIGTRAP), LM_CONST(SIGTERM),
     LM_CONST(SIGCHLD), LM_CONST(SIGSEGV), LM_CONST(SIGBUS),  LM_CONST(SIGUSR1), LM_CONST(SIGUSR2),
     LM_CONST(SIGINT),  LM_CONST(SIGHUP),  LM_CONST(SIGPIPE), LM_CONST(SIGALRM), LM_CONST(NSIG),
+    LM_CONST(PR_SET_MM), LM_CONST(PR_SET_MM_MAP), LM_CONST(PR_SET_MM_MAP_SIZE), LM_CONST(PR_SET_NAME),
+    LM_CONST(PR_GET_NAME), { "PRCTL_MM_MAP_SIZE", sizeof(struct prctl_mm_map) },
 };
 
 static jlong lm_system_constant(JNIEnv *env, jclass cls, jstring name)
@@ -46,12 +49,21 @@ static jint lm_kill(JNIEnv *env, jclass cls, jint pid, jint sig)
     return kill(pid, sig) == 0 ? 0 : -errno;
 }
 
+/* prctl(2) with raw arguments (pointers are addresses in this process). */
+static jlong lm_prctl(JNIEnv *env, jclass cls, jint option, jlong a2, jlong a3, jlong a4, jlong a5)
+{
+    (void)env;
+    (void)cls;
+    return LM_RETRY(prctl(option, (unsigned long)a2, (unsigned long)a3, (unsigned long)a4, (unsigned long)a5));
+}
+
 static const JNINativeMethod methods[] = {
     { "constant", "(Ljava/lang/String;)J", (void *)lm_system_constant },
     { "nativePageSize", "()J", (void *)lm_page_size },
     { "nativeGetpid", "()I", (void *)lm_getpid },
     { "nativeGettid", "()I", (void *)lm_gettid },
     { "nativeKill", "(II)I", (void *)lm_kill },
+    { "nativePrctl", "(IJJJJ)J", (void *)lm_prctl },
 };
 
 int lm_system_register(JNIEnv *env)

@@ -24,6 +24,14 @@ public final class SystemInfo {
     /** One more than the highest signal number (65 on x86_64 Linux). */
     public static final int NSIG = (int) constant("NSIG");
 
+    public static final int PR_SET_MM = (int) constant("PR_SET_MM");
+    public static final int PR_SET_MM_MAP = (int) constant("PR_SET_MM_MAP");
+    public static final int PR_SET_MM_MAP_SIZE = (int) constant("PR_SET_MM_MAP_SIZE");
+    public static final int PR_SET_NAME = (int) constant("PR_SET_NAME");
+    public static final int PR_GET_NAME = (int) constant("PR_GET_NAME");
+    /** sizeof(struct prctl_mm_map), what PR_SET_MM_MAP takes as its size argument. */
+    public static final int PRCTL_MM_MAP_SIZE = (int) constant("PRCTL_MM_MAP_SIZE");
+
     private SystemInfo() {
     }
 
@@ -43,7 +51,14 @@ public final class SystemInfo {
         NativeException.check("kill(" + pid + ", " + signal + ")", nativeKill(pid, signal));
     }
 
+    /** prctl(2) on the calling process with raw arguments (addresses of this process's memory). */
+    public static long prctl(int option, long arg2, long arg3, long arg4, long arg5) throws NativeException {
+        return NativeException.check("prctl(" + option + ")", nativePrctl(option, arg2, arg3, arg4, arg5));
+    }
+
     private static native long constant(String name);
+
+    private static native long nativePrctl(int option, long a2, long a3, long a4, long a5);
 
     private static native long nativePageSize();
 
