@@ -1,0 +1,81 @@
+package io.lazymig.dump;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.greaterThan;
+import static org.hamcrest.Matchers.hasItem;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ProcParsersTest {
+    private static final int SELF = (int) ProcessHandle.current().pid();
+
+    @Test
+    void smapsOfThisJvm() throws IOException {
+        List<MapsEntry> maps = ProcSmaps.read(SELF);
+        assertThat(maps.size(), greaterThan(10));
+        MapsEntry stack = maps.stream().filter(m -> "[stack]".equals(m.path())).findFirst().orElseThrow();
+        assertThat(stack.vmFlags(), hasItem("gd"));
+        assertTrue(stack.isAnonymous());
+        assertTrue(maps.stream().anyMatch(MapsEntry::isVdsoBlock));
+        for (int i = 1; i < maps.size(); i++) {
+            assertTrue(Long.compareUnsigned(maps.get(i - 1).end(), maps.get(i).start()) <= 0, "sorted and disjoint");
+        }
+    }
+
+    @Test
+    void mapsLineWithSpacesInPath() throws IOException {
+        List<MapsEntry> m = ProcSmaps.parse(List.of(
+                "7f0000000000-7f0000002000 r-xp 00001000 fd:01 1234   /tmp/a b (deleted)",
+                "Size:                  8 kB",
+                "VmFlags: rd ex mr mw me",
+                "7f0000002000-7f0000003000 rw-p 00000000 00:00 0 "));
+        assertEquals(2, m.size());
+        assertEquals("/tmp/a b (deleted)", m.get(0).path());
+        assertEquals(0x1000, m.get(0).offset());
+        assertTrue(m.get(0).isFile());
+        assertTrue(m.get(1).isAnonymous());
+        assertFalse(m.get(1).shared());
+    }
+
+    @Test
+    void statOfThisJvm() throws IOException {
+        ProcStat s = ProcStat.read(SELF);
+        assertThat(s.threads(), greaterThan(1));
+        assertTrue(s.startCode() < s.endCode());
+        assertTrue(s.argStart() < s.argEnd() && s.envStart() < s.envEnd());
+    }
+
+    @Test
+    void statWithParenthesesInComm() throws IOException {
+        StringBuilder sb = new StringBuilder("42 (a) b) R 1");
+        for (int i = 5; i <= 52; i++) {
+            sb.append(' ').append(i);
+        }
+        ProcStat s = ProcStat.parse(sb.toString());
+        assertEquals('R', s.state());
+        assertEquals(26, s.startCode());
+        assertEquals(51, s.envEnd());
+        assertThrows(IOException.class, () -> ProcStat.parse("42 (x) R 1 2"));
+    }
+
+    @Test
+    void auxvStatusLimitsFdinfo() throws IOException {
+        long[] auxv = ProcAuxv.read(SELF);
+        assertEquals(0, auxv[auxv.length - 2], "ends with AT_NULL");
+        ProcStatus st = ProcStatus.read(SELF);
+        assertThat(st.threads(), greaterThan(1));
+        st.umask();
+        long[][] limits = ProcLimits.read(SELF);
+        assertEquals(16, limits.length);
+        ProcFdInfo fd0 = ProcFdInfo.parse("pos:\t12\nflags:\t0100001\nmnt_id:\t5\n");
+        assertEquals(12, fd0.pos());
+        assertEquals(0100001, fd0.flags());
+        assertThrows(IOException.class, () -> ProcFdInfo.parse("mnt_id: 5"));
+    }
+}
