@@ -1,0 +1,25 @@
+package io.lazymig.cli;
+
+/**
+ * Sets up SLF4J's simple logger from CRIU-style options before the first logger exists:
+ * {@code -v N} (0 errors only ... 4 debug; default 2 = warnings) and {@code -o FILE}.
+ */
+final class Logging {
+    private Logging() {
+    }
+
+    static void configure(int verbosity, String logFile) {
+        String level = switch (Math.max(0, Math.min(verbosity, 4))) {
+            case 0, 1 -> "error";
+            case 2 -> "warn";
+            case 3 -> "info";
+            default -> "debug";
+        };
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", level);
+        System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
+        System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "HH:mm:ss.SSS");
+        System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");
+        System.setProperty("org.slf4j.simpleLogger.showShortLogName", "true");
+        System.setProperty("org.slf4j.simpleLogger.logFile", logFile == null ? "System.err" : logFile);
+    }
+}
