@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "lm_util.h"
 
+#include <linux/capability.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -13,6 +14,7 @@ static const struct lm_constant system_constants[] = {
     LM_CONST(SIGINT),  LM_CONST(SIGHUP),  LM_CONST(SIGPIPE), LM_CONST(SIGALRM), LM_CONST(NSIG),
     LM_CONST(PR_SET_MM), LM_CONST(PR_SET_MM_MAP), LM_CONST(PR_SET_MM_MAP_SIZE), LM_CONST(PR_SET_NAME),
     LM_CONST(PR_GET_NAME), { "PRCTL_MM_MAP_SIZE", sizeof(struct prctl_mm_map) },
+    LM_CONST(CAP_SYS_ADMIN), LM_CONST(CAP_SYS_PTRACE), LM_CONST(CAP_CHECKPOINT_RESTORE),
 };
 
 static jlong lm_system_constant(JNIEnv *env, jclass cls, jstring name)

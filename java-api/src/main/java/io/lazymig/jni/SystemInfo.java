@@ -32,6 +32,11 @@ public final class SystemInfo {
     /** sizeof(struct prctl_mm_map), what PR_SET_MM_MAP takes as its size argument. */
     public static final int PRCTL_MM_MAP_SIZE = (int) constant("PRCTL_MM_MAP_SIZE");
 
+    /** Capability numbers, as bit positions of CapEff in /proc/PID/status. */
+    public static final int CAP_SYS_ADMIN = (int) constant("CAP_SYS_ADMIN");
+    public static final int CAP_SYS_PTRACE = (int) constant("CAP_SYS_PTRACE");
+    public static final int CAP_CHECKPOINT_RESTORE = (int) constant("CAP_CHECKPOINT_RESTORE");
+
     private SystemInfo() {
     }
 
