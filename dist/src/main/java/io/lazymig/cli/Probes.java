@@ -1,0 +1,77 @@
+package io.lazymig.cli;
+
+import io.lazymig.jni.Buffers;
+import io.lazymig.jni.SystemInfo;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** The probes of {@code lazymig check}, each doing the real thing once. */
+final class Probes {
+    private Probes() {
+    }
+
+    static List<Probe> all() {
+        return List.of(
+                new Probe("PR_SET_MM_MAP (restore the mm of a process)", Probes::prSetMmMap),
+                new Probe("network namespaces (ip netns, veth: the test hosts)", Probes::networkNamespaces));
+    }
+
+    /** The kernel knows PR_SET_MM_MAP (CONFIG_CHECKPOINT_RESTORE) and we may use it. */
+    static void prSetMmMap() throws Exception {
+        ByteBuffer size = ByteBuffer.allocateDirect(4).order(ByteOrder.nativeOrder());
+        SystemInfo.prctl(SystemInfo.PR_SET_MM, SystemInfo.PR_SET_MM_MAP_SIZE, Buffers.address(size), 0, 0);
+        if (size.getInt(0) != SystemInfo.PRCTL_MM_MAP_SIZE) {
+            throw new IOException("kernel's prctl_mm_map is " + size.getInt(0) + " bytes, lazymig was built for "
+                    + SystemInfo.PRCTL_MM_MAP_SIZE);
+        }
+        long capEff = effectiveCapabilities();
+        if (!hasCap(capEff, SystemInfo.CAP_CHECKPOINT_RESTORE) && !hasCap(capEff, SystemInfo.CAP_SYS_ADMIN)) {
+            throw new IOException("needs CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN (run as root)");
+        }
+    }
+
+    static void networkNamespaces() throws Exception {
+        if (!Files.exists(Path.of("/proc/self/ns/net"))) {
+            throw new IOException("kernel without network namespaces (/proc/self/ns/net missing)");
+        }
+        run("ip", "-V");
+        run("unshare", "--net", "ip", "link", "add", "lm-check0", "type", "veth", "peer", "name", "lm-check1");
+    }
+
+    static long effectiveCapabilities() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("CapEff:")) {
+                return Long.parseUnsignedLong(line.substring(7).trim(), 16);
+            }
+        }
+        throw new IOException("/proc/self/status has no CapEff line");
+    }
+
+    static boolean hasCap(long capEff, int cap) {
+        return (capEff >>> cap & 1) != 0;
+    }
+
+    /** Runs a command to completion; a missing command or a non-zero exit is an exception. */
+    static void run(String... command) throws IOException, InterruptedException {
+        Process p;
+        try {
+            p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        } catch (IOException e) {
+            throw new IOException("'" + command[0] + "' not found (install iproute2 and util-linux)");
+        }
+        String output = new String(p.getInputStream().readAllBytes()).strip();
+        if (!p.waitFor(10, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IOException("'" + String.join(" ", command) + "' did not finish in 10 s");
+        }
+        if (p.exitValue() != 0) {
+            throw new IOException("'" + String.join(" ", command) + "' failed: "
+                    + (output.isEmpty() ? "exit " + p.exitValue() : output.lines().findFirst().orElse("")));
+        }
+    }
+}
