@@ -1,6 +1,8 @@
 package io.lazymig.cli;
 
 import io.lazymig.jni.Buffers;
+import io.lazymig.jni.FileDescriptor;
+import io.lazymig.jni.Pidfd;
 import io.lazymig.jni.SystemInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -17,8 +19,20 @@ final class Probes {
 
     static List<Probe> all() {
         return List.of(
+                new Probe("pidfd_open and pidfd_getfd (take a uffd out of a process)", Probes::pidfdGetfd),
                 new Probe("PR_SET_MM_MAP (restore the mm of a process)", Probes::prSetMmMap),
                 new Probe("network namespaces (ip netns, veth: the test hosts)", Probes::networkNamespaces));
+    }
+
+    /** Takes a copy of one of our own fds through a pidfd, as restore does with the stub's uffd. */
+    static void pidfdGetfd() throws Exception {
+        try (FileDescriptor devNull = FileDescriptor.open("/dev/null", FileDescriptor.O_RDONLY, 0);
+             Pidfd self = Pidfd.open(SystemInfo.getpid());
+             FileDescriptor copy = self.getfd(devNull.fd())) {
+            if (!Files.readSymbolicLink(Path.of("/proc/self/fd/" + copy.fd())).toString().equals("/dev/null")) {
+                throw new IOException("pidfd_getfd returned an fd for another file");
+            }
+        }
     }
 
     /** The kernel knows PR_SET_MM_MAP (CONFIG_CHECKPOINT_RESTORE) and we may use it. */
