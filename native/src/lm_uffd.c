@@ -123,8 +123,8 @@ static jlong lm_uffd_msg_constant(JNIEnv *env, jclass cls, jstring name)
 /*
  * A new uffd bound to the calling process's mm. The syscall is refused (EPERM) without
  * CAP_SYS_PTRACE when vm.unprivileged_userfaultfd=0, or may be missing (ENOSYS); then the
- * device /dev/userfaultfd, gated by its file mode, is tried. If the device is absent, the
- * syscall's errno is the more useful answer.
+ * device /dev/userfaultfd, gated by its file mode, is tried. If the device cannot be opened
+ * (absent, or no access), the syscall's errno is the more useful answer.
  */
 static jint lm_uffd_create(JNIEnv *env, jclass cls, jint flags)
 {
@@ -135,7 +135,7 @@ static jint lm_uffd_create(JNIEnv *env, jclass cls, jint flags)
         return (jint)fd;
     long dev = LM_RETRY(open("/dev/userfaultfd", O_RDWR | O_CLOEXEC));
     if (dev < 0)
-        return (jint)(dev == -ENOENT ? fd : dev);
+        return (jint)fd;
     long nfd = LM_RETRY(ioctl((int)dev, USERFAULTFD_IOC_NEW, flags));
     close((int)dev);
     return (jint)nfd;

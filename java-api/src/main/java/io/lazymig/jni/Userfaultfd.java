@@ -95,7 +95,9 @@ public final class Userfaultfd implements AutoCloseable {
      * {@link FileDescriptor#O_CLOEXEC}, {@link FileDescriptor#O_NONBLOCK}, {@link #USER_MODE_ONLY});
      * when the syscall gives EPERM or ENOSYS, /dev/userfaultfd + USERFAULTFD_IOC_NEW instead.
      * Without CAP_SYS_PTRACE (vm.unprivileged_userfaultfd=0) and without access to the device this
-     * fails with EPERM. O_CLOEXEC is not added implicitly: the caller states it.
+     * fails with the syscall's EPERM. Without CAP_SYS_PTRACE, {@link #api} refuses
+     * {@link #FEATURE_EVENT_FORK} with EPERM although {@link #supportedFeatures()} lists it.
+     * O_CLOEXEC is not added implicitly: the caller states it.
      */
     public static Userfaultfd create(int flags) throws NativeException {
         int f = NativeException.check("userfaultfd(flags=0x" + Integer.toHexString(flags) + ")", nativeCreate(flags));
