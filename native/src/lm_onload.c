@@ -36,6 +36,7 @@ static const struct lm_module modules[] = {
     { "Pidfd", lm_pidfd_register },
     { "Ptrace", lm_ptrace_register },
     { "ProcessMemory", lm_procmem_register },
+    { "Memory", lm_memory_register },
 };
 
 JNIEXPORT jint JNI_OnLoad(JavaVM *vm, void *reserved)
