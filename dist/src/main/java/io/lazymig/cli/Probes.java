@@ -4,6 +4,7 @@ import io.lazymig.jni.Buffers;
 import io.lazymig.jni.FileDescriptor;
 import io.lazymig.jni.Pidfd;
 import io.lazymig.jni.SystemInfo;
+import io.lazymig.jni.Userfaultfd;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -19,9 +20,26 @@ final class Probes {
 
     static List<Probe> all() {
         return List.of(
+                new Probe("userfaultfd with fork, remap, remove and unmap events", Probes::userfaultfd),
                 new Probe("pidfd_open and pidfd_getfd (take a uffd out of a process)", Probes::pidfdGetfd),
                 new Probe("PR_SET_MM_MAP (restore the mm of a process)", Probes::prSetMmMap),
                 new Probe("network namespaces (ip netns, veth: the test hosts)", Probes::networkNamespaces));
+    }
+
+    /** A uffd with CRIU's non-cooperative events enabled, as restore creates for each process. */
+    static void userfaultfd() throws Exception {
+        long needed = Userfaultfd.FEATURE_EVENT_FORK | Userfaultfd.FEATURE_EVENT_REMAP
+                | Userfaultfd.FEATURE_EVENT_REMOVE | Userfaultfd.FEATURE_EVENT_UNMAP;
+        long missing = needed & ~Userfaultfd.supportedFeatures();
+        if (missing != 0) {
+            throw new IOException("kernel lacks userfaultfd features 0x" + Long.toHexString(missing));
+        }
+        try (Userfaultfd uffd = Userfaultfd.create()) {
+            long ioctls = uffd.api(needed);
+            if (!Userfaultfd.hasIoctl(ioctls, Userfaultfd.IOCTL_REGISTER)) {
+                throw new IOException("UFFDIO_API does not offer UFFDIO_REGISTER");
+            }
+        }
     }
 
     /** Takes a copy of one of our own fds through a pidfd, as restore does with the stub's uffd. */
