@@ -50,6 +50,14 @@ struct lm_rseq_configuration {
  */
 #define LM_KERNEL_SIGSET_SIZE 8
 
+/* The kernel's struct sigaction for rt_sigaction on x86_64 (no restorer needed for SIG_DFL). */
+struct lm_kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    uint64_t mask;
+};
+
 /* Raw syscall results in [-MAX_ERRNO, -1] are -errno (the kernel's include/linux/err.h). */
 #define LM_MAX_ERRNO 4095
 
@@ -247,13 +255,15 @@ static void __attribute__((noreturn)) lm_ptrace_child(int pipe_fd, const char *p
     /*
      * Default dispositions first, then an empty mask: a signal unblocked while the JVM's handlers
      * were still installed would run JVM code in this half-process. Ignored signals would survive
-     * execve. EINVAL for SIGKILL, SIGSTOP and glibc's internal signals is expected and ignored.
+     * execve. The raw call, because glibc's sigaction refuses its internal signals 32 and 33, which
+     * were found ignored in a surefire JVM. EINVAL comes only for SIGKILL and SIGSTOP.
      */
-    struct sigaction dfl;
+    struct lm_kernel_sigaction dfl;
     memset(&dfl, 0, sizeof(dfl));
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; sig++) {
-        if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, &dfl, NULL) != 0 && errno != EINVAL)
+    dfl.handler = SIG_DFL;
+    for (int sig = 1; sig <= LM_KERNEL_SIGSET_SIZE * 8; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP
+            && syscall(SYS_rt_sigaction, sig, &dfl, NULL, LM_KERNEL_SIGSET_SIZE) != 0)
             lm_ptrace_child_fail(pipe_fd, LM_SPAWN_SIGACTION);
     }
     /* The raw call: glibc's wrapper keeps its internal signals out of the set it passes. */

@@ -1,5 +1,6 @@
 package io.lazymig.jni;
 
+import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Objects;
@@ -319,8 +320,13 @@ public final class Ptrace {
 
     /** Reads the general-purpose registers into {@code into}. */
     public static void getRegisters(int pid, Registers into) throws NativeException {
-        long len = NativeException.check(call("PTRACE_GETREGSET", pid),
-                nativeGetRegset(checkPid(pid), NT_PRSTATUS, into.address(), Registers.SIZE));
+        long len;
+        try {
+            len = NativeException.check(call("PTRACE_GETREGSET", pid),
+                    nativeGetRegset(checkPid(pid), NT_PRSTATUS, into.address(), Registers.SIZE));
+        } finally {
+            Reference.reachabilityFence(into); // its direct buffer must outlive the native call
+        }
         if (len != Registers.SIZE) {
             throw new NativeException(call("PTRACE_GETREGSET", pid) + " filled " + len + " of " + Registers.SIZE
                     + " bytes of NT_PRSTATUS", Errno.EIO);
@@ -329,8 +335,12 @@ public final class Ptrace {
 
     /** Writes all general-purpose registers, {@code fs_base} and {@code gs_base} included. */
     public static void setRegisters(int pid, Registers regs) throws NativeException {
-        NativeException.check(call("PTRACE_SETREGSET", pid),
-                nativeSetRegset(checkPid(pid), NT_PRSTATUS, regs.address(), Registers.SIZE));
+        try {
+            NativeException.check(call("PTRACE_SETREGSET", pid),
+                    nativeSetRegset(checkPid(pid), NT_PRSTATUS, regs.address(), Registers.SIZE));
+        } finally {
+            Reference.reachabilityFence(regs);
+        }
     }
 
     /**
@@ -354,8 +364,12 @@ public final class Ptrace {
                     + into.remaining());
         }
         long address = Buffers.address(into) + into.position();
-        return (int) NativeException.check(call("PTRACE_GETREGSET", pid) + " NT_X86_XSTATE",
-                nativeGetRegset(checkPid(pid), NT_X86_XSTATE, address, into.remaining()));
+        try {
+            return (int) NativeException.check(call("PTRACE_GETREGSET", pid) + " NT_X86_XSTATE",
+                    nativeGetRegset(checkPid(pid), NT_X86_XSTATE, address, into.remaining()));
+        } finally {
+            Reference.reachabilityFence(into);
+        }
     }
 
     /** Sets the XSAVE area from exactly {@code xstate}'s remaining bytes (direct buffer). */
@@ -364,8 +378,12 @@ public final class Ptrace {
             throw new IllegalArgumentException("setXstate: bad length " + xstate.remaining());
         }
         long address = Buffers.address(xstate) + xstate.position();
-        NativeException.check(call("PTRACE_SETREGSET", pid) + " NT_X86_XSTATE",
-                nativeSetRegset(checkPid(pid), NT_X86_XSTATE, address, xstate.remaining()));
+        try {
+            NativeException.check(call("PTRACE_SETREGSET", pid) + " NT_X86_XSTATE",
+                    nativeSetRegset(checkPid(pid), NT_X86_XSTATE, address, xstate.remaining()));
+        } finally {
+            Reference.reachabilityFence(xstate);
+        }
     }
 
     /** The tracee's blocked-signal mask: bit {@link #sigmaskBit(int)} set for each blocked signal. */

@@ -32,6 +32,15 @@ class ProcessMemoryArgsTest {
     }
 
     @Test
+    void unalignedAddressesAndLengthsAreFine() throws Exception {
+        ByteBuffer src = pattern(64, 21);
+        ByteBuffer dst = ByteBuffer.allocateDirect(64);
+        IoVecBatch batch = new IoVecBatch(1).add(Buffers.address(dst) + 5, Buffers.address(src) + 3, 13);
+        assertEquals(13, ProcessMemory.readv(SELF, batch).check());
+        assertEquals(src.slice(3, 13), dst.slice(5, 13));
+    }
+
+    @Test
     void writesOwnMemory() throws Exception {
         ByteBuffer src = pattern(5000, 3);
         ByteBuffer dst = ByteBuffer.allocateDirect(5000);
