@@ -1,0 +1,94 @@
+package io.lazymig.jni;
+
+/**
+ * x86_64 syscall numbers and the argument flags of the syscalls that are injected into tracees
+ * with {@link SyscallInjector}, read from C ({@code SYS_*}, {@code PROT_*}, {@code MAP_*}, ...).
+ * Any other syscall number by name: {@link Ptrace#syscallNumber(String)}.
+ */
+public final class Syscalls {
+    public static final int READ = Ptrace.syscallNumber("read");
+    public static final int WRITE = Ptrace.syscallNumber("write");
+    public static final int CLOSE = Ptrace.syscallNumber("close");
+    public static final int LSEEK = Ptrace.syscallNumber("lseek");
+    public static final int MMAP = Ptrace.syscallNumber("mmap");
+    public static final int MPROTECT = Ptrace.syscallNumber("mprotect");
+    public static final int MUNMAP = Ptrace.syscallNumber("munmap");
+    public static final int BRK = Ptrace.syscallNumber("brk");
+    public static final int RT_SIGACTION = Ptrace.syscallNumber("rt_sigaction");
+    public static final int RT_SIGPROCMASK = Ptrace.syscallNumber("rt_sigprocmask");
+    public static final int IOCTL = Ptrace.syscallNumber("ioctl");
+    public static final int MREMAP = Ptrace.syscallNumber("mremap");
+    public static final int MADVISE = Ptrace.syscallNumber("madvise");
+    public static final int DUP = Ptrace.syscallNumber("dup");
+    public static final int DUP2 = Ptrace.syscallNumber("dup2");
+    public static final int DUP3 = Ptrace.syscallNumber("dup3");
+    public static final int PAUSE = Ptrace.syscallNumber("pause");
+    public static final int NANOSLEEP = Ptrace.syscallNumber("nanosleep");
+    public static final int GETPID = Ptrace.syscallNumber("getpid");
+    public static final int GETPPID = Ptrace.syscallNumber("getppid");
+    public static final int GETTID = Ptrace.syscallNumber("gettid");
+    public static final int EXECVE = Ptrace.syscallNumber("execve");
+    public static final int EXIT = Ptrace.syscallNumber("exit");
+    public static final int EXIT_GROUP = Ptrace.syscallNumber("exit_group");
+    public static final int KILL = Ptrace.syscallNumber("kill");
+    public static final int FCNTL = Ptrace.syscallNumber("fcntl");
+    public static final int SIGALTSTACK = Ptrace.syscallNumber("sigaltstack");
+    public static final int PRCTL = Ptrace.syscallNumber("prctl");
+    public static final int ARCH_PRCTL = Ptrace.syscallNumber("arch_prctl");
+    public static final int SET_TID_ADDRESS = Ptrace.syscallNumber("set_tid_address");
+    public static final int RESTART_SYSCALL = Ptrace.syscallNumber("restart_syscall");
+    public static final int CLOCK_NANOSLEEP = Ptrace.syscallNumber("clock_nanosleep");
+    public static final int OPENAT = Ptrace.syscallNumber("openat");
+    public static final int SET_ROBUST_LIST = Ptrace.syscallNumber("set_robust_list");
+    public static final int GET_ROBUST_LIST = Ptrace.syscallNumber("get_robust_list");
+    public static final int USERFAULTFD = Ptrace.syscallNumber("userfaultfd");
+    public static final int RSEQ = Ptrace.syscallNumber("rseq");
+    public static final int PIDFD_OPEN = Ptrace.syscallNumber("pidfd_open");
+    public static final int SETSID = Ptrace.syscallNumber("setsid");
+    public static final int CHDIR = Ptrace.syscallNumber("chdir");
+    public static final int FCHDIR = Ptrace.syscallNumber("fchdir");
+    public static final int UMASK = Ptrace.syscallNumber("umask");
+    public static final int SETRLIMIT = Ptrace.syscallNumber("setrlimit");
+    public static final int PRLIMIT64 = Ptrace.syscallNumber("prlimit64");
+    public static final int TIMER_CREATE = Ptrace.syscallNumber("timer_create");
+    public static final int TIMER_SETTIME = Ptrace.syscallNumber("timer_settime");
+    public static final int ALARM = Ptrace.syscallNumber("alarm");
+
+    public static final int PROT_NONE = (int) Ptrace.syscallValue("PROT_NONE");
+    public static final int PROT_READ = (int) Ptrace.syscallValue("PROT_READ");
+    public static final int PROT_WRITE = (int) Ptrace.syscallValue("PROT_WRITE");
+    public static final int PROT_EXEC = (int) Ptrace.syscallValue("PROT_EXEC");
+    public static final int MAP_SHARED = (int) Ptrace.syscallValue("MAP_SHARED");
+    public static final int MAP_PRIVATE = (int) Ptrace.syscallValue("MAP_PRIVATE");
+    public static final int MAP_ANONYMOUS = (int) Ptrace.syscallValue("MAP_ANONYMOUS");
+    public static final int MAP_FIXED = (int) Ptrace.syscallValue("MAP_FIXED");
+    public static final int MAP_FIXED_NOREPLACE = (int) Ptrace.syscallValue("MAP_FIXED_NOREPLACE");
+    public static final int MAP_GROWSDOWN = (int) Ptrace.syscallValue("MAP_GROWSDOWN");
+    public static final int MAP_NORESERVE = (int) Ptrace.syscallValue("MAP_NORESERVE");
+    public static final int MAP_POPULATE = (int) Ptrace.syscallValue("MAP_POPULATE");
+    public static final int MREMAP_MAYMOVE = (int) Ptrace.syscallValue("MREMAP_MAYMOVE");
+    public static final int MREMAP_FIXED = (int) Ptrace.syscallValue("MREMAP_FIXED");
+    public static final int AT_FDCWD = (int) Ptrace.syscallValue("AT_FDCWD");
+
+    /** The largest errno a raw syscall result can carry (the kernel's MAX_ERRNO). */
+    public static final long MAX_ERRNO = Ptrace.syscallValue("MAX_ERRNO");
+
+    private Syscalls() {
+    }
+
+    /**
+     * Whether a raw syscall result is an error: the kernel returns -errno in [-4095, -1]. Large
+     * addresses from mmap look negative as a signed long but are outside that range.
+     */
+    public static boolean isError(long result) {
+        return result < 0 && result >= -MAX_ERRNO;
+    }
+
+    /** The errno of an error result, e.g. 14 for -14; see {@link #isError(long)}. */
+    public static int errno(long result) {
+        if (!isError(result)) {
+            throw new IllegalArgumentException("not an error result: " + result);
+        }
+        return (int) -result;
+    }
+}
