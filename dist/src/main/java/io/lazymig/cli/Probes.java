@@ -3,7 +3,12 @@ package io.lazymig.cli;
 import io.lazymig.jni.Buffers;
 import io.lazymig.jni.FileDescriptor;
 import io.lazymig.jni.Pidfd;
+import io.lazymig.jni.ProcessMemory;
+import io.lazymig.jni.Ptrace;
+import io.lazymig.jni.SyscallInjector;
+import io.lazymig.jni.Syscalls;
 import io.lazymig.jni.SystemInfo;
+import io.lazymig.jni.WaitStatus;
 import io.lazymig.jni.Userfaultfd;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -21,6 +26,8 @@ final class Probes {
     static List<Probe> all() {
         return List.of(
                 new Probe("userfaultfd with fork, remap, remove and unmap events", Probes::userfaultfd),
+                new Probe("ptrace seize, interrupt and syscall injection", Probes::ptraceInjection),
+                new Probe("process_vm_readv/writev and /proc/PID/mem", Probes::processMemory),
                 new Probe("pidfd_open and pidfd_getfd (take a uffd out of a process)", Probes::pidfdGetfd),
                 new Probe("PR_SET_MM_MAP (restore the mm of a process)", Probes::prSetMmMap),
                 new Probe("network namespaces (ip netns, veth: the test hosts)", Probes::networkNamespaces));
@@ -40,6 +47,80 @@ final class Probes {
                 throw new IOException("UFFDIO_API does not offer UFFDIO_REGISTER");
             }
         }
+    }
+
+    /** Spawns a traced child, injects getpid into it, and checks the answer is its pid. */
+    static void ptraceInjection() throws Exception {
+        withTracedChild(pid -> {
+            SyscallInjector inj = new SyscallInjector(pid, SyscallInjector.findSyscallInstruction(pid));
+            long r = inj.inject(Syscalls.GETPID);
+            if (r != pid) {
+                throw new IOException("injected getpid returned " + r + ", expected " + pid);
+            }
+        });
+        int sleeper = startSleeper();
+        try {
+            Ptrace.seize(sleeper, Ptrace.O_TRACESYSGOOD);
+            Ptrace.interrupt(sleeper);
+            WaitStatus st = Ptrace.waitpid(sleeper);
+            if (!st.isInterruptStop()) {
+                throw new IOException("PTRACE_INTERRUPT gave " + st.describe());
+            }
+            Ptrace.detach(sleeper, 0);
+        } finally {
+            SystemInfo.kill(sleeper, SystemInfo.SIGKILL);
+        }
+    }
+
+    /** Reads a traced child's text both ways, writes a word back through process_vm_writev. */
+    static void processMemory() throws Exception {
+        withTracedChild(pid -> {
+            long text = SyscallInjector.findSyscallInstruction(pid) & -SystemInfo.PAGE_SIZE;
+            ByteBuffer viaVm = Buffers.allocatePageAligned((int) SystemInfo.PAGE_SIZE);
+            ByteBuffer viaMem = Buffers.allocatePageAligned((int) SystemInfo.PAGE_SIZE);
+            ProcessMemory.read(pid, text, viaVm);
+            try (FileDescriptor mem = ProcessMemory.openMem(pid, true)) {
+                ProcessMemory.readMem(mem, text, viaMem);
+            }
+            if (!viaVm.clear().equals(viaMem.clear())) {
+                throw new IOException("process_vm_readv and /proc/PID/mem disagree");
+            }
+            long stack = Ptrace.getRegisters(pid).rsp() & -SystemInfo.PAGE_SIZE;
+            ByteBuffer word = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder()).putLong(0, 0x6c617a796d6967L);
+            ProcessMemory.write(pid, stack, word.clear());
+            if (Ptrace.peekData(pid, stack) != word.getLong(0)) {
+                throw new IOException("process_vm_writev did not reach the child");
+            }
+        });
+    }
+
+    private interface TracedBody {
+        void run(int pid) throws Exception;
+    }
+
+    /** Runs {@code body} on a child stopped under ptrace at its first instruction, then kills it. */
+    private static void withTracedChild(TracedBody body) throws Exception {
+        String exe = stubOr("/bin/true");
+        int pid = Ptrace.spawnTraced(exe, new String[] {exe}, new String[0], Ptrace.DEFAULT_OPTIONS);
+        try {
+            body.run(pid);
+        } finally {
+            Ptrace.killAndReap(pid);
+        }
+    }
+
+    private static String stubOr(String fallback) {
+        String dir = System.getProperty("lazymig.native.dir");
+        Path stub = dir == null ? null : Path.of(dir, "lazymig-stub");
+        return stub != null && Files.isExecutable(stub) ? stub.toString() : fallback;
+    }
+
+    /** A process that is not our child, as dump meets them: a sleep started in the background by sh. */
+    private static int startSleeper() throws IOException, InterruptedException {
+        Process sh = new ProcessBuilder("sh", "-c", "sleep 30 >/dev/null 2>&1 & echo $!").start();
+        String pid = new String(sh.getInputStream().readAllBytes()).trim();
+        sh.waitFor();
+        return Integer.parseInt(pid);
     }
 
     /** Takes a copy of one of our own fds through a pidfd, as restore does with the stub's uffd. */
