@@ -122,6 +122,9 @@ static const struct lm_constant ptrace_constants[] = {
     LM_REG(rdi), LM_REG(orig_rax), LM_REG(rip), LM_REG(cs), LM_REG(eflags), LM_REG(rsp), LM_REG(ss),
     LM_REG(fs_base), LM_REG(gs_base), LM_REG(ds), LM_REG(es), LM_REG(fs), LM_REG(gs),
     { "KERNEL_SIGSET_SIZE", LM_KERNEL_SIGSET_SIZE },
+    /* kernel-internal restart codes (include/linux/errno.h): what rax holds in a task stopped in a syscall */
+    { "ERESTARTSYS", 512 }, { "ERESTARTNOINTR", 513 }, { "ERESTARTNOHAND", 514 },
+    { "ERESTART_RESTARTBLOCK", 516 },
     { "RSEQ_CONFIGURATION_SIZE", (jlong)sizeof(struct lm_rseq_configuration) },
     /* spawn failure stages */
     { "SPAWN_PIPE", LM_SPAWN_PIPE }, { "SPAWN_FORK", LM_SPAWN_FORK },
@@ -546,6 +549,18 @@ static jint lm_ptrace_poke(JNIEnv *env, jclass cls, jint pid, jlong address, jlo
     return (jint)LM_RETRY(ptrace(PTRACE_POKEDATA, (pid_t)pid, LM_ADDR(address), LM_ADDR(word)));
 }
 
+/* out = {head, len} of another task's robust futex list (get_robust_list(2) by pid). */
+static jint lm_ptrace_get_robust_list(JNIEnv *env, jclass cls, jint pid, jlongArray jout)
+{
+    (void)cls;
+    void *head = NULL;
+    size_t len = 0;
+    long rc = LM_RETRY(syscall(SYS_get_robust_list, (pid_t)pid, &head, &len));
+    jlong out[2] = { (jlong)(intptr_t)head, (jlong)len };
+    (*env)->SetLongArrayRegion(env, jout, 0, 2, out);
+    return (jint)rc;
+}
+
 /* "SIGTRAP" for 5; NULL when the C library has no abbreviation (real-time signals). */
 static jstring lm_ptrace_signal_name(JNIEnv *env, jclass cls, jint sig)
 {
@@ -577,6 +592,7 @@ static const JNINativeMethod methods[] = {
     { "nativePeek", "(IJ[J)I", (void *)lm_ptrace_peek },
     { "nativePoke", "(IJJ)I", (void *)lm_ptrace_poke },
     { "nativeSignalName", "(I)Ljava/lang/String;", (void *)lm_ptrace_signal_name },
+    { "nativeGetRobustList", "(I[J)I", (void *)lm_ptrace_get_robust_list },
 };
 
 int lm_ptrace_register(JNIEnv *env)

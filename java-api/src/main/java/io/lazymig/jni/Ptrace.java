@@ -64,6 +64,14 @@ public final class Ptrace {
 
     /** The kernel's sigset size that GETSIGMASK/SETSIGMASK take (8; glibc's 128 gives EINVAL). */
     public static final int KERNEL_SIGSET_SIZE = (int) constant("KERNEL_SIGSET_SIZE");
+    /**
+     * Kernel-internal restart codes (positive): {@code rax == -code} in a task stopped inside an
+     * interrupted syscall. Whoever resumes such a task decides how the syscall restarts.
+     */
+    public static final int ERESTARTSYS = (int) constant("ERESTARTSYS");
+    public static final int ERESTARTNOINTR = (int) constant("ERESTARTNOINTR");
+    public static final int ERESTARTNOHAND = (int) constant("ERESTARTNOHAND");
+    public static final int ERESTART_RESTARTBLOCK = (int) constant("ERESTART_RESTARTBLOCK");
 
     static final int WALL = (int) constant("__WALL");
     static final int WNOHANG = (int) constant("WNOHANG");
@@ -418,6 +426,17 @@ public final class Ptrace {
         return new RseqConfiguration(out[0], (int) out[1], (int) out[2], (int) out[3]);
     }
 
+    /** A task's robust futex list: the head address and the length get_robust_list(2) reports. */
+    public record RobustList(long head, long length) {
+    }
+
+    /** get_robust_list(2) of another task (by pid; needs ptrace access to it). */
+    public static RobustList getRobustList(int pid) throws NativeException {
+        long[] out = new long[2];
+        NativeException.check("get_robust_list(" + pid + ")", nativeGetRobustList(pid, out));
+        return new RobustList(out[0], out[1]);
+    }
+
     /** "SIGTRAP" for SIGTRAP, "signal 40" for one without a name. */
     public static String signalName(int signal) {
         String n = signal > 0 ? nativeSignalName(signal) : null;
@@ -512,4 +531,6 @@ public final class Ptrace {
     private static native int nativePoke(int pid, long address, long word);
 
     private static native String nativeSignalName(int signal);
+
+    private static native int nativeGetRobustList(int pid, long[] out);
 }
