@@ -76,7 +76,7 @@ final class CheckpointCodec {
                 .setFilesId(KERNEL_OBJECT_ID).setFsId(KERNEL_OBJECT_ID).setSighandId(KERNEL_OBJECT_ID).build();
         d.writeInventory(inventory_entry.newBuilder().setImgVersion(IMG_VERSION).setFdinfoPerId(true)
                 .setRootIds(ids).setNsPerId(true).setLsmtype(lsmtype.NO_LSM).build());
-        d.writePstree(List.of(pstree_entry.newBuilder().setPid(pid).setPpid(t.ppid()).setPgid(t.pgid())
+        d.writePstree(List.of(pstree_entry.newBuilder().setPid(pid).setPpid(0).setPgid(t.pgid())
                 .setSid(t.sid()).addThreads(pid).build()));
         d.writeIds(pid, ids);
         d.writeCore(pid, core(c));
@@ -288,7 +288,7 @@ final class CheckpointCodec {
             throw new ImageException(fsName + ": umask 0" + Integer.toOctalString(umask) + " has bits outside 0777");
         }
 
-        Task task = at(coreName, () -> Task.builder().pid(pid).ppid(p.getPpid()).pgid(p.getPgid()).sid(p.getSid())
+        Task task = at(coreName, () -> Task.builder().pid(pid).pgid(p.getPgid()).sid(p.getSid())
                 .comm(tc.getComm()).exePath(exePath).cwd(cwd).root(root)
                 .umask(umask).personality(tc.getPersonality())
                 .sigmask(th.hasBlkSigset() ? th.getBlkSigset() : tc.getBlkSigset())

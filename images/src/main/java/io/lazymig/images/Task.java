@@ -7,14 +7,15 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Per-process state of a single-threaded process: identity (pid, ppid, pgid, sid, comm), where it
+ * Per-process state of a single-threaded process: identity (pid, pgid, sid, comm), where it
  * runs (exe, cwd, root, umask), personality, signal state (blocked mask, actions), rseq, robust
  * list, clear_child_tid, resource limits and the mm fields. Build one with {@link #builder()}.
  *
  * <p>{@code sigactions} keeps only non-default actions, sorted by signal; {@code rlimits} is indexed
- * by resource number (at most {@value #MAX_RLIMITS}).
+ * by resource number (at most {@value #MAX_RLIMITS}). There is no ppid: the dumped process is the
+ * root of its image tree, whose ppid CRIU writes as 0 (crit's {@code x ps} depends on that).
  */
-public record Task(int pid, int ppid, int pgid, int sid, String comm, String exePath, String cwd, String root,
+public record Task(int pid, int pgid, int sid, String comm, String exePath, String cwd, String root,
         int umask, int personality, long sigmask, List<Rlimit> rlimits, List<SigAction> sigactions, Rseq rseq,
         RobustList robustList, long clearTidAddress, MmInfo mm) {
     /** RLIM_NLIMITS on Linux. */
@@ -23,8 +24,8 @@ public record Task(int pid, int ppid, int pgid, int sid, String comm, String exe
     public static final int MAX_COMM_BYTES = 16;
 
     public Task {
-        if (pid <= 0 || ppid < 0 || pgid < 0 || sid < 0) {
-            throw new IllegalArgumentException("bad ids: pid " + pid + " ppid " + ppid + " pgid " + pgid + " sid " + sid);
+        if (pid <= 0 || pgid < 0 || sid < 0) {
+            throw new IllegalArgumentException("bad ids: pid " + pid + " pgid " + pgid + " sid " + sid);
         }
         Objects.requireNonNull(comm, "comm");
         if (comm.getBytes(StandardCharsets.UTF_8).length > MAX_COMM_BYTES) {
@@ -75,7 +76,6 @@ public record Task(int pid, int ppid, int pgid, int sid, String comm, String exe
     /** Mutable builder; every field has a harmless default except pid, comm, exePath and mm. */
     public static final class Builder {
         private int pid;
-        private int ppid;
         private int pgid;
         private int sid;
         private String comm;
@@ -97,11 +97,6 @@ public record Task(int pid, int ppid, int pgid, int sid, String comm, String exe
 
         public Builder pid(int v) {
             pid = v;
-            return this;
-        }
-
-        public Builder ppid(int v) {
-            ppid = v;
             return this;
         }
 
@@ -181,7 +176,7 @@ public record Task(int pid, int ppid, int pgid, int sid, String comm, String exe
         }
 
         public Task build() {
-            return new Task(pid, ppid, pgid, sid, comm, exePath, cwd, root, umask, personality, sigmask, rlimits,
+            return new Task(pid, pgid, sid, comm, exePath, cwd, root, umask, personality, sigmask, rlimits,
                     sigactions, rseq, robustList, clearTidAddress, mm);
         }
     }

@@ -105,7 +105,7 @@ final class Samples {
         long[] auxv = {33, 0x7ffff7fc6000L, 16, 0x178bfbffL, 6, 4096, 3, 0x555555554040L, 9, 0x555555555040L, 0, 0};
         MmInfo mm = new MmInfo(0x555555555000L, 0x555555555800L, 0x555555557d10L, 0x555555558010L, 0x7fffffffe3d0L,
                 0x555555559000L, 0x55555557a000L, 0x7fffffffe6b1L, 0x7fffffffe6c2L, 0x7fffffffe6c2L, 0x7fffffffefe0L, auxv);
-        return Task.builder().pid(PID).ppid(1).pgid(PID).sid(PID).comm("sample").exePath(EXE).cwd("/tmp")
+        return Task.builder().pid(PID).pgid(PID).sid(PID).comm("sample").exePath(EXE).cwd("/tmp")
                 .root("/").umask(027).personality(0).sigmask(1L << (12 - 1))
                 .rlimits(rlimits)
                 .sigactions(List.of(
