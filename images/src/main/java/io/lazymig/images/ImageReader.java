@@ -124,13 +124,18 @@ public final class ImageReader implements Closeable {
         entries = index;
         T message;
         try {
-            message = parser.parseFrom(bytes);
+            // Partial: an unknown value of a required enum would otherwise surface as "missing".
+            message = parser.parsePartialFrom(bytes);
         } catch (InvalidProtocolBufferException e) {
             throw new ImageException(name + ": entry " + index + ": malformed protobuf: " + e.getMessage(), e);
         }
         String bad = ProtoChecks.firstBadField(message);
         if (bad != null) {
             throw new ImageException(name + ": entry " + index + ": " + bad);
+        }
+        if (!message.isInitialized()) {
+            throw new ImageException(name + ": entry " + index + ": " + message.getDescriptorForType().getName()
+                    + " lacks required field(s) " + String.join(", ", message.findInitializationErrors()));
         }
         return message;
     }
