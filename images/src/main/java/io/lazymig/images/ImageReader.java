@@ -127,7 +127,7 @@ public final class ImageReader implements Closeable {
             // Partial: an unknown value of a required enum would otherwise surface as "missing".
             message = parser.parsePartialFrom(bytes);
         } catch (InvalidProtocolBufferException e) {
-            throw new ImageException(name + ": entry " + index + ": malformed protobuf: " + e.getMessage(), e);
+            throw new ImageException(name + ": entry " + index + ": malformed protobuf: " + firstSentence(e.getMessage()), e);
         }
         String bad = ProtoChecks.firstBadField(message);
         if (bad != null) {
@@ -138,6 +138,15 @@ public final class ImageReader implements Closeable {
                     + " lacks required field(s) " + String.join(", ", message.findInitializationErrors()));
         }
         return message;
+    }
+
+    /** protobuf-java's messages go on with advice after the first sentence; one line is enough here. */
+    private static String firstSentence(String message) {
+        if (message == null) {
+            return "unknown error";
+        }
+        int end = message.indexOf(". ");
+        return end < 0 ? message : message.substring(0, end + 1);
     }
 
     private int readU32() throws ImageException {
