@@ -1,0 +1,189 @@
+package io.lazymig.images;
+
+import com.google.protobuf.Message;
+import com.google.protobuf.Parser;
+import io.lazymig.images.proto.core_entry;
+import io.lazymig.images.proto.fdinfo_entry;
+import io.lazymig.images.proto.file_entry;
+import io.lazymig.images.proto.fs_entry;
+import io.lazymig.images.proto.inventory_entry;
+import io.lazymig.images.proto.mm_entry;
+import io.lazymig.images.proto.pagemap_entry;
+import io.lazymig.images.proto.pagemap_head;
+import io.lazymig.images.proto.pstree_entry;
+import io.lazymig.images.proto.task_kobj_ids_entry;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A directory of CRIU images: each image read or written as its protobuf entries, plus access to the
+ * raw pages files. It checks framing only (magics, sizes, protobuf well-formedness, enum values,
+ * entry counts); meaning is checked when converting to the model ({@link Checkpoint#read(Path)}).
+ * Every failure is an {@link ImageException} naming the file.
+ */
+public final class ImageDir {
+    private final Path dir;
+
+    private ImageDir(Path dir) {
+        this.dir = dir;
+    }
+
+    public static ImageDir of(Path dir) {
+        return new ImageDir(Objects.requireNonNull(dir, "dir"));
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public Path file(ImageType type, int id) {
+        return dir.resolve(type.fileName(id));
+    }
+
+    public boolean exists(ImageType type, int id) {
+        return Files.exists(file(type, id));
+    }
+
+    /** The pagemap image: its head and its entries. */
+    public record PagemapImage(pagemap_head head, List<pagemap_entry> entries) {
+        public PagemapImage {
+            Objects.requireNonNull(head, "head");
+            entries = List.copyOf(entries);
+        }
+    }
+
+    // ---- reading
+
+    public inventory_entry readInventory() throws ImageException {
+        return readOne(ImageType.INVENTORY, 0, inventory_entry.parser());
+    }
+
+    public List<pstree_entry> readPstree() throws ImageException {
+        return readAll(ImageType.PSTREE, 0, pstree_entry.parser());
+    }
+
+    public core_entry readCore(int tid) throws ImageException {
+        return readOne(ImageType.CORE, tid, core_entry.parser());
+    }
+
+    public task_kobj_ids_entry readIds(int pid) throws ImageException {
+        return readOne(ImageType.IDS, pid, task_kobj_ids_entry.parser());
+    }
+
+    public mm_entry readMm(int pid) throws ImageException {
+        return readOne(ImageType.MM, pid, mm_entry.parser());
+    }
+
+    public PagemapImage readPagemap(int pid) throws ImageException {
+        try (ImageReader reader = ImageReader.open(file(ImageType.PAGEMAP, pid), ImageType.PAGEMAP)) {
+            pagemap_head head = reader.next(pagemap_head.parser());
+            List<pagemap_entry> entries = new ArrayList<>();
+            while (!reader.atEnd()) {
+                entries.add(reader.next(pagemap_entry.parser()));
+            }
+            return new PagemapImage(head, entries);
+        }
+    }
+
+    public List<file_entry> readFiles() throws ImageException {
+        return readAll(ImageType.FILES, 0, file_entry.parser());
+    }
+
+    public List<fdinfo_entry> readFdinfo(int filesId) throws ImageException {
+        return readAll(ImageType.FDINFO, filesId, fdinfo_entry.parser());
+    }
+
+    public fs_entry readFs(int pid) throws ImageException {
+        return readOne(ImageType.FS, pid, fs_entry.parser());
+    }
+
+    /** Opens pages-N.img for positioned reads. */
+    public PagesFile openPages(int pagesId) throws ImageException {
+        return PagesFile.open(file(ImageType.PAGES, pagesId));
+    }
+
+    /** Every entry of a protobuf image. */
+    public <T extends Message> List<T> readAll(ImageType type, int id, Parser<T> parser) throws ImageException {
+        try (ImageReader reader = ImageReader.open(file(type, id), type)) {
+            List<T> entries = new ArrayList<>();
+            while (!reader.atEnd()) {
+                entries.add(reader.next(parser));
+            }
+            return entries;
+        }
+    }
+
+    /** The single entry of an image that must hold exactly one. */
+    public <T extends Message> T readOne(ImageType type, int id, Parser<T> parser) throws ImageException {
+        try (ImageReader reader = ImageReader.open(file(type, id), type)) {
+            if (reader.atEnd()) {
+                throw new ImageException(reader.name() + ": no entry, expected exactly one");
+            }
+            T entry = reader.next(parser);
+            if (!reader.atEnd()) {
+                throw new ImageException(reader.name() + ": more than one entry, expected exactly one");
+            }
+            return entry;
+        }
+    }
+
+    // ---- writing
+
+    public void writeInventory(inventory_entry entry) throws IOException {
+        writeAll(ImageType.INVENTORY, 0, List.of(entry));
+    }
+
+    public void writePstree(List<pstree_entry> entries) throws IOException {
+        writeAll(ImageType.PSTREE, 0, entries);
+    }
+
+    public void writeCore(int tid, core_entry entry) throws IOException {
+        writeAll(ImageType.CORE, tid, List.of(entry));
+    }
+
+    public void writeIds(int pid, task_kobj_ids_entry entry) throws IOException {
+        writeAll(ImageType.IDS, pid, List.of(entry));
+    }
+
+    public void writeMm(int pid, mm_entry entry) throws IOException {
+        writeAll(ImageType.MM, pid, List.of(entry));
+    }
+
+    public void writePagemap(int pid, PagemapImage image) throws IOException {
+        List<Message> all = new ArrayList<>();
+        all.add(image.head());
+        all.addAll(image.entries());
+        writeAll(ImageType.PAGEMAP, pid, all);
+    }
+
+    public void writeFiles(List<file_entry> entries) throws IOException {
+        writeAll(ImageType.FILES, 0, entries);
+    }
+
+    public void writeFdinfo(int filesId, List<fdinfo_entry> entries) throws IOException {
+        writeAll(ImageType.FDINFO, filesId, entries);
+    }
+
+    public void writeFs(int pid, fs_entry entry) throws IOException {
+        writeAll(ImageType.FS, pid, List.of(entry));
+    }
+
+    /** Creates (or truncates) pages-N.img for appending page data. */
+    public PagesWriter createPages(int pagesId) throws IOException {
+        return PagesWriter.create(file(ImageType.PAGES, pagesId));
+    }
+
+    /** Writes a protobuf image atomically (temporary file, then rename). */
+    public void writeAll(ImageType type, int id, List<? extends Message> entries) throws IOException {
+        try (ImageWriter writer = ImageWriter.create(file(type, id), type)) {
+            for (Message entry : entries) {
+                writer.write(entry);
+            }
+            writer.commit();
+        }
+    }
+}

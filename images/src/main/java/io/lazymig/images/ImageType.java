@@ -1,0 +1,52 @@
+package io.lazymig.images;
+
+/** The image files lazymig reads and writes: file name, magic and header layout (CRIU-FACTS §4.1, §4.2). */
+public enum ImageType {
+    INVENTORY("inventory.img", Magic.INVENTORY, false),
+    PSTREE("pstree.img", Magic.PSTREE, true),
+    /** One per thread: core-TID.img. */
+    CORE("core-%s.img", Magic.CORE, true),
+    IDS("ids-%s.img", Magic.IDS, true),
+    MM("mm-%s.img", Magic.MM, true),
+    PAGEMAP("pagemap-%s.img", Magic.PAGEMAP, true),
+    /** Raw page data in pagemap order, no magic and no framing. */
+    PAGES("pages-%s.img", Magic.RAW, false),
+    /** One per files_id of ids-PID.img. */
+    FDINFO("fdinfo-%s.img", Magic.FDINFO, true),
+    FILES("files.img", Magic.FILES, true),
+    FS("fs-%s.img", Magic.FS, true);
+
+    private final String pattern;
+    private final int magic;
+    private final boolean commonMagic;
+
+    ImageType(String pattern, int magic, boolean commonMagic) {
+        this.pattern = pattern;
+        this.magic = magic;
+        this.commonMagic = commonMagic;
+    }
+
+    /** This image's own magic word ({@link Magic#RAW} for raw images). */
+    public int magic() {
+        return magic;
+    }
+
+    /** Whether the file starts with {@link Magic#IMG_COMMON} before {@link #magic()}. */
+    public boolean hasCommonMagic() {
+        return commonMagic;
+    }
+
+    public boolean isRaw() {
+        return magic == Magic.RAW;
+    }
+
+    /** Whether the file name carries an id (pid, tid, files_id or pages_id). */
+    public boolean isPerId() {
+        return pattern.contains("%s");
+    }
+
+    /** The file name; {@code id} is an unsigned 32-bit value and ignored for global images. */
+    public String fileName(int id) {
+        return isPerId() ? String.format(pattern, Integer.toUnsignedString(id)) : pattern;
+    }
+}

@@ -1,0 +1,84 @@
+package io.lazymig.images;
+
+import com.google.protobuf.MessageLite;
+import java.io.BufferedOutputStream;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * Writes one protobuf image: the magic words, then {@code [u32 LE size][protobuf]} per entry.
+ * The bytes go to a temporary file in the same directory that {@link #commit()} renames into place,
+ * so a reader never sees a half-written image; {@link #close()} without commit discards it.
+ */
+public final class ImageWriter implements Closeable {
+    private final Path target;
+    private final Path temp;
+    private final OutputStream out;
+    private boolean done;
+
+    private ImageWriter(Path target, Path temp, OutputStream out) {
+        this.target = target;
+        this.temp = temp;
+        this.out = out;
+    }
+
+    public static ImageWriter create(Path file, ImageType type) throws IOException {
+        if (type.isRaw()) {
+            throw new IllegalArgumentException(type + " is a raw image, not a protobuf one");
+        }
+        Path dir = file.toAbsolutePath().getParent();
+        Path temp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
+        ImageWriter writer = new ImageWriter(file, temp, new BufferedOutputStream(Files.newOutputStream(temp), 64 * 1024));
+        try {
+            if (type.hasCommonMagic()) {
+                writer.writeU32(Magic.IMG_COMMON);
+            }
+            writer.writeU32(type.magic());
+            return writer;
+        } catch (IOException e) {
+            writer.close();
+            throw e;
+        }
+    }
+
+    /** Appends one entry. Every required field must be set (protobuf-java checks it). */
+    public void write(MessageLite entry) throws IOException {
+        byte[] bytes = entry.toByteArray();
+        if (bytes.length > ImageReader.MAX_ENTRY_SIZE) {
+            throw new ImageException(target.getFileName() + ": entry of " + bytes.length + " bytes beyond the "
+                    + (ImageReader.MAX_ENTRY_SIZE >> 20) + " MiB bound");
+        }
+        writeU32(bytes.length);
+        out.write(bytes);
+    }
+
+    private void writeU32(int v) throws IOException {
+        out.write(v);
+        out.write(v >>> 8);
+        out.write(v >>> 16);
+        out.write(v >>> 24);
+    }
+
+    /** Flushes and moves the image into place, replacing any old one. */
+    public void commit() throws IOException {
+        out.close();
+        Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        done = true;
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (!done) {
+            done = true;
+            try {
+                out.close();
+            } finally {
+                Files.deleteIfExists(temp);
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+package io.lazymig.images;
+
+/**
+ * Every magic number of CRIU's image files (CRIU-FACTS §4.2). Each is a u32 in host order, so
+ * little-endian on x86_64. A protobuf image starts with {@link #IMG_COMMON} and then its own magic;
+ * {@code inventory.img} starts with its own magic only; {@code pages-N.img} has none.
+ */
+public final class Magic {
+    /** First word of every protobuf image except inventory.img ("Sarov"). */
+    public static final int IMG_COMMON = 0x54564319;
+    /** First word of CRIU's service files (stats-*, irmap-cache), which lazymig never reads ("Zlatoust"). */
+    public static final int IMG_SERVICE = 0x55105940;
+    /** The pseudo-magic of raw images such as pages-N.img: nothing is written. */
+    public static final int RAW = 0;
+
+    public static final int INVENTORY = 0x58313116;
+    public static final int PSTREE = 0x50273030;
+    public static final int CORE = 0x55053847;
+    public static final int IDS = 0x54432030;
+    public static final int MM = 0x57492820;
+    public static final int PAGEMAP = 0x56084025;
+    public static final int FDINFO = 0x56213732;
+    public static final int FILES = 0x56303138;
+    public static final int FS = 0x51403912;
+
+    private Magic() {
+    }
+
+    /** A readable name for error messages: "0x57492820 (MM)", or just the hex for unknown words. */
+    static String describe(int magic) {
+        String hex = String.format("0x%08x", magic);
+        String name = switch (magic) {
+            case IMG_COMMON -> "IMG_COMMON";
+            case IMG_SERVICE -> "IMG_SERVICE";
+            case INVENTORY -> "INVENTORY";
+            case PSTREE -> "PSTREE";
+            case CORE -> "CORE";
+            case IDS -> "IDS";
+            case MM -> "MM";
+            case PAGEMAP -> "PAGEMAP";
+            case FDINFO -> "FDINFO";
+            case FILES -> "FILES";
+            case FS -> "FS";
+            default -> null;
+        };
+        return name == null ? hex : hex + " (" + name + ")";
+    }
+}

@@ -1,0 +1,171 @@
+package io.lazymig.images;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.contains;
+import static org.hamcrest.Matchers.containsInAnyOrder;
+import static org.hamcrest.Matchers.equalTo;
+import static org.hamcrest.Matchers.is;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lazymig.images.proto.core_entry;
+import io.lazymig.images.proto.fd_types;
+import io.lazymig.images.proto.file_entry;
+import io.lazymig.images.proto.mm_entry;
+import io.lazymig.images.proto.vma_entry;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CheckpointRoundTripTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void writeThenReadGivesTheSameCheckpoint() throws Exception {
+        Checkpoint written = Samples.writeSample(dir);
+        Checkpoint read = Checkpoint.read(dir);
+        assertEquals(written.task(), read.task());
+        assertEquals(written.registers(), read.registers());
+        assertEquals(written.vmas(), read.vmas());
+        assertEquals(written.pagemap(), read.pagemap());
+        assertEquals(written.files(), read.files());
+        assertEquals(written, read);
+    }
+
+    @Test
+    void writesExactlyTheImagesCriuNames() throws Exception {
+        Samples.writeSample(dir);
+        try (Stream<Path> files = Files.list(dir)) {
+            List<String> names = files.map(p -> p.getFileName().toString()).collect(Collectors.toList());
+            assertThat(names, containsInAnyOrder("inventory.img", "pstree.img", "core-4242.img", "ids-4242.img",
+                    "mm-4242.img", "pagemap-4242.img", "pages-1.img", "files.img", "fdinfo-1.img", "fs-4242.img"));
+        }
+    }
+
+    @Test
+    void pagesAreInPagemapOrderAtTheIovOffsets() throws Exception {
+        Checkpoint c = Samples.writeSample(dir);
+        assertEquals(13L * 4096, c.pagemap().presentBytes());
+        assertEquals(13L * 4096, Files.size(dir.resolve("pages-1.img")));
+        try (PagesFile pages = ImageDir.of(dir).openPages(1)) {
+            for (PagemapIov iov : c.pagemap().iovs()) {
+                if (!iov.isPresent()) {
+                    continue;
+                }
+                long last = iov.end() - 4096;
+                ByteBuffer page = ByteBuffer.allocate(4096);
+                pages.read(iov.fileOffset(last), page);
+                assertArrayEquals(Samples.page(last), page.array(), iov.toString());
+            }
+        }
+    }
+
+    @Test
+    void pagemapFindsIovsAndOffsets() {
+        Pagemap pm = Samples.pagemap();
+        PagemapIov heap = pm.find(0x55555555a123L).orElseThrow();
+        assertEquals(0x555555559000L, heap.vaddr());
+        assertEquals(4096 + 0x1123, heap.fileOffset(0x55555555a123L));
+        PagemapIov lazyOnly = pm.find(0x7ffff7d00000L).orElseThrow();
+        assertFalse(lazyOnly.isPresent());
+        assertEquals(-1, lazyOnly.pagesOffset());
+        assertTrue(pm.find(0x555555558000L).isEmpty());
+        assertTrue(pm.find(0).isEmpty());
+        assertEquals(29, pm.pages());
+        assertEquals(25, pm.lazyPages());
+    }
+
+    @Test
+    void lazinessFollowsCriuRules() {
+        List<Vma> vmas = Samples.vmas();
+        List<Boolean> lazy = new ArrayList<>();
+        for (Vma v : vmas) {
+            lazy.add(v.canBeLazy());
+        }
+        // exe r, exe rx, exe rw, heap, anon, libc, shared file, vvar, vvar_vclock, vdso, stack, vsyscall
+        assertThat(lazy, contains(false, false, false, true, true, false, false, false, false, false, true, false));
+    }
+
+    @Test
+    void imagesHoldCriuFieldsAsCriuWritesThem() throws Exception {
+        Checkpoint c = Samples.writeSample(dir);
+        ImageDir d = ImageDir.of(dir);
+        mm_entry mm = d.readMm(Samples.PID);
+        assertEquals(12, mm.getVmasCount());
+        vma_entry vdso = mm.getVmas(9);
+        assertEquals(0x209, vdso.getStatus());
+        assertEquals(0x22, vdso.getFlags());
+        assertEquals(-1, vdso.getFd());
+        assertEquals(0x1201, mm.getVmas(7).getStatus());
+        assertEquals(1L << 16, mm.getVmas(7).getMadv());
+        assertEquals(0x221, mm.getVmas(3).getStatus());
+        assertEquals(0x204, mm.getVmas(11).getStatus());
+        assertEquals(0x122, mm.getVmas(10).getFlags());
+        assertEquals(0x41, mm.getVmas(0).getStatus());
+        assertEquals(0x81, mm.getVmas(6).getStatus());
+        assertEquals(2, mm.getVmas(6).getFdflags(), "writable shared file mapping opens O_RDWR");
+        // The exe is one files.img entry shared by mm.exe_file_id and its three mappings.
+        assertEquals(mm.getExeFileId(), mm.getVmas(0).getShmid());
+        assertEquals(mm.getExeFileId(), mm.getVmas(2).getShmid());
+        List<file_entry> files = d.readFiles();
+        for (file_entry f : files) {
+            assertEquals(fd_types.REG, f.getType());
+            assertEquals(f.getId(), f.getReg().getId());
+        }
+        file_entry devNull = files.stream().filter(f -> f.getReg().getName().equals("/dev/null")).findFirst().orElseThrow();
+        assertEquals(020666, devNull.getReg().getMode());
+        assertEquals(9, files.size(), "exe, cwd, root, libc, shared.dat, plus one per fd: "
+                + files.stream().map(f -> f.getReg().getName()).collect(Collectors.toList()));
+    }
+
+    @Test
+    void coreHoldsCriuShapes() throws Exception {
+        Samples.writeSample(dir);
+        core_entry core = ImageDir.of(dir).readCore(Samples.PID);
+        assertEquals(core_entry.march.X86_64, core.getMtype());
+        assertEquals(62, core.getTc().getSigactionsCount());
+        assertEquals(0x555555555200L, core.getTc().getSigactions(8).getSigaction(), "index 8 is SIGUSR1 (9 skipped)");
+        assertEquals(0x555555555300L, core.getTc().getSigactions(61).getSigaction(), "last is signal 64");
+        assertEquals(16, core.getTc().getRlimits().getRlimitsCount());
+        assertEquals(32, core.getThreadInfo().getFpregs().getStSpaceCount());
+        assertEquals(64, core.getThreadInfo().getFpregs().getXmmSpaceCount());
+        assertEquals(64, core.getThreadInfo().getFpregs().getXsave().getYmmhSpaceCount());
+        assertEquals(8, core.getThreadInfo().getFpregs().getXsave().getOpmaskRegCount());
+        assertEquals(64, core.getThreadInfo().getFpregs().getXsave().getZmmUpperCount());
+        assertEquals(128, core.getThreadInfo().getFpregs().getXsave().getHi16ZmmCount());
+        assertEquals(0, core.getThreadInfo().getFpregs().getXsave().getPkruCount());
+        assertEquals(3, core.getThreadInfo().getTlsCount());
+        assertThat(core.getThreadCore().getRseqEntry().getSignature(), is(equalTo(0x53053053)));
+        assertEquals(24, core.getThreadCore().getFutexRlaLen());
+    }
+
+    @Test
+    void emptyPresentSetCreatesAnEmptyPagesFile() throws Exception {
+        Checkpoint sample = Samples.checkpoint();
+        Pagemap lazyOnly = Pagemap.builder(3).add(0x7ffff7d00000L, 16, PagemapIov.PE_LAZY).build();
+        Checkpoint c = new Checkpoint(sample.task(), sample.registers(), sample.vmas(), lazyOnly, List.of());
+        c.write(dir);
+        assertEquals(0, Files.size(dir.resolve("pages-3.img")));
+        assertEquals(c, Checkpoint.read(dir));
+    }
+
+    @Test
+    void rewritingReplacesImagesAtomically() throws Exception {
+        Samples.writeSample(dir);
+        Checkpoint c = Samples.checkpoint();
+        c.write(dir);
+        try (Stream<Path> files = Files.list(dir)) {
+            assertTrue(files.noneMatch(p -> p.getFileName().toString().endsWith(".tmp")));
+        }
+        assertEquals(c, Checkpoint.read(dir));
+    }
+}
