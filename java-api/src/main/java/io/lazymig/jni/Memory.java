@@ -37,6 +37,12 @@ public final class Memory {
     public static final int MADV_REMOVE = (int) constant("MADV_REMOVE");
     public static final int MADV_HUGEPAGE = (int) constant("MADV_HUGEPAGE");
     public static final int MADV_NOHUGEPAGE = (int) constant("MADV_NOHUGEPAGE");
+    public static final int MADV_SEQUENTIAL = (int) constant("MADV_SEQUENTIAL");
+    public static final int MADV_RANDOM = (int) constant("MADV_RANDOM");
+    public static final int MADV_DONTFORK = (int) constant("MADV_DONTFORK");
+    public static final int MADV_DONTDUMP = (int) constant("MADV_DONTDUMP");
+    public static final int MADV_MERGEABLE = (int) constant("MADV_MERGEABLE");
+    public static final int MADV_WIPEONFORK = (int) constant("MADV_WIPEONFORK");
     public static final int MADV_POPULATE_READ = (int) constant("MADV_POPULATE_READ");
     public static final int MADV_POPULATE_WRITE = (int) constant("MADV_POPULATE_WRITE");
 

@@ -12,7 +12,7 @@ import java.nio.file.StandardOpenOption;
  * Bit 63 present, 62 swapped, 61 file page or shared anonymous, 0-54 the PFN (read as 0 without
  * CAP_SYS_ADMIN). These bits are the proc file's format, not a kernel header constant.
  */
-public final class Pagemap implements AutoCloseable {
+public final class ProcPagemap implements AutoCloseable {
     public static final long PRESENT = 1L << 63;
     public static final long SWAPPED = 1L << 62;
     public static final long FILE_OR_SHARED = 1L << 61;
@@ -24,7 +24,7 @@ public final class Pagemap implements AutoCloseable {
     private final long pageSize;
     private final ByteBuffer buf = ByteBuffer.allocateDirect(BATCH_PAGES * 8).order(ByteOrder.nativeOrder());
 
-    public Pagemap(int pid, long pageSize) throws IOException {
+    public ProcPagemap(int pid, long pageSize) throws IOException {
         this.channel = FileChannel.open(Path.of("/proc", Integer.toString(pid), "pagemap"), StandardOpenOption.READ);
         this.pageSize = pageSize;
     }

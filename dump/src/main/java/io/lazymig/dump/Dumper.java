@@ -1,0 +1,193 @@
+package io.lazymig.dump;
+
+import io.lazymig.images.Checkpoint;
+import io.lazymig.images.ImageDir;
+import io.lazymig.images.MmInfo;
+import io.lazymig.images.OpenFile;
+import io.lazymig.images.Pagemap;
+import io.lazymig.images.PagesWriter;
+import io.lazymig.images.Registers;
+import io.lazymig.images.Rlimit;
+import io.lazymig.images.RobustList;
+import io.lazymig.images.Rseq;
+import io.lazymig.images.SigAction;
+import io.lazymig.images.Task;
+import io.lazymig.images.UserRegs;
+import io.lazymig.images.Vma;
+import io.lazymig.images.XsaveLayout;
+import io.lazymig.jni.Memory;
+import io.lazymig.jni.NativeException;
+import io.lazymig.jni.Ptrace;
+import io.lazymig.jni.SystemInfo;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code lazymig dump}: freezes one process, writes its checkpoint in CRIU's format into a
+ * directory, then kills it or lets it run on. Runs entirely on the calling thread, which is
+ * the tracer.
+ */
+public final class Dumper {
+    private static final Logger log = LoggerFactory.getLogger("lazymig.dump");
+
+    /** What to dump and what to do with the process afterwards. */
+    public record Options(int pid, Path dir, boolean leaveRunning) {
+    }
+
+    /** What a dump did, for the log line and the benchmark. */
+    public record Result(Checkpoint checkpoint, long pages, long lazyPages, long frozenNanos, long pageNanos) {
+    }
+
+    private Dumper() {
+    }
+
+    public static Result dump(Options o) throws IOException {
+        Preflight.check(o.pid());
+        Files.createDirectories(o.dir());
+        long zeroPfn = zeroPagePfn();
+        Warmup.run();
+        XsaveLayout layout = XsaveLayout.host();
+        long t0 = System.nanoTime();
+        try (FrozenTask frozen = FrozenTask.freeze(o.pid())) {
+            Preflight.check(o.pid()); // again, now that nothing can change under us
+            int pid = o.pid();
+            Registers regs = registers(pid, frozen.registers(), layout);
+            long sigmask = Ptrace.getSigmask(pid);
+            Ptrace.RseqConfiguration rseq = Ptrace.getRseqConfiguration(pid);
+            Ptrace.RobustList robust = Ptrace.getRobustList(pid);
+            long brk;
+            List<SigAction> actions;
+            try (Injections inj = Injections.open(pid)) {
+                brk = inj.brk();
+                actions = inj.signalActions();
+            }
+            List<Vma> vmas = new ArrayList<>();
+            for (MapsEntry m : ProcSmaps.read(pid)) {
+                vmas.add(VmaClassifier.classify(m));
+            }
+            ProcStat stat = ProcStat.read(pid);
+            ProcStatus status = ProcStatus.read(pid);
+            Task task = Task.builder()
+                    .pid(pid).pgid(pgid(pid)).sid(sid(pid))
+                    .comm(Files.readString(proc(pid, "comm")).strip())
+                    .exePath(link(pid, "exe")).cwd(link(pid, "cwd")).root(link(pid, "root"))
+                    .umask(status.umask())
+                    .personality(Integer.parseInt(Files.readString(proc(pid, "personality")).strip(), 16))
+                    .sigmask(sigmask)
+                    .rlimits(rlimits(pid))
+                    .sigactions(actions)
+                    .rseq(rseq.registered()
+                            ? new Rseq(rseq.abiPointer(), rseq.abiSize(), rseq.signature(), 0) : Rseq.NONE)
+                    .robustList(robust.head() == 0 ? RobustList.NONE : new RobustList(robust.head(), (int) robust.length()))
+                    .mm(new MmInfo(stat.startCode(), stat.endCode(), stat.startData(), stat.endData(), stat.startStack(),
+                            stat.startBrk(), brk, stat.argStart(), stat.argEnd(), stat.envStart(), stat.envEnd(),
+                            ProcAuxv.read(pid)))
+                    .build();
+            List<OpenFile> files = openFiles(pid);
+
+            long tp = System.nanoTime();
+            log.debug("dump: state read in {} ms", (tp - t0) / 1_000_000);
+            ImageDir images = ImageDir.of(o.dir());
+            PageCollector pages = new PageCollector(pid, SystemInfo.PAGE_SIZE, zeroPfn, regs.user().sp());
+            Pagemap pagemap;
+            try (PagesWriter out = images.createPages(1)) {
+                pagemap = pages.collect(vmas, Pagemap.builder(1), out);
+            }
+            long pageNanos = System.nanoTime() - tp;
+            log.debug("dump: {} pages written in {} ms", pages.pages(), pageNanos / 1_000_000);
+            Checkpoint cp = new Checkpoint(task, regs, vmas, pagemap, files);
+            cp.write(o.dir());
+            log.debug("dump: images written at {} ms", (System.nanoTime() - t0) / 1_000_000);
+
+            if (o.leaveRunning()) {
+                frozen.resume();
+            } else {
+                frozen.kill();
+            }
+            long frozenNanos = System.nanoTime() - t0;
+            log.info("dump: process {}: {} VMAs, {} pages ({} lazy), frozen {} ms", pid, vmas.size(), pages.pages(),
+                    pagemap.lazyPages(), frozenNanos / 1_000_000);
+            return new Result(cp, pages.pages(), pagemap.lazyPages(), frozenNanos, pageNanos);
+        } catch (NativeException e) {
+            throw new DumpException("dump of process " + o.pid() + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** The general registers and the XSAVE area, in the model's terms. */
+    private static Registers registers(int pid, io.lazymig.jni.Registers r, XsaveLayout layout) throws IOException {
+        List<String> names = io.lazymig.jni.Registers.NAMES;
+        long[] v = new long[names.size()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = r.get(names.get(i));
+        }
+        ByteBuffer xs = Ptrace.getXstate(pid);
+        byte[] xstate = new byte[xs.remaining()];
+        xs.get(xstate);
+        return new Registers(UserRegs.fromArray(v), xstate, layout);
+    }
+
+    /**
+     * The PFN of the shared zero page: read-fault a fresh anonymous page of our own and look it up
+     * in our pagemap (PFNs read as 0 without CAP_SYS_ADMIN; then no zero page is recognised).
+     */
+    static long zeroPagePfn() throws IOException {
+        long page = SystemInfo.PAGE_SIZE;
+        long addr = Memory.mapAnonymous(page);
+        try {
+            Memory.view(addr, (int) page).get(0);
+            try (ProcPagemap self = new ProcPagemap((int) ProcessHandle.current().pid(), page)) {
+                long e = self.read(addr, addr + page)[0];
+                return ProcPagemap.present(e) ? ProcPagemap.pfn(e) : 0;
+            }
+        } finally {
+            Memory.unmap(addr, page);
+        }
+    }
+
+    private static List<Rlimit> rlimits(int pid) throws IOException {
+        List<Rlimit> out = new ArrayList<>();
+        for (long[] l : ProcLimits.read(pid)) {
+            out.add(new Rlimit(l[0], l[1]));
+        }
+        return out;
+    }
+
+    private static List<OpenFile> openFiles(int pid) throws IOException {
+        List<OpenFile> out = new ArrayList<>();
+        for (int fd : Preflight.openFds(pid)) {
+            ProcFdInfo info = ProcFdInfo.read(pid, fd);
+            boolean cloexec = (info.flags() & io.lazymig.jni.FileDescriptor.O_CLOEXEC) != 0;
+            int flags = info.flags() & ~io.lazymig.jni.FileDescriptor.O_CLOEXEC;
+            out.add(new OpenFile(fd, cloexec, Preflight.fdTarget(pid, fd), flags, info.pos()));
+        }
+        return out;
+    }
+
+    private static int pgid(int pid) throws IOException {
+        return Integer.parseInt(statField(pid, 5));
+    }
+
+    private static int sid(int pid) throws IOException {
+        return Integer.parseInt(statField(pid, 6));
+    }
+
+    /** proc(5)'s 1-based field n of /proc/PID/stat (n >= 3). */
+    private static String statField(int pid, int n) throws IOException {
+        String s = Files.readString(proc(pid, "stat"));
+        return s.substring(s.lastIndexOf(')') + 1).trim().split("\\s+")[n - 3];
+    }
+
+    private static Path proc(int pid, String name) {
+        return Path.of("/proc", Integer.toString(pid), name);
+    }
+
+    private static String link(int pid, String name) throws IOException {
+        return Files.readSymbolicLink(proc(pid, name)).toString();
+    }
+}

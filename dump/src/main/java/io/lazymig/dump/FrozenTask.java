@@ -1,0 +1,120 @@
+package io.lazymig.dump;
+
+import io.lazymig.jni.NativeException;
+import io.lazymig.jni.Ptrace;
+import io.lazymig.jni.Registers;
+import io.lazymig.jni.SyscallRestart;
+import io.lazymig.jni.SystemInfo;
+import io.lazymig.jni.WaitStatus;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A process held in a ptrace-stop by PTRACE_SEIZE + PTRACE_INTERRUPT, and its release: killed,
+ * or resumed exactly where it was. The thread that freezes it is its tracer: every ptrace call
+ * for it must come from that thread (ARCHITECTURE invariant 5).
+ */
+final class FrozenTask implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger("lazymig.dump");
+
+    private final int pid;
+    private final Registers saved;
+    private boolean released;
+
+    private FrozenTask(int pid, Registers saved) {
+        this.pid = pid;
+        this.saved = saved;
+    }
+
+    /** Seizes and interrupts {@code pid}; returns once it sits in the interrupt stop. */
+    static FrozenTask freeze(int pid) throws DumpException {
+        try {
+            Ptrace.seize(pid, Ptrace.O_TRACESYSGOOD);
+        } catch (NativeException e) {
+            throw new DumpException("cannot seize process " + pid + ": " + e.getMessage(), e);
+        }
+        try {
+            Ptrace.interrupt(pid);
+            while (true) {
+                WaitStatus st = Ptrace.waitpid(pid);
+                if (st.terminated()) {
+                    throw new DumpException("process " + pid + " exited while being frozen (" + st.describe() + ")");
+                }
+                if (st.isInterruptStop() || st.isGroupStop()) {
+                    break;
+                }
+                // A signal arrived before the interrupt: deliver it as it would have been, stop again.
+                Ptrace.cont(pid, st.isSignalStop() ? st.stopSignal() : 0);
+            }
+            return new FrozenTask(pid, Ptrace.getRegisters(pid));
+        } catch (NativeException e) {
+            detachQuietly(pid);
+            throw new DumpException("cannot freeze process " + pid + ": " + e.getMessage(), e);
+        }
+    }
+
+    int pid() {
+        return pid;
+    }
+
+    /** The registers at the freeze, before anything was injected (a copy). */
+    Registers registers() {
+        return saved.copy();
+    }
+
+    /** Kills the process (CRIU's default after a dump) and reaps its ptrace state. */
+    void kill() throws NativeException {
+        released = true;
+        SystemInfo.kill(pid, SystemInfo.SIGKILL);
+        waitUntilGone();
+    }
+
+    /**
+     * Resumes the process untouched: the registers of the freeze (with the syscall restart the
+     * kernel would have done itself), then detach.
+     */
+    void resume() throws NativeException {
+        released = true;
+        Registers regs = saved.copy();
+        SyscallRestart.fixForSameTask(regs);
+        Ptrace.setRegisters(pid, regs);
+        Ptrace.detach(pid, 0);
+    }
+
+    private void waitUntilGone() throws NativeException {
+        while (true) {
+            Optional<WaitStatus> st;
+            try {
+                st = Optional.of(Ptrace.waitpid(pid));
+            } catch (NativeException e) {
+                return; // ECHILD: gone and no longer traced
+            }
+            if (st.get().terminated()) {
+                return;
+            }
+            Ptrace.cont(pid, 0);
+        }
+    }
+
+    /** If neither kill nor resume ran (an error mid-dump), put the process back as it was. */
+    @Override
+    public void close() {
+        if (!released) {
+            try {
+                resume();
+                log.warn("dump: process {} resumed untouched after the failed dump", pid);
+            } catch (NativeException e) {
+                log.error("dump: could not resume process {}: {}", pid, e.getMessage());
+            }
+        }
+    }
+
+    private static void detachQuietly(int pid) {
+        try {
+            Ptrace.detach(pid, 0);
+        } catch (NativeException ignored) {
+            // it is gone or was never stopped; nothing more to undo
+        }
+    }
+}

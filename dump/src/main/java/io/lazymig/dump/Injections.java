@@ -1,0 +1,81 @@
+package io.lazymig.dump;
+
+import io.lazymig.images.SigAction;
+import io.lazymig.jni.Errno;
+import io.lazymig.jni.ProcessMemory;
+import io.lazymig.jni.Ptrace;
+import io.lazymig.jni.SyscallInjector;
+import io.lazymig.jni.Syscalls;
+import io.lazymig.jni.SystemInfo;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What only the task itself can tell, asked by syscalls injected into it while frozen: brk(0),
+ * and each signal's action by rt_sigaction(sig, NULL, &old). A scratch page mapped for the answers
+ * is unmapped again before the VMAs are read, so the dump sees the layout as it was.
+ */
+final class Injections implements AutoCloseable {
+    /** struct kernel_sigaction on x86_64: handler, flags, restorer, mask (8 bytes each). */
+    private static final int KERNEL_SIGACTION_SIZE = 32;
+
+    private final SyscallInjector injector;
+    private final long scratch;
+    private final long pageSize = SystemInfo.PAGE_SIZE;
+    private final ByteBuffer answer = ByteBuffer.allocateDirect(KERNEL_SIGACTION_SIZE).order(ByteOrder.nativeOrder());
+
+    private Injections(SyscallInjector injector, long scratch) {
+        this.injector = injector;
+        this.scratch = scratch;
+    }
+
+    static Injections open(int pid) throws IOException {
+        SyscallInjector inj = new SyscallInjector(pid, SyscallInjector.findSyscallInstruction(pid));
+        long scratch = inj.inject(Syscalls.MMAP, 0, SystemInfo.PAGE_SIZE, Syscalls.PROT_READ | Syscalls.PROT_WRITE,
+                Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS, -1, 0);
+        if (Syscalls.isError(scratch)) {
+            throw new DumpException("injected mmap of a scratch page failed: " + Errno.name(Syscalls.errno(scratch)));
+        }
+        return new Injections(inj, scratch);
+    }
+
+    /** The program break, by brk(0) (it is not in /proc/PID/stat). */
+    long brk() throws IOException {
+        return check("brk(0)", injector.inject(Syscalls.BRK, 0));
+    }
+
+    /** The non-default signal actions, 1..64 except SIGKILL and SIGSTOP. */
+    List<SigAction> signalActions() throws IOException {
+        List<SigAction> out = new ArrayList<>();
+        for (int sig = 1; sig <= SigAction.SIGMAX; sig++) {
+            if (!SigAction.isDumpable(sig)) {
+                continue;
+            }
+            check("rt_sigaction(" + sig + ")", injector.inject(Syscalls.RT_SIGACTION, sig, 0, scratch,
+                    Ptrace.KERNEL_SIGSET_SIZE));
+            answer.clear();
+            ProcessMemory.read(injector.pid(), scratch, answer);
+            SigAction a = new SigAction(sig, answer.getLong(0), answer.getLong(8), answer.getLong(16), answer.getLong(24));
+            if (!a.isDefault()) {
+                out.add(a);
+            }
+        }
+        return out;
+    }
+
+    /** Unmaps the scratch page. */
+    @Override
+    public void close() throws IOException {
+        check("munmap(scratch)", injector.inject(Syscalls.MUNMAP, scratch, pageSize));
+    }
+
+    private static long check(String what, long rc) throws DumpException {
+        if (Syscalls.isError(rc)) {
+            throw new DumpException("injected " + what + " failed: " + Errno.name(Syscalls.errno(rc)));
+        }
+        return rc;
+    }
+}

@@ -1,0 +1,108 @@
+package io.lazymig.dump;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * What lazymig can dump today: one single-threaded x86_64 process without children, whose fds
+ * are regular files, /dev/null or terminals. Anything else is refused with one line naming it,
+ * before the process is touched (and again once it is frozen, against races).
+ */
+public final class Preflight {
+    private Preflight() {
+    }
+
+    public static void check(int pid) throws IOException {
+        Path proc = Path.of("/proc", Integer.toString(pid));
+        if (pid <= 0 || !Files.isDirectory(proc)) {
+            throw new DumpException("no process " + pid);
+        }
+        if (pid == ProcessHandle.current().pid()) {
+            throw new DumpException("process " + pid + " is lazymig itself");
+        }
+        int threads = countEntries(proc.resolve("task"));
+        if (threads != 1) {
+            throw new DumpException("process " + pid + " has " + threads
+                    + " threads: multi-threaded processes are not supported yet");
+        }
+        String children = readOrEmpty(proc.resolve("task").resolve(Integer.toString(pid)).resolve("children")).trim();
+        if (!children.isEmpty()) {
+            throw new DumpException("process " + pid + " has child processes (" + children
+                    + "): process trees are not supported yet");
+        }
+        for (int fd : openFds(pid)) {
+            String target = fdTarget(pid, fd);
+            String kind = unsupportedKind(pid, fd, target);
+            if (kind != null) {
+                throw new DumpException("process " + pid + " fd " + fd + " is " + kind + " (" + target
+                        + "): only regular files, /dev/null and terminals are supported yet");
+            }
+        }
+    }
+
+    /** The fd numbers open in the process, ascending. */
+    public static List<Integer> openFds(int pid) throws IOException {
+        List<Integer> fds = new ArrayList<>();
+        try (Stream<Path> s = Files.list(Path.of("/proc", Integer.toString(pid), "fd"))) {
+            s.forEach(p -> fds.add(Integer.parseInt(p.getFileName().toString())));
+        }
+        fds.sort(null);
+        return fds;
+    }
+
+    public static String fdTarget(int pid, int fd) throws IOException {
+        return Files.readSymbolicLink(Path.of("/proc", Integer.toString(pid), "fd", Integer.toString(fd))).toString();
+    }
+
+    /** null when supported, else a short name of the kind ("a socket", "a pipe", ...). */
+    static String unsupportedKind(int pid, int fd, String target) {
+        if (target.startsWith("socket:")) {
+            return "a socket";
+        }
+        if (target.startsWith("pipe:")) {
+            return "a pipe";
+        }
+        if (target.startsWith("anon_inode:")) {
+            return "an " + target.substring("anon_inode:".length()).replace("[", "").replace("]", "");
+        }
+        if (!target.startsWith("/")) {
+            return "an unsupported kind of file";
+        }
+        if (target.endsWith(" (deleted)")) {
+            return "a deleted file";
+        }
+        Path viaProc = Path.of("/proc", Integer.toString(pid), "fd", Integer.toString(fd));
+        if (Files.isRegularFile(viaProc) || target.equals("/dev/null") || isTerminal(target)) {
+            return null;
+        }
+        if (Files.isDirectory(viaProc)) {
+            return "a directory";
+        }
+        return "a device or special file";
+    }
+
+    static boolean isTerminal(String path) {
+        return path.startsWith("/dev/pts/") || path.startsWith("/dev/tty") || path.equals("/dev/console");
+    }
+
+    private static int countEntries(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return (int) s.count();
+        } catch (NoSuchFileException e) {
+            throw new DumpException("process " + dir.getParent().getFileName() + " exited");
+        }
+    }
+
+    private static String readOrEmpty(Path p) throws IOException {
+        try {
+            return Files.readString(p);
+        } catch (NoSuchFileException e) {
+            return "";
+        }
+    }
+}
