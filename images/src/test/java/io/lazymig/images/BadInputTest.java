@@ -125,18 +125,18 @@ class BadInputTest {
 
     @Test
     void truncatedSizePrefix() throws Exception {
-        append("fdinfo-1.img", new byte[] {5, 0});
-        assertEquals("fdinfo-1.img: entry 5 truncated: 2 of the 4 size bytes", readFails());
+        append("fdinfo-2.img", new byte[] {5, 0});
+        assertEquals("fdinfo-2.img: entry 5 truncated: 2 of the 4 size bytes", readFails());
     }
 
     @Test
     void lengthBeyondTheBound() throws Exception {
-        append("fdinfo-1.img", u32(-1));
-        assertEquals("fdinfo-1.img: entry 5 length 4294967295 beyond the 16 MiB bound", readFails());
+        append("fdinfo-2.img", u32(-1));
+        assertEquals("fdinfo-2.img: entry 5 length 4294967295 beyond the 16 MiB bound", readFails());
         byte[] mm = bytes("mm-4242.img");
         System.arraycopy(u32(ImageReader.MAX_ENTRY_SIZE + 1), 0, mm, 8, 4);
         put("mm-4242.img", mm);
-        put("fdinfo-1.img", java.util.Arrays.copyOf(bytes("fdinfo-1.img"), bytes("fdinfo-1.img").length - 4));
+        put("fdinfo-2.img", java.util.Arrays.copyOf(bytes("fdinfo-2.img"), bytes("fdinfo-2.img").length - 4));
         assertFails("mm-4242.img", "entry 1 length 16777217 beyond the 16 MiB bound");
     }
 
@@ -154,8 +154,8 @@ class BadInputTest {
         byte[] entry = {0x08, 0x06, 0x10, 0x00, 0x18, 0x63, 0x20, 0x07};
         ByteBuffer b = ByteBuffer.allocate(12 + entry.length).order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(Magic.IMG_COMMON).putInt(Magic.FDINFO).putInt(entry.length).put(entry);
-        put("fdinfo-1.img", b.array());
-        assertEquals("fdinfo-1.img: entry 1: fdinfo_entry.type holds 99, not a value of enum fd_types", readFails());
+        put("fdinfo-2.img", b.array());
+        assertEquals("fdinfo-2.img: entry 1: fdinfo_entry.type holds 99, not a value of enum fd_types", readFails());
     }
 
     @Test
@@ -341,18 +341,18 @@ class BadInputTest {
 
     @Test
     void pipeFd() throws Exception {
-        List<fdinfo_entry> fds = new ArrayList<>(images.readFdinfo(1));
+        List<fdinfo_entry> fds = new ArrayList<>(images.readFdinfo(2));
         fds.set(3, fds.get(3).toBuilder().setType(fd_types.PIPE).build());
-        images.writeFdinfo(1, fds);
-        assertEquals("fdinfo-1.img: fd 3 is of type PIPE; lazymig restores regular files, /dev/null and ttys only", readFails());
+        images.writeFdinfo(2, fds);
+        assertEquals("fdinfo-2.img: fd 3 is of type PIPE; lazymig restores regular files, /dev/null and ttys only", readFails());
     }
 
     @Test
     void duplicateFd() throws Exception {
-        List<fdinfo_entry> fds = new ArrayList<>(images.readFdinfo(1));
+        List<fdinfo_entry> fds = new ArrayList<>(images.readFdinfo(2));
         fds.set(3, fds.get(3).toBuilder().setFd(2).build());
-        images.writeFdinfo(1, fds);
-        assertEquals("fdinfo-1.img: fd 2 listed twice", readFails());
+        images.writeFdinfo(2, fds);
+        assertEquals("fdinfo-2.img: fd 2 listed twice", readFails());
     }
 
     @Test
