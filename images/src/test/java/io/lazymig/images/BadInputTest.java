@@ -206,6 +206,42 @@ class BadInputTest {
     }
 
     @Test
+    void symbolicLinksAreRefused() throws Exception {
+        Files.move(dir.resolve("fs-4242.img"), dir.resolve("elsewhere"));
+        Files.createSymbolicLink(dir.resolve("fs-4242.img"), dir.resolve("elsewhere"));
+        assertEquals("fs-4242.img: a symbolic link; images must be regular files in the image directory", readFails());
+        Files.delete(dir.resolve("fs-4242.img"));
+        Files.move(dir.resolve("elsewhere"), dir.resolve("fs-4242.img"));
+        Files.move(dir.resolve("pages-1.img"), dir.resolve("elsewhere"));
+        Files.createSymbolicLink(dir.resolve("pages-1.img"), dir.resolve("elsewhere"));
+        assertEquals("pages-1.img: a symbolic link; images must be regular files in the image directory", readFails());
+    }
+
+    @Test
+    void entryCountIsBounded() throws Exception {
+        byte[] entry = io.lazymig.images.proto.fs_entry.newBuilder().setCwdId(1).setRootId(2).build().toByteArray();
+        int n = ImageReader.MAX_ENTRIES + 1;
+        ByteBuffer b = ByteBuffer.allocate(8 + n * (4 + entry.length)).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(Magic.IMG_COMMON).putInt(Magic.FS);
+        for (int i = 0; i < n; i++) {
+            b.putInt(entry.length).put(entry);
+        }
+        put("fs-7.img", b.array());
+        ImageException e = assertThrows(ImageException.class,
+                () -> images.readAll(ImageType.FS, 7, io.lazymig.images.proto.fs_entry.parser()));
+        assertEquals("fs-7.img: more than 4194304 entries", e.getMessage());
+    }
+
+    @Test
+    void fileSizeIsBounded() throws Exception {
+        try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(dir.resolve("files.img"),
+                StandardOpenOption.WRITE)) {
+            f.write(ByteBuffer.allocate(1), ImageReader.MAX_FILE_SIZE); // sparse: one byte past the bound
+        }
+        assertEquals("files.img: 67108865 bytes, beyond the 64 MiB bound for protobuf images", readFails());
+    }
+
+    @Test
     void singleEntryImageWithTwo() throws Exception {
         core_entry core = images.readCore(PID);
         images.writeAll(ImageType.CORE, PID, List.of(core, core));
