@@ -216,8 +216,9 @@ final class CheckpointCodec {
         }
         pstree_entry p = tree.get(0);
         int pid = p.getPid();
-        if (pid <= 0) {
-            throw new ImageException(pstreeName + ": bad pid " + Integer.toUnsignedString(pid));
+        if (pid <= 0 || p.getPgid() < 0 || p.getSid() < 0) {
+            throw new ImageException(pstreeName + ": bad ids: pid " + Integer.toUnsignedString(pid) + " pgid "
+                    + Integer.toUnsignedString(p.getPgid()) + " sid " + Integer.toUnsignedString(p.getSid()));
         }
         if (p.getThreadsCount() > 1 || p.getThreadsCount() == 1 && p.getThreads(0) != pid) {
             throw new ImageException(pstreeName + ": pid " + pid + " has threads " + p.getThreadsList()
