@@ -7,15 +7,18 @@ import io.lazymig.images.proto.file_entry;
 import io.lazymig.images.proto.fown_entry;
 import io.lazymig.images.proto.fs_entry;
 import io.lazymig.images.proto.inventory_entry;
+import io.lazymig.images.proto.itimer_entry;
 import io.lazymig.images.proto.lsmtype;
 import io.lazymig.images.proto.mm_entry;
 import io.lazymig.images.proto.pagemap_head;
 import io.lazymig.images.proto.pstree_entry;
 import io.lazymig.images.proto.reg_file_entry;
 import io.lazymig.images.proto.rseq_entry;
+import io.lazymig.images.proto.signal_queue_entry;
 import io.lazymig.images.proto.task_core_entry;
 import io.lazymig.images.proto.task_kobj_ids_entry;
 import io.lazymig.images.proto.task_rlimits_entry;
+import io.lazymig.images.proto.task_timers_entry;
 import io.lazymig.images.proto.thread_core_entry;
 import io.lazymig.images.proto.thread_info_x86;
 import io.lazymig.images.proto.user_desc_t;
@@ -35,8 +38,13 @@ final class CheckpointCodec {
     static final int IMG_VERSION = 2;
     /** task_state: alive (compel's value). */
     static final int TASK_ALIVE = 1;
-    /** The kernel id we give the task's mm, files, fs and sighand (one process: any constant will do). */
-    static final int KERNEL_OBJECT_ID = 1;
+    /**
+     * Kernel object ids (mm, files, fs, sighand). CRIU's inventory root_ids describe the dumping criu
+     * itself and its restore refuses a root task whose ids equal them ("Image corruption on kIDs
+     * data"), so, as CRIU's dumps do, the dumper gets 1 and the task 2; files_id 2 names fdinfo-2.img.
+     */
+    static final int DUMPER_OBJECT_ID = 1;
+    static final int TASK_OBJECT_ID = 2;
     /** GDT TLS slots CRIU always writes (GDT_ENTRY_TLS_MIN..MAX on x86_64). */
     static final int TLS_FIRST = 12;
     static final int TLS_SLOTS = 3;
@@ -46,6 +54,7 @@ final class CheckpointCodec {
     static final int DEV_NULL_MODE = S_IFCHR | 0666;
     static final int TTY_MODE = S_IFCHR | 0620;
     static final int DEFAULT_UMASK = 022;
+    private static final itimer_entry DISARMED = itimer_entry.newBuilder().setIsec(0).setIusec(0).setVsec(0).setVusec(0).build();
 
     private CheckpointCodec() {
     }
@@ -72,10 +81,9 @@ final class CheckpointCodec {
                     .setType(fd_types.REG).setFd(f.fd()).build());
         }
 
-        task_kobj_ids_entry ids = task_kobj_ids_entry.newBuilder().setVmId(KERNEL_OBJECT_ID)
-                .setFilesId(KERNEL_OBJECT_ID).setFsId(KERNEL_OBJECT_ID).setSighandId(KERNEL_OBJECT_ID).build();
+        task_kobj_ids_entry ids = kernelObjectIds(TASK_OBJECT_ID);
         d.writeInventory(inventory_entry.newBuilder().setImgVersion(IMG_VERSION).setFdinfoPerId(true)
-                .setRootIds(ids).setNsPerId(true).setLsmtype(lsmtype.NO_LSM).build());
+                .setRootIds(kernelObjectIds(DUMPER_OBJECT_ID)).setNsPerId(true).setLsmtype(lsmtype.NO_LSM).build());
         d.writePstree(List.of(pstree_entry.newBuilder().setPid(pid).setPpid(0).setPgid(t.pgid())
                 .setSid(t.sid()).addThreads(pid).build()));
         d.writeIds(pid, ids);
@@ -93,8 +101,12 @@ final class CheckpointCodec {
         d.writePagemap(pid, new ImageDir.PagemapImage(
                 pagemap_head.newBuilder().setPagesId(c.pagemap().pagesId()).build(), ProtoConvert.toProto(c.pagemap())));
         d.writeFiles(files.entries());
-        d.writeFdinfo(KERNEL_OBJECT_ID, fdinfo);
+        d.writeFdinfo(TASK_OBJECT_ID, fdinfo);
         d.writeFs(pid, fs_entry.newBuilder().setCwdId(cwdId).setRootId(rootId).setUmask(t.umask()).build());
+    }
+
+    private static task_kobj_ids_entry kernelObjectIds(int id) {
+        return task_kobj_ids_entry.newBuilder().setVmId(id).setFilesId(id).setFsId(id).setSighandId(id).build();
     }
 
     private static core_entry core(Checkpoint c) {
@@ -103,9 +115,15 @@ final class CheckpointCodec {
                 .setPersonality(t.personality()).setFlags(0).setBlkSigset(t.sigmask()).setComm(t.comm())
                 .setRlimits(task_rlimits_entry.newBuilder().addAllRlimits(ProtoConvert.rlimitsToProto(t.rlimits())))
                 .addAllSigactions(ProtoConvert.sigactionsToProto(t))
+                // Timers and pending signals are not in the model: written as "none", which CRIU
+                // needs to see rather than absent fields (it would look for legacy images).
+                .setTimers(task_timers_entry.newBuilder().setReal(DISARMED).setVirt(DISARMED).setProf(DISARMED))
+                .setSignalsS(signal_queue_entry.getDefaultInstance())
                 .build();
         thread_core_entry.Builder th = thread_core_entry.newBuilder().setFutexRla(t.robustList().head())
-                .setFutexRlaLen(t.robustList().length()).setBlkSigset(t.sigmask()).setComm(t.comm());
+                .setFutexRlaLen(t.robustList().length()).setBlkSigset(t.sigmask()).setComm(t.comm())
+                .setSignalsP(signal_queue_entry.getDefaultInstance())
+                .setCreds(ProtoConvert.toProto(t.creds()));
         if (t.rseq().isRegistered()) {
             th.setRseqEntry(rseq_entry.newBuilder().setRseqAbiPointer(t.rseq().abiPointer())
                     .setRseqAbiSize(t.rseq().abiSize()).setSignature(t.rseq().signature())
@@ -198,8 +216,9 @@ final class CheckpointCodec {
         }
         pstree_entry p = tree.get(0);
         int pid = p.getPid();
-        if (pid <= 0) {
-            throw new ImageException(pstreeName + ": bad pid " + Integer.toUnsignedString(pid));
+        if (pid <= 0 || p.getPgid() < 0 || p.getSid() < 0) {
+            throw new ImageException(pstreeName + ": bad ids: pid " + Integer.toUnsignedString(pid) + " pgid "
+                    + Integer.toUnsignedString(p.getPgid()) + " sid " + Integer.toUnsignedString(p.getSid()));
         }
         if (p.getThreadsCount() > 1 || p.getThreadsCount() == 1 && p.getThreads(0) != pid) {
             throw new ImageException(pstreeName + ": pid " + pid + " has threads " + p.getThreadsList()
@@ -297,7 +316,9 @@ final class CheckpointCodec {
                 .rseq(th.hasRseqEntry() ? new Rseq(th.getRseqEntry().getRseqAbiPointer(), th.getRseqEntry().getRseqAbiSize(),
                         th.getRseqEntry().getSignature(), th.getRseqEntry().getRseqCsPointer()) : Rseq.NONE)
                 .robustList(new RobustList(th.getFutexRla(), th.getFutexRlaLen()))
-                .clearTidAddress(ti.getClearTidAddr()).mm(mmInfo).build());
+                .clearTidAddress(ti.getClearTidAddr())
+                .creds(th.hasCreds() ? ProtoConvert.fromProto(th.getCreds()) : Creds.ROOT)
+                .mm(mmInfo).build());
         return at(fdinfoName, () -> new Checkpoint(task, registers, vmas, pagemap, files));
     }
 

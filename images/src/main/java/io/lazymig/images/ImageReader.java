@@ -8,6 +8,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
@@ -21,7 +22,9 @@ public final class ImageReader implements Closeable {
     /** The largest protobuf entry we accept (CRIU has no such limit; ours keeps a corrupt length harmless). */
     public static final int MAX_ENTRY_SIZE = 16 << 20;
     /** The largest protobuf image file we accept (pages-N.img is raw and not read through here). */
-    public static final long MAX_FILE_SIZE = 256L << 20;
+    public static final long MAX_FILE_SIZE = 64L << 20;
+    /** The most entries we read from one image, which bounds the objects a small-entry flood can create. */
+    public static final int MAX_ENTRIES = 4 << 20;
 
     private final String name;
     private final InputStream in;
@@ -43,11 +46,9 @@ public final class ImageReader implements Closeable {
         long size;
         InputStream in;
         try {
+            checkRegularFile(file, name);
             size = Files.size(file);
-            if (!Files.isRegularFile(file)) {
-                throw new ImageException(name + ": not a regular file");
-            }
-            in = new BufferedInputStream(Files.newInputStream(file), 64 * 1024);
+            in = new BufferedInputStream(Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS), 64 * 1024);
         } catch (NoSuchFileException e) {
             throw new ImageException(name + ": missing in " + file.toAbsolutePath().getParent(), e);
         } catch (ImageException e) {
@@ -69,6 +70,22 @@ public final class ImageReader implements Closeable {
         } catch (ImageException e) {
             reader.close();
             throw e;
+        }
+    }
+
+    /**
+     * Images must be regular files inside the directory: not a FIFO or device (reading could block or
+     * never end) and not a symbolic link (which could make us read, or serve, a file outside it).
+     */
+    static void checkRegularFile(Path file, String name) throws IOException {
+        if (Files.isSymbolicLink(file)) {
+            throw new ImageException(name + ": a symbolic link; images must be regular files in the image directory");
+        }
+        if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+            throw new NoSuchFileException(file.toString());
+        }
+        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+            throw new ImageException(name + ": not a regular file");
         }
     }
 
@@ -105,6 +122,9 @@ public final class ImageReader implements Closeable {
      */
     public <T extends Message> T next(Parser<T> parser) throws ImageException {
         int index = entries + 1;
+        if (index > MAX_ENTRIES) {
+            throw new ImageException(name + ": more than " + MAX_ENTRIES + " entries");
+        }
         if (left == 0) {
             throw new ImageException(name + ": entry " + index + " missing (end of file)");
         }

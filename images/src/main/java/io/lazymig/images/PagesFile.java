@@ -4,7 +4,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -26,10 +26,8 @@ public final class PagesFile implements Closeable {
     public static PagesFile open(Path file) throws ImageException {
         String name = String.valueOf(file.getFileName());
         try {
-            if (Files.exists(file) && !Files.isRegularFile(file)) {
-                throw new ImageException(name + ": not a regular file");
-            }
-            return new PagesFile(name, FileChannel.open(file, StandardOpenOption.READ));
+            ImageReader.checkRegularFile(file, name);
+            return new PagesFile(name, FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS));
         } catch (NoSuchFileException e) {
             throw new ImageException(name + ": missing in " + file.toAbsolutePath().getParent(), e);
         } catch (ImageException e) {

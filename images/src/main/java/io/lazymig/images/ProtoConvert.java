@@ -1,5 +1,6 @@
 package io.lazymig.images;
 
+import io.lazymig.images.proto.creds_entry;
 import io.lazymig.images.proto.lazymig_xsave_component;
 import io.lazymig.images.proto.pagemap_entry;
 import io.lazymig.images.proto.rlimit_entry;
@@ -269,6 +270,37 @@ public final class ProtoConvert {
             out.add(toProto(iov));
         }
         return out;
+    }
+
+    // ---- credentials
+
+    /** Capability sets go out as CRIU's two 32-bit words, low word first. */
+    public static creds_entry toProto(Creds c) {
+        creds_entry.Builder b = creds_entry.newBuilder().setUid(c.uid()).setGid(c.gid()).setEuid(c.euid())
+                .setEgid(c.egid()).setSuid(c.suid()).setSgid(c.sgid()).setFsuid(c.fsuid()).setFsgid(c.fsgid())
+                .addCapInh((int) c.capInh()).addCapInh((int) (c.capInh() >>> 32))
+                .addCapPrm((int) c.capPrm()).addCapPrm((int) (c.capPrm() >>> 32))
+                .addCapEff((int) c.capEff()).addCapEff((int) (c.capEff() >>> 32))
+                .addCapBnd((int) c.capBnd()).addCapBnd((int) (c.capBnd() >>> 32))
+                .addCapAmb((int) c.capAmb()).addCapAmb((int) (c.capAmb() >>> 32))
+                .setSecbits(c.secbits()).addAllGroups(c.groups()).setNoNewPrivs(c.noNewPrivs() ? 1 : 0);
+        return b.build();
+    }
+
+    public static Creds fromProto(creds_entry p) {
+        return new Creds(p.getUid(), p.getGid(), p.getEuid(), p.getEgid(), p.getSuid(), p.getSgid(), p.getFsuid(),
+                p.getFsgid(), caps("cap_inh", p.getCapInhList()), caps("cap_prm", p.getCapPrmList()),
+                caps("cap_eff", p.getCapEffList()), caps("cap_bnd", p.getCapBndList()), caps("cap_amb", p.getCapAmbList()),
+                p.getSecbits(), p.getGroupsList(), p.getNoNewPrivs() != 0);
+    }
+
+    private static long caps(String field, List<Integer> words) {
+        if (words.size() > 2) {
+            throw new IllegalArgumentException("creds." + field + " has " + words.size() + " words, at most 2");
+        }
+        long low = words.isEmpty() ? 0 : Integer.toUnsignedLong(words.get(0));
+        long high = words.size() < 2 ? 0 : Integer.toUnsignedLong(words.get(1));
+        return high << 32 | low;
     }
 
     // ---- signals and limits

@@ -9,7 +9,8 @@ import java.util.Objects;
 /**
  * Per-process state of a single-threaded process: identity (pid, pgid, sid, comm), where it
  * runs (exe, cwd, root, umask), personality, signal state (blocked mask, actions), rseq, robust
- * list, clear_child_tid, resource limits and the mm fields. Build one with {@link #builder()}.
+ * list, clear_child_tid, credentials, resource limits and the mm fields. Build one with
+ * {@link #builder()}.
  *
  * <p>{@code sigactions} keeps only non-default actions, sorted by signal; {@code rlimits} is indexed
  * by resource number (at most {@value #MAX_RLIMITS}). There is no ppid: the dumped process is the
@@ -17,7 +18,7 @@ import java.util.Objects;
  */
 public record Task(int pid, int pgid, int sid, String comm, String exePath, String cwd, String root,
         int umask, int personality, long sigmask, List<Rlimit> rlimits, List<SigAction> sigactions, Rseq rseq,
-        RobustList robustList, long clearTidAddress, MmInfo mm) {
+        RobustList robustList, long clearTidAddress, Creds creds, MmInfo mm) {
     /** RLIM_NLIMITS on Linux. */
     public static final int MAX_RLIMITS = 16;
     /** TASK_COMM_LEN. */
@@ -56,6 +57,7 @@ public record Task(int pid, int pgid, int sid, String comm, String exePath, Stri
         sigactions = List.copyOf(actions);
         Objects.requireNonNull(rseq, "rseq");
         Objects.requireNonNull(robustList, "robustList");
+        Objects.requireNonNull(creds, "creds");
         Objects.requireNonNull(mm, "mm");
     }
 
@@ -90,6 +92,7 @@ public record Task(int pid, int pgid, int sid, String comm, String exePath, Stri
         private Rseq rseq = Rseq.NONE;
         private RobustList robustList = RobustList.NONE;
         private long clearTidAddress;
+        private Creds creds = Creds.ROOT;
         private MmInfo mm;
 
         private Builder() {
@@ -170,6 +173,12 @@ public record Task(int pid, int pgid, int sid, String comm, String exePath, Stri
             return this;
         }
 
+        /** Defaults to {@link Creds#ROOT}. */
+        public Builder creds(Creds v) {
+            creds = v;
+            return this;
+        }
+
         public Builder mm(MmInfo v) {
             mm = v;
             return this;
@@ -177,7 +186,7 @@ public record Task(int pid, int pgid, int sid, String comm, String exePath, Stri
 
         public Task build() {
             return new Task(pid, pgid, sid, comm, exePath, cwd, root, umask, personality, sigmask, rlimits,
-                    sigactions, rseq, robustList, clearTidAddress, mm);
+                    sigactions, rseq, robustList, clearTidAddress, creds, mm);
         }
     }
 }

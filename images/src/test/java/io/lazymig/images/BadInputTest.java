@@ -125,18 +125,18 @@ class BadInputTest {
 
     @Test
     void truncatedSizePrefix() throws Exception {
-        append("fdinfo-1.img", new byte[] {5, 0});
-        assertEquals("fdinfo-1.img: entry 5 truncated: 2 of the 4 size bytes", readFails());
+        append("fdinfo-2.img", new byte[] {5, 0});
+        assertEquals("fdinfo-2.img: entry 5 truncated: 2 of the 4 size bytes", readFails());
     }
 
     @Test
     void lengthBeyondTheBound() throws Exception {
-        append("fdinfo-1.img", u32(-1));
-        assertEquals("fdinfo-1.img: entry 5 length 4294967295 beyond the 16 MiB bound", readFails());
+        append("fdinfo-2.img", u32(-1));
+        assertEquals("fdinfo-2.img: entry 5 length 4294967295 beyond the 16 MiB bound", readFails());
         byte[] mm = bytes("mm-4242.img");
         System.arraycopy(u32(ImageReader.MAX_ENTRY_SIZE + 1), 0, mm, 8, 4);
         put("mm-4242.img", mm);
-        put("fdinfo-1.img", java.util.Arrays.copyOf(bytes("fdinfo-1.img"), bytes("fdinfo-1.img").length - 4));
+        put("fdinfo-2.img", java.util.Arrays.copyOf(bytes("fdinfo-2.img"), bytes("fdinfo-2.img").length - 4));
         assertFails("mm-4242.img", "entry 1 length 16777217 beyond the 16 MiB bound");
     }
 
@@ -154,8 +154,8 @@ class BadInputTest {
         byte[] entry = {0x08, 0x06, 0x10, 0x00, 0x18, 0x63, 0x20, 0x07};
         ByteBuffer b = ByteBuffer.allocate(12 + entry.length).order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(Magic.IMG_COMMON).putInt(Magic.FDINFO).putInt(entry.length).put(entry);
-        put("fdinfo-1.img", b.array());
-        assertEquals("fdinfo-1.img: entry 1: fdinfo_entry.type holds 99, not a value of enum fd_types", readFails());
+        put("fdinfo-2.img", b.array());
+        assertEquals("fdinfo-2.img: entry 1: fdinfo_entry.type holds 99, not a value of enum fd_types", readFails());
     }
 
     @Test
@@ -203,6 +203,42 @@ class BadInputTest {
         Process mkfifo = new ProcessBuilder("mkfifo", dir.resolve("files.img").toString()).inheritIO().start();
         assertEquals(0, mkfifo.waitFor());
         assertEquals("files.img: not a regular file", readFails());
+    }
+
+    @Test
+    void symbolicLinksAreRefused() throws Exception {
+        Files.move(dir.resolve("fs-4242.img"), dir.resolve("elsewhere"));
+        Files.createSymbolicLink(dir.resolve("fs-4242.img"), dir.resolve("elsewhere"));
+        assertEquals("fs-4242.img: a symbolic link; images must be regular files in the image directory", readFails());
+        Files.delete(dir.resolve("fs-4242.img"));
+        Files.move(dir.resolve("elsewhere"), dir.resolve("fs-4242.img"));
+        Files.move(dir.resolve("pages-1.img"), dir.resolve("elsewhere"));
+        Files.createSymbolicLink(dir.resolve("pages-1.img"), dir.resolve("elsewhere"));
+        assertEquals("pages-1.img: a symbolic link; images must be regular files in the image directory", readFails());
+    }
+
+    @Test
+    void entryCountIsBounded() throws Exception {
+        byte[] entry = io.lazymig.images.proto.fs_entry.newBuilder().setCwdId(1).setRootId(2).build().toByteArray();
+        int n = ImageReader.MAX_ENTRIES + 1;
+        ByteBuffer b = ByteBuffer.allocate(8 + n * (4 + entry.length)).order(ByteOrder.LITTLE_ENDIAN);
+        b.putInt(Magic.IMG_COMMON).putInt(Magic.FS);
+        for (int i = 0; i < n; i++) {
+            b.putInt(entry.length).put(entry);
+        }
+        put("fs-7.img", b.array());
+        ImageException e = assertThrows(ImageException.class,
+                () -> images.readAll(ImageType.FS, 7, io.lazymig.images.proto.fs_entry.parser()));
+        assertEquals("fs-7.img: more than 4194304 entries", e.getMessage());
+    }
+
+    @Test
+    void fileSizeIsBounded() throws Exception {
+        try (java.nio.channels.FileChannel f = java.nio.channels.FileChannel.open(dir.resolve("files.img"),
+                StandardOpenOption.WRITE)) {
+            f.write(ByteBuffer.allocate(1), ImageReader.MAX_FILE_SIZE); // sparse: one byte past the bound
+        }
+        assertEquals("files.img: 67108865 bytes, beyond the 64 MiB bound for protobuf images", readFails());
     }
 
     @Test
@@ -341,18 +377,18 @@ class BadInputTest {
 
     @Test
     void pipeFd() throws Exception {
-        List<fdinfo_entry> fds = new ArrayList<>(images.readFdinfo(1));
+        List<fdinfo_entry> fds = new ArrayList<>(images.readFdinfo(2));
         fds.set(3, fds.get(3).toBuilder().setType(fd_types.PIPE).build());
-        images.writeFdinfo(1, fds);
-        assertEquals("fdinfo-1.img: fd 3 is of type PIPE; lazymig restores regular files, /dev/null and ttys only", readFails());
+        images.writeFdinfo(2, fds);
+        assertEquals("fdinfo-2.img: fd 3 is of type PIPE; lazymig restores regular files, /dev/null and ttys only", readFails());
     }
 
     @Test
     void duplicateFd() throws Exception {
-        List<fdinfo_entry> fds = new ArrayList<>(images.readFdinfo(1));
+        List<fdinfo_entry> fds = new ArrayList<>(images.readFdinfo(2));
         fds.set(3, fds.get(3).toBuilder().setFd(2).build());
-        images.writeFdinfo(1, fds);
-        assertEquals("fdinfo-1.img: fd 2 listed twice", readFails());
+        images.writeFdinfo(2, fds);
+        assertEquals("fdinfo-2.img: fd 2 listed twice", readFails());
     }
 
     @Test

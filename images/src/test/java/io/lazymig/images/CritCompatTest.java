@@ -98,13 +98,16 @@ class CritCompatTest {
         assertThat(json, containsString("\"futex_rla_len\": 24"));
         assertThat(json, containsString("\"rseq_abi_size\": 32"));
         assertThat(json, containsString("\"clear_tid_addr\": \"0x7ffff7d7ea10\""));
+        assertThat(json, containsString("\"uid\": 1000, \"gid\": 1000, \"euid\": 1000"));
+        assertThat(json, containsString("\"cap_bnd\": [ 4294967295, 511 ]"));
+        assertThat(json, containsString("\"groups\": [ 24, 27, 1000 ]"));
     }
 
     @Test
     void ids() throws Exception {
         String json = decode("ids-4242.img");
         assertThat(json, containsString("\"magic\": \"IDS\""));
-        assertThat(json, containsString("\"files_id\": 1"));
+        assertThat(json, containsString("\"files_id\": 2"));
     }
 
     @Test
@@ -142,7 +145,7 @@ class CritCompatTest {
         assertThat(files, containsString("\"magic\": \"FILES\""));
         assertThat(files, containsString("\"name\": \"/dev/null\", \"mode\": 8630"));
         assertThat(files, containsString("\"flags\": \"O_WRONLY | O_APPEND | O_LARGEFILE\", \"pos\": 1234"));
-        String fdinfo = decode("fdinfo-1.img");
+        String fdinfo = decode("fdinfo-2.img");
         assertThat(fdinfo, containsString("\"magic\": \"FDINFO\""));
         assertThat(fdinfo, containsString("\"flags\": 1, \"type\": \"REG\", \"fd\": 3"));
     }

@@ -69,6 +69,8 @@ class CriuReferenceImagesTest {
         assertEquals(0x53053053, t.rseq().signature());
         assertEquals(24, t.robustList().length());
         assertEquals(16, t.rlimits().size());
+        assertEquals(0, t.creds().euid());
+        assertEquals(0x1ff_feff_ffffL, t.creds().capEff(), "every capability but CAP_SYS_RESOURCE (24), 41 in all");
         assertEquals(0, t.mm().auxv().length % 2);
 
         List<OpenFile> files = c.files();

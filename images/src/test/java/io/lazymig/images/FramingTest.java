@@ -47,7 +47,7 @@ class FramingTest {
         assertHeader("mm-4242.img", Magic.IMG_COMMON, Magic.MM);
         assertHeader("pagemap-4242.img", Magic.IMG_COMMON, Magic.PAGEMAP);
         assertHeader("files.img", Magic.IMG_COMMON, Magic.FILES);
-        assertHeader("fdinfo-1.img", Magic.IMG_COMMON, Magic.FDINFO);
+        assertHeader("fdinfo-2.img", Magic.IMG_COMMON, Magic.FDINFO);
         assertHeader("fs-4242.img", Magic.IMG_COMMON, Magic.FS);
     }
 
@@ -67,7 +67,7 @@ class FramingTest {
         Samples.writeSample(dir);
         byte[] pagemap = Files.readAllBytes(dir.resolve("pagemap-4242.img"));
         assertEquals(8, entrySizes(pagemap, 8).size(), "head + 7 entries");
-        byte[] fdinfo = Files.readAllBytes(dir.resolve("fdinfo-1.img"));
+        byte[] fdinfo = Files.readAllBytes(dir.resolve("fdinfo-2.img"));
         assertEquals(4, entrySizes(fdinfo, 8).size());
     }
 

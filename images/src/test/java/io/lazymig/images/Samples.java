@@ -115,6 +115,8 @@ final class Samples {
                 .rseq(new Rseq(0x7ffff7d7e9e0L, 32, 0x53053053, 0))
                 .robustList(new RobustList(0x7ffff7d7e720L, 24))
                 .clearTidAddress(0x7ffff7d7ea10L)
+                .creds(new Creds(1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 0, 0, 0, Creds.ALL_CAPS, 0, 0,
+                        List.of(24, 27, 1000), true))
                 .mm(mm)
                 .build();
     }
