@@ -10,6 +10,8 @@
 #define _GNU_SOURCE
 #include "lm_util.h"
 
+#include <linux/sched.h>
+
 #include <cpuid.h>
 #include <elf.h>
 #include <fcntl.h>
@@ -312,8 +314,26 @@ static void lm_ptrace_discard_child(pid_t pid)
  * Returns the pid, or -errno with failure[0] = the stage that failed and, when the initial stop
  * was not a SIGTRAP stop, failure[1] = its wait status and failure[2] = the (reaped) pid.
  */
+/*
+ * fork(), or with want_pid > 0 clone3() with set_tid = {want_pid} (fork semantics, the given pid;
+ * EEXIST when it is taken). The child runs only raw syscalls, so glibc's stale view of the
+ * thread id after a raw clone3 does not matter.
+ */
+static pid_t lm_ptrace_fork(pid_t want_pid)
+{
+    if (want_pid <= 0)
+        return fork();
+    pid_t tids[1] = { want_pid };
+    struct clone_args args;
+    memset(&args, 0, sizeof(args));
+    args.exit_signal = SIGCHLD;
+    args.set_tid = (uint64_t)(uintptr_t)tids;
+    args.set_tid_size = 1;
+    return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+}
+
 static jint lm_ptrace_spawn(JNIEnv *env, jclass cls, jstring jpath, jobjectArray jargv, jobjectArray jenvp,
-                            jint in, jint out, jint err, jint options, jintArray jfailure)
+                            jint in, jint out, jint err, jint options, jint want_pid, jintArray jfailure)
 {
     (void)cls;
     jint failure[3] = { 0, 0, 0 };
@@ -335,7 +355,7 @@ static jint lm_ptrace_spawn(JNIEnv *env, jclass cls, jstring jpath, jobjectArray
         goto out;
     }
     const int stdio[3] = { in, out, err };
-    pid_t pid = fork();
+    pid_t pid = lm_ptrace_fork(want_pid);
     if (pid == 0) {
         close(pipe_fds[0]);
         lm_ptrace_child(pipe_fds[1], path, argv, envp, stdio);
@@ -577,7 +597,7 @@ static const JNINativeMethod methods[] = {
     { "constant", "(Ljava/lang/String;)J", (void *)lm_ptrace_constant },
     { "syscallConstant", "(Ljava/lang/String;)J", (void *)lm_ptrace_syscall_constant },
     { "nativeXstateBufferSize", "()J", (void *)lm_ptrace_xstate_buffer_size },
-    { "nativeSpawn", "(Ljava/lang/String;[Ljava/lang/String;[Ljava/lang/String;IIII[I)I", (void *)lm_ptrace_spawn },
+    { "nativeSpawn", "(Ljava/lang/String;[Ljava/lang/String;[Ljava/lang/String;IIIII[I)I", (void *)lm_ptrace_spawn },
     { "nativeRequest", "(IIJJ)I", (void *)lm_ptrace_request },
     { "nativeWaitpid", "(II[I)I", (void *)lm_ptrace_waitpid },
     { "nativeDecodeStatus", "(I[I)V", (void *)lm_ptrace_decode_status },

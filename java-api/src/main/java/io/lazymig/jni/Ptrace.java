@@ -154,6 +154,21 @@ public final class Ptrace {
      */
     public static int spawnTraced(String path, String[] argv, String[] envp, FileDescriptor stdin,
             FileDescriptor stdout, FileDescriptor stderr, int options) throws NativeException, UnexpectedStopException {
+        return spawnTraced(path, argv, envp, stdin, stdout, stderr, options, 0);
+    }
+
+    /**
+     * As {@link #spawnTraced(String, String[], String[], FileDescriptor, FileDescriptor, FileDescriptor, int)},
+     * with the child's pid chosen: {@code pid > 0} forks with clone3's set_tid (needs
+     * CAP_SYS_ADMIN in the pid namespace); a pid already taken fails with EEXIST naming clone3.
+     * {@code pid == 0}: any pid.
+     */
+    public static int spawnTraced(String path, String[] argv, String[] envp, FileDescriptor stdin,
+            FileDescriptor stdout, FileDescriptor stderr, int options, int pid)
+            throws NativeException, UnexpectedStopException {
+        if (pid < 0) {
+            throw new IllegalArgumentException("spawnTraced: bad pid " + pid);
+        }
         Objects.requireNonNull(path, "path");
         checkStrings("argv", argv);
         checkStrings("envp", envp);
@@ -162,7 +177,7 @@ public final class Ptrace {
         }
         int[] failure = new int[3];
         int rc = nativeSpawn(path, argv, envp, fdOrInherit(stdin), fdOrInherit(stdout), fdOrInherit(stderr), options,
-                failure);
+                pid, failure);
         if (rc >= 0) {
             return rc;
         }
@@ -170,7 +185,8 @@ public final class Ptrace {
         if (stage == SPAWN_INITIAL_STOP) {
             throw new UnexpectedStopException("the exec SIGTRAP stop of " + path, WaitStatus.of(failure[2], failure[1]));
         }
-        throw new NativeException(spawnStep(stage, path, options), -rc);
+        throw new NativeException(stage == SPAWN_FORK && pid > 0 ? "clone3(set_tid=" + pid + ")"
+                : spawnStep(stage, path, options), -rc);
     }
 
     private static String spawnStep(int stage, String path, int options) {
@@ -502,7 +518,7 @@ public final class Ptrace {
     private static native long nativeXstateBufferSize();
 
     private static native int nativeSpawn(String path, String[] argv, String[] envp, int stdin, int stdout, int stderr,
-            int options, int[] failure);
+            int options, int pid, int[] failure);
 
     private static native int nativeRequest(int request, int pid, long addr, long data);
 
