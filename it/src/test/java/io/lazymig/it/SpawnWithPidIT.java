@@ -43,7 +43,8 @@ class SpawnWithPidIT {
 
     /** A pid well away from the allocator's cursor that no process has. */
     static int freePid() throws Exception {
-        int max = Integer.parseInt(Files.readString(Path.of("/proc/sys/kernel/pid_max")).trim());
+        // Files.readString truncates /proc/sys files (JDK 17 reads them as size-0 files): read lines.
+        int max = Integer.parseInt(Files.readAllLines(Path.of("/proc/sys/kernel/pid_max")).get(0).trim());
         for (int p = max - 1; p > 1000; p -= 97) {
             if (!Files.exists(Path.of("/proc/" + p))) {
                 return p;
