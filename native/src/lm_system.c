@@ -4,6 +4,7 @@
 
 #include <linux/capability.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -14,6 +15,11 @@ static const struct lm_constant system_constants[] = {
     LM_CONST(SIGINT),  LM_CONST(SIGHUP),  LM_CONST(SIGPIPE), LM_CONST(SIGALRM), LM_CONST(NSIG),
     LM_CONST(PR_SET_MM), LM_CONST(PR_SET_MM_MAP), LM_CONST(PR_SET_MM_MAP_SIZE), LM_CONST(PR_SET_NAME),
     LM_CONST(PR_GET_NAME), { "PRCTL_MM_MAP_SIZE", sizeof(struct prctl_mm_map) },
+#define LM_MM_MAP_OFF(f) { "PRCTL_MM_MAP_OFFSET_" #f, (jlong)offsetof(struct prctl_mm_map, f) }
+    LM_MM_MAP_OFF(start_code), LM_MM_MAP_OFF(end_code), LM_MM_MAP_OFF(start_data), LM_MM_MAP_OFF(end_data),
+    LM_MM_MAP_OFF(start_brk), LM_MM_MAP_OFF(brk), LM_MM_MAP_OFF(start_stack), LM_MM_MAP_OFF(arg_start),
+    LM_MM_MAP_OFF(arg_end), LM_MM_MAP_OFF(env_start), LM_MM_MAP_OFF(env_end), LM_MM_MAP_OFF(auxv),
+    LM_MM_MAP_OFF(auxv_size), LM_MM_MAP_OFF(exe_fd),
     LM_CONST(CAP_SYS_ADMIN), LM_CONST(CAP_SYS_PTRACE), LM_CONST(CAP_CHECKPOINT_RESTORE),
 };
 

@@ -69,6 +69,11 @@ public final class Syscalls {
     public static final int MREMAP_MAYMOVE = (int) Ptrace.syscallValue("MREMAP_MAYMOVE");
     public static final int MREMAP_FIXED = (int) Ptrace.syscallValue("MREMAP_FIXED");
     public static final int AT_FDCWD = (int) Ptrace.syscallValue("AT_FDCWD");
+    public static final int F_DUPFD = (int) Ptrace.syscallValue("F_DUPFD");
+    public static final int F_GETFD = (int) Ptrace.syscallValue("F_GETFD");
+    public static final int F_SETFD = (int) Ptrace.syscallValue("F_SETFD");
+    public static final int FD_CLOEXEC = (int) Ptrace.syscallValue("FD_CLOEXEC");
+    public static final int SEEK_SET = (int) Ptrace.syscallValue("SEEK_SET");
 
     /** The largest errno a raw syscall result can carry (the kernel's MAX_ERRNO). */
     public static final long MAX_ERRNO = Ptrace.syscallValue("MAX_ERRNO");

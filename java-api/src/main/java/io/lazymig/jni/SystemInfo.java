@@ -32,6 +32,22 @@ public final class SystemInfo {
     /** sizeof(struct prctl_mm_map), what PR_SET_MM_MAP takes as its size argument. */
     public static final int PRCTL_MM_MAP_SIZE = (int) constant("PRCTL_MM_MAP_SIZE");
 
+    /** Offsets in struct prctl_mm_map (u64 fields, then u64 auxv pointer, u32 auxv_size, u32 exe_fd). */
+    public static final int PRCTL_MM_MAP_OFFSET_START_CODE = (int) constant("PRCTL_MM_MAP_OFFSET_start_code");
+    public static final int PRCTL_MM_MAP_OFFSET_END_CODE = (int) constant("PRCTL_MM_MAP_OFFSET_end_code");
+    public static final int PRCTL_MM_MAP_OFFSET_START_DATA = (int) constant("PRCTL_MM_MAP_OFFSET_start_data");
+    public static final int PRCTL_MM_MAP_OFFSET_END_DATA = (int) constant("PRCTL_MM_MAP_OFFSET_end_data");
+    public static final int PRCTL_MM_MAP_OFFSET_START_BRK = (int) constant("PRCTL_MM_MAP_OFFSET_start_brk");
+    public static final int PRCTL_MM_MAP_OFFSET_BRK = (int) constant("PRCTL_MM_MAP_OFFSET_brk");
+    public static final int PRCTL_MM_MAP_OFFSET_START_STACK = (int) constant("PRCTL_MM_MAP_OFFSET_start_stack");
+    public static final int PRCTL_MM_MAP_OFFSET_ARG_START = (int) constant("PRCTL_MM_MAP_OFFSET_arg_start");
+    public static final int PRCTL_MM_MAP_OFFSET_ARG_END = (int) constant("PRCTL_MM_MAP_OFFSET_arg_end");
+    public static final int PRCTL_MM_MAP_OFFSET_ENV_START = (int) constant("PRCTL_MM_MAP_OFFSET_env_start");
+    public static final int PRCTL_MM_MAP_OFFSET_ENV_END = (int) constant("PRCTL_MM_MAP_OFFSET_env_end");
+    public static final int PRCTL_MM_MAP_OFFSET_AUXV = (int) constant("PRCTL_MM_MAP_OFFSET_auxv");
+    public static final int PRCTL_MM_MAP_OFFSET_AUXV_SIZE = (int) constant("PRCTL_MM_MAP_OFFSET_auxv_size");
+    public static final int PRCTL_MM_MAP_OFFSET_EXE_FD = (int) constant("PRCTL_MM_MAP_OFFSET_exe_fd");
+
     /** Capability numbers, as bit positions of CapEff in /proc/PID/status. */
     public static final int CAP_SYS_ADMIN = (int) constant("CAP_SYS_ADMIN");
     public static final int CAP_SYS_PTRACE = (int) constant("CAP_SYS_PTRACE");

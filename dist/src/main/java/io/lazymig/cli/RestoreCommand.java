@@ -1,0 +1,123 @@
+package io.lazymig.cli;
+
+import io.lazymig.jni.Ptrace;
+import io.lazymig.jni.WaitStatus;
+import io.lazymig.restore.Restorer;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.Options;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code lazymig restore -D DIR [--lazy-pages --address SOCK] [-d] [--pidfile FILE] [--any-pid]
+ * [--lazy-deadline S] [-v N] [-o LOG]}. Without -d it waits for the restored process and exits
+ * with its status, as criu restore does.
+ */
+final class RestoreCommand implements Command {
+    private static final Logger log = LoggerFactory.getLogger("lazymig.restore");
+
+    private final PrintStream out;
+
+    RestoreCommand(PrintStream out) {
+        this.out = out;
+    }
+
+    @Override
+    public String name() {
+        return "restore";
+    }
+
+    @Override
+    public String summary() {
+        return "restore a checkpointed process, eagerly or with its memory from a lazy-pages daemon";
+    }
+
+    static Options options() {
+        Options o = CliOptions.common();
+        o.addOption(Option.builder().longOpt("lazy-pages").desc("leave the lazy memory to the lazy-pages daemon").build());
+        o.addOption(Option.builder().longOpt("address").hasArg().argName("SOCK")
+                .desc("the lazy-pages daemon's unix socket (with --lazy-pages)").build());
+        o.addOption(Option.builder("d").longOpt("restore-detached").desc("return once the process runs").build());
+        o.addOption(Option.builder().longOpt("pidfile").hasArg().argName("FILE").desc("write the restored pid to FILE").build());
+        o.addOption(Option.builder().longOpt("any-pid").desc("restore under another pid when the original one is taken").build());
+        o.addOption(Option.builder().longOpt("lazy-deadline").hasArg().argName("SECONDS")
+                .desc("kill the process if no lazy-pages daemon serves it for this long (default 120)").build());
+        return o;
+    }
+
+    @Override
+    public int run(String[] args) throws Exception {
+        Options options = options();
+        CommandLine cl = CliOptions.parse(options, args);
+        if (cl.hasOption("help")) {
+            CliOptions.help(out, "lazymig restore -D DIR [--lazy-pages --address SOCK] [-d] [--pidfile FILE] [--any-pid]",
+                    "Rebuilds the checkpointed process in DIR and lets it run.", options);
+            return 0;
+        }
+        CliOptions.configureLogging(cl);
+        Path dir = CliOptions.requireDir(cl);
+        boolean lazy = cl.hasOption("lazy-pages");
+        if (lazy && !cl.hasOption("address")) {
+            throw new UsageException("--lazy-pages needs --address SOCK (the lazy-pages daemon's socket)");
+        }
+        if (!lazy && cl.hasOption("address")) {
+            throw new UsageException("--address is only for --lazy-pages");
+        }
+        int deadline = cl.hasOption("lazy-deadline") ? CliOptions.parseInt(cl.getOptionValue("lazy-deadline"), "--lazy-deadline") : 120;
+        if (deadline <= 0) {
+            throw new UsageException("--lazy-deadline: must be positive");
+        }
+        if (lazy && cl.hasOption("d")) {
+            throw new UsageException("-d with --lazy-pages is not supported yet (the guard must outlive restore): "
+                    + "run restore in the background instead");
+        }
+        Path address = lazy ? Path.of(cl.getOptionValue("address")) : null;
+        Restorer.Restored r = Restorer.restore(new Restorer.Options(dir, lazy, address, cl.hasOption("any-pid"), stubPath()));
+        if (cl.hasOption("pidfile")) {
+            Files.writeString(Path.of(cl.getOptionValue("pidfile")), r.pid() + "\n");
+        }
+        Duration lazyDeadline = Duration.ofSeconds(deadline);
+        if (cl.hasOption("d")) {
+            return 0;
+        }
+        Thread guard = null;
+        if (r.handoff() != null) {
+            guard = new Thread(() -> {
+                try {
+                    r.handoff().guard(lazyDeadline);
+                } catch (Exception e) {
+                    log.error("restore: {}", Main.describe(e));
+                }
+            }, "lazy-guard");
+            guard.setDaemon(true);
+            guard.start();
+        }
+        WaitStatus st = Ptrace.waitpid(r.pid());
+        while (!st.terminated()) {
+            st = Ptrace.waitpid(r.pid());
+        }
+        if (guard != null) {
+            r.handoff().close();
+        }
+        return st.exited() ? st.exitCode() : 128 + st.termSignal();
+    }
+
+    /** The stub built beside the library (native/target in the tree; the library's directory when installed). */
+    static Path stubPath() {
+        String explicit = System.getProperty("lazymig.stub");
+        if (explicit != null) {
+            return Path.of(explicit);
+        }
+        String dir = System.getProperty("lazymig.native.dir");
+        if (dir != null) {
+            return Path.of(dir, "lazymig-stub");
+        }
+        String lib = System.getProperty("lazymig.library.path");
+        return lib == null ? Path.of("lazymig-stub") : Path.of(lib).resolveSibling("lazymig-stub");
+    }
+}

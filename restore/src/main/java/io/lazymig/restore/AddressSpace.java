@@ -1,0 +1,174 @@
+package io.lazymig.restore;
+
+import io.lazymig.images.Checkpoint;
+import io.lazymig.images.ImageDir;
+import io.lazymig.images.PagemapIov;
+import io.lazymig.images.PagesFile;
+import io.lazymig.images.Vma;
+import io.lazymig.jni.Buffers;
+import io.lazymig.jni.FileDescriptor;
+import io.lazymig.jni.IoVecBatch;
+import io.lazymig.jni.ProcessMemory;
+import io.lazymig.jni.Syscalls;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Rebuilds the checkpoint's address space inside the stub (KERNEL-FACTS §3.3): unmap the stub's
+ * own mappings, map every VMA at its address (files opened inside the stub), write the eager
+ * pages with process_vm_writev (VMAs mapped writable for it, then mprotect back).
+ */
+final class AddressSpace {
+    /** Bytes read from pages-N.img and written into the process per batch. */
+    static final int BATCH_BYTES = 8 << 20;
+
+    private final Stub stub;
+    private final Checkpoint cp;
+    private final boolean lazy;
+
+    AddressSpace(Stub stub, Checkpoint cp, boolean lazy) {
+        this.stub = stub;
+        this.cp = cp;
+        this.lazy = lazy;
+    }
+
+    /** Whether restore writes this iov now (the rest is the lazy-pages daemon's). */
+    boolean isEager(PagemapIov iov) {
+        return iov.isPresent() && !(lazy && iov.isLazy());
+    }
+
+    /** Unmaps every stub mapping but the kept ranges and [vsyscall]. */
+    void unmapStub(long[]... keep) throws IOException {
+        for (Mapping m : Mapping.of(stub.pid())) {
+            boolean kept = m.name().equals("[vsyscall]");
+            for (long[] k : keep) {
+                kept |= m.overlaps(k[0], k[1]);
+            }
+            if (!kept) {
+                stub.call("munmap(stub " + (m.name().isEmpty() ? "anon" : m.name()) + ")", Syscalls.MUNMAP, m.start(),
+                        m.length());
+            }
+        }
+    }
+
+    /** Maps every VMA but the kernel's special ones; returns those mapped writable only for the eager pages. */
+    List<Vma> mapAll() throws IOException {
+        List<Vma> raised = new ArrayList<>();
+        for (Vma v : cp.vmas()) {
+            if (v.isSpecial()) {
+                continue;
+            }
+            boolean writeNow = (v.prot() & Vma.PROT_WRITE) == 0 && hasEagerPages(v);
+            int prot = v.prot() | (writeNow ? Vma.PROT_WRITE : 0);
+            int flags = (v.flags() & (Vma.MAP_SHARED | Vma.MAP_PRIVATE | Vma.MAP_ANONYMOUS | Vma.MAP_GROWSDOWN
+                    | Vma.MAP_NORESERVE | Vma.MAP_LOCKED)) | Syscalls.MAP_FIXED;
+            String what = "mmap(0x" + Long.toHexString(v.start()) + "-0x" + Long.toHexString(v.end())
+                    + (v.isFileBacked() ? " " + v.path() : "") + ")";
+            if (v.isFileBacked()) {
+                boolean sharedWritable = (v.flags() & Vma.MAP_SHARED) != 0 && (v.prot() & Vma.PROT_WRITE) != 0;
+                long fd = openFile(v.path(), sharedWritable ? FileDescriptor.O_RDWR : FileDescriptor.O_RDONLY);
+                try {
+                    stub.call(what, Syscalls.MMAP, v.start(), v.length(), prot, flags, fd, v.pgoff());
+                } finally {
+                    stub.call("close", Syscalls.CLOSE, fd);
+                }
+            } else {
+                stub.call(what, Syscalls.MMAP, v.start(), v.length(), prot, flags, -1, 0);
+            }
+            for (int advice = 0; advice < 64; advice++) {
+                if ((v.madv() >>> advice & 1) != 0) {
+                    stub.call("madvise(" + advice + ")", Syscalls.MADVISE, v.start(), v.length(), advice);
+                }
+            }
+            if (writeNow) {
+                raised.add(v);
+            }
+        }
+        return raised;
+    }
+
+    /** Opens {@code path} inside the stub; a missing file is one clear line. */
+    long openFile(String path, int flags) throws IOException {
+        stub.resetScratch();
+        long at = stub.putString(path);
+        long fd = stub.raw(Syscalls.OPENAT, Syscalls.AT_FDCWD, at, flags | FileDescriptor.O_CLOEXEC, 0);
+        if (Syscalls.isError(fd)) {
+            throw new RestoreException("cannot open " + path + " for the restored process: "
+                    + io.lazymig.jni.Errno.name(Syscalls.errno(fd)) + " (" + io.lazymig.jni.Errno.text(Syscalls.errno(fd)) + ")");
+        }
+        return fd;
+    }
+
+    /** Writes the eager pages from pages-N.img; returns the bytes written. */
+    long writeEagerPages(Path dir) throws IOException {
+        long total = 0;
+        if (cp.pagemap().presentBytes() == 0) {
+            return 0;
+        }
+        ByteBuffer buf = Buffers.allocatePageAligned(BATCH_BYTES);
+        IoVecBatch batch = new IoVecBatch(ProcessMemory.IOV_MAX);
+        try (PagesFile pages = ImageDir.of(dir).openPages(cp.pagemap().pagesId())) {
+            long fileStart = -1;
+            for (PagemapIov iov : cp.pagemap().iovs()) {
+                if (!isEager(iov)) {
+                    continue;
+                }
+                long addr = iov.vaddr();
+                long off = iov.pagesOffset();
+                long left = iov.length();
+                while (left > 0) {
+                    boolean contiguous = fileStart >= 0 && off == fileStart + buf.position();
+                    if (batch.size() == batch.capacity() || buf.position() == buf.capacity() || (!contiguous && batch.size() > 0)) {
+                        total += flush(pages, fileStart, buf, batch);
+                        fileStart = -1;
+                    }
+                    if (fileStart < 0) {
+                        fileStart = off;
+                    }
+                    int n = (int) Math.min(left, buf.capacity() - buf.position());
+                    batch.add(Buffers.address(buf) + buf.position(), addr, n);
+                    buf.position(buf.position() + n);
+                    addr += n;
+                    off += n;
+                    left -= n;
+                }
+            }
+            total += flush(pages, fileStart, buf, batch);
+        }
+        return total;
+    }
+
+    /** Reads the batch's bytes (contiguous in the file from fileStart) and writes them to their addresses. */
+    private long flush(PagesFile pages, long fileStart, ByteBuffer buf, IoVecBatch batch) throws IOException {
+        if (batch.size() == 0) {
+            return 0;
+        }
+        int len = buf.position();
+        buf.flip();
+        pages.read(fileStart, buf);
+        ProcessMemory.writev(stub.pid(), batch).check();
+        buf.clear();
+        batch.clear();
+        return len;
+    }
+
+    /** Puts back the protection of VMAs mapped writable only to receive their pages. */
+    void protectBack(List<Vma> raised) throws IOException {
+        for (Vma v : raised) {
+            stub.call("mprotect(0x" + Long.toHexString(v.start()) + ")", Syscalls.MPROTECT, v.start(), v.length(), v.prot());
+        }
+    }
+
+    private boolean hasEagerPages(Vma v) {
+        for (PagemapIov iov : cp.pagemap().iovs()) {
+            if (isEager(iov) && Long.compareUnsigned(iov.vaddr(), v.end()) < 0
+                    && Long.compareUnsigned(v.start(), iov.end()) < 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

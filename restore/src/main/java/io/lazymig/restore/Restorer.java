@@ -1,0 +1,186 @@
+package io.lazymig.restore;
+
+import io.lazymig.images.Checkpoint;
+import io.lazymig.images.UserRegs;
+import io.lazymig.images.Vma;
+import io.lazymig.jni.Buffers;
+import io.lazymig.jni.NativeException;
+import io.lazymig.jni.Ptrace;
+import io.lazymig.jni.Registers;
+import io.lazymig.jni.SyscallInjector;
+import io.lazymig.jni.SyscallRestart;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code lazymig restore}: rebuilds a checkpointed process by syscalls injected into a stub
+ * (KERNEL-FACTS §3), eagerly or with its lazy memory handed to a lazy-pages daemon. Runs on the
+ * calling thread, which is the stub's tracer; a failure kills the stub (and PTRACE_O_EXITKILL
+ * kills it if restore itself dies), so no half-restored process is left behind.
+ */
+public final class Restorer {
+    private static final Logger log = LoggerFactory.getLogger("lazymig.restore");
+    private static final long FIRST_FREE_CANDIDATE = 0x200000000L;
+
+    /** What to restore and how. */
+    public record Options(Path dir, boolean lazy, Path address, boolean anyPid, Path stub) {
+    }
+
+    /** The restored process, running, and the lazy handoff that guards it (null when eager). */
+    public record Restored(int pid, LazyHandoff handoff, long startNanos, long detachNanos, long eagerBytes) {
+    }
+
+    private Restorer() {
+    }
+
+    public static Restored restore(Options o) throws IOException {
+        long t0 = System.nanoTime();
+        Checkpoint cp = Checkpoint.read(o.dir());
+        int pid = spawnStub(o, cp.task().pid());
+        Stub stub = new Stub(pid, SyscallInjector.findSyscallInstruction(pid));
+        boolean done = false;
+        LazyHandoff handoff = null;
+        try {
+            // The stub's own syscall instruction serves until the vdso is in place.
+            List<Mapping> stubMaps = Mapping.of(pid);
+            Mapping text = stubMaps.stream().filter(m -> m.perms().charAt(2) == 'x' && !m.name().startsWith("["))
+                    .findFirst().orElseThrow(() -> new RestoreException("the stub has no executable mapping"));
+            stub.useSyscallAt(SyscallInjector.findSyscallInstruction(pid, text.start(), text.end()));
+            List<Vma> vdso = cp.vmas().stream().filter(v -> (v.status() & (Vma.VMA_AREA_VDSO | Vma.VMA_AREA_VVAR)) != 0).toList();
+            long scratch = freeAddress(cp.vmas(), stubMaps, Stub.SCRATCH_SIZE, FIRST_FREE_CANDIDATE);
+            long temp = freeAddress(cp.vmas(), stubMaps, 1L << 24, scratch + (1L << 32));
+            long[] block = VdsoBlock.move(stub, vdso, stubMaps, temp);
+            Vma movedVdso = vdso.stream().filter(v -> (v.status() & Vma.VMA_AREA_VDSO) != 0).findFirst()
+                    .orElseThrow(() -> new RestoreException("the checkpoint has no [vdso]"));
+            stub.useSyscallAt(SyscallInjector.findSyscallInstruction(pid, movedVdso.start(), movedVdso.end()));
+            stub.mapScratch(scratch);
+
+            AddressSpace space = new AddressSpace(stub, cp, o.lazy());
+            space.unmapStub(block, new long[] {scratch, scratch + Stub.SCRATCH_SIZE});
+            List<Vma> raised = space.mapAll();
+            long eager = space.writeEagerPages(o.dir());
+            space.protectBack(raised);
+
+            TaskState state = new TaskState(stub, space, cp.task(), cp.files());
+            state.restoreMm();
+            state.restoreProcessState();
+            state.restoreFiles();
+            state.restoreSignalActions();
+            state.restoreRobustList();
+            if (o.lazy()) {
+                handoff = LazyHandoff.handOver(stub, cp, o.address());
+            }
+            state.restoreRseq();
+            Ptrace.setSigmask(pid, cp.task().sigmask());
+            stub.unmapScratch();
+            setRegisters(pid, cp);
+            Ptrace.detach(pid, 0);
+            long detached = System.nanoTime();
+            if (handoff != null) {
+                handoff.restoreFinished();
+            }
+            done = true;
+            log.info("restore: process {} running after {} ms ({} eager bytes)", pid, (detached - t0) / 1_000_000, eager);
+            return new Restored(pid, handoff, t0, detached, eager);
+        } catch (NativeException e) {
+            throw new RestoreException("restore of " + o.dir() + " failed: " + e.getMessage(), e);
+        } finally {
+            if (!done) {
+                stub.kill();
+                if (handoff != null) {
+                    handoff.close();
+                }
+            }
+        }
+    }
+
+    private static int spawnStub(Options o, int originalPid) throws IOException {
+        String stub = o.stub().toString();
+        if (!Files.isExecutable(o.stub())) {
+            throw new RestoreException("restore stub " + stub + " is missing (build with 'make')");
+        }
+        String[] argv = {stub};
+        try {
+            awaitZombieReaped(originalPid);
+            return Ptrace.spawnTraced(stub, argv, new String[0], null, null, null, Ptrace.DEFAULT_OPTIONS, originalPid);
+        } catch (NativeException e) {
+            if (e.errno() != io.lazymig.jni.Errno.EEXIST) {
+                throw new RestoreException("cannot start the restore stub: " + e.getMessage(), e);
+            }
+            if (!o.anyPid()) {
+                throw new RestoreException("pid " + originalPid + " is taken on this host; use --any-pid to restore "
+                        + "the process under another pid");
+            }
+            log.warn("restore: pid {} is taken, restoring under another pid", originalPid);
+            return Ptrace.spawnTraced(stub, argv, new String[0], null, null, null, Ptrace.DEFAULT_OPTIONS, 0);
+        }
+    }
+
+    /**
+     * A process just dumped and killed on this host stays a zombie until its parent reaps it; give
+     * that a moment rather than call its pid taken.
+     */
+    private static void awaitZombieReaped(int pid) {
+        Path stat = Path.of("/proc", Integer.toString(pid), "stat");
+        for (int i = 0; i < 100 && Files.exists(stat); i++) {
+            try {
+                String s = Files.readString(stat);
+                if (s.charAt(s.lastIndexOf(')') + 2) != 'Z') {
+                    return;
+                }
+                Thread.sleep(20);
+            } catch (IOException | InterruptedException | StringIndexOutOfBoundsException e) {
+                return;
+            }
+        }
+    }
+
+    /** The general registers (with the syscall-restart fixup for a new task) and the XSAVE area. */
+    private static void setRegisters(int pid, Checkpoint cp) throws IOException {
+        UserRegs u = cp.registers().user();
+        long[] values = u.toArray();
+        Registers regs = Registers.allocate();
+        for (int i = 0; i < values.length; i++) {
+            regs.set(Registers.NAMES.get(i), values[i]);
+        }
+        SyscallRestart.fixForNewTask(regs);
+        Ptrace.setRegisters(pid, regs);
+        byte[] xstate = cp.registers().xstate();
+        ByteBuffer xs = Buffers.allocatePageAligned(xstate.length);
+        xs.put(xstate).flip();
+        try {
+            Ptrace.setXstate(pid, xs);
+        } catch (NativeException e) {
+            throw new RestoreException("this CPU refuses the checkpoint's " + xstate.length + "-byte XSAVE area ("
+                    + e.getMessage() + "): restore on a host with the same CPU features", e);
+        }
+    }
+
+    private static boolean isFree(List<long[]> taken, long start, long end) {
+        for (long[] r : taken) {
+            if (Long.compareUnsigned(start, r[1]) < 0 && Long.compareUnsigned(r[0], end) < 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A page-aligned range of {@code size} bytes free in the checkpoint's layout and the stub's. */
+    static long freeAddress(List<Vma> vmas, List<Mapping> stubMaps, long size, long from) throws RestoreException {
+        List<long[]> taken = new ArrayList<>();
+        vmas.forEach(v -> taken.add(new long[] {v.start(), v.end()}));
+        stubMaps.forEach(m -> taken.add(new long[] {m.start(), m.end()}));
+        for (long at = from; at < (1L << 46); at += 1L << 32) {
+            if (isFree(taken, at, at + size)) {
+                return at;
+            }
+        }
+        throw new RestoreException("no free address range of " + size + " bytes for restore's scratch area");
+    }
+}

@@ -1,0 +1,112 @@
+package io.lazymig.restore;
+
+import io.lazymig.jni.Errno;
+import io.lazymig.jni.ProcessMemory;
+import io.lazymig.jni.Ptrace;
+import io.lazymig.jni.SyscallInjector;
+import io.lazymig.jni.Syscalls;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The stub process restore turns into the checkpointed one, driven by injected syscalls, plus a
+ * scratch area in it for the arguments that live in memory (paths, structs). Must be used from
+ * the thread that spawned it (its tracer).
+ */
+final class Stub {
+    static final long SCRATCH_SIZE = 64 * 1024;
+
+    private final int pid;
+    private final SyscallInjector injector;
+    private long scratch;
+    private long cursor;
+
+    Stub(int pid, long syscallAddress) {
+        this.pid = pid;
+        this.injector = new SyscallInjector(pid, syscallAddress);
+    }
+
+    int pid() {
+        return pid;
+    }
+
+    void useSyscallAt(long address) {
+        injector.useSyscallAt(address);
+    }
+
+    /** Injects a syscall; an error result is a RestoreException naming {@code what}. */
+    long call(String what, int nr, long... args) throws IOException {
+        long rc = injector.inject(nr, args);
+        if (Syscalls.isError(rc)) {
+            int errno = Syscalls.errno(rc);
+            throw new RestoreException("injected " + what + " failed: " + Errno.name(errno) + " (" + Errno.text(errno) + ")");
+        }
+        return rc;
+    }
+
+    /** Injects a syscall and returns its raw result (-errno on failure). */
+    long raw(int nr, long... args) throws IOException {
+        return injector.inject(nr, args);
+    }
+
+    /** Maps the scratch area at {@code address} (free in both layouts). */
+    void mapScratch(long address) throws IOException {
+        long at = call("mmap(scratch)", Syscalls.MMAP, address, SCRATCH_SIZE, Syscalls.PROT_READ | Syscalls.PROT_WRITE,
+                Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS | Syscalls.MAP_FIXED_NOREPLACE, -1, 0);
+        if (at != address) {
+            throw new RestoreException("scratch area mapped at 0x" + Long.toHexString(at) + ", not 0x"
+                    + Long.toHexString(address));
+        }
+        scratch = address;
+        cursor = address;
+    }
+
+    long scratch() {
+        return scratch;
+    }
+
+    void unmapScratch() throws IOException {
+        call("munmap(scratch)", Syscalls.MUNMAP, scratch, SCRATCH_SIZE);
+        scratch = 0;
+    }
+
+    /** Starts filling the scratch area from its beginning again. */
+    void resetScratch() {
+        cursor = scratch;
+    }
+
+    /** Copies a NUL-terminated string into the scratch area; returns its address there. */
+    long putString(String s) throws IOException {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer buf = ByteBuffer.allocateDirect(b.length + 1);
+        buf.put(b).put((byte) 0).flip();
+        return put(buf);
+    }
+
+    /** Copies the remaining bytes of {@code buf} (direct) into the scratch area, 8-aligned. */
+    long put(ByteBuffer buf) throws IOException {
+        long at = cursor;
+        long next = (at + buf.remaining() + 7) & -8L;
+        if (next > scratch + SCRATCH_SIZE) {
+            throw new RestoreException("scratch area full (" + buf.remaining() + " more bytes)");
+        }
+        ProcessMemory.write(pid, at, buf);
+        cursor = next;
+        return at;
+    }
+
+    /** A direct native-order buffer for building a struct to {@link #put}. */
+    static ByteBuffer struct(int size) {
+        return ByteBuffer.allocateDirect(size).order(ByteOrder.nativeOrder());
+    }
+
+    void kill() {
+        try {
+            Ptrace.killAndReap(pid);
+        } catch (IOException ignored) {
+            // gone already
+        }
+    }
+}
