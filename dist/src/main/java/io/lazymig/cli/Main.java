@@ -21,7 +21,8 @@ public final class Main {
     Main(PrintStream out, PrintStream err) {
         this.out = out;
         this.err = err;
-        for (Command c : List.of(new DumpCommand(out), new RestoreCommand(out), new CheckCommand(out))) {
+        for (Command c : List.of(new DumpCommand(out), new RestoreCommand(out), new LazyPagesCommand(out),
+                new CheckCommand(out))) {
             commands.put(c.name(), c);
         }
     }
