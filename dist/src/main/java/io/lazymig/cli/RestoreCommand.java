@@ -19,8 +19,6 @@ import org.slf4j.LoggerFactory;
  * with its status, as criu restore does.
  */
 final class RestoreCommand implements Command {
-    private static final Logger log = LoggerFactory.getLogger("lazymig.restore");
-
     private final PrintStream out;
 
     RestoreCommand(PrintStream out) {
@@ -72,10 +70,6 @@ final class RestoreCommand implements Command {
         if (deadline <= 0) {
             throw new UsageException("--lazy-deadline: must be positive");
         }
-        if (lazy && cl.hasOption("d")) {
-            throw new UsageException("-d with --lazy-pages is not supported yet (the guard must outlive restore): "
-                    + "run restore in the background instead");
-        }
         Path address = lazy ? Path.of(cl.getOptionValue("address")) : null;
         Restorer.Restored r = Restorer.restore(new Restorer.Options(dir, lazy, address, cl.hasOption("any-pid"), stubPath()));
         if (cl.hasOption("pidfile")) {
@@ -83,10 +77,15 @@ final class RestoreCommand implements Command {
         }
         Duration lazyDeadline = Duration.ofSeconds(deadline);
         if (cl.hasOption("d")) {
+            if (r.handoff() != null) {
+                // The guard must outlive us: a process of its own holds the uffd until every page is in.
+                GuardCommand.start(r.handoff(), lazyDeadline, cl.getOptionValue("o"));
+            }
             return 0;
         }
         Thread guard = null;
         if (r.handoff() != null) {
+            Logger log = LoggerFactory.getLogger("lazymig.restore");
             guard = new Thread(() -> {
                 try {
                     r.handoff().guard(lazyDeadline);

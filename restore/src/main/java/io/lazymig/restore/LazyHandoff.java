@@ -101,6 +101,37 @@ public final class LazyHandoff implements AutoCloseable {
         daemon.send(ByteBuffer.allocateDirect(1), new int[] {uffd.fd()});
     }
 
+    /**
+     * Hands this guard to another process (restore -d: the guard must outlive restore): sends the
+     * pids and address as text, and the uffd plus the daemon connection as SCM_RIGHTS, over
+     * {@code to}. This object is closed afterwards.
+     */
+    public void transferTo(UnixSocket to) throws IOException {
+        byte[] text = (imagePid + " " + pid + " " + address + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocateDirect(text.length);
+        b.put(text).flip();
+        to.send(b, new int[] {uffd.fd(), daemon.fd().fd()});
+        close();
+    }
+
+    /** The receiving end of {@link #transferTo}: a guard for the restored process, ready to {@link #guard}. */
+    public static LazyHandoff receiveFrom(UnixSocket from) throws IOException {
+        ByteBuffer b = ByteBuffer.allocateDirect(4096);
+        try (io.lazymig.jni.ReceivedMessage m = from.receive(b, 2)) {
+            if (m.fdCount() != 2) {
+                throw new RestoreException("guard hand-over without the uffd and daemon connection");
+            }
+            b.flip();
+            byte[] text = new byte[b.remaining()];
+            b.get(text);
+            String[] f = new String(text, java.nio.charset.StandardCharsets.UTF_8).trim().split(" ", 3);
+            LazyHandoff h = new LazyHandoff(Integer.parseInt(f[0]), Integer.parseInt(f[1]),
+                    Userfaultfd.adopt(m.fd(0).dup(), FEATURES), Path.of(f[2]));
+            h.daemon = UnixSocket.adopt(m.fd(1).dup());
+            return h;
+        }
+    }
+
     /** Tells the daemon every task is restored (after the processes run). */
     void restoreFinished() throws IOException {
         daemon.sendFully(word(RESTORE_FINISHED));
