@@ -1,0 +1,105 @@
+package io.lazymig.lazyserver;
+
+import io.lazymig.images.Checkpoint;
+import io.lazymig.images.ImageDir;
+import io.lazymig.images.Pagemap;
+import io.lazymig.images.PagemapIov;
+import io.lazymig.images.PagesFile;
+import io.lazymig.images.PagesWriter;
+import io.lazymig.protocol.Messages;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * The image directory a destination restores from: the checkpoint's small images, its pagemap
+ * with the lazy entries as PE_LAZY only, and a pages-N.img holding only the eager pages — the
+ * layout of CRIU's dump --lazy-pages. Built once in a private temporary directory; the server
+ * offers exactly these files and nothing else, so no request can read outside -D.
+ */
+public final class DestinationImages implements AutoCloseable {
+    private final Path dir;
+    private final List<Messages.ImageInfo> images;
+
+    private DestinationImages(Path dir, List<Messages.ImageInfo> images) {
+        this.dir = dir;
+        this.images = images;
+    }
+
+    public static DestinationImages build(Checkpoint cp, Path sourceDir) throws IOException {
+        Path tmp = Files.createTempDirectory("lazymig-dest");
+        try {
+            Pagemap.Builder pm = Pagemap.builder(cp.pagemap().pagesId());
+            try (PagesWriter out = ImageDir.of(tmp).createPages(cp.pagemap().pagesId());
+                 PagesFile in = cp.pagemap().presentBytes() > 0 ? ImageDir.of(sourceDir).openPages(cp.pagemap().pagesId()) : null) {
+                for (PagemapIov iov : cp.pagemap().iovs()) {
+                    if (iov.isLazy()) {
+                        pm.add(iov.vaddr(), iov.nrPages(), PagemapIov.PE_LAZY);
+                    } else {
+                        pm.add(iov.vaddr(), iov.nrPages(), iov.flags());
+                        if (iov.isPresent()) {
+                            copy(in, iov, out);
+                        }
+                    }
+                }
+            }
+            new Checkpoint(cp.task(), cp.registers(), cp.vmas(), pm.build(), cp.files()).write(tmp);
+            List<Messages.ImageInfo> list = new ArrayList<>();
+            try (Stream<Path> s = Files.list(tmp)) {
+                for (Path p : s.sorted().toList()) {
+                    list.add(new Messages.ImageInfo(p.getFileName().toString(), Files.size(p)));
+                }
+            }
+            return new DestinationImages(tmp, List.copyOf(list));
+        } catch (IOException | RuntimeException e) {
+            deleteTree(tmp);
+            throw e;
+        }
+    }
+
+    private static void copy(PagesFile in, PagemapIov iov, PagesWriter out) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+        long off = iov.pagesOffset();
+        long left = iov.length();
+        while (left > 0) {
+            buf.clear().limit((int) Math.min(left, buf.capacity()));
+            in.read(off, buf);
+            buf.flip();
+            out.append(buf);
+            off += buf.limit();
+            left -= buf.limit();
+        }
+    }
+
+    public List<Messages.ImageInfo> images() {
+        return images;
+    }
+
+    /** The file behind an offered image name, or null when the name is not offered. */
+    public Path file(String name) {
+        for (Messages.ImageInfo i : images) {
+            if (i.name().equals(name)) {
+                return dir.resolve(i.name());
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public void close() throws IOException {
+        deleteTree(dir);
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}

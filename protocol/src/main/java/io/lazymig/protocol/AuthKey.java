@@ -1,0 +1,77 @@
+package io.lazymig.protocol;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * The shared key both hosts hold: any file of at least {@value #MIN_BYTES} bytes, its bytes are
+ * the key. {@code lazymig keygen FILE} writes 32 random bytes with mode 0600.
+ */
+public final class AuthKey {
+    public static final int MIN_BYTES = 16;
+    public static final Path DEFAULT_PATH = Path.of("/etc/lazymig/auth.key");
+
+    private final byte[] key;
+
+    private AuthKey(byte[] key) {
+        this.key = key;
+    }
+
+    public static AuthKey load(Path file) throws IOException {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new IOException("key file " + file + " does not exist: make one on one host with 'lazymig keygen "
+                    + file + "', copy it to the other, or pass --no-auth to run without authentication");
+        }
+        if (bytes.length < MIN_BYTES) {
+            throw new IOException("key file " + file + " holds " + bytes.length + " bytes; at least " + MIN_BYTES
+                    + " are needed ('lazymig keygen " + file + "' writes a good one)");
+        }
+        return new AuthKey(bytes);
+    }
+
+    /** Writes 32 random bytes to {@code file} with mode 0600 (refuses to overwrite). */
+    public static void generate(Path file) throws IOException {
+        byte[] bytes = new byte[32];
+        new SecureRandom().nextBytes(bytes);
+        if (file.getParent() != null) {
+            Files.createDirectories(file.getParent());
+        }
+        Files.write(file, bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+    }
+
+    /** HMAC-SHA256 of the parts, in order. */
+    byte[] mac(byte[]... parts) {
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(key, "HmacSHA256"));
+            for (byte[] p : parts) {
+                mac.update(p);
+            }
+            return mac.doFinal();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("HmacSHA256 unavailable", e);
+        }
+    }
+
+    static boolean sameMac(byte[] a, byte[] b) {
+        return MessageDigest.isEqual(a, b);
+    }
+
+    @Override
+    public String toString() {
+        return "AuthKey(" + key.length + " bytes)";
+    }
+}

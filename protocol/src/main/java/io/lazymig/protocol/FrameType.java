@@ -1,0 +1,25 @@
+package io.lazymig.protocol;
+
+/** The frame types of lazymig's page-transfer protocol (PROTOCOL.md). */
+public enum FrameType {
+    HELLO(1), CHALLENGE(2), AUTH(3), WELCOME(4), ERROR(5),
+    GET_PAGES(10), PAGES(11),
+    LIST_IMAGES(20), IMAGES(21), GET_IMAGE(22), IMAGE(23),
+    DONE(30), PING(40), PONG(41), BYE(50);
+
+    public final int code;
+
+    FrameType(int code) {
+        this.code = code;
+    }
+
+    /** The type of a code read off the wire, or null when unknown. */
+    public static FrameType of(int code) {
+        for (FrameType t : values()) {
+            if (t.code == code) {
+                return t;
+            }
+        }
+        return null;
+    }
+}
