@@ -14,6 +14,8 @@ final class LazyPagesCommand implements Command {
     static final int DEFAULT_FAULT_AROUND = 64 * 1024;
     /** Background chunk default: 1 MiB (UFFDIO_COPY saturates from 64 KiB on). */
     static final int DEFAULT_CHUNK = 1 << 20;
+    /** Background chunks in flight from a remote server: enough to cover a round trip at link speed. */
+    static final int DEFAULT_IN_FLIGHT = 4;
 
     private final PrintStream out;
 
@@ -42,6 +44,8 @@ final class LazyPagesCommand implements Command {
                 .desc("bytes fetched around each fault, a power of two (default " + DEFAULT_FAULT_AROUND + ")").build());
         o.addOption(Option.builder().longOpt("chunk").hasArg().argName("BYTES")
                 .desc("background chunk size (default " + DEFAULT_CHUNK + ")").build());
+        o.addOption(Option.builder().longOpt("chunks-in-flight").hasArg().argName("N")
+                .desc("background chunks in flight from a lazy server (default " + DEFAULT_IN_FLIGHT + ")").build());
         o.addOption(Option.builder().longOpt("lazy-idle-timeout").hasArg().argName("SECONDS")
                 .desc("start the background transfer after this long without faults, not when restore finishes").build());
         o.addOption(Option.builder().longOpt("stats-file").hasArg().argName("FILE").desc("write JSON statistics at the end").build());
@@ -70,11 +74,13 @@ final class LazyPagesCommand implements Command {
         int faultAround = cl.hasOption("fault-around") ? CliOptions.parseInt(cl.getOptionValue("fault-around"), "--fault-around")
                 : DEFAULT_FAULT_AROUND;
         int chunk = cl.hasOption("chunk") ? CliOptions.parseInt(cl.getOptionValue("chunk"), "--chunk") : DEFAULT_CHUNK;
+        int inFlight = cl.hasOption("chunks-in-flight")
+                ? CliOptions.parseInt(cl.getOptionValue("chunks-in-flight"), "--chunks-in-flight") : DEFAULT_IN_FLIGHT;
         int idle = cl.hasOption("lazy-idle-timeout")
                 ? CliOptions.parseInt(cl.getOptionValue("lazy-idle-timeout"), "--lazy-idle-timeout") : 0;
         LazyPagesDaemon.Options o;
         try {
-            o = new LazyPagesDaemon.Options(Path.of(cl.getOptionValue("address")), dir, faultAround, chunk, idle, null);
+            o = new LazyPagesDaemon.Options(Path.of(cl.getOptionValue("address")), dir, faultAround, chunk, inFlight, idle, null);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

@@ -10,19 +10,25 @@ import io.lazymig.jni.UffdMessages;
 import io.lazymig.jni.Userfaultfd;
 import java.io.EOFException;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * {@code lazymig lazy-pages}: takes the userfaultfds of restored processes from restore and fills
- * their lazy memory — each fault at once with its neighbourhood (fault-around), and every other
- * page in the background — until every page is in. One thread, one poll over every uffd and the
- * restore connection; faults always go before background chunks; no busy polling.
+ * their lazy memory — each fault at once with its neighbourhood (fault-around), every other page in
+ * the background — until every page is in.
+ *
+ * <p>Threads: this one polls every uffd and the restore connection, reads the kernel's messages
+ * and asks the page source for data; answers arrive through {@link #deliver}, on this thread for
+ * the local source, on the source's receiving thread for a remote one, and are copied in with
+ * UFFDIO_COPY straight from the buffer they arrived in. Faults are asked for before background
+ * chunks, of which several stay in flight for a remote source. Shared state is guarded by
+ * {@code this}; the copies run outside the lock.
  */
 public final class LazyPagesDaemon {
     private static final Logger log = LoggerFactory.getLogger("lazymig.lazy-pages");
@@ -31,111 +37,138 @@ public final class LazyPagesDaemon {
     static final long FEATURES = Userfaultfd.FEATURE_EVENT_FORK | Userfaultfd.FEATURE_EVENT_REMAP
             | Userfaultfd.FEATURE_EVENT_REMOVE | Userfaultfd.FEATURE_EVENT_UNMAP;
 
-    /** Tunables, defaults from measurement (see the README). */
-    public record Options(Path address, Path dir, int faultAroundBytes, int chunkBytes, int idleTimeoutSeconds,
-                          Runnable ready) {
+    /** Tunables; the CLI's defaults come from measurement (see the README). */
+    public record Options(Path address, Path dir, int faultAroundBytes, int chunkBytes, int chunksInFlight,
+                          int idleTimeoutSeconds, Runnable ready) {
         public Options {
             if (faultAroundBytes < PAGE || Long.bitCount(faultAroundBytes) != 1) {
                 throw new IllegalArgumentException("fault-around window must be a power of two of at least one page");
             }
-            if (chunkBytes < PAGE || chunkBytes % PAGE != 0) {
-                throw new IllegalArgumentException("chunk size must be whole pages");
+            if (chunkBytes < PAGE || chunkBytes % PAGE != 0 || chunkBytes > (4 << 20)) {
+                throw new IllegalArgumentException("chunk size must be whole pages, at most 4 MiB");
+            }
+            if (chunksInFlight < 1) {
+                throw new IllegalArgumentException("at least one chunk in flight");
             }
         }
     }
 
     private final Options options;
     private final Checkpoint checkpoint;
-    private final PageSource source;
     private final Stats stats;
     private final List<LazyProcess> processes = new ArrayList<>();
-    private final UffdMessages messages = new UffdMessages(64);
-    private final ByteBuffer buffer;
-    private RestoreLink restore;
-    private boolean restoreFinished;
-    private long lastFaultNanos = System.nanoTime();
+    private final ConcurrentLinkedQueue<Retry> retryFaults = new ConcurrentLinkedQueue<>();
 
-    public LazyPagesDaemon(Options options, Checkpoint checkpoint, PageSource source, Stats stats) {
+    /** A fault whose copy a layout change interrupted: served again once the events are read. */
+    private record Retry(LazyProcess process, long page) {
+    }
+    private final UffdMessages messages = new UffdMessages(64);
+    private PageSource source;
+    private RestoreLink restore;
+    private volatile boolean restoreFinished;
+    private volatile long lastFaultNanos = System.nanoTime();
+    private volatile IOException fatal;
+    private int backgroundInFlight;
+
+    public LazyPagesDaemon(Options options, Checkpoint checkpoint, Stats stats) {
         this.options = options;
         this.checkpoint = checkpoint;
-        this.source = source;
         this.stats = stats;
-        this.buffer = Buffers.allocatePageAligned(Math.max(options.faultAroundBytes(), options.chunkBytes()));
     }
 
     /** Local lazy restore: the pages come from the checkpoint's own pages-N.img. */
-    public static Stats runLocal(Options o, PrintStream progress) throws IOException {
+    public static Stats runLocal(Options o, java.io.PrintStream progress) throws IOException {
         Checkpoint cp = Checkpoint.read(o.dir());
-        try (PageSource src = new LocalPageSource(o.dir(), cp)) {
-            Stats stats = new Stats(cp.pagemap().lazyPages());
-            if (progress != null) {
-                stats.progressTo(progress);
-            }
-            new LazyPagesDaemon(o, cp, src, stats).run();
-            return stats;
+        Stats stats = new Stats(cp.pagemap().lazyPages());
+        if (progress != null) {
+            stats.progressTo(progress);
         }
+        LazyPagesDaemon d = new LazyPagesDaemon(o, cp, stats);
+        try (PageSource src = new LocalPageSource(o.dir(), cp, d, Math.max(o.faultAroundBytes(), o.chunkBytes()))) {
+            d.run(src);
+        }
+        return stats;
     }
 
-    public void run() throws IOException {
+    /** The largest fetch this daemon makes, for sizing receive buffers. */
+    public int maxFetchBytes() {
+        return Math.max(options.faultAroundBytes(), options.chunkBytes());
+    }
+
+    /** Serves every process restore hands over from {@code source} until each has every page. */
+    public void run(PageSource source) throws IOException {
+        this.source = source;
         restore = RestoreLink.accept(options.address(), options.ready());
         try {
-            int tasks = 1; // one process per checkpoint (pstree.img has one entry)
-            for (int i = 0; i < tasks; i++) {
-                RestoreLink.TaskRecord t = restore.readTask();
-                if (t.uffd() == null) {
-                    continue;
-                }
+            RestoreLink.TaskRecord t = restore.readTask(); // one process per checkpoint (pstree.img has one entry)
+            if (t.uffd() != null) {
                 if (t.pid() != checkpoint.task().pid()) {
                     t.uffd().close();
                     throw new IOException("restore sent pid " + t.pid() + ", the checkpoint in " + options.dir()
                             + " is of pid " + checkpoint.task().pid());
                 }
-                processes.add(LazyProcess.restored(t.pid(), Userfaultfd.adopt(t.uffd(), FEATURES), checkpoint));
+                synchronized (this) {
+                    processes.add(LazyProcess.restored(t.pid(), Userfaultfd.adopt(t.uffd(), FEATURES), checkpoint));
+                }
             }
             stats.started();
             loop();
             stats.finished();
             log.info("lazy-pages: every page is in: {}", stats.summary());
         } finally {
-            processes.forEach(LazyProcess::close);
+            synchronized (this) {
+                processes.forEach(LazyProcess::close);
+            }
             restore.close();
         }
     }
 
+    /** The source failed for good (e.g. the server refused a page it should have): the daemon stops. */
+    void fail(IOException e) {
+        fatal = e;
+    }
+
     private void loop() throws IOException {
-        while (!processes.isEmpty()) {
-            reapCompleted();
-            if (processes.isEmpty()) {
-                break;
+        while (true) {
+            if (fatal != null) {
+                throw fatal;
             }
-            boolean background = backgroundActive();
-            Poll poll = new Poll(processes.size() + 1);
-            for (int i = 0; i < processes.size(); i++) {
-                poll.set(i, processes.get(i).uffd.fd(), Poll.POLLIN);
+            List<LazyProcess> current;
+            synchronized (this) {
+                reapCompleted();
+                if (processes.isEmpty()) {
+                    return;
+                }
+                current = new ArrayList<>(processes);
             }
-            int restoreSlot = processes.size();
+            Poll poll = new Poll(current.size() + 1);
+            for (int i = 0; i < current.size(); i++) {
+                poll.set(i, current.get(i).uffd.fd(), Poll.POLLIN);
+            }
+            int restoreSlot = current.size();
             poll.set(restoreSlot, restore.isOpen() && !restoreFinished ? restore.fd() : -1, Poll.POLLIN);
-            int ready = poll.poll(background ? 0 : pollTimeoutMillis());
+            boolean syncBackground = !source.async() && backgroundActive();
+            // An async source answers on another thread: wake up now and then to see retries and completion.
+            int timeout = syncBackground ? 0 : source.async() ? 20 : options.idleTimeoutSeconds() > 0 ? 100 : 1000;
+            int ready = poll.poll(timeout);
             boolean faulted = false;
             if (ready > 0) {
                 if (poll.ready(restoreSlot, (short) (Poll.POLLIN | Poll.POLLHUP | Poll.POLLERR))) {
                     onRestoreMessage();
                 }
-                for (LazyProcess p : new ArrayList<>(processes)) {
-                    int i = processes.indexOf(p);
-                    if (i >= 0 && i < restoreSlot && poll.ready(i, (short) (Poll.POLLIN | Poll.POLLERR | Poll.POLLHUP))) {
-                        faulted |= drain(p);
+                for (int i = 0; i < restoreSlot; i++) {
+                    if (poll.ready(i, (short) (Poll.POLLIN | Poll.POLLERR | Poll.POLLHUP))) {
+                        faulted |= drain(current.get(i));
                     }
                 }
             }
-            if (!faulted && backgroundActive()) {
-                backgroundChunk();
+            for (Retry r; (r = retryFaults.poll()) != null; ) {
+                serveFault(r.process(), r.page());
+            }
+            if (!faulted) {
+                topUpBackground(source.async() ? options.chunksInFlight() : 1);
             }
         }
-    }
-
-    private int pollTimeoutMillis() {
-        return options.idleTimeoutSeconds() > 0 ? 100 : 1000;
     }
 
     /** Background transfer runs once restore finished, or in the seed's mode after an idle spell. */
@@ -156,10 +189,10 @@ public final class LazyPagesDaemon {
         restoreFinished = true;
     }
 
-    /** Reads and handles every queued message of one uffd; returns whether a fault was served. */
+    /** Reads and handles every queued message of one uffd; returns whether a fault was asked for. */
     private boolean drain(LazyProcess p) throws IOException {
         boolean faulted = false;
-        while (processes.contains(p)) {
+        while (!p.gone) {
             int n = messages.readFrom(p.uffd);
             if (n == 0) {
                 break;
@@ -169,124 +202,195 @@ public final class LazyPagesDaemon {
                 if (m.isPageFault()) {
                     serveFault(p, m.pageFaultAddress() & -PAGE);
                     faulted = true;
-                } else if (m.isFork()) {
-                    LazyProcess child = p.forkChild(Userfaultfd.adopt(m.forkUffdDescriptor(), FEATURES));
-                    processes.add(child);
-                    log.debug("lazy-pages: process {} forked; the child shares {} pending bytes", p.imagePid,
-                            child.pending.bytes());
-                } else if (m.isRemap()) {
-                    p.pending.remap(m.remapFrom(), m.remapTo(), m.remapLength());
-                } else if (m.isRemove() || m.isUnmap()) {
-                    p.pending.remove(m.rangeStart(), m.rangeEnd());
+                } else {
+                    onEvent(p, m);
                 }
             }
         }
         return faulted;
     }
 
-    /** The faulting page and the pending pages of its aligned window; a page not in the checkpoint gets zeros. */
+    private synchronized void onEvent(LazyProcess p, UffdMessage m) {
+        if (m.isFork()) {
+            LazyProcess child = p.forkChild(Userfaultfd.adopt(m.forkUffdDescriptor(), FEATURES));
+            processes.add(child);
+            log.debug("lazy-pages: process {} forked; the child shares {} missing bytes", p.imagePid, child.pending.bytes());
+        } else if (m.isRemap()) {
+            p.remap(m.remapFrom(), m.remapTo(), m.remapLength());
+        } else if (m.isRemove() || m.isUnmap()) {
+            p.drop(m.rangeStart(), m.rangeEnd());
+        }
+    }
+
+    /** Asks for the faulting page and the pending pages of its aligned window; a page nobody has gets zeros. */
     private void serveFault(LazyProcess p, long page) throws IOException {
-        long t0 = System.nanoTime();
-        lastFaultNanos = t0;
-        p.lastFault = page;
-        long window = options.faultAroundBytes();
-        long start = page & -window;
-        boolean covered = false;
-        for (PendingPages.Run r : p.pending.take(start, start + window)) {
-            boolean holdsFault = r.start() <= page && page < r.end();
-            covered |= holdsFault;
-            copy(p, r, holdsFault ? Stats.Kind.FAULT : Stats.Kind.FAULT_AROUND, page);
-            if (!processes.contains(p)) {
+        lastFaultNanos = System.nanoTime();
+        List<Fetch> fetches = new ArrayList<>();
+        boolean covered;
+        synchronized (this) {
+            if (p.gone) {
                 return;
             }
+            p.lastFault = page;
+            long window = options.faultAroundBytes();
+            long start = page & -window;
+            covered = p.fetching(page) != null;
+            for (PendingPages.Run r : p.pending.take(start, start + window)) {
+                boolean holdsFault = r.start() <= page && page < r.end();
+                covered |= holdsFault;
+                Fetch f = new Fetch(p, r, holdsFault ? Stats.Kind.FAULT : Stats.Kind.FAULT_AROUND, holdsFault ? page : -1);
+                p.inFlight.add(f);
+                fetches.add(f);
+            }
+        }
+        // The fault's own run first, so the faulting thread wakes as early as possible.
+        fetches.sort((a, b) -> Boolean.compare(b.faultPage >= 0, a.faultPage >= 0));
+        for (Fetch f : fetches) {
+            source.fetch(f);
         }
         if (!covered) {
+            long t0 = System.nanoTime();
             long rc = p.uffd.zeropage(page, PAGE, 0);
             if (rc == -Errno.EEXIST) {
                 p.uffd.wake(page, PAGE);
             } else if (rc == -Errno.ESRCH || rc == -Errno.ENOSPC) {
                 gone(p);
-                return;
+            } else if (rc == -Errno.EAGAIN) {
+                retryFaults.add(new Retry(p, page));
             } else if (rc >= 0) {
                 stats.zeroPage();
-            }
-        }
-        stats.faultServed(System.nanoTime() - t0);
-    }
-
-    /** Copies a run from the source into the process, handling the kernel's outcomes (CRIU-FACTS §3.6). */
-    private void copy(LazyProcess p, PendingPages.Run run, Stats.Kind kind, long faultPage) throws IOException {
-        long at = run.start();
-        while (at < run.end()) {
-            int len = (int) Math.min(run.end() - at, buffer.capacity());
-            buffer.clear().limit(len);
-            source.read(p.imagePid, run.sourceOf(at), buffer);
-            long rc = p.uffd.copy(at, Buffers.address(buffer), len, 0);
-            if (rc > 0) {
-                stats.copied(kind, rc, faultPage >= at && faultPage < at + rc);
-                at += rc;
-                if (rc < len) {
-                    // Stopped by a pending layout change (EAGAIN after partial progress).
-                    requeueAndDrain(p, run, at, faultPage);
-                    return;
-                }
-            } else if (rc == -Errno.EEXIST) {
-                at += PAGE; // already there (a racing fill): skip it, copy the rest
-            } else if (rc == -Errno.EAGAIN) {
-                requeueAndDrain(p, run, at, faultPage);
-                return;
-            } else if (rc == -Errno.ENOENT) {
-                return; // unmapped meanwhile: the event that says so is queued
-            } else if (rc == -Errno.ESRCH || rc == -Errno.ENOSPC) {
-                gone(p);
-                return;
-            } else {
-                throw new IOException("UFFDIO_COPY at 0x" + Long.toHexString(at) + " returned " + rc);
+                stats.faultServed(System.nanoTime() - t0);
             }
         }
     }
 
     /**
-     * A copy stopped by a layout change the kernel has queued (mremap, munmap, fork): put the rest
-     * back, read the events (which move or drop it), then serve the fault again if it was left out.
+     * The data of {@code f} arrived in {@code data} (its remaining bytes): copy it into the process,
+     * handling the kernel's outcomes (CRIU-FACTS §3.6). Any thread.
      */
-    private void requeueAndDrain(LazyProcess p, PendingPages.Run run, long at, long faultPage) throws IOException {
-        p.pending.add(at, run.end(), run.sourceOf(at));
-        drain(p);
-        if (faultPage >= at && faultPage < run.end() && processes.contains(p)) {
-            serveFault(p, faultPage);
+    void deliver(Fetch f, ByteBuffer data) throws IOException {
+        LazyProcess p = f.process;
+        long start;
+        long end;
+        synchronized (this) {
+            if (f.dropped || p.gone) {
+                p.inFlight.remove(f);
+                finishBackground(f);
+                return;
+            }
+            start = f.start;
+            end = f.end;
+        }
+        long base = Buffers.address(data) + data.position();
+        long at = start;
+        boolean requeue = false;
+        while (at < end) {
+            long rc;
+            try {
+                rc = p.uffd.copy(at, base + (at - start), end - at, 0);
+            } catch (io.lazymig.jni.NativeException e) {
+                if (e.errno() != Errno.EBADF) {
+                    throw e;
+                }
+                break; // the process was reaped meanwhile and its uffd closed
+            }
+            if (rc > 0) {
+                stats.copied(f.kind, rc, f.faultPage >= at && f.faultPage < at + rc);
+                at += rc;
+            } else if (rc == -Errno.EEXIST) {
+                at += PAGE; // already there (a racing fill): skip it, copy the rest
+            } else if (rc == -Errno.EAGAIN) {
+                requeue = true; // a layout change is queued: the main loop reads it, the rest goes back to pending
+                break;
+            } else if (rc == -Errno.ENOENT) {
+                break; // unmapped meanwhile: the event that says so is queued
+            } else if (rc == -Errno.ESRCH || rc == -Errno.ENOSPC) {
+                gone(p);
+                break;
+            } else {
+                throw new IOException("UFFDIO_COPY at 0x" + Long.toHexString(at) + " returned " + rc);
+            }
+        }
+        synchronized (this) {
+            p.inFlight.remove(f);
+            if (requeue && !p.gone) {
+                p.pending.add(at, end, f.source + (at - start));
+                if (f.faultPage >= at && f.faultPage < end) {
+                    retryFaults.add(new Retry(p, f.faultPage));
+                }
+            }
+            finishBackground(f);
+        }
+        if (f.kind == Stats.Kind.FAULT) {
+            stats.faultServed(System.nanoTime() - f.startNanos);
+        }
+        if (source.async() && backgroundActive()) {
+            topUpBackground(options.chunksInFlight());
         }
     }
 
-    private void backgroundChunk() throws IOException {
-        for (LazyProcess p : new ArrayList<>(processes)) {
-            PendingPages.Run next = p.pending.nextFrom(p.lastFault);
-            if (next == null) {
-                continue;
-            }
-            for (PendingPages.Run r : p.pending.take(next.start(), Math.min(next.end(), next.start() + options.chunkBytes()))) {
-                copy(p, r, Stats.Kind.BACKGROUND, -1);
-            }
+    private void finishBackground(Fetch f) {
+        if (f.kind == Stats.Kind.BACKGROUND) {
+            backgroundInFlight--;
+        }
+    }
+
+    /** Keeps up to {@code limit} background chunks in flight, nearest each process's last fault first. */
+    private void topUpBackground(int limit) throws IOException {
+        if (!backgroundActive()) {
             return;
+        }
+        while (true) {
+            Fetch f = null;
+            synchronized (this) {
+                if (backgroundInFlight >= limit) {
+                    return;
+                }
+                for (LazyProcess p : processes) {
+                    PendingPages.Run next = p.gone ? null : p.pending.nextFrom(p.lastFault);
+                    if (next != null) {
+                        PendingPages.Run r = p.pending.take(next.start(),
+                                Math.min(next.end(), next.start() + options.chunkBytes())).get(0);
+                        f = new Fetch(p, r, Stats.Kind.BACKGROUND, -1);
+                        p.inFlight.add(f);
+                        p.lastFault = r.end();
+                        backgroundInFlight++;
+                        break;
+                    }
+                }
+            }
+            if (f == null) {
+                return;
+            }
+            source.fetch(f);
+            if (!source.async()) {
+                return; // one local chunk per round, so faults are looked at between chunks
+            }
         }
     }
 
     private void reapCompleted() {
         for (LazyProcess p : new ArrayList<>(processes)) {
-            if (p.complete()) {
+            if (p.gone || p.complete()) {
                 processes.remove(p);
-                if (!p.forkedChild) {
+                if (!p.forkedChild && !p.gone) {
                     restore.reportComplete(p.imagePid);
+                    try {
+                        source.processComplete(p.imagePid);
+                    } catch (IOException e) {
+                        log.warn("lazy-pages: could not tell the source process {} is complete: {}", p.imagePid, e.getMessage());
+                    }
                 }
                 p.close();
-                log.debug("lazy-pages: process {} has every page", p.imagePid);
+                log.debug("lazy-pages: process {} {}", p.imagePid, p.gone ? "exited" : "has every page");
             }
         }
     }
 
-    private void gone(LazyProcess p) {
-        log.info("lazy-pages: process {} exited", p.imagePid);
-        processes.remove(p);
-        p.close();
+    private synchronized void gone(LazyProcess p) {
+        if (!p.gone) {
+            log.info("lazy-pages: process {} exited", p.imagePid);
+            p.gone = true;
+        }
     }
 }

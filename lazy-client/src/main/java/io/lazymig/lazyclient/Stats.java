@@ -37,18 +37,18 @@ public final class Stats {
         this.progress = out;
     }
 
-    void started() {
+    synchronized void started() {
         startNanos = System.nanoTime();
     }
 
-    void finished() {
+    synchronized void finished() {
         endNanos = System.nanoTime();
         if (progress != null) {
             printProgress(true);
         }
     }
 
-    void copied(Kind kind, long bytes, boolean includesFaultPage) {
+    synchronized void copied(Kind kind, long bytes, boolean includesFaultPage) {
         long n = bytes / PAGE;
         if (kind == Kind.FAULT) {
             pages[Kind.FAULT.ordinal()] += includesFaultPage ? 1 : 0;
@@ -61,16 +61,16 @@ public final class Stats {
         }
     }
 
-    void zeroPage() {
+    synchronized void zeroPage() {
         zeroPages++;
     }
 
-    void faultServed(long nanos) {
+    synchronized void faultServed(long nanos) {
         faults++;
         faultLatency.recordValue(Math.max(1, nanos));
     }
 
-    long pagesIn() {
+    synchronized long pagesIn() {
         long sum = 0;
         for (long p : pages) {
             sum += p;
@@ -90,7 +90,7 @@ public final class Stats {
         progress.flush();
     }
 
-    public String summary() {
+    public synchronized String summary() {
         return String.format(Locale.ROOT, "%d pages (%d by fault, %d fault-around, %d background), %d zero pages, "
                 + "%d faults, p50 %d us, p99 %d us, %.1f s", pagesIn(), pages[0], pages[1], pages[2], zeroPages, faults,
                 faultLatency.getValueAtPercentile(50) / 1000, faultLatency.getValueAtPercentile(99) / 1000,
@@ -98,7 +98,7 @@ public final class Stats {
     }
 
     /** The JSON written to --stats-file. */
-    public String toJson() {
+    public synchronized String toJson() {
         double secs = (endNanos - startNanos) / 1e9;
         return String.format(Locale.ROOT, "{\n  \"pages_total\": %d,\n  \"pages_fault\": %d,\n  \"pages_fault_around\": %d,\n"
                 + "  \"pages_background\": %d,\n  \"zero_pages\": %d,\n  \"faults\": %d,\n  \"bytes\": %d,\n"
