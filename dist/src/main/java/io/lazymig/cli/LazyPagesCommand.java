@@ -1,6 +1,17 @@
 package io.lazymig.cli;
 
+import io.lazymig.images.Checkpoint;
 import io.lazymig.lazyclient.LazyPagesDaemon;
+import io.lazymig.lazyclient.RemotePageSource;
+import io.lazymig.lazyserver.CheckpointPageStore;
+import io.lazymig.lazyserver.DestinationImages;
+import io.lazymig.lazyserver.LazyServer;
+import io.lazymig.lazyserver.PagesFileData;
+import io.lazymig.protocol.AuthKey;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import org.slf4j.LoggerFactory;
 import io.lazymig.lazyclient.Stats;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -49,7 +60,46 @@ final class LazyPagesCommand implements Command {
         o.addOption(Option.builder().longOpt("lazy-idle-timeout").hasArg().argName("SECONDS")
                 .desc("start the background transfer after this long without faults, not when restore finishes").build());
         o.addOption(Option.builder().longOpt("stats-file").hasArg().argName("FILE").desc("write JSON statistics at the end").build());
+        AuthOptions.add(o);
         return o;
+    }
+
+    /** The lazy server: serves the pages (and the images) of -D until killed. */
+    private int serve(CommandLine cl, Path dir) throws Exception {
+        if (cl.hasOption("lazy-client")) {
+            throw new UsageException("--lazy-server and --lazy-client exclude each other");
+        }
+        AuthKey key = AuthOptions.key(cl);
+        int port = port(cl);
+        String bind = cl.hasOption("address") ? cl.getOptionValue("address") : "0.0.0.0";
+        Checkpoint cp = Checkpoint.read(dir);
+        try (DestinationImages images = DestinationImages.build(cp, dir);
+             CheckpointPageStore store = new CheckpointPageStore(cp, new PagesFileData(dir, cp.pagemap().pagesId()));
+             LazyServer server = new LazyServer(store, images, key, new InetSocketAddress(bind, port))) {
+            out.println("lazy-server: serving process " + cp.task().pid() + " from " + dir + " on " + server.address());
+            out.flush();
+            server.serve();
+        }
+        return 0;
+    }
+
+    static int port(CommandLine cl) throws UsageException {
+        if (!cl.hasOption("port")) {
+            throw new UsageException("--port PORT is required");
+        }
+        int port = CliOptions.parseInt(cl.getOptionValue("port"), "--port");
+        if (port < 0 || port > 65535) {
+            throw new UsageException("--port: " + port + " is not a TCP port");
+        }
+        return port;
+    }
+
+    static InetSocketAddress serverAddress(CommandLine cl, String host) throws UsageException {
+        InetSocketAddress a = new InetSocketAddress(host, port(cl));
+        if (a.isUnresolved()) {
+            throw new UsageException("--lazy-client: cannot resolve '" + host + "'");
+        }
+        return a;
     }
 
     @Override
@@ -64,9 +114,8 @@ final class LazyPagesCommand implements Command {
         }
         CliOptions.configureLogging(cl);
         Path dir = CliOptions.requireDir(cl);
-        if (cl.hasOption("lazy-server") || cl.hasOption("lazy-client")) {
-            throw new UsageException("--lazy-server and --lazy-client (two hosts) arrive with issue 5; "
-                    + "today lazy-pages serves the pages of -D on this host");
+        if (cl.hasOption("lazy-server")) {
+            return serve(cl, dir);
         }
         if (!cl.hasOption("address")) {
             throw new UsageException("--address SOCK is required");
@@ -84,7 +133,21 @@ final class LazyPagesCommand implements Command {
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
-        Stats stats = LazyPagesDaemon.runLocal(o, System.console() != null ? out : null);
+        PrintStream progress = System.console() != null ? out : null;
+        Stats stats;
+        if (cl.hasOption("lazy-client")) {
+            RemotePageSource source = new RemotePageSource(serverAddress(cl, cl.getOptionValue("lazy-client")),
+                    AuthOptions.key(cl), Duration.ofSeconds(120));
+            source.connect();
+            List<String> fetched = source.fetchImages(dir);
+            LoggerFactory.getLogger("lazymig.lazy-pages").info("lazy-pages: fetched {} images from the lazy server", fetched.size());
+            stats = LazyPagesDaemon.runRemote(o, source, progress);
+        } else {
+            if (cl.hasOption("port")) {
+                throw new UsageException("--port goes with --lazy-client ADDR or --lazy-server");
+            }
+            stats = LazyPagesDaemon.runLocal(o, progress);
+        }
         if (cl.hasOption("stats-file")) {
             stats.writeJson(Path.of(cl.getOptionValue("stats-file")));
         }

@@ -90,6 +90,21 @@ public final class LazyPagesDaemon {
         return stats;
     }
 
+    /** Remote lazy restore: the pages come from the lazy server {@code source} is connected to. */
+    public static Stats runRemote(Options o, RemotePageSource source, java.io.PrintStream progress) throws IOException {
+        Checkpoint cp = Checkpoint.read(o.dir());
+        Stats stats = new Stats(cp.pagemap().lazyPages());
+        if (progress != null) {
+            stats.progressTo(progress);
+        }
+        LazyPagesDaemon d = new LazyPagesDaemon(o, cp, stats);
+        source.start(d);
+        try (source) {
+            d.run(source);
+        }
+        return stats;
+    }
+
     /** The largest fetch this daemon makes, for sizing receive buffers. */
     public int maxFetchBytes() {
         return Math.max(options.faultAroundBytes(), options.chunkBytes());

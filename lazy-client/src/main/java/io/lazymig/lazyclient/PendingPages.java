@@ -53,7 +53,7 @@ final class PendingPages {
         List<Run> out = new ArrayList<>();
         Map.Entry<Long, Run> first = runs.floorEntry(start);
         Long from = first != null && first.getValue().end() > start ? first.getKey() : runs.ceilingKey(start);
-        if (from == null) {
+        if (from == null || from >= end) {
             return out;
         }
         for (Run r : new ArrayList<>(runs.subMap(from, true, end, false).values())) {

@@ -56,6 +56,15 @@ class PendingPagesTest {
     }
 
     @Test
+    void takingAWindowWithNothingPendingIsEmpty() {
+        PendingPages p = new PendingPages();
+        p.add(10 * P, 20 * P, 10 * P);
+        assertTrue(p.take(2 * P, 4 * P).isEmpty());
+        assertTrue(p.take(20 * P, 30 * P).isEmpty());
+        assertEquals(10 * P, p.bytes());
+    }
+
+    @Test
     void forkedCopyIsIndependent() {
         PendingPages p = new PendingPages();
         p.add(0, 8 * P, 0);

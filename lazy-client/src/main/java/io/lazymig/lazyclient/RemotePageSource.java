@@ -1,0 +1,300 @@
+package io.lazymig.lazyclient;
+
+import io.lazymig.jni.Buffers;
+import io.lazymig.protocol.AuthKey;
+import io.lazymig.protocol.Errors;
+import io.lazymig.protocol.Frame;
+import io.lazymig.protocol.FrameCodec;
+import io.lazymig.protocol.FrameType;
+import io.lazymig.protocol.Handshake;
+import io.lazymig.protocol.Messages;
+import io.lazymig.protocol.ProtocolException;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Lazy pages from the lazy server on the source host. Requests go out at once (faults flagged so
+ * the server answers them first); a receiving thread reads each reply's pages into a page-aligned
+ * direct buffer, checks the CRC32C and hands them to the daemon, which copies them in from there.
+ * A dropped connection is re-established with backoff and every request in flight asked again
+ * (requests are idempotent); the faulting threads simply wait meanwhile.
+ */
+public final class RemotePageSource implements PageSource {
+    private static final Logger log = LoggerFactory.getLogger("lazymig.lazy-pages");
+    private static final Pattern IMAGE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\.img");
+
+    private final InetSocketAddress server;
+    private final AuthKey key;
+    private final Duration reconnectDeadline;
+    private final Map<Long, Fetch> inFlight = new ConcurrentHashMap<>();
+    private final AtomicLong ids = new AtomicLong();
+    private final Object sendLock = new Object();
+    private final FrameCodec sendCodec;
+    private final FrameCodec receiveCodec;
+    private final ByteBuffer subHeader = ByteBuffer.allocateDirect(Messages.PAGES_HEADER).order(ByteOrder.LITTLE_ENDIAN);
+    private LazyPagesDaemon daemon;
+    private ByteBuffer pages;
+    private volatile SocketChannel channel;
+    private volatile boolean closing;
+    private Handshake.Welcome welcome;
+    private Thread receiver;
+
+    public RemotePageSource(InetSocketAddress server, AuthKey key, Duration reconnectDeadline) {
+        this.server = server;
+        this.key = key;
+        this.reconnectDeadline = reconnectDeadline;
+        this.sendCodec = new FrameCodec("lazy server " + server);
+        this.receiveCodec = new FrameCodec("lazy server " + server);
+    }
+
+    /** Connects and authenticates; returns what the server said of its checkpoint. */
+    public Handshake.Welcome connect() throws IOException {
+        SocketChannel ch;
+        try {
+            ch = SocketChannel.open(server);
+        } catch (IOException e) {
+            throw new IOException("cannot reach the lazy server at " + server + ": " + e.getMessage(), e);
+        }
+        ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        try {
+            welcome = Handshake.client(ch, sendCodec, key, "lazy server " + server);
+        } catch (IOException e) {
+            ch.close();
+            throw e;
+        }
+        channel = ch;
+        return welcome;
+    }
+
+    /**
+     * Fetches the images the destination restores from into {@code dir}, skipping those already
+     * there, so the operator copies nothing by hand. Returns the names fetched.
+     */
+    public List<String> fetchImages(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        sendCodec.write(channel, FrameType.LIST_IMAGES, 0, ids.incrementAndGet(), (ByteBuffer) null);
+        Frame list = expect(receiveCodec.read(channel, 1 << 20), FrameType.IMAGES);
+        List<String> fetched = new ArrayList<>();
+        for (Messages.ImageInfo info : Messages.imageList(list.payload())) {
+            if (!IMAGE_NAME.matcher(info.name()).matches()) {
+                throw new ProtocolException("lazy server offered an image named '" + info.name() + "': refused");
+            }
+            Path target = dir.resolve(info.name());
+            if (Files.exists(target)) {
+                continue;
+            }
+            Path part = dir.resolve(info.name() + ".part");
+            try (var out = Files.newByteChannel(part, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE)) {
+                long offset = 0;
+                while (offset < info.size()) {
+                    int len = (int) Math.min(info.size() - offset, Frame.MAX_PAYLOAD - 64);
+                    sendCodec.write(channel, FrameType.GET_IMAGE, 0, ids.incrementAndGet(),
+                            Messages.imageRequest(info.name(), offset, len));
+                    Frame img = expect(receiveCodec.read(channel, Frame.MAX_PAYLOAD), FrameType.IMAGE);
+                    ByteBuffer data = img.payload();
+                    if (data.getLong() != offset || data.remaining() != len) {
+                        throw new ProtocolException("lazy server sent the wrong part of " + info.name());
+                    }
+                    while (data.hasRemaining()) {
+                        out.write(data);
+                    }
+                    offset += len;
+                }
+            }
+            Files.move(part, target);
+            fetched.add(info.name());
+        }
+        return fetched;
+    }
+
+    /** Starts serving the daemon's fetches. */
+    void start(LazyPagesDaemon d) {
+        this.daemon = d;
+        this.pages = Buffers.allocatePageAligned(d.maxFetchBytes());
+        receiver = new Thread(this::receive, "lazy-server receiver");
+        receiver.setDaemon(true);
+        receiver.start();
+    }
+
+    @Override
+    public boolean async() {
+        return true;
+    }
+
+    @Override
+    public void fetch(Fetch f) throws IOException {
+        long id = ids.incrementAndGet();
+        inFlight.put(id, f);
+        send(id, f);
+    }
+
+    private void send(long id, Fetch f) {
+        ByteBuffer req = Messages.pageRange(new Messages.PageRange(f.process.imagePid, f.source, f.pages(4096)));
+        synchronized (sendLock) {
+            SocketChannel ch = channel;
+            if (ch == null) {
+                return; // reconnecting: asked again once the connection is back
+            }
+            try {
+                sendCodec.write(ch, FrameType.GET_PAGES, f.kind == Stats.Kind.BACKGROUND ? 0 : Frame.FLAG_FAULT, id, req);
+            } catch (IOException e) {
+                log.debug("lazy-pages: send failed ({}); the receiver reconnects", e.getMessage());
+            }
+        }
+    }
+
+    @Override
+    public void processComplete(int pid) throws IOException {
+        synchronized (sendLock) {
+            if (channel != null) {
+                sendCodec.write(channel, FrameType.DONE, 0, ids.incrementAndGet(), Messages.pid(pid));
+            }
+        }
+    }
+
+    private void receive() {
+        while (!closing) {
+            try {
+                receiveOne();
+            } catch (ProtocolException e) {
+                if (closing) {
+                    return;
+                }
+                daemon.fail(e);
+                return;
+            } catch (IOException e) {
+                if (closing) {
+                    return;
+                }
+                log.warn("lazy-pages: connection to the lazy server lost ({}); reconnecting", e.getMessage());
+                if (!reconnect()) {
+                    daemon.fail(new IOException("the lazy server at " + server + " did not come back within "
+                            + reconnectDeadline.toSeconds() + " s"));
+                    return;
+                }
+            }
+        }
+    }
+
+    private void receiveOne() throws IOException {
+        FrameCodec.Header h = receiveCodec.readHeader(channel);
+        Fetch f = inFlight.remove(h.id());
+        if (h.type() == FrameType.ERROR) {
+            ByteBuffer p = ByteBuffer.allocate(h.length()).order(ByteOrder.LITTLE_ENDIAN);
+            receiveCodec.readPayload(channel, h, p);
+            p.flip();
+            Errors.Error e = Errors.decode(p);
+            throw new ProtocolException("lazy server refused a request: " + e.message());
+        }
+        if (h.type() != FrameType.PAGES) {
+            receiveCodec.skipPayload(channel, h);
+            return;
+        }
+        int dataLen = h.length() - Messages.PAGES_HEADER;
+        if (dataLen < 0 || dataLen > pages.capacity()) {
+            throw new ProtocolException("lazy server sent " + h.length() + " bytes of pages, more than asked");
+        }
+        subHeader.clear();
+        pages.clear().limit(dataLen);
+        receiveCodec.readPayload(channel, h, subHeader, pages);
+        subHeader.flip();
+        pages.flip();
+        if (f == null) {
+            return; // asked again after a reconnect and already answered
+        }
+        Messages.PageRange r = Messages.pageRange(subHeader);
+        if (r.vaddr() != f.source || (long) r.nrPages() * 4096 != f.length() || r.pid() != f.process.imagePid) {
+            throw new ProtocolException("lazy server answered 0x" + Long.toHexString(r.vaddr()) + " x" + r.nrPages()
+                    + " for a request of 0x" + Long.toHexString(f.source) + " x" + f.pages(4096));
+        }
+        daemon.deliver(f, pages);
+    }
+
+    /** Reconnects with backoff and asks again for everything in flight, faults first. */
+    private boolean reconnect() {
+        synchronized (sendLock) {
+            closeQuietly(channel);
+            channel = null;
+        }
+        long end = System.nanoTime() + reconnectDeadline.toNanos();
+        long backoff = 100;
+        while (!closing && System.nanoTime() < end) {
+            try {
+                Thread.sleep(backoff);
+                SocketChannel ch = SocketChannel.open(server);
+                ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                Handshake.client(ch, sendCodec, key, "lazy server " + server);
+                synchronized (sendLock) {
+                    channel = ch;
+                }
+                List<Map.Entry<Long, Fetch>> again = new ArrayList<>(inFlight.entrySet());
+                again.sort(Comparator.comparing((Map.Entry<Long, Fetch> e) -> e.getValue().kind == Stats.Kind.BACKGROUND)
+                        .thenComparing(Map.Entry::getKey));
+                for (Map.Entry<Long, Fetch> e : again) {
+                    send(e.getKey(), e.getValue());
+                }
+                log.warn("lazy-pages: reconnected to the lazy server; asked again for {} requests", again.size());
+                return true;
+            } catch (IOException e) {
+                backoff = Math.min(backoff * 2, 2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return false;
+    }
+
+    private Frame expect(Frame f, FrameType want) throws ProtocolException {
+        if (f.type() == FrameType.ERROR) {
+            throw new ProtocolException("lazy server refused: " + Errors.decode(f.payload()).message());
+        }
+        if (f.type() != want) {
+            throw new ProtocolException("lazy server sent " + f.type() + " where " + want + " belongs");
+        }
+        return f;
+    }
+
+    @Override
+    public void close() throws IOException {
+        closing = true;
+        synchronized (sendLock) {
+            if (channel != null) {
+                try {
+                    sendCodec.write(channel, FrameType.BYE, 0, ids.incrementAndGet(), (ByteBuffer) null);
+                } catch (IOException ignored) {
+                    // the server is gone already
+                }
+            }
+            closeQuietly(channel);
+        }
+    }
+
+    private static void closeQuietly(SocketChannel ch) {
+        if (ch != null) {
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // nothing more to do
+            }
+        }
+    }
+}
