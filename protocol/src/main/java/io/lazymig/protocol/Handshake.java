@@ -48,10 +48,14 @@ public final class Handshake {
             throw new ProtocolException(server + " speaks protocol version " + version + ", this lazymig speaks " + VERSION);
         }
         if (key != null && authMode != AUTH_HMAC) {
+            codec.write(ch, FrameType.ERROR, 0, 0, Errors.encode(Errors.REFUSED,
+                    "authentication required by the client, but this server runs with --no-auth"));
             throw new ProtocolException(server + " runs without authentication (--no-auth): refusing to take pages "
                     + "from it; use --no-auth on both sides or give both the same --auth-key");
         }
         if (key != null && !AuthKey.sameMac(serverProof, key.mac(SERVER_LABEL, clientNonce, serverNonce))) {
+            codec.write(ch, FrameType.ERROR, 0, 0, Errors.encode(Errors.REFUSED,
+                    "authentication failed: the client holds a different key"));
             throw new ProtocolException(server + " holds a different key: authentication failed (check --auth-key on both hosts)");
         }
         byte[] proof = key == null ? new byte[NONCE] : key.mac(CLIENT_LABEL, serverNonce, clientNonce);
