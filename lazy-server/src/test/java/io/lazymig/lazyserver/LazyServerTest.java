@@ -1,0 +1,159 @@
+package io.lazymig.lazyserver;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lazymig.images.Checkpoint;
+import io.lazymig.images.ImageDir;
+import io.lazymig.images.MmInfo;
+import io.lazymig.images.Pagemap;
+import io.lazymig.images.PagemapIov;
+import io.lazymig.images.PagesWriter;
+import io.lazymig.images.Registers;
+import io.lazymig.images.Task;
+import io.lazymig.images.UserRegs;
+import io.lazymig.images.Vma;
+import io.lazymig.images.XsaveLayout;
+import io.lazymig.protocol.Errors;
+import io.lazymig.protocol.Frame;
+import io.lazymig.protocol.FrameCodec;
+import io.lazymig.protocol.FrameType;
+import io.lazymig.protocol.Handshake;
+import io.lazymig.protocol.Messages;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The lazy server against raw protocol clients: pages, refusals as error replies, images only from the view. */
+@Timeout(30)
+class LazyServerTest {
+    private static final long HEAP = 0x10000000L;
+    private static final long ANON = 0x20000000L;
+    private static final int PID = 4242;
+
+    @TempDir
+    Path dir;
+
+    private LazyServer server;
+    private DestinationImages images;
+    private CheckpointPageStore store;
+
+    @BeforeEach
+    void start() throws Exception {
+        Checkpoint cp = writeCheckpoint(dir);
+        images = DestinationImages.build(cp, dir);
+        store = new CheckpointPageStore(cp, new PagesFileData(dir, 1));
+        server = new LazyServer(store, images, null, new InetSocketAddress("127.0.0.1", 0));
+        Thread t = new Thread(() -> {
+            try {
+                server.serve();
+            } catch (IOException ignored) {
+                // closed
+            }
+        });
+        t.setDaemon(true);
+        t.start();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        server.close();
+        store.close();
+        images.close();
+    }
+
+    /** Two VMAs: a 4-page present-only one, then an 8-page lazy one; page p holds byte (p+1) everywhere. */
+    static Checkpoint writeCheckpoint(Path dir) throws IOException {
+        Pagemap pm = Pagemap.builder(1).add(HEAP, 4, PagemapIov.PE_PRESENT)
+                .add(ANON, 8, PagemapIov.PE_LAZY | PagemapIov.PE_PRESENT).build();
+        try (PagesWriter w = ImageDir.of(dir).createPages(1)) {
+            for (int p = 0; p < 12; p++) {
+                ByteBuffer page = ByteBuffer.allocate(4096);
+                while (page.hasRemaining()) {
+                    page.put((byte) (p + 1));
+                }
+                w.append(page.flip());
+            }
+        }
+        Task task = Task.builder().pid(PID).comm("test").exePath("/bin/true")
+                .mm(new MmInfo(HEAP, HEAP, HEAP, HEAP, HEAP, HEAP, HEAP, HEAP, HEAP, HEAP, HEAP, new long[] {0, 0})).build();
+        Registers regs = new Registers(UserRegs.fromArray(new long[UserRegs.COUNT]), new byte[XsaveLayout.LEGACY_SIZE],
+                XsaveLayout.LEGACY);
+        int anon = Vma.MAP_PRIVATE | Vma.MAP_ANONYMOUS;
+        List<Vma> vmas = List.of(
+                new Vma(HEAP, HEAP + 4 * 4096, 3, anon, Vma.VMA_AREA_REGULAR | Vma.VMA_ANON_PRIVATE | Vma.VMA_AREA_HEAP, 0, null, 0),
+                new Vma(ANON, ANON + 8 * 4096, 3, anon, Vma.VMA_AREA_REGULAR | Vma.VMA_ANON_PRIVATE, 0, null, 0));
+        Checkpoint cp = new Checkpoint(task, regs, vmas, pm, List.of());
+        cp.write(dir);
+        return cp;
+    }
+
+    private SocketChannel client(FrameCodec codec) throws IOException {
+        SocketChannel ch = SocketChannel.open(server.address());
+        Handshake.Welcome w = Handshake.client(ch, codec, null, "server");
+        assertEquals(PID, w.pid());
+        assertEquals(8, w.lazyPages());
+        return ch;
+    }
+
+    @Test
+    void servesLazyPagesAndRefusesOthersWithoutHangingUp() throws Exception {
+        FrameCodec codec = new FrameCodec("server");
+        try (SocketChannel ch = client(codec)) {
+            codec.write(ch, FrameType.GET_PAGES, Frame.FLAG_FAULT, 1, Messages.pageRange(new Messages.PageRange(PID, ANON + 4096, 100)));
+            Frame f = codec.read(ch, Frame.MAX_PAYLOAD);
+            assertEquals(FrameType.PAGES, f.type());
+            Messages.PageRange r = Messages.pageRange(f.payload());
+            assertEquals(7, r.nrPages(), "clamped to the end of the pagemap entry");
+            assertEquals(16 + 7 * 4096, f.payload().remaining());
+            assertEquals(6, f.payload().get(16), "page 5 of the file holds byte 6");
+
+            for (Messages.PageRange bad : List.of(new Messages.PageRange(PID, HEAP, 1),
+                    new Messages.PageRange(PID, 0x30000000L, 1), new Messages.PageRange(PID + 1, ANON, 1))) {
+                codec.write(ch, FrameType.GET_PAGES, 0, 2, Messages.pageRange(bad));
+                Frame e = codec.read(ch, 4096);
+                assertEquals(FrameType.ERROR, e.type(), bad.toString());
+                assertTrue(Errors.decode(e.payload()).code() > 0);
+            }
+            codec.write(ch, FrameType.PING, 0, 3, (ByteBuffer) null);
+            assertEquals(FrameType.PONG, codec.read(ch, 16).type(), "the connection survives the refusals");
+        }
+    }
+
+    @Test
+    void offersOnlyTheDestinationView() throws Exception {
+        FrameCodec codec = new FrameCodec("server");
+        try (SocketChannel ch = client(codec)) {
+            codec.write(ch, FrameType.LIST_IMAGES, 0, 1, (ByteBuffer) null);
+            List<Messages.ImageInfo> list = Messages.imageList(codec.read(ch, 1 << 20).payload());
+            Messages.ImageInfo pages = list.stream().filter(i -> i.name().equals("pages-1.img")).findFirst().orElseThrow();
+            assertEquals(4 * 4096, pages.size(), "only the eager pages travel with the images");
+            for (String name : List.of("../../etc/passwd", "/etc/passwd", "pages-1.img/../x")) {
+                codec.write(ch, FrameType.GET_IMAGE, 0, 2, Messages.imageRequest(name, 0, 100));
+                Frame e = codec.read(ch, 4096);
+                assertEquals(FrameType.ERROR, e.type());
+                assertThat(Errors.decode(e.payload()).message(), containsString("no image"));
+            }
+        }
+    }
+
+    @Test
+    void aBrokenClientDoesNotDisturbAnother() throws Exception {
+        FrameCodec codec = new FrameCodec("server");
+        try (SocketChannel good = client(codec); SocketChannel bad = SocketChannel.open(server.address())) {
+            bad.write(ByteBuffer.wrap(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, 0x7f, 1, 2, 3}));
+            codec.write(good, FrameType.GET_PAGES, 0, 1, Messages.pageRange(new Messages.PageRange(PID, ANON, 8)));
+            assertEquals(FrameType.PAGES, codec.read(good, Frame.MAX_PAYLOAD).type());
+        }
+    }
+}
