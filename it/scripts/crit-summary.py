@@ -8,6 +8,7 @@ pages-*.img) and prints what the tests compare, one record per line, numbers in 
   regs KIND NAME,...                            KIND gpregs/fpregs/xsave: the fields crit shows
   gpreg NAME VALUE
   mm NAME VALUE                                 scalar mm_entry fields
+  auxv WORD,...                                 mm_saved_auxv
   vma START END PROT FLAGS STATUS PGOFF
   pmap VADDR NR_PAGES FLAGS
 
@@ -76,6 +77,7 @@ def main():
             for k, v in mm.items():
                 if isinstance(v, int) and not isinstance(v, bool):
                     out.append(f"mm {k} {h(v)}")
+            out.append("auxv " + ",".join(h(x) for x in mm.get("mm_saved_auxv", [])))
             for v in mm.get("vmas", []):
                 out.append(f"vma {h(v['start'])} {h(v['end'])} {h(v['prot'])} {h(v['flags'])} {h(v['status'])} "
                            f"{h(v['pgoff'])}")

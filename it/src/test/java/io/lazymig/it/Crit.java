@@ -43,7 +43,7 @@ final class Crit {
     /** The summary of one dump directory. */
     record Summary(List<String> decoded, List<long[]> pstree, Map<Long, String> comms, Map<Long, Integer> taskStates,
                    Map<String, List<String>> regFields, Map<String, Long> gpregs, Map<String, Long> mm,
-                   List<VmaRow> vmas, List<PmapRow> pmaps) {
+                   List<Long> auxv, List<VmaRow> vmas, List<PmapRow> pmaps) {
 
         /** Every dumped page with its PE_* flags, by address. */
         SortedMap<Long, Integer> pages() {
@@ -90,6 +90,7 @@ final class Crit {
         Map<String, List<String>> regFields = new LinkedHashMap<>();
         Map<String, Long> gpregs = new LinkedHashMap<>();
         Map<String, Long> mm = new LinkedHashMap<>();
+        List<Long> auxv = new ArrayList<>();
         List<VmaRow> vmas = new ArrayList<>();
         List<PmapRow> pmaps = new ArrayList<>();
         for (String line : text.split("\n")) {
@@ -106,13 +107,18 @@ final class Crit {
                 case "regs" -> regFields.put(f[1], f.length > 2 ? List.of(f[2].split(",")) : List.of());
                 case "gpreg" -> gpregs.put(f[1], hex(f[2]));
                 case "mm" -> mm.put(f[1], hex(f[2]));
+                case "auxv" -> {
+                    for (String x : f.length > 1 ? f[1].split(",") : new String[0]) {
+                        auxv.add(hex(x));
+                    }
+                }
                 case "vma" -> vmas.add(new VmaRow(hex(f[1]), hex(f[2]), (int) hex(f[3]), (int) hex(f[4]), (int) hex(f[5]),
                         hex(f[6])));
                 case "pmap" -> pmaps.add(new PmapRow(hex(f[1]), hex(f[2]), (int) hex(f[3])));
                 default -> fail("unexpected crit-summary line: " + line);
             }
         }
-        return new Summary(decoded, pstree, comms, states, regFields, gpregs, mm, vmas, pmaps);
+        return new Summary(decoded, pstree, comms, states, regFields, gpregs, mm, auxv, vmas, pmaps);
     }
 
     private static long hex(String s) {

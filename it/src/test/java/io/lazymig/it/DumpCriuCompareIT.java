@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The real CRIU (4.1.1, through criu-reference) as the format reference: the same workload, held
  * still by SIGSTOP until both dumps are done, is dumped by lazymig (--leave-running) and then by
  * CRIU (--leave-running --shell-job), and the reference crit must show for both the same task,
- * VMAs (start, end, prot, flags, status, pgoff), mm fields, general registers (fields and values),
+ * VMAs (start, end, prot, flags, status, pgoff), mm fields and auxv, general registers (fields and values),
  * register layout, and split of pages into lazy and present.
  *
  * <p>Deliberate differences, each checked to be exactly what it is (images/README.md lists them):
@@ -130,6 +130,7 @@ class DumpCriuCompareIT {
             "mm_start_brk", "mm_brk", "mm_arg_start", "mm_arg_end", "mm_env_start", "mm_env_end" }) {
             assertEquals(b.mm().get(f), a.mm().get(f), f);
         }
+        assertEquals(b.auxv(), a.auxv(), "mm_saved_auxv");
     }
 
     /**

@@ -53,6 +53,7 @@ class DumpImagesIT {
             long zeroPfn = ProcView.zeroPagePfn();
             SortedMap<Long, Integer> expected = ProcView.expectedPages(w.pid, maps, sp, zeroPfn);
             String comm = Files.readString(w.proc("comm")).strip();
+            List<Long> auxv = ProcView.auxv(w.pid);
             int zeroPages = ProcView.zeroPages(w.pid, maps, zeroPfn);
             System.out.printf("%s: %d pages to dump, %d shared-zero-page mappings to skip%n", which, expected.size(), zeroPages);
             if (which.equals("python")) {
@@ -72,6 +73,7 @@ class DumpImagesIT {
 
             Crit.Summary s = Crit.summarize(Crit.system(), dir.path);
             checkImages(w, s, dir.path, maps, expected, comm);
+            assertEquals(auxv, s.auxv(), "mm_saved_auxv: /proc/PID/auxv without its AT_NULL pair, as CRIU keeps it");
             checkPagesHoldMemory(w.pid, s, dir.path);
             checkReaderAgreesWithCrit(w.pid, comm, s, dir.path);
 

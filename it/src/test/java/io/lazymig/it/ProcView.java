@@ -128,6 +128,23 @@ final class ProcView {
         return out;
     }
 
+    /** The (key, value) words of /proc/PID/auxv before the AT_NULL pair. */
+    static List<Long> auxv(int pid) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(Path.of("/proc", Integer.toString(pid), "auxv")))
+                .order(ByteOrder.nativeOrder());
+        List<Long> out = new ArrayList<>();
+        while (b.remaining() >= 16) {
+            long key = b.getLong();
+            long value = b.getLong();
+            if (key == 0) {
+                break;
+            }
+            out.add(key);
+            out.add(value);
+        }
+        return out;
+    }
+
     /** The stack pointer of a task stopped in the kernel: the second-to-last field of /proc/PID/syscall. */
     static long stackPointer(int pid) throws IOException {
         String[] f = Files.readString(Path.of("/proc", Integer.toString(pid), "syscall")).trim().split("\\s+");
