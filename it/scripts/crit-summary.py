@@ -10,6 +10,9 @@ pages-*.img) and prints what the tests compare, one record per line, numbers in 
   mm NAME VALUE                                 scalar mm_entry fields
   auxv WORD,...                                 mm_saved_auxv
   vma START END PROT FLAGS STATUS PGOFF
+  fd FD TYPE FILE_ID FD_FLAGS OPEN_FLAGS POS PATH   fdinfo joined with files.img (PATH: rest of line)
+  file ROLE PATH                                ROLE exe, cwd or root
+  umask VALUE
   pmap VADDR NR_PAGES FLAGS
 
 Exit status 1 with the failing command and its output when crit fails on any image.
@@ -84,6 +87,26 @@ def main():
         elif name.startswith("pagemap-"):
             for e in img["entries"][1:]:
                 out.append(f"pmap {h(e['vaddr'])} {h(e['nr_pages'])} {h(e.get('flags', 4))}")
+    files = {e["id"]: e for e in images.get("files.img", {}).get("entries", [])}
+
+    def path(file_id):
+        e = files.get(file_id, {})
+        return e.get("reg", {}).get("name", "?" + e.get("type", "missing"))
+
+    for name, img in images.items():
+        if name.startswith("fdinfo-"):
+            for e in img["entries"]:
+                f = files.get(e["id"], {})
+                reg = f.get("reg", {})
+                out.append(f"fd {h(e['fd'])} {e['type']} {h(e['id'])} {h(e['flags'])} {h(reg.get('flags', 0))} "
+                           f"{h(reg.get('pos', 0))} {path(e['id'])}")
+        elif name.startswith("fs-"):
+            fs = img["entries"][0]
+            out.append(f"file cwd {path(fs['cwd_id'])}")
+            out.append(f"file root {path(fs['root_id'])}")
+            out.append(f"umask {h(fs.get('umask', 0))}")
+        elif name.startswith("mm-"):
+            out.append(f"file exe {path(img['entries'][0]['exe_file_id'])}")
     print("\n".join(out))
 
 

@@ -36,6 +36,14 @@ final class Crit {
         }
     }
 
+    /** One fdinfo_entry joined with its files.img entry. */
+    record FdRow(int fd, String type, long fileId, int fdFlags, int openFlags, long pos, String path) {
+        /** Everything but the file id (ids are numbering, not content). */
+        FdRow withoutId() {
+            return new FdRow(fd, type, 0, fdFlags, openFlags, pos, path);
+        }
+    }
+
     /** One pagemap_entry. */
     record PmapRow(long vaddr, long nrPages, int flags) {
     }
@@ -43,7 +51,8 @@ final class Crit {
     /** The summary of one dump directory. */
     record Summary(List<String> decoded, List<long[]> pstree, Map<Long, String> comms, Map<Long, Integer> taskStates,
                    Map<String, List<String>> regFields, Map<String, Long> gpregs, Map<String, Long> mm,
-                   List<Long> auxv, List<VmaRow> vmas, List<PmapRow> pmaps) {
+                   List<Long> auxv, List<VmaRow> vmas, List<PmapRow> pmaps, List<FdRow> fds, Map<String, String> files,
+                   Long umask) {
 
         /** Every dumped page with its PE_* flags, by address. */
         SortedMap<Long, Integer> pages() {
@@ -93,6 +102,9 @@ final class Crit {
         List<Long> auxv = new ArrayList<>();
         List<VmaRow> vmas = new ArrayList<>();
         List<PmapRow> pmaps = new ArrayList<>();
+        List<FdRow> fds = new ArrayList<>();
+        Map<String, String> files = new LinkedHashMap<>();
+        Long umask = null;
         for (String line : text.split("\n")) {
             String[] f = line.split(" ");
             switch (f[0]) {
@@ -115,10 +127,16 @@ final class Crit {
                 case "vma" -> vmas.add(new VmaRow(hex(f[1]), hex(f[2]), (int) hex(f[3]), (int) hex(f[4]), (int) hex(f[5]),
                         hex(f[6])));
                 case "pmap" -> pmaps.add(new PmapRow(hex(f[1]), hex(f[2]), (int) hex(f[3])));
+                case "fd" -> {
+                    String[] g = line.split(" ", 8);
+                    fds.add(new FdRow((int) hex(g[1]), g[2], hex(g[3]), (int) hex(g[4]), (int) hex(g[5]), hex(g[6]), g[7]));
+                }
+                case "file" -> files.put(f[1], line.split(" ", 3)[2]);
+                case "umask" -> umask = hex(f[1]);
                 default -> fail("unexpected crit-summary line: " + line);
             }
         }
-        return new Summary(decoded, pstree, comms, states, regFields, gpregs, mm, auxv, vmas, pmaps);
+        return new Summary(decoded, pstree, comms, states, regFields, gpregs, mm, auxv, vmas, pmaps, fds, files, umask);
     }
 
     private static long hex(String s) {

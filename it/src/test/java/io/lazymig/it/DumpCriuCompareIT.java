@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -40,6 +41,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * <li>Register layout: lazymig writes fpregs.padding (zeros), CRIU does not; CRIU writes
  * xsave.cet (zeros on this CPU), lazymig does not.</li>
  * </ol>
+ * A known gap, noted but not asserted: fds sharing one open file description (2>&1) are one
+ * files.img entry for CRIU and one entry per fd for lazymig.
  */
 class DumpCriuCompareIT {
     private static final int MIB = 16;
@@ -79,8 +82,9 @@ class DumpCriuCompareIT {
             compareVmas(a, b, notes);
             compareRegisters(a, b);
             compareMm(a, b);
+            compareFiles(a, b, notes);
             comparePages(a, b, notes);
-            System.out.println(which + ": deliberate differences seen: " + notes);
+            System.out.println(which + ": differences seen (deliberate, or known gaps): " + notes);
 
             w.cont();
             Workload.Line after = w.awaitCounterAbove(w.lastLine().counter());
@@ -131,6 +135,28 @@ class DumpCriuCompareIT {
             assertEquals(b.mm().get(f), a.mm().get(f), f);
         }
         assertEquals(b.auxv(), a.auxv(), "mm_saved_auxv");
+    }
+
+    /**
+     * The same fds (type, flags, position, path), exe, cwd, root and umask. Which fds share one
+     * open file description (CRIU: one files.img entry, found by kcmp) is a known gap of lazymig,
+     * noted, not asserted: it writes one entry per fd.
+     */
+    private static void compareFiles(Crit.Summary a, Crit.Summary b, List<String> notes) {
+        assertEquals(b.fds().stream().map(Crit.FdRow::withoutId).toList(),
+                a.fds().stream().map(Crit.FdRow::withoutId).toList(), "fds");
+        assertEquals(b.files(), a.files(), "exe, cwd, root");
+        assertEquals(b.umask(), a.umask(), "umask");
+        Map<Long, List<Integer>> shared = new TreeMap<>();
+        for (Crit.FdRow f : b.fds()) {
+            shared.computeIfAbsent(f.fileId(), k -> new ArrayList<>()).add(f.fd());
+        }
+        for (List<Integer> group : shared.values()) {
+            if (group.size() > 1 && a.fds().stream().filter(f -> group.contains(f.fd())).map(Crit.FdRow::fileId)
+                    .distinct().count() > 1) {
+                notes.add("CRIU shares one file entry among fds " + group + "; lazymig writes one per fd");
+            }
+        }
     }
 
     /**

@@ -54,6 +54,9 @@ class DumpImagesIT {
             SortedMap<Long, Integer> expected = ProcView.expectedPages(w.pid, maps, sp, zeroPfn);
             String comm = Files.readString(w.proc("comm")).strip();
             List<Long> auxv = ProcView.auxv(w.pid);
+            List<Crit.FdRow> fds = ProcView.fds(w.pid);
+            Map<String, String> files = Map.of("exe", link(w, "exe"), "cwd", link(w, "cwd"), "root", link(w, "root"));
+            long umask = Long.parseLong(w.statusField("Umask"), 8);
             int zeroPages = ProcView.zeroPages(w.pid, maps, zeroPfn);
             System.out.printf("%s: %d pages to dump, %d shared-zero-page mappings to skip%n", which, expected.size(), zeroPages);
             if (which.equals("python")) {
@@ -74,6 +77,9 @@ class DumpImagesIT {
             Crit.Summary s = Crit.summarize(Crit.system(), dir.path);
             checkImages(w, s, dir.path, maps, expected, comm);
             assertEquals(auxv, s.auxv(), "mm_saved_auxv: /proc/PID/auxv without its AT_NULL pair, as CRIU keeps it");
+            assertEquals(fds, s.fds().stream().map(Crit.FdRow::withoutId).toList(), "fds against /proc/PID/fd and fdinfo");
+            assertEquals(files, s.files(), "exe, cwd, root");
+            assertEquals(umask, s.umask(), "umask");
             checkPagesHoldMemory(w.pid, s, dir.path);
             checkReaderAgreesWithCrit(w.pid, comm, s, dir.path);
 
@@ -188,6 +194,10 @@ class DumpImagesIT {
         assertEquals(s.pmaps(), iovs, "pagemap: our reader against crit");
         assertEquals(s.gpregs().get("sp"), cp.registers().user().sp());
         assertEquals(s.gpregs().get("ip"), cp.registers().user().ip());
+    }
+
+    private static String link(Workload w, String entry) throws IOException {
+        return Files.readSymbolicLink(w.proc(entry)).toString();
     }
 
     private static void readFully(FileChannel ch, ByteBuffer dst, long position) throws IOException {

@@ -1,5 +1,6 @@
 package io.lazymig.it;
 
+import io.lazymig.jni.FileDescriptor;
 import io.lazymig.jni.Memory;
 import io.lazymig.jni.NativeLibrary;
 import java.io.IOException;
@@ -141,6 +142,34 @@ final class ProcView {
             }
             out.add(key);
             out.add(value);
+        }
+        return out;
+    }
+
+    /**
+     * The open fds as a dump must describe them (all regular files or /dev/null here): path,
+     * FD_CLOEXEC as the fd flags, the other fdinfo flags as the open flags, and the position.
+     */
+    static List<Crit.FdRow> fds(int pid) throws IOException {
+        List<Crit.FdRow> out = new ArrayList<>();
+        Path dir = Path.of("/proc", Integer.toString(pid));
+        List<Integer> fds;
+        try (var s = Files.list(dir.resolve("fd"))) {
+            fds = s.map(p -> Integer.parseInt(p.getFileName().toString())).sorted().toList();
+        }
+        for (int fd : fds) {
+            String target = Files.readSymbolicLink(dir.resolve("fd").resolve(Integer.toString(fd))).toString();
+            long pos = -1;
+            int flags = -1;
+            for (String l : Files.readAllLines(dir.resolve("fdinfo").resolve(Integer.toString(fd)))) {
+                if (l.startsWith("pos:")) {
+                    pos = Long.parseLong(l.substring(4).trim());
+                } else if (l.startsWith("flags:")) {
+                    flags = Integer.parseInt(l.substring(6).trim(), 8);
+                }
+            }
+            int cloexec = FileDescriptor.O_CLOEXEC;
+            out.add(new Crit.FdRow(fd, "REG", 0, (flags & cloexec) != 0 ? 1 : 0, flags & ~cloexec, pos, target));
         }
         return out;
     }
