@@ -18,6 +18,7 @@ import io.lazymig.images.XsaveLayout;
 import io.lazymig.jni.Memory;
 import io.lazymig.jni.NativeException;
 import io.lazymig.jni.Ptrace;
+import io.lazymig.jni.SyscallRestart;
 import io.lazymig.jni.SystemInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -57,7 +58,7 @@ public final class Dumper {
         try (FrozenTask frozen = FrozenTask.freeze(o.pid())) {
             Preflight.check(o.pid()); // again, now that nothing can change under us
             int pid = o.pid();
-            Registers regs = registers(pid, frozen.registers(), layout);
+            Registers regs = registers(pid, restarted(frozen.registers()), layout);
             long sigmask = Ptrace.getSigmask(pid);
             Ptrace.RseqConfiguration rseq = Ptrace.getRseqConfiguration(pid);
             Ptrace.RobustList robust = Ptrace.getRobustList(pid);
@@ -117,6 +118,19 @@ public final class Dumper {
         } catch (NativeException e) {
             throw new DumpException("dump of process " + o.pid() + " failed: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The registers as the task would resume with them: stopped inside an interrupted syscall
+     * (orig_rax = nr, rax = -ERESTART*), the kernel's restart is applied as CRIU does at dump
+     * (rax = nr or restart_syscall, rip back over the syscall instruction, orig_rax = -1). A
+     * restorer that sets registers (sigreturn, SETREGS) cannot make the kernel restart anything,
+     * so the image must hold this form; SyscallRestart.fixForNewTask is then a no-op on it, and
+     * restart_syscall in a new task (no restart block) returns EINTR, as fixForNewTask would.
+     */
+    private static io.lazymig.jni.Registers restarted(io.lazymig.jni.Registers r) {
+        SyscallRestart.fixForSameTask(r);
+        return r;
     }
 
     /** The general registers and the XSAVE area, in the model's terms. */

@@ -41,7 +41,11 @@ final class FrozenTask implements AutoCloseable {
                 if (st.terminated()) {
                     throw new DumpException("process " + pid + " exited while being frozen (" + st.describe() + ")");
                 }
-                if (st.isInterruptStop() || st.isGroupStop()) {
+                if (st.isInterruptStop()) {
+                    break;
+                }
+                if (st.isGroupStop()) {
+                    consumeInterruptTrap(pid);
                     break;
                 }
                 // A signal arrived before the interrupt: deliver it as it would have been, stop again.
@@ -52,6 +56,29 @@ final class FrozenTask implements AutoCloseable {
             detachQuietly(pid);
             throw new DumpException("cannot freeze process " + pid + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * A process already stopped by a signal (SIGSTOP, SIGTSTP, ...) reports its group-stop first
+     * when seized; the PTRACE_INTERRUPT trap is still pending and would otherwise come at the
+     * first resume, in the middle of the first injected syscall. Measured here (6.18): one more
+     * PTRACE_CONT gives exactly one more EVENT_STOP (with the stop signal, as the group is still
+     * stopped); interrupting again first makes that hold even if the kernel had dropped the
+     * pending trap. The group stays stopped: detach puts the process back into its stop.
+     */
+    private static void consumeInterruptTrap(int pid) throws NativeException, DumpException {
+        Ptrace.interrupt(pid);
+        Ptrace.cont(pid, 0);
+        WaitStatus st = Ptrace.waitpid(pid);
+        if (st.terminated()) {
+            throw new DumpException("process " + pid + " exited while being frozen (" + st.describe() + ")");
+        }
+        if (!st.isEvent(Ptrace.EVENT_STOP)) {
+            detachQuietly(pid);
+            throw new DumpException("cannot freeze stopped process " + pid + ": expected its interrupt trap, got "
+                    + st.describe());
+        }
+        log.debug("dump: process {} is stopped by a signal; it stays stopped", pid);
     }
 
     int pid() {

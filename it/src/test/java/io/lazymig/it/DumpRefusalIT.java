@@ -1,0 +1,66 @@
+package io.lazymig.it;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.matchesPattern;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * What {@code lazymig dump} cannot dump yet is refused with exit status 1 and one line naming the
+ * problem, and the process is left running untouched: not stopped, no tracer, its counter still
+ * advancing, and no image written.
+ */
+class DumpRefusalIT {
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+        "thread  | has 2 threads: multi-threaded processes are not supported yet",
+        "child   | has child processes \\(\\d+\\): process trees are not supported yet",
+        "socket  | fd 3 is a socket \\(socket:\\[\\d+\\]\\): only regular files, /dev/null and terminals are supported yet",
+        "eventfd | fd 3 is an eventfd \\(anon_inode:\\[eventfd\\]\\): only regular files, /dev/null and terminals are supported yet",
+        "pipe    | fd 3 is a pipe \\(pipe:\\[\\d+\\]\\): only regular files, /dev/null and terminals are supported yet",
+    })
+    @Timeout(60)
+    void refusedAndLeftRunning(String kind, String message) throws Exception {
+        for (String exe : new String[] { "unsupported", "unsupported-static" }) {
+            try (Workload w = Workload.c(exe, kind, "50"); TmpDir dir = new TmpDir("lazymig-refused-")) {
+                w.awaitFirstLine();
+                Path images = dir.resolve("images");
+                LazymigCli.Result r = LazymigCli.run("dump", "-t", Integer.toString(w.pid), "-D", images.toString());
+                assertEquals(1, r.exit(), r.toString());
+                assertEquals("", r.stdout(), r.toString());
+                assertThat(r.stderr(), matchesPattern("lazymig dump: process " + w.pid + " " + message + "\n"));
+                assertFalse(Files.exists(images), "a refused dump must write nothing");
+
+                assertTrue(w.alive(), "the process must be left running");
+                assertEquals(0, w.tracerPid(), "the process must not stay traced");
+                char state = w.state();
+                assertTrue(state == 'S' || state == 'R', "state " + state);
+                w.awaitCounterAbove(w.lastLine().counter());
+            }
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void aPidThatDoesNotExist() throws Exception {
+        // readAllLines: the JDK's readString truncates /proc/sys files
+        int pid = Integer.parseInt(Files.readAllLines(Path.of("/proc/sys/kernel/pid_max")).get(0).strip()) - 1;
+        while (Files.exists(Path.of("/proc", Integer.toString(pid)))) {
+            pid--;
+        }
+        try (TmpDir dir = new TmpDir("lazymig-refused-")) {
+            LazymigCli.Result r = LazymigCli.run("dump", "-t", Integer.toString(pid), "-D", dir.resolve("images").toString());
+            assertEquals(1, r.exit(), r.toString());
+            assertEquals("lazymig dump: no process " + pid + "\n", r.stderr(), r.toString());
+            assertFalse(Files.exists(dir.resolve("images")));
+        }
+    }
+}
