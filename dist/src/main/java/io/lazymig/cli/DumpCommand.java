@@ -2,6 +2,7 @@ package io.lazymig.cli;
 
 import io.lazymig.dump.Dumper;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
@@ -29,6 +30,12 @@ final class DumpCommand implements Command {
         Options o = CliOptions.common();
         o.addOption(Option.builder("t").longOpt("tree").hasArg().argName("PID").desc("the process to dump").build());
         o.addOption(Option.builder().longOpt("leave-running").desc("let the process run on after the dump (default: kill it)").build());
+        o.addOption(Option.builder().longOpt("lazy-pages")
+                .desc("write no lazy pages; serve them from the frozen process until every client has them").build());
+        o.addOption(Option.builder().longOpt("port").hasArg().argName("PORT").desc("TCP port to serve lazy pages on").build());
+        o.addOption(Option.builder().longOpt("address").hasArg().argName("BIND-ADDR")
+                .desc("address to serve lazy pages on (default all)").build());
+        AuthOptions.add(o);
         return o;
     }
 
@@ -37,7 +44,7 @@ final class DumpCommand implements Command {
         Options options = options();
         CommandLine cl = CliOptions.parse(options, args);
         if (cl.hasOption("help")) {
-            CliOptions.help(out, "lazymig dump -t PID -D DIR [--leave-running] [-v N] [-o LOG]",
+            CliOptions.help(out, "lazymig dump -t PID -D DIR [--leave-running] [--lazy-pages --port PORT [--address BIND]] [-v N] [-o LOG]",
                     "Freezes the process, writes its checkpoint into DIR, then kills it (or lets it run with --leave-running).",
                     options);
             return 0;
@@ -45,7 +52,19 @@ final class DumpCommand implements Command {
         CliOptions.configureLogging(cl);
         int pid = CliOptions.requirePositiveInt(cl, "t", "-t PID");
         Path dir = CliOptions.requireDir(cl);
-        Dumper.Result r = Dumper.dump(new Dumper.Options(pid, dir, cl.hasOption("leave-running")));
+        Dumper.LazyServe lazy = null;
+        if (cl.hasOption("lazy-pages")) {
+            int port = LazyPagesCommand.port(cl);
+            String bind = cl.hasOption("address") ? cl.getOptionValue("address") : "0.0.0.0";
+            lazy = new Dumper.LazyServe(new InetSocketAddress(bind, port), AuthOptions.key(cl), a -> {
+                out.println("dump: serving the lazy pages of process " + pid + " on " + a
+                        + " until every client has them");
+                out.flush();
+            });
+        } else if (cl.hasOption("port") || cl.hasOption("address")) {
+            throw new UsageException("--port and --address go with --lazy-pages");
+        }
+        Dumper.Result r = Dumper.dump(new Dumper.Options(pid, dir, cl.hasOption("leave-running"), lazy));
         out.printf("dump: process %d into %s: %d pages (%d lazy), frozen %.1f ms%n", pid, dir, r.pages(), r.lazyPages(),
                 r.frozenNanos() / 1e6);
         return 0;

@@ -20,7 +20,13 @@ import io.lazymig.jni.NativeException;
 import io.lazymig.jni.Ptrace;
 import io.lazymig.jni.SyscallRestart;
 import io.lazymig.jni.SystemInfo;
+import io.lazymig.lazyserver.CheckpointPageStore;
+import io.lazymig.lazyserver.DestinationImages;
+import io.lazymig.lazyserver.LazyServer;
+import io.lazymig.lazyserver.ProcessPageData;
+import io.lazymig.protocol.AuthKey;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,7 +44,17 @@ public final class Dumper {
     private static final Logger log = LoggerFactory.getLogger("lazymig.dump");
 
     /** What to dump and what to do with the process afterwards. */
-    public record Options(int pid, Path dir, boolean leaveRunning) {
+    public record Options(int pid, Path dir, boolean leaveRunning, LazyServe lazy) {
+        public Options(int pid, Path dir, boolean leaveRunning) {
+            this(pid, dir, leaveRunning, null);
+        }
+    }
+
+    /**
+     * dump --lazy-pages: the lazy pages are not written; the frozen process itself is served on
+     * {@code bind} until every client has all its pages ({@code started} is told the address).
+     */
+    public record LazyServe(InetSocketAddress bind, AuthKey key, java.util.function.Consumer<InetSocketAddress> started) {
     }
 
     /** What a dump did, for the log line and the benchmark. */
@@ -95,7 +111,7 @@ public final class Dumper {
             long tp = System.nanoTime();
             log.debug("dump: state read in {} ms", (tp - t0) / 1_000_000);
             ImageDir images = ImageDir.of(o.dir());
-            PageCollector pages = new PageCollector(pid, SystemInfo.PAGE_SIZE, zeroPfn, regs.user().sp());
+            PageCollector pages = new PageCollector(pid, SystemInfo.PAGE_SIZE, zeroPfn, regs.user().sp(), o.lazy() != null);
             Pagemap pagemap;
             try (PagesWriter out = images.createPages(1)) {
                 pagemap = pages.collect(vmas, Pagemap.builder(1), out);
@@ -105,6 +121,9 @@ public final class Dumper {
             Checkpoint cp = new Checkpoint(task, regs, vmas, pagemap, files);
             cp.write(o.dir());
             log.debug("dump: images written at {} ms", (System.nanoTime() - t0) / 1_000_000);
+            if (o.lazy() != null) {
+                serveLazyPages(cp, o);
+            }
 
             if (o.leaveRunning()) {
                 frozen.resume();
@@ -117,6 +136,29 @@ public final class Dumper {
             return new Result(cp, pages.pages(), pagemap.lazyPages(), frozenNanos, pageNanos);
         } catch (NativeException e) {
             throw new DumpException("dump of process " + o.pid() + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Serves the frozen process's lazy pages until every client has them all (this thread stays the tracer). */
+    private static void serveLazyPages(Checkpoint cp, Options o) throws IOException {
+        try (DestinationImages images = DestinationImages.build(cp, o.dir());
+             CheckpointPageStore store = new CheckpointPageStore(cp, new ProcessPageData(o.pid()));
+             LazyServer server = new LazyServer(store, images, o.lazy().key(), o.lazy().bind())) {
+            Thread t = new Thread(() -> {
+                try {
+                    server.serve();
+                } catch (IOException e) {
+                    log.error("dump: lazy server stopped: {}", e.getMessage());
+                }
+            }, "lazy-server");
+            t.setDaemon(true);
+            t.start();
+            o.lazy().started().accept(server.address());
+            server.awaitAllClientsDone();
+            log.info("dump: every client has all the pages of process {}", o.pid());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DumpException("interrupted while serving the lazy pages of process " + o.pid());
         }
     }
 

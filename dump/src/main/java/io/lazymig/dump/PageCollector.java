@@ -33,7 +33,11 @@ final class PageCollector {
 
     private long pages;
 
-    PageCollector(int pid, long pageSize, long zeroPfn, long stackPointer) {
+    /** dump --lazy-pages: lazy pages are recorded PE_LAZY only and their data is not written. */
+    private final boolean lazyOnly;
+
+    PageCollector(int pid, long pageSize, long zeroPfn, long stackPointer, boolean lazyOnly) {
+        this.lazyOnly = lazyOnly;
         this.pid = pid;
         this.pageSize = pageSize;
         this.zeroPfn = zeroPfn;
@@ -85,13 +89,19 @@ final class PageCollector {
             return 0;
         }
         boolean lazy = vma.canBeLazy() && address != stackPointerPage;
-        return lazy ? PagemapIov.PE_LAZY | PagemapIov.PE_PRESENT : PagemapIov.PE_PRESENT;
+        if (!lazy) {
+            return PagemapIov.PE_PRESENT;
+        }
+        return lazyOnly ? PagemapIov.PE_LAZY : PagemapIov.PE_LAZY | PagemapIov.PE_PRESENT;
     }
 
     private void addRun(Pagemap.Builder pagemap, PagesWriter out, long vaddr, int nrPages, int flags)
             throws IOException {
         pagemap.add(vaddr, nrPages, flags);
         pages += nrPages;
+        if ((flags & PagemapIov.PE_PRESENT) == 0) {
+            return; // served from the frozen process later, never written
+        }
         long address = vaddr;
         long remaining = nrPages * pageSize;
         while (remaining > 0) {
