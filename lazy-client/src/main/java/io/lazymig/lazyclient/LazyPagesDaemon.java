@@ -122,9 +122,11 @@ public final class LazyPagesDaemon {
                     throw new IOException("restore sent pid " + t.pid() + ", the checkpoint in " + options.dir()
                             + " is of pid " + checkpoint.task().pid());
                 }
+                LazyProcess p = LazyProcess.restored(t.pid(), Userfaultfd.adopt(t.uffd(), FEATURES), checkpoint);
                 synchronized (this) {
-                    processes.add(LazyProcess.restored(t.pid(), Userfaultfd.adopt(t.uffd(), FEATURES), checkpoint));
+                    processes.add(p);
                 }
+                wakeWaiters(p);
             }
             stats.started();
             loop();
@@ -135,6 +137,16 @@ public final class LazyPagesDaemon {
                 processes.forEach(LazyProcess::close);
             }
             restore.close();
+        }
+    }
+
+    /**
+     * A uffd taken over from a dead daemon may have threads waiting on faults whose messages that
+     * daemon read and lost: wake every missing range, so they fault again and tell us.
+     */
+    private void wakeWaiters(LazyProcess p) throws IOException {
+        for (PendingPages.Run r : p.pending.runs()) {
+            p.uffd.wake(r.start(), r.length());
         }
     }
 
