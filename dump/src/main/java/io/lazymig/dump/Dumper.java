@@ -1,6 +1,7 @@
 package io.lazymig.dump;
 
 import io.lazymig.images.Checkpoint;
+import io.lazymig.images.Creds;
 import io.lazymig.images.ImageDir;
 import io.lazymig.images.MmInfo;
 import io.lazymig.images.OpenFile;
@@ -95,6 +96,7 @@ public final class Dumper {
                     .comm(Files.readString(proc(pid, "comm")).strip())
                     .exePath(link(pid, "exe")).cwd(link(pid, "cwd")).root(link(pid, "root"))
                     .umask(status.umask())
+                    .creds(creds(status))
                     .personality(Integer.parseInt(Files.readString(proc(pid, "personality")).strip(), 16))
                     .sigmask(sigmask)
                     .rlimits(rlimits(pid))
@@ -204,6 +206,15 @@ public final class Dumper {
         } finally {
             Memory.unmap(addr, page);
         }
+    }
+
+    /** The identity the process runs with (securebits are not shown in /proc: 0). */
+    static Creds creds(ProcStatus st) throws IOException {
+        int[] uid = st.ids("Uid");
+        int[] gid = st.ids("Gid");
+        return new Creds(uid[0], gid[0], uid[1], gid[1], uid[2], gid[2], uid[3], gid[3], st.capabilities("CapInh"),
+                st.capabilities("CapPrm"), st.capabilities("CapEff"), st.capabilities("CapBnd"),
+                st.capabilities("CapAmb"), 0, st.groups(), "1".equals(st.get("NoNewPrivs")));
     }
 
     private static List<Rlimit> rlimits(int pid) throws IOException {

@@ -45,6 +45,35 @@ public final class ProcStatus {
         return Integer.parseInt(get("Umask"), 8);
     }
 
+    /** The four ids of a "Uid:" or "Gid:" line: real, effective, saved, filesystem. */
+    public int[] ids(String key) throws IOException {
+        String[] f = get(key).split("\\s+");
+        if (f.length != 4) {
+            throw new IOException("/proc/PID/status " + key + " line has " + f.length + " fields");
+        }
+        int[] out = new int[4];
+        for (int i = 0; i < 4; i++) {
+            out[i] = Integer.parseUnsignedInt(f[i]);
+        }
+        return out;
+    }
+
+    /** The supplementary groups. */
+    public java.util.List<Integer> groups() throws IOException {
+        java.util.List<Integer> out = new java.util.ArrayList<>();
+        for (String g : get("Groups").split("\\s+")) {
+            if (!g.isEmpty()) {
+                out.add(Integer.parseUnsignedInt(g));
+            }
+        }
+        return out;
+    }
+
+    /** A hex capability set line such as CapEff. */
+    public long capabilities(String key) throws IOException {
+        return Long.parseUnsignedLong(get(key), 16);
+    }
+
     /** A hex signal bitmask line such as SigBlk, SigIgn, SigCgt. */
     public long sigmask(String key) throws IOException {
         return Long.parseUnsignedLong(get(key), 16);

@@ -82,4 +82,18 @@ class ProcParsersTest {
         assertEquals(0100001, fd0.flags());
         assertThrows(IOException.class, () -> ProcFdInfo.parse("mnt_id: 5"));
     }
+
+    @Test
+    void credsFromStatus() throws IOException {
+        ProcStatus st = ProcStatus.parse("Uid:\t1000\t1001\t1002\t1003\nGid:\t2000\t2001\t2002\t2003\nGroups:\t4 24 27 \n"
+                + "CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n"
+                + "CapBnd:\t000001ffffffffff\nCapAmb:\t0000000000000000\nNoNewPrivs:\t1\n");
+        io.lazymig.images.Creds c = Dumper.creds(st);
+        assertEquals(1000, c.uid());
+        assertEquals(1001, c.euid());
+        assertEquals(2003, c.fsgid());
+        assertEquals(java.util.List.of(4, 24, 27), c.groups());
+        assertEquals(0x1ffffffffffL, c.capBnd());
+        assertTrue(c.noNewPrivs());
+    }
 }
