@@ -39,6 +39,7 @@ deps:
 build: deps
 	$(MVN) $(MVN_FLAGS) -DskipTests package
 	$(MAKE) -C it/workloads
+	$(MAKE) -C it/bench
 
 # Unit tests (surefire) in every module, then the integration tests (failsafe, module it/) as root.
 test: deps
