@@ -38,6 +38,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class RemotePageSource implements PageSource {
     private static final Logger log = LoggerFactory.getLogger("lazymig.lazy-pages");
+    private static final long KEEPALIVE_MILLIS = 5_000;
     private static final Pattern IMAGE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\.img");
 
     private final InetSocketAddress server;
@@ -73,6 +74,7 @@ public final class RemotePageSource implements PageSource {
             throw new IOException("cannot reach the lazy server at " + server + ": " + e.getMessage(), e);
         }
         ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        ch.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
         try {
             welcome = Handshake.client(ch, sendCodec, key, "lazy server " + server);
         } catch (IOException e) {
@@ -132,6 +134,30 @@ public final class RemotePageSource implements PageSource {
         receiver = new Thread(this::receive, "lazy-server receiver");
         receiver.setDaemon(true);
         receiver.start();
+        Thread keepalive = new Thread(this::keepalive, "lazy-server keepalive");
+        keepalive.setDaemon(true);
+        keepalive.start();
+    }
+
+    /** A PING every few seconds: a connection that died silently shows up as a failed send or read. */
+    private void keepalive() {
+        while (!closing) {
+            try {
+                Thread.sleep(KEEPALIVE_MILLIS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            synchronized (sendLock) {
+                SocketChannel ch = channel;
+                if (ch != null && !closing) {
+                    try {
+                        sendCodec.write(ch, FrameType.PING, 0, ids.incrementAndGet(), (ByteBuffer) null);
+                    } catch (IOException e) {
+                        log.debug("lazy-pages: keepalive failed ({})", e.getMessage());
+                    }
+                }
+            }
+        }
     }
 
     @Override

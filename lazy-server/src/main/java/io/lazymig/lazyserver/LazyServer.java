@@ -55,6 +55,7 @@ public final class LazyServer implements AutoCloseable {
                 return;
             }
             ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            ch.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
             String peer = String.valueOf(ch.getRemoteAddress());
             active.incrementAndGet();
             Thread t = new Thread(() -> {
