@@ -3,6 +3,7 @@
 #include "lm_util.h"
 
 #include <linux/capability.h>
+#include <linux/kcmp.h>
 #include <signal.h>
 #include <stddef.h>
 #include <sys/prctl.h>
@@ -65,6 +66,14 @@ static jlong lm_prctl(JNIEnv *env, jclass cls, jint option, jlong a2, jlong a3, 
     return LM_RETRY(prctl(option, (unsigned long)a2, (unsigned long)a3, (unsigned long)a4, (unsigned long)a5));
 }
 
+/* kcmp(pid1, pid2, KCMP_FILE, fd1, fd2): 0 when both fds name one open file description. */
+static jint lm_kcmp_file(JNIEnv *env, jclass cls, jint pid1, jint fd1, jint pid2, jint fd2)
+{
+    (void)env;
+    (void)cls;
+    return (jint)LM_RETRY(syscall(SYS_kcmp, (pid_t)pid1, (pid_t)pid2, KCMP_FILE, (unsigned long)fd1, (unsigned long)fd2));
+}
+
 static const JNINativeMethod methods[] = {
     { "constant", "(Ljava/lang/String;)J", (void *)lm_system_constant },
     { "nativePageSize", "()J", (void *)lm_page_size },
@@ -72,6 +81,7 @@ static const JNINativeMethod methods[] = {
     { "nativeGettid", "()I", (void *)lm_gettid },
     { "nativeKill", "(II)I", (void *)lm_kill },
     { "nativePrctl", "(IJJJJ)J", (void *)lm_prctl },
+    { "nativeKcmpFile", "(IIII)I", (void *)lm_kcmp_file },
 };
 
 int lm_system_register(JNIEnv *env)

@@ -231,7 +231,14 @@ public final class Dumper {
             ProcFdInfo info = ProcFdInfo.read(pid, fd);
             boolean cloexec = (info.flags() & io.lazymig.jni.FileDescriptor.O_CLOEXEC) != 0;
             int flags = info.flags() & ~io.lazymig.jni.FileDescriptor.O_CLOEXEC;
-            out.add(new OpenFile(fd, cloexec, Preflight.fdTarget(pid, fd), flags, info.pos()));
+            int sharesWith = OpenFile.OWN;
+            for (OpenFile earlier : out) {
+                if (earlier.sharesWith() == OpenFile.OWN && SystemInfo.sameOpenFile(pid, earlier.fd(), pid, fd)) {
+                    sharesWith = earlier.fd(); // a dup or 2>&1: one offset, restored as one
+                    break;
+                }
+            }
+            out.add(new OpenFile(fd, cloexec, Preflight.fdTarget(pid, fd), flags, info.pos(), sharesWith));
         }
         return out;
     }

@@ -30,6 +30,10 @@ public record Checkpoint(Task task, Registers registers, List<Vma> vmas, Pagemap
             if (!fds.add(f.fd())) {
                 throw new IllegalArgumentException("fd " + f.fd() + " listed twice");
             }
+            if (f.sharesWith() != OpenFile.OWN && !fds.contains(f.sharesWith())) {
+                throw new IllegalArgumentException("fd " + f.fd() + " shares its file with fd " + f.sharesWith()
+                        + ", which is not listed before it");
+            }
         }
     }
 

@@ -75,8 +75,11 @@ final class CheckpointCodec {
             vmas.add(ProtoConvert.toProto(v, v.isFileBacked() ? files.byPath(v.path()) : 0));
         }
         List<fdinfo_entry> fdinfo = new ArrayList<>();
+        Map<Integer, Integer> idOfFd = new HashMap<>();
         for (OpenFile f : c.files()) {
-            int id = files.open(f);
+            // fds sharing one open file description share one files.img entry, as CRIU writes them
+            int id = f.sharesWith() == OpenFile.OWN ? files.open(f) : idOfFd.get(f.sharesWith());
+            idOfFd.put(f.fd(), id);
             fdinfo.add(fdinfo_entry.newBuilder().setId(id).setFlags(f.closeOnExec() ? FD_CLOEXEC : 0)
                     .setType(fd_types.REG).setFd(f.fd()).build());
         }
@@ -288,14 +291,20 @@ final class CheckpointCodec {
 
         String fdinfoName = ImageType.FDINFO.fileName(ids.getFilesId());
         List<OpenFile> files = new ArrayList<>();
+        Map<Integer, Integer> firstFdOfId = new HashMap<>();
         for (fdinfo_entry f : d.readFdinfo(ids.getFilesId())) {
             if (f.getType() != fd_types.REG) {
                 throw new ImageException(fdinfoName + ": fd " + Integer.toUnsignedString(f.getFd()) + " is of type "
                         + f.getType() + "; lazymig restores regular files, /dev/null and ttys only");
             }
             reg_file_entry reg = at(fdinfoName, () -> regOf(fileTable, f.getId(), "fd " + Integer.toUnsignedString(f.getFd())));
+            Integer first = firstFdOfId.get(f.getId());
+            int sharesWith = first == null || first >= f.getFd() ? OpenFile.OWN : first;
+            if (first == null) {
+                firstFdOfId.put(f.getId(), f.getFd());
+            }
             files.add(at(fdinfoName, () -> new OpenFile(f.getFd(), (f.getFlags() & FD_CLOEXEC) != 0, reg.getName(),
-                    reg.getFlags(), reg.getPos())));
+                    reg.getFlags(), reg.getPos(), sharesWith)));
         }
 
         String fsName = ImageType.FS.fileName(pid);

@@ -42,6 +42,20 @@ class CheckpointRoundTripTest {
     }
 
     @Test
+    void fdsSharingAnOpenFileShareOneFilesEntry() throws Exception {
+        List<OpenFile> files = new ArrayList<>(Samples.files());
+        files.add(new OpenFile(4, false, "/tmp/sample.log", 02101, 1234, 3));
+        Checkpoint c = new Checkpoint(Samples.task(), Samples.registers(), Samples.vmas(), Samples.pagemap(), files);
+        Samples.writePages(dir, c.pagemap());
+        c.write(dir);
+        Checkpoint read = Checkpoint.read(dir);
+        assertEquals(3, read.files().get(4).sharesWith());
+        assertEquals(OpenFile.OWN, read.files().get(3).sharesWith());
+        var fdinfo = ImageDir.of(dir).readFdinfo(2);
+        assertEquals(fdinfo.get(3).getId(), fdinfo.get(4).getId(), "one files.img entry, as CRIU writes a dup");
+    }
+
+    @Test
     void writesExactlyTheImagesCriuNames() throws Exception {
         Samples.writeSample(dir);
         try (Stream<Path> files = Files.list(dir)) {

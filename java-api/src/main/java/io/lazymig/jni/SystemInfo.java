@@ -77,7 +77,18 @@ public final class SystemInfo {
         return NativeException.check("prctl(" + option + ")", nativePrctl(option, arg2, arg3, arg4, arg5));
     }
 
+    /**
+     * Whether fd1 of pid1 and fd2 of pid2 are one open file description (kcmp KCMP_FILE: a dup, or
+     * an inherited {@code 2>&1}), which share one offset. Needs ptrace access to both processes.
+     */
+    public static boolean sameOpenFile(int pid1, int fd1, int pid2, int fd2) throws NativeException {
+        int rc = nativeKcmpFile(pid1, fd1, pid2, fd2);
+        return NativeException.check("kcmp(" + pid1 + ", " + pid2 + ", KCMP_FILE, " + fd1 + ", " + fd2 + ")", rc) == 0;
+    }
+
     private static native long constant(String name);
+
+    private static native int nativeKcmpFile(int pid1, int fd1, int pid2, int fd2);
 
     private static native long nativePrctl(int option, long a2, long a3, long a4, long a5);
 
