@@ -1,7 +1,7 @@
 #!/bin/bash
 # e2e.sh — end-to-end migrations between two hosts (make e2e).
 #
-#   it/e2e/e2e.sh [--list] [CASE...]        (all cases when none is named)
+#   it/e2e/e2e.sh [--list | --cleanup] [CASE...]        (all cases when none is named)
 #
 # Each case dumps a workload on host B (lm-src), serves it with the lazy server there, and restores
 # it lazily on host A (lm-dst) with the operator's command lines verbatim (plus --auth-key):
@@ -36,6 +36,7 @@ HD=$E2E_HOST_DIR
 
 step() { echo "--- $*"; echo "$(date +%T.%N | cut -c1-12) $*" >> "$E2E_LOGS/$C/steps.log"; }
 fail() { echo "FAIL: $*"; exit 1; }
+note() { step "$*"; echo "$*" >> "$E2E_LOGS/$C/notes"; }   # shown on the case's PASS line
 
 # The shared key: made on B, carried to A (a different path there) by the driver.
 share_key() { # share_key DST-HOST...
@@ -164,6 +165,7 @@ check_migration() {
         fail "fewer than $3 lines on A within $2 s; restore: $(on "$1" "cat $HD/$C/restore.log; cat $HD/$C/restore.rc 2>/dev/null")"
     fi
     show_out "$1" > "$after"
+    on "$1" "echo $PID >> $HD/pids"   # the restored process, for the clean-up of a crashed run
     step "${LABEL:-A}: $(grep -m1 '^pid ' "$after")"
     RESULT=$(verify "$before" "$after" "$3" "${4:-}") || fail "$RESULT"
     step "$RESULT"
@@ -216,9 +218,11 @@ case_big() { migrate "$WORKLOADS/checksum-loop-static $E2E_BIG_MIB 1000" 2 3 180
 
 # Forks, mremaps, MADV_DONTNEEDs and munmaps on its first round after restore, before it has
 # touched its memory; its children print the checksum too. The daemon runs with
-# --lazy-idle-timeout 10 so that no background transfer fills the memory before that round: the
-# workload's "round N resident R/T" line shows the round began with its regions still lazy. (Its
-# pages then come by fault; the workload reads all of them in its first round.)
+# --lazy-idle-timeout 4 so that no background transfer fills the memory before that round (1 s
+# after restore at most): the workload's "round N resident R/T" line shows the round began with
+# its regions still lazy. Its pages then come by fault (the workload reads all of them in that
+# round); the daemon learns that the first child has exited only when the background transfer
+# starts, 4 s after the last fault.
 case_churn() {
     local first
     share_key "$E2E_DST"
@@ -227,11 +231,11 @@ case_churn() {
     dump_workload
     start_server
     prepare_a "$E2E_DST"
-    start_client "$E2E_DST" daemon "--lazy-idle-timeout 10 "
+    start_client "$E2E_DST" daemon "--lazy-idle-timeout 4 "
     start_restore "$E2E_DST"
     check_migration "$E2E_DST" 60 3 children
     first=$(grep -m1 '^round ' "$E2E_LOGS/$C/after-$AFTER_N.txt")
-    step "A: $first"
+    note "first round on A began with $(echo "$first" | awk '{ print $4 }') pages of its regions in"
     echo "$first" | awk '{ split($4, r, "/"); exit !(r[2] > 0 && r[1] * 10 < r[2]) }' \
         || fail "the first round after restore began with its memory mostly in ($first): nothing was lazy"
     finish "$E2E_DST" daemon
@@ -257,6 +261,7 @@ case_three() {
     LABEL=A1; start_restore "$a1"; LABEL=A2; start_restore "$a2"; LABEL=A3; start_restore "$a3"
     LABEL=A1; check_migration "$a1" 60 5; LABEL=A2; check_migration "$a2" 60 5; LABEL=A3; check_migration "$a3" 60 5
     for h in "$a1" "$a2" "$a3"; do finish "$h" daemon; done
+    note "the same pid restored on 3 destinations from one server"
     kill_server
 }
 
@@ -298,7 +303,7 @@ case_daemon_kill() {
     on "$E2E_DST" "kill -9 \$(pgrep -P $CLIENT)"
     rc=$(wait_rc "$E2E_DST" $HD/$C/daemon1.rc 30) || fail "the killed daemon did not end"
     [ "$rc" = 137 ] || fail "the first daemon ended with $rc, not by SIGKILL: $(on "$E2E_DST" "tr '\\r' '\\n' < $HD/$C/daemon1.log | tail -n3")"
-    step "A: first daemon killed at $(progress "$E2E_DST" daemon1 | tr ' ' /) pages"
+    note "daemon SIGKILLed at $(progress "$E2E_DST" daemon1 | tr ' ' /) pages, a new one took over"
     on "$E2E_DST" "rm -f $HD/$C/lp.sock"
     start_client "$E2E_DST" daemon2
     check_migration "$E2E_DST" 120 2
@@ -323,6 +328,7 @@ case_server_restart() {
     wait_partial "$E2E_DST" daemon 30
     step "B: kill -9 the lazy server"
     kill_server -9
+    note "server SIGKILLed at $(progress "$E2E_DST" daemon | tr ' ' /) pages and restarted"
     on "$E2E_SRC" "mv $HD/$C/server.log $HD/$C/server1.log"
     sleep 1
     start_server
@@ -331,6 +337,7 @@ case_server_restart() {
     on "$E2E_DST" "tr '\\r' '\\n' < $HD/$C/daemon.log | grep -q 'reconnected to the lazy server'" \
         || fail "the daemon never said it reconnected: $(on "$E2E_DST" "tr '\\r' '\\n' < $HD/$C/daemon.log | grep -v '^lazy-pages: [0-9]' | tail -n5")"
     step "A: $(on "$E2E_DST" "tr '\\r' '\\n' < $HD/$C/daemon.log | grep -m1 'reconnected to the lazy server'")"
+    note "the daemon reconnected"
     kill_server
 }
 
@@ -352,6 +359,7 @@ case_wrong_key() {
     msg=$(on "$E2E_DST" "cat $HD/$C/wrong.log")
     step "A: exit $rc: $msg"
     [ "$rc" = 1 ] || fail "the daemon with the wrong key exited $rc, not 1"
+    note "wrong key refused (daemon exit 1, before listening)"
     echo "$msg" | grep -q 'different key' && echo "$msg" | grep -q 'authentication failed' \
         || fail "the daemon's message does not name the key: $msg"
     on "$E2E_DST" "[ ! -e $HD/$C/lp.sock ]" || fail "the daemon with the wrong key listened"
@@ -364,6 +372,7 @@ case_wrong_key() {
     step "A: exit $rc: $msg"
     [ "$rc" != 0 ] || fail "restore without a daemon exited 0"
     echo "$msg" | grep -q '^lazymig restore: ' || fail "restore gave no clear message: $msg"
+    note "restore exit $rc"
     on "$E2E_DST" "[ -z \"\$(pgrep -f 'checksum-loop')\" ]" || fail "a process runs on A after the failed restore"
     [ -z "$(rc_of "$E2E_SRC" $HD/$C/server.rc)" ] || fail "the server ended after the refused client"
     step "A: now with the right key"
@@ -405,7 +414,9 @@ run_case() { # run_case NAME: one PASS/FAIL line
     end=$(date +%s%N)
     secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
     if [ "$rc" = 0 ]; then
-        printf 'PASS %-16s %6s s   %s\n' "$name" "$secs" "$(grep -a -- '^--- pid\|^--- checksum' "$E2E_LOGS/$name/driver.log" | tail -n1 | cut -c5-)"
+        why=$(grep -a -- '^--- pid ' "$E2E_LOGS/$name/driver.log" | tail -n1 | cut -c5-)
+        [ -f "$E2E_LOGS/$name/notes" ] && why="$why; $(paste -sd';' "$E2E_LOGS/$name/notes" | sed 's/;/; /g')"
+        printf 'PASS %-16s %6s s   %s\n' "$name" "$secs" "$why"
     else
         why=$(grep -a -m1 '^FAIL: ' "$E2E_LOGS/$name/driver.log" | cut -c7-)
         printf 'FAIL %-16s %6s s   %s\n' "$name" "$secs" "${why:-exit $rc}"
@@ -432,6 +443,11 @@ main() {
     local c selected=()
     if [ "${1:-}" = --list ]; then
         echo $CASES
+        exit 0
+    fi
+    if [ "${1:-}" = --cleanup ]; then   # what a killed run left: the namespace hosts
+        e2e_config
+        hosts_down
         exit 0
     fi
     for c in "$@"; do
