@@ -20,8 +20,9 @@ say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 show() { printf '%s[%s]%s $ %s\n' "$bold" "$1" "$plain" "${2//$LAZYMIG/lazymig}"; }
 die_demo() { printf '\n%sdemo failed: %s%s\n' "$bold" "$*" "$plain"; exit 1; }
 
-e2e_close_fds
 [ -z "${SRC:-}${DST:-}" ] || die "make demo runs on this machine's namespace hosts; SRC and DST are for make e2e"
+e2e_lock "$0" "$@"
+e2e_close_fds
 e2e_config
 trap 'netns_down; rmdir $HD 2>/dev/null; exit' EXIT
 trap 'exit 130' INT TERM

@@ -78,7 +78,8 @@ dump_workload() {
         rc=$?
         on "$E2E_SRC" "cat $HD/$C/dump.log"
         [ $rc = 0 ] && return 0
-        on "$E2E_SRC" "grep -q 'has child processes\|resumed untouched' $HD/$C/dump.log" || fail "dump exited $rc"
+        on "$E2E_SRC" "grep -q 'has child processes\|resumed untouched' $HD/$C/dump.log" \
+            || fail "dump exited $rc: $(on "$E2E_SRC" "tail -n1 $HD/$C/dump.log")"
         step "B: dump exited $rc and left the process running; again after its next line"
     done
     fail "dump failed $try times"
@@ -307,6 +308,9 @@ case_daemon_kill() {
     on "$E2E_DST" "rm -f $HD/$C/lp.sock"
     start_client "$E2E_DST" daemon2
     check_migration "$E2E_DST" 120 2
+    on "$E2E_DST" "grep -q 'handed process $PID to a new lazy-pages daemon' $HD/$C/restore.log" \
+        || fail "restore did not say it handed the process to the new daemon: $(on "$E2E_DST" "cat $HD/$C/restore.log")"
+    step "A: $(on "$E2E_DST" "grep -m1 'handed process' $HD/$C/restore.log")"
     finish "$E2E_DST" daemon2
     kill_server
 }
@@ -446,6 +450,7 @@ main() {
         exit 0
     fi
     if [ "${1:-}" = --cleanup ]; then   # what a killed run left: the namespace hosts
+        e2e_lock "$0" "$@"
         e2e_config
         hosts_down
         exit 0
@@ -455,6 +460,7 @@ main() {
         selected+=("$c")
     done
     [ ${#selected[@]} -gt 0 ] || selected=($CASES)
+    e2e_lock "$0" "$@"
     e2e_close_fds
     e2e_config
     trap hosts_down EXIT

@@ -19,6 +19,20 @@ E2E_MARK=lm-e2e-holder            # in the command line of every holder this bed
 
 die() { echo "e2e: $*" >&2; exit 2; }
 
+# e2e_lock SCRIPT ARGS...: the namespace hosts have fixed names, so one run at a time on a machine
+# (make e2e, make demo, the ITs): re-runs SCRIPT under flock(1), which holds the lock and does not
+# pass its fd on (-o).
+E2E_LOCK=/run/lock/lm-e2e.lock
+e2e_lock() {
+    [ -n "${SRC:-}${DST:-}" ] && return 0
+    [ -n "${E2E_LOCKED:-}" ] && return 0
+    export E2E_LOCKED=1
+    if ! flock -n -o "$E2E_LOCK" true 2>/dev/null; then
+        echo "e2e: another run holds the namespace hosts ($E2E_LOCK); waiting up to 15 min" >&2
+    fi
+    exec flock -w 900 -o "$E2E_LOCK" "$@"
+}
+
 # Our own stray fds (make's jobserver, a test harness's pipes) must not reach the workloads:
 # dump refuses a process with a pipe open.
 e2e_close_fds() {
