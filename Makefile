@@ -7,6 +7,7 @@
 SHELL := /bin/bash
 MVN   ?= mvn
 MVN_FLAGS ?= -B -ntp
+QUICK ?= 0
 # Debian packages the build and the tests need (command:package).
 DEPS := gcc:gcc make:make javac:openjdk-17-jdk-headless mvn:maven python3:python3 \
         crit:criu ip:iproute2 nsenter:util-linux unshare:util-linux
@@ -58,8 +59,11 @@ e2e: build
 	@[ "$$(id -u)" = 0 ] || [ -n "$$SRC" ] || { echo "lazymig: 'make e2e' makes network namespaces and uses ptrace: run it as root" >&2; exit 1; }
 	it/e2e/e2e.sh $(CASES)
 
-bench:
-	@echo "make bench: the full performance report arrives with issue 6; today: make bench-dump, make bench-restore"; exit 1
+# The performance figures between the namespace hosts, each a ratio against a baseline of the
+# same run (bench/report.md, bench/report.json). QUICK=1: 256 MiB instead of 1 GiB.
+bench: build
+	@[ "$$(id -u)" = 0 ] || { echo "lazymig: 'make bench' makes network namespaces and uses ptrace: run it as root" >&2; exit 1; }
+	QUICK=$(QUICK) it/bench/bench.sh
 
 # The frozen time of dumping a 1 GiB workload (issue 3's number): median of 3, memory pre-warmed.
 bench-dump: build

@@ -15,15 +15,14 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.concurrent.PriorityBlockingQueue;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.LinkedBlockingQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One client: after the handshake a reader thread takes requests off the socket into a bounded
- * priority queue and this thread answers them — fault requests before background ones, oldest
- * first within each — so a fault never waits behind a queue of background chunks.
+ * One client: after the handshake a reader thread takes requests off the socket. It answers
+ * fault requests itself, at once; the rest go into a bounded queue this thread answers in order,
+ * so a fault never waits behind queued background chunks (at most behind the one being sent).
  */
 final class ClientSession implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("lazymig.lazy-server");
@@ -38,21 +37,15 @@ final class ClientSession implements AutoCloseable {
     private final AuthKey key;
     private final FrameCodec in;
     private final FrameCodec out;
-    private final AtomicLong order = new AtomicLong();
-    private final PriorityBlockingQueue<Queued> queue = new PriorityBlockingQueue<>();
+    private final LinkedBlockingQueue<Frame> queue = new LinkedBlockingQueue<>();
     private final ByteBuffer pages = ByteBuffer.allocateDirect(Frame.MAX_PAYLOAD - Messages.PAGES_HEADER);
+    /** The reader thread's own buffer for the fault requests it answers itself. */
+    private final ByteBuffer faultPages = ByteBuffer.allocateDirect(Frame.MAX_PAYLOAD - Messages.PAGES_HEADER);
+    /** Both threads write replies: one frame at a time. */
+    private final Object sendLock = new Object();
     private volatile IOException readerFailure;
     private boolean done;
 
-    private record Queued(Frame frame, boolean fault, long seq) implements Comparable<Queued> {
-        @Override
-        public int compareTo(Queued o) {
-            if (fault != o.fault) {
-                return fault ? -1 : 1;
-            }
-            return Long.compare(seq, o.seq);
-        }
-    }
 
     ClientSession(SocketChannel ch, String peer, PageStore store, DestinationImages images, AuthKey key) {
         this.ch = ch;
@@ -72,14 +65,14 @@ final class ClientSession implements AutoCloseable {
         reader.setDaemon(true);
         reader.start();
         while (true) {
-            Queued q = queue.take();
-            if (q.frame() == STOP) {
+            Frame f = queue.take();
+            if (f == STOP) {
                 if (readerFailure != null && !(readerFailure instanceof EOFException)) {
                     throw readerFailure;
                 }
                 return done;
             }
-            answer(q.frame());
+            answer(f, pages);
         }
     }
 
@@ -90,34 +83,39 @@ final class ClientSession implements AutoCloseable {
                 if (f.type() == FrameType.BYE) {
                     break;
                 }
+                if (f.type() == FrameType.GET_PAGES && f.hasFlag(Frame.FLAG_FAULT)) {
+                    // A thread waits on this page: answer it here, ahead of every queued request,
+                    // without a hand-off to the other thread (two context switches on the fault path).
+                    answer(f, faultPages);
+                    continue;
+                }
                 if (queue.size() >= MAX_QUEUED) {
                     throw new ProtocolException(peer + " has more than " + MAX_QUEUED + " requests queued");
                 }
-                queue.add(new Queued(f, f.type() == FrameType.GET_PAGES && f.hasFlag(Frame.FLAG_FAULT),
-                        order.incrementAndGet()));
+                queue.add(f);
             }
         } catch (IOException e) {
             readerFailure = e;
         } finally {
-            queue.add(new Queued(STOP, false, Long.MAX_VALUE));
+            queue.add(STOP);
         }
     }
 
-    private void answer(Frame f) throws IOException {
+    private void answer(Frame f, ByteBuffer buffer) throws IOException {
         switch (f.type()) {
-            case GET_PAGES -> answerPages(f);
-            case LIST_IMAGES -> out.write(ch, FrameType.IMAGES, 0, f.id(), Messages.imageList(images.images()));
+            case GET_PAGES -> answerPages(f, buffer);
+            case LIST_IMAGES -> send(FrameType.IMAGES, 0, f.id(), new ByteBuffer[] {Messages.imageList(images.images())});
             case GET_IMAGE -> answerImage(f);
             case DONE -> {
                 done = true;
                 log.info("lazy-server: {} has every page of process {}", peer, f.payload().getInt(0));
             }
-            case PING -> out.write(ch, FrameType.PONG, 0, f.id(), (ByteBuffer) null);
+            case PING -> send(FrameType.PONG, 0, f.id(), new ByteBuffer[0]);
             default -> error(f.id(), Errors.BAD_REQUEST, "unexpected " + f.type() + " frame");
         }
     }
 
-    private void answerPages(Frame f) throws IOException {
+    private void answerPages(Frame f, ByteBuffer pages) throws IOException {
         Messages.PageRange r;
         try {
             r = Messages.pageRange(f.payload());
@@ -135,7 +133,7 @@ final class ClientSession implements AutoCloseable {
         }
         pages.flip();
         ByteBuffer head = Messages.pageRange(new Messages.PageRange(r.pid(), r.vaddr(), n));
-        out.write(ch, FrameType.PAGES, f.flags(), f.id(), new ByteBuffer[] {head, pages});
+        send(FrameType.PAGES, f.flags(), f.id(), new ByteBuffer[] {head, pages});
     }
 
     private void answerImage(Frame f) throws IOException {
@@ -160,12 +158,18 @@ final class ClientSession implements AutoCloseable {
             }
             data.flip();
             ByteBuffer head = Messages.le8(r.offset());
-            out.write(ch, FrameType.IMAGE, 0, f.id(), new ByteBuffer[] {head, data});
+            send(FrameType.IMAGE, 0, f.id(), new ByteBuffer[] {head, data});
         }
     }
 
     private void error(long id, int code, String message) throws IOException {
-        out.write(ch, FrameType.ERROR, 0, id, Errors.encode(code, message));
+        send(FrameType.ERROR, 0, id, new ByteBuffer[] {Errors.encode(code, message)});
+    }
+
+    private void send(FrameType type, int flags, long id, ByteBuffer[] parts) throws IOException {
+        synchronized (sendLock) {
+            out.write(ch, type, flags, id, parts);
+        }
     }
 
     @Override
