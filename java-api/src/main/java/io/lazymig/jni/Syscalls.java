@@ -53,6 +53,11 @@ public final class Syscalls {
     public static final int TIMER_CREATE = Ptrace.syscallNumber("timer_create");
     public static final int TIMER_SETTIME = Ptrace.syscallNumber("timer_settime");
     public static final int ALARM = Ptrace.syscallNumber("alarm");
+    public static final int SETGROUPS = Ptrace.syscallNumber("setgroups");
+    public static final int SETRESUID = Ptrace.syscallNumber("setresuid");
+    public static final int SETRESGID = Ptrace.syscallNumber("setresgid");
+    public static final int SETFSUID = Ptrace.syscallNumber("setfsuid");
+    public static final int SETFSGID = Ptrace.syscallNumber("setfsgid");
 
     public static final int PROT_NONE = (int) Ptrace.syscallValue("PROT_NONE");
     public static final int PROT_READ = (int) Ptrace.syscallValue("PROT_READ");

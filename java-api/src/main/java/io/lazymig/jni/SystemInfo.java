@@ -29,6 +29,7 @@ public final class SystemInfo {
     public static final int PR_SET_MM_MAP_SIZE = (int) constant("PR_SET_MM_MAP_SIZE");
     public static final int PR_SET_NAME = (int) constant("PR_SET_NAME");
     public static final int PR_GET_NAME = (int) constant("PR_GET_NAME");
+    public static final int PR_SET_DUMPABLE = (int) constant("PR_SET_DUMPABLE");
     /** sizeof(struct prctl_mm_map), what PR_SET_MM_MAP takes as its size argument. */
     public static final int PRCTL_MM_MAP_SIZE = (int) constant("PRCTL_MM_MAP_SIZE");
 

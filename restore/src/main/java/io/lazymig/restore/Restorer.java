@@ -77,6 +77,7 @@ public final class Restorer {
                 handoff = LazyHandoff.handOver(stub, cp, o.address());
             }
             state.restoreRseq();
+            state.restoreCreds(); // last: the uffd and PR_SET_MM_MAP above need root's privileges
             Ptrace.setSigmask(pid, cp.task().sigmask());
             stub.unmapScratch();
             setRegisters(pid, cp);

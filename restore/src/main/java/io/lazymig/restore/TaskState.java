@@ -1,5 +1,6 @@
 package io.lazymig.restore;
 
+import io.lazymig.images.Creds;
 import io.lazymig.images.MmInfo;
 import io.lazymig.images.OpenFile;
 import io.lazymig.images.Rlimit;
@@ -124,6 +125,12 @@ final class TaskState {
 
     private void restoreFile(OpenFile f, long[] parked) throws IOException {
         long fd;
+        if (f.sharesWith() != OpenFile.OWN) {
+            // one open file description with a lower fd (a dup, 2>&1): dup it, so they keep one offset
+            stub.call("dup2(" + f.sharesWith() + ", " + f.fd() + ")", Syscalls.DUP2, f.sharesWith(), f.fd());
+            stub.call("fcntl(F_SETFD)", Syscalls.FCNTL, f.fd(), Syscalls.F_SETFD, f.closeOnExec() ? Syscalls.FD_CLOEXEC : 0);
+            return;
+        }
         if (f.kind() == OpenFile.Kind.TTY) {
             long src = parked[Math.min(f.fd(), 2)];
             if (Syscalls.isError(src)) {
@@ -176,6 +183,30 @@ final class TaskState {
             stub.call("rt_sigaction(" + a.signo() + ")", Syscalls.RT_SIGACTION, a.signo(), stub.put(act), 0,
                     Ptrace.KERNEL_SIGSET_SIZE);
         }
+    }
+
+    /**
+     * The identity the process ran with: supplementary groups, then gids, then uids (dropping root
+     * last); a non-root uid loses root's capabilities with it, as setresuid does. Root stays root.
+     */
+    void restoreCreds() throws IOException {
+        Creds c = task.creds();
+        if (c.uid() == 0 && c.euid() == 0 && c.suid() == 0 && c.fsuid() == 0 && c.gid() == 0 && c.egid() == 0
+                && c.groups().isEmpty()) {
+            return;
+        }
+        stub.resetScratch();
+        ByteBuffer groups = Stub.struct(Math.max(4, c.groups().size() * 4));
+        c.groups().forEach(groups::putInt);
+        groups.flip();
+        long at = c.groups().isEmpty() ? 0 : stub.put(groups);
+        stub.call("setgroups", Syscalls.SETGROUPS, c.groups().size(), at);
+        stub.call("setresgid", Syscalls.SETRESGID, c.gid(), c.egid(), c.sgid());
+        stub.call("setfsgid", Syscalls.SETFSGID, c.fsgid());
+        stub.call("setresuid", Syscalls.SETRESUID, c.uid(), c.euid(), c.suid());
+        stub.call("setfsuid", Syscalls.SETFSUID, c.fsuid());
+        // Changing ids makes a process non-dumpable; the dumped one was dumpable (ptrace saw it).
+        stub.call("prctl(PR_SET_DUMPABLE)", Syscalls.PRCTL, SystemInfo.PR_SET_DUMPABLE, 1, 0, 0, 0);
     }
 
     /** The robust futex list (only the task itself can register it). */
