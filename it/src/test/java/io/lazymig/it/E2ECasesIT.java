@@ -10,14 +10,14 @@ import org.junit.jupiter.api.Timeout;
  * The two-host cases of 'make e2e' (it/e2e/e2e.sh), one test each: a workload dumped in lm-src and
  * restored lazily in lm-dst, network namespaces with pid and mount namespaces of their own, with
  * the operator's command lines; the counter goes on and the checksum is the one printed before the
- * dump. Smaller workloads than make e2e's (E2EDriver.TEST_SIZES), but the 1 GiB case is 1 GiB.
+ * dump. Smaller workloads than make e2e's (E2EDriver.TEST_ENV), but the 1 GiB case is 1 GiB.
  * ('dump --lazy-pages --port' is not implemented yet: make e2e prints a FIXME for it.)
  */
 class E2ECasesIT {
     private static final Duration CASE = Duration.ofSeconds(180);
 
     private static void run(String name) throws Exception {
-        E2EDriver.runCase(name, CASE, E2EDriver.TEST_SIZES);
+        E2EDriver.runCase(name, CASE, E2EDriver.TEST_ENV);
     }
 
     @Test
@@ -41,7 +41,7 @@ class E2ECasesIT {
     @Test
     @Timeout(360)
     void oneGibibyte() throws Exception {
-        Map<String, String> env = new HashMap<>(E2EDriver.TEST_SIZES);
+        Map<String, String> env = new HashMap<>(E2EDriver.TEST_ENV);
         env.put("E2E_BIG_MIB", "1024");
         E2EDriver.runCase("big", Duration.ofSeconds(300), env);
     }

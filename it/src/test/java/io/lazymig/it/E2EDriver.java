@@ -20,8 +20,12 @@ import java.util.concurrent.TimeUnit;
  * Sizes are smaller than make e2e's unless a test says otherwise.
  */
 final class E2EDriver {
-    /** Sizes for the tests: small enough that all cases together stay within a few minutes. */
-    static final Map<String, String> TEST_SIZES = Map.of("E2E_MIB", "32", "E2E_KILL_MIB", "256", "E2E_CHURN_MIB", "8");
+    /**
+     * Sizes for the tests, small enough that all cases together stay within a few minutes, and the
+     * driver's wait for a daemon to finish well inside a test's time limit.
+     */
+    static final Map<String, String> TEST_ENV = Map.of("E2E_MIB", "32", "E2E_KILL_MIB", "256", "E2E_CHURN_MIB", "8",
+            "E2E_FINISH_TIMEOUT", "100");
 
     private E2EDriver() {
     }
