@@ -20,7 +20,8 @@
 #   SRC='ssh root@host-b' DST='ssh root@host-a' SRC_ADDR=host-b [LAZYMIG=lazymig] [WORKLOADS=DIR]
 # Sizes: E2E_MIB (default 64), E2E_BIG_MIB (the 1 GiB case, default 1024), E2E_KILL_MIB (the
 # daemon-kill and server-restart cases, default 512), E2E_CHURN_MIB (default 16 per region).
-# E2E_VERBOSE=1 shows each step as it runs.
+# E2E_VERBOSE=1 shows each step as it runs; E2E_KEEP=1 leaves the last case's hosts up;
+# E2E_FINISH_TIMEOUT (default 300 s) bounds the wait for a daemon to have every page.
 
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -60,6 +61,13 @@ wait_lines() {
     wait_on "$1" "$2" "[ \$(grep -c '^${4:-pid }' $HD/$C/out.txt 2>/dev/null) -ge $3 ]"
 }
 
+# wait_workload N SECONDS: until the workload on B has printed N lines; fails at once if it died.
+wait_workload() {
+    wait_on "$E2E_SRC" "$2" "[ \$(grep -c '^pid ' $HD/$C/out.txt 2>/dev/null) -ge $1 ] || ! kill -0 $PID 2>/dev/null"
+    on "$E2E_SRC" "kill -0 $PID 2>/dev/null" || fail "the workload died: $(show_out "$E2E_SRC" | tail -n3)"
+    wait_lines "$E2E_SRC" 1 "$1" || fail "the workload printed fewer than $1 lines in $2 s: $(show_out "$E2E_SRC" | tail -n3)"
+}
+
 show_out() { # show_out HOST: the workload's lines on HOST
     on "$1" "tr -d '\\000' < $HD/$C/out.txt"
 }
@@ -71,7 +79,7 @@ dump_workload() {
     local try rc lines
     for try in 1 2 3 4 5; do
         lines=$(on "$E2E_SRC" "grep -c '^pid ' $HD/$C/out.txt")
-        wait_lines "$E2E_SRC" 60 $((lines + 1)) || fail "the workload stopped printing"
+        wait_workload $((lines + 1)) 60
         CMDLINE=$(on "$E2E_SRC" "base64 -w0 /proc/$PID/cmdline")
         step "B: $LAZYMIG dump -t $PID -D $HD/$C/images-b"
         on "$E2E_SRC" "rm -rf $HD/$C/images-b; $LAZYMIG dump -t $PID -D $HD/$C/images-b > $HD/$C/dump.log 2>&1"
@@ -161,9 +169,10 @@ check_migration() {
     AFTER_N=$((${AFTER_N:-0} + 1))
     local before=$E2E_LOGS/$C/before.txt after=$E2E_LOGS/$C/after-$AFTER_N.txt
     show_out "$E2E_SRC" > "$before"
-    if ! wait_lines "$1" "$2" "$3"; then
+    wait_on "$1" "$2" "[ \$(grep -c '^pid ' $HD/$C/out.txt 2>/dev/null) -ge $3 ] || [ -s $HD/$C/restore.rc ]"
+    if ! wait_lines "$1" 1 "$3"; then
         show_out "$1" > "$after"
-        fail "fewer than $3 lines on A within $2 s; restore: $(on "$1" "cat $HD/$C/restore.log; cat $HD/$C/restore.rc 2>/dev/null")"
+        fail "fewer than $3 lines on A within $2 s; restore $(on "$1" "cat $HD/$C/restore.rc 2>/dev/null | sed 's/^/exited /'; tail -n3 $HD/$C/restore.log")"
     fi
     show_out "$1" > "$after"
     on "$1" "echo $PID >> $HD/pids"   # the restored process, for the clean-up of a crashed run
@@ -191,7 +200,7 @@ finish() {
 migrate() { # migrate WORKLOAD-CMD BEFORE-LINES AFTER-LINES TIMEOUT [children]
     share_key "$E2E_DST"
     start_workload "$1"
-    wait_lines "$E2E_SRC" 120 "$2" || fail "the workload printed fewer than $2 lines: $(show_out "$E2E_SRC")"
+    wait_workload "$2" 120
     dump_workload
     start_server
     prepare_a "$E2E_DST"
@@ -228,7 +237,7 @@ case_churn() {
     local first
     share_key "$E2E_DST"
     start_workload "$WORKLOADS/e2e-churn $E2E_CHURN_MIB 1000"
-    wait_lines "$E2E_SRC" 60 2 || fail "the workload printed too few lines"
+    wait_workload 2 60
     dump_workload
     start_server
     prepare_a "$E2E_DST"
@@ -253,7 +262,7 @@ case_three() {
     trap 'collect_host "$a1" dst1; collect_host "$a2" dst2; collect_host "$a3" dst3' EXIT
     share_key "$a1" "$a2" "$a3"
     start_workload "$WORKLOADS/checksum-loop-static $E2E_MIB 200"
-    wait_lines "$E2E_SRC" 60 3 || fail "the workload printed too few lines"
+    wait_workload 3 60
     dump_workload
     start_server "--address $SRC_ADDR "
     LABEL=A1; prepare_a "$a1"; start_client "$a1" daemon
@@ -293,7 +302,7 @@ case_daemon_kill() {
     local rc
     share_key "$E2E_DST"
     start_workload "$WORKLOADS/checksum-loop-static $E2E_KILL_MIB 2500"
-    wait_lines "$E2E_SRC" 120 1 || fail "the workload printed nothing"
+    wait_workload 1 120
     dump_workload
     start_server
     prepare_a "$E2E_DST"
@@ -323,7 +332,7 @@ case_daemon_kill() {
 case_server_restart() {
     share_key "$E2E_DST"
     start_workload "$WORKLOADS/checksum-loop-static $E2E_KILL_MIB 2500"
-    wait_lines "$E2E_SRC" 120 1 || fail "the workload printed nothing"
+    wait_workload 1 120
     dump_workload
     start_server
     prepare_a "$E2E_DST"
@@ -351,7 +360,7 @@ case_wrong_key() {
     local rc msg
     share_key "$E2E_DST"
     start_workload "$WORKLOADS/checksum-loop-static $E2E_MIB 200"
-    wait_lines "$E2E_SRC" 60 3 || fail "the workload printed too few lines"
+    wait_workload 3 60
     dump_workload
     start_server
     prepare_a "$E2E_DST"

@@ -25,10 +25,14 @@ die() { echo "e2e: $*" >&2; exit 2; }
 E2E_LOCK=/run/lock/lm-e2e.lock
 e2e_lock() {
     [ -n "${SRC:-}${DST:-}" ] && return 0
-    [ -n "${E2E_LOCKED:-}" ] && return 0
+    if [ -n "${E2E_LOCKED:-}" ]; then
+        [ -n "${E2E_LOCK_WAITED:-}" ] && echo "e2e: the namespace hosts are ours now" >&2
+        return 0
+    fi
     export E2E_LOCKED=1
     if ! flock -n -o "$E2E_LOCK" true 2>/dev/null; then
         echo "e2e: another run holds the namespace hosts ($E2E_LOCK); waiting up to 15 min" >&2
+        export E2E_LOCK_WAITED=1
     fi
     exec flock -w 900 -o "$E2E_LOCK" "$@"
 }

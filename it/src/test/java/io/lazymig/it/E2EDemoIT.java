@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Timeout;
 /** 'make demo' (it/e2e/demo.sh) after the build: the migration with its progress line and verdict. */
 class E2EDemoIT {
     @Test
-    @Timeout(240)
+    @Timeout(E2ECasesIT.LIMIT)
     void demoMigratesAndPrintsIdenticalChecksums() throws Exception {
         E2EDriver.Result r = E2EDriver.run(Duration.ofSeconds(180), Map.of("DEMO_MIB", "64"), "it/e2e/demo.sh");
         assertEquals(0, r.status(), r.output());
