@@ -76,7 +76,7 @@ public final class Dumper {
             Preflight.check(o.pid()); // again, now that nothing can change under us
             int pid = o.pid();
             Registers regs = registers(pid, restarted(frozen.registers()), layout);
-            long sigmask = Ptrace.getSigmask(pid);
+            long sigmask = frozen.sigmask();
             Ptrace.RseqConfiguration rseq = Ptrace.getRseqConfiguration(pid);
             Ptrace.RobustList robust = Ptrace.getRobustList(pid);
             long brk;

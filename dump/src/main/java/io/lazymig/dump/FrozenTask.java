@@ -20,11 +20,13 @@ final class FrozenTask implements AutoCloseable {
 
     private final int pid;
     private final Registers saved;
+    private final long sigmask;
     private boolean released;
 
-    private FrozenTask(int pid, Registers saved) {
+    private FrozenTask(int pid, Registers saved, long sigmask) {
         this.pid = pid;
         this.saved = saved;
+        this.sigmask = sigmask;
     }
 
     /** Seizes and interrupts {@code pid}; returns once it sits in the interrupt stop. */
@@ -51,7 +53,12 @@ final class FrozenTask implements AutoCloseable {
                 // A signal arrived before the interrupt: deliver it as it would have been, stop again.
                 Ptrace.cont(pid, st.isSignalStop() ? st.stopSignal() : 0);
             }
-            return new FrozenTask(pid, Ptrace.getRegisters(pid));
+            // Block every signal while syscalls are injected: a SIGCHLD (even a default-ignored one
+            // is queued for a traced task) would turn an injection's entry stop into a
+            // signal-delivery stop. Signals arriving now stay pending, for after the resume.
+            long mask = Ptrace.getSigmask(pid);
+            Ptrace.setSigmask(pid, -1L);
+            return new FrozenTask(pid, Ptrace.getRegisters(pid), mask);
         } catch (NativeException e) {
             detachQuietly(pid);
             throw new DumpException("cannot freeze process " + pid + ": " + e.getMessage(), e);
@@ -85,6 +92,11 @@ final class FrozenTask implements AutoCloseable {
         return pid;
     }
 
+    /** The signal mask the process had (the frozen one blocks everything). */
+    long sigmask() {
+        return sigmask;
+    }
+
     /** The registers at the freeze, before anything was injected (a copy). */
     Registers registers() {
         return saved.copy();
@@ -106,6 +118,7 @@ final class FrozenTask implements AutoCloseable {
         Registers regs = saved.copy();
         SyscallRestart.fixForSameTask(regs);
         Ptrace.setRegisters(pid, regs);
+        Ptrace.setSigmask(pid, sigmask);
         Ptrace.detach(pid, 0);
     }
 
