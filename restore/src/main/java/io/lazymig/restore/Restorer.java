@@ -41,8 +41,11 @@ public final class Restorer {
 
     public static Restored restore(Options o) throws IOException {
         long t0 = System.nanoTime();
+        Phases phases = new Phases(t0);
         Checkpoint cp = Checkpoint.read(o.dir());
+        phases.done("read images");
         int pid = spawnStub(o, cp.task().pid());
+        phases.done("spawn stub");
         Stub stub = new Stub(pid, SyscallInjector.findSyscallInstruction(pid));
         boolean done = false;
         LazyHandoff handoff = null;
@@ -60,11 +63,15 @@ public final class Restorer {
                     .orElseThrow(() -> new RestoreException("the checkpoint has no [vdso]"));
             stub.useSyscallAt(SyscallInjector.findSyscallInstruction(pid, movedVdso.start(), movedVdso.end()));
             stub.mapScratch(scratch);
+            phases.done("vdso moved");
 
             AddressSpace space = new AddressSpace(stub, cp, o.lazy());
             space.unmapStub(block, new long[] {scratch, scratch + Stub.SCRATCH_SIZE});
+            phases.done("stub unmapped");
             List<Vma> raised = space.mapAll();
+            phases.done("VMAs mapped");
             long eager = space.writeEagerPages(o.dir());
+            phases.done("eager pages");
             space.protectBack(raised);
 
             TaskState state = new TaskState(stub, space, cp.task(), cp.files());
@@ -73,8 +80,10 @@ public final class Restorer {
             state.restoreFiles();
             state.restoreSignalActions();
             state.restoreRobustList();
+            phases.done("task state");
             if (o.lazy()) {
                 handoff = LazyHandoff.handOver(stub, cp, o.address());
+                phases.done("lazy handoff");
             }
             state.restoreRseq();
             Ptrace.setSigmask(pid, cp.task().sigmask());
@@ -82,6 +91,7 @@ public final class Restorer {
             setRegisters(pid, cp);
             Ptrace.detach(pid, 0);
             long detached = System.nanoTime();
+            phases.done("detached");
             if (handoff != null) {
                 handoff.restoreFinished();
             }
