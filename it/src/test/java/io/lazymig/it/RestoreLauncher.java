@@ -84,6 +84,35 @@ final class RestoreLauncher {
         }
     }
 
+    /** Starts {@code lazymig lazy-pages --address SOCK -D IMAGES ARGS...} and waits until it listens. */
+    static Running lazyPages(Path log, Path socket, Path images, String... args) throws IOException, InterruptedException {
+        List<String> a = new ArrayList<>(List.of("lazy-pages", "--address", socket.toString(), "-D", images.toString(),
+                "-v", "3"));
+        a.addAll(List.of(args));
+        Running r = start(log, a.toArray(String[]::new));
+        awaitListening(socket, r);
+        return r;
+    }
+
+    /** Waits until a unix socket listens at {@code path} (/proc/net/unix: flag __SO_ACCEPTCON). */
+    static void awaitListening(Path path, Running by) throws IOException, InterruptedException {
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RestoreWorkload.PATIENCE_MS);
+        while (System.nanoTime() < end) {
+            for (String l : Files.readAllLines(Path.of("/proc/net/unix"))) {
+                String[] f = l.trim().split("\\s+");
+                if (f.length == 8 && f[7].equals(path.toString()) && (Integer.parseInt(f[3], 16) & 0x10000) != 0) {
+                    return;
+                }
+            }
+            if (!by.process.isAlive()) {
+                fail("lazymig " + String.join(" ", by.args) + " exited (" + by.process.exitValue() + ") before listening:\n"
+                        + by.log());
+            }
+            Thread.sleep(10);
+        }
+        throw new AssertionError("nothing listens at " + path + ":\n" + by.log());
+    }
+
     static Path launcher() {
         Path p = RestoreWorkload.root().resolve("lazymig");
         if (!Files.isExecutable(p)) {

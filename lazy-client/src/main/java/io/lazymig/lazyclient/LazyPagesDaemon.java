@@ -1,6 +1,7 @@
 package io.lazymig.lazyclient;
 
 import io.lazymig.images.Checkpoint;
+import io.lazymig.images.Vma;
 import io.lazymig.jni.Buffers;
 import io.lazymig.jni.Errno;
 import io.lazymig.jni.Poll;
@@ -90,7 +91,9 @@ public final class LazyPagesDaemon {
                     throw new IOException("restore sent pid " + t.pid() + ", the checkpoint in " + options.dir()
                             + " is of pid " + checkpoint.task().pid());
                 }
-                processes.add(LazyProcess.restored(t.pid(), Userfaultfd.adopt(t.uffd(), FEATURES), checkpoint));
+                LazyProcess p = LazyProcess.restored(t.pid(), Userfaultfd.adopt(t.uffd(), FEATURES), checkpoint);
+                processes.add(p);
+                wakeWaiters(p);
             }
             stats.started();
             loop();
@@ -99,6 +102,21 @@ public final class LazyPagesDaemon {
         } finally {
             processes.forEach(LazyProcess::close);
             restore.close();
+        }
+    }
+
+    /**
+     * Wakes every thread waiting on a fault in the lazy areas, so that each faults again and queues
+     * a message this daemon reads. It matters when this daemon takes over from a dead one (restore
+     * hands the same uffd on): fault messages the dead daemon read but never served are gone, and
+     * their waiters would otherwise wait for a copy over their page, which never comes for a page
+     * the checkpoint lacks (a zero page). With no waiters it does nothing.
+     */
+    private void wakeWaiters(LazyProcess p) throws IOException {
+        for (Vma v : checkpoint.vmas()) {
+            if (v.canBeLazy()) {
+                p.uffd.wake(v.start(), v.length());
+            }
         }
     }
 
@@ -214,34 +232,38 @@ public final class LazyPagesDaemon {
         stats.faultServed(System.nanoTime() - t0);
     }
 
-    /** Copies a run from the source into the process, handling the kernel's outcomes (CRIU-FACTS §3.6). */
+    /**
+     * Copies a run from the source into the process, handling the kernel's outcomes (CRIU-FACTS
+     * §3.6). The source is read once per buffer; a page already there (EEXIST: a racing fill, or
+     * every page a dead predecessor copied when this daemon took its uffd over) is skipped within
+     * the same buffer, and a short copy is issued again for the rest to learn why it stopped.
+     */
     private void copy(LazyProcess p, PendingPages.Run run, Stats.Kind kind, long faultPage) throws IOException {
         long at = run.start();
         while (at < run.end()) {
+            long pieceStart = at;
             int len = (int) Math.min(run.end() - at, buffer.capacity());
             buffer.clear().limit(len);
             source.read(p.imagePid, run.sourceOf(at), buffer);
-            long rc = p.uffd.copy(at, Buffers.address(buffer), len, 0);
-            if (rc > 0) {
-                stats.copied(kind, rc, faultPage >= at && faultPage < at + rc);
-                at += rc;
-                if (rc < len) {
-                    // Stopped by a pending layout change (EAGAIN after partial progress).
+            long pieceEnd = at + len;
+            while (at < pieceEnd) {
+                long rc = p.uffd.copy(at, Buffers.address(buffer) + (at - pieceStart), pieceEnd - at, 0);
+                if (rc > 0) {
+                    stats.copied(kind, rc, faultPage >= at && faultPage < at + rc);
+                    at += rc;
+                } else if (rc == -Errno.EEXIST) {
+                    at += PAGE;
+                } else if (rc == -Errno.EAGAIN) {
                     requeueAndDrain(p, run, at, faultPage);
                     return;
+                } else if (rc == -Errno.ENOENT) {
+                    return; // unmapped meanwhile: the event that says so is queued
+                } else if (rc == -Errno.ESRCH || rc == -Errno.ENOSPC) {
+                    gone(p);
+                    return;
+                } else {
+                    throw new IOException("UFFDIO_COPY at 0x" + Long.toHexString(at) + " returned " + rc);
                 }
-            } else if (rc == -Errno.EEXIST) {
-                at += PAGE; // already there (a racing fill): skip it, copy the rest
-            } else if (rc == -Errno.EAGAIN) {
-                requeueAndDrain(p, run, at, faultPage);
-                return;
-            } else if (rc == -Errno.ENOENT) {
-                return; // unmapped meanwhile: the event that says so is queued
-            } else if (rc == -Errno.ESRCH || rc == -Errno.ENOSPC) {
-                gone(p);
-                return;
-            } else {
-                throw new IOException("UFFDIO_COPY at 0x" + Long.toHexString(at) + " returned " + rc);
             }
         }
     }
