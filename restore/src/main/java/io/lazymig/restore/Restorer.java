@@ -42,6 +42,9 @@ public final class Restorer {
     public static Restored restore(Options o) throws IOException {
         long t0 = System.nanoTime();
         Phases phases = new Phases(t0);
+        if (!Files.isDirectory(o.dir())) {
+            throw new RestoreException("no images directory " + o.dir());
+        }
         Checkpoint cp = Checkpoint.read(o.dir());
         phases.done("read images");
         int pid = spawnStub(o, cp.task().pid());
