@@ -15,6 +15,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Lazy restore against the real lazy-pages daemon on this host: {@code lazymig lazy-pages
@@ -27,14 +29,16 @@ class LazyRestoreIT {
     @TempDir
     Path dir;
 
-    @Test
+    @ParameterizedTest
+    @ValueSource(strings = {"checksum-loop", "restore-signals-static", "python"})
     @Timeout(120)
-    void lazyHandoffToTheDaemon() throws Exception {
-        RestoreWorkload w = RestoreWorkload.c(dir, "checksum-loop", "64", "100");
+    void lazyHandoffToTheDaemon(String workload) throws Exception {
+        RestoreWorkload w = workload.equals("python") ? RestoreWorkload.python(dir, "32", "100")
+                : RestoreWorkload.c(dir, workload, "32", "100");
         try (RestoreCycle c = new RestoreCycle(dir, w)) {
             c.dump(3, true);
             long lazyPages = Checkpoint.read(c.images).pagemap().lazyPages();
-            assertTrue(lazyPages > 16_000, "64 MiB should be lazy, got " + lazyPages + " pages");
+            assertTrue(lazyPages > 8192, "32 MiB should be lazy, got " + lazyPages + " pages");
             Path sock = dir.resolve("lazy.sock");
             Path stats = dir.resolve("stats.json");
             RestoreLauncher.Running daemon = c.closeLater(RestoreLauncher.lazyPages(dir.resolve("lazy-pages.log"), sock,
@@ -72,8 +76,9 @@ class LazyRestoreIT {
             c.dump(2, false);
             String sum = w.lines().get(0).sum();
             Path sock = dir.resolve("lazy.sock");
+            // Slow on purpose: no background transfer, one page per fault (the first pass takes seconds).
             RestoreLauncher.Running first = c.closeLater(RestoreLauncher.lazyPages(dir.resolve("lazy-pages-1.log"), sock,
-                    c.images, "--lazy-idle-timeout", "30"));
+                    c.images, "--lazy-idle-timeout", "30", "--fault-around", "4096"));
             c.restore("--lazy-pages", "--address", sock.toString());
             c.restore.awaitLog("running after");
             first.process.destroyForcibly();
@@ -102,14 +107,14 @@ class LazyRestoreIT {
     @Test
     @Timeout(120)
     void noDaemonWithinTheDeadlineKillsTheProcess() throws Exception {
-        RestoreWorkload w = RestoreWorkload.c(dir, "checksum-loop", "128", "1000");
+        RestoreWorkload w = RestoreWorkload.c(dir, "checksum-loop", "128", "200");
         try (RestoreCycle c = new RestoreCycle(dir, w)) {
             c.dump(2, false);
             String sum = w.lines().get(0).sum();
             Path sock = dir.resolve("lazy.sock");
             RestoreLauncher.Running daemon = c.closeLater(RestoreLauncher.lazyPages(dir.resolve("lazy-pages.log"), sock,
-                    c.images, "--lazy-idle-timeout", "30"));
-            c.restore("--lazy-pages", "--address", sock.toString(), "--lazy-deadline", "3");
+                    c.images, "--lazy-idle-timeout", "30", "--fault-around", "4096"));
+            c.restore("--lazy-pages", "--address", sock.toString(), "--lazy-deadline", "5");
             c.restore.awaitLog("running after");
             daemon.process.destroyForcibly();
             daemon.awaitExit();
@@ -118,7 +123,7 @@ class LazyRestoreIT {
 
             int exit = c.restore.awaitExit();
             assertNotEquals(0, exit, c.restore.log());
-            assertThat(c.restore.log(), containsString("no lazy-pages daemon came back at " + sock + " within 3 s: process "
+            assertThat(c.restore.log(), containsString("no lazy-pages daemon came back at " + sock + " within 5 s: process "
                     + w.pid + " killed rather than left on missing pages"));
             assertFalse(RestoreProcs.exists(w.pid), "process " + w.pid + " left behind");
             assertOnlyRightSums(w, sum);
