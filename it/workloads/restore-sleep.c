@@ -3,7 +3,8 @@
  *   pid P counter 0 sum HEX t MS
  *   sleeping
  * then sleeps an hour in one nanosleep. When that returns (restore interrupts it: EINTR) it prints
- *   nanosleep returned R errno E
+ *   nanosleep returned R errno E realtime_ns NS
+ * (NS: CLOCK_REALTIME at once, so a benchmark can tell when the restored process ran again)
  * and from then on a counter line every INTERVAL ms (its own sleeps retried on EINTR).
  *
  * usage: restore-sleep MIB INTERVAL_MS
@@ -54,7 +55,11 @@ int main(int argc, char **argv)
     fflush(stdout);
     struct timespec hour = { 3600, 0 };
     int rc = nanosleep(&hour, NULL);
-    printf("nanosleep returned %d errno %d\n", rc, rc ? errno : 0);
+    int err = rc ? errno : 0;
+    struct timespec real;
+    clock_gettime(CLOCK_REALTIME, &real);
+    printf("nanosleep returned %d errno %d realtime_ns %lld\n", rc, err,
+           (long long)real.tv_sec * 1000000000LL + real.tv_nsec);
     fflush(stdout);
     struct timespec ts = { interval / 1000, (interval % 1000) * 1000000L };
     for (uint64_t counter = 1;; counter++) {

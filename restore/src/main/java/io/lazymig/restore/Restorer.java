@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -99,7 +100,10 @@ public final class Restorer {
                 handoff.restoreFinished();
             }
             done = true;
-            log.info("restore: process {} running after {} ms ({} eager bytes)", pid, (detached - t0) / 1_000_000, eager);
+            if (log.isInfoEnabled()) {
+                log.info("restore: process {} running after {} ms ({} eager bytes)", pid,
+                        String.format(Locale.ROOT, "%.1f", (detached - t0) / 1e6), eager);
+            }
             return new Restored(pid, handoff, t0, detached, eager);
         } catch (NativeException e) {
             throw new RestoreException("restore of " + o.dir() + " failed: " + e.getMessage(), e);
