@@ -20,7 +20,7 @@ lazymig=$root/lazymig
 workload=$root/it/target/workloads/restore-sleep
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(256 1024)
-runs=3
+runs=${RUNS:-3}
 [ "$(id -u)" = 0 ] || { echo "bench-restore: run as root" >&2; exit 1; }
 [ -x "$workload" ] || { echo "bench-restore: $workload missing (make -C $root/it/workloads)" >&2; exit 1; }
 

@@ -1,7 +1,5 @@
 package io.lazymig.it;
 
-import static org.hamcrest.MatcherAssert.assertThat;
-import static org.hamcrest.Matchers.containsString;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -33,7 +31,7 @@ class RestoreEagerIT {
             c.awaitRestoredLine();
             c.assertSameProcState();
             c.assertOneContinuousRun(w.pid);
-            assertThat(c.restore.log(), containsString("restore: process " + w.pid + " running after"));
+            c.restore.awaitLog("restore: process " + w.pid + " running after");
             c.killRestoredAndAwaitRestore();
         }
     }

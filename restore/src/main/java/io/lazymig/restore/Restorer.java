@@ -50,7 +50,7 @@ public final class Restorer {
         phases.done("read images");
         int pid = spawnStub(o, cp.task().pid());
         phases.done("spawn stub");
-        Stub stub = new Stub(pid, SyscallInjector.findSyscallInstruction(pid));
+        Stub stub = null;
         boolean done = false;
         LazyHandoff handoff = null;
         try {
@@ -58,7 +58,7 @@ public final class Restorer {
             List<Mapping> stubMaps = Mapping.of(pid);
             Mapping text = stubMaps.stream().filter(m -> m.perms().charAt(2) == 'x' && !m.name().startsWith("["))
                     .findFirst().orElseThrow(() -> new RestoreException("the stub has no executable mapping"));
-            stub.useSyscallAt(SyscallInjector.findSyscallInstruction(pid, text.start(), text.end()));
+            stub = new Stub(pid, SyscallInjector.findSyscallInstruction(pid, text.start(), text.end()));
             List<Vma> vdso = cp.vmas().stream().filter(v -> (v.status() & (Vma.VMA_AREA_VDSO | Vma.VMA_AREA_VVAR)) != 0).toList();
             long scratch = freeAddress(cp.vmas(), stubMaps, Stub.SCRATCH_SIZE, FIRST_FREE_CANDIDATE);
             long temp = freeAddress(cp.vmas(), stubMaps, 1L << 24, scratch + (1L << 32));
@@ -95,7 +95,7 @@ public final class Restorer {
             setRegisters(pid, cp);
             Ptrace.detach(pid, 0);
             long detached = System.nanoTime();
-            phases.done("detached");
+            phases.done("detached after " + stub.injected() + " injected syscalls");
             if (handoff != null) {
                 handoff.restoreFinished();
             }
@@ -109,10 +109,20 @@ public final class Restorer {
             throw new RestoreException("restore of " + o.dir() + " failed: " + e.getMessage(), e);
         } finally {
             if (!done) {
-                stub.kill();
+                killStub(pid);
                 if (handoff != null) {
                     handoff.close();
                 }
+            }
+        }
+    }
+
+    private static void killStub(int pid) {
+        if (pid > 0) {
+            try {
+                Ptrace.killAndReap(pid);
+            } catch (IOException ignored) {
+                // gone already
             }
         }
     }

@@ -2,7 +2,6 @@ package io.lazymig.restore;
 
 import io.lazymig.jni.Errno;
 import io.lazymig.jni.ProcessMemory;
-import io.lazymig.jni.Ptrace;
 import io.lazymig.jni.SyscallInjector;
 import io.lazymig.jni.Syscalls;
 import java.io.IOException;
@@ -22,6 +21,7 @@ final class Stub {
     private final SyscallInjector injector;
     private long scratch;
     private long cursor;
+    private int injected;
 
     Stub(int pid, long syscallAddress) {
         this.pid = pid;
@@ -38,6 +38,7 @@ final class Stub {
 
     /** Injects a syscall; an error result is a RestoreException naming {@code what}. */
     long call(String what, int nr, long... args) throws IOException {
+        injected++;
         long rc = injector.inject(nr, args);
         if (Syscalls.isError(rc)) {
             int errno = Syscalls.errno(rc);
@@ -48,7 +49,13 @@ final class Stub {
 
     /** Injects a syscall and returns its raw result (-errno on failure). */
     long raw(int nr, long... args) throws IOException {
+        injected++;
         return injector.inject(nr, args);
+    }
+
+    /** How many syscalls were injected so far. */
+    int injected() {
+        return injected;
     }
 
     /** Maps the scratch area at {@code address} (free in both layouts). */
@@ -100,13 +107,5 @@ final class Stub {
     /** A direct native-order buffer for building a struct to {@link #put}. */
     static ByteBuffer struct(int size) {
         return ByteBuffer.allocateDirect(size).order(ByteOrder.nativeOrder());
-    }
-
-    void kill() {
-        try {
-            Ptrace.killAndReap(pid);
-        } catch (IOException ignored) {
-            // gone already
-        }
     }
 }
