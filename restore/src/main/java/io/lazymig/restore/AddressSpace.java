@@ -74,8 +74,7 @@ final class AddressSpace {
                 kept |= m.overlaps(k[0], k[1]);
             }
             if (!kept) {
-                stub.call("munmap(stub " + (m.name().isEmpty() ? "anon" : m.name()) + ")", Syscalls.MUNMAP, m.start(),
-                        m.length());
+                stub.call("munmap", Syscalls.MUNMAP, m.start(), m.length());
             }
         }
     }
@@ -88,32 +87,43 @@ final class AddressSpace {
                 continue;
             }
             boolean writeNow = (v.prot() & Vma.PROT_WRITE) == 0 && hasEagerPages(v);
-            int prot = v.prot() | (writeNow ? Vma.PROT_WRITE : 0);
-            int flags = (v.flags() & (Vma.MAP_SHARED | Vma.MAP_PRIVATE | Vma.MAP_ANONYMOUS | Vma.MAP_GROWSDOWN
-                    | Vma.MAP_NORESERVE | Vma.MAP_LOCKED)) | Syscalls.MAP_FIXED;
-            String what = "mmap(0x" + Long.toHexString(v.start()) + "-0x" + Long.toHexString(v.end())
-                    + (v.isFileBacked() ? " " + v.path() : "") + ")";
-            if (v.isFileBacked()) {
-                boolean sharedWritable = (v.flags() & Vma.MAP_SHARED) != 0 && (v.prot() & Vma.PROT_WRITE) != 0;
-                long fd = openFile(v.path(), sharedWritable ? FileDescriptor.O_RDWR : FileDescriptor.O_RDONLY);
-                try {
-                    stub.call(what, Syscalls.MMAP, v.start(), v.length(), prot, flags, fd, v.pgoff());
-                } finally {
-                    stub.call("close", Syscalls.CLOSE, fd);
-                }
-            } else {
-                stub.call(what, Syscalls.MMAP, v.start(), v.length(), prot, flags, -1, 0);
-            }
-            for (int advice = 0; advice < 64; advice++) {
-                if ((v.madv() >>> advice & 1) != 0) {
-                    stub.call("madvise(" + advice + ")", Syscalls.MADVISE, v.start(), v.length(), advice);
-                }
-            }
+            map(v, writeNow);
             if (writeNow) {
                 raised.add(v);
             }
         }
         return raised;
+    }
+
+    private void map(Vma v, boolean writeNow) throws IOException {
+        int prot = v.prot() | (writeNow ? Vma.PROT_WRITE : 0);
+        int flags = (v.flags() & (Vma.MAP_SHARED | Vma.MAP_PRIVATE | Vma.MAP_ANONYMOUS | Vma.MAP_GROWSDOWN
+                | Vma.MAP_NORESERVE | Vma.MAP_LOCKED)) | Syscalls.MAP_FIXED;
+        if (v.isFileBacked()) {
+            boolean sharedWritable = (v.flags() & Vma.MAP_SHARED) != 0 && (v.prot() & Vma.PROT_WRITE) != 0;
+            long fd = openFile(v.path(), sharedWritable ? FileDescriptor.O_RDWR : FileDescriptor.O_RDONLY);
+            try {
+                mapCall(v, "mmap", Syscalls.MMAP, v.start(), v.length(), prot, flags, fd, v.pgoff());
+            } finally {
+                stub.call("close", Syscalls.CLOSE, fd);
+            }
+        } else {
+            mapCall(v, "mmap", Syscalls.MMAP, v.start(), v.length(), prot, flags, -1, 0);
+        }
+        for (int advice = 0; advice < 64; advice++) {
+            if ((v.madv() >>> advice & 1) != 0) {
+                mapCall(v, "madvise", Syscalls.MADVISE, v.start(), v.length(), advice);
+            }
+        }
+    }
+
+    /** An injected call for {@code v}; a failure names the VMA too. */
+    private void mapCall(Vma v, String name, int nr, long... args) throws IOException {
+        try {
+            stub.call(name, nr, args);
+        } catch (RestoreException e) {
+            throw new RestoreException(e.getMessage() + " for " + v, e);
+        }
     }
 
     /** Opens {@code path} inside the stub; a missing file is one clear line. */
@@ -189,7 +199,7 @@ final class AddressSpace {
     /** Puts back the protection of VMAs mapped writable only to receive their pages. */
     void protectBack(List<Vma> raised) throws IOException {
         for (Vma v : raised) {
-            stub.call("mprotect(0x" + Long.toHexString(v.start()) + ")", Syscalls.MPROTECT, v.start(), v.length(), v.prot());
+            stub.call("mprotect", Syscalls.MPROTECT, v.start(), v.length(), v.prot());
         }
     }
 

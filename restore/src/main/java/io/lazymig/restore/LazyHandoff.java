@@ -1,6 +1,7 @@
 package io.lazymig.restore;
 
 import io.lazymig.images.Checkpoint;
+import io.lazymig.images.PagemapIov;
 import io.lazymig.images.Vma;
 import io.lazymig.jni.FileDescriptor;
 import io.lazymig.jni.NativeException;
@@ -86,8 +87,12 @@ public final class LazyHandoff implements AutoCloseable {
     }
 
     private static boolean hasLazyPages(Checkpoint cp, Vma v) {
-        return cp.pagemap().iovs().stream().anyMatch(iov -> iov.isLazy()
-                && Long.compareUnsigned(iov.vaddr(), v.end()) < 0 && Long.compareUnsigned(v.start(), iov.end()) < 0);
+        for (PagemapIov iov : cp.pagemap().iovs()) {
+            if (iov.isLazy() && Long.compareUnsigned(iov.vaddr(), v.end()) < 0 && Long.compareUnsigned(v.start(), iov.end()) < 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void connectAndSend() throws IOException {

@@ -56,15 +56,17 @@ public final class Restorer {
         try {
             // The stub's own syscall instruction serves until the vdso is in place.
             List<Mapping> stubMaps = Mapping.of(pid);
-            Mapping text = stubMaps.stream().filter(m -> m.perms().charAt(2) == 'x' && !m.name().startsWith("["))
-                    .findFirst().orElseThrow(() -> new RestoreException("the stub has no executable mapping"));
+            Mapping text = stubText(stubMaps);
             stub = new Stub(pid, SyscallInjector.findSyscallInstruction(pid, text.start(), text.end()));
-            List<Vma> vdso = cp.vmas().stream().filter(v -> (v.status() & (Vma.VMA_AREA_VDSO | Vma.VMA_AREA_VVAR)) != 0).toList();
+            List<Vma> vdso = withStatus(cp.vmas(), Vma.VMA_AREA_VDSO | Vma.VMA_AREA_VVAR);
             long scratch = freeAddress(cp.vmas(), stubMaps, Stub.SCRATCH_SIZE, FIRST_FREE_CANDIDATE);
             long temp = freeAddress(cp.vmas(), stubMaps, 1L << 24, scratch + (1L << 32));
             long[] block = VdsoBlock.move(stub, vdso, stubMaps, temp);
-            Vma movedVdso = vdso.stream().filter(v -> (v.status() & Vma.VMA_AREA_VDSO) != 0).findFirst()
-                    .orElseThrow(() -> new RestoreException("the checkpoint has no [vdso]"));
+            List<Vma> vdsoOnly = withStatus(vdso, Vma.VMA_AREA_VDSO);
+            if (vdsoOnly.isEmpty()) {
+                throw new RestoreException("the checkpoint has no [vdso]");
+            }
+            Vma movedVdso = vdsoOnly.get(0);
             stub.useSyscallAt(SyscallInjector.findSyscallInstruction(pid, movedVdso.start(), movedVdso.end()));
             stub.mapScratch(scratch);
             phases.done("vdso moved");
@@ -95,7 +97,8 @@ public final class Restorer {
             setRegisters(pid, cp);
             Ptrace.detach(pid, 0);
             long detached = System.nanoTime();
-            phases.done("detached after " + stub.injected() + " injected syscalls");
+            phases.done("detached");
+            log.debug("restore: {} injected syscalls", stub.injected());
             if (handoff != null) {
                 handoff.restoreFinished();
             }
@@ -115,6 +118,27 @@ public final class Restorer {
                 }
             }
         }
+    }
+
+    // Plain loops rather than streams on restore's path: each lambda is a bootstrap on a cold JVM.
+
+    private static Mapping stubText(List<Mapping> stubMaps) throws RestoreException {
+        for (Mapping m : stubMaps) {
+            if (m.perms().charAt(2) == 'x' && !m.name().startsWith("[")) {
+                return m;
+            }
+        }
+        throw new RestoreException("the stub has no executable mapping");
+    }
+
+    private static List<Vma> withStatus(List<Vma> vmas, int status) {
+        List<Vma> out = new ArrayList<>();
+        for (Vma v : vmas) {
+            if ((v.status() & status) != 0) {
+                out.add(v);
+            }
+        }
+        return out;
     }
 
     private static void killStub(int pid) {
@@ -201,8 +225,12 @@ public final class Restorer {
     /** A page-aligned range of {@code size} bytes free in the checkpoint's layout and the stub's. */
     static long freeAddress(List<Vma> vmas, List<Mapping> stubMaps, long size, long from) throws RestoreException {
         List<long[]> taken = new ArrayList<>();
-        vmas.forEach(v -> taken.add(new long[] {v.start(), v.end()}));
-        stubMaps.forEach(m -> taken.add(new long[] {m.start(), m.end()}));
+        for (Vma v : vmas) {
+            taken.add(new long[] {v.start(), v.end()});
+        }
+        for (Mapping m : stubMaps) {
+            taken.add(new long[] {m.start(), m.end()});
+        }
         for (long at = from; at < (1L << 46); at += 1L << 32) {
             if (isFree(taken, at, at + size)) {
                 return at;

@@ -70,7 +70,7 @@ final class TaskState {
                 .putInt(SystemInfo.PRCTL_MM_MAP_OFFSET_EXE_FD, (int) exeFd);
         long mapAt = stub.put(map);
         try {
-            stub.call("prctl(PR_SET_MM, PR_SET_MM_MAP)", Syscalls.PRCTL, SystemInfo.PR_SET_MM, SystemInfo.PR_SET_MM_MAP,
+            stub.call("prctl(PR_SET_MM_MAP)", Syscalls.PRCTL, SystemInfo.PR_SET_MM, SystemInfo.PR_SET_MM_MAP,
                     mapAt, SystemInfo.PRCTL_MM_MAP_SIZE, 0);
         } finally {
             stub.call("close(exe)", Syscalls.CLOSE, exeFd);
@@ -147,7 +147,7 @@ final class TaskState {
             }
         }
         if (fd != f.fd()) {
-            stub.call("dup2(" + fd + ", " + f.fd() + ")", Syscalls.DUP2, fd, f.fd());
+            stub.call("dup2", Syscalls.DUP2, fd, f.fd());
             stub.call("close", Syscalls.CLOSE, fd);
         }
         if (f.kind() != OpenFile.Kind.TTY) {
@@ -183,14 +183,14 @@ final class TaskState {
             stub.resetScratch();
             ByteBuffer act = Stub.struct(KERNEL_SIGACTION_SIZE).putLong(0, a.handler()).putLong(8, a.flags())
                     .putLong(16, a.restorer()).putLong(24, a.mask());
-            stub.call("rt_sigaction(" + a.signo() + ")", Syscalls.RT_SIGACTION, a.signo(), stub.put(act), 0,
+            stub.call("rt_sigaction", Syscalls.RT_SIGACTION, a.signo(), stub.put(act), 0,
                     Ptrace.KERNEL_SIGSET_SIZE);
         }
     }
 
     private static String statusField(int pid, String name) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc", Integer.toString(pid), "status"))) {
-            if (line.startsWith(name + ":")) {
+            if (line.startsWith(name) && line.length() > name.length() && line.charAt(name.length()) == ':') {
                 return line.substring(name.length() + 1).trim();
             }
         }
