@@ -173,7 +173,11 @@ public final class LazyHandoff implements AutoCloseable {
                 restoreFinished();
                 log.warn("restore: handed process {} to a new lazy-pages daemon at {}", pid, address);
                 return true;
-            } catch (RestoreException e) {
+            } catch (IOException e) {
+                // Nobody listens yet, or the new daemon went away during the handshake: try again.
+                if (daemon != null) {
+                    daemon.close();
+                }
                 sleep(Duration.ofMillis(100));
             }
         }

@@ -165,6 +165,10 @@ public final class Restorer {
                 throw new RestoreException("cannot start the restore stub: " + e.getMessage(), e);
             }
             if (!o.anyPid()) {
+                if (isZombie(Path.of("/proc", Integer.toString(originalPid), "stat"))) {
+                    throw new RestoreException("pid " + originalPid + " is held by a zombie its parent does not reap; "
+                            + "use --any-pid to restore the process under another pid");
+                }
                 throw new RestoreException("pid " + originalPid + " is taken on this host; use --any-pid to restore "
                         + "the process under another pid");
             }
@@ -174,21 +178,27 @@ public final class Restorer {
     }
 
     /**
-     * A process just dumped and killed on this host stays a zombie until its parent reaps it; give
-     * that a moment rather than call its pid taken.
+     * A process just dumped and killed on this host stays a zombie until its parent reaps it (init
+     * here took ~1.4 s); give that up to 10 s rather than call its pid taken.
      */
     private static void awaitZombieReaped(int pid) {
         Path stat = Path.of("/proc", Integer.toString(pid), "stat");
-        for (int i = 0; i < 100 && Files.exists(stat); i++) {
+        for (int i = 0; i < 1000 && isZombie(stat); i++) {
             try {
-                String s = Files.readString(stat);
-                if (s.charAt(s.lastIndexOf(')') + 2) != 'Z') {
-                    return;
-                }
-                Thread.sleep(20);
-            } catch (IOException | InterruptedException | StringIndexOutOfBoundsException e) {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
                 return;
             }
+        }
+    }
+
+    private static boolean isZombie(Path stat) {
+        try {
+            String s = Files.readString(stat);
+            return s.charAt(s.lastIndexOf(')') + 2) == 'Z';
+        } catch (IOException | StringIndexOutOfBoundsException e) {
+            return false;
         }
     }
 
