@@ -1,6 +1,7 @@
 package io.lazymig.lazyclient;
 
 import io.lazymig.images.Checkpoint;
+import io.lazymig.images.Vma;
 import io.lazymig.jni.Buffers;
 import io.lazymig.jni.Errno;
 import io.lazymig.jni.Poll;
@@ -141,12 +142,17 @@ public final class LazyPagesDaemon {
     }
 
     /**
-     * A uffd taken over from a dead daemon may have threads waiting on faults whose messages that
-     * daemon read and lost: wake every missing range, so they fault again and tell us.
+     * Wakes every thread waiting on a fault in the lazy areas, so that each faults again and queues
+     * a message this daemon reads. It matters when this daemon takes over from a dead one (restore
+     * hands the same uffd on): fault messages the dead daemon read but never served are gone, and
+     * their waiters would otherwise wait for a copy over their page, which never comes for a page
+     * the checkpoint lacks (a zero page). With no waiters it does nothing.
      */
     private void wakeWaiters(LazyProcess p) throws IOException {
-        for (PendingPages.Run r : p.pending.runs()) {
-            p.uffd.wake(r.start(), r.length());
+        for (Vma v : checkpoint.vmas()) {
+            if (v.canBeLazy()) {
+                p.uffd.wake(v.start(), v.length());
+            }
         }
     }
 

@@ -100,11 +100,6 @@ final class PendingPages {
         return e == null ? null : e.getValue();
     }
 
-    /** The pending runs, in address order (a snapshot). */
-    List<Run> runs() {
-        return new ArrayList<>(runs.values());
-    }
-
     /** A copy, for a forked child that shares the parent's missing pages. */
     PendingPages copy() {
         PendingPages p = new PendingPages();

@@ -1,6 +1,7 @@
 package io.lazymig.restore;
 
 import io.lazymig.images.Checkpoint;
+import io.lazymig.images.PagemapIov;
 import io.lazymig.images.Vma;
 import io.lazymig.jni.FileDescriptor;
 import io.lazymig.jni.NativeException;
@@ -86,8 +87,12 @@ public final class LazyHandoff implements AutoCloseable {
     }
 
     private static boolean hasLazyPages(Checkpoint cp, Vma v) {
-        return cp.pagemap().iovs().stream().anyMatch(iov -> iov.isLazy()
-                && Long.compareUnsigned(iov.vaddr(), v.end()) < 0 && Long.compareUnsigned(v.start(), iov.end()) < 0);
+        for (PagemapIov iov : cp.pagemap().iovs()) {
+            if (iov.isLazy() && Long.compareUnsigned(iov.vaddr(), v.end()) < 0 && Long.compareUnsigned(v.start(), iov.end()) < 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void connectAndSend() throws IOException {
@@ -144,29 +149,32 @@ public final class LazyHandoff implements AutoCloseable {
 
     /**
      * Blocks until the daemon reports the process complete (then the guard's uffd copy is closed)
-     * or the process has exited. A dropped daemon is replaced by the next one listening at the
-     * address; if none comes within {@code deadline}, the process is killed and this throws.
+     * or the process has exited; returns true then. A dropped daemon is replaced by the next one
+     * listening at the address; if none comes within {@code deadline}, the process is killed and
+     * this returns false, having logged why as an error first: whoever waits for the process wakes
+     * up at the kill and may exit at once, so the line must already be out.
      */
-    public void guard(Duration deadline) throws IOException {
+    public boolean guard(Duration deadline) throws IOException {
         while (true) {
             try {
                 awaitCompletion();
                 log.info("restore: process {} has all its pages", pid);
                 close();
-                return;
+                return true;
             } catch (EOFException | NativeException e) {
                 if (!alive()) {
                     close();
-                    return;
+                    return true;
                 }
                 log.warn("restore: lazy-pages daemon at {} went away ({}); waiting up to {} s for another",
                         address, e.getMessage(), deadline.toSeconds());
                 daemon.close();
                 if (!reconnect(deadline)) {
+                    log.error("restore: no lazy-pages daemon came back at {} within {} s: process {} killed rather "
+                            + "than left on missing pages", address, deadline.toSeconds(), pid);
                     killRestored();
                     close();
-                    throw new RestoreException("no lazy-pages daemon came back at " + address + " within "
-                            + deadline.toSeconds() + " s: process " + pid + " killed rather than left on missing pages");
+                    return false;
                 }
             }
         }
@@ -196,7 +204,11 @@ public final class LazyHandoff implements AutoCloseable {
                 restoreFinished();
                 log.warn("restore: handed process {} to a new lazy-pages daemon at {}", pid, address);
                 return true;
-            } catch (RestoreException e) {
+            } catch (IOException e) {
+                // Nobody listens yet, or the new daemon went away during the handshake: try again.
+                if (daemon != null) {
+                    daemon.close();
+                }
                 sleep(Duration.ofMillis(100));
             }
         }

@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,30 +42,42 @@ public final class Restorer {
 
     public static Restored restore(Options o) throws IOException {
         long t0 = System.nanoTime();
+        Phases phases = new Phases(t0);
+        if (!Files.isDirectory(o.dir())) {
+            throw new RestoreException("no images directory " + o.dir());
+        }
         Checkpoint cp = Checkpoint.read(o.dir());
+        phases.done("read images");
         int pid = spawnStub(o, cp.task().pid());
-        Stub stub = new Stub(pid, SyscallInjector.findSyscallInstruction(pid));
+        phases.done("spawn stub");
+        Stub stub = null;
         boolean done = false;
         LazyHandoff handoff = null;
         try {
             // The stub's own syscall instruction serves until the vdso is in place.
             List<Mapping> stubMaps = Mapping.of(pid);
-            Mapping text = stubMaps.stream().filter(m -> m.perms().charAt(2) == 'x' && !m.name().startsWith("["))
-                    .findFirst().orElseThrow(() -> new RestoreException("the stub has no executable mapping"));
-            stub.useSyscallAt(SyscallInjector.findSyscallInstruction(pid, text.start(), text.end()));
-            List<Vma> vdso = cp.vmas().stream().filter(v -> (v.status() & (Vma.VMA_AREA_VDSO | Vma.VMA_AREA_VVAR)) != 0).toList();
+            Mapping text = stubText(stubMaps);
+            stub = new Stub(pid, SyscallInjector.findSyscallInstruction(pid, text.start(), text.end()));
+            List<Vma> vdso = withStatus(cp.vmas(), Vma.VMA_AREA_VDSO | Vma.VMA_AREA_VVAR);
             long scratch = freeAddress(cp.vmas(), stubMaps, Stub.SCRATCH_SIZE, FIRST_FREE_CANDIDATE);
             long temp = freeAddress(cp.vmas(), stubMaps, 1L << 24, scratch + (1L << 32));
             long[] block = VdsoBlock.move(stub, vdso, stubMaps, temp);
-            Vma movedVdso = vdso.stream().filter(v -> (v.status() & Vma.VMA_AREA_VDSO) != 0).findFirst()
-                    .orElseThrow(() -> new RestoreException("the checkpoint has no [vdso]"));
+            List<Vma> vdsoOnly = withStatus(vdso, Vma.VMA_AREA_VDSO);
+            if (vdsoOnly.isEmpty()) {
+                throw new RestoreException("the checkpoint has no [vdso]");
+            }
+            Vma movedVdso = vdsoOnly.get(0);
             stub.useSyscallAt(SyscallInjector.findSyscallInstruction(pid, movedVdso.start(), movedVdso.end()));
             stub.mapScratch(scratch);
+            phases.done("vdso moved");
 
             AddressSpace space = new AddressSpace(stub, cp, o.lazy());
             space.unmapStub(block, new long[] {scratch, scratch + Stub.SCRATCH_SIZE});
+            phases.done("stub unmapped");
             List<Vma> raised = space.mapAll();
+            phases.done("VMAs mapped");
             long eager = space.writeEagerPages(o.dir());
+            phases.done("eager pages");
             space.protectBack(raised);
 
             TaskState state = new TaskState(stub, space, cp.task(), cp.files());
@@ -73,8 +86,10 @@ public final class Restorer {
             state.restoreFiles();
             state.restoreSignalActions();
             state.restoreRobustList();
+            phases.done("task state");
             if (o.lazy()) {
                 handoff = LazyHandoff.handOver(stub, cp, o.address());
+                phases.done("lazy handoff");
             }
             state.restoreRseq();
             state.restoreCreds(); // last: the uffd and PR_SET_MM_MAP above need root's privileges
@@ -83,20 +98,56 @@ public final class Restorer {
             setRegisters(pid, cp);
             Ptrace.detach(pid, 0);
             long detached = System.nanoTime();
+            phases.done("detached");
+            log.debug("restore: {} injected syscalls", stub.injected());
             if (handoff != null) {
                 handoff.restoreFinished();
             }
             done = true;
-            log.info("restore: process {} running after {} ms ({} eager bytes)", pid, (detached - t0) / 1_000_000, eager);
+            if (log.isInfoEnabled()) {
+                log.info("restore: process {} running after {} ms ({} eager bytes)", pid,
+                        String.format(Locale.ROOT, "%.1f", (detached - t0) / 1e6), eager);
+            }
             return new Restored(pid, handoff, t0, detached, eager);
         } catch (NativeException e) {
             throw new RestoreException("restore of " + o.dir() + " failed: " + e.getMessage(), e);
         } finally {
             if (!done) {
-                stub.kill();
+                killStub(pid);
                 if (handoff != null) {
                     handoff.close();
                 }
+            }
+        }
+    }
+
+    // Plain loops rather than streams on restore's path: each lambda is a bootstrap on a cold JVM.
+
+    private static Mapping stubText(List<Mapping> stubMaps) throws RestoreException {
+        for (Mapping m : stubMaps) {
+            if (m.perms().charAt(2) == 'x' && !m.name().startsWith("[")) {
+                return m;
+            }
+        }
+        throw new RestoreException("the stub has no executable mapping");
+    }
+
+    private static List<Vma> withStatus(List<Vma> vmas, int status) {
+        List<Vma> out = new ArrayList<>();
+        for (Vma v : vmas) {
+            if ((v.status() & status) != 0) {
+                out.add(v);
+            }
+        }
+        return out;
+    }
+
+    private static void killStub(int pid) {
+        if (pid > 0) {
+            try {
+                Ptrace.killAndReap(pid);
+            } catch (IOException ignored) {
+                // gone already
             }
         }
     }
@@ -115,6 +166,10 @@ public final class Restorer {
                 throw new RestoreException("cannot start the restore stub: " + e.getMessage(), e);
             }
             if (!o.anyPid()) {
+                if (isZombie(Path.of("/proc", Integer.toString(originalPid), "stat"))) {
+                    throw new RestoreException("pid " + originalPid + " is held by a zombie its parent does not reap; "
+                            + "use --any-pid to restore the process under another pid");
+                }
                 throw new RestoreException("pid " + originalPid + " is taken on this host; use --any-pid to restore "
                         + "the process under another pid");
             }
@@ -124,21 +179,27 @@ public final class Restorer {
     }
 
     /**
-     * A process just dumped and killed on this host stays a zombie until its parent reaps it; give
-     * that a moment rather than call its pid taken.
+     * A process just dumped and killed on this host stays a zombie until its parent reaps it (init
+     * here took ~1.4 s); give that up to 10 s rather than call its pid taken.
      */
     private static void awaitZombieReaped(int pid) {
         Path stat = Path.of("/proc", Integer.toString(pid), "stat");
-        for (int i = 0; i < 100 && Files.exists(stat); i++) {
+        for (int i = 0; i < 1000 && isZombie(stat); i++) {
             try {
-                String s = Files.readString(stat);
-                if (s.charAt(s.lastIndexOf(')') + 2) != 'Z') {
-                    return;
-                }
-                Thread.sleep(20);
-            } catch (IOException | InterruptedException | StringIndexOutOfBoundsException e) {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
                 return;
             }
+        }
+    }
+
+    private static boolean isZombie(Path stat) {
+        try {
+            String s = Files.readString(stat);
+            return s.charAt(s.lastIndexOf(')') + 2) == 'Z';
+        } catch (IOException | StringIndexOutOfBoundsException e) {
+            return false;
         }
     }
 
@@ -175,8 +236,12 @@ public final class Restorer {
     /** A page-aligned range of {@code size} bytes free in the checkpoint's layout and the stub's. */
     static long freeAddress(List<Vma> vmas, List<Mapping> stubMaps, long size, long from) throws RestoreException {
         List<long[]> taken = new ArrayList<>();
-        vmas.forEach(v -> taken.add(new long[] {v.start(), v.end()}));
-        stubMaps.forEach(m -> taken.add(new long[] {m.start(), m.end()}));
+        for (Vma v : vmas) {
+            taken.add(new long[] {v.start(), v.end()});
+        }
+        for (Mapping m : stubMaps) {
+            taken.add(new long[] {m.start(), m.end()});
+        }
         for (long at = from; at < (1L << 46); at += 1L << 32) {
             if (isFree(taken, at, at + size)) {
                 return at;

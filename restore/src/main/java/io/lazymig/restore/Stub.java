@@ -2,7 +2,6 @@ package io.lazymig.restore;
 
 import io.lazymig.jni.Errno;
 import io.lazymig.jni.ProcessMemory;
-import io.lazymig.jni.Ptrace;
 import io.lazymig.jni.SyscallInjector;
 import io.lazymig.jni.Syscalls;
 import java.io.IOException;
@@ -22,6 +21,7 @@ final class Stub {
     private final SyscallInjector injector;
     private long scratch;
     private long cursor;
+    private int injected;
 
     Stub(int pid, long syscallAddress) {
         this.pid = pid;
@@ -36,24 +36,41 @@ final class Stub {
         injector.useSyscallAt(address);
     }
 
-    /** Injects a syscall; an error result is a RestoreException naming {@code what}. */
-    long call(String what, int nr, long... args) throws IOException {
+    /**
+     * Injects a syscall; an error result is a RestoreException naming it: "injected NAME(ARGS)
+     * failed: ERRNO (text)", the arguments in hex. The message is built only then: string
+     * concatenation costs a bootstrap per call site on a cold JVM (~1 ms each), and restore runs
+     * once per JVM.
+     */
+    long call(String name, int nr, long... args) throws IOException {
+        injected++;
         long rc = injector.inject(nr, args);
         if (Syscalls.isError(rc)) {
             int errno = Syscalls.errno(rc);
-            throw new RestoreException("injected " + what + " failed: " + Errno.name(errno) + " (" + Errno.text(errno) + ")");
+            StringBuilder sb = new StringBuilder("injected ").append(name).append('(');
+            for (int i = 0; i < args.length; i++) {
+                sb.append(i > 0 ? ", " : "").append("0x").append(Long.toHexString(args[i]));
+            }
+            throw new RestoreException(sb.append(") failed: ").append(Errno.name(errno)).append(" (")
+                    .append(Errno.text(errno)).append(')').toString());
         }
         return rc;
     }
 
     /** Injects a syscall and returns its raw result (-errno on failure). */
     long raw(int nr, long... args) throws IOException {
+        injected++;
         return injector.inject(nr, args);
+    }
+
+    /** How many syscalls were injected so far. */
+    int injected() {
+        return injected;
     }
 
     /** Maps the scratch area at {@code address} (free in both layouts). */
     void mapScratch(long address) throws IOException {
-        long at = call("mmap(scratch)", Syscalls.MMAP, address, SCRATCH_SIZE, Syscalls.PROT_READ | Syscalls.PROT_WRITE,
+        long at = call("mmap", Syscalls.MMAP, address, SCRATCH_SIZE, Syscalls.PROT_READ | Syscalls.PROT_WRITE,
                 Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS | Syscalls.MAP_FIXED_NOREPLACE, -1, 0);
         if (at != address) {
             throw new RestoreException("scratch area mapped at 0x" + Long.toHexString(at) + ", not 0x"
@@ -68,7 +85,7 @@ final class Stub {
     }
 
     void unmapScratch() throws IOException {
-        call("munmap(scratch)", Syscalls.MUNMAP, scratch, SCRATCH_SIZE);
+        call("munmap", Syscalls.MUNMAP, scratch, SCRATCH_SIZE);
         scratch = 0;
     }
 
@@ -100,13 +117,5 @@ final class Stub {
     /** A direct native-order buffer for building a struct to {@link #put}. */
     static ByteBuffer struct(int size) {
         return ByteBuffer.allocateDirect(size).order(ByteOrder.nativeOrder());
-    }
-
-    void kill() {
-        try {
-            Ptrace.killAndReap(pid);
-        } catch (IOException ignored) {
-            // gone already
-        }
     }
 }

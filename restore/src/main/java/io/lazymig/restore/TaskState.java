@@ -14,6 +14,8 @@ import io.lazymig.jni.SystemInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,7 +71,7 @@ final class TaskState {
                 .putInt(SystemInfo.PRCTL_MM_MAP_OFFSET_EXE_FD, (int) exeFd);
         long mapAt = stub.put(map);
         try {
-            stub.call("prctl(PR_SET_MM, PR_SET_MM_MAP)", Syscalls.PRCTL, SystemInfo.PR_SET_MM, SystemInfo.PR_SET_MM_MAP,
+            stub.call("prctl(PR_SET_MM_MAP)", Syscalls.PRCTL, SystemInfo.PR_SET_MM, SystemInfo.PR_SET_MM_MAP,
                     mapAt, SystemInfo.PRCTL_MM_MAP_SIZE, 0);
         } finally {
             stub.call("close(exe)", Syscalls.CLOSE, exeFd);
@@ -152,7 +154,7 @@ final class TaskState {
             }
         }
         if (fd != f.fd()) {
-            stub.call("dup2(" + fd + ", " + f.fd() + ")", Syscalls.DUP2, fd, f.fd());
+            stub.call("dup2", Syscalls.DUP2, fd, f.fd());
             stub.call("close", Syscalls.CLOSE, fd);
         }
         if (f.kind() != OpenFile.Kind.TTY) {
@@ -174,13 +176,21 @@ final class TaskState {
         return -1;
     }
 
-    /** The signal actions, by injected rt_sigaction. */
+    /**
+     * The signal actions, by injected rt_sigaction. After its execve the stub holds SIG_DFL with
+     * no flags, mask or restorer for every signal it did not inherit as ignored: those are
+     * skipped (most of the 62, one injected syscall each).
+     */
     void restoreSignalActions() throws IOException {
+        long stubIgnored = Long.parseUnsignedLong(statusField(stub.pid(), "SigIgn"), 16);
         for (SigAction a : task.sigactions()) {
+            if (a.isDefault() && (stubIgnored >>> (a.signo() - 1) & 1) == 0) {
+                continue;
+            }
             stub.resetScratch();
             ByteBuffer act = Stub.struct(KERNEL_SIGACTION_SIZE).putLong(0, a.handler()).putLong(8, a.flags())
                     .putLong(16, a.restorer()).putLong(24, a.mask());
-            stub.call("rt_sigaction(" + a.signo() + ")", Syscalls.RT_SIGACTION, a.signo(), stub.put(act), 0,
+            stub.call("rt_sigaction", Syscalls.RT_SIGACTION, a.signo(), stub.put(act), 0,
                     Ptrace.KERNEL_SIGSET_SIZE);
         }
     }
@@ -207,6 +217,15 @@ final class TaskState {
         stub.call("setfsuid", Syscalls.SETFSUID, c.fsuid());
         // Changing ids makes a process non-dumpable; the dumped one was dumpable (ptrace saw it).
         stub.call("prctl(PR_SET_DUMPABLE)", Syscalls.PRCTL, SystemInfo.PR_SET_DUMPABLE, 1, 0, 0, 0);
+    }
+
+    private static String statusField(int pid, String name) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc", Integer.toString(pid), "status"))) {
+            if (line.startsWith(name) && line.length() > name.length() && line.charAt(name.length()) == ':') {
+                return line.substring(name.length() + 1).trim();
+            }
+        }
+        throw new RestoreException("no " + name + " in /proc/" + pid + "/status");
     }
 
     /** The robust futex list (only the task itself can register it). */

@@ -3,6 +3,7 @@ package io.lazymig.restore;
 import io.lazymig.images.Vma;
 import io.lazymig.jni.Syscalls;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -20,7 +21,12 @@ final class VdsoBlock {
 
     /** Checks the layouts agree and moves the block; returns the block's new [start, end). */
     static long[] move(Stub stub, List<Vma> checkpointBlock, List<Mapping> stubMaps, long tempAddress) throws IOException {
-        List<Mapping> block = stubMaps.stream().filter(m -> isVdsoName(m.name())).toList();
+        List<Mapping> block = new ArrayList<>();
+        for (Mapping m : stubMaps) {
+            if (isVdsoName(m.name())) {
+                block.add(m);
+            }
+        }
         checkSameLayout(checkpointBlock, block);
         long srcStart = block.get(0).start();
         long srcEnd = block.get(block.size() - 1).end();
@@ -44,7 +50,7 @@ final class VdsoBlock {
     private static void moveAll(Stub stub, List<Mapping> block, long from, long to) throws IOException {
         for (Mapping m : block) {
             long dst = m.start() - from + to;
-            stub.call("mremap(" + m.name() + " to 0x" + Long.toHexString(dst) + ")", Syscalls.MREMAP, m.start(),
+            stub.call("mremap", Syscalls.MREMAP, m.start(),
                     m.length(), m.length(), Syscalls.MREMAP_MAYMOVE | Syscalls.MREMAP_FIXED, dst);
         }
     }
