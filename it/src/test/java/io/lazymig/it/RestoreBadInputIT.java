@@ -188,7 +188,7 @@ class RestoreBadInputIT {
             // Stop the original so that only the copy writes to the shared output file.
             RestoreEagerIT.kill(w.pid, "STOP");
             RestoreLauncher.Running restore = c.closeLater(RestoreLauncher.start(dir.resolve("any-pid.log"), "restore",
-                    "-D", c.images.toString(), "--any-pid"));
+                    "-D", c.images.toString(), "--any-pid", "-v", "3"));
             restore.awaitLog("running after");
             assertThat(restore.log(), containsString("pid " + w.pid + " is taken, restoring under another pid"));
             int other = Integer.parseInt(restore.log().replaceAll("(?s).*restore: process (\\d+) running after.*", "$1"));
