@@ -23,8 +23,10 @@ import java.util.Optional;
  * pages with process_vm_writev (VMAs mapped writable for it, then mprotect back).
  */
 final class AddressSpace {
-    /** Bytes read from pages-N.img and written into the process per batch. */
-    /** 1 MiB: the buffer stays in cache between the read and the write (~5-10 % faster than 8 MiB here). */
+    /**
+     * Bytes read from pages-N.img and written into the process per batch: 1 MiB, so the buffer
+     * stays in cache between the read and the write (5-10 % faster than 8 MiB on this machine).
+     */
     static final int BATCH_BYTES = 1 << 20;
 
     private final Stub stub;
@@ -138,62 +140,167 @@ final class AddressSpace {
         return fd;
     }
 
-    /** Writes the eager pages from pages-N.img; returns the bytes written. */
+    /**
+     * Writes the eager pages from pages-N.img; returns the bytes written. From {@link #SPLIT_BYTES}
+     * on, two writers share the work, each with half of the bytes (in address order), its own
+     * buffer and its own reads of the file: the copy is CPU-bound (page cache to buffer, buffer to
+     * the process, first-touch faults there), and process_vm_writev needs neither a ptrace-stop nor
+     * the tracer thread. (1 GiB here: median 734 ms with two, 898 ms with one.)
+     */
     long writeEagerPages(Path dir) throws IOException {
-        long total = 0;
-        if (cp.pagemap().presentBytes() == 0 && anyway.isEmpty()) {
+        long eagerBytes = 0;
+        for (PagemapIov iov : cp.pagemap().iovs()) {
+            if (isEager(iov)) {
+                eagerBytes += iov.length();
+            }
+        }
+        if (eagerBytes == 0 && anyway.isEmpty()) {
             return 0;
         }
-        ByteBuffer buf = Buffers.allocatePageAligned(BATCH_BYTES);
-        IoVecBatch batch = new IoVecBatch(ProcessMemory.IOV_MAX);
-        try (PagesFile pages = ImageDir.of(dir).openPages(cp.pagemap().pagesId())) {
-            long fileStart = -1;
+        long split = eagerBytes >= SPLIT_BYTES ? (eagerBytes / 2) & -PagemapIov.PAGE_SIZE : Long.MAX_VALUE;
+        try (PageWriter first = new PageWriter(dir); PageWriter second = new PageWriter(dir)) {
+            long seen = 0;
             for (PagemapIov iov : cp.pagemap().iovs()) {
                 if (!isEager(iov)) {
                     continue;
                 }
-                long addr = iov.vaddr();
-                long off = iov.pagesOffset();
-                long left = iov.length();
-                while (left > 0) {
-                    boolean contiguous = fileStart >= 0 && off == fileStart + buf.position();
-                    if (batch.size() == batch.capacity() || buf.position() == buf.capacity() || (!contiguous && batch.size() > 0)) {
-                        total += flush(pages, fileStart, buf, batch);
-                        fileStart = -1;
-                    }
-                    if (fileStart < 0) {
-                        fileStart = off;
-                    }
-                    int n = (int) Math.min(left, buf.capacity() - buf.position());
-                    batch.add(Buffers.address(buf) + buf.position(), addr, n);
-                    buf.position(buf.position() + n);
-                    addr += n;
-                    off += n;
-                    left -= n;
+                long inFirst = Math.max(0, Math.min(iov.length(), split - seen));
+                if (inFirst > 0) {
+                    first.plan(iov.vaddr(), iov.pagesOffset(), inFirst);
                 }
+                if (inFirst < iov.length()) {
+                    second.plan(iov.vaddr() + inFirst, iov.pagesOffset() + inFirst, iov.length() - inFirst);
+                }
+                seen += iov.length();
             }
-            total += flush(pages, fileStart, buf, batch);
             for (long page : anyway) {
-                batch.add(Buffers.address(buf), page, PagemapIov.PAGE_SIZE);
-                buf.position(PagemapIov.PAGE_SIZE);
-                total += flush(pages, cp.pagemap().find(page).orElseThrow().fileOffset(page), buf, batch);
+                first.plan(page, cp.pagemap().find(page).orElseThrow().fileOffset(page), PagemapIov.PAGE_SIZE);
             }
+            if (second.isEmpty()) {
+                return first.write();
+            }
+            second.startInBackground();
+            long total = first.write();
+            return total + second.awaitBackground();
         }
-        return total;
     }
 
-    /** Reads the batch's bytes (contiguous in the file from fileStart) and writes them to their addresses. */
-    private long flush(PagesFile pages, long fileStart, ByteBuffer buf, IoVecBatch batch) throws IOException {
-        if (batch.size() == 0) {
-            return 0;
+    /** Eager bytes from which two writers share the work. */
+    static final long SPLIT_BYTES = 64L << 20;
+
+    /** Writes planned ranges (address, file offset, length) from pages-N.img into the process. */
+    private final class PageWriter implements AutoCloseable {
+        private final Path dir;
+        private final List<long[]> planned = new ArrayList<>();
+        private Thread thread;
+        private long backgroundBytes;
+        private Throwable backgroundFailure;
+
+        PageWriter(Path dir) {
+            this.dir = dir;
         }
-        int len = buf.position();
-        buf.flip();
-        pages.read(fileStart, buf);
-        ProcessMemory.writev(stub.pid(), batch).check();
-        buf.clear();
-        batch.clear();
-        return len;
+
+        void plan(long address, long fileOffset, long length) {
+            planned.add(new long[] {address, fileOffset, length});
+        }
+
+        boolean isEmpty() {
+            return planned.isEmpty();
+        }
+
+        void startInBackground() {
+            thread = new Thread(this::runInBackground, "restore-pages");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        private void runInBackground() {
+            try {
+                backgroundBytes = write();
+            } catch (Throwable e) {
+                backgroundFailure = e;
+            }
+        }
+
+        long awaitBackground() throws IOException {
+            join();
+            if (backgroundFailure instanceof IOException e) {
+                throw e;
+            }
+            if (backgroundFailure instanceof RuntimeException e) {
+                throw e;
+            }
+            if (backgroundFailure instanceof Error e) {
+                throw e;
+            }
+            return backgroundBytes;
+        }
+
+        private void join() {
+            boolean interrupted = false;
+            while (thread != null && thread.isAlive()) {
+                try {
+                    thread.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        long write() throws IOException {
+            long total = 0;
+            ByteBuffer buf = Buffers.allocatePageAligned(BATCH_BYTES);
+            IoVecBatch batch = new IoVecBatch(ProcessMemory.IOV_MAX);
+            try (PagesFile pages = ImageDir.of(dir).openPages(cp.pagemap().pagesId())) {
+                long fileStart = -1;
+                for (long[] r : planned) {
+                    long addr = r[0];
+                    long off = r[1];
+                    long left = r[2];
+                    while (left > 0) {
+                        boolean contiguous = fileStart >= 0 && off == fileStart + buf.position();
+                        if (batch.size() == batch.capacity() || buf.position() == buf.capacity()
+                                || (!contiguous && batch.size() > 0)) {
+                            total += flush(pages, fileStart, buf, batch);
+                            fileStart = -1;
+                        }
+                        if (fileStart < 0) {
+                            fileStart = off;
+                        }
+                        int n = (int) Math.min(left, buf.capacity() - buf.position());
+                        batch.add(Buffers.address(buf) + buf.position(), addr, n);
+                        buf.position(buf.position() + n);
+                        addr += n;
+                        off += n;
+                        left -= n;
+                    }
+                }
+                return total + flush(pages, fileStart, buf, batch);
+            }
+        }
+
+        /** Reads the batch's bytes (contiguous in the file from fileStart) and writes them to their addresses. */
+        private long flush(PagesFile pages, long fileStart, ByteBuffer buf, IoVecBatch batch) throws IOException {
+            if (batch.size() == 0) {
+                return 0;
+            }
+            int len = buf.position();
+            buf.flip();
+            pages.read(fileStart, buf);
+            ProcessMemory.writev(stub.pid(), batch).check();
+            buf.clear();
+            batch.clear();
+            return len;
+        }
+
+        /** Never returns while its thread still writes (a failure of the other writer must not race it). */
+        @Override
+        public void close() {
+            join();
+        }
     }
 
     /** Puts back the protection of VMAs mapped writable only to receive their pages. */
