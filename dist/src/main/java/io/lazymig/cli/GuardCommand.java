@@ -55,8 +55,8 @@ final class GuardCommand implements Command {
             ByteBuffer ack = ByteBuffer.allocateDirect(1);
             from.sendFully(ack);
         }
-        handoff.guard(Duration.ofSeconds(CliOptions.parseInt(cl.getOptionValue("lazy-deadline"), "--lazy-deadline")));
-        return 0;
+        boolean served = handoff.guard(Duration.ofSeconds(CliOptions.parseInt(cl.getOptionValue("lazy-deadline"), "--lazy-deadline")));
+        return served ? 0 : 1;
     }
 
     /** Starts the guard process in its own session and hands {@code handoff} to it. */

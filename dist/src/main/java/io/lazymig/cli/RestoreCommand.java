@@ -3,6 +3,7 @@ package io.lazymig.cli;
 import io.lazymig.jni.Ptrace;
 import io.lazymig.jni.WaitStatus;
 import io.lazymig.restore.Restorer;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -84,11 +85,14 @@ final class RestoreCommand implements Command {
             return 0;
         }
         Thread guard = null;
+        java.util.concurrent.atomic.AtomicBoolean guardFailed = new java.util.concurrent.atomic.AtomicBoolean();
         if (r.handoff() != null) {
             Logger log = LoggerFactory.getLogger("lazymig.restore");
             guard = new Thread(() -> {
                 try {
-                    r.handoff().guard(lazyDeadline);
+                    if (!r.handoff().guard(lazyDeadline)) {
+                        guardFailed.set(true);
+                    }
                 } catch (Exception e) {
                     log.error("restore: {}", Main.describe(e));
                 }
@@ -102,6 +106,10 @@ final class RestoreCommand implements Command {
         }
         if (guard != null) {
             r.handoff().close();
+        }
+        if (guardFailed.get()) {
+            throw new IOException("no lazy-pages daemon served process " + r.pid() + " in time: it was killed "
+                    + "rather than left on missing pages");
         }
         return st.exited() ? st.exitCode() : 128 + st.termSignal();
     }

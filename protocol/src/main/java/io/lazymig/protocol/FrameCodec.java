@@ -4,6 +4,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.GatheringByteChannel;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
 import java.util.zip.CRC32C;
@@ -121,6 +122,17 @@ public final class FrameCodec {
         outHeader.clear();
         outHeader.putInt((int) length).putShort((short) type.code).putShort((short) flags).putLong(id)
                 .putInt(length == 0 ? 0 : (int) c.getValue()).putInt(0).flip();
+        if (out instanceof GatheringByteChannel g) {
+            // one writev for header and payload: one segment on the wire for a request, not two
+            ByteBuffer[] all = new ByteBuffer[parts.length + 1];
+            all[0] = outHeader;
+            System.arraycopy(parts, 0, all, 1, parts.length);
+            long left = Frame.HEADER_SIZE + length;
+            while (left > 0) {
+                left -= g.write(all);
+            }
+            return;
+        }
         writeFully(out, outHeader);
         for (ByteBuffer b : parts) {
             writeFully(out, b);
