@@ -12,7 +12,7 @@ QUICK ?= 0
 DEPS := gcc:gcc make:make javac:openjdk-17-jdk-headless mvn:maven python3:python3 \
         crit:criu ip:iproute2 nsenter:util-linux unshare:util-linux
 
-.PHONY: all build test unit it e2e bench bench-dump demo rpm help clean deps check
+.PHONY: all build test unit it e2e bench bench-dump bench-restore demo rpm help clean deps check
 
 all: build
 
@@ -24,6 +24,7 @@ help:
 	@echo "make e2e        end-to-end migrations between two network-namespace hosts"
 	@echo "make bench      the performance report"
 	@echo "make bench-dump the frozen time of dumping a 1 GiB process"
+	@echo "make bench-restore  restore timings, lazy and eager, 256 MiB and 1 GiB"
 	@echo "make rpm        the RPM package"
 	@echo "make clean      remove build outputs"
 	@echo "./lazymig ...   run the built tree (./lazymig --help, ./lazymig check)"
@@ -64,6 +65,10 @@ e2e: build
 bench: build
 	@[ "$$(id -u)" = 0 ] || { echo "lazymig: 'make bench' makes network namespaces and uses ptrace: run it as root" >&2; exit 1; }
 	QUICK=$(QUICK) it/bench/bench.sh
+
+# Restore's timings: command start to running, lazy and eager, 256 MiB and 1 GiB (issue 4's numbers).
+bench-restore: build
+	it/scripts/bench-restore.sh 256 1024
 
 # The frozen time of dumping a 1 GiB workload (issue 3's number): median of 3, memory pre-warmed.
 bench-dump: build
