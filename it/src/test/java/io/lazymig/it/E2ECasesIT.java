@@ -57,6 +57,12 @@ class E2ECasesIT {
 
     @Test
     @Timeout(LIMIT)
+    void dumpLazyPagesServesTheFrozenSource() throws Exception {
+        run("dump-lazy");
+    }
+
+    @Test
+    @Timeout(LIMIT)
     void oneServerThreeRestoresAtOnce() throws Exception {
         run("three");
     }
