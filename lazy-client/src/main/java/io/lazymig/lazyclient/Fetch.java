@@ -32,17 +32,12 @@ final class Fetch {
         return (int) (length() / pageSize);
     }
 
-    /** The layout moved [from, from+len) to [to, ...): follow it if this fetch lies inside. */
-    void remap(long from, long to, long len) {
-        if (start >= from && end <= from + len) {
-            long delta = to - from;
-            start += delta;
-            end += delta;
-            if (faultPage >= 0) {
-                faultPage += delta;
-            }
-        } else if (start < from + len && from < end) {
-            dropped = true; // partly moved: the pages go back to pending through the remap of pending
+    /** Moves this fetch by {@code delta} (its whole range moved with a remap). */
+    void shift(long delta) {
+        start += delta;
+        end += delta;
+        if (faultPage >= 0) {
+            faultPage += delta;
         }
     }
 

@@ -162,6 +162,7 @@ public final class LazyPagesDaemon {
     }
 
     private void loop() throws IOException {
+        Poll poll = null;
         while (true) {
             if (fatal != null) {
                 throw fatal;
@@ -174,7 +175,9 @@ public final class LazyPagesDaemon {
                 }
                 current = new ArrayList<>(processes);
             }
-            Poll poll = new Poll(current.size() + 1);
+            if (poll == null || poll.size() != current.size() + 1) {
+                poll = new Poll(current.size() + 1); // only when processes come or go, not per turn
+            }
             for (int i = 0; i < current.size(); i++) {
                 poll.set(i, current.get(i).uffd.fd(), Poll.POLLIN);
             }

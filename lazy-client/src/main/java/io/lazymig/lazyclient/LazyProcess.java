@@ -56,12 +56,13 @@ final class LazyProcess implements AutoCloseable {
         for (Fetch f : inFlight) {
             boolean inside = f.start >= from && f.end <= from + len;
             boolean overlaps = f.start < from + len && from < f.end;
-            if (overlaps && !inside) {
+            if (inside) {
+                f.shift(to - from);
+            } else if (overlaps && !f.dropped) {
                 // partly moved: hand its pages back to pending, which the remap below moves page by page
                 pending.add(f.start, f.end, f.source);
                 f.dropped = true;
             }
-            f.remap(from, to, len);
         }
         pending.remap(from, to, len);
     }
