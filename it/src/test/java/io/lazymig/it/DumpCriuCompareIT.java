@@ -59,7 +59,7 @@ class DumpCriuCompareIT {
     @ValueSource(strings = { "checksum-loop", "checksum-loop-static", "python" })
     @Timeout(120)
     void sameImagesAsCriu(String which) throws Exception {
-        try (Workload w = Workload.checksum(which, MIB, 100); TmpDir ours = new TmpDir("lazymig-vs-criu-ours-");
+        try (Workload w = Workload.checksumInOwnSession(which, MIB, 100); TmpDir ours = new TmpDir("lazymig-vs-criu-ours-");
              TmpDir theirs = new TmpDir("lazymig-vs-criu-criu-")) {
             Workload.Line first = w.awaitFirstLine();
             w.stop();

@@ -69,6 +69,23 @@ final class Workload implements AutoCloseable {
         return which.equals("python") ? python(args) : c(which, args);
     }
 
+    /**
+     * {@link #checksum} run as the leader of a session of its own (setsid(1), which does not fork
+     * here: the background child of a non-interactive sh is no process-group leader, so the pid
+     * stays the one sh prints). CRIU refuses a task whose session leader lies outside its PID
+     * namespace, which is where the test JVM's session leader is when CI runs in a namespace.
+     */
+    static Workload checksumInOwnSession(String which, int mib, int intervalMs) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/setsid"));
+        if (which.equals("python")) {
+            cmd.addAll(List.of("/usr/bin/python3", root().resolve("it/workloads/checksum_loop.py").toString()));
+        } else {
+            cmd.add(Workloads.path(which));
+        }
+        cmd.addAll(List.of(Integer.toString(mib), Integer.toString(intervalMs)));
+        return start(which, cmd);
+    }
+
     static Path root() {
         String r = System.getProperty("lazymig.root");
         if (r == null) {
