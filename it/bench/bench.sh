@@ -1,156 +1,264 @@
 #!/bin/bash
-# bench.sh — lazymig's performance figures between the lm-src (B) and lm-dst (A) namespace hosts
-# (it/e2e/lib.sh), every figure a ratio against a baseline measured in the same run:
+# bench.sh — lazymig's performance report: migrations between the lm-src (B) and lm-dst (A)
+# namespace hosts (it/e2e/lib.sh), every figure against a baseline measured in the same run:
 #   floor       a local userfaultfd fault round trip (uffd-floor) + a 4 KiB TCP round trip A->B
 #   raw TCP     a plain TCP stream B->A of the same bytes (tcp-probe)
-#   fault       bench-touch's own first-touch latency after a lazy restore, one page per fault
-#   background  the daemon's throughput while the process idles, and while it faults heavily
-#   first pass  bench-touch's first full pass over its memory right after restore
-#   downtime    checksum-loop: its last line before the dump to its first line on A
-# Writes bench/report.json and bench/report.md. QUICK=1 uses 256 MiB instead of 1 GiB.
+#   eager       the same workload dumped, its images copied B->A over TCP, restored eagerly
+#   CRIU        the same workloads migrated lazily by CRIU 4.1.1 (criu-lazy.sh)
+# The workload is bench-touch (it/workloads): it prints a wall-clock tick every 20 ms until SIGUSR1,
+# then times its first touch of every page (seq or random order).
+#   downtime    its last tick on B to its first tick on A, less one tick
+#   total       its last tick on B to the daemon's last page in (eager: to its first tick on A)
+#   fault       its per-page first-touch latency, one page per fault, no background
+#   background  the daemon's bytes / time, with the process idle, and while it faults heavily
+#   first pass  its first sequential pass over its memory right after restore
+# Figures 2-6 again behind a delaying TCP proxy (delay-proxy) adding 1 ms and 10 ms of round trip.
+#
+# Raw results of every migration go to bench/raw/rN/NAME/ (meta, the daemon's stats.json, the
+# workload's result line); it/bench/report.py turns them into bench/report.{md,json} and charts:
+# medians over RUNS runs with min and max. QUICK=1 runs once, without 4 GiB and 1 ms.
 # Memory is pre-warmed before each migration (this VM hands freed memory back to its host).
 
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 QUICK=${QUICK:-0}
-BIG=$([ "$QUICK" = 1 ] && echo 256 || echo 1024)
-FAULT_MIB=${FAULT_MIB:-$([ "$QUICK" = 1 ] && echo 64 || echo 256)}
+if [ "$QUICK" = 1 ]; then
+    RUNS=${RUNS:-1}; BIG=${BIG:-256}; SIZES=${SIZES:-"256 1024"}; RTTS=${RTTS:-"0 10000"}
+else
+    RUNS=${RUNS:-3}; BIG=${BIG:-1024}; SIZES=${SIZES:-"256 1024 4096"}; RTTS=${RTTS:-"0 1000 10000"}
+fi
+CRIU=${CRIU:-1}
 HD=$E2E_HOST_DIR
 OUT=$E2E_ROOT/bench
 PROBES=$E2E_ROOT/it/target/bench
 fail() { echo "bench: $*" >&2; exit 1; }
 log() { echo "$(date +%T) $*"; }
 
+# fault_mib RTT_US: the fault-latency workload's size: one page per fault, so a delayed link gets
+# fewer pages (1024 pages x 10 ms is already 10 s).
+fault_mib() {
+    case $1 in 0) [ "$QUICK" = 1 ] && echo 64 || echo 256 ;; 1000) echo 16 ;; *) echo 4 ;; esac
+}
+
 e2e_lock "$0" "$@"
 e2e_close_fds
 e2e_config
-[ -x "$PROBES/uffd-floor" ] || fail "probes not built (make)"
+for p in uffd-floor tcp-probe delay-proxy; do [ -x "$PROBES/$p" ] || fail "probe $p not built (make)"; done
+[ -x "$WORKLOADS/bench-touch" ] || fail "workloads not built (make)"
 trap 'hosts_down; exit' EXIT
 trap 'exit 130' INT TERM
 hosts_up || fail "cannot set up the hosts"
-mkdir -p "$OUT"
+rm -rf "$OUT/raw" && mkdir -p "$OUT/raw"
 key=$(on "$E2E_SRC" "$LAZYMIG keygen $HD/src.key >/dev/null && base64 -w0 $HD/src.key") || fail keygen
 on "$E2E_DST" "echo $key | base64 -d > $HD/dst.key && chmod 600 $HD/dst.key"
+if [ "$CRIU" = 1 ]; then
+    . "$BENCH_DIR/criu-lazy.sh"
+    criu_ready || fail "CRIU reference: $(criu_ready 2>&1)"
+fi
 
-prewarm() { # give this VM's freed memory back to us before a timed run
-    dd if=/dev/zero of=/dev/shm/lm-prewarm bs=1M count=$((BIG * 2)) status=none; rm -f /dev/shm/lm-prewarm
+prewarm() { # give this VM's freed memory back to us before a timed run: 2x the size, at least 1 GiB
+    local mib=$(( $1 * 2 > 1024 ? $1 * 2 : 1024 ))
+    dd if=/dev/zero of=/dev/shm/lm-prewarm bs=1M count=$mib status=none; rm -f /dev/shm/lm-prewarm
 }
-json() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d$2)" "$1"; }
 
-# --- baselines --------------------------------------------------------------------------------
-log "floor: local uffd fault round trip on A"
-UFFD=$(on "$E2E_DST" "$PROBES/uffd-floor 20000") || fail "uffd-floor"
-spawn "$E2E_SRC" $HD probe-b "$PROBES/tcp-probe serve 2799" >/dev/null
-spawn "$E2E_DST" $HD probe-a "$PROBES/tcp-probe serve 2799" >/dev/null
-sleep 0.3
-log "floor: 4 KiB TCP round trip A -> B"
-RTT=$(on "$E2E_DST" "$PROBES/tcp-probe rtt $E2E_NET.1 2799 3000") || fail "tcp rtt"
-log "raw TCP stream B -> A, $BIG MiB"
-STREAM=$(on "$E2E_SRC" "$PROBES/tcp-probe stream $E2E_NET.2 2799 $BIG") || fail "tcp stream"
+# proxy_up RTT_US: delaying proxies on A (this kernel has no netem): 127.0.0.1:2828 -> B's lazy
+# server (2727), 127.0.0.1:2899 -> B's tcp-probe (2799), and 10.231.77.2:2796 -> A's image
+# receiver (2797) for eager migration's copy. Sets the addresses the daemon, probes and copy use.
+proxy_up() {
+    on "$E2E_DST" "pkill -f delay-proxy" 2>/dev/null
+    if [ "$1" = 0 ]; then
+        SERVER_ADDR=$E2E_NET.1; SERVER_PORT=2727; PROBE_ADDR=$E2E_NET.1; PROBE_PORT=2799; COPY_PORT=2797
+        return 0
+    fi
+    spawn "$E2E_DST" $HD proxy-server "$PROBES/delay-proxy 127.0.0.1 2828 $E2E_NET.1 2727 $1" >/dev/null
+    spawn "$E2E_DST" $HD proxy-probe "$PROBES/delay-proxy 127.0.0.1 2899 $E2E_NET.1 2799 $1" >/dev/null
+    spawn "$E2E_DST" $HD proxy-copy "$PROBES/delay-proxy $E2E_NET.2 2796 127.0.0.1 2797 $1" >/dev/null
+    wait_on "$E2E_DST" 10 "grep -q listening $HD/proxy-server.log && grep -q listening $HD/proxy-probe.log && grep -q listening $HD/proxy-copy.log" \
+        || fail "delay-proxy did not start: $(on "$E2E_DST" "cat $HD/proxy-*.log")"
+    SERVER_ADDR=127.0.0.1; SERVER_PORT=2828; PROBE_ADDR=127.0.0.1; PROBE_PORT=2899; COPY_PORT=2796
+}
 
-# --- one lazy migration: migrate NAME WORKLOAD CLIENT-OPTIONS ------------------------------
-migrate() {
-    local n=$1 w=$2 opts=$3
-    prewarm
+# baselines RUN_DIR RTT_US: the floor parts and the raw TCP stream, through the proxy if any.
+baselines() {
+    local d=$1/baseline-$2
+    mkdir -p "$d"
+    [ "$2" = 0 ] && { on "$E2E_DST" "$PROBES/uffd-floor 20000" > "$d/uffd.json" || fail uffd-floor; }
+    on "$E2E_DST" "$PROBES/tcp-probe rtt $PROBE_ADDR $PROBE_PORT $([ "$2" -ge 10000 ] && echo 300 || echo 2000)" \
+        > "$d/rtt.json" || fail "tcp rtt"
+    # A -> B, the way A reaches B through the proxy; the veth link is the same both ways
+    on "$E2E_DST" "$PROBES/tcp-probe stream $PROBE_ADDR $PROBE_PORT $BIG" > "$d/stream.json" || fail "tcp stream"
+    echo "rtt_us=$2 mib=$BIG" > "$d/meta"
+}
+
+# start_workload NAME MIB MODE: bench-touch on B under $HD/NAME; sets PID.
+start_workload() {
+    local n=$1
+    prewarm "$2"
     on "$E2E_SRC" "mkdir -p $HD/$n && : > $HD/$n/out.txt"
-    PID=$(on "$E2E_SRC" "cd $HD/$n && setsid $w </dev/null >>$HD/$n/out.txt 2>&1 & echo \$!")
-    wait_on "$E2E_SRC" 120 "grep -q '^ready\|^pid ' $HD/$n/out.txt" || fail "$n: workload did not start"
-    sleep 0.5
-    on "$E2E_SRC" "$LAZYMIG dump -t $PID -D $HD/$n/b > $HD/$n/dump.log 2>&1" || fail "$n: dump: $(on "$E2E_SRC" "cat $HD/$n/dump.log")"
+    on "$E2E_DST" "mkdir -p $HD/$n/a && : > $HD/$n/out.txt"
+    PID=$(on "$E2E_SRC" "cd $HD/$n && setsid $WORKLOADS/bench-touch $2 $3 </dev/null >>$HD/$n/out.txt 2>&1 & echo \$!")
+    wait_on "$E2E_SRC" 300 "grep -aq '^tick' $HD/$n/out.txt" || fail "$n: workload did not start"
+    sleep 0.3
+}
+
+# dump NAME: lazymig dump of PID on B into $HD/NAME/b; records its frozen time.
+dump() {
+    on "$E2E_SRC" "$LAZYMIG dump -t $PID -D $HD/$1/b > $HD/$1/dump.out 2> $HD/$1/dump.log" \
+        || fail "$1: dump: $(on "$E2E_SRC" "cat $HD/$1/dump.log")"
+    FROZEN_MS=$(on "$E2E_SRC" "sed -n 's/.*frozen \([0-9.]*\) ms\$/\1/p' $HD/$1/dump.out")
+    DUMP_BYTES=$(on "$E2E_SRC" "stat -c %s $HD/$1/b/pages-1.img")
+}
+
+# last_tick HOST NAME / first_tick HOST NAME: the workload's ticks around the migration.
+last_tick() { on "$1" "grep -a '^tick' $HD/$2/out.txt | tail -n1 | awk '{print \$3}'"; }
+first_tick() {
+    wait_on "$1" 120 "grep -aq '^tick\|^{' $HD/$2/out.txt" || fail "$2: no tick after restore"
+    on "$1" "tr -d '\\000' < $HD/$2/out.txt | grep -a '^tick' | head -n1 | awk '{print \$3}'"
+}
+
+# lazy NAME MIB MODE RTT_US DAEMON-OPTIONS [go]: one lazy migration; with "go" the workload gets
+# SIGUSR1 once restored and its result line is kept. Writes RAW/NAME/{meta,stats.json,result.json}.
+lazy() {
+    local n=$1 mib=$2 mode=$3 rtt=$4 opts=$5 go=${6:-} d=$RAW/$1
+    mkdir -p "$d"
+    start_workload "$n" "$mib" "$mode"
+    dump "$n"
+    local before; before=$(last_tick "$E2E_SRC" "$n")
     spawn "$E2E_SRC" $HD/$n server "$LAZYMIG lazy-pages --lazy-server -D $HD/$n/b --port 2727 --auth-key $HD/src.key" >/dev/null
     wait_on "$E2E_SRC" 60 "grep -q 'lazy-server: serving' $HD/$n/server.log" || fail "$n: server"
-    on "$E2E_DST" "mkdir -p $HD/$n/a && : > $HD/$n/out.txt"
-    spawn "$E2E_DST" $HD/$n client "$LAZYMIG lazy-pages --address $HD/$n/lp.sock -D $HD/$n/a --lazy-client $E2E_NET.1 --port 2727 --auth-key $HD/dst.key --stats-file $HD/$n/stats.json $opts" >/dev/null
+    spawn "$E2E_DST" $HD/$n client "$LAZYMIG lazy-pages --address $HD/$n/lp.sock -D $HD/$n/a --lazy-client $SERVER_ADDR --port $SERVER_PORT --auth-key $HD/dst.key --stats-file $HD/$n/stats.json $opts" >/dev/null
     wait_on "$E2E_DST" 120 "[ -S $HD/$n/lp.sock ]" || fail "$n: client did not listen: $(on "$E2E_DST" "cat $HD/$n/client.log")"
     spawn "$E2E_DST" $HD/$n restore "$LAZYMIG restore --lazy-pages --address $HD/$n/lp.sock -D $HD/$n/a -v3" >/dev/null
     wait_on "$E2E_DST" 60 "grep -q 'running after' $HD/$n/restore.log" || fail "$n: restore: $(on "$E2E_DST" "cat $HD/$n/restore.log")"
-}
-finish() { # finish NAME [nowait]: wait for the daemon (unless nowait), stop the rest
-    if [ -z "${2:-}" ]; then
-        wait_rc "$E2E_DST" $HD/$1/client.rc 300 >/dev/null || fail "$1: the daemon did not finish"
+    local after; after=$(first_tick "$E2E_DST" "$n")
+    if [ -n "$go" ]; then
+        on "$E2E_DST" "kill -USR1 $PID"  # restored under its own pid (its cmdline is lazy memory: no pgrep -f)
+        wait_on "$E2E_DST" 600 "grep -aq '^{' $HD/$n/out.txt" || fail "$n: no result from bench-touch"
+        on "$E2E_DST" "tr -d '\\000' < $HD/$n/out.txt | grep -a '^{' | head -n1" > "$d/result.json"
     fi
-    on "$E2E_DST" "pkill -9 -f '$HD/$1/'; kill -9 $PID 2>/dev/null"
-    on "$E2E_SRC" "pkill -9 -f '$HD/$1/'; kill -9 $PID 2>/dev/null"
-    wait_rc "$E2E_SRC" $HD/$1/server.rc 30 >/dev/null
+    if [[ $opts != *lazy-idle-timeout* ]]; then
+        wait_rc "$E2E_DST" $HD/$n/client.rc 900 >/dev/null || fail "$n: the daemon did not finish"
+        on "$E2E_DST" "cat $HD/$n/stats.json" > "$d/stats.json"
+    fi
+    local srv_rss; srv_rss=$(on "$E2E_SRC" "awk '/VmHWM/ {print \$2}' /proc/\$(cat $HD/$n/server.pid)/status 2>/dev/null")
+    cat > "$d/meta" <<EOF
+kind=lazy
+mib=$mib
+mode=$mode
+rtt_us=$rtt
+last_tick_b=$before
+first_tick_a=$after
+frozen_ms=$FROZEN_MS
+dump_bytes=$DUMP_BYTES
+server_peak_rss_kib=${srv_rss:-}
+EOF
+    cleanup "$n"
 }
-result_line() { # result_line NAME: bench-touch's JSON line on A
-    wait_on "$E2E_DST" 300 "grep -q '^{' $HD/$1/out.txt" || fail "$1: no result from bench-touch"
-    on "$E2E_DST" "grep '^{' $HD/$1/out.txt | head -n1"
+
+# eager NAME MIB RTT_US: dump, copy the images B -> A over TCP (tar | tcp-probe, through the
+# proxy if any), restore without --lazy-pages. Writes RAW/NAME/meta.
+eager() {
+    local n=$1 mib=$2 rtt=$3 d=$RAW/$1
+    mkdir -p "$d"
+    start_workload "$n" "$mib" seq
+    dump "$n"
+    local before; before=$(last_tick "$E2E_SRC" "$n")
+    spawn "$E2E_DST" $HD/$n recv "$PROBES/tcp-probe recv 2797 | tar x -C $HD/$n/a" >/dev/null
+    wait_on "$E2E_DST" 10 "ss -ltn | grep -q :2797" || fail "$n: image receiver"
+    on "$E2E_SRC" "tar c -C $HD/$n/b . | $PROBES/tcp-probe send $E2E_NET.2 $COPY_PORT" || fail "$n: image copy"
+    [ "$(wait_rc "$E2E_DST" $HD/$n/recv.rc 300)" = 0 ] || fail "$n: image copy: $(on "$E2E_DST" "cat $HD/$n/recv.log")"
+    on "$E2E_SRC" "rm -rf $HD/$n/b"
+    spawn "$E2E_DST" $HD/$n restore "$LAZYMIG restore -D $HD/$n/a -v3" >/dev/null
+    local after; after=$(first_tick "$E2E_DST" "$n")
+    local restorer; restorer=$(on "$E2E_DST" "sed -n 's/.*running after \([0-9]*\) ms.*/\1/p' $HD/$n/restore.log | head -n1")
+    cat > "$d/meta" <<EOF
+kind=eager
+mib=$mib
+mode=seq
+rtt_us=$rtt
+last_tick_b=$before
+first_tick_a=$after
+frozen_ms=$FROZEN_MS
+dump_bytes=$DUMP_BYTES
+restorer_ms=$restorer
+EOF
+    cleanup "$n"
 }
 
-log "fault latency: $FAULT_MIB MiB, random touches, one page per fault, no background"
-migrate fault "$WORKLOADS/bench-touch $FAULT_MIB random" "--fault-around 4096 --lazy-idle-timeout 600"
-on "$E2E_DST" "kill -USR1 $PID"  # restored under its own pid (the cmdline is lazy memory: no pgrep -f)
-FAULT=$(result_line fault)
-finish fault nowait
-
-log "background, idle process: $BIG MiB"
-migrate idle "$WORKLOADS/bench-touch $BIG seq" ""
-finish idle
-IDLE=$(on "$E2E_DST" "cat $HD/idle/stats.json")
-
-log "background while the process faults heavily (random first pass): $BIG MiB"
-migrate heavy "$WORKLOADS/bench-touch $BIG random" ""
-on "$E2E_DST" "kill -USR1 $PID"
-HEAVY_PASS=$(result_line heavy)
-finish heavy
-HEAVY=$(on "$E2E_DST" "cat $HD/heavy/stats.json")
-
-log "first pass: sequential, right after restore: $BIG MiB"
-migrate pass "$WORKLOADS/bench-touch $BIG seq" ""
-on "$E2E_DST" "kill -USR1 $PID"
-PASS=$(result_line pass)
-finish pass
-
-log "downtime: checksum-loop 256 MiB, a line every 100 ms"
-migrate down "$WORKLOADS/checksum-loop-static 256 100" ""
-wait_on "$E2E_DST" 60 "grep -q '^pid ' $HD/down/out.txt" || fail "down: no line after restore"
-T_BEFORE=$(on "$E2E_SRC" "grep '^pid ' $HD/down/out.txt | tail -n1 | awk '{print \$8}'")
-T_AFTER=$(on "$E2E_DST" "grep '^pid ' $HD/down/out.txt | head -n1 | awk '{print \$8}'")
-finish down
-
-python3 - "$OUT" "$QUICK" "$BIG" "$UFFD" "$RTT" "$STREAM" "$FAULT" "$IDLE" "$HEAVY" "$HEAVY_PASS" "$PASS" "$T_BEFORE" "$T_AFTER" <<'PY'
-import json, sys, platform, datetime
-out, quick, big = sys.argv[1], sys.argv[2] == "1", int(sys.argv[3])
-uffd, rtt, stream, fault, idle, heavy, heavy_pass, first = (json.loads(a) for a in sys.argv[4:12])
-t_before, t_after = int(sys.argv[12]), int(sys.argv[13])
-floor = uffd["p50_us"] + rtt["p50_us"]
-mbps = lambda s: s["bytes"] / 1e6 / s["duration_s"]
-raw = stream["mb_per_s"]
-raw_pass_s = big * 1048576 / 1e6 / raw
-r = {
-    "machine": platform.node(), "kernel": platform.release(), "date": datetime.datetime.utcnow().isoformat() + "Z",
-    "quick": quick, "workload_mib": big,
-    "floor": {"uffd_fault_p50_us": uffd["p50_us"], "tcp_rtt_4k_p50_us": rtt["p50_us"], "floor_us": floor},
-    "raw_tcp_mb_per_s": raw,
-    "fault_latency_us": {k: fault[k] for k in ("p50_us", "p90_us", "p99_us", "max_us")},
-    "background_idle_mb_per_s": mbps(idle), "background_heavy_mb_per_s": mbps(heavy),
-    "first_pass_s": first["pass_s"], "first_pass_random_s": heavy_pass["pass_s"], "raw_tcp_pass_s": raw_pass_s,
-    "downtime_ms": t_after - t_before - 100,
+# cleanup NAME: stop what is left of a migration on both hosts and free its memory.
+cleanup() {
+    on "$E2E_DST" "kill -9 $PID 2>/dev/null; pkill -9 -f '$HD/$1/'; rm -rf $HD/$1"
+    on "$E2E_SRC" "kill -9 $PID 2>/dev/null; pkill -9 -f '$HD/$1/'; rm -rf $HD/$1"
 }
-r["ratios"] = {
-    "fault_p50_vs_floor": fault["p50_us"] / floor, "fault_p99_vs_floor": fault["p99_us"] / floor,
-    "background_vs_raw_tcp": mbps(idle) / raw, "heavy_vs_idle": mbps(heavy) / mbps(idle),
-    "first_pass_vs_raw_tcp": first["pass_s"] / raw_pass_s,
+
+# criu NAME MIB MODE [go]: the same as lazy, migrated by CRIU (criu-lazy.sh). Writes RAW/NAME.
+criu() {
+    local n=$1 mib=$2 mode=$3 go=${4:-} d=$RAW/$1
+    mkdir -p "$d"
+    prewarm "$mib"
+    criu_migrate "$n" "$WORKLOADS/bench-touch $mib $mode" || fail "$n: CRIU migration"
+    if [ -n "$go" ]; then
+        on "$E2E_DST" "kill -USR1 $CRIU_PID"
+        wait_on "$E2E_DST" 600 "grep -aq '^{' $CRIU_OUT_A" || fail "$n: no result from bench-touch under CRIU"
+        on "$E2E_DST" "tr -d '\\000' < $CRIU_OUT_A | grep -a '^{' | head -n1" > "$d/result.json"
+    fi
+    criu_finish "$n" || fail "$n: CRIU's lazy-pages did not finish"
+    cat > "$d/meta" <<EOF
+kind=criu
+mib=$mib
+mode=$mode
+rtt_us=0
+last_tick_b=$CRIU_LAST_TICK_B
+first_tick_a=$CRIU_FIRST_TICK_A
+last_page_ms=$CRIU_T_LAST_PAGE
+EOF
 }
-goals = {"fault_p50_vs_floor": ("<=", 1.3), "fault_p99_vs_floor": ("<=", 2.5), "background_vs_raw_tcp": (">=", 0.9),
-         "heavy_vs_idle": (">=", 0.8), "first_pass_vs_raw_tcp": ("<=", 1.3)}
-json.dump(r, open(out + "/report.json", "w"), indent=2)
-lines = ["# lazymig benchmark (partial: issue 5's targets; the full report is issue 6's)", "",
-         f"Machine {r['machine']}, kernel {r['kernel']}, {r['date']}; workload {big} MiB{' (QUICK)' if quick else ''}; "
-         "hosts lm-src/lm-dst (network namespaces on this machine); memory pre-warmed before each migration.", "",
-         "| figure | value | baseline | ratio | goal | met |", "|---|---|---|---|---|---|"]
-def row(name, value, base, key):
-    op, g = goals[key]; v = r["ratios"][key]; ok = v <= g if op == "<=" else v >= g
-    lines.append(f"| {name} | {value} | {base} | {v:.2f} | {op} {g} | {'yes' if ok else 'NO'} |")
-row("fault latency p50", f"{fault['p50_us']:.0f} us", f"floor {floor:.0f} us", "fault_p50_vs_floor")
-row("fault latency p99", f"{fault['p99_us']:.0f} us", f"floor {floor:.0f} us", "fault_p99_vs_floor")
-row("background, idle", f"{mbps(idle):.0f} MB/s", f"raw TCP {raw:.0f} MB/s", "background_vs_raw_tcp")
-row("background, heavy faulting", f"{mbps(heavy):.0f} MB/s", f"idle {mbps(idle):.0f} MB/s", "heavy_vs_idle")
-row("first sequential pass", f"{first['pass_s']:.2f} s", f"raw TCP {raw_pass_s:.2f} s", "first_pass_vs_raw_tcp")
-lines += ["", f"Downtime (last line before the dump to the first on A, lazy, JVM start-ups included): {r['downtime_ms']} ms.",
-          f"Floor parts: uffd fault round trip p50 {uffd['p50_us']:.1f} us, 4 KiB TCP round trip p50 {rtt['p50_us']:.1f} us."]
-open(out + "/report.md", "w").write("\n".join(lines) + "\n")
-print("\n".join(lines))
-PY
+
+START=$(date +%s)
+for run in $(seq 1 "$RUNS"); do
+    RAW=$OUT/raw/r$run
+    mkdir -p "$RAW"
+    for rtt in $RTTS; do
+        proxy_up "$rtt"
+        spawn "$E2E_SRC" $HD probe-b "$PROBES/tcp-probe serve 2799" >/dev/null
+        sleep 0.2
+        log "run $run, rtt $rtt us: baselines"
+        baselines "$RAW" "$rtt"
+        on "$E2E_SRC" "pkill -f 'tcp-probe serve'"
+        fm=$(fault_mib "$rtt")
+        log "run $run, rtt $rtt us: fault latency ($fm MiB, random, one page per fault, no background)"
+        lazy fault-$rtt "$fm" random "$rtt" "--fault-around 4096 --lazy-idle-timeout 600" go
+        log "run $run, rtt $rtt us: background, idle process ($BIG MiB)"
+        lazy idle-$BIG-$rtt "$BIG" seq "$rtt" ""
+        log "run $run, rtt $rtt us: background while the process faults heavily ($BIG MiB, random pass)"
+        lazy heavy-$rtt "$BIG" random "$rtt" "" go
+        log "run $run, rtt $rtt us: first sequential pass ($BIG MiB)"
+        lazy pass-$rtt "$BIG" seq "$rtt" "" go
+        if [ "$rtt" != 0 ]; then
+            log "run $run, rtt $rtt us: eager migration ($BIG MiB)"
+            eager eager-$BIG-$rtt "$BIG" "$rtt"
+        fi
+        if [ "$rtt" = 0 ]; then
+            for mib in $SIZES; do
+                if [ "$mib" != "$BIG" ]; then
+                    log "run $run: lazy migration of an idle process, $mib MiB"
+                    lazy idle-$mib-0 "$mib" seq 0 ""
+                fi
+                log "run $run: eager migration, $mib MiB"
+                eager eager-$mib-0 "$mib" 0
+            done
+            if [ "$CRIU" = 1 ]; then
+                log "run $run: CRIU 4.1.1: fault latency, idle, first pass"
+                criu criu-fault "$(fault_mib 0)" random go
+                criu criu-idle-$BIG "$BIG" seq
+                criu criu-pass "$BIG" seq go
+            fi
+        fi
+    done
+    proxy_up 0
+done
+log "done in $(( $(date +%s) - START )) s"
+python3 "$BENCH_DIR/report.py" "$OUT" --quick "$QUICK" --big "$BIG" --sizes "$SIZES" --rtts "$RTTS" \
+    --elapsed-s $(( $(date +%s) - START )) || fail "report.py failed"

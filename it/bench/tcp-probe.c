@@ -4,6 +4,9 @@
  *   tcp-probe rtt HOST PORT [N]          N round trips of 16 bytes out, 4 KiB back (a fault's request
  *                                        and its page); prints p50/p90/p99 in microseconds as JSON
  *   tcp-probe stream HOST PORT MIB       sends MIB MiB and prints MB/s (the receiver acks at the end)
+ *   tcp-probe recv PORT                  accepts one connection and copies it to stdout until EOF
+ *   tcp-probe send HOST PORT             copies stdin to HOST:PORT (with recv: eager migration's
+ *                                        image copy between the hosts, over their own link)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -83,16 +86,54 @@ static void serve_one(int c)
     }
 }
 
+/* Copies in to out until EOF; 0, or -1 on an error. */
+static int copy(int in, int out)
+{
+    static char buf[1 << 20];
+    for (;;) {
+        ssize_t r = read(in, buf, sizeof(buf));
+        if (r == 0)
+            return 0;
+        if (r < 0 || full(out, buf, (size_t)r, 0) != 0)
+            return -1;
+    }
+}
+
+static int listen_on(const char *port)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
+    if (bind(s, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(s, 4) != 0) {
+        perror("listen");
+        return -1;
+    }
+    return s;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc >= 3 && strcmp(argv[1], "serve") == 0) {
-        int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2])) };
-        if (bind(s, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(s, 4) != 0) {
-            perror("listen");
+    if (argc >= 3 && strcmp(argv[1], "recv") == 0) {
+        int s = listen_on(argv[2]);
+        int c = s < 0 ? -1 : accept(s, NULL, NULL);
+        if (c < 0 || copy(c, 1) != 0) {
+            perror("tcp-probe recv");
             return 1;
         }
+        return 0;
+    }
+    if (argc >= 4 && strcmp(argv[1], "send") == 0) {
+        int fd = dial(argv[2], argv[3]);
+        if (fd < 0 || copy(0, fd) != 0 || shutdown(fd, SHUT_WR) != 0) {
+            perror("tcp-probe send");
+            return 1;
+        }
+        return 0;
+    }
+    if (argc >= 3 && strcmp(argv[1], "serve") == 0) {
+        int s = listen_on(argv[2]), one = 1;
+        if (s < 0)
+            return 1;
         for (;;) {
             int c = accept(s, NULL, NULL);
             if (c < 0)
@@ -145,6 +186,6 @@ int main(int argc, char **argv)
                (double)bytes / 1e6 / secs);
         return 0;
     }
-    fprintf(stderr, "usage: tcp-probe serve PORT | rtt HOST PORT [N] | stream HOST PORT MIB\n");
+    fprintf(stderr, "usage: tcp-probe serve PORT | rtt HOST PORT [N] | stream HOST PORT MIB | recv PORT | send HOST PORT\n");
     return 1;
 }

@@ -1,9 +1,11 @@
 /*
  * bench-touch: the benchmark's workload. Fills MIB MiB with xorshift data, prints "ready", then
- * waits for SIGUSR1 (it is dumped and restored meanwhile). On SIGUSR1 it makes one pass over every
- * page in MODE order (seq or random), timing each page's first touch as the process sees it, and
- * prints one JSON line: fault latency percentiles and the pass time. Then it prints the checksum
- * and keeps printing "pid P counter N sum HEX" like checksum-loop.
+ * waits for SIGUSR1 (it is dumped and restored meanwhile), printing "tick t MS" (wall clock) every
+ * TICK_MS meanwhile: the last tick before the dump and the first after the restore give the
+ * downtime as the process sees it. On SIGUSR1 it makes one pass over every page in MODE order (seq
+ * or random), timing each page's first touch as the process sees it, and prints one JSON line:
+ * fault latency percentiles, a CDF (the latency at each percent and in the tail) and the pass
+ * time. Then it keeps printing "pid P counter N sum HEX" like checksum-loop.
  *
  * usage: bench-touch MIB [seq|random]
  */
@@ -24,6 +26,15 @@ static void on_usr1(int sig)
 {
     (void)sig;
     go = 1;
+}
+
+#define TICK_MS 20
+
+static long long wall_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 static double now_us(void)
@@ -71,8 +82,12 @@ int main(int argc, char **argv)
     sigaction(SIGUSR1, &sa, NULL);
     printf("ready pid %d pages %zu\n", (int)getpid(), pages);
     fflush(stdout);
-    while (!go)
-        pause();
+    while (!go) {
+        printf("tick t %lld\n", wall_ms());
+        fflush(stdout);
+        struct timespec tick = { 0, TICK_MS * 1000000L };
+        nanosleep(&tick, NULL); /* SIGUSR1 cuts it short */
+    }
 
     volatile uint64_t sink = 0;
     double start = now_us();
@@ -83,8 +98,17 @@ int main(int argc, char **argv)
     }
     double pass = now_us() - start;
     qsort(lat, pages, sizeof(float), cmp);
-    printf("{\"pages\": %zu, \"pass_s\": %.4f, \"p50_us\": %.2f, \"p90_us\": %.2f, \"p99_us\": %.2f, \"max_us\": %.2f}\n",
+    printf("{\"pages\": %zu, \"pass_s\": %.4f, \"p50_us\": %.2f, \"p90_us\": %.2f, \"p99_us\": %.2f, \"max_us\": %.2f, \"cdf_us\": [",
            pages, pass / 1e6, lat[pages / 2], lat[pages * 9 / 10], lat[pages * 99 / 100], lat[pages - 1]);
+    /* [percent, latency] pairs: every percent, then the tail in finer steps */
+    static const double tail[] = { 99.5, 99.8, 99.9, 99.95, 99.99, 100 };
+    for (int i = 1; i < 100; i++)
+        printf("[%d, %.2f], ", i, lat[pages * (size_t)i / 100]);
+    for (size_t i = 0; i < sizeof(tail) / sizeof(tail[0]); i++) {
+        size_t at = (size_t)((double)pages * tail[i] / 100);
+        printf("[%g, %.2f]%s", tail[i], lat[at < pages ? at : pages - 1], i + 1 < sizeof(tail) / sizeof(tail[0]) ? ", " : "");
+    }
+    printf("]}\n");
     fflush(stdout);
     for (uint64_t counter = 0;; counter++) {
         uint64_t h = 0xcbf29ce484222325ULL;

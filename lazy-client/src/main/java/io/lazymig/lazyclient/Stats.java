@@ -5,18 +5,25 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import org.HdrHistogram.Histogram;
 
 /**
  * What the daemon did: pages by how they came in (fault, fault-around, background), zero pages,
- * fault service latency (HdrHistogram), bytes and durations; a progress line on a terminal and a
- * JSON summary for --stats-file.
+ * fault service latency (HdrHistogram), bytes and durations, the wall-clock start and end (so a
+ * benchmark can line them up with other hosts' clocks), pages in over time, and the daemon's peak
+ * RSS; a progress line on a terminal and a JSON summary for --stats-file.
  */
 public final class Stats {
     enum Kind { FAULT, FAULT_AROUND, BACKGROUND }
 
     private static final long PAGE = SystemInfo.PAGE_SIZE;
+    /** Width of one step of the pages-in timeline. */
+    static final long TIMELINE_STEP_MS = 20;
+    /** The timeline stops growing here (10 minutes): a bound on its memory, not on the migration. */
+    private static final int TIMELINE_MAX_STEPS = 30_000;
 
     private final long totalPages;
     private final long[] pages = new long[Kind.values().length];
@@ -25,6 +32,11 @@ public final class Stats {
     private long faults;
     private long startNanos;
     private long endNanos;
+    private long startEpochMs;
+    private long endEpochMs;
+    /** Per kind, the pages in by the end of each timeline step; -1 where nothing came in that step. */
+    private final long[][] timeline = new long[Kind.values().length][];
+    private int timelineSteps;
     private PrintStream progress;
     private long lastProgressNanos;
 
@@ -39,10 +51,12 @@ public final class Stats {
 
     synchronized void started() {
         startNanos = System.nanoTime();
+        startEpochMs = System.currentTimeMillis();
     }
 
     synchronized void finished() {
         endNanos = System.nanoTime();
+        endEpochMs = System.currentTimeMillis();
         if (progress != null) {
             printProgress(true);
         }
@@ -56,9 +70,64 @@ public final class Stats {
         } else {
             pages[kind.ordinal()] += n;
         }
+        record(System.nanoTime());
         if (progress != null && System.nanoTime() - lastProgressNanos > 200_000_000L) {
             printProgress(false);
         }
+    }
+
+    private void record(long now) {
+        long step = (now - startNanos) / (TIMELINE_STEP_MS * 1_000_000L);
+        if (step < 0 || step >= TIMELINE_MAX_STEPS) {
+            return;
+        }
+        int at = (int) step;
+        if (at >= timelineSteps) {
+            int size = Math.min(TIMELINE_MAX_STEPS, Math.max(at + 1, timelineSteps * 2 + 64));
+            for (int k = 0; k < timeline.length; k++) {
+                long[] grown = timeline[k] == null ? new long[size] : Arrays.copyOf(timeline[k], size);
+                Arrays.fill(grown, timelineSteps, size, -1);
+                timeline[k] = grown;
+            }
+            timelineSteps = size;
+        }
+        for (int k = 0; k < timeline.length; k++) {
+            timeline[k][at] = pages[k];
+        }
+    }
+
+    /** The kind's pages in by the end of each step up to the last step anything came in. */
+    private String timelineJson(int kind) {
+        int last = -1;
+        for (int i = 0; i < timelineSteps; i++) {
+            for (long[] t : timeline) {
+                if (t[i] >= 0) {
+                    last = i;
+                }
+            }
+        }
+        StringBuilder b = new StringBuilder("[");
+        long value = 0;
+        for (int i = 0; i <= last; i++) {
+            value = timeline[kind][i] >= 0 ? timeline[kind][i] : value;
+            b.append(i == 0 ? "" : ",").append(value);
+        }
+        return b.append(']').toString();
+    }
+
+    /** This process's peak resident set (VmHWM), in KiB; -1 where /proc does not tell. */
+    static long peakRssKib() {
+        try {
+            List<String> lines = Files.readAllLines(Path.of("/proc/self/status"));
+            for (String l : lines) {
+                if (l.startsWith("VmHWM:")) {
+                    return Long.parseLong(l.substring(6).trim().split("\\s+")[0]);
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
     }
 
     synchronized void zeroPage() {
@@ -102,10 +171,13 @@ public final class Stats {
         double secs = (endNanos - startNanos) / 1e9;
         return String.format(Locale.ROOT, "{\n  \"pages_total\": %d,\n  \"pages_fault\": %d,\n  \"pages_fault_around\": %d,\n"
                 + "  \"pages_background\": %d,\n  \"zero_pages\": %d,\n  \"faults\": %d,\n  \"bytes\": %d,\n"
-                + "  \"duration_s\": %.6f,\n  \"fault_latency_us\": {\"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, \"max\": %.1f}\n}\n",
-                pagesIn(), pages[0], pages[1], pages[2], zeroPages, faults, pagesIn() * PAGE, secs,
-                faultLatency.getValueAtPercentile(50) / 1e3, faultLatency.getValueAtPercentile(90) / 1e3,
-                faultLatency.getValueAtPercentile(99) / 1e3, faultLatency.getMaxValue() / 1e3);
+                + "  \"duration_s\": %.6f,\n  \"start_epoch_ms\": %d,\n  \"end_epoch_ms\": %d,\n  \"peak_rss_kib\": %d,\n"
+                + "  \"fault_latency_us\": {\"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, \"max\": %.1f},\n"
+                + "  \"timeline\": {\"step_ms\": %d, \"fault\": %s, \"fault_around\": %s, \"background\": %s}\n}\n",
+                pagesIn(), pages[0], pages[1], pages[2], zeroPages, faults, pagesIn() * PAGE, secs, startEpochMs,
+                endEpochMs, peakRssKib(), faultLatency.getValueAtPercentile(50) / 1e3,
+                faultLatency.getValueAtPercentile(90) / 1e3, faultLatency.getValueAtPercentile(99) / 1e3,
+                faultLatency.getMaxValue() / 1e3, TIMELINE_STEP_MS, timelineJson(0), timelineJson(1), timelineJson(2));
     }
 
     public void writeJson(Path file) throws IOException {
