@@ -5,8 +5,8 @@
 #   raw TCP     a plain TCP stream B->A of the same bytes (tcp-probe)
 #   eager       the same workload dumped, its images copied B->A over TCP, restored eagerly
 #   CRIU        the same workloads migrated lazily by CRIU 4.1.1 (criu-lazy.sh)
-# The workload is bench-touch (it/workloads): it prints a wall-clock tick every 20 ms until SIGUSR1,
-# then times its first touch of every page (seq or random order).
+# The workload is bench-touch (it/workloads): it prints a wall-clock tick every 20 ms until it is
+# restored (a gap in its ticks), then times its first touch of every page (seq or random order).
 #   downtime    its last tick on B to its first tick on A, less one tick
 #   total       its last tick on B to the daemon's last page in (eager: to its first tick on A)
 #   fault       its per-page first-touch latency, one page per fault, no background
@@ -30,6 +30,7 @@ else
     RUNS=${RUNS:-3}; BIG=${BIG:-1024}; SIZES=${SIZES:-"256 1024 4096"}; RTTS=${RTTS:-"0 1000 10000"}
 fi
 CRIU=${CRIU:-1}
+ONLY=${ONLY:-.}   # a regex: only the migrations whose names match (e.g. ONLY='^idle'), for tuning
 HD=$E2E_HOST_DIR
 OUT=$E2E_ROOT/bench
 PROBES=$E2E_ROOT/it/target/bench
@@ -92,13 +93,13 @@ baselines() {
     echo "rtt_us=$2 mib=$BIG" > "$d/meta"
 }
 
-# start_workload NAME MIB MODE: bench-touch on B under $HD/NAME; sets PID.
+# start_workload NAME MIB MODE [auto]: bench-touch on B under $HD/NAME; sets PID.
 start_workload() {
     local n=$1
     prewarm "$2"
     on "$E2E_SRC" "mkdir -p $HD/$n && : > $HD/$n/out.txt"
     on "$E2E_DST" "mkdir -p $HD/$n/a && : > $HD/$n/out.txt"
-    PID=$(on "$E2E_SRC" "cd $HD/$n && setsid $WORKLOADS/bench-touch $2 $3 </dev/null >>$HD/$n/out.txt 2>&1 & echo \$!")
+    PID=$(on "$E2E_SRC" "cd $HD/$n && setsid $WORKLOADS/bench-touch $2 $3 ${4:-} </dev/null >>$HD/$n/out.txt 2>&1 & echo \$!")
     wait_on "$E2E_SRC" 300 "grep -aq '^tick' $HD/$n/out.txt" || fail "$n: workload did not start"
     sleep 0.3
 }
@@ -118,12 +119,14 @@ first_tick() {
     on "$1" "tr -d '\\000' < $HD/$2/out.txt | grep -a '^tick' | head -n1 | awk '{print \$3}'"
 }
 
-# lazy NAME MIB MODE RTT_US DAEMON-OPTIONS [go]: one lazy migration; with "go" the workload gets
-# SIGUSR1 once restored and its result line is kept. Writes RAW/NAME/{meta,stats.json,result.json}.
+# lazy NAME MIB MODE RTT_US DAEMON-OPTIONS [go]: one lazy migration; with "go" the workload starts
+# its pass by itself once restored (bench-touch ... auto) and its result line is kept.
+# Writes RAW/NAME/{meta,stats.json,result.json}.
 lazy() {
     local n=$1 mib=$2 mode=$3 rtt=$4 opts=$5 go=${6:-} d=$RAW/$1
+    [[ $n =~ $ONLY ]] || return 0
     mkdir -p "$d"
-    start_workload "$n" "$mib" "$mode"
+    start_workload "$n" "$mib" "$mode" "${go:+auto}"
     dump "$n"
     local before; before=$(last_tick "$E2E_SRC" "$n")
     spawn "$E2E_SRC" $HD/$n server "$LAZYMIG lazy-pages --lazy-server -D $HD/$n/b --port 2727 --auth-key $HD/src.key" >/dev/null
@@ -134,7 +137,6 @@ lazy() {
     wait_on "$E2E_DST" 60 "grep -q 'running after' $HD/$n/restore.log" || fail "$n: restore: $(on "$E2E_DST" "cat $HD/$n/restore.log")"
     local after; after=$(first_tick "$E2E_DST" "$n")
     if [ -n "$go" ]; then
-        on "$E2E_DST" "kill -USR1 $PID"  # restored under its own pid (its cmdline is lazy memory: no pgrep -f)
         wait_on "$E2E_DST" 600 "grep -aq '^{' $HD/$n/out.txt" || fail "$n: no result from bench-touch"
         on "$E2E_DST" "tr -d '\\000' < $HD/$n/out.txt | grep -a '^{' | head -n1" > "$d/result.json"
     fi
@@ -161,6 +163,7 @@ EOF
 # proxy if any), restore without --lazy-pages. Writes RAW/NAME/meta.
 eager() {
     local n=$1 mib=$2 rtt=$3 d=$RAW/$1
+    [[ $n =~ $ONLY ]] || return 0
     mkdir -p "$d"
     start_workload "$n" "$mib" seq
     dump "$n"
@@ -172,7 +175,8 @@ eager() {
     on "$E2E_SRC" "rm -rf $HD/$n/b"
     spawn "$E2E_DST" $HD/$n restore "$LAZYMIG restore -D $HD/$n/a -v3" >/dev/null
     local after; after=$(first_tick "$E2E_DST" "$n")
-    local restorer; restorer=$(on "$E2E_DST" "sed -n 's/.*running after \([0-9]*\) ms.*/\1/p' $HD/$n/restore.log | head -n1")
+    wait_on "$E2E_DST" 30 "grep -q 'running after' $HD/$n/restore.log" || fail "$n: restore: $(on "$E2E_DST" "cat $HD/$n/restore.log")"
+    local restorer; restorer=$(on "$E2E_DST" "sed -n 's/.*running after \([0-9.]*\) ms.*/\1/p' $HD/$n/restore.log | head -n1")
     cat > "$d/meta" <<EOF
 kind=eager
 mib=$mib
@@ -187,15 +191,21 @@ EOF
     cleanup "$n"
 }
 
-# cleanup NAME: stop what is left of a migration on both hosts and free its memory.
+# cleanup NAME: keep the logs in RAW/NAME, stop what is left of a migration on both hosts and free
+# its memory.
 cleanup() {
-    on "$E2E_DST" "kill -9 $PID 2>/dev/null; pkill -9 -f '$HD/$1/'; rm -rf $HD/$1"
-    on "$E2E_SRC" "kill -9 $PID 2>/dev/null; pkill -9 -f '$HD/$1/'; rm -rf $HD/$1"
+    local h
+    for h in "$E2E_SRC" "$E2E_DST"; do
+        on "$h" "kill -9 $PID 2>/dev/null; pkill -9 -f '$HD/$1/'"
+        on "$h" "cd $HD/$1 && tar c --ignore-failed-read *.log 2>/dev/null" | tar x -C "$RAW/$1" --transform "s|^|$([ "$h" = "$E2E_SRC" ] && echo b || echo a)-|" 2>/dev/null
+        on "$h" "rm -rf $HD/$1"
+    done
 }
 
 # criu NAME MIB MODE [go]: the same as lazy, migrated by CRIU (criu-lazy.sh). Writes RAW/NAME.
 criu() {
     local n=$1 mib=$2 mode=$3 go=${4:-} d=$RAW/$1
+    [[ $n =~ $ONLY ]] || return 0
     mkdir -p "$d"
     prewarm "$mib"
     criu_migrate "$n" "$WORKLOADS/bench-touch $mib $mode" || fail "$n: CRIU migration"

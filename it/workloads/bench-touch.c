@@ -6,8 +6,11 @@
  * or random), timing each page's first touch as the process sees it, and prints one JSON line:
  * fault latency percentiles, a CDF (the latency at each percent and in the tail) and the pass
  * time. Then it keeps printing "pid P counter N sum HEX" like checksum-loop.
+ * With "auto" it starts the pass by itself on the first tick after a gap of GAP_MS or more (it was
+ * frozen, dumped and restored): the pass then begins as soon as the process runs on A, as an
+ * application's own work would, with nobody's signal in between.
  *
- * usage: bench-touch MIB [seq|random]
+ * usage: bench-touch MIB [seq|random] [auto]
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -29,6 +32,7 @@ static void on_usr1(int sig)
 }
 
 #define TICK_MS 20
+#define GAP_MS 400
 
 static long long wall_ms(void)
 {
@@ -54,6 +58,7 @@ int main(int argc, char **argv)
 {
     long mib = argc > 1 ? strtol(argv[1], NULL, 10) : 256;
     int random_order = argc > 2 && strcmp(argv[2], "random") == 0;
+    int automatic = argc > 3 && strcmp(argv[3], "auto") == 0;
     long page = sysconf(_SC_PAGESIZE);
     size_t len = (size_t)mib << 20, pages = len / (size_t)page;
     uint64_t *mem = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -82,9 +87,14 @@ int main(int argc, char **argv)
     sigaction(SIGUSR1, &sa, NULL);
     printf("ready pid %d pages %zu\n", (int)getpid(), pages);
     fflush(stdout);
+    long long last = 0;
     while (!go) {
-        printf("tick t %lld\n", wall_ms());
+        long long t = wall_ms();
+        printf("tick t %lld\n", t);
         fflush(stdout);
+        if (automatic && last != 0 && t - last >= GAP_MS)
+            break;
+        last = t;
         struct timespec tick = { 0, TICK_MS * 1000000L };
         nanosleep(&tick, NULL); /* SIGUSR1 cuts it short */
     }

@@ -26,7 +26,7 @@ final class LazyPagesCommand implements Command {
     /** Background chunk default: 1 MiB (UFFDIO_COPY saturates from 64 KiB on). */
     static final int DEFAULT_CHUNK = 1 << 20;
     /** Background chunks in flight from a remote server: enough to cover a round trip at link speed. */
-    static final int DEFAULT_IN_FLIGHT = 4;
+    static final int DEFAULT_IN_FLIGHT = 32;
 
     private final PrintStream out;
 
