@@ -23,7 +23,9 @@ if ! command -v "$java" >/dev/null 2>&1; then
 fi
 # Word splitting of LAZYMIG_JAVA_OPTS is wanted: it holds several JVM options.
 # shellcheck disable=SC2086
-exec "$java" ${LAZYMIG_JAVA_OPTS:-} -XX:+UseSerialGC -Xshare:auto \
+# Defaults first, so LAZYMIG_JAVA_OPTS can override them (-Xms16m: a small young generation keeps
+# the peak RSS low; see the launcher in the source tree).
+exec "$java" -XX:+UseSerialGC -Xshare:auto -Xms16m ${LAZYMIG_JAVA_OPTS:-} \
   -Dlazymig.library.path="$lib/liblazymig.so" \
   -Dlazymig.native.dir="$lib" \
   -cp "$jars/*" io.lazymig.cli.Main "$@"

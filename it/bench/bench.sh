@@ -120,17 +120,31 @@ first_tick() {
 }
 
 # lazy NAME MIB MODE RTT_US DAEMON-OPTIONS [go]: one lazy migration; with "go" the workload starts
-# its pass by itself once restored (bench-touch ... auto) and its result line is kept.
+# its pass by itself once restored (bench-touch ... auto) and its result line is kept. SOURCE says
+# where B serves pages from: "process" (dump --lazy-pages: the frozen process itself, no page
+# written; CRIU's flow) or "images" (dump to pages-N.img, then lazy-pages --lazy-server).
 # Writes RAW/NAME/{meta,stats.json,result.json}.
+SOURCE=process
 lazy() {
-    local n=$1 mib=$2 mode=$3 rtt=$4 opts=$5 go=${6:-} d=$RAW/$1
+    local n=$1 mib=$2 mode=$3 rtt=$4 opts=$5 go=${6:-} d=$RAW/$1 server
     [[ $n =~ $ONLY ]] || return 0
     mkdir -p "$d"
     start_workload "$n" "$mib" "$mode" "${go:+auto}"
-    dump "$n"
+    if [ "$SOURCE" = images ]; then
+        dump "$n"
+        server=server
+        spawn "$E2E_SRC" $HD/$n server "$LAZYMIG lazy-pages --lazy-server -D $HD/$n/b --port 2727 --auth-key $HD/src.key" >/dev/null
+        wait_on "$E2E_SRC" 60 "grep -q 'lazy-server: serving' $HD/$n/server.log" || fail "$n: server: $(on "$E2E_SRC" "cat $HD/$n/server.log")"
+    else
+        server=dump
+        spawn "$E2E_SRC" $HD/$n dump "$LAZYMIG dump -t $PID -D $HD/$n/b --lazy-pages --port 2727 --auth-key $HD/src.key" >/dev/null
+        wait_on "$E2E_SRC" 120 "grep -q 'serving the lazy pages' $HD/$n/dump.log" || fail "$n: dump --lazy-pages: $(on "$E2E_SRC" "cat $HD/$n/dump.log")"
+        FROZEN_MS=$(on "$E2E_SRC" "sed -n 's/.*frozen \([0-9.]*\) ms\$/\1/p' $HD/$n/dump.log | head -n1")
+        DUMP_BYTES=
+    fi
+    # the server's peak RSS: VmHWM only grows, so its last reading before the server exits is the peak
+    on "$E2E_SRC" "p=\$(cat $HD/$n/$server.pid); (while [ -d /proc/\$p ]; do grep VmHWM /proc/\$p/status > $HD/$n/hwm.tmp 2>/dev/null && mv $HD/$n/hwm.tmp $HD/$n/hwm; sleep 0.05; done) </dev/null >/dev/null 2>&1 &"
     local before; before=$(last_tick "$E2E_SRC" "$n")
-    spawn "$E2E_SRC" $HD/$n server "$LAZYMIG lazy-pages --lazy-server -D $HD/$n/b --port 2727 --auth-key $HD/src.key" >/dev/null
-    wait_on "$E2E_SRC" 60 "grep -q 'lazy-server: serving' $HD/$n/server.log" || fail "$n: server"
     spawn "$E2E_DST" $HD/$n client "$LAZYMIG lazy-pages --address $HD/$n/lp.sock -D $HD/$n/a --lazy-client $SERVER_ADDR --port $SERVER_PORT --auth-key $HD/dst.key --stats-file $HD/$n/stats.json $opts" >/dev/null
     wait_on "$E2E_DST" 120 "[ -S $HD/$n/lp.sock ]" || fail "$n: client did not listen: $(on "$E2E_DST" "cat $HD/$n/client.log")"
     spawn "$E2E_DST" $HD/$n restore "$LAZYMIG restore --lazy-pages --address $HD/$n/lp.sock -D $HD/$n/a -v3" >/dev/null
@@ -143,10 +157,12 @@ lazy() {
     if [[ $opts != *lazy-idle-timeout* ]]; then
         wait_rc "$E2E_DST" $HD/$n/client.rc 900 >/dev/null || fail "$n: the daemon did not finish"
         on "$E2E_DST" "cat $HD/$n/stats.json" > "$d/stats.json"
+        [ "$SOURCE" = images ] || wait_rc "$E2E_SRC" $HD/$n/dump.rc 60 >/dev/null || fail "$n: dump did not release the source"
     fi
-    local srv_rss; srv_rss=$(on "$E2E_SRC" "awk '/VmHWM/ {print \$2}' /proc/\$(cat $HD/$n/server.pid)/status 2>/dev/null")
+    local srv_rss; srv_rss=$(on "$E2E_SRC" "awk '{print \$2}' $HD/$n/hwm 2>/dev/null")
     cat > "$d/meta" <<EOF
 kind=lazy
+source=$SOURCE
 mib=$mib
 mode=$mode
 rtt_us=$rtt
@@ -256,6 +272,8 @@ for run in $(seq 1 "$RUNS"); do
                     log "run $run: lazy migration of an idle process, $mib MiB"
                     lazy idle-$mib-0 "$mib" seq 0 ""
                 fi
+                log "run $run: lazy migration from image files (dump, then lazy-pages --lazy-server), $mib MiB"
+                SOURCE=images lazy files-$mib-0 "$mib" seq 0 ""
                 log "run $run: eager migration, $mib MiB"
                 eager eager-$mib-0 "$mib" 0
             done

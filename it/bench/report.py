@@ -119,6 +119,12 @@ def run_figures(run, big, sizes, rtts):
                 f[f"server_peak_rss_{mib}m_mib"] = srv / 1024
         if lazy.get("stats") and lazy["stats"].get("peak_rss_kib", -1) > 0:
             f[f"daemon_peak_rss_{mib}m_mib"] = lazy["stats"]["peak_rss_kib"] / 1024
+        files = run.get(f"files-{mib}-0", {})
+        if files.get("meta"):
+            f[f"downtime_files_{mib}m_ms"] = downtime_ms(files["meta"])
+            srv = num(files["meta"], "server_peak_rss_kib")
+            if srv:
+                f[f"server_files_peak_rss_{mib}m_mib"] = srv / 1024
         eager = run.get(f"eager-{mib}-0", {}).get("meta")
         if eager:
             f[f"downtime_eager_{mib}m_ms"] = downtime_ms(eager)
@@ -359,17 +365,22 @@ def main():
                     if not met:
                         L.append(f"\nAt +{r // 1000} ms, {key} is {s[k]['median']:.2f}: the goal {op} {g} is missed.")
     L += ["", "## 1. Downtime by size (frozen on B to running on A, JVM start-ups included)", "",
-          "| size | lazy | eager |", "|---|---|---|"]
+          "Lazy, served from the frozen process: `dump --lazy-pages` on B (CRIU's flow; no page written). "
+          "Lazy, from image files: `dump`, then `lazy-pages --lazy-server` on B. "
+          "Eager: `dump`, the images copied to A over TCP, `restore`.", "",
+          "| size | lazy, from the frozen process | lazy, from image files | eager |", "|---|---|---|---|"]
     for mib in sizes:
-        L.append(f"| {mib} MiB | {fmt(s, f'downtime_lazy_{mib}m_ms', ' ms')} | {fmt(s, f'downtime_eager_{mib}m_ms', ' ms')} |")
+        L.append(f"| {mib} MiB | {fmt(s, f'downtime_lazy_{mib}m_ms', ' ms')} | {fmt(s, f'downtime_files_{mib}m_ms', ' ms')} "
+                 f"| {fmt(s, f'downtime_eager_{mib}m_ms', ' ms')} |")
     L += ["", "## 8. Dump and eager restore", "",
           f"- Dump, frozen time per GiB of pages: {fmt(s, 'dump_frozen_ms_per_gib', ' ms')}",
           "- Eager restore (restorer time, pages written / time): "
           + ", ".join(f"{mib} MiB {fmt(s, f'eager_restore_{mib}m_mb_per_s', ' MB/s')}" for mib in sizes),
           "", "## 9. Peak RSS while migrating (goal: under 64 MiB plus configured buffers, flat in size)", "",
-          "| size | daemon (A) | lazy server (B) |", "|---|---|---|"]
+          "| size | daemon (A) | dump --lazy-pages serving (B) | lazy-pages --lazy-server (B) |", "|---|---|---|---|"]
     for mib in sizes:
-        L.append(f"| {mib} MiB | {fmt(s, f'daemon_peak_rss_{mib}m_mib', ' MiB')} | {fmt(s, f'server_peak_rss_{mib}m_mib', ' MiB')} |")
+        L.append(f"| {mib} MiB | {fmt(s, f'daemon_peak_rss_{mib}m_mib', ' MiB')} | {fmt(s, f'server_peak_rss_{mib}m_mib', ' MiB')} "
+                 f"| {fmt(s, f'server_files_peak_rss_{mib}m_mib', ' MiB')} |")
     L += ["", f"## 10. CRIU 4.1.1 side by side ({big_label}, no added latency)", "",
           "| figure | lazymig | CRIU | lazymig / CRIU |", "|---|---|---|---|",
           f"| downtime | {fmt(s, 'downtime_lazy_ms', ' ms')} | {fmt(s, 'criu_downtime_ms', ' ms')} | {fmt(s, 'downtime_vs_criu', '', 2)} |",
