@@ -56,7 +56,8 @@ key=$(on "$E2E_SRC" "$LAZYMIG keygen $HD/src.key >/dev/null && base64 -w0 $HD/sr
 on "$E2E_DST" "echo $key | base64 -d > $HD/dst.key && chmod 600 $HD/dst.key"
 if [ "$CRIU" = 1 ]; then
     . "$BENCH_DIR/criu-lazy.sh"
-    criu_ready || fail "CRIU reference: $(criu_ready 2>&1)"
+    criu_available || fail "CRIU 4.1 (criu-reference) does not run here; CRIU=0 leaves it out"
+    criu_setup
 fi
 
 prewarm() { # give this VM's freed memory back to us before a timed run: 2x the size, at least 1 GiB
@@ -93,7 +94,7 @@ baselines() {
     echo "rtt_us=$2 mib=$BIG" > "$d/meta"
 }
 
-# start_workload NAME MIB MODE [auto]: bench-touch on B under $HD/NAME; sets PID.
+# start_workload NAME MIB MODE [FLAGS]: bench-touch on B under $HD/NAME; sets PID.
 start_workload() {
     local n=$1
     prewarm "$2"
@@ -119,8 +120,9 @@ first_tick() {
     on "$1" "tr -d '\\000' < $HD/$2/out.txt | grep -a '^tick' | head -n1 | awk '{print \$3}'"
 }
 
-# lazy NAME MIB MODE RTT_US DAEMON-OPTIONS [go]: one lazy migration; with "go" the workload starts
-# its pass by itself once restored (bench-touch ... auto) and its result line is kept. SOURCE says
+# lazy NAME MIB MODE RTT_US DAEMON-OPTIONS [TOUCH]: one lazy migration; with TOUCH (bench-touch's
+# flags: "auto" starts its pass by itself once restored, "split" times faults apart from hits) its
+# result line is kept; without, the process idles. SOURCE says
 # where B serves pages from: "process" (dump --lazy-pages: the frozen process itself, no page
 # written; CRIU's flow) or "images" (dump to pages-N.img, then lazy-pages --lazy-server).
 # Writes RAW/NAME/{meta,stats.json,result.json}.
@@ -129,7 +131,7 @@ lazy() {
     local n=$1 mib=$2 mode=$3 rtt=$4 opts=$5 go=${6:-} d=$RAW/$1 server
     [[ $n =~ $ONLY ]] || return 0
     mkdir -p "$d"
-    start_workload "$n" "$mib" "$mode" "${go:+auto}"
+    start_workload "$n" "$mib" "$mode" "$go"
     if [ "$SOURCE" = images ]; then
         dump "$n"
         server=server
@@ -218,27 +220,35 @@ cleanup() {
     done
 }
 
-# criu NAME MIB MODE [go]: the same as lazy, migrated by CRIU (criu-lazy.sh). Writes RAW/NAME.
+# criu NAME MIB MODE [TOUCH]: the same as lazy, migrated by CRIU 4.1.1 (criu-lazy.sh: dump
+# --lazy-pages on B, the images copied to A, lazy-pages --page-server and restore --lazy-pages on
+# A). Writes RAW/criu-NAME/{meta,result.json} and, for the fault run (CRIU_V=4), CRIU's daemon's
+# own time per fault from its log (service.json).
 criu() {
-    local n=$1 mib=$2 mode=$3 go=${4:-} d=$RAW/$1
-    [[ $n =~ $ONLY ]] || return 0
+    local n=$1 mib=$2 mode=$3 go=${4:-} c=criu-$1 d=$RAW/criu-$1
+    [[ $c =~ $ONLY ]] || return 0
     mkdir -p "$d"
     prewarm "$mib"
-    criu_migrate "$n" "$WORKLOADS/bench-touch $mib $mode" || fail "$n: CRIU migration"
+    criu_migrate "$n" "$WORKLOADS/bench-touch $mib $mode $go"
+    local before; before=$(last_tick "$E2E_SRC" $c)
+    local after; after=$(first_tick "$E2E_DST" $c)
     if [ -n "$go" ]; then
-        on "$E2E_DST" "kill -USR1 $CRIU_PID"
-        wait_on "$E2E_DST" 600 "grep -aq '^{' $CRIU_OUT_A" || fail "$n: no result from bench-touch under CRIU"
-        on "$E2E_DST" "tr -d '\\000' < $CRIU_OUT_A | grep -a '^{' | head -n1" > "$d/result.json"
+        wait_on "$E2E_DST" 900 "grep -aq '^{' $HD/$c/out.txt" || fail "$c: no result from bench-touch under CRIU"
+        on "$E2E_DST" "tr -d '\\000' < $HD/$c/out.txt | grep -a '^{' | head -n1" > "$d/result.json"
     fi
-    criu_finish "$n" || fail "$n: CRIU's lazy-pages did not finish"
+    criu_finish "$n"
+    cp "$E2E_LOGS/$c"/a/*.log "$d/" 2>/dev/null
+    cp "$E2E_LOGS/$c"/b/dump.log "$d/b-dump.log" 2>/dev/null
+    [ "$CRIU_V" -ge 4 ] && criu_fault_service "$n" > "$d/service.json"
     cat > "$d/meta" <<EOF
 kind=criu
 mib=$mib
 mode=$mode
 rtt_us=0
-last_tick_b=$CRIU_LAST_TICK_B
-first_tick_a=$CRIU_FIRST_TICK_A
-last_page_ms=$CRIU_T_LAST_PAGE
+last_tick_b=$before
+first_tick_a=$after
+freeze_ms=$T_FREEZE
+last_page_ms=$T_LAST_PAGE
 EOF
 }
 
@@ -255,13 +265,13 @@ for run in $(seq 1 "$RUNS"); do
         on "$E2E_SRC" "pkill -f 'tcp-probe serve'"
         fm=$(fault_mib "$rtt")
         log "run $run, rtt $rtt us: fault latency ($fm MiB, random, one page per fault, no background)"
-        lazy fault-$rtt "$fm" random "$rtt" "--fault-around 4096 --lazy-idle-timeout 600" go
+        lazy fault-$rtt "$fm" random "$rtt" "--fault-around 4096 --lazy-idle-timeout 600" "auto split"
         log "run $run, rtt $rtt us: background, idle process ($BIG MiB)"
         lazy idle-$BIG-$rtt "$BIG" seq "$rtt" ""
         log "run $run, rtt $rtt us: background while the process faults heavily ($BIG MiB, random pass)"
-        lazy heavy-$rtt "$BIG" random "$rtt" "" go
+        lazy heavy-$rtt "$BIG" random "$rtt" "" auto
         log "run $run, rtt $rtt us: first sequential pass ($BIG MiB)"
-        lazy pass-$rtt "$BIG" seq "$rtt" "" go
+        lazy pass-$rtt "$BIG" seq "$rtt" "" auto
         if [ "$rtt" != 0 ]; then
             log "run $run, rtt $rtt us: eager migration ($BIG MiB)"
             eager eager-$BIG-$rtt "$BIG" "$rtt"
@@ -279,9 +289,10 @@ for run in $(seq 1 "$RUNS"); do
             done
             if [ "$CRIU" = 1 ]; then
                 log "run $run: CRIU 4.1.1: fault latency, idle, first pass"
-                criu criu-fault "$(fault_mib 0)" random go
-                criu criu-idle-$BIG "$BIG" seq
-                criu criu-pass "$BIG" seq go
+                CRIU_V=4 criu fault "$(fault_mib 0)" random "auto split"
+                criu idle-$BIG "$BIG" seq
+                criu heavy "$BIG" random auto
+                criu pass "$BIG" seq auto
             fi
         fi
     done
