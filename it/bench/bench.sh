@@ -56,7 +56,11 @@ key=$(on "$E2E_SRC" "$LAZYMIG keygen $HD/src.key >/dev/null && base64 -w0 $HD/sr
 on "$E2E_DST" "echo $key | base64 -d > $HD/dst.key && chmod 600 $HD/dst.key"
 if [ "$CRIU" = 1 ]; then
     . "$BENCH_DIR/criu-lazy.sh"
-    criu_available || fail "CRIU 4.1 (criu-reference) does not run here; CRIU=0 leaves it out"
+    if ! criu_available && [ -x "$CRIU_REF" ]; then
+        log "setting up the CRIU reference ($CRIU_REF setup: a Debian trixie chroot, once, 2-5 minutes)"
+        "$CRIU_REF" setup >/dev/null || fail "$CRIU_REF setup failed"
+    fi
+    criu_available || fail "CRIU 4.1 (criu-reference, $CRIU_REF) does not run here; CRIU=0 leaves it out"
     criu_setup
 fi
 

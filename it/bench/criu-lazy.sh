@@ -36,7 +36,11 @@
 # *.start, *.rc, *.end (start time, exit status and time), restored.pid.
 
 set -u
-CRIU_REF=${CRIU_REF:-/work/shared/tools/criu-reference}
+# criu-reference: LAZYMIG_CRIU_REFERENCE, else beside the project (../shared/tools), as the ITs look.
+if [ -z "${CRIU_REF:-}" ]; then
+    CRIU_REF=${LAZYMIG_CRIU_REFERENCE:-$E2E_ROOT/../shared/tools/criu-reference}
+    [ -x "$CRIU_REF" ] || CRIU_REF=/work/shared/tools/criu-reference
+fi
 CRIU_PORT=${CRIU_PORT:-2737}
 CRIU_V=${CRIU_V:-3}   # CRIU's log level: 3 logs a line per page request; 4 (every page) counts the faults
 
