@@ -13,7 +13,8 @@
 #   A: criu lazy-pages --page-server --address ADDR-B --port P -D img   (exits once every page is in)
 #   A: criu restore --lazy-pages -d -D img   (the task keeps its pid: A is another pid namespace)
 #
-# criu_migrate NAME "WORKLOAD CMDLINE" (prewarm is the caller's) sets:
+# criu_migrate NAME "WORKLOAD CMDLINE" (prewarm is the caller's; CRIU_BEFORE_RESTORE, a command,
+# runs on the driver just before lazy-pages starts on A) sets:
 #   CRIU_SRC_PID  the workload's pid on B (it stays there, frozen, until criu_finish)
 #   CRIU_PID      the restored pid as seen on A (restore's --pidfile; CRIU keeps the pid)
 #   T_DUMP_START  ms: when criu dump was started on B (dump.start, written right before it)
@@ -112,6 +113,7 @@ criu_migrate() {
     T_DUMP_START=$(on "$E2E_SRC" "cat $d/dump.start")
     T_FREEZE=$((T_DUMP_START + $(python3 -c "print(round(${s:-0} * 1000))")))
     criu_copy "$n"
+    if [ -n "${CRIU_BEFORE_RESTORE:-}" ]; then $CRIU_BEFORE_RESTORE; fi  # e.g. bench.sh's release_hold
     criu_start "$E2E_DST" $d lazy 60 "lazy-pages --page-server --address $E2E_NET.1 --port $CRIU_PORT -D $d/img" \
         || fail "$n: lazy-pages: $(criu_errors "$E2E_DST" $d lazy)"
     T_RESTORE_START=$(criu_now)
