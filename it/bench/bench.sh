@@ -36,6 +36,7 @@ OUT=$E2E_ROOT/bench
 PROBES=$E2E_ROOT/it/target/bench
 fail() { echo "bench: $*" >&2; exit 1; }
 log() { echo "$(date +%T) $*"; }
+now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
 
 # fault_mib RTT_US: the fault-latency workload's size: one page per fault, so a delayed link gets
 # fewer pages (1024 pages x 10 ms is already 10 s).
@@ -138,6 +139,8 @@ first_tick() {
 # where B serves pages from: "process" (dump --lazy-pages: the frozen process itself, no page
 # written; CRIU's flow) or "images" (dump to pages-N.img, then lazy-pages --lazy-server).
 # Writes RAW/NAME/{meta,stats.json,result.json}.
+# The waits on the path from the freeze to the restore poll every 10 ms (CRIU's side is told by
+# its --status-fd), so the driver adds little to the downtime.
 SOURCE=process
 lazy() {
     local n=$1 mib=$2 mode=$3 rtt=$4 opts=$5 go=${6:-} d=$RAW/$1 server
@@ -148,20 +151,23 @@ lazy() {
         dump "$n"
         server=server
         spawn "$E2E_SRC" $HD/$n server "$LAZYMIG lazy-pages --lazy-server -D $HD/$n/b --port 2727 --auth-key $HD/src.key" >/dev/null
-        wait_on "$E2E_SRC" 60 "grep -q 'lazy-server: serving' $HD/$n/server.log" || fail "$n: server: $(on "$E2E_SRC" "cat $HD/$n/server.log")"
+        WAIT_STEP=0.01 wait_on "$E2E_SRC" 60 "grep -q 'lazy-server: serving' $HD/$n/server.log" || fail "$n: server: $(on "$E2E_SRC" "cat $HD/$n/server.log")"
     else
         server=dump
         spawn "$E2E_SRC" $HD/$n dump "$LAZYMIG dump -t $PID -D $HD/$n/b --lazy-pages --port 2727 --auth-key $HD/src.key" >/dev/null
-        wait_on "$E2E_SRC" 120 "grep -q 'serving the lazy pages' $HD/$n/dump.log" || fail "$n: dump --lazy-pages: $(on "$E2E_SRC" "cat $HD/$n/dump.log")"
+        WAIT_STEP=0.01 wait_on "$E2E_SRC" 120 "grep -q 'serving the lazy pages' $HD/$n/dump.log" || fail "$n: dump --lazy-pages: $(on "$E2E_SRC" "cat $HD/$n/dump.log")"
         FROZEN_MS=$(on "$E2E_SRC" "sed -n 's/.*frozen \([0-9.]*\) ms\$/\1/p' $HD/$n/dump.log | head -n1")
         DUMP_BYTES=
     fi
     # the server's peak RSS: VmHWM only grows, so its last reading before the server exits is the peak
     on "$E2E_SRC" "p=\$(cat $HD/$n/$server.pid); (while [ -d /proc/\$p ]; do grep VmHWM /proc/\$p/status > $HD/$n/hwm.tmp 2>/dev/null && mv $HD/$n/hwm.tmp $HD/$n/hwm; sleep 0.05; done) </dev/null >/dev/null 2>&1 &"
+    local t_serving; t_serving=$(now_ms)
     local before; before=$(last_tick "$E2E_SRC" "$n")
     release_hold
+    local t_client; t_client=$(now_ms)
     spawn "$E2E_DST" $HD/$n client "$LAZYMIG lazy-pages --address $HD/$n/lp.sock -D $HD/$n/a --lazy-client $SERVER_ADDR --port $SERVER_PORT --auth-key $HD/dst.key --stats-file $HD/$n/stats.json $opts" >/dev/null
-    wait_on "$E2E_DST" 120 "[ -S $HD/$n/lp.sock ]" || fail "$n: client did not listen: $(on "$E2E_DST" "cat $HD/$n/client.log")"
+    WAIT_STEP=0.01 wait_on "$E2E_DST" 120 "[ -S $HD/$n/lp.sock ]" || fail "$n: client did not listen: $(on "$E2E_DST" "cat $HD/$n/client.log")"
+    local t_restore; t_restore=$(now_ms)
     spawn "$E2E_DST" $HD/$n restore "$LAZYMIG restore --lazy-pages --address $HD/$n/lp.sock -D $HD/$n/a -v3" >/dev/null
     wait_on "$E2E_DST" 60 "grep -q 'running after' $HD/$n/restore.log" || fail "$n: restore: $(on "$E2E_DST" "cat $HD/$n/restore.log")"
     local after; after=$(first_tick "$E2E_DST" "$n")
@@ -179,6 +185,9 @@ lazy() {
 kind=lazy
 source=$SOURCE
 mib=$mib
+t_serving=$t_serving
+t_client=$t_client
+t_restore=$t_restore
 mode=$mode
 rtt_us=$rtt
 last_tick_b=$before
