@@ -149,7 +149,7 @@ public final class ImageReader implements Closeable {
         } catch (InvalidProtocolBufferException e) {
             throw new ImageException(name + ": entry " + index + ": malformed protobuf: " + firstSentence(e.getMessage()), e);
         }
-        String bad = ProtoChecks.firstBadField(message);
+        String bad = ProtoChecks.firstBadField(message.getDescriptorForType(), bytes);
         if (bad != null) {
             throw new ImageException(name + ": entry " + index + ": " + bad);
         }
