@@ -166,10 +166,11 @@ lazy() {
     release_hold
     local t_client; t_client=$(now_ms)
     spawn "$E2E_DST" $HD/$n client "$LAZYMIG lazy-pages --address $HD/$n/lp.sock -D $HD/$n/a --lazy-client $SERVER_ADDR --port $SERVER_PORT --auth-key $HD/dst.key --stats-file $HD/$n/stats.json $opts" >/dev/null
-    WAIT_STEP=0.01 wait_on "$E2E_DST" 120 "[ -S $HD/$n/lp.sock ]" || fail "$n: client did not listen: $(on "$E2E_DST" "cat $HD/$n/client.log")"
+    # restore starts with the daemon and waits for its socket (--wait-daemon): the two start-ups overlap
     local t_restore; t_restore=$(now_ms)
-    spawn "$E2E_DST" $HD/$n restore "$LAZYMIG restore --lazy-pages --address $HD/$n/lp.sock -D $HD/$n/a -v3" >/dev/null
-    wait_on "$E2E_DST" 60 "grep -q 'running after' $HD/$n/restore.log" || fail "$n: restore: $(on "$E2E_DST" "cat $HD/$n/restore.log")"
+    spawn "$E2E_DST" $HD/$n restore "$LAZYMIG restore --lazy-pages --address $HD/$n/lp.sock --wait-daemon 120 -D $HD/$n/a -v3" >/dev/null
+    wait_on "$E2E_DST" 150 "grep -q 'running after' $HD/$n/restore.log" \
+        || fail "$n: restore: $(on "$E2E_DST" "cat $HD/$n/restore.log $HD/$n/client.log")"
     local after; after=$(first_tick "$E2E_DST" "$n")
     if [ -n "$go" ]; then
         wait_on "$E2E_DST" 600 "grep -aq '^{' $HD/$n/out.txt" || fail "$n: no result from bench-touch"

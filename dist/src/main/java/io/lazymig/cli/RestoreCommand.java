@@ -44,6 +44,9 @@ final class RestoreCommand implements Command {
         o.addOption(Option.builder("d").longOpt("restore-detached").desc("return once the process runs").build());
         o.addOption(Option.builder().longOpt("pidfile").hasArg().argName("FILE").desc("write the restored pid to FILE").build());
         o.addOption(Option.builder().longOpt("any-pid").desc("restore under another pid when the original one is taken").build());
+        o.addOption(Option.builder().longOpt("wait-daemon").hasArg().argName("SECONDS")
+                .desc("with --lazy-pages: wait this long for the daemon's socket to appear before reading the images "
+                        + "(the daemon fetches them first), so both can be started at once (default 0)").build());
         o.addOption(Option.builder().longOpt("lazy-deadline").hasArg().argName("SECONDS")
                 .desc("kill the process if no lazy-pages daemon serves it for this long (default 120)").build());
         return o;
@@ -59,7 +62,6 @@ final class RestoreCommand implements Command {
             return 0;
         }
         CliOptions.configureLogging(cl);
-        Path dir = CliOptions.requireDir(cl);
         boolean lazy = cl.hasOption("lazy-pages");
         if (lazy && !cl.hasOption("address")) {
             throw new UsageException("--lazy-pages needs --address SOCK (the lazy-pages daemon's socket)");
@@ -71,7 +73,15 @@ final class RestoreCommand implements Command {
         if (deadline <= 0) {
             throw new UsageException("--lazy-deadline: must be positive");
         }
+        int waitDaemon = cl.hasOption("wait-daemon") ? CliOptions.parseInt(cl.getOptionValue("wait-daemon"), "--wait-daemon") : 0;
+        if (waitDaemon < 0 || (waitDaemon > 0 && !lazy)) {
+            throw new UsageException("--wait-daemon: seconds >= 0, with --lazy-pages");
+        }
         Path address = lazy ? Path.of(cl.getOptionValue("address")) : null;
+        if (waitDaemon > 0) {
+            awaitSocket(address, Duration.ofSeconds(waitDaemon));
+        }
+        Path dir = CliOptions.requireDir(cl); // after the wait: the daemon may be the one that makes it
         Restorer.Restored r = Restorer.restore(new Restorer.Options(dir, lazy, address, cl.hasOption("any-pid"), stubPath()));
         if (cl.hasOption("pidfile")) {
             Files.writeString(Path.of(cl.getOptionValue("pidfile")), r.pid() + "\n");
@@ -126,5 +136,17 @@ final class RestoreCommand implements Command {
         }
         String lib = System.getProperty("lazymig.library.path");
         return lib == null ? Path.of("lazymig-stub") : Path.of(lib).resolveSibling("lazymig-stub");
+    }
+
+    /**
+     * Waits until {@code socket} exists (the daemon listens there once it has the images), polling
+     * every 5 ms; when it does not appear in time, restore goes on and fails at the connect with the
+     * usual message.
+     */
+    private static void awaitSocket(Path socket, Duration patience) throws InterruptedException {
+        long end = System.nanoTime() + patience.toNanos();
+        while (!Files.exists(socket) && System.nanoTime() < end) {
+            Thread.sleep(5);
+        }
     }
 }

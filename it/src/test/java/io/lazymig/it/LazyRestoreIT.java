@@ -109,6 +109,33 @@ class LazyRestoreIT {
         }
     }
 
+    /**
+     * --wait-daemon: restore is started first and waits for the daemon's socket before it reads
+     * the images, so an operator (and the benchmark) can start both at once.
+     */
+    @Test
+    @Timeout(120)
+    void restoreStartedBeforeTheDaemonWaitsForIt() throws Exception {
+        RestoreWorkload w = RestoreWorkload.c(dir, "checksum-loop", "32", "100");
+        try (RestoreCycle c = new RestoreCycle(dir, w)) {
+            c.dump(2, false);
+            String sum = w.lines().get(0).sum();
+            Path sock = dir.resolve("lazy.sock");
+            c.restore("--lazy-pages", "--address", sock.toString(), "--wait-daemon", "60");
+            Thread.sleep(1500); // restore is up and waiting by now
+            assertThat("restore ran before the daemon was there", c.restore.log(), not(containsString("running after")));
+            RestoreLauncher.Running daemon = c.closeLater(RestoreLauncher.lazyPages(dir.resolve("lazy-pages.log"), sock,
+                    c.images));
+            c.restore.awaitLog("running after");
+            c.awaitRestoredLine();
+            assertEquals(0, daemon.awaitExit(), daemon.log());
+            c.restore.awaitLog("process " + w.pid + " has all its pages");
+            assertOnlyRightSums(w, sum);
+            c.assertOneContinuousRun(w.pid);
+            c.killRestoredAndAwaitRestore();
+        }
+    }
+
     /** No daemon comes back within --lazy-deadline: restore kills the process and fails, saying why. */
     @Test
     @Timeout(120)
