@@ -193,6 +193,10 @@ def summarise(runs):
 
 
 # --- charts (plain SVG: no plotting library on this machine) -----------------------------------
+def tick(v):
+    return f"{v:.0f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
 
 
@@ -224,11 +228,11 @@ def svg_chart(path, title, xlabel, ylabel, series, logx=False):
     else:
         for i in range(6):
             v = x0 + (x1 - x0) * i / 5
-            o.append(f'<text x="{X(v)}" y="{h - b + 16}" text-anchor="middle">{v:.3g}</text>')
+            o.append(f'<text x="{X(v)}" y="{h - b + 16}" text-anchor="middle">{tick(v)}</text>')
     for i in range(6):
         v = y0 + (y1 - y0) * i / 5
         o.append(f'<line x1="{l}" y1="{Y(v)}" x2="{w - r}" y2="{Y(v)}" stroke="#eee"/>')
-        o.append(f'<text x="{l - 6}" y="{Y(v) + 4}" text-anchor="end">{v:.3g}</text>')
+        o.append(f'<text x="{l - 6}" y="{Y(v) + 4}" text-anchor="end">{tick(v)}</text>')
     for i, (label, s) in enumerate(series):
         c = COLORS[i % len(COLORS)]
         s = [p for p in s if p[0] > 0 or not logx]
