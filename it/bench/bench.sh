@@ -41,7 +41,7 @@ now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
 # fault_mib RTT_US: the fault-latency workload's size: one page per fault, so a delayed link gets
 # fewer pages (1024 pages x 10 ms is already 10 s).
 fault_mib() {
-    case $1 in 0) [ "$QUICK" = 1 ] && echo 64 || echo 256 ;; 1000) echo 16 ;; *) echo 4 ;; esac
+    case $1 in 0) [ "$QUICK" = 1 ] && echo 64 || echo 128 ;; 1000) echo 16 ;; *) echo 4 ;; esac
 }
 
 e2e_lock "$0" "$@"
@@ -67,13 +67,20 @@ fi
 
 # Pre-warming. This VM hands freed memory back to its host, after a few seconds free, and a first
 # touch of memory that went back costs ~10 us a page instead of ~1.4. So before a migration:
-# prewarm WARM_MIB HOLD_MIB touches WARM_MIB and frees it at once (the workload's fill, and the
-# images a dump writes, take those pages), and touches HOLD_MIB more and holds it (a file in
-# /dev/shm) until release_hold, called just before the timed transfer on A begins: measured, memory
-# freed at the start of a migration had partly gone back by the time the transfer reached it.
+# prewarm WARM_MIB HOLD_MIB touches HOLD_MIB and holds it (a file in /dev/shm) until release_hold,
+# then touches WARM_MIB and frees it at once (the workload's fill and the images a dump writes
+# take those pages). release_hold runs just before the dump (freeing a few GiB takes rm ~0.5 s:
+# never inside the downtime, ours or CRIU's): measured, memory freed at the start of a migration
+# had partly gone back to the host by the time a 1 GiB transfer reached it. The hold gives way to
+# the warm part when both do not fit in /dev/shm and the memory available.
 prewarm() {
+    local shm mem room
+    shm=$(df -m --output=avail /dev/shm | tail -n1)
+    mem=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo)
+    room=$(( (shm < mem ? shm : mem) - 1024 ))
+    local hold=$(( $2 < room - $1 ? $2 : room - $1 ))
+    [ "$hold" -gt 0 ] && dd if=/dev/zero of=/dev/shm/lm-hold bs=1M count="$hold" status=none
     dd if=/dev/zero of=/dev/shm/lm-warm bs=1M count="$1" status=none; rm -f /dev/shm/lm-warm
-    dd if=/dev/zero of=/dev/shm/lm-hold bs=1M count="$2" status=none
 }
 release_hold() { rm -f /dev/shm/lm-hold; }
 
@@ -147,6 +154,7 @@ lazy() {
     [[ $n =~ $ONLY ]] || return 0
     mkdir -p "$d"
     start_workload "$n" "$mib" "$mode" "$go" $([ "$SOURCE" = images ] && echo $((2 * mib)) || echo "$mib")
+    release_hold
     if [ "$SOURCE" = images ]; then
         dump "$n"
         server=server
@@ -163,7 +171,6 @@ lazy() {
     on "$E2E_SRC" "p=\$(cat $HD/$n/$server.pid); (while [ -d /proc/\$p ]; do grep VmHWM /proc/\$p/status > $HD/$n/hwm.tmp 2>/dev/null && mv $HD/$n/hwm.tmp $HD/$n/hwm; sleep 0.05; done) </dev/null >/dev/null 2>&1 &"
     local t_serving; t_serving=$(now_ms)
     local before; before=$(last_tick "$E2E_SRC" "$n")
-    release_hold
     local t_client; t_client=$(now_ms)
     spawn "$E2E_DST" $HD/$n client "$LAZYMIG lazy-pages --address $HD/$n/lp.sock -D $HD/$n/a --lazy-client $SERVER_ADDR --port $SERVER_PORT --auth-key $HD/dst.key --stats-file $HD/$n/stats.json $opts" >/dev/null
     # restore starts with the daemon and waits for its socket (--wait-daemon): the two start-ups overlap
@@ -207,9 +214,9 @@ eager() {
     [[ $n =~ $ONLY ]] || return 0
     mkdir -p "$d"
     start_workload "$n" "$mib" seq "" $((2 * mib)) $((2 * mib + 256))  # A: the images' copy and the restored memory
+    release_hold
     dump "$n"
     local before; before=$(last_tick "$E2E_SRC" "$n")
-    release_hold
     spawn "$E2E_DST" $HD/$n recv "$PROBES/tcp-probe recv 2797 | tar x -C $HD/$n/a" >/dev/null
     wait_on "$E2E_DST" 10 "ss -ltn | grep -q :2797" || fail "$n: image receiver"
     on "$E2E_SRC" "tar c -C $HD/$n/b . | $PROBES/tcp-probe send $E2E_NET.2 $COPY_PORT" || fail "$n: image copy"
@@ -253,7 +260,7 @@ criu() {
     [[ $c =~ $ONLY ]] || return 0
     mkdir -p "$d"
     prewarm "$mib" $((mib + 256))
-    CRIU_BEFORE_RESTORE=release_hold criu_migrate "$n" "$WORKLOADS/bench-touch $mib $mode $go"
+    CRIU_BEFORE_DUMP=release_hold criu_migrate "$n" "$WORKLOADS/bench-touch $mib $mode $go"
     local before; before=$(last_tick "$E2E_SRC" $c)
     local after; after=$(first_tick "$E2E_DST" $c)
     if [ -n "$go" ]; then

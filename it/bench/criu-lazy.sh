@@ -13,8 +13,8 @@
 #   A: criu lazy-pages --page-server --address ADDR-B --port P -D img   (exits once every page is in)
 #   A: criu restore --lazy-pages -d -D img   (the task keeps its pid: A is another pid namespace)
 #
-# criu_migrate NAME "WORKLOAD CMDLINE" (prewarm is the caller's; CRIU_BEFORE_RESTORE, a command,
-# runs on the driver just before lazy-pages starts on A) sets:
+# criu_migrate NAME "WORKLOAD CMDLINE" (prewarm is the caller's; CRIU_BEFORE_DUMP, a command, runs
+# on the driver just before the dump) sets:
 #   CRIU_SRC_PID  the workload's pid on B (it stays there, frozen, until criu_finish)
 #   CRIU_PID      the restored pid as seen on A (restore's --pidfile; CRIU keeps the pid)
 #   T_DUMP_START  ms: when criu dump was started on B (dump.start, written right before it)
@@ -107,13 +107,13 @@ criu_migrate() {
     on "$E2E_SRC" "echo $CRIU_SRC_PID >> $HD/pids"
     wait_on "$E2E_SRC" 120 "grep -q '^ready\|^pid ' $d/out.txt" || fail "$n: workload did not start"
     sleep 0.5
+    if [ -n "${CRIU_BEFORE_DUMP:-}" ]; then $CRIU_BEFORE_DUMP; fi  # e.g. bench.sh's release_hold
     criu_start "$E2E_SRC" $d dump 120 "dump -t $CRIU_SRC_PID -D $d/img --lazy-pages --address $E2E_NET.1 --port $CRIU_PORT" \
         || fail "$n: dump: $(criu_errors "$E2E_SRC" $d dump)"
     s=$(criu_log_s "$E2E_SRC" $d/dump.log 'Seized task')
     T_DUMP_START=$(on "$E2E_SRC" "cat $d/dump.start")
     T_FREEZE=$((T_DUMP_START + $(python3 -c "print(round(${s:-0} * 1000))")))
     criu_copy "$n"
-    if [ -n "${CRIU_BEFORE_RESTORE:-}" ]; then $CRIU_BEFORE_RESTORE; fi  # e.g. bench.sh's release_hold
     criu_start "$E2E_DST" $d lazy 60 "lazy-pages --page-server --address $E2E_NET.1 --port $CRIU_PORT -D $d/img" \
         || fail "$n: lazy-pages: $(criu_errors "$E2E_DST" $d lazy)"
     T_RESTORE_START=$(criu_now)
