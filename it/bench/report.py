@@ -118,20 +118,18 @@ def run_figures(run, big, sizes, rtts):
             if "total_lazy_ms" + sfx in f:
                 f["total_vs_eager" + sfx] = f["total_lazy_ms" + sfx] / f["total_eager_ms" + sfx]
     for mib in sizes:
+        # served from the frozen process (idle-) and from image files (files-)
+        for run_name, downtime_key, server_key in (("idle", "downtime_lazy", "server_peak_rss"),
+                                                   ("files", "downtime_files", "server_files_peak_rss")):
+            meta = run.get(f"{run_name}-{mib}-0", {}).get("meta")
+            if meta:
+                f[f"{downtime_key}_{mib}m_ms"] = downtime_ms(meta)
+                srv = num(meta, "server_peak_rss_kib")
+                if srv:
+                    f[f"{server_key}_{mib}m_mib"] = srv / 1024
         lazy = run.get(f"idle-{mib}-0", {})
-        if lazy.get("meta"):
-            f[f"downtime_lazy_{mib}m_ms"] = downtime_ms(lazy["meta"])
-            srv = num(lazy["meta"], "server_peak_rss_kib")
-            if srv:
-                f[f"server_peak_rss_{mib}m_mib"] = srv / 1024
         if lazy.get("stats") and lazy["stats"].get("peak_rss_kib", -1) > 0:
             f[f"daemon_peak_rss_{mib}m_mib"] = lazy["stats"]["peak_rss_kib"] / 1024
-        files = run.get(f"files-{mib}-0", {})
-        if files.get("meta"):
-            f[f"downtime_files_{mib}m_ms"] = downtime_ms(files["meta"])
-            srv = num(files["meta"], "server_peak_rss_kib")
-            if srv:
-                f[f"server_files_peak_rss_{mib}m_mib"] = srv / 1024
         eager = run.get(f"eager-{mib}-0", {}).get("meta")
         if eager:
             f[f"downtime_eager_{mib}m_ms"] = downtime_ms(eager)
