@@ -47,26 +47,17 @@ final class Workload implements AutoCloseable {
 
     /** The built C workload {@code exe} (e.g. "checksum-loop-static") with {@code args}. */
     static Workload c(String exe, String... args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Workloads.path(exe));
-        cmd.addAll(List.of(args));
-        return start(exe, cmd);
+        return start(exe, command(exe, args));
     }
 
     /** it/workloads/checksum_loop.py run by /usr/bin/python3. */
     static Workload python(String... args) throws IOException, InterruptedException {
-        Path script = root().resolve("it/workloads/checksum_loop.py");
-        assertTrue(Files.isRegularFile(script), "missing " + script);
-        assertTrue(Files.isExecutable(Path.of("/usr/bin/python3")), "missing /usr/bin/python3");
-        List<String> cmd = new ArrayList<>(List.of("/usr/bin/python3", script.toString()));
-        cmd.addAll(List.of(args));
-        return start("checksum_loop.py", cmd);
+        return start("checksum_loop.py", command("python", args));
     }
 
     /** A checksum workload by short name: "checksum-loop", "checksum-loop-static" or "python". */
     static Workload checksum(String which, int mib, int intervalMs) throws IOException, InterruptedException {
-        String[] args = { Integer.toString(mib), Integer.toString(intervalMs) };
-        return which.equals("python") ? python(args) : c(which, args);
+        return start(which, command(which, Integer.toString(mib), Integer.toString(intervalMs)));
     }
 
     /**
@@ -77,13 +68,23 @@ final class Workload implements AutoCloseable {
      */
     static Workload checksumInOwnSession(String which, int mib, int intervalMs) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("/usr/bin/setsid"));
+        cmd.addAll(command(which, Integer.toString(mib), Integer.toString(intervalMs)));
+        return start(which, cmd);
+    }
+
+    /** The command line of workload {@code which}: "python" (checksum_loop.py) or a built C workload. */
+    private static List<String> command(String which, String... args) {
+        List<String> cmd = new ArrayList<>();
         if (which.equals("python")) {
-            cmd.addAll(List.of("/usr/bin/python3", root().resolve("it/workloads/checksum_loop.py").toString()));
+            Path script = root().resolve("it/workloads/checksum_loop.py");
+            assertTrue(Files.isRegularFile(script), "missing " + script);
+            assertTrue(Files.isExecutable(Path.of("/usr/bin/python3")), "missing /usr/bin/python3");
+            cmd.addAll(List.of("/usr/bin/python3", script.toString()));
         } else {
             cmd.add(Workloads.path(which));
         }
-        cmd.addAll(List.of(Integer.toString(mib), Integer.toString(intervalMs)));
-        return start(which, cmd);
+        cmd.addAll(List.of(args));
+        return cmd;
     }
 
     static Path root() {

@@ -36,7 +36,8 @@ public final class Stats {
     private long endEpochMs;
     /** Per kind, the pages in by the end of each timeline step; -1 where nothing came in that step. */
     private final long[][] timeline = new long[Kind.values().length][];
-    private int timelineSteps;
+    /** The last step anything came in, -1 before the first page. */
+    private int lastStep = -1;
     private PrintStream progress;
     private long lastProgressNanos;
 
@@ -82,33 +83,26 @@ public final class Stats {
             return;
         }
         int at = (int) step;
-        if (at >= timelineSteps) {
-            int size = Math.min(TIMELINE_MAX_STEPS, Math.max(at + 1, timelineSteps * 2 + 64));
+        int allocated = timeline[0] == null ? 0 : timeline[0].length;
+        if (at >= allocated) {
+            int size = Math.min(TIMELINE_MAX_STEPS, Math.max(at + 1, allocated * 2 + 64));
             for (int k = 0; k < timeline.length; k++) {
                 long[] grown = timeline[k] == null ? new long[size] : Arrays.copyOf(timeline[k], size);
-                Arrays.fill(grown, timelineSteps, size, -1);
+                Arrays.fill(grown, allocated, size, -1);
                 timeline[k] = grown;
             }
-            timelineSteps = size;
         }
         for (int k = 0; k < timeline.length; k++) {
             timeline[k][at] = pages[k];
         }
+        lastStep = Math.max(lastStep, at);
     }
 
     /** The kind's pages in by the end of each step up to the last step anything came in. */
     private String timelineJson(int kind) {
-        int last = -1;
-        for (int i = 0; i < timelineSteps; i++) {
-            for (long[] t : timeline) {
-                if (t[i] >= 0) {
-                    last = i;
-                }
-            }
-        }
         StringBuilder b = new StringBuilder("[");
         long value = 0;
-        for (int i = 0; i <= last; i++) {
+        for (int i = 0; i <= lastStep; i++) {
             value = timeline[kind][i] >= 0 ? timeline[kind][i] : value;
             b.append(i == 0 ? "" : ",").append(value);
         }
