@@ -270,9 +270,14 @@ def charts(out, run, big, rtts):
 
 
 # --- the report ----------------------------------------------------------------------------------
+# Why CRIU's figures are missing (OUT/raw/criu-na.txt, written by bench.sh when criu-probe.sh says
+# the reference cannot run here), or None.
+CRIU_NA = None
+
+
 def fmt(s, key, unit="", digits=0):
     if key not in s:
-        return "n/a"
+        return f"n/a: {CRIU_NA}" if CRIU_NA and "criu" in key else "n/a"
     m = s[key]
     if m["n"] == 1:
         return f"{m['median']:.{digits}f}{unit}"
@@ -291,6 +296,11 @@ def main():
     sizes = [int(x) for x in a.sizes.split()]
     rtts = [int(x) for x in a.rtts.split()]
     rawdir = os.path.join(a.out, "raw")
+    global CRIU_NA
+    na = os.path.join(rawdir, "criu-na.txt")
+    if os.path.exists(na):
+        with open(na) as f:
+            CRIU_NA = f.read().strip() or "the reference CRIU cannot run here"
     rundirs = sorted(d for d in os.listdir(rawdir) if d.startswith("r"))
     if not rundirs:
         raise SystemExit("report: no runs in " + rawdir)

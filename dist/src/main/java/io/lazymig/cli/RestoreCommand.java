@@ -78,7 +78,9 @@ final class RestoreCommand implements Command {
             throw new UsageException("--wait-daemon: seconds >= 0, with --lazy-pages");
         }
         Path address = lazy ? Path.of(cl.getOptionValue("address")) : null;
-        if (waitDaemon > 0) {
+        if (waitDaemon > 0 && !Files.exists(address)) {
+            LoggerFactory.getLogger("lazymig.restore").info("restore: waiting up to {} s for the lazy-pages daemon at {}",
+                    waitDaemon, address);
             awaitSocket(address, Duration.ofSeconds(waitDaemon));
         }
         Path dir = CliOptions.requireDir(cl); // after the wait: the daemon may be the one that makes it

@@ -191,20 +191,26 @@ public final class Dumper {
     }
 
     /**
-     * The PFN of the shared zero page: read-fault a fresh anonymous page of our own and look it up
-     * in our pagemap (PFNs read as 0 without CAP_SYS_ADMIN; then no zero page is recognised).
+     * The PFN of the shared zero page, or 0 (no page is then skipped as zero): two fresh anonymous
+     * pages of our own read-faulted and looked up in our pagemap. Only a PFN both share is the zero
+     * page: on a kernel that backs a read fault with a fresh page, one page's PFN would be an ordinary
+     * page, freed at the unmap and perhaps soon holding the process's data, which the dump would then
+     * drop. PFNs read as 0 without CAP_SYS_ADMIN; then no zero page is recognised either.
      */
     static long zeroPagePfn() throws IOException {
         long page = SystemInfo.PAGE_SIZE;
-        long addr = Memory.mapAnonymous(page);
+        long addr = Memory.mapAnonymous(2 * page);
         try {
-            Memory.view(addr, (int) page).get(0);
+            Memory.view(addr, (int) (2 * page)).get(0);
+            Memory.view(addr, (int) (2 * page)).get((int) page);
             try (ProcPagemap self = new ProcPagemap((int) ProcessHandle.current().pid(), page)) {
-                long e = self.read(addr, addr + page)[0];
-                return ProcPagemap.present(e) ? ProcPagemap.pfn(e) : 0;
+                long[] e = self.read(addr, addr + 2 * page);
+                boolean shared = ProcPagemap.present(e[0]) && ProcPagemap.present(e[1])
+                        && ProcPagemap.pfn(e[0]) == ProcPagemap.pfn(e[1]);
+                return shared ? ProcPagemap.pfn(e[0]) : 0;
             }
         } finally {
-            Memory.unmap(addr, page);
+            Memory.unmap(addr, 2 * page);
         }
     }
 

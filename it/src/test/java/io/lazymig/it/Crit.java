@@ -1,11 +1,11 @@
 package io.lazymig.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
 
 /**
  * What a crit shows of a dump directory, through it/scripts/crit-summary.py (which runs
@@ -82,13 +81,12 @@ final class Crit {
         Path script = Workload.root().resolve("it/scripts/crit-summary.py");
         assertTrue(Files.isRegularFile(script), "missing " + script);
         List<String> cmd = List.of("/usr/bin/python3", script.toString(), "--crit", String.join(" ", crit), dir.toString());
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "crit-summary did not finish");
-        if (p.exitValue() != 0) {
-            fail("crit failed on " + dir + ": " + out);
+        ChildGroup.Finished f = ChildGroup.run(120, cmd);
+        assertFalse(f.timedOut(), "crit-summary did not finish within 120 s (killed):\n" + f.output());
+        if (f.exit() != 0) {
+            fail("crit failed on " + dir + ": " + f.output());
         }
-        return parse(out);
+        return parse(f.output());
     }
 
     static Summary parse(String text) {

@@ -3,21 +3,24 @@ package io.lazymig.it;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
 
 /**
  * The real CRIU 4.1.1 as a reference: the shared tool {@code criu-reference} (Debian trixie's criu
  * in a chroot). Found through the system property or environment variable
  * {@code LAZYMIG_CRIU_REFERENCE}, then {@code $lazymig.root/../shared/tools/criu-reference}, then
- * {@code /work/shared/tools/criu-reference}; a test that needs it fails when none exists.
+ * {@code /work/shared/tools/criu-reference}; a test that needs it is skipped, with the reason, when
+ * none exists or it cannot run here (see {@link #probe}).
  */
 final class CriuReference {
     static final String VARIABLE = "LAZYMIG_CRIU_REFERENCE";
+    /** The probe's own bounds: set-up (900 s, a first debootstrap) plus two steps of 20 s, and a margin. */
+    private static final long PROBE_BOUND_SECONDS = 1000;
+    private static Probe probe;
 
     private CriuReference() {
     }
@@ -40,37 +43,53 @@ final class CriuReference {
                 return p;
             }
         }
-        return fail("criu-reference (the real CRIU 4.1.1 used as the format reference) not found; looked at " + candidates
-                + ". Set the system property or environment variable " + VARIABLE + " to its path.");
+        Assumptions.abort("criu-reference (the real CRIU 4.1.1 used as the format reference) not found; looked at "
+                + candidates + ". Set the system property or environment variable " + VARIABLE + " to its path.");
+        return null;
     }
 
     /**
-     * {@code criu-reference setup}: idempotent; the first time it debootstraps the chroot (minutes),
-     * afterwards it only makes sure of the mounts and runs {@code criu check}.
+     * Whether the reference runs here: {@code it/scripts/criu-probe.sh} sets it up (idempotent; the
+     * first time it debootstraps a chroot, minutes) and dumps and restores a sleeping process, each
+     * step bounded to seconds. Asked once per test JVM; a test that needs the reference calls
+     * {@link #assumeRuns()}, so that a CRIU that cannot run on this machine is a skip with the
+     * probe's reason, visible in the summary, never a hang or a failure of lazymig's tests.
      */
-    static void setup(Path tool) throws IOException, InterruptedException {
-        Result r = run(tool, 900, "setup");
-        if (r.exit() != 0 || !r.output().contains("Version: 4.")) {
-            fail("criu-reference setup failed (exit " + r.exit() + "):\n" + r.output());
+    static synchronized Probe probe(Path tool) throws IOException, InterruptedException {
+        if (probe == null) {
+            Path script = Workload.root().resolve("it/scripts/criu-probe.sh");
+            ChildGroup.Finished f = ChildGroup.run(PROBE_BOUND_SECONDS, List.of(script.toString(), tool.toString()));
+            String line = f.output().strip();
+            line = line.isEmpty() ? "(no output)" : line.lines().reduce((a, b) -> b).orElse(line);
+            probe = f.timedOut() ? new Probe(false, "criu-probe.sh did not finish within " + PROBE_BOUND_SECONDS + " s")
+                    : new Probe(f.exit() == 0 && line.equals("ok"), line);
+            System.out.println("criu-reference probe: " + probe.reason());
         }
+        return probe;
     }
 
+    /** The reference, set up and able to dump and restore here; otherwise the calling test is skipped with the reason. */
+    static Path assumeRuns() throws IOException, InterruptedException {
+        Path tool = locate();
+        Probe p = probe(tool);
+        Assumptions.assumeTrue(p.runs(), () -> "the reference CRIU cannot run here: " + p.reason());
+        return tool;
+    }
+
+    /** What the probe found: {@code runs}, or the reason it does not. */
+    record Probe(boolean runs, String reason) {
+    }
+
+    /** Runs {@code criu-reference ARGS} to its end; a run past the bound is killed with its whole process group and fails. */
     static Result run(Path tool, long timeoutSeconds, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(tool.toString()));
         cmd.addAll(List.of(args));
-        Path out = Files.createTempFile("criu-reference-", ".out");
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
-            if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-                p.destroyForcibly().waitFor();
-                fail("criu-reference " + String.join(" ", args) + " did not finish in " + timeoutSeconds + " s:\n"
-                        + Files.readString(out, StandardCharsets.UTF_8));
-            }
-            return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
-        } finally {
-            Files.deleteIfExists(out);
+        ChildGroup.Finished f = ChildGroup.run(timeoutSeconds, cmd);
+        if (f.timedOut()) {
+            fail("criu-reference " + String.join(" ", args) + " did not finish in " + timeoutSeconds + " s (killed):\n"
+                    + f.output());
         }
+        return new Result(f.exit(), f.output());
     }
 
     /** Its crit, as a command for {@link Crit#summarize}. */

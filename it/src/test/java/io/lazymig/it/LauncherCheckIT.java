@@ -4,9 +4,10 @@ import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.not;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -16,10 +17,10 @@ class LauncherCheckIT {
     @Timeout(60)
     void checkPrintsAllOk() throws Exception {
         Path launcher = Path.of(System.getProperty("lazymig.root"), "lazymig");
-        Process p = new ProcessBuilder(launcher.toString(), "check").redirectErrorStream(true).start();
-        String output = new String(p.getInputStream().readAllBytes());
-        p.waitFor(30, TimeUnit.SECONDS);
-        assertEquals(0, p.exitValue(), output);
+        ChildGroup.Finished f = ChildGroup.run(30, List.of(launcher.toString(), "check"));
+        String output = f.output();
+        assertFalse(f.timedOut(), "lazymig check did not finish within 30 s (killed):\n" + output);
+        assertEquals(0, f.exit(), output);
         assertThat(output, not(containsString("FAIL")));
         assertThat(output, containsString("userfaultfd with fork, remap, remove and unmap events      OK"));
         assertEquals(7, output.lines().count(), output);

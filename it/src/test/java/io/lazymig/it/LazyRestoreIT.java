@@ -96,7 +96,8 @@ class LazyRestoreIT {
             assertOnlyRightSums(w, sum);
             assertEquals(c.lastBefore, w.lastCounter(), "the process went on without its pages:\n" + w.text());
 
-            RestoreLauncher.Running second = c.closeLater(RestoreLauncher.lazyPages(dir.resolve("lazy-pages-2.log"), sock,
+            // Not awaited until it listens: it may take the uffd and put every page in before a look at /proc/net/unix.
+            RestoreLauncher.Running second = c.closeLater(RestoreLauncher.startLazyPages(dir.resolve("lazy-pages-2.log"), sock,
                     c.images));
             c.restore.awaitLog("handed process " + w.pid + " to a new lazy-pages daemon");
             c.awaitRestoredLine();
@@ -122,8 +123,8 @@ class LazyRestoreIT {
             String sum = w.lines().get(0).sum();
             Path sock = dir.resolve("lazy.sock");
             c.restore("--lazy-pages", "--address", sock.toString(), "--wait-daemon", "60");
-            Thread.sleep(1500); // restore is up and waiting by now
-            assertThat("restore ran before the daemon was there", c.restore.log(), not(containsString("running after")));
+            String waiting = c.restore.awaitLog("restore: waiting up to 60 s for the lazy-pages daemon at " + sock);
+            assertThat("restore ran before the daemon was there", waiting, not(containsString("running after")));
             RestoreLauncher.Running daemon = c.closeLater(RestoreLauncher.lazyPages(dir.resolve("lazy-pages.log"), sock,
                     c.images));
             c.restore.awaitLog("running after");

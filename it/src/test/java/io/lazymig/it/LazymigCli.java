@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /** Runs the launcher {@code $lazymig.root/lazymig} as a subprocess, stdout and stderr apart. */
 final class LazymigCli {
@@ -28,14 +27,12 @@ final class LazymigCli {
         cmd.addAll(List.of(args));
         Path out = Files.createTempFile("lazymig-cli-", ".out");
         Path err = Files.createTempFile("lazymig-cli-", ".err");
-        try {
-            Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-                    .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-            if (!p.waitFor(120, TimeUnit.SECONDS)) {
-                p.destroyForcibly().waitFor();
-                throw new AssertionError("lazymig " + String.join(" ", args) + " did not finish; stderr:\n" + Files.readString(err));
+        try (ChildGroup p = ChildGroup.start(new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()))) {
+            if (!p.awaitExit(120)) {
+                throw new AssertionError("lazymig " + String.join(" ", args) + " did not finish in 120 s (killed); stderr:\n"
+                        + Files.readString(err));
             }
-            return new Result(p.exitValue(), Files.readString(out), Files.readString(err));
+            return new Result(p.process.exitValue(), Files.readString(out), Files.readString(err));
         } finally {
             Files.deleteIfExists(out);
             Files.deleteIfExists(err);

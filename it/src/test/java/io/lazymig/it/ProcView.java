@@ -196,21 +196,26 @@ final class ProcView {
         return out;
     }
 
-    /** The PFN of the shared zero page: read-fault a fresh anonymous page of our own and look it up. */
+    /**
+     * The PFN of the shared zero page, or 0 when this kernel maps none on a read fault: two fresh
+     * anonymous pages of our own read-faulted, and their PFNs looked up; only one page shared by both
+     * is the zero page (the dump decides the same way).
+     */
     static long zeroPagePfn() throws IOException {
         NativeLibrary.load();
-        long addr = Memory.mapAnonymous(PAGE);
+        long addr = Memory.mapAnonymous(2 * PAGE);
         try {
-            Memory.view(addr, (int) PAGE).get(0);
+            Memory.view(addr, (int) (2 * PAGE)).get(0);
+            Memory.view(addr, (int) (2 * PAGE)).get((int) PAGE);
             try (FileChannel self = FileChannel.open(Path.of("/proc/self/pagemap"), StandardOpenOption.READ)) {
-                long e = pagemap(self, addr, addr + PAGE)[0];
-                if ((e & PRESENT) == 0 || (e & PFN_MASK) == 0) {
-                    throw new IOException("cannot learn the zero page's PFN (not root?): pagemap word " + Long.toHexString(e));
+                long[] e = pagemap(self, addr, addr + 2 * PAGE);
+                if ((e[0] & PRESENT) == 0 || (e[0] & PFN_MASK) == 0) {
+                    throw new IOException("cannot read PFNs (not root?): pagemap word " + Long.toHexString(e[0]));
                 }
-                return e & PFN_MASK;
+                return (e[0] & PFN_MASK) == (e[1] & PFN_MASK) ? e[0] & PFN_MASK : 0;
             }
         } finally {
-            Memory.unmap(addr, PAGE);
+            Memory.unmap(addr, 2 * PAGE);
         }
     }
 

@@ -7,11 +7,9 @@ import io.lazymig.jni.Ptrace;
 import io.lazymig.jni.SystemInfo;
 import io.lazymig.jni.WaitStatus;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -40,10 +38,10 @@ final class PtraceTarget implements AutoCloseable {
         Path source = root.resolve("it/workloads/ptrace-target.c");
         assertTrue(Files.isRegularFile(source), "missing " + source + " (lazymig.root=" + root + ")");
         Path exe = dir.resolve("ptrace-target");
-        Process gcc = new ProcessBuilder("gcc", "-O2", "-Wall", "-Werror", "-o", exe.toString(), source.toString())
-                .redirectErrorStream(true).start();
-        String out = new String(gcc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(gcc.waitFor(60, TimeUnit.SECONDS) && gcc.exitValue() == 0, "gcc failed: " + out);
+        ChildGroup.Finished gcc = ChildGroup.run(60, List.of("gcc", "-O2", "-Wall", "-Werror", "-o", exe.toString(),
+                source.toString()));
+        assertTrue(!gcc.timedOut() && gcc.exit() == 0, "gcc failed" + (gcc.timedOut() ? " (killed after 60 s)" : "") + ": "
+                + gcc.output());
         return exe;
     }
 

@@ -166,8 +166,8 @@ class RestoreEagerIT {
     }
 
     static void kill(int pid, String signal) throws Exception {
-        Process p = new ProcessBuilder("kill", "-" + signal, Integer.toString(pid)).inheritIO().start();
-        assertEquals(0, p.waitFor(), "kill -" + signal + " " + pid);
+        ChildGroup.Finished f = ChildGroup.run(10, List.of("kill", "-" + signal, Integer.toString(pid)));
+        assertEquals(0, f.exit(), "kill -" + signal + " " + pid + ": " + f.output());
     }
 
     /** Waits until the process sleeps in the kernel function {@code wchan}. */

@@ -30,14 +30,16 @@ final class RestoreLauncher {
         }
     }
 
-    /** A command running in the background; {@link #close()} kills it if it still runs. */
+    /** A command running in the background, in a process group of its own; {@link #close()} kills the group if it still runs. */
     static final class Running implements AutoCloseable {
         final Process process;
         final Path log;
         final List<String> args;
+        private final ChildGroup group;
 
-        private Running(Process process, Path log, List<String> args) {
-            this.process = process;
+        private Running(ChildGroup group, Path log, List<String> args) {
+            this.group = group;
+            this.process = group.process;
             this.log = log;
             this.args = args;
         }
@@ -67,31 +69,33 @@ final class RestoreLauncher {
             throw new AssertionError("lazymig " + String.join(" ", args) + " did not log '" + text + "':\n" + log());
         }
 
-        /** Waits for the exit status. */
+        /** Waits for the exit status; a command that does not exit in time is killed with its group, and fails the test. */
         int awaitExit() throws InterruptedException {
-            if (!process.waitFor(RestoreWorkload.PATIENCE_MS, TimeUnit.MILLISECONDS)) {
-                fail("lazymig " + String.join(" ", args) + " did not exit:\n" + log());
+            if (!group.awaitExit(TimeUnit.MILLISECONDS.toSeconds(RestoreWorkload.PATIENCE_MS))) {
+                fail("lazymig " + String.join(" ", args) + " did not exit (killed with its process group):\n" + log());
             }
             return process.exitValue();
         }
 
         @Override
         public void close() throws InterruptedException {
-            if (process.isAlive()) {
-                process.destroyForcibly();
-                process.waitFor(30, TimeUnit.SECONDS);
-            }
+            group.close();
         }
     }
 
     /** Starts {@code lazymig lazy-pages --address SOCK -D IMAGES ARGS...} and waits until it listens. */
     static Running lazyPages(Path log, Path socket, Path images, String... args) throws IOException, InterruptedException {
+        Running r = startLazyPages(log, socket, images, args);
+        awaitListening(socket, r);
+        return r;
+    }
+
+    /** Starts {@code lazymig lazy-pages --address SOCK -D IMAGES ARGS...}, without waiting for anything. */
+    static Running startLazyPages(Path log, Path socket, Path images, String... args) throws IOException {
         List<String> a = new ArrayList<>(List.of("lazy-pages", "--address", socket.toString(), "-D", images.toString(),
                 "-v", "3"));
         a.addAll(List.of(args));
-        Running r = start(log, a.toArray(String[]::new));
-        awaitListening(socket, r);
-        return r;
+        return start(log, a.toArray(String[]::new));
     }
 
     /** Waits until a unix socket listens at {@code path} (/proc/net/unix: flag __SO_ACCEPTCON). */
@@ -132,25 +136,18 @@ final class RestoreLauncher {
     static Result run(Path dir, String... args) throws IOException, InterruptedException {
         Path out = Files.createTempFile(dir, "lazymig-", ".stdout");
         Path err = Files.createTempFile(dir, "lazymig-", ".stderr");
-        Process p = new ProcessBuilder(command(args)).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        try {
-            if (!p.waitFor(120, TimeUnit.SECONDS)) {
-                fail("lazymig " + String.join(" ", args) + " did not finish in 120 s:\n" + Files.readString(err));
+        try (ChildGroup p = ChildGroup.start(new ProcessBuilder(command(args)).redirectOutput(out.toFile())
+                .redirectError(err.toFile()))) {
+            if (!p.awaitExit(120)) {
+                fail("lazymig " + String.join(" ", args) + " did not finish in 120 s (killed):\n" + Files.readString(err));
             }
-        } finally {
-            if (p.isAlive()) {
-                p.destroyForcibly();
-                p.waitFor(30, TimeUnit.SECONDS);
-            }
+            return new Result(List.of(args), p.process.exitValue(), Files.readString(out), Files.readString(err));
         }
-        return new Result(List.of(args), p.exitValue(), Files.readString(out), Files.readString(err));
     }
 
     /** Starts a command in the background, stdout and stderr into {@code log}. */
     static Running start(Path log, String... args) throws IOException {
-        Process p = new ProcessBuilder(command(args)).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        return new Running(p, log, List.of(args));
+        ChildGroup g = ChildGroup.start(new ProcessBuilder(command(args)).redirectErrorStream(true).redirectOutput(log.toFile()));
+        return new Running(g, log, List.of(args));
     }
 }

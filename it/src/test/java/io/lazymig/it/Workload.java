@@ -179,6 +179,11 @@ final class Workload implements AutoCloseable {
         awaitState("stopped (T)", s -> s == 'T');
     }
 
+    /** Waits until the kernel reports it stopped (state T); fails when it does not stop in time. */
+    void awaitStopped() throws IOException, InterruptedException {
+        awaitState("stopped (T)", s -> s == 'T');
+    }
+
     /** SIGCONT, then waits until it no longer shows as stopped. */
     void cont() throws IOException, InterruptedException {
         signal(SystemInfo.SIGCONT);
