@@ -343,7 +343,9 @@ case_server_restart() {
     kill_server -9
     note "server SIGKILLed at $(progress "$E2E_DST" daemon | tr ' ' /) pages and restarted"
     on "$E2E_SRC" "mv $HD/$C/server.log $HD/$C/server1.log"
-    sleep 1
+    # The new server comes once the daemon has seen the old one go (the event, not a pause).
+    wait_on "$E2E_DST" 30 "tr '\\r' '\\n' < $HD/$C/daemon.log | grep -q 'connection to the lazy server lost'" \
+        || fail "the daemon did not notice the server's death: $(on "$E2E_DST" "tr '\\r' '\\n' < $HD/$C/daemon.log | tail -n3")"
     start_server
     check_migration "$E2E_DST" 120 2
     finish "$E2E_DST" daemon
