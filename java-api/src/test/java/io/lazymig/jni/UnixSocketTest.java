@@ -484,29 +484,17 @@ class UnixSocketTest {
     @Test
     void shutdownWakesABlockedReceiverAndAcceptor() throws Exception {
         try (UnixSocket.Pair pair = UnixSocket.socketPair(UnixSocket.SOCK_STREAM)) {
-            CompletableFuture<ReceivedMessage> blocked = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return pair.second().receive(ByteBuffer.allocateDirect(4), 1);
-                } catch (NativeException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            waitUntilBlocked(blocked);
+            Blocking<ReceivedMessage> blocked = Blocking.start(() -> pair.second().receive(ByteBuffer.allocateDirect(4), 1));
+            blocked.awaitInSyscall(Ptrace.syscallNumber("recvmsg"));
             pair.second().shutdown(UnixSocket.SHUT_RD);
-            assertTrue(blocked.get(30, TimeUnit.SECONDS).isEndOfStream());
+            assertTrue(blocked.result.get(30, TimeUnit.SECONDS).isEndOfStream());
         }
         try (UnixSocket listener = UnixSocket.listen(tmp.resolve("wake.socket"), 1)) {
-            CompletableFuture<UnixSocket> accepting = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return listener.accept();
-                } catch (NativeException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            waitUntilBlocked(accepting);
+            Blocking<UnixSocket> accepting = Blocking.start(listener::accept);
+            accepting.awaitInSyscall(Ptrace.syscallNumber("accept4"));
             listener.shutdown(UnixSocket.SHUT_RDWR);
-            ExecutionException e = assertThrows(ExecutionException.class, () -> accepting.get(30, TimeUnit.SECONDS));
-            NativeException cause = (NativeException) e.getCause().getCause();
+            ExecutionException e = assertThrows(ExecutionException.class, () -> accepting.result.get(30, TimeUnit.SECONDS));
+            NativeException cause = (NativeException) e.getCause();
             assertEquals(Errno.EINVAL, cause.errno());
             assertThat(cause.getMessage(), containsString("accept(fd "));
         }
@@ -556,12 +544,52 @@ class UnixSocketTest {
         }
     }
 
-    /** Polls (without timing assertions) until the task is most likely parked in the syscall. */
-    private static void waitUntilBlocked(CompletableFuture<?> task) throws InterruptedException {
-        for (int i = 0; i < 20 && !task.isDone(); i++) {
-            Thread.sleep(10);
+    /** A call run on a thread of its own, whose kernel thread id is known, to see it block. */
+    private static final class Blocking<T> {
+        interface Call<T> {
+            T call() throws IOException;
         }
-        assertFalse(task.isDone(), "the call should block until shutdown");
+
+        final CompletableFuture<Integer> tid = new CompletableFuture<>();
+        final CompletableFuture<T> result = new CompletableFuture<>();
+
+        static <T> Blocking<T> start(Call<T> call) {
+            Blocking<T> b = new Blocking<>();
+            Thread t = new Thread(() -> {
+                b.tid.complete(SystemInfo.gettid());
+                try {
+                    b.result.complete(call.call());
+                } catch (Throwable e) {
+                    b.result.completeExceptionally(e);
+                }
+            }, "blocking-call");
+            t.setDaemon(true);
+            t.start();
+            return b;
+        }
+
+        /**
+         * Returns once the thread sits in syscall {@code nr}, as /proc/self/task/TID/syscall shows it
+         * (its first field is the number while the thread is inside a syscall); fails if the call
+         * returns instead, or after 30 s with what the file said last.
+         */
+        void awaitInSyscall(int nr) throws Exception {
+            int t = tid.get(30, TimeUnit.SECONDS);
+            Path file = Path.of("/proc/self/task/" + t + "/syscall");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (true) {
+                String state = Files.readString(file).trim();
+                assertFalse(result.isDone(), "the call returned instead of blocking (thread " + t + ": " + state + ")");
+                if (state.startsWith(nr + " ")) {
+                    return;
+                }
+                if (System.nanoTime() - deadline > 0) {
+                    throw new AssertionError("thread " + t + " not blocked in syscall " + nr + " after 30 s: " + file
+                            + " says '" + state + "'");
+                }
+                Thread.sleep(1); // a /proc state has no wake-up to wait on: look again
+            }
+        }
     }
 
     private static ByteBuffer ascii(String s) {
