@@ -146,6 +146,8 @@ class XsaveTest {
         for (int i = 2752; i < layout.size(); i++) {
             assertEquals(0, rebuilt[i], "tile byte " + i + " in its init state");
         }
+        long bv = ByteBuffer.wrap(rebuilt).order(ByteOrder.LITTLE_ENDIAN).getLong(512);
+        assertEquals(SyntheticCpu.AVX512_PKRU_AMX & ~(3L << 17), bv, "XSTATE_BV marks the tiles as in their init state");
     }
 
     @Test
