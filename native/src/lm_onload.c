@@ -37,6 +37,7 @@ static const struct lm_module modules[] = {
     { "Ptrace", lm_ptrace_register },
     { "ProcessMemory", lm_procmem_register },
     { "Memory", lm_memory_register },
+    { "Cpuid", lm_cpuid_register },
 };
 
 JNIEXPORT jint JNI_OnLoad(JavaVM *vm, void *reserved)

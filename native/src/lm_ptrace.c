@@ -161,7 +161,7 @@ static const struct lm_constant syscall_constants[] = {
     LM_CONST(SYS_fchdir), LM_CONST(SYS_umask), LM_CONST(SYS_setrlimit), LM_CONST(SYS_prlimit64),
     LM_CONST(SYS_timer_create), LM_CONST(SYS_timer_settime), LM_CONST(SYS_alarm),
     LM_CONST(SYS_setgroups), LM_CONST(SYS_setresuid), LM_CONST(SYS_setresgid), LM_CONST(SYS_setfsuid),
-    LM_CONST(SYS_setfsgid),
+    LM_CONST(SYS_setfsgid), LM_CONST(SYS_recvmsg), LM_CONST(SYS_accept4),
     /* argument values */
     LM_CONST(PROT_NONE), LM_CONST(PROT_READ), LM_CONST(PROT_WRITE), LM_CONST(PROT_EXEC),
     LM_CONST(MAP_SHARED), LM_CONST(MAP_PRIVATE), LM_CONST(MAP_ANONYMOUS), LM_CONST(MAP_FIXED),

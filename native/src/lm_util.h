@@ -47,5 +47,6 @@ int lm_pidfd_register(JNIEnv *env);
 int lm_ptrace_register(JNIEnv *env);
 int lm_procmem_register(JNIEnv *env);
 int lm_memory_register(JNIEnv *env);
+int lm_cpuid_register(JNIEnv *env);
 
 #endif

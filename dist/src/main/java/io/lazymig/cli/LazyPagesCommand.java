@@ -1,6 +1,8 @@
 package io.lazymig.cli;
 
 import io.lazymig.images.Checkpoint;
+import io.lazymig.images.XsaveLayout;
+import io.lazymig.jni.Cpuid;
 import io.lazymig.lazyclient.LazyPagesDaemon;
 import io.lazymig.lazyclient.RemotePageSource;
 import io.lazymig.lazyserver.CheckpointPageStore;
@@ -72,7 +74,7 @@ final class LazyPagesCommand implements Command {
         AuthKey key = AuthOptions.key(cl);
         int port = port(cl);
         String bind = cl.hasOption("address") ? cl.getOptionValue("address") : "0.0.0.0";
-        Checkpoint cp = Checkpoint.read(dir);
+        Checkpoint cp = Checkpoint.read(dir, XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
         try (DestinationImages images = DestinationImages.build(cp, dir);
              CheckpointPageStore store = new CheckpointPageStore(cp, new PagesFileData(dir, cp.pagemap().pagesId()));
              LazyServer server = new LazyServer(store, images, key, new InetSocketAddress(bind, port))) {

@@ -14,7 +14,9 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -117,10 +119,13 @@ final class Probes {
 
     /** A process that is not our child, as dump meets them: a sleep started in the background by sh. */
     private static int startSleeper() throws IOException, InterruptedException {
-        Process sh = new ProcessBuilder("sh", "-c", "sleep 30 >/dev/null 2>&1 & echo $!").start();
-        String pid = new String(sh.getInputStream().readAllBytes()).trim();
-        sh.waitFor();
-        return Integer.parseInt(pid);
+        Finished sh = runBounded(List.of("sh", "-c", "sleep 30 >/dev/null 2>&1 & echo $!"), Duration.ofSeconds(10));
+        try {
+            return Integer.parseInt(sh.output());
+        } catch (NumberFormatException e) {
+            throw new IOException("'sh -c sleep 30 &' printed '" + sh.output() + "' (exit " + sh.exitCode()
+                    + "), not the sleeper's pid");
+        }
     }
 
     /** Takes a copy of one of our own fds through a pidfd, as restore does with the stub's uffd. */
@@ -171,20 +176,54 @@ final class Probes {
 
     /** Runs a command to completion; a missing command or a non-zero exit is an exception. */
     static void run(String... command) throws IOException, InterruptedException {
-        Process p;
+        Finished f;
         try {
-            p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        } catch (IOException e) {
+            f = runBounded(List.of(command), Duration.ofSeconds(10));
+        } catch (NoSuchFileException e) {
             throw new IOException("'" + command[0] + "' not found (install iproute2 and util-linux)");
         }
-        String output = new String(p.getInputStream().readAllBytes()).strip();
-        if (!p.waitFor(10, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new IOException("'" + String.join(" ", command) + "' did not finish in 10 s");
-        }
-        if (p.exitValue() != 0) {
+        if (f.exitCode() != 0) {
             throw new IOException("'" + String.join(" ", command) + "' failed: "
-                    + (output.isEmpty() ? "exit " + p.exitValue() : output.lines().findFirst().orElse("")));
+                    + (f.output().isEmpty() ? "exit " + f.exitCode() : f.output().lines().findFirst().orElse("")));
+        }
+    }
+
+    /** A command that exited: its exit code and what it printed (stdout and stderr), stripped. */
+    record Finished(int exitCode, String output) {
+    }
+
+    /**
+     * Runs {@code command} with its output in a scratch file (a pipe could block the command, or
+     * us, forever) and waits at most {@code limit}; past that it is killed and reaped, and this
+     * throws naming the command. A command that cannot be started is a {@link NoSuchFileException}.
+     */
+    static Finished runBounded(List<String> command, Duration limit) throws IOException, InterruptedException {
+        Path out = Files.createTempFile("lazymig-probe-", ".out");
+        try {
+            Process p;
+            try {
+                p = new ProcessBuilder(command).redirectErrorStream(true)
+                        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                        .redirectOutput(out.toFile()).start();
+            } catch (IOException e) {
+                throw new NoSuchFileException(command.get(0), null, e.getMessage());
+            }
+            boolean exited = false;
+            try {
+                exited = p.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS);
+            } finally {
+                if (!exited) {
+                    p.destroyForcibly();
+                    p.waitFor(5, TimeUnit.SECONDS);
+                }
+            }
+            if (!exited) {
+                throw new IOException("'" + String.join(" ", command) + "' did not finish in "
+                        + (limit.toMillis() % 1000 == 0 ? limit.toSeconds() + " s" : limit.toMillis() + " ms") + " (killed)");
+            }
+            return new Finished(p.exitValue(), Files.readString(out).strip());
+        } finally {
+            Files.deleteIfExists(out);
         }
     }
 }

@@ -16,6 +16,7 @@ import io.lazymig.images.Task;
 import io.lazymig.images.UserRegs;
 import io.lazymig.images.Vma;
 import io.lazymig.images.XsaveLayout;
+import io.lazymig.jni.Cpuid;
 import io.lazymig.jni.Memory;
 import io.lazymig.jni.NativeException;
 import io.lazymig.jni.Ptrace;
@@ -70,7 +71,7 @@ public final class Dumper {
         Files.createDirectories(o.dir());
         long zeroPfn = zeroPagePfn();
         Warmup.run();
-        XsaveLayout layout = XsaveLayout.host();
+        XsaveLayout layout = XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query);
         long t0 = System.nanoTime();
         try (FrozenTask frozen = FrozenTask.freeze(o.pid())) {
             Preflight.check(o.pid()); // again, now that nothing can change under us

@@ -43,14 +43,19 @@ public record Checkpoint(Task task, Registers registers, List<Vma> vmas, Pagemap
     }
 
     /**
-     * Reads and checks a checkpoint. For images made by CRIU (which lack lazymig's raw xstate field)
-     * the XSAVE area is rebuilt in this machine's layout ({@link XsaveLayout#host()}).
+     * Reads and checks a checkpoint that lazymig wrote (it carries the raw XSAVE area and its layout).
+     * An image made by CRIU is refused with an {@link ImageException}: read it with
+     * {@link #read(Path, XsaveLayout)}.
      */
     public static Checkpoint read(Path dir) throws IOException {
         return CheckpointCodec.read(ImageDir.of(dir), null);
     }
 
-    /** As {@link #read(Path)}, rebuilding a CRIU image's XSAVE area in {@code layout}. */
+    /**
+     * Reads and checks a checkpoint; an image made by CRIU (only CRIU's named fpregs fields) gets its
+     * XSAVE area rebuilt in {@code layout}, the layout of the CPU that will use it (this machine's:
+     * {@link XsaveLayout#fromCpuid}). A lazymig image keeps its own area and layout.
+     */
     public static Checkpoint read(Path dir, XsaveLayout layout) throws IOException {
         return CheckpointCodec.read(ImageDir.of(dir), Objects.requireNonNull(layout, "layout"));
     }

@@ -250,9 +250,11 @@ final class CheckpointCodec {
         thread_info_x86 ti = core.getThreadInfo();
         Registers registers = at(coreName, () -> {
             UserRegs user = ProtoConvert.fromProto(ti.getGpregs());
-            XsaveLayout layout = ti.getFpregs().hasLazymigXsaveArea() || layoutForCriuImages != null
-                    ? layoutForCriuImages : hostLayout();
-            return ProtoConvert.registersFromProto(user, ti.getFpregs(), layout);
+            if (!ti.getFpregs().hasLazymigXsaveArea() && layoutForCriuImages == null) {
+                throw new IllegalArgumentException("no lazymig xsave area (an image made by CRIU): rebuilding the XSAVE"
+                        + " area from CRIU's fields needs this CPU's layout, and none was given");
+            }
+            return ProtoConvert.registersFromProto(user, ti.getFpregs(), layoutForCriuImages);
         });
 
         String mmName = ImageType.MM.fileName(pid);
@@ -329,14 +331,6 @@ final class CheckpointCodec {
                 .creds(th.hasCreds() ? ProtoConvert.fromProto(th.getCreds()) : Creds.ROOT)
                 .mm(mmInfo).build());
         return at(fdinfoName, () -> new Checkpoint(task, registers, vmas, pagemap, files));
-    }
-
-    private static XsaveLayout hostLayout() {
-        try {
-            return XsaveLayout.host();
-        } catch (IOException e) {
-            throw new IllegalArgumentException("no lazymig xstate area and cannot read this CPU's layout: " + e, e);
-        }
     }
 
     private static reg_file_entry regOf(Map<Integer, file_entry> table, int id, String what) {

@@ -141,7 +141,7 @@ public final class ProtoConvert {
         XsaveLayout used = fp.hasXsave() ? layout : XsaveLayout.LEGACY;
         if (fp.hasXsave()) {
             user_x86_xsave_entry x = fp.getXsave();
-            a.putLong(XsaveLayout.HEADER_OFFSET, x.getXstateBv());
+            long xstateBv = x.getXstateBv();
             for (XsaveLayout.Component c : layout.components()) {
                 switch (c.feature()) {
                     case XsaveLayout.FEATURE_YMM -> writeInts(a, c, "ymmh_space", x.getYmmhSpaceList(), 64);
@@ -152,10 +152,13 @@ public final class ProtoConvert {
                     case XsaveLayout.FEATURE_HI16_ZMM -> writeLongs(a, c, "hi16_zmm", x.getHi16ZmmList(), 128);
                     case XsaveLayout.FEATURE_PKRU -> writeInts(a, c, "pkru", x.getPkruList(), 2);
                     default -> {
-                        // CRIU has no field for it: the component stays in its init state (zero).
+                        // CRIU has no field for it: the component stays in its init state (zero), and
+                        // XSTATE_BV says so, not that zeros are live data (AMX tiles need a permission).
+                        xstateBv &= ~(1L << c.feature());
                     }
                 }
             }
+            a.putLong(XsaveLayout.HEADER_OFFSET, xstateBv);
         }
         return new Registers(user, a.array(), used);
     }

@@ -1,21 +1,19 @@
 package io.lazymig.images;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 
 /**
  * Where each extended state component sits in a standard-format (non-compacted) XSAVE area, as the
  * NT_X86_XSTATE regset returns it. Components 0 and 1 (x87, SSE) are always in the 512-byte legacy
  * region and the 64-byte XSAVE header follows, so component 2 (AVX) always starts at 576; the others
  * are placed by the CPU (CPUID leaf 0xD, sub-leaf n: EBX = offset, EAX = size) and differ between
- * vendors. CRIU's image stores components by name, not offset, so converting between the raw area and
- * CRIU's fields needs the layout of the CPU that produced (or will consume) the area.
+ * vendors and models ({@link #fromCpuid}). CRIU's image stores components by name, not offset, so
+ * converting between the raw area and CRIU's fields needs the layout of the CPU that produced (or
+ * will consume) the area.
  */
 public record XsaveLayout(List<Component> components) {
     public static final int LEGACY_SIZE = 512;
@@ -31,25 +29,18 @@ public record XsaveLayout(List<Component> components) {
     public static final int FEATURE_ZMM_HI256 = 6;
     public static final int FEATURE_HI16_ZMM = 7;
     public static final int FEATURE_PKRU = 9;
+    /** AMX tile configuration and tile data: no CRIU field carries them, but they take room in the area. */
+    public static final int FEATURE_XTILECFG = 17;
+    public static final int FEATURE_XTILEDATA = 18;
 
-    /** Intel's offsets (fixed since Skylake-SP; MPX slots stay reserved on CPUs without MPX). */
-    public static final XsaveLayout INTEL = new XsaveLayout(List.of(
-            new Component(FEATURE_YMM, 576, 256), new Component(FEATURE_BNDREGS, 960, 64),
-            new Component(FEATURE_BNDCSR, 1024, 64), new Component(FEATURE_OPMASK, 1088, 64),
-            new Component(FEATURE_ZMM_HI256, 1152, 512), new Component(FEATURE_HI16_ZMM, 1664, 1024),
-            new Component(FEATURE_PKRU, 2688, 8)));
-    /** AMD's offsets (no MPX: AVX-512 follows AVX directly). Matches CPUID on this project's AMD EPYC hosts. */
-    public static final XsaveLayout AMD = new XsaveLayout(List.of(
-            new Component(FEATURE_YMM, 576, 256), new Component(FEATURE_OPMASK, 832, 64),
-            new Component(FEATURE_ZMM_HI256, 896, 512), new Component(FEATURE_HI16_ZMM, 1408, 1024),
-            new Component(FEATURE_PKRU, 2432, 8)));
     /** No extended components: a legacy FXSAVE area only. */
     public static final XsaveLayout LEGACY = new XsaveLayout(List.of());
 
     /** Component {@code feature} occupies {@code size} bytes at {@code offset}. */
     public record Component(int feature, int offset, int size) {
         public Component {
-            if (feature < 2 || feature > 63 || offset < EXTENDED_START || size <= 0 || offset + size > Registers.MAX_XSTATE) {
+            if (feature < 2 || feature > 63 || offset < EXTENDED_START || size <= 0
+                    || (long) offset + size > Registers.MAX_XSTATE) {
                 throw new IllegalArgumentException("bad xsave component " + feature + " at " + offset + " size " + size);
             }
         }
@@ -88,62 +79,45 @@ public record XsaveLayout(List<Component> components) {
         return size;
     }
 
-    /** This layout restricted to the given features. */
-    public XsaveLayout only(Set<Integer> features) {
-        List<Component> kept = new ArrayList<>();
-        for (Component c : components) {
-            if (features.contains(c.feature())) {
-                kept.add(c);
-            }
-        }
-        return new XsaveLayout(kept);
+    /** CPUID as {@link #fromCpuid} reads it: {EAX, EBX, ECX, EDX} of one leaf and sub-leaf. */
+    @FunctionalInterface
+    public interface CpuidSource {
+        int[] query(int leaf, int subleaf) throws IOException;
     }
+
+    /** The CPUID leaf that describes the XSAVE state components. */
+    public static final int CPUID_LEAF_XSTATE = 0xD;
 
     /**
-     * The layout of this machine's user xstate, from /proc/cpuinfo: the vendor picks {@link #INTEL} or
-     * {@link #AMD} offsets and the flags (avx, mpx, avx512f, ospke) pick the components. This is a
-     * stand-in for CPUID leaf 0xD, which Java cannot execute.
+     * The exact standard-format layout of the user state components in {@code xfeatures} (XCR0: what
+     * the kernel enabled, so what NT_X86_XSTATE carries), from CPUID leaf 0xD: for every bit i >= 2 of
+     * {@code xfeatures}, sub-leaf i gives EAX = size and EBX = offset. Components CRIU has no field for
+     * (AMX tiles, ...) are part of the layout all the same: they take room in the area. {@code xfeatures}
+     * 0 (no XSAVE enabled) or only x87/SSE gives {@link #LEGACY}.
+     *
+     * @throws IllegalArgumentException when CPUID describes a component that cannot be in a user area
      */
-    public static XsaveLayout host() throws IOException {
-        return fromCpuinfo(Files.readString(Path.of("/proc/cpuinfo")));
-    }
-
-    static XsaveLayout fromCpuinfo(String cpuinfo) {
-        String vendor = "";
-        Set<String> flags = Set.of();
-        for (String line : cpuinfo.split("\n")) {
-            int colon = line.indexOf(':');
-            if (colon < 0) {
+    public static XsaveLayout fromCpuid(long xfeatures, CpuidSource cpuid) throws IOException {
+        List<Component> components = new ArrayList<>();
+        for (int feature = FEATURE_YMM; feature < Long.SIZE; feature++) {
+            if ((xfeatures & 1L << feature) == 0) {
                 continue;
             }
-            String key = line.substring(0, colon).trim();
-            String value = line.substring(colon + 1).trim();
-            if (key.equals("vendor_id") && vendor.isEmpty()) {
-                vendor = value;
-            } else if (key.equals("flags") && flags.isEmpty()) {
-                flags = Set.of(value.split("\\s+"));
+            int[] r = cpuid.query(CPUID_LEAF_XSTATE, feature);
+            int size = r[0];
+            int offset = r[1];
+            String where = "CPUID leaf 0xD sub-leaf " + feature + " (size " + Integer.toUnsignedString(size) + ", offset "
+                    + Integer.toUnsignedString(offset) + ")";
+            if ((r[2] & 1) != 0) {
+                throw new IllegalArgumentException(where + ": a supervisor component, yet enabled in XCR0 0x"
+                        + Long.toHexString(xfeatures));
+            }
+            try {
+                components.add(new Component(feature, offset, size));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(where + ": " + e.getMessage(), e);
             }
         }
-        XsaveLayout base = vendor.equals("AuthenticAMD") || vendor.equals("HygonGenuine") ? AMD : INTEL;
-        Set<Integer> features = new java.util.HashSet<>();
-        if (!flags.contains("xsave")) {
-            return LEGACY;
-        }
-        if (flags.contains("avx")) {
-            features.add(FEATURE_YMM);
-        }
-        if (flags.contains("mpx")) {
-            features.add(FEATURE_BNDREGS);
-            features.add(FEATURE_BNDCSR);
-        }
-        if (flags.contains("avx512f")) {
-            features.add(FEATURE_OPMASK);
-            features.add(FEATURE_ZMM_HI256);
-            features.add(FEATURE_HI16_ZMM);
-        }
-        if (flags.contains("ospke")) {
-            features.add(FEATURE_PKRU);
-        }
-        return base.only(features);
+        return new XsaveLayout(components);
     }
 }

@@ -43,25 +43,44 @@ class CritCompatTest {
         List<String> command = new ArrayList<>();
         command.add("crit");
         command.addAll(List.of(args));
-        Process process;
+        Run run = run(command);
+        assertEquals(0, run.exitCode, "crit " + String.join(" ", args) + " failed:\n" + run.output);
+        return run.output;
+    }
+
+    /** What a finished command printed (stdout and stderr) and its exit code. */
+    private record Run(int exitCode, String output) {
+    }
+
+    /**
+     * Runs {@code command} in the images directory with its output in a file (never a pipe this
+     * thread could block on), waits at most 60 s for it, and kills it on the way out.
+     */
+    private Run run(List<String> command) throws Exception {
+        Path out = Files.createTempFile("lazymig-crit-", ".out");
         try {
-            process = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
-        } catch (IOException e) {
-            fail("crit is not installed: run `apt-get install -y criu` (Debian's criu package ships /usr/bin/crit): " + e);
-            throw e;
-        }
-        try {
-            process.getOutputStream().close();
-            byte[] out = process.getInputStream().readAllBytes();
-            if (!process.waitFor(60, TimeUnit.SECONDS)) {
-                fail("crit " + args[0] + " did not finish");
+            Process process;
+            try {
+                process = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
+                        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                        .redirectOutput(out.toFile()).start();
+            } catch (IOException e) {
+                fail("crit is not installed: run `apt-get install -y criu` (Debian's criu package ships /usr/bin/crit): " + e);
+                throw e;
             }
-            String text = new String(out, StandardCharsets.UTF_8);
-            assertEquals(0, process.exitValue(), "crit " + String.join(" ", args) + " failed:\n" + text);
-            return text;
+            try {
+                if (!process.waitFor(60, TimeUnit.SECONDS)) {
+                    fail(String.join(" ", command) + " did not finish within 60 s");
+                }
+            } finally {
+                process.destroyForcibly();
+                if (!process.waitFor(10, TimeUnit.SECONDS)) {
+                    fail(String.join(" ", command) + " (pid " + process.pid() + ") survived SIGKILL for 10 s");
+                }
+            }
+            return new Run(process.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
         } finally {
-            process.destroyForcibly();
-            process.waitFor();
+            Files.deleteIfExists(out);
         }
     }
 
@@ -159,11 +178,8 @@ class CritCompatTest {
 
     @Test
     void pagesImageIsRawSoCritRefusesIt() throws Exception {
-        Process p = new ProcessBuilder("crit", "decode", "-i", dir.resolve("pages-1.img").toString())
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        p.waitFor(60, TimeUnit.SECONDS);
-        assertThat(out, containsString("Unknown magic"));
+        Run run = run(List.of("crit", "decode", "-i", dir.resolve("pages-1.img").toString()));
+        assertThat(run.output, containsString("Unknown magic"));
         assertEquals(Files.size(dir.resolve("pages-1.img")), 13L * 4096);
     }
 

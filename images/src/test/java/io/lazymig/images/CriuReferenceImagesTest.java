@@ -51,7 +51,7 @@ class CriuReferenceImagesTest {
 
     @Test
     void checkpointMeansWhatCriuMeant() throws Exception {
-        Checkpoint c = Checkpoint.read(reference(), XsaveLayout.AMD.only(java.util.Set.of(2, 5, 6, 7)));
+        Checkpoint c = Checkpoint.read(reference(), SyntheticCpu.amdAvx512());
         Task t = c.task();
         assertEquals(PID, t.pid());
         assertEquals("target", t.comm());
@@ -126,13 +126,21 @@ class CriuReferenceImagesTest {
         ByteBuffer xstate = ByteBuffer.wrap(c.registers().xstate()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         assertEquals(0x1f80, xstate.getInt(24), "mxcsr default");
         assertEquals(0x37f, xstate.getShort(0), "x87 control word default");
-        assertEquals(2432, c.registers().xstateSize());
+        assertEquals(SyntheticCpu.amdAvx512().size(), c.registers().xstateSize(), "rebuilt in the layout given");
+    }
+
+    @Test
+    void criuImagesNeedTheLayoutToRebuildTheArea() throws Exception {
+        ImageException e = org.junit.jupiter.api.Assertions.assertThrows(ImageException.class,
+                () -> Checkpoint.read(reference()));
+        assertEquals("core-" + PID + ".img: no lazymig xsave area (an image made by CRIU): rebuilding the XSAVE area"
+                + " from CRIU's fields needs this CPU's layout, and none was given", e.getMessage());
     }
 
     @Test
     void rewrittenByUsReadsBackTheSame() throws Exception {
         Path ref = reference();
-        Checkpoint c = Checkpoint.read(ref, XsaveLayout.AMD.only(java.util.Set.of(2, 5, 6, 7)));
+        Checkpoint c = Checkpoint.read(ref, SyntheticCpu.amdAvx512());
         Files.copy(ref.resolve("pages-1.img"), out.resolve("pages-1.img"));
         c.write(out);
         Checkpoint back = Checkpoint.read(out);

@@ -84,9 +84,9 @@ final class Samples {
         return UserRegs.fromArray(v);
     }
 
-    /** A 2432-byte AMD-layout XSAVE area with random contents and a plausible header. */
+    /** An XSAVE area in the synthetic AMD-style AVX-512 layout (2432 bytes) with random contents and a plausible header. */
     static Registers registers() {
-        XsaveLayout layout = XsaveLayout.AMD.only(java.util.Set.of(2, 5, 6, 7));
+        XsaveLayout layout = SyntheticCpu.amdAvx512();
         byte[] area = new byte[layout.size()];
         new Random(7).nextBytes(area);
         ByteBuffer b = ByteBuffer.wrap(area).order(java.nio.ByteOrder.LITTLE_ENDIAN);

@@ -9,7 +9,7 @@ import io.lazymig.images.proto.user_x86_fpregs_entry;
 import io.lazymig.images.proto.user_x86_xsave_entry;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.Set;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** Raw XSAVE area ↔ CRIU's named fpregs/xsave fields. */
@@ -38,7 +38,7 @@ class XsaveTest {
     @Test
     void criuFieldsAloneRebuildTheArea() {
         // An area whose bytes all live in CRIU's fields (zero elsewhere) must come back bit for bit.
-        XsaveLayout layout = XsaveLayout.INTEL.only(Set.of(2, 3, 4, 5, 6, 7, 9));
+        XsaveLayout layout = SyntheticCpu.INTEL.layout(SyntheticCpu.AVX512_MPX_PKRU);
         byte[] area = new byte[layout.size()];
         java.util.Random random = new java.util.Random(3);
         ByteBuffer a = ByteBuffer.wrap(area).order(ByteOrder.LITTLE_ENDIAN);
@@ -65,9 +65,9 @@ class XsaveTest {
         Registers amd = Samples.registers();
         user_x86_fpregs_entry criuOnly = ProtoConvert.fpregsToProto(amd).toBuilder()
                 .clearLazymigXsaveArea().clearLazymigXsaveLayout().build();
-        XsaveLayout intel = XsaveLayout.INTEL.only(Set.of(2, 5, 6, 7));
+        XsaveLayout intel = SyntheticCpu.INTEL.layout(SyntheticCpu.AVX512);
         Registers onIntel = ProtoConvert.registersFromProto(Samples.regs(), criuOnly, intel);
-        assertEquals(2688, onIntel.xstateSize());
+        assertEquals(1664 + 1024, onIntel.xstateSize(), "the synthetic Intel table's HI16_ZMM end");
         ByteBuffer from = ByteBuffer.wrap(amd.xstate()).order(ByteOrder.LITTLE_ENDIAN);
         ByteBuffer to = ByteBuffer.wrap(onIntel.xstate()).order(ByteOrder.LITTLE_ENDIAN);
         assertEquals(from.getLong(832), to.getLong(1088));
@@ -84,7 +84,7 @@ class XsaveTest {
         assertTrue(!fp.hasXsave());
         assertEquals(0x1f80, fp.getMxcsr());
         Registers back = ProtoConvert.registersFromProto(Samples.regs(),
-                fp.toBuilder().clearLazymigXsaveArea().clearLazymigXsaveLayout().build(), XsaveLayout.AMD);
+                fp.toBuilder().clearLazymigXsaveArea().clearLazymigXsaveLayout().build(), SyntheticCpu.amdAvx512());
         assertEquals(r, back);
     }
 
@@ -93,28 +93,79 @@ class XsaveTest {
         user_x86_fpregs_entry fp = ProtoConvert.fpregsToProto(Samples.registers()).toBuilder()
                 .clearLazymigXsaveArea().clearLazymigXsaveLayout().clearStSpace().addStSpace(1).build();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> ProtoConvert.registersFromProto(Samples.regs(), fp, XsaveLayout.AMD));
+                () -> ProtoConvert.registersFromProto(Samples.regs(), fp, SyntheticCpu.amdAvx512()));
         assertEquals("fpregs.st_space has 1 words, expected 32", e.getMessage());
     }
 
     @Test
-    void layoutFromCpuinfo() {
-        String amd = "processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu xsave avx avx2 avx512f avx512dq\n";
-        XsaveLayout a = XsaveLayout.fromCpuinfo(amd);
-        assertEquals(XsaveLayout.AMD.only(Set.of(2, 5, 6, 7)), a);
-        assertEquals(2432, a.size(), "NT_X86_XSTATE size measured on this machine kind");
-        String intel = "vendor_id\t: GenuineIntel\nflags\t\t: fpu xsave avx mpx avx512f pku ospke\n";
-        XsaveLayout i = XsaveLayout.fromCpuinfo(intel);
-        assertEquals(XsaveLayout.INTEL, i);
-        assertEquals(2696, i.size());
-        assertEquals(XsaveLayout.LEGACY, XsaveLayout.fromCpuinfo("vendor_id : GenuineIntel\nflags : fpu sse2\n"));
-        assertEquals(512, XsaveLayout.LEGACY.size());
+    void layoutFromCpuidPlacesEveryEnabledComponent() {
+        // Sizes below are the synthetic tables' last offset plus its size, not a measurement.
+        SyntheticCpu amdCpu = SyntheticCpu.AMD.recording();
+        XsaveLayout amd = amdCpu.layout(SyntheticCpu.AVX512);
+        assertEquals(List.of(new XsaveLayout.Component(2, 576, 256), new XsaveLayout.Component(5, 832, 64),
+                new XsaveLayout.Component(6, 896, 512), new XsaveLayout.Component(7, 1408, 1024)), amd.components());
+        assertEquals(1408 + 1024, amd.size());
+        assertEquals(List.of(2, 5, 6, 7), amdCpu.queried, "only the sub-leaves of enabled components");
+
+        XsaveLayout intel = SyntheticCpu.INTEL.layout(SyntheticCpu.AVX512_MPX_PKRU);
+        assertEquals(List.of(2, 3, 4, 5, 6, 7, 9), intel.components().stream().map(XsaveLayout.Component::feature).toList());
+        assertEquals(new XsaveLayout.Component(5, 1088, 64), intel.find(XsaveLayout.FEATURE_OPMASK).orElseThrow());
+        assertEquals(2688 + 8, intel.size());
+
+        XsaveLayout amx = SyntheticCpu.INTEL.layout(SyntheticCpu.AVX512_PKRU_AMX);
+        assertEquals(new XsaveLayout.Component(18, 2816, 8192), amx.find(XsaveLayout.FEATURE_XTILEDATA).orElseThrow());
+        assertTrue(amx.find(XsaveLayout.FEATURE_BNDREGS).isEmpty(), "MPX is not enabled, its slot stays empty");
+        assertEquals(2816 + 8192, amx.size());
+        assertTrue(amx.size() <= Registers.MAX_XSTATE, "an AMX area fits the model's bound");
+
+        assertEquals(XsaveLayout.LEGACY, SyntheticCpu.INTEL.layout(0), "XSAVE not enabled");
+        assertEquals(XsaveLayout.LEGACY, SyntheticCpu.INTEL.layout(0x3), "x87 and SSE only");
+        assertEquals(XsaveLayout.LEGACY_SIZE, XsaveLayout.LEGACY.size());
     }
 
     @Test
-    void hostLayoutIsReadable() throws Exception {
-        XsaveLayout host = XsaveLayout.host();
-        assertTrue(host.size() >= 512);
+    void componentsCriuHasNoFieldForKeepTheirRoom() {
+        // An AMX area: CRIU's fields carry AVX-512 and PKRU; the tiles live only in lazymig's raw area.
+        XsaveLayout layout = SyntheticCpu.INTEL.layout(SyntheticCpu.AVX512_PKRU_AMX);
+        byte[] area = new byte[layout.size()];
+        new java.util.Random(5).nextBytes(area);
+        ByteBuffer a = ByteBuffer.wrap(area).order(ByteOrder.LITTLE_ENDIAN);
+        a.putLong(512, SyntheticCpu.AVX512_PKRU_AMX);
+        for (int i = 520; i < 576; i++) {
+            area[i] = 0;
+        }
+        Registers r = new Registers(Samples.regs(), area, layout);
+        user_x86_fpregs_entry fp = ProtoConvert.fpregsToProto(r);
+        assertEquals(a.getLong(1088), fp.getXsave().getOpmaskReg(0));
+        assertEquals(a.getInt(2688), fp.getXsave().getPkru(0));
+        assertEquals(r, ProtoConvert.registersFromProto(Samples.regs(), fp, XsaveLayout.LEGACY), "the raw area wins");
+        Registers fromCriu = ProtoConvert.registersFromProto(Samples.regs(),
+                fp.toBuilder().clearLazymigXsaveArea().clearLazymigXsaveLayout().build(), layout);
+        assertEquals(layout.size(), fromCriu.xstateSize(), "rebuilt at the full size of the layout");
+        byte[] rebuilt = fromCriu.xstate();
+        for (int i = 2752; i < layout.size(); i++) {
+            assertEquals(0, rebuilt[i], "tile byte " + i + " in its init state");
+        }
+        long bv = ByteBuffer.wrap(rebuilt).order(ByteOrder.LITTLE_ENDIAN).getLong(512);
+        assertEquals(SyntheticCpu.AVX512_PKRU_AMX & ~(3L << 17), bv, "XSTATE_BV marks the tiles as in their init state");
+    }
+
+    @Test
+    void impossibleCpuidComponentsAreRefused() {
+        XsaveLayout.CpuidSource supervisor = (leaf, sub) -> new int[] {16, 0, 1, 0};
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> XsaveLayout.fromCpuid(1L << 11, supervisor));
+        assertEquals("CPUID leaf 0xD sub-leaf 11 (size 16, offset 0): a supervisor component, yet enabled in XCR0 0x800",
+                e.getMessage());
+        XsaveLayout.CpuidSource empty = (leaf, sub) -> new int[] {0, 576, 0, 0};
+        e = assertThrows(IllegalArgumentException.class, () -> XsaveLayout.fromCpuid(0x7, empty));
+        assertEquals("CPUID leaf 0xD sub-leaf 2 (size 0, offset 576): bad xsave component 2 at 576 size 0", e.getMessage());
+        XsaveLayout.CpuidSource inLegacy = (leaf, sub) -> new int[] {256, 160, 0, 0};
+        assertThrows(IllegalArgumentException.class, () -> XsaveLayout.fromCpuid(0x7, inLegacy));
+        XsaveLayout.CpuidSource huge = (leaf, sub) -> new int[] {Registers.MAX_XSTATE, 576, 0, 0};
+        assertThrows(IllegalArgumentException.class, () -> XsaveLayout.fromCpuid(0x7, huge));
+        XsaveLayout.CpuidSource wraps = (leaf, sub) -> new int[] {4096, Integer.MAX_VALUE - 100, 0, 0};
+        assertThrows(IllegalArgumentException.class, () -> XsaveLayout.fromCpuid(0x7, wraps));
     }
 
     @Test

@@ -58,7 +58,7 @@ public final class Ptrace {
 
     /**
      * A buffer of this size holds any {@code NT_X86_XSTATE} of this CPU (CPUID leaf 0xD, at least
-     * 16 KiB); the kernel fills only part of it (2432 bytes on the measured machine).
+     * 16 KiB); the kernel fills the part XCR0 enables ({@link Cpuid#enabledXfeatures()}).
      */
     public static final int XSTATE_BUFFER_SIZE = (int) nativeXstateBufferSize();
 

@@ -68,8 +68,7 @@ class PidfdTest {
             assertEquals(Errno.EBADF, notOpen.errno());
             assertThat(notOpen.getMessage(), containsString("pidfd_getfd(pid " + child.pid() + ", fd 1000): EBADF"));
         } finally {
-            child.destroyForcibly();
-            child.waitFor();
+            reap(child);
         }
     }
 
@@ -88,8 +87,7 @@ class PidfdTest {
             assertThat(gone.getMessage(), containsString("pidfd_send_signal(pid " + child.pid()));
             assertEquals(Errno.ESRCH, assertThrows(NativeException.class, () -> pidfd.getfd(0)).errno());
         } finally {
-            child.destroyForcibly();
-            child.waitFor();
+            reap(child);
         }
     }
 
@@ -122,5 +120,11 @@ class PidfdTest {
         String flags = fdinfo.lines().filter(l -> l.startsWith("flags:")).findFirst().orElseThrow();
         int octal = Integer.parseInt(flags.substring("flags:".length()).trim(), 8);
         assertEquals(FileDescriptor.O_CLOEXEC, octal & FileDescriptor.O_CLOEXEC, "O_CLOEXEC on fd " + fd + ": " + flags);
+    }
+
+    /** SIGKILLs the child and waits for its exit, at most 30 s. */
+    private static void reap(Process child) throws InterruptedException {
+        child.destroyForcibly();
+        assertTrue(child.waitFor(30, TimeUnit.SECONDS), "child " + child.pid() + " survived SIGKILL for 30 s");
     }
 }

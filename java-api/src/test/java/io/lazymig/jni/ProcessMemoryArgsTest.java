@@ -132,7 +132,7 @@ class ProcessMemoryArgsTest {
 
     @Test
     void deadPidIsEsrch() throws Exception {
-        int dead = DeadPid.get();
+        int dead = NoSuchPid.get();
         ByteBuffer dst = ByteBuffer.allocateDirect(8);
         NativeException e = assertThrows(NativeException.class, () -> ProcessMemory.read(dead, 4096, dst));
         assertEquals(Errno.ESRCH, e.errno());

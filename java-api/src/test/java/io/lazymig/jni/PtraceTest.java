@@ -53,7 +53,7 @@ class PtraceTest {
 
     @Test
     void requestsForANonTraceeAreEsrchNamingTheCall() throws Exception {
-        int dead = DeadPid.get();
+        int dead = NoSuchPid.get();
         NativeException e = assertThrows(NativeException.class, () -> Ptrace.getRegisters(dead));
         assertEquals("ptrace(PTRACE_GETREGSET, " + dead + "): ESRCH (No such process)", e.getMessage());
         assertEquals(Errno.ESRCH, e.errno());

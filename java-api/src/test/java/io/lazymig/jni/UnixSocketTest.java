@@ -304,32 +304,27 @@ class UnixSocketTest {
         for (int i = 0; i < 3; i++) {
             files.add(Files.writeString(tmp.resolve("ctrunc-" + i), "f" + i).toRealPath());
         }
-        // Once to warm up class loading (it may open jar files), then measured.
-        for (int round = 0; round < 2; round++) {
-            long before = openFdCount();
-            try (UnixSocket.Pair pair = UnixSocket.socketPair(UnixSocket.SOCK_STREAM)) {
-                for (int sent = 2; sent <= 3; sent++) {
-                    sendFiles(pair.first(), files.subList(0, sent));
-                    NativeException e = assertThrows(NativeException.class,
-                            () -> pair.second().receive(ByteBuffer.allocateDirect(8), 1));
-                    assertEquals(Errno.EMSGSIZE, e.errno());
-                    assertThat(e.getMessage(), containsString("MSG_CTRUNC"));
-                    assertThat(e.getMessage(), containsString("recvmsg(fd "));
-                    assertThat(fdsReferringTo(files), empty());
-                }
-                // fds where receiveFully expects plain bytes: the same error, nothing kept.
-                sendFiles(pair.first(), files.subList(0, 1));
+        try (UnixSocket.Pair pair = UnixSocket.socketPair(UnixSocket.SOCK_STREAM)) {
+            for (int sent = 2; sent <= 3; sent++) {
+                sendFiles(pair.first(), files.subList(0, sent));
                 NativeException e = assertThrows(NativeException.class,
-                        () -> pair.second().receiveFully(ByteBuffer.allocateDirect(1)));
+                        () -> pair.second().receive(ByteBuffer.allocateDirect(8), 1));
                 assertEquals(Errno.EMSGSIZE, e.errno());
-                assertThat(fdsReferringTo(files), empty());
-                // maxFds = 0 on an fd-carrying message.
-                sendFiles(pair.first(), files.subList(0, 1));
-                assertEquals(Errno.EMSGSIZE, assertThrows(NativeException.class,
-                        () -> pair.second().receive(ByteBuffer.allocateDirect(1), 0)).errno());
+                assertThat(e.getMessage(), containsString("MSG_CTRUNC"));
+                assertThat(e.getMessage(), containsString("recvmsg(fd "));
                 assertThat(fdsReferringTo(files), empty());
             }
-            assertEquals(before, openFdCount(), "fd count before/after (round " + round + ")");
+            // fds where receiveFully expects plain bytes: the same error, nothing kept.
+            sendFiles(pair.first(), files.subList(0, 1));
+            NativeException e = assertThrows(NativeException.class,
+                    () -> pair.second().receiveFully(ByteBuffer.allocateDirect(1)));
+            assertEquals(Errno.EMSGSIZE, e.errno());
+            assertThat(fdsReferringTo(files), empty());
+            // maxFds = 0 on an fd-carrying message.
+            sendFiles(pair.first(), files.subList(0, 1));
+            assertEquals(Errno.EMSGSIZE, assertThrows(NativeException.class,
+                    () -> pair.second().receive(ByteBuffer.allocateDirect(1), 0)).errno());
+            assertThat(fdsReferringTo(files), empty());
         }
     }
 
@@ -484,29 +479,17 @@ class UnixSocketTest {
     @Test
     void shutdownWakesABlockedReceiverAndAcceptor() throws Exception {
         try (UnixSocket.Pair pair = UnixSocket.socketPair(UnixSocket.SOCK_STREAM)) {
-            CompletableFuture<ReceivedMessage> blocked = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return pair.second().receive(ByteBuffer.allocateDirect(4), 1);
-                } catch (NativeException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            waitUntilBlocked(blocked);
+            Blocking<ReceivedMessage> blocked = Blocking.start(() -> pair.second().receive(ByteBuffer.allocateDirect(4), 1));
+            blocked.awaitInSyscall(Ptrace.syscallNumber("recvmsg"));
             pair.second().shutdown(UnixSocket.SHUT_RD);
-            assertTrue(blocked.get(30, TimeUnit.SECONDS).isEndOfStream());
+            assertTrue(blocked.result.get(30, TimeUnit.SECONDS).isEndOfStream());
         }
         try (UnixSocket listener = UnixSocket.listen(tmp.resolve("wake.socket"), 1)) {
-            CompletableFuture<UnixSocket> accepting = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return listener.accept();
-                } catch (NativeException e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            waitUntilBlocked(accepting);
+            Blocking<UnixSocket> accepting = Blocking.start(listener::accept);
+            accepting.awaitInSyscall(Ptrace.syscallNumber("accept4"));
             listener.shutdown(UnixSocket.SHUT_RDWR);
-            ExecutionException e = assertThrows(ExecutionException.class, () -> accepting.get(30, TimeUnit.SECONDS));
-            NativeException cause = (NativeException) e.getCause().getCause();
+            ExecutionException e = assertThrows(ExecutionException.class, () -> accepting.result.get(30, TimeUnit.SECONDS));
+            NativeException cause = (NativeException) e.getCause();
             assertEquals(Errno.EINVAL, cause.errno());
             assertThat(cause.getMessage(), containsString("accept(fd "));
         }
@@ -556,12 +539,52 @@ class UnixSocketTest {
         }
     }
 
-    /** Polls (without timing assertions) until the task is most likely parked in the syscall. */
-    private static void waitUntilBlocked(CompletableFuture<?> task) throws InterruptedException {
-        for (int i = 0; i < 20 && !task.isDone(); i++) {
-            Thread.sleep(10);
+    /** A call run on a thread of its own, whose kernel thread id is known, to see it block. */
+    private static final class Blocking<T> {
+        interface Call<T> {
+            T call() throws IOException;
         }
-        assertFalse(task.isDone(), "the call should block until shutdown");
+
+        final CompletableFuture<Integer> tid = new CompletableFuture<>();
+        final CompletableFuture<T> result = new CompletableFuture<>();
+
+        static <T> Blocking<T> start(Call<T> call) {
+            Blocking<T> b = new Blocking<>();
+            Thread t = new Thread(() -> {
+                b.tid.complete(SystemInfo.gettid());
+                try {
+                    b.result.complete(call.call());
+                } catch (Throwable e) {
+                    b.result.completeExceptionally(e);
+                }
+            }, "blocking-call");
+            t.setDaemon(true);
+            t.start();
+            return b;
+        }
+
+        /**
+         * Returns once the thread sits in syscall {@code nr}, as /proc/self/task/TID/syscall shows it
+         * (its first field is the number while the thread is inside a syscall); fails if the call
+         * returns instead, or after 30 s with what the file said last.
+         */
+        void awaitInSyscall(int nr) throws Exception {
+            int t = tid.get(30, TimeUnit.SECONDS);
+            Path file = Path.of("/proc/self/task/" + t + "/syscall");
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (true) {
+                String state = Files.readString(file).trim();
+                assertFalse(result.isDone(), "the call returned instead of blocking (thread " + t + ": " + state + ")");
+                if (state.startsWith(nr + " ")) {
+                    return;
+                }
+                if (System.nanoTime() - deadline > 0) {
+                    throw new AssertionError("thread " + t + " not blocked in syscall " + nr + " after 30 s: " + file
+                            + " says '" + state + "'");
+                }
+                Thread.sleep(1); // a /proc state has no wake-up to wait on: look again
+            }
+        }
     }
 
     private static ByteBuffer ascii(String s) {
@@ -603,12 +626,6 @@ class UnixSocketTest {
     private static String fileType(Path p) throws IOException {
         int mode = (Integer) Files.getAttribute(p, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS);
         return (mode & 0170000) == 0140000 ? "socket" : "other";
-    }
-
-    private static long openFdCount() throws IOException {
-        try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
-            return s.count();
-        }
     }
 
     /** The fds of this process that refer to any of {@code files}. */

@@ -2,7 +2,9 @@ package io.lazymig.lazyclient;
 
 import io.lazymig.images.Checkpoint;
 import io.lazymig.images.Vma;
+import io.lazymig.images.XsaveLayout;
 import io.lazymig.jni.Buffers;
+import io.lazymig.jni.Cpuid;
 import io.lazymig.jni.Errno;
 import io.lazymig.jni.Poll;
 import io.lazymig.jni.SystemInfo;
@@ -79,7 +81,7 @@ public final class LazyPagesDaemon {
 
     /** Local lazy restore: the pages come from the checkpoint's own pages-N.img. */
     public static Stats runLocal(Options o, java.io.PrintStream progress) throws IOException {
-        Checkpoint cp = Checkpoint.read(o.dir());
+        Checkpoint cp = Checkpoint.read(o.dir(), XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
         Stats stats = new Stats(cp.pagemap().lazyPages());
         if (progress != null) {
             stats.progressTo(progress);
@@ -93,7 +95,7 @@ public final class LazyPagesDaemon {
 
     /** Remote lazy restore: the pages come from the lazy server {@code source} is connected to. */
     public static Stats runRemote(Options o, RemotePageSource source, java.io.PrintStream progress) throws IOException {
-        Checkpoint cp = Checkpoint.read(o.dir());
+        Checkpoint cp = Checkpoint.read(o.dir(), XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
         Stats stats = new Stats(cp.pagemap().lazyPages());
         if (progress != null) {
             stats.progressTo(progress);

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.LongSupplier;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -26,6 +27,9 @@ public final class Stats {
     private static final int TIMELINE_MAX_STEPS = 30_000;
 
     private final long totalPages;
+    /** Monotonic nanoseconds (System.nanoTime) and wall-clock milliseconds (System.currentTimeMillis). */
+    private final LongSupplier nanoTime;
+    private final LongSupplier epochMillis;
     private final long[] pages = new long[Kind.values().length];
     private final Histogram faultLatency = new Histogram(3_600_000_000_000L, 3);
     private long zeroPages;
@@ -42,7 +46,14 @@ public final class Stats {
     private long lastProgressNanos;
 
     public Stats(long totalPages) {
+        this(totalPages, System::nanoTime, System::currentTimeMillis);
+    }
+
+    /** With the clocks given: tests drive time explicitly. */
+    Stats(long totalPages, LongSupplier nanoTime, LongSupplier epochMillis) {
         this.totalPages = totalPages;
+        this.nanoTime = nanoTime;
+        this.epochMillis = epochMillis;
     }
 
     /** Prints a progress line to {@code out} (a terminal) at most every 200 ms. */
@@ -51,15 +62,15 @@ public final class Stats {
     }
 
     synchronized void started() {
-        startNanos = System.nanoTime();
-        startEpochMs = System.currentTimeMillis();
+        startNanos = nanoTime.getAsLong();
+        startEpochMs = epochMillis.getAsLong();
     }
 
     synchronized void finished() {
-        endNanos = System.nanoTime();
-        endEpochMs = System.currentTimeMillis();
+        endNanos = nanoTime.getAsLong();
+        endEpochMs = epochMillis.getAsLong();
         if (progress != null) {
-            printProgress(true);
+            printProgress(true, endNanos);
         }
     }
 
@@ -71,9 +82,10 @@ public final class Stats {
         } else {
             pages[kind.ordinal()] += n;
         }
-        record(System.nanoTime());
-        if (progress != null && System.nanoTime() - lastProgressNanos > 200_000_000L) {
-            printProgress(false);
+        long now = nanoTime.getAsLong();
+        record(now);
+        if (progress != null && now - lastProgressNanos > 200_000_000L) {
+            printProgress(false, now);
         }
     }
 
@@ -141,8 +153,8 @@ public final class Stats {
         return sum;
     }
 
-    private void printProgress(boolean last) {
-        lastProgressNanos = System.nanoTime();
+    private void printProgress(boolean last, long now) {
+        lastProgressNanos = now;
         double secs = Math.max(1e-9, (lastProgressNanos - startNanos) / 1e9);
         long in = pagesIn();
         double mbps = in * PAGE / 1e6 / secs;

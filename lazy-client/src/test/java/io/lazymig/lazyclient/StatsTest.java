@@ -3,9 +3,14 @@ package io.lazymig.lazyclient;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.greaterThan;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lazymig.jni.SystemInfo;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -13,44 +18,73 @@ import org.junit.jupiter.api.Test;
 class StatsTest {
     private static final long PAGE = SystemInfo.PAGE_SIZE;
 
-    @Test
-    void timelineCountsPagesByKindAndNeverGoesDown() throws Exception {
-        Stats s = new Stats(100);
-        s.started();
-        s.copied(Stats.Kind.FAULT, 4 * PAGE, true);       // 1 fault page + 3 around it
-        Thread.sleep(3 * Stats.TIMELINE_STEP_MS);
-        s.copied(Stats.Kind.BACKGROUND, 10 * PAGE, false);
-        s.finished();
-        String json = s.toJson();
+    /** A clock the test moves by hand: monotonic nanoseconds and wall-clock milliseconds together. */
+    private static final class ManualClock {
+        long nanos = 5_000_000_000_000L; // an arbitrary origin, as System.nanoTime's is
+        long epochMs = 1_780_000_000_000L;
 
-        long[] fault = values(series(json, "fault"));
-        long[] bg = values(series(json, "background"));
-        long[] around = values(series(json, "fault_around"));
-        assertThat(bg.length, greaterThan(2));
-        assertEquals(0, bg[0]);
-        assertEquals(10, bg[bg.length - 1]);
-        for (int i = 0; i < fault.length; i++) {
-            assertEquals(1, fault[i]);
-            assertEquals(3, around[i]);
+        void advanceMillis(long ms) {
+            nanos += ms * 1_000_000L;
+            epochMs += ms;
         }
-        for (int i = 1; i < bg.length; i++) {
-            assertThat(bg[i] + 1, greaterThan(bg[i - 1]));
+
+        Stats stats(long totalPages) {
+            return new Stats(totalPages, () -> nanos, () -> epochMs);
         }
-        assertThat(json, containsString("\"step_ms\": " + Stats.TIMELINE_STEP_MS));
     }
 
     @Test
-    void reportsWallClockAndPeakRss() {
-        Stats s = new Stats(1);
-        long before = System.currentTimeMillis();
+    void timelineCountsPagesByKindAndNeverGoesDown() {
+        ManualClock clock = new ManualClock();
+        Stats s = clock.stats(100);
         s.started();
+        s.copied(Stats.Kind.FAULT, 4 * PAGE, true);       // step 0: 1 fault page + 3 around it
+        clock.advanceMillis(3 * Stats.TIMELINE_STEP_MS + 1);
+        s.copied(Stats.Kind.BACKGROUND, 10 * PAGE, false); // step 3
+        clock.advanceMillis(Stats.TIMELINE_STEP_MS);
+        s.copied(Stats.Kind.FAULT, PAGE, false);           // step 4: fault-around only
         s.finished();
         String json = s.toJson();
-        long start = number(json, "start_epoch_ms");
-        long end = number(json, "end_epoch_ms");
-        assertThat(start + 1, greaterThan(before));
-        assertThat(end + 1, greaterThan(start));
+
+        assertArrayEquals(new long[] {1, 1, 1, 1, 1}, values(series(json, "fault")));
+        assertArrayEquals(new long[] {3, 3, 3, 3, 4}, values(series(json, "fault_around")));
+        assertArrayEquals(new long[] {0, 0, 0, 10, 10}, values(series(json, "background")));
+        assertThat(json, containsString("\"step_ms\": " + Stats.TIMELINE_STEP_MS));
+        assertEquals(15, number(json, "pages_fault") + number(json, "pages_fault_around") + number(json, "pages_background"));
+    }
+
+    @Test
+    void reportsWallClockDurationAndPeakRss() {
+        ManualClock clock = new ManualClock();
+        Stats s = clock.stats(1);
+        long start = clock.epochMs;
+        s.started();
+        clock.advanceMillis(1500);
+        s.finished();
+        String json = s.toJson();
+        assertEquals(start, number(json, "start_epoch_ms"));
+        assertEquals(start + 1500, number(json, "end_epoch_ms"));
+        assertThat(json, containsString("\"duration_s\": 1.500000,"));
         assertThat(number(json, "peak_rss_kib"), greaterThan(1024L)); // a JVM is never under 1 MiB
+    }
+
+    @Test
+    void progressLineAtMostEvery200Ms() {
+        ManualClock clock = new ManualClock();
+        Stats s = clock.stats(10);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        s.progressTo(new PrintStream(out, true, StandardCharsets.UTF_8));
+        s.started();
+        s.copied(Stats.Kind.BACKGROUND, PAGE, false);  // first line
+        clock.advanceMillis(100);
+        s.copied(Stats.Kind.BACKGROUND, PAGE, false);  // too soon: none
+        clock.advanceMillis(150);
+        s.copied(Stats.Kind.BACKGROUND, PAGE, false);  // 250 ms after the first: a line
+        s.finished();                                  // the last line, ending with a newline
+        String text = out.toString(StandardCharsets.UTF_8);
+        assertEquals(3, text.chars().filter(c -> c == '\r').count(), text);
+        assertThat(text, containsString("\rlazy-pages: 3/10 pages, "));
+        assertTrue(text.endsWith("\n"), text);
     }
 
     private static String series(String json, String kind) {

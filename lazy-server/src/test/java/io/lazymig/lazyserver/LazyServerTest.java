@@ -25,6 +25,7 @@ import io.lazymig.protocol.Messages;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.util.List;
@@ -151,9 +152,30 @@ class LazyServerTest {
     void aBrokenClientDoesNotDisturbAnother() throws Exception {
         FrameCodec codec = new FrameCodec("server");
         try (SocketChannel good = client(codec); SocketChannel bad = SocketChannel.open(server.address())) {
-            bad.write(ByteBuffer.wrap(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, 0x7f, 1, 2, 3}));
+            // A whole frame header claiming 2 GiB of payload: refused once read, the connection closed.
+            ByteBuffer header = ByteBuffer.allocate(Frame.HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+            header.putInt(0, Integer.MAX_VALUE).put(4, (byte) 0xff).put(5, (byte) 0xff);
+            while (header.hasRemaining()) {
+                bad.write(header);
+            }
+            awaitClosedByServer(bad);
+            // Only now, with the bad peer's bytes read and its connection gone, the good client asks.
             codec.write(good, FrameType.GET_PAGES, 0, 1, Messages.pageRange(new Messages.PageRange(PID, ANON, 8)));
             assertEquals(FrameType.PAGES, codec.read(good, Frame.MAX_PAYLOAD).type());
+        }
+    }
+
+    /** Reads (and drops: an error frame, if any) until the server closes {@code ch}; fails after 20 s. */
+    private static void awaitClosedByServer(SocketChannel ch) throws IOException {
+        java.net.Socket socket = ch.socket();
+        socket.setSoTimeout(20_000);
+        byte[] sink = new byte[4096];
+        try {
+            while (socket.getInputStream().read(sink) >= 0) {
+                // what the server said before closing
+            }
+        } catch (java.net.SocketTimeoutException e) {
+            throw new AssertionError("the server did not close a connection that sent a bad frame header within 20 s", e);
         }
     }
 }

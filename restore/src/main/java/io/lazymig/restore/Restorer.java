@@ -3,7 +3,9 @@ package io.lazymig.restore;
 import io.lazymig.images.Checkpoint;
 import io.lazymig.images.UserRegs;
 import io.lazymig.images.Vma;
+import io.lazymig.images.XsaveLayout;
 import io.lazymig.jni.Buffers;
+import io.lazymig.jni.Cpuid;
 import io.lazymig.jni.NativeException;
 import io.lazymig.jni.Ptrace;
 import io.lazymig.jni.Registers;
@@ -46,7 +48,7 @@ public final class Restorer {
         if (!Files.isDirectory(o.dir())) {
             throw new RestoreException("no images directory " + o.dir());
         }
-        Checkpoint cp = Checkpoint.read(o.dir());
+        Checkpoint cp = Checkpoint.read(o.dir(), XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
         phases.done("read images");
         int pid = spawnStub(o, cp.task().pid());
         phases.done("spawn stub");
