@@ -410,8 +410,8 @@ case_wrong_key() {
     wait_on "$E2E_SRC" 10 "grep -q 'authentication failed' $HD/$C/server.log" \
         || fail "the server said nothing of the refused client: $(on "$E2E_SRC" "cat $HD/$C/server.log")"
     step "B: $(on "$E2E_SRC" "grep -m1 'authentication failed' $HD/$C/server.log")"
-    step "A: $LAZYMIG restore --lazy-pages --address $HD/$C/lp.sock -D $HD/$C/images-a"
-    msg=$(on "$E2E_DST" "$LAZYMIG restore --lazy-pages --address $HD/$C/lp.sock -D $HD/$C/images-a 2>&1")
+    step "A: $LAZYMIG restore --lazy-pages --address $HD/$C/lp.sock -D $HD/$C/images-a --wait-daemon 1"
+    msg=$(on "$E2E_DST" "$LAZYMIG restore --lazy-pages --address $HD/$C/lp.sock -D $HD/$C/images-a --wait-daemon 1 2>&1")
     rc=$?
     step "A: exit $rc: $msg"
     [ "$rc" != 0 ] || fail "restore without a daemon exited 0"
