@@ -42,6 +42,8 @@ final class AgentCommand implements Command {
                 .desc("background chunk size (default " + LazyPagesCommand.DEFAULT_CHUNK + ")").build());
         o.addOption(Option.builder().longOpt("chunks-in-flight").hasArg().argName("N")
                 .desc("background chunks in flight (default " + LazyPagesCommand.DEFAULT_IN_FLIGHT + ")").build());
+        o.addOption(Option.builder().longOpt("lazy-idle-timeout").hasArg().argName("SECONDS")
+                .desc("start the background transfer after this long without faults, not when the process runs").build());
         AuthOptions.add(o);
         return o;
     }
@@ -69,9 +71,11 @@ final class AgentCommand implements Command {
         int chunk = cl.hasOption("chunk") ? CliOptions.parseInt(cl.getOptionValue("chunk"), "--chunk") : LazyPagesCommand.DEFAULT_CHUNK;
         int inFlight = cl.hasOption("chunks-in-flight")
                 ? CliOptions.parseInt(cl.getOptionValue("chunks-in-flight"), "--chunks-in-flight") : LazyPagesCommand.DEFAULT_IN_FLIGHT;
+        int idle = cl.hasOption("lazy-idle-timeout")
+                ? CliOptions.parseInt(cl.getOptionValue("lazy-idle-timeout"), "--lazy-idle-timeout") : 0;
         Path work = Path.of(cl.hasOption("D") ? cl.getOptionValue("D") : DEFAULT_WORKDIR);
         Agent.Options o = new Agent.Options(new InetSocketAddress(bind, port), AuthOptions.key(cl), work,
-                RestoreCommand.stubPath(), Duration.ofSeconds(deadline), Main.class.getName(), faultAround, chunk, inFlight);
+                RestoreCommand.stubPath(), Duration.ofSeconds(deadline), Main.class.getName(), faultAround, chunk, inFlight, idle);
         try (Agent agent = new Agent(o)) {
             long t0 = System.nanoTime();
             int[] classes = ClassPreloader.loadAll(true); // warm: no class is read from a jar inside a downtime

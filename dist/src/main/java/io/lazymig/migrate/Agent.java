@@ -28,7 +28,8 @@ public final class Agent implements AutoCloseable {
 
     /** The agent's settings. */
     public record Options(InetSocketAddress bind, AuthKey key, Path workDir, Path stub, Duration lazyDeadline,
-                          String mainClass, int faultAroundBytes, int chunkBytes, int chunksInFlight) {
+                          String mainClass, int faultAroundBytes, int chunkBytes, int chunksInFlight,
+                          int idleTimeoutSeconds) {
     }
 
     private final Options options;

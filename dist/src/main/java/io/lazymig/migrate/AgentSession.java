@@ -161,7 +161,7 @@ final class AgentSession implements Runnable {
         Stats[] stats = {null};
         Throwable[] failure = {null};
         LazyPagesDaemon.Options dopts = new LazyPagesDaemon.Options(sock, images, o.faultAroundBytes(), o.chunkBytes(),
-                o.chunksInFlight(), 0, listening::countDown);
+                o.chunksInFlight(), o.idleTimeoutSeconds(), listening::countDown);
         PrintStream progress = new PrintStream(new ProgressRelay(control), false, StandardCharsets.UTF_8);
         Thread daemon = new Thread(() -> {
             try {
