@@ -12,12 +12,13 @@
 #   A: lazymig restore --lazy-pages --address SOCK -D DIRA
 #
 # then checks what the workload prints on A: the same pid, the counter going on from where it was
-# dumped, and the checksum of its memory identical to the one it printed on B. One line per case:
+# dumped, and the checksum of its memory identical to the one it printed on B. The migrate-* cases
+# do it in one command: 'lazymig agent' on A, 'lazymig migrate -t PID --to ADDR-A' on B. One line per case:
 # PASS or FAIL, with its time; the exit status is 1 when any case failed. Logs of every host:
 # it/target/e2e/CASE/ (E2E_LOGS).
 #
 # Hosts: namespace hosts on this machine by default (root; see lib.sh), or two real machines:
-#   SRC='ssh root@host-b' DST='ssh root@host-a' SRC_ADDR=host-b [LAZYMIG=lazymig] [WORKLOADS=DIR]
+#   SRC='ssh root@host-b' DST='ssh root@host-a' SRC_ADDR=host-b DST_ADDR=host-a [LAZYMIG=lazymig] [WORKLOADS=DIR]
 # Sizes: E2E_MIB (default 64), E2E_BIG_MIB (the 1 GiB case, default 1024), E2E_KILL_MIB (the
 # daemon-kill and server-restart cases, default 512), E2E_CHURN_MIB (default 16 per region).
 # E2E_VERBOSE=1 shows each step as it runs; E2E_KEEP=1 leaves the last case's hosts up;
