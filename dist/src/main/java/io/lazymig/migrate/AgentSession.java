@@ -124,91 +124,161 @@ final class AgentSession implements Runnable {
     private void run(Control control, MigrationLog mlog, Path dir, Path images, boolean anyPid, StandbyGuard guard,
                      boolean[] guarded) throws IOException, InterruptedException {
         Agent.Options o = agent.options();
-        // The images, then "start" with the page server's port.
+        // "serving" first (the page server's port): the daemon connects while the images come.
+        Map<String, String> serving = control.expect("serving");
+        long t0 = System.nanoTime();
+        int pagePort = (int) Control.number(serving, "page-port", peer);
+        InetSocketAddress pageServer = new InetSocketAddress(((InetSocketAddress) channel.getRemoteAddress()).getAddress(),
+                pagePort);
+        Path sock = dir.resolve("lp.sock");
+        Daemon daemon = new Daemon(pageServer, sock, images, control);
+        daemon.start();
+        boolean released = false;
+        try {
+            long bytes = receiveImages(control, images);
+            long tImages = System.nanoTime();
+            mlog.info("images received: " + bytes + " bytes; page server at " + pageServer);
+            daemon.imagesReady.countDown();
+            // Restore now, the daemon starting meanwhile; the uffd waits for it to listen.
+            Restorer.Restored r = Restorer.restore(new Restorer.Options(images, true, sock, anyPid, o.stub(),
+                    new Restorer.Guardian() {
+                        @Override
+                        public void take(io.lazymig.restore.LazyHandoff h) throws IOException {
+                            guard.take(h);
+                            guarded[0] = true;
+                        }
+
+                        @Override
+                        public void beforeHandoff() throws IOException {
+                            daemon.awaitListening();
+                        }
+                    }));
+            r.handoff().close(); // the guard and the daemon hold theirs
+            released = true;
+            long tRunning = r.detachNanos();
+            mlog.info(String.format(java.util.Locale.ROOT, "process %d running; from the first image: images in %.1f ms, "
+                    + "page server connected %.1f ms, daemon listening %.1f ms, released %.1f ms (restore %.1f ms)", r.pid(),
+                    ms(tImages - t0), ms(daemon.connectedNanos - t0), ms(daemon.listeningNanos - t0), ms(tRunning - t0),
+                    ms(tRunning - r.startNanos())));
+            Map<String, String> running = new LinkedHashMap<>();
+            running.put("pid", Integer.toString(r.pid()));
+            running.put("images-us", Long.toString((tImages - t0) / 1000));
+            running.put("connect-us", Long.toString((daemon.connectedNanos - t0) / 1000));
+            running.put("listen-us", Long.toString((daemon.listeningNanos - t0) / 1000));
+            running.put("running-us", Long.toString((tRunning - t0) / 1000));
+            running.put("restore-us", Long.toString((tRunning - r.startNanos()) / 1000));
+            running.put("image-bytes", Long.toString(bytes));
+            control.send("running", running);
+            reapLater(r.pid(), dir);
+        } catch (IOException | RuntimeException e) {
+            if (!released) {
+                daemon.abandon(); // the process never ran: nothing for the daemon to serve
+            }
+            throw e;
+        }
+        daemon.thread.join();
+        if (daemon.failure != null) {
+            throw new IOException("the lazy-pages daemon failed: " + daemon.failure.getMessage());
+        }
+        mlog.info("every page is in: " + daemon.stats.summary());
+        control.send("complete", Map.of("stats", daemon.stats.toJson().replace('\n', ' ')));
+    }
+
+    /** The images, until "start". Returns their bytes. */
+    private long receiveImages(Control control, Path images) throws IOException {
         long bytes = 0;
         int files = 0;
-        long t0 = 0;
-        Map<String, String> start;
         while (true) {
             Frame f = control.read();
-            if (t0 == 0) {
-                t0 = System.nanoTime();
-            }
             if (f.type() == FrameType.CONTROL) {
-                start = Control.decode(f.payload());
-                if (!"start".equals(start.get("kind"))) {
-                    throw new ProtocolException(peer + " sent '" + start.get("kind") + "' where the images belong");
+                Map<String, String> m = Control.decode(f.payload());
+                if (!"start".equals(m.get("kind"))) {
+                    throw new ProtocolException(peer + " sent '" + m.get("kind") + "' where the images belong");
                 }
-                break;
+                return bytes;
             }
             bytes += writeImagePart(images, f.payload());
             if (++files > MAX_IMAGES * 8 || bytes > MAX_IMAGE_BYTES) {
                 throw new ProtocolException(peer + " sent more images than a process has");
             }
         }
-        long tImages = System.nanoTime();
-        mlog.info("images received: " + bytes + " bytes");
-        int pagePort = (int) Control.number(start, "page-port", peer);
-        InetSocketAddress pageServer = new InetSocketAddress(((InetSocketAddress) channel.getRemoteAddress()).getAddress(),
-                pagePort);
-        RemotePageSource source = new RemotePageSource(pageServer, o.key(), java.time.Duration.ofSeconds(RECONNECT_SECONDS));
-        source.connect();
-        long tConnected = System.nanoTime();
-        mlog.info("connected to the page server at " + pageServer);
+    }
 
-        Path sock = dir.resolve("lp.sock");
-        CountDownLatch listening = new CountDownLatch(1);
-        Stats[] stats = {null};
-        Throwable[] failure = {null};
-        LazyPagesDaemon.Options dopts = new LazyPagesDaemon.Options(sock, images, o.faultAroundBytes(), o.chunkBytes(),
-                o.chunksInFlight(), o.idleTimeoutSeconds(), listening::countDown);
-        PrintStream progress = new PrintStream(new ProgressRelay(control), false, StandardCharsets.UTF_8);
-        Thread daemon = new Thread(() -> {
+    /**
+     * The migration's lazy-pages daemon, on a thread of its own: connects to B's page server at
+     * once, waits for the images, then listens for restore and serves until every page is in.
+     */
+    private final class Daemon {
+        final CountDownLatch imagesReady = new CountDownLatch(1);
+        final CountDownLatch listening = new CountDownLatch(1);
+        final Thread thread;
+        final Path sock;
+        volatile Throwable failure;
+        volatile Stats stats;
+        volatile long connectedNanos;
+        volatile long listeningNanos;
+
+        Daemon(InetSocketAddress pageServer, Path sock, Path images, Control control) {
+            Agent.Options o = agent.options();
+            this.sock = sock;
+            LazyPagesDaemon.Options dopts = new LazyPagesDaemon.Options(sock, images, o.faultAroundBytes(), o.chunkBytes(),
+                    o.chunksInFlight(), o.idleTimeoutSeconds(), () -> {
+                        listeningNanos = System.nanoTime();
+                        listening.countDown();
+                    });
+            PrintStream progress = new PrintStream(new ProgressRelay(control), false, StandardCharsets.UTF_8);
+            thread = new Thread(() -> {
+                try {
+                    RemotePageSource source = new RemotePageSource(pageServer, o.key(),
+                            java.time.Duration.ofSeconds(RECONNECT_SECONDS));
+                    source.connect();
+                    connectedNanos = System.nanoTime();
+                    if (!imagesReady.await(LISTEN_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                        source.close();
+                        throw new IOException("no images within " + LISTEN_TIMEOUT_SECONDS + " s");
+                    }
+                    stats = LazyPagesDaemon.runRemote(dopts, source, progress);
+                } catch (Throwable e) {
+                    failure = e;
+                } finally {
+                    listening.countDown();
+                }
+            }, "lazy-pages " + sock.getParent().getFileName());
+            thread.setDaemon(true);
+        }
+
+        void start() {
+            thread.start();
+        }
+
+        void awaitListening() throws IOException {
             try {
-                stats[0] = LazyPagesDaemon.runRemote(dopts, source, progress);
-            } catch (Throwable e) {
-                failure[0] = e;
-            } finally {
-                listening.countDown();
+                if (!listening.await(LISTEN_TIMEOUT_SECONDS, TimeUnit.SECONDS) || failure != null) {
+                    throw new IOException("the lazy-pages daemon did not start: "
+                            + (failure == null ? "timeout" : failure.getMessage()));
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for the lazy-pages daemon");
             }
-        }, "lazy-pages " + dir.getFileName());
-        daemon.setDaemon(true);
-        daemon.start();
-        if (!listening.await(LISTEN_TIMEOUT_SECONDS, TimeUnit.SECONDS) || failure[0] != null) {
-            throw new IOException("the lazy-pages daemon did not start: "
-                    + (failure[0] == null ? "timeout" : failure[0].getMessage()));
         }
-        long tListening = System.nanoTime();
 
-        Restorer.Restored r = Restorer.restore(new Restorer.Options(images, true, sock, anyPid, o.stub(), h -> {
-            guard.take(h);
-            guarded[0] = true;
-        }));
-        r.handoff().close(); // the guard and the daemon hold theirs
-        long tRunning = r.detachNanos();
-        mlog.info(String.format(java.util.Locale.ROOT, "process %d running; steps: images %.1f ms, page server %.1f ms, "
-                + "daemon listening %.1f ms, restore %.1f ms (to detach)", r.pid(), ms(tImages - t0),
-                ms(tConnected - tImages), ms(tListening - tConnected), ms(tRunning - tListening)));
-        Map<String, String> running = new LinkedHashMap<>();
-        running.put("pid", Integer.toString(r.pid()));
-        running.put("images-us", Long.toString((tImages - t0) / 1000));
-        running.put("connect-us", Long.toString((tConnected - tImages) / 1000));
-        running.put("listen-us", Long.toString((tListening - tConnected) / 1000));
-        running.put("restore-us", Long.toString((tRunning - tListening) / 1000));
-        running.put("image-bytes", Long.toString(bytes));
-        control.send("running", running);
-        reapLater(r.pid(), mlog, dir);
-
-        daemon.join();
-        if (failure[0] != null) {
-            throw new IOException("the lazy-pages daemon failed: " + failure[0].getMessage());
+        /** The migration failed before restore handed anything over: ends the daemon wherever it waits. */
+        void abandon() {
+            imagesReady.countDown();
+            try {
+                if (listening.await(LISTEN_TIMEOUT_SECONDS, TimeUnit.SECONDS) && failure == null && thread.isAlive()) {
+                    io.lazymig.jni.UnixSocket.connect(sock).close(); // restore's EOF before any task: the daemon ends
+                }
+                thread.join(TimeUnit.SECONDS.toMillis(LISTEN_TIMEOUT_SECONDS));
+            } catch (IOException | InterruptedException e) {
+                log.debug("agent: the abandoned daemon: {}", e.getMessage());
+            }
         }
-        mlog.info("every page is in: " + stats[0].summary());
-        control.send("complete", Map.of("stats", stats[0].toJson().replace('\n', ' ')));
     }
 
     /** The restored process is this JVM's child: reaped when it exits, its status logged. */
-    private static void reapLater(int pid, MigrationLog mlog, Path dir) {
+    private static void reapLater(int pid, Path dir) {
         MigrationLog exitLog;
         try {
             exitLog = new MigrationLog(dir.getFileName().toString(), dir.resolve("migration.log"));

@@ -20,9 +20,9 @@ import java.util.Map;
  * message. Sends are serialised (the agent's progress comes from another thread); reads belong to
  * one thread.
  *
- * <p>Messages, in order: B→A migrate (pid, any-pid), A→B ready (deadline) — nothing is frozen
- * before it —, B→A files then start (page-port), A→B running (pid, steps), A→B progress (text)
- * any number of times, A→B complete (stats).
+ * <p>Messages, in order: B→A migrate (pid, any-pid), A→B ready (deadline, reconnect) — nothing
+ * is frozen before it —, B→A serving (page-port), the files, start; A→B running (pid, steps);
+ * A→B progress (text) any number of times, from before running on; A→B complete (stats).
  */
 final class Control implements AutoCloseable {
     static final int MAX_MESSAGE = 64 * 1024;

@@ -131,8 +131,9 @@ public final class Migration {
         InetSocketAddress bind = new InetSocketAddress(((InetSocketAddress) control.channel().getLocalAddress()).getAddress(), 0);
         try (FrozenSource source = FrozenSource.start(cp, dir, o.key(), bind)) {
             long tServing = System.nanoTime();
+            control.send("serving", Map.of("page-port", Integer.toString(source.address().getPort())));
             long imageBytes = sendImages(control, source.images());
-            control.send("start", Map.of("page-port", Integer.toString(source.address().getPort())));
+            control.send("start");
             long tSent = System.nanoTime();
             Map<String, String> running;
             try {
@@ -152,10 +153,12 @@ public final class Migration {
             long tRunning = System.nanoTime();
             double downtime = (tRunning - frozenAt) / 1e6;
             int remotePid = (int) Control.number(running, "pid", control.peer());
-            String steps = String.format(Locale.ROOT, "freeze+dump %.1f ms, page server %.1f ms, images %.1f ms (%d KiB), "
-                    + "on A: images %.1f ms, page connection %.1f ms, daemon %.1f ms, restore %.1f ms",
+            String steps = String.format(Locale.ROOT, "freeze+dump %.1f ms, page server %.1f ms, images sent %.1f ms (%d KiB); "
+                    + "on A from the first image: images in %.1f ms, page connection %.1f ms, daemon listening %.1f ms, "
+                    + "released %.1f ms (restore %.1f ms)",
                     ms(tDumped - frozenAt), ms(tServing - tDumped), ms(tSent - tServing), imageBytes / 1024,
-                    us(running, "images-us"), us(running, "connect-us"), us(running, "listen-us"), us(running, "restore-us"));
+                    us(running, "images-us"), us(running, "connect-us"), us(running, "listen-us"), us(running, "running-us"),
+                    us(running, "restore-us"));
             note(String.format(Locale.ROOT, "process %d runs on %s as pid %d: downtime %.1f ms (%s)", o.pid(),
                     o.agent().getAddress().getHostAddress(), remotePid, downtime, steps));
             String stats = awaitComplete(control, source, lostAgentWait);

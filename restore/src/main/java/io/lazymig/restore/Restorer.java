@@ -44,6 +44,13 @@ public final class Restorer {
     @FunctionalInterface
     public interface Guardian {
         void take(LazyHandoff handoff) throws IOException;
+
+        /**
+         * Called just before the uffd goes to the daemon: whoever starts the daemon together with
+         * restore (the agent) waits here until it listens.
+         */
+        default void beforeHandoff() throws IOException {
+        }
     }
 
     /** The restored process, running, and the lazy handoff that guards it (null when eager). */
@@ -101,6 +108,9 @@ public final class Restorer {
             state.restoreRobustList();
             phases.done("task state");
             if (o.lazy()) {
+                if (o.guardian() != null) {
+                    o.guardian().beforeHandoff();
+                }
                 handoff = LazyHandoff.handOver(stub, cp, o.address());
                 phases.done("lazy handoff");
                 if (o.guardian() != null) {
