@@ -28,6 +28,8 @@ rpm -qlp "${srpms[0]}" | diff -u "$out/srpm-files.expected" - >&2 \
 # The configuration survives upgrades; the systemd macros (or their fallbacks) were expanded.
 flags=$(rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' "$rpmfile" | awk '$2 == "/etc/lazymig/lazymig.conf" {print $1}')
 [ "$flags" = cn ] || fail "/etc/lazymig/lazymig.conf is not %config(noreplace) (flags '$flags')"
+flags=$(rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' "$rpmfile" | awk '$2 == "/etc/lazymig/agent.conf" {print $1}')
+[ "$flags" = cn ] || fail "/etc/lazymig/agent.conf is not %config(noreplace) (flags '$flags')"
 scripts=$(rpm -qp --scripts "$rpmfile")
 grep -q 'systemctl' <<<"$scripts" || fail "the scriptlets do not call systemctl"
 ! grep -q '%' <<<"$scripts" || fail "an unexpanded macro in the scriptlets: $(grep '%' <<<"$scripts" | head -1)"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # demo.sh — make demo: one workload migrated lazily from host B (lm-src) to host A (lm-dst), two
-# network-namespace hosts on this machine (see lib.sh), with the operator's command lines.
+# network-namespace hosts on this machine (see lib.sh), with the operator's command lines; then
+# another one in one command, lazymig migrate to lazymig agent.
 # DEMO_MIB (default 256) sizes the workload.
 
 set -u
@@ -103,6 +104,36 @@ if [ -n "$sum_before" ] && [ "$sum_before" = "$sum_after" ]; then
     status=0
 else
     echo "${bold}   checksum before dump: $sum_before / after restore: $sum_after — DIFFERENT${plain}"
+    status=1
+fi
+
+say "In one command: lazymig agent on A, lazymig migrate on B"
+AGENT_PORT=${AGENT_PORT:-2728}
+show A "$LAZYMIG agent --port $AGENT_PORT -D $HD/agent --auth-key $HD/dst.key &"
+spawn "$E2E_DST" "$HD/$C" agent "$LAZYMIG agent --port $AGENT_PORT -D $HD/agent --auth-key $HD/dst.key" >/dev/null \
+    || die_demo "cannot start the agent"
+wait_on "$E2E_DST" 120 "grep -q 'agent: ready on' $HD/$C/agent.log" || die_demo "the agent did not get ready: $(on "$E2E_DST" "tail -n3 $HD/$C/agent.log")"
+on "$E2E_DST" "sed 's/^/   /' $HD/$C/agent.log"
+show B "checksum-loop-static $DEMO_MIB 500 >> $HD/$C/out2.txt &"
+pid2=$(on "$E2E_SRC" "cd $HD/$C && setsid $WORKLOADS/checksum-loop-static $DEMO_MIB 500 \
+        </dev/null >>$HD/$C/out2.txt 2>&1 & echo \$!") || die_demo "cannot start the workload"
+on "$E2E_DST" ": > $HD/$C/out2.txt"   # the restored process reopens its stdout by path
+wait_on "$E2E_SRC" 60 "[ \$(grep -c '^pid ' $HD/$C/out2.txt) -ge 3 ]" || die_demo "the workload printed nothing"
+on "$E2E_SRC" "sed 's/^/   B: /' $HD/$C/out2.txt"
+show B "$LAZYMIG migrate -t $pid2 --to $DST_ADDR --port $AGENT_PORT --auth-key $HD/src.key"
+on "$E2E_SRC" "$LAZYMIG migrate -t $pid2 --to $DST_ADDR --port $AGENT_PORT --auth-key $HD/src.key" | sed 's/^/   /'
+[ "${PIPESTATUS[0]}" = 0 ] || die_demo "migrate failed"
+before2=$(on "$E2E_SRC" "grep '^pid ' $HD/$C/out2.txt | tail -n1")
+wait_on "$E2E_DST" 60 "[ \$(grep -c '^pid ' $HD/$C/out2.txt) -ge 2 ]" || die_demo "no output on A"
+on "$E2E_DST" "tr -d '\\000' < $HD/$C/out2.txt | sed 's/^/   A: /'"
+after2=$(on "$E2E_DST" "tr -d '\\000' < $HD/$C/out2.txt | grep '^pid ' | head -n1")
+on "$E2E_DST" "kill -9 $pid2" 2>/dev/null
+sum_before2=$(echo "$before2" | awk '{ print $6 }')
+sum_after2=$(echo "$after2" | awk '{ print $6 }')
+if [ -n "$sum_before2" ] && [ "$sum_before2" = "$sum_after2" ]; then
+    echo "${bold}   migrate: checksum on B: $sum_before2 / on A: $sum_after2 — identical${plain}"
+else
+    echo "${bold}   migrate: checksum on B: $sum_before2 / on A: $sum_after2 — DIFFERENT${plain}"
     status=1
 fi
 

@@ -12,12 +12,13 @@
 #   A: lazymig restore --lazy-pages --address SOCK -D DIRA
 #
 # then checks what the workload prints on A: the same pid, the counter going on from where it was
-# dumped, and the checksum of its memory identical to the one it printed on B. One line per case:
+# dumped, and the checksum of its memory identical to the one it printed on B. The migrate-* cases
+# do it in one command: 'lazymig agent' on A, 'lazymig migrate -t PID --to ADDR-A' on B. One line per case:
 # PASS or FAIL, with its time; the exit status is 1 when any case failed. Logs of every host:
 # it/target/e2e/CASE/ (E2E_LOGS).
 #
 # Hosts: namespace hosts on this machine by default (root; see lib.sh), or two real machines:
-#   SRC='ssh root@host-b' DST='ssh root@host-a' SRC_ADDR=host-b [LAZYMIG=lazymig] [WORKLOADS=DIR]
+#   SRC='ssh root@host-b' DST='ssh root@host-a' SRC_ADDR=host-b DST_ADDR=host-a [LAZYMIG=lazymig] [WORKLOADS=DIR]
 # Sizes: E2E_MIB (default 64), E2E_BIG_MIB (the 1 GiB case, default 1024), E2E_KILL_MIB (the
 # daemon-kill and server-restart cases, default 512), E2E_CHURN_MIB (default 16 per region).
 # E2E_VERBOSE=1 shows each step as it runs; E2E_KEEP=1 leaves the last case's hosts up;
@@ -26,7 +27,7 @@
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key"
+CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key migrate-static migrate-dynamic migrate-python migrate-wrong-key migrate-no-agent migrate-agent-kill"
 E2E_MIB=${E2E_MIB:-64}
 E2E_BIG_MIB=${E2E_BIG_MIB:-1024}
 E2E_KILL_MIB=${E2E_KILL_MIB:-512}
@@ -412,8 +413,8 @@ case_wrong_key() {
     wait_on "$E2E_SRC" 10 "grep -q 'authentication failed' $HD/$C/server.log" \
         || fail "the server said nothing of the refused client: $(on "$E2E_SRC" "cat $HD/$C/server.log")"
     step "B: $(on "$E2E_SRC" "grep -m1 'authentication failed' $HD/$C/server.log")"
-    step "A: $LAZYMIG restore --lazy-pages --address $HD/$C/lp.sock -D $HD/$C/images-a"
-    msg=$(on "$E2E_DST" "$LAZYMIG restore --lazy-pages --address $HD/$C/lp.sock -D $HD/$C/images-a 2>&1")
+    step "A: $LAZYMIG restore --lazy-pages --address $HD/$C/lp.sock -D $HD/$C/images-a --wait-daemon 1"
+    msg=$(on "$E2E_DST" "$LAZYMIG restore --lazy-pages --address $HD/$C/lp.sock -D $HD/$C/images-a --wait-daemon 1 2>&1")
     rc=$?
     step "A: exit $rc: $msg"
     [ "$rc" != 0 ] || fail "restore without a daemon exited 0"
@@ -428,6 +429,160 @@ case_wrong_key() {
     check_migration "$E2E_DST" 60 3
     finish "$E2E_DST" daemon
     kill_server
+}
+
+# --- lazymig migrate (B) and lazymig agent (A) ----------------------------------------------
+
+AGENT_PORT=${AGENT_PORT:-2728}
+
+# start_agent [OPTIONS]: lazymig agent on A, until it says it is ready.
+start_agent() {
+    local cmd="$LAZYMIG agent --port $AGENT_PORT -D $HD/agent --auth-key $HD/dst.key -v 3 ${1:-}"
+    step "A: $cmd"
+    AGENT=$(spawn "$E2E_DST" "$HD/$C" agent "$cmd") || fail "cannot start the agent"
+    wait_on "$E2E_DST" 120 "grep -q 'agent: ready on' $HD/$C/agent.log || [ -s $HD/$C/agent.rc ]" \
+        || fail "the agent did not get ready: $(on "$E2E_DST" "tail -n5 $HD/$C/agent.log")"
+    [ -z "$(rc_of "$E2E_DST" $HD/$C/agent.rc)" ] || fail "the agent exited: $(on "$E2E_DST" "tail -n5 $HD/$C/agent.log")"
+    step "A: $(on "$E2E_DST" "grep -m1 'agent: ready on' $HD/$C/agent.log")"
+}
+
+# run_migrate KEY: lazymig migrate on B in the background (migrate.log, migrate.rc), right after the
+# workload printed a line.
+run_migrate() {
+    local lines
+    lines=$(on "$E2E_SRC" "grep -c '^pid ' $HD/$C/out.txt")
+    wait_workload $((lines + 1)) 60
+    CMDLINE=$(on "$E2E_SRC" "base64 -w0 /proc/$PID/cmdline")
+    local cmd="$LAZYMIG migrate -t $PID --to $DST_ADDR --port $AGENT_PORT --auth-key $1"
+    step "B: $cmd"
+    spawn "$E2E_SRC" "$HD/$C" migrate "$cmd" >/dev/null || fail "cannot start migrate"
+}
+
+# untouched: the workload on B still runs, is not traced, and prints on.
+untouched() {
+    local lines
+    on "$E2E_SRC" "kill -0 $PID && grep -q '^TracerPid:[[:space:]]*0\$' /proc/$PID/status" \
+        || fail "the process on B is gone or traced: $(on "$E2E_SRC" "grep -E '^(State|TracerPid)' /proc/$PID/status")"
+    lines=$(on "$E2E_SRC" "grep -c '^pid ' $HD/$C/out.txt")
+    wait_lines "$E2E_SRC" 30 $((lines + 1)) || fail "the process on B stopped printing"
+    on "$E2E_DST" "[ -z \"\$(pgrep -f 'checksum-loop')\" ]" || fail "a process runs on A"
+    note "process untouched on B (running, not traced, printing on)"
+}
+
+migrate_case() { # migrate_case WORKLOAD-CMD
+    share_key "$E2E_DST"
+    start_agent
+    start_workload "$1"
+    wait_workload 3 120
+    prepare_a "$E2E_DST"
+    run_migrate $HD/src.key
+    wait_on "$E2E_SRC" 60 "grep -q 'runs on' $HD/$C/migrate.log || [ -s $HD/$C/migrate.rc ]" \
+        || fail "migrate never said the process runs on A: $(on "$E2E_SRC" "cat $HD/$C/migrate.log")"
+    step "B: $(on "$E2E_SRC" "grep -m1 'runs on' $HD/$C/migrate.log")"
+    check_migration "$E2E_DST" 60 5
+    local rc summary
+    rc=$(wait_rc "$E2E_SRC" $HD/$C/migrate.rc ${E2E_FINISH_TIMEOUT:-300}) || fail "migrate did not end"
+    on "$E2E_SRC" "cat $HD/$C/migrate.log"
+    [ "$rc" = 0 ] || fail "migrate exited $rc: $(on "$E2E_SRC" "tail -n3 $HD/$C/migrate.log")"
+    summary=$(on "$E2E_SRC" "grep 'migrate: process $PID migrated to' $HD/$C/migrate.log") \
+        || fail "migrate printed no summary line"
+    echo "$summary" | grep -q 'downtime [0-9.]* ms, [0-9]* pages ([0-9]* fault, [0-9]* fault-around, [0-9]* background, [0-9]* zero), .* total [0-9.]* s, source killed' \
+        || fail "the summary line lacks downtime, pages by kind or total time: $summary"
+    note "$(echo "$summary" | grep -o 'downtime [0-9.]* ms')"
+    on "$E2E_SRC" "[ ! -d /proc/$PID ] || grep -q '^State:.*Z' /proc/$PID/status" || fail "the source still runs"
+    [ "$(on "$E2E_DST" "base64 -w0 /proc/$PID/cmdline 2>/dev/null")" = "$CMDLINE" ] \
+        || fail "no process $PID on A with the command line it had on B"
+    on "$E2E_DST" "ls $HD/agent/*/migration.log >/dev/null && grep -q 'every page is in' $HD/agent/*/migration.log" \
+        || fail "the agent kept no migration log"
+    on "$E2E_DST" "kill -9 $PID"
+}
+
+case_migrate_static() { migrate_case "$WORKLOADS/checksum-loop-static $E2E_MIB 200"; }
+
+case_migrate_dynamic() { migrate_case "$WORKLOADS/checksum-loop $E2E_MIB 200"; }
+
+case_migrate_python() {
+    local code
+    code=$(base64 -w0 "$(dirname "${BASH_SOURCE[0]}")/e2e-python.py")
+    migrate_case "$PYTHON -c \"import base64; exec(base64.b64decode('$code'))  # lm-e2e\" $E2E_MIB 200"
+}
+
+# migrate with another key than the agent's: refused at the handshake, before any freeze.
+case_migrate_wrong_key() {
+    local rc msg
+    share_key "$E2E_DST"
+    start_agent
+    start_workload "$WORKLOADS/checksum-loop-static $E2E_MIB 200"
+    wait_workload 3 60
+    on "$E2E_SRC" "$LAZYMIG keygen $HD/wrong.key >/dev/null" || fail "keygen on B"
+    run_migrate $HD/wrong.key
+    rc=$(wait_rc "$E2E_SRC" $HD/$C/migrate.rc 60) || fail "migrate with the wrong key did not end"
+    msg=$(on "$E2E_SRC" "cat $HD/$C/migrate.log")
+    step "B: exit $rc: $msg"
+    [ "$rc" = 1 ] || fail "migrate with the wrong key exited $rc, not 1"
+    echo "$msg" | grep -q 'authentication failed' || fail "migrate's message does not name the key: $msg"
+    echo "$msg" | grep -q 'freezing' && fail "migrate froze the process before the key was checked"
+    untouched
+    wait_on "$E2E_DST" 10 "grep -q 'refused' $HD/$C/agent.log" || fail "the agent said nothing of the refusal"
+    step "A: $(on "$E2E_DST" "grep -m1 'refused' $HD/$C/agent.log")"
+    [ -z "$(rc_of "$E2E_DST" $HD/$C/agent.rc)" ] || fail "the agent ended after the refused migration"
+    note "wrong key refused before any freeze"
+}
+
+# No agent on A: migrate fails before freezing anything.
+case_migrate_no_agent() {
+    local rc msg
+    share_key "$E2E_DST"
+    start_workload "$WORKLOADS/checksum-loop-static $E2E_MIB 200"
+    wait_workload 3 60
+    run_migrate $HD/src.key
+    rc=$(wait_rc "$E2E_SRC" $HD/$C/migrate.rc 60) || fail "migrate without an agent did not end"
+    msg=$(on "$E2E_SRC" "cat $HD/$C/migrate.log")
+    step "B: exit $rc: $msg"
+    [ "$rc" = 1 ] || fail "migrate without an agent exited $rc, not 1"
+    echo "$msg" | grep -q "untouched" || fail "migrate does not say the process is untouched: $msg"
+    untouched
+    note "no agent: migrate exit 1 before any freeze"
+}
+
+# The agent is SIGKILLed once the process runs on A, its pages partly there (pages by fault only:
+# --lazy-idle-timeout 600): the process blocks on its missing pages (its guard holds the uffd),
+# never running on zero pages, and is killed at the guard's deadline; B keeps its source frozen
+# until then, and resumes it after.
+case_migrate_agent_kill() {
+    local rc before
+    share_key "$E2E_DST"
+    start_agent "--lazy-deadline 5 --lazy-idle-timeout 600"
+    start_workload "$WORKLOADS/checksum-loop-static $E2E_KILL_MIB 1000"
+    wait_workload 2 120
+    prepare_a "$E2E_DST"
+    run_migrate $HD/src.key
+    wait_on "$E2E_SRC" 60 "grep -q 'runs on' $HD/$C/migrate.log || [ -s $HD/$C/migrate.rc ]" \
+        || fail "migrate never said the process runs on A: $(on "$E2E_SRC" "cat $HD/$C/migrate.log")"
+    [ -z "$(rc_of "$E2E_SRC" $HD/$C/migrate.rc)" ] || fail "migrate ended early: $(on "$E2E_SRC" "cat $HD/$C/migrate.log")"
+    step "A: kill -9 the agent (pid $AGENT)"
+    on "$E2E_DST" "kill -9 $AGENT"
+    show_out "$E2E_SRC" > "$E2E_LOGS/$C/before.txt"
+    wait_on "$E2E_DST" 30 "grep -q handle_userfault /proc/$PID/wchan 2>/dev/null" \
+        || fail "the process on A is not blocked on a missing page: $(on "$E2E_DST" "cat /proc/$PID/wchan; grep State /proc/$PID/status")"
+    step "A: process $PID blocked in handle_userfault"
+    wait_on "$E2E_DST" 30 "[ ! -d /proc/$PID ]" || fail "the process on A was not killed at its deadline"
+    step "A: process $PID killed at its guard's deadline"
+    show_out "$E2E_DST" > "$E2E_LOGS/$C/after.txt"
+    awk -v want="$(grep '^pid ' "$E2E_LOGS/$C/before.txt" | tail -n1 | awk '{ print $6 }')" \
+        '/^pid / && $6 != want { print "a wrong checksum on A: " $0; bad = 1 } END { exit bad }' "$E2E_LOGS/$C/after.txt" \
+        || fail "the process on A ran on zero pages"
+    rc=$(wait_rc "$E2E_SRC" $HD/$C/migrate.rc 120) || fail "migrate did not end after the agent was lost"
+    on "$E2E_SRC" "cat $HD/$C/migrate.log"
+    [ "$rc" = 1 ] || fail "migrate exited $rc after the agent was lost, not 1"
+    on "$E2E_SRC" "grep -q 'source resumes' $HD/$C/migrate.log" || fail "migrate does not say the source resumes"
+    before=$(on "$E2E_SRC" "grep -c '^pid ' $HD/$C/out.txt")
+    wait_lines "$E2E_SRC" 30 $((before + 1)) || fail "the source did not resume"
+    show_out "$E2E_SRC" > "$E2E_LOGS/$C/resumed.txt"
+    awk '/^pid / { if (s != "" && $6 != s) bad = 1; s = $6 } END { exit bad }' "$E2E_LOGS/$C/resumed.txt" \
+        || fail "the resumed source printed another checksum"
+    on "$E2E_SRC" "kill -9 $PID"
+    note "agent SIGKILLed: the process on A blocked, then killed at its deadline; the source resumed on B"
 }
 
 # --- the run --------------------------------------------------------------------------------

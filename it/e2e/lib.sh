@@ -51,6 +51,7 @@ e2e_config() {
     if [ -n "${SRC:-}" ] || [ -n "${DST:-}" ]; then
         [ -n "${SRC:-}" ] && [ -n "${DST:-}" ] || die "set both SRC and DST (command prefixes of the two hosts)"
         [ -n "${SRC_ADDR:-}" ] || die "SRC='$SRC' needs SRC_ADDR, the address host A reaches host B's lazy server at"
+        [ -n "${DST_ADDR:-}" ] || die "DST='$DST' needs DST_ADDR, the address host B reaches host A's agent at"
         E2E_MODE=remote
         LAZYMIG=${LAZYMIG:-lazymig}
         E2E_SRC=$SRC
@@ -58,6 +59,7 @@ e2e_config() {
     else
         E2E_MODE=netns
         SRC_ADDR=$E2E_NET.1
+        DST_ADDR=$E2E_NET.2
         LAZYMIG=${LAZYMIG:-$E2E_ROOT/lazymig}
         [ "$(id -u)" = 0 ] || die "the namespace hosts need root"
         case $LAZYMIG in /*) [ -x "$LAZYMIG" ] || die "$LAZYMIG is not built (run 'make')" ;; esac

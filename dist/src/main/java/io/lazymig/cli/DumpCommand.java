@@ -1,6 +1,8 @@
 package io.lazymig.cli;
 
 import io.lazymig.dump.Dumper;
+import io.lazymig.migrate.FrozenSource;
+import io.lazymig.protocol.AuthKey;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -52,15 +54,12 @@ final class DumpCommand implements Command {
         CliOptions.configureLogging(cl);
         int pid = CliOptions.requirePositiveInt(cl, "t", "-t PID");
         Path dir = CliOptions.requireDir(cl);
-        Dumper.LazyServe lazy = null;
+        Dumper.WhileFrozen lazy = null;
         if (cl.hasOption("lazy-pages")) {
             int port = LazyPagesCommand.port(cl);
             String bind = cl.hasOption("address") ? cl.getOptionValue("address") : "0.0.0.0";
-            lazy = new Dumper.LazyServe(new InetSocketAddress(bind, port), AuthOptions.key(cl), a -> {
-                out.println("dump: serving the lazy pages of process " + pid + " on " + a
-                        + " until every client has them");
-                out.flush();
-            });
+            AuthKey key = AuthOptions.key(cl);
+            lazy = (cp, frozenAt) -> serve(cp, dir, key, new InetSocketAddress(bind, port));
         } else if (cl.hasOption("port") || cl.hasOption("address")) {
             throw new UsageException("--port and --address go with --lazy-pages");
         }
@@ -68,5 +67,18 @@ final class DumpCommand implements Command {
         out.printf("dump: process %d into %s: %d pages (%d lazy), frozen %.1f ms%n", pid, dir, r.pages(), r.lazyPages(),
                 r.frozenNanos() / 1e6);
         return 0;
+    }
+
+    /** dump --lazy-pages: serves the frozen process until every client has all its pages. */
+    private void serve(io.lazymig.images.Checkpoint cp, Path dir, AuthKey key, InetSocketAddress bind) throws java.io.IOException {
+        try (FrozenSource source = FrozenSource.start(cp, dir, key, bind)) {
+            out.println("dump: serving the lazy pages of process " + cp.task().pid() + " on " + source.address()
+                    + " until every client has them");
+            out.flush();
+            source.awaitAllClientsDone();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.IOException("interrupted while serving the lazy pages of process " + cp.task().pid());
+        }
     }
 }

@@ -1,16 +1,13 @@
 package io.lazymig.cli;
 
-import io.lazymig.jni.Poll;
 import io.lazymig.jni.UnixSocket;
+import io.lazymig.migrate.StandbyGuard;
 import io.lazymig.restore.LazyHandoff;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
@@ -21,8 +18,6 @@ import org.apache.commons.cli.Options;
  * connection over SCM_RIGHTS, and returns; the guard holds them until every page is in.
  */
 final class GuardCommand implements Command {
-    private static final int HANDOVER_TIMEOUT_MS = 30_000;
-
     private final PrintStream out;
 
     GuardCommand(PrintStream out) {
@@ -60,40 +55,7 @@ final class GuardCommand implements Command {
     }
 
     /** Starts the guard process in its own session and hands {@code handoff} to it. */
-    static void start(LazyHandoff handoff, Duration deadline, String logFile) throws IOException, InterruptedException {
-        Path dir = Files.createTempDirectory("lazymig-guard");
-        Path sock = dir.resolve("handover");
-        try (UnixSocket listener = UnixSocket.listen(sock, UnixSocket.SOCK_STREAM | UnixSocket.SOCK_NONBLOCK, 1)) {
-            List<String> cmd = new ArrayList<>(List.of("setsid",
-                    ProcessHandle.current().info().command().orElse("java"), "-XX:+UseSerialGC",
-                    "-cp", System.getProperty("java.class.path")));
-            System.getProperties().forEach((k, v) -> {
-                if (k.toString().startsWith("lazymig.")) {
-                    cmd.add("-D" + k + "=" + v);
-                }
-            });
-            cmd.addAll(List.of(Main.class.getName(), "restore-guard", "--from", sock.toString(),
-                    "--lazy-deadline", Long.toString(deadline.toSeconds())));
-            if (logFile != null) {
-                cmd.addAll(List.of("-o", logFile, "-v", "3"));
-            }
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD);
-            Process guard = pb.start();
-            Poll poll = new Poll(1);
-            poll.set(0, listener.fd().fd(), Poll.POLLIN);
-            if (poll.poll(HANDOVER_TIMEOUT_MS) == 0) {
-                guard.destroyForcibly();
-                throw new IOException("the restore guard did not start within " + HANDOVER_TIMEOUT_MS / 1000 + " s");
-            }
-            try (UnixSocket conn = listener.accept()) {
-                conn.setNonBlocking(false);
-                handoff.transferTo(conn);
-                conn.receiveFully(ByteBuffer.allocateDirect(1));
-            }
-        } finally {
-            Files.deleteIfExists(sock);
-            Files.deleteIfExists(dir);
-        }
+    static void start(LazyHandoff handoff, Duration deadline, String logFile) throws IOException {
+        StandbyGuard.start(Main.class.getName(), deadline, logFile == null ? null : Path.of(logFile)).takeWhole(handoff);
     }
 }

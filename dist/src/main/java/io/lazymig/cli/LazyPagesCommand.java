@@ -29,6 +29,8 @@ final class LazyPagesCommand implements Command {
     static final int DEFAULT_CHUNK = 1 << 20;
     /** Background chunks in flight from a remote server: enough to cover a round trip at link speed. */
     static final int DEFAULT_IN_FLIGHT = 32;
+    /** How long a daemon started before its lazy server waits for it. */
+    static final int DEFAULT_CONNECT_TIMEOUT = 120;
 
     private final PrintStream out;
 
@@ -61,6 +63,10 @@ final class LazyPagesCommand implements Command {
                 .desc("background chunks in flight from a lazy server (default " + DEFAULT_IN_FLIGHT + ")").build());
         o.addOption(Option.builder().longOpt("lazy-idle-timeout").hasArg().argName("SECONDS")
                 .desc("start the background transfer after this long without faults, not when restore finishes").build());
+        o.addOption(Option.builder().longOpt("connect-timeout").hasArg().argName("SECONDS")
+                .desc("with --lazy-client: wait this long for the lazy server to listen; with --lazy-server: for the "
+                        + "dump's images in -D; so the commands may be started in any order (default "
+                        + DEFAULT_CONNECT_TIMEOUT + ")").build());
         o.addOption(Option.builder().longOpt("stats-file").hasArg().argName("FILE").desc("write JSON statistics at the end").build());
         AuthOptions.add(o);
         return o;
@@ -74,7 +80,7 @@ final class LazyPagesCommand implements Command {
         AuthKey key = AuthOptions.key(cl);
         int port = port(cl);
         String bind = cl.hasOption("address") ? cl.getOptionValue("address") : "0.0.0.0";
-        Checkpoint cp = Checkpoint.read(dir, XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
+        Checkpoint cp = awaitImages(dir, Duration.ofSeconds(connectTimeout(cl)));
         try (DestinationImages images = DestinationImages.build(cp, dir);
              CheckpointPageStore store = new CheckpointPageStore(cp, new PagesFileData(dir, cp.pagemap().pagesId()));
              LazyServer server = new LazyServer(store, images, key, new InetSocketAddress(bind, port))) {
@@ -83,6 +89,46 @@ final class LazyPagesCommand implements Command {
             server.serve();
         }
         return 0;
+    }
+
+    /**
+     * The lazy server started before the dump: while -D holds no checkpoint yet, waits for one
+     * (each image is renamed into place whole, so the checkpoint reads once the dump wrote its last),
+     * saying so every few seconds. A directory that holds images from the start is read at once.
+     */
+    private Checkpoint awaitImages(Path dir, Duration patience) throws Exception {
+        if (java.nio.file.Files.exists(dir.resolve("inventory.img")) || patience.isZero()) {
+            return Checkpoint.read(dir, XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
+        }
+        long start = System.nanoTime();
+        long nextNote = start;
+        while (true) {
+            try {
+                return Checkpoint.read(dir, XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
+            } catch (java.io.IOException e) {
+                long now = System.nanoTime();
+                if (now - start >= patience.toNanos()) {
+                    throw new java.io.IOException("no checkpoint in " + dir + " within " + patience.toSeconds() + " s ("
+                            + Main.describe(e) + ")", e);
+                }
+                if (now >= nextNote) {
+                    out.printf("lazy-server: waiting for the dump's images in %s (%d s of %d)%n", dir,
+                            (now - start) / 1_000_000_000L, patience.toSeconds());
+                    out.flush();
+                    nextNote = now + ServerWait.PROGRESS_SECONDS * 1_000_000_000L;
+                }
+                Thread.sleep(ServerWait.RETRY_MILLIS);
+            }
+        }
+    }
+
+    static int connectTimeout(CommandLine cl) throws UsageException {
+        int t = cl.hasOption("connect-timeout")
+                ? CliOptions.parseInt(cl.getOptionValue("connect-timeout"), "--connect-timeout") : DEFAULT_CONNECT_TIMEOUT;
+        if (t < 0) {
+            throw new UsageException("--connect-timeout: seconds >= 0");
+        }
+        return t;
     }
 
     static int port(CommandLine cl) throws UsageException {
@@ -138,15 +184,16 @@ final class LazyPagesCommand implements Command {
         PrintStream progress = System.console() != null ? out : null;
         Stats stats;
         if (cl.hasOption("lazy-client")) {
-            RemotePageSource source = new RemotePageSource(serverAddress(cl, cl.getOptionValue("lazy-client")),
-                    AuthOptions.key(cl), Duration.ofSeconds(120));
-            source.connect();
+            int connectTimeout = connectTimeout(cl);
+            InetSocketAddress server = serverAddress(cl, cl.getOptionValue("lazy-client"));
+            RemotePageSource source = new RemotePageSource(server, AuthOptions.key(cl), Duration.ofSeconds(120));
+            ServerWait.connect(source, server, Duration.ofSeconds(connectTimeout), out);
             List<String> fetched = source.fetchImages(dir);
             LoggerFactory.getLogger("lazymig.lazy-pages").info("lazy-pages: fetched {} images from the lazy server", fetched.size());
             stats = LazyPagesDaemon.runRemote(o, source, progress);
         } else {
-            if (cl.hasOption("port")) {
-                throw new UsageException("--port goes with --lazy-client ADDR or --lazy-server");
+            if (cl.hasOption("port") || cl.hasOption("connect-timeout")) {
+                throw new UsageException("--port and --connect-timeout go with --lazy-client ADDR (--port also with --lazy-server)");
             }
             stats = LazyPagesDaemon.runLocal(o, progress);
         }

@@ -22,7 +22,7 @@ public final class Main {
         this.out = out;
         this.err = err;
         for (Command c : List.of(new DumpCommand(out), new RestoreCommand(out), new LazyPagesCommand(out),
-                new KeygenCommand(out), new CheckCommand(out), new GuardCommand(out))) {
+                new MigrateCommand(out), new AgentCommand(out), new KeygenCommand(out), new CheckCommand(out), new GuardCommand(out))) {
             commands.put(c.name(), c);
         }
     }

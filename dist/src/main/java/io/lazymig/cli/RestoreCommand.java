@@ -20,6 +20,9 @@ import org.slf4j.LoggerFactory;
  * with its status, as criu restore does.
  */
 final class RestoreCommand implements Command {
+    /** How long restore --lazy-pages waits for its daemon (and so for its images). */
+    static final int DEFAULT_WAIT_DAEMON = 120;
+    private static final int PROGRESS_SECONDS = 5;
     private final PrintStream out;
 
     RestoreCommand(PrintStream out) {
@@ -46,7 +49,8 @@ final class RestoreCommand implements Command {
         o.addOption(Option.builder().longOpt("any-pid").desc("restore under another pid when the original one is taken").build());
         o.addOption(Option.builder().longOpt("wait-daemon").hasArg().argName("SECONDS")
                 .desc("with --lazy-pages: wait this long for the daemon's socket to appear before reading the images "
-                        + "(the daemon fetches them first), so both can be started at once (default 0)").build());
+                        + "(the daemon fetches them first), so restore may be started before the daemon and the dump "
+                        + "(default " + DEFAULT_WAIT_DAEMON + "; 0: do not wait)").build());
         o.addOption(Option.builder().longOpt("lazy-deadline").hasArg().argName("SECONDS")
                 .desc("kill the process if no lazy-pages daemon serves it for this long (default 120)").build());
         return o;
@@ -73,7 +77,8 @@ final class RestoreCommand implements Command {
         if (deadline <= 0) {
             throw new UsageException("--lazy-deadline: must be positive");
         }
-        int waitDaemon = cl.hasOption("wait-daemon") ? CliOptions.parseInt(cl.getOptionValue("wait-daemon"), "--wait-daemon") : 0;
+        int waitDaemon = cl.hasOption("wait-daemon") ? CliOptions.parseInt(cl.getOptionValue("wait-daemon"), "--wait-daemon")
+                : lazy ? DEFAULT_WAIT_DAEMON : 0;
         if (waitDaemon < 0 || (waitDaemon > 0 && !lazy)) {
             throw new UsageException("--wait-daemon: seconds >= 0, with --lazy-pages");
         }
@@ -142,12 +147,24 @@ final class RestoreCommand implements Command {
 
     /**
      * Waits until {@code socket} exists (the daemon listens there once it has the images), polling
-     * every 5 ms; when it does not appear in time, restore goes on and fails at the connect with the
-     * usual message.
+     * every 5 ms and saying so every few seconds; fails when it does not appear in time.
      */
-    private static void awaitSocket(Path socket, Duration patience) throws InterruptedException {
-        long end = System.nanoTime() + patience.toNanos();
-        while (!Files.exists(socket) && System.nanoTime() < end) {
+    private void awaitSocket(Path socket, Duration patience) throws InterruptedException, IOException {
+        long start = System.nanoTime();
+        long end = start + patience.toNanos();
+        long nextNote = start + 200_000_000L; // quiet when the daemon is there already or comes at once
+        while (!Files.exists(socket)) {
+            long now = System.nanoTime();
+            if (now >= end) {
+                throw new IOException("no lazy-pages daemon listened at " + socket + " within " + patience.toSeconds()
+                        + " s: start 'lazymig lazy-pages --address " + socket + " -D DIR' (it fetches the images)");
+            }
+            if (now >= nextNote) {
+                out.printf("restore: waiting for the lazy-pages daemon at %s (%d s of %d)%n", socket,
+                        (now - start) / 1_000_000_000L, patience.toSeconds());
+                out.flush();
+                nextNote = now + PROGRESS_SECONDS * 1_000_000_000L;
+            }
             Thread.sleep(5);
         }
     }

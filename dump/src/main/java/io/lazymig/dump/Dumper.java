@@ -22,13 +22,7 @@ import io.lazymig.jni.NativeException;
 import io.lazymig.jni.Ptrace;
 import io.lazymig.jni.SyscallRestart;
 import io.lazymig.jni.SystemInfo;
-import io.lazymig.lazyserver.CheckpointPageStore;
-import io.lazymig.lazyserver.DestinationImages;
-import io.lazymig.lazyserver.LazyServer;
-import io.lazymig.lazyserver.ProcessPageData;
-import io.lazymig.protocol.AuthKey;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,17 +40,22 @@ public final class Dumper {
     private static final Logger log = LoggerFactory.getLogger("lazymig.dump");
 
     /** What to dump and what to do with the process afterwards. */
-    public record Options(int pid, Path dir, boolean leaveRunning, LazyServe lazy) {
+    public record Options(int pid, Path dir, boolean leaveRunning, WhileFrozen lazy) {
         public Options(int pid, Path dir, boolean leaveRunning) {
             this(pid, dir, leaveRunning, null);
         }
     }
 
     /**
-     * dump --lazy-pages: the lazy pages are not written; the frozen process itself is served on
-     * {@code bind} until every client has all its pages ({@code started} is told the address).
+     * dump --lazy-pages: the lazy pages are not written; whoever serves them from the frozen process
+     * (the command module: a page server, or a migration) runs here, on the tracer thread, with the
+     * process still frozen. Returning releases the process as asked (killed, or resumed with
+     * --leave-running); throwing resumes it untouched, as after any failed dump.
      */
-    public record LazyServe(InetSocketAddress bind, AuthKey key, java.util.function.Consumer<InetSocketAddress> started) {
+    @FunctionalInterface
+    public interface WhileFrozen {
+        /** {@code frozenAtNanos}: System.nanoTime() when the process stopped. */
+        void serve(Checkpoint cp, long frozenAtNanos) throws IOException;
     }
 
     /** What a dump did, for the log line and the benchmark. */
@@ -125,7 +124,7 @@ public final class Dumper {
             cp.write(o.dir());
             log.debug("dump: images written at {} ms", (System.nanoTime() - t0) / 1_000_000);
             if (o.lazy() != null) {
-                serveLazyPages(cp, o);
+                o.lazy().serve(cp, t0);
             }
 
             if (o.leaveRunning()) {
@@ -139,29 +138,6 @@ public final class Dumper {
             return new Result(cp, pages.pages(), pagemap.lazyPages(), frozenNanos, pageNanos);
         } catch (NativeException e) {
             throw new DumpException("dump of process " + o.pid() + " failed: " + e.getMessage(), e);
-        }
-    }
-
-    /** Serves the frozen process's lazy pages until every client has them all (this thread stays the tracer). */
-    private static void serveLazyPages(Checkpoint cp, Options o) throws IOException {
-        try (DestinationImages images = DestinationImages.build(cp, o.dir());
-             CheckpointPageStore store = new CheckpointPageStore(cp, new ProcessPageData(o.pid()));
-             LazyServer server = new LazyServer(store, images, o.lazy().key(), o.lazy().bind())) {
-            Thread t = new Thread(() -> {
-                try {
-                    server.serve();
-                } catch (IOException e) {
-                    log.error("dump: lazy server stopped: {}", e.getMessage());
-                }
-            }, "lazy-server");
-            t.setDaemon(true);
-            t.start();
-            o.lazy().started().accept(server.address());
-            server.awaitAllClientsDone();
-            log.info("dump: every client has all the pages of process {}", o.pid());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new DumpException("interrupted while serving the lazy pages of process " + o.pid());
         }
     }
 

@@ -2,6 +2,7 @@ package io.lazymig.it;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.not;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -21,5 +22,9 @@ class E2EDemoIT {
         assertTrue(Pattern.compile("lazy-pages: \\d+/\\d+ pages").matcher(r.output()).find(), "no progress line:\n" + r.output());
         assertThat(r.output(), containsString("the daemon exited 0: every page is in"));
         assertThat(r.output(), containsString("— identical"));
+        assertTrue(Pattern.compile("migrate: process \\d+ migrated to [0-9.]+ as pid \\d+: downtime [0-9.]+ ms").matcher(r.output()).find(),
+                "no migrate summary:\n" + r.output());
+        assertThat(r.output(), containsString("migrate: checksum on B: "));
+        assertThat(r.output(), not(containsString("DIFFERENT")));
     }
 }

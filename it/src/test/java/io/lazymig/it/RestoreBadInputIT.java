@@ -213,7 +213,7 @@ class RestoreBadInputIT {
     void lazyPagesWithoutADaemon() throws Exception {
         Path sock = dir.resolve("nobody.sock");
         RestoreLauncher.Result r = restoreFails("restore", "-D", goodImages.toString(), "--lazy-pages", "--address",
-                sock.toString());
+                sock.toString(), "--wait-daemon", "0");
         assertEquals("lazymig restore: no lazy-pages daemon at " + sock + " (connect(" + sock + "): ENOENT (No such file "
                 + "or directory)): start 'lazymig lazy-pages --address " + sock + " -D DIR' first", r.errorLines().get(0));
         assertNothingLeft(dumpedPid, dumpedExe);

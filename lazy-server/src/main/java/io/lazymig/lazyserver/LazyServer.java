@@ -91,6 +91,26 @@ public final class LazyServer implements AutoCloseable {
         }
     }
 
+    /** As {@link #awaitAllClientsDone()}, for at most {@code patience}; returns whether it happened. */
+    public boolean awaitAllClientsDone(java.time.Duration patience) throws InterruptedException {
+        long end = System.nanoTime() + patience.toNanos();
+        synchronized (changes) {
+            while (completed.get() == 0 || active.get() > 0) {
+                long left = end - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                changes.wait(Math.max(1, left / 1_000_000));
+            }
+            return true;
+        }
+    }
+
+    /** Clients connected now. */
+    public int activeClients() {
+        return active.get();
+    }
+
     @Override
     public void close() throws IOException {
         listener.close();

@@ -5,7 +5,9 @@ public enum FrameType {
     HELLO(1), CHALLENGE(2), AUTH(3), WELCOME(4), ERROR(5),
     GET_PAGES(10), PAGES(11),
     LIST_IMAGES(20), IMAGES(21), GET_IMAGE(22), IMAGE(23),
-    DONE(30), PING(40), PONG(41), BYE(50);
+    DONE(30), PING(40), PONG(41), BYE(50),
+    /** migrate and agent: a control message (key=value lines), and a file of the images (name, offset, data). */
+    CONTROL(60), FILE(61);
 
     public final int code;
 

@@ -112,11 +112,22 @@ public final class LazyHandoff implements AutoCloseable {
      * {@code to}. This object is closed afterwards.
      */
     public void transferTo(UnixSocket to) throws IOException {
+        shareWith(to);
+        close();
+    }
+
+    /**
+     * As {@link #transferTo}, but this object stays open: the receiver holds copies of the uffd and
+     * of the daemon connection from now on, so the process stays guarded if this process dies (the
+     * agent: a guard process takes the copies before the restored process is released). Restore
+     * still sends RESTORE_FINISHED on its copy, then closes it; only the receiver waits for the
+     * daemon's completion report.
+     */
+    public void shareWith(UnixSocket to) throws IOException {
         byte[] text = (imagePid + " " + pid + " " + address + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
         ByteBuffer b = ByteBuffer.allocateDirect(text.length);
         b.put(text).flip();
         to.send(b, new int[] {uffd.fd(), daemon.fd().fd()});
-        close();
     }
 
     /** The receiving end of {@link #transferTo}: a guard for the restored process, ready to {@link #guard}. */

@@ -32,7 +32,27 @@ public final class Restorer {
     private static final long FIRST_FREE_CANDIDATE = 0x200000000L;
 
     /** What to restore and how. */
-    public record Options(Path dir, boolean lazy, Path address, boolean anyPid, Path stub) {
+    public record Options(Path dir, boolean lazy, Path address, boolean anyPid, Path stub, Guardian guardian) {
+        public Options(Path dir, boolean lazy, Path address, boolean anyPid, Path stub) {
+            this(dir, lazy, address, anyPid, stub, null);
+        }
+    }
+
+    /**
+     * Takes a share of the lazy handoff ({@link LazyHandoff#shareWith}) after the uffd went to the
+     * daemon and before the process is released: a guard that must outlive whoever runs restore
+     * (the agent, whose daemon runs in the same process) holds it from the first instruction on.
+     */
+    @FunctionalInterface
+    public interface Guardian {
+        void take(LazyHandoff handoff) throws IOException;
+
+        /**
+         * Called just before the uffd goes to the daemon: whoever starts the daemon together with
+         * restore (the agent) waits here until it listens.
+         */
+        default void beforeHandoff() throws IOException {
+        }
     }
 
     /** The restored process, running, and the lazy handoff that guards it (null when eager). */
@@ -90,8 +110,15 @@ public final class Restorer {
             state.restoreRobustList();
             phases.done("task state");
             if (o.lazy()) {
+                if (o.guardian() != null) {
+                    o.guardian().beforeHandoff();
+                }
                 handoff = LazyHandoff.handOver(stub, cp, o.address());
                 phases.done("lazy handoff");
+                if (o.guardian() != null) {
+                    o.guardian().take(handoff);
+                    phases.done("guard has the uffd");
+                }
             }
             state.restoreRseq();
             state.restoreCreds(); // last: the uffd and PR_SET_MM_MAP above need root's privileges

@@ -1,0 +1,357 @@
+package io.lazymig.migrate;
+
+import io.lazymig.jni.NativeException;
+import io.lazymig.jni.Ptrace;
+import io.lazymig.jni.WaitStatus;
+import io.lazymig.lazyclient.LazyPagesDaemon;
+import io.lazymig.lazyclient.RemotePageSource;
+import io.lazymig.lazyclient.Stats;
+import io.lazymig.protocol.Frame;
+import io.lazymig.protocol.FrameCodec;
+import io.lazymig.protocol.FrameType;
+import io.lazymig.protocol.Handshake;
+import io.lazymig.protocol.ProtocolException;
+import io.lazymig.restore.Restorer;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One migration on the agent, on its own thread (which is the restore's tracer): authenticate,
+ * say whether it can be taken (before B freezes anything), receive the images, connect the daemon
+ * to B's page server, restore, report "running" with the times of each step, then serve the
+ * pages until every one is in and report "complete". The restored process is this JVM's child
+ * only until it exits (reaped here); its uffd is shared with a guard process before it runs.
+ */
+final class AgentSession implements Runnable {
+    private static final Logger log = LoggerFactory.getLogger("lazymig.agent");
+    private static final Pattern IMAGE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\.img");
+    /** Bounds on what B may send: the images of one process are small (the lazy pages stay behind). */
+    private static final long MAX_IMAGE_BYTES = 1L << 32;
+    private static final int MAX_IMAGES = 4096;
+    /** How long the daemon keeps trying to reach B's page server after a drop. */
+    private static final int RECONNECT_SECONDS = 30;
+    private static final long LISTEN_TIMEOUT_SECONDS = 30;
+
+    private final Agent agent;
+    private final SocketChannel channel;
+    private final String peer;
+
+    AgentSession(Agent agent, SocketChannel channel, String peer) {
+        this.agent = agent;
+        this.channel = channel;
+        this.peer = peer;
+    }
+
+    @Override
+    public void run() {
+        Agent.Options o = agent.options();
+        FrameCodec codec = new FrameCodec("migrate at " + peer);
+        try (channel) {
+            try {
+                Handshake.server(channel, codec, o.key(), new Handshake.Welcome(0, 0), "migrate at " + peer);
+            } catch (IOException e) {
+                log.warn("agent: {} refused: {}", peer, e.getMessage());
+                return;
+            }
+            Control control = new Control(channel, codec, "migrate at " + peer);
+            Map<String, String> request = control.expect("migrate");
+            int pid = (int) Control.number(request, "pid", peer);
+            boolean anyPid = "1".equals(request.get("any-pid"));
+            StringBuilder why = new StringBuilder();
+            StandbyGuard guard = agent.begin(why);
+            if (guard == null) {
+                log.warn("agent: migration of process {} from {} refused: {}", pid, peer, why);
+                control.sendError(why.toString());
+                return;
+            }
+            boolean taken = false;
+            try {
+                taken = migrate(control, pid, anyPid, guard);
+            } finally {
+                agent.end(taken ? null : guard);
+            }
+        } catch (IOException | RuntimeException e) {
+            log.warn("agent: migration from {} ended: {}", peer, e.getMessage());
+        }
+    }
+
+    /** Returns whether the guard was handed the process (then it is used up). */
+    private boolean migrate(Control control, int pid, boolean anyPid, StandbyGuard guard) throws IOException {
+        Agent.Options o = agent.options();
+        String refusal = refusal(pid, anyPid);
+        if (refusal != null) {
+            log.warn("agent: migration of process {} from {} refused: {}", pid, peer, refusal);
+            control.sendError(refusal);
+            return false;
+        }
+        String id = agent.nextId(pid);
+        Path dir = o.workDir().resolve(id);
+        Path images = dir.resolve("images");
+        Files.createDirectories(images);
+        boolean[] guarded = {false};
+        try (MigrationLog mlog = new MigrationLog(id, dir.resolve("migration.log"))) {
+            mlog.info("process " + pid + " from " + peer + "; guard pid " + guard.pid() + " (" + guard.log() + ")");
+            control.send("ready", Map.of("migration", id, "deadline", Long.toString(o.lazyDeadline().toSeconds()),
+                    "reconnect", Integer.toString(RECONNECT_SECONDS), "dir", dir.toString()));
+            try {
+                run(control, mlog, dir, images, anyPid, guard, guarded);
+            } catch (IOException | RuntimeException | InterruptedException e) {
+                mlog.error(e.getMessage() == null ? e.toString() : e.getMessage());
+                control.sendError("agent: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+                if (e instanceof InterruptedException) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+        return guarded[0];
+    }
+
+    private void run(Control control, MigrationLog mlog, Path dir, Path images, boolean anyPid, StandbyGuard guard,
+                     boolean[] guarded) throws IOException, InterruptedException {
+        Agent.Options o = agent.options();
+        // "serving" first (the page server's port): the daemon connects while the images come.
+        Map<String, String> serving = control.expect("serving");
+        long t0 = System.nanoTime();
+        int pagePort = (int) Control.number(serving, "page-port", peer);
+        InetSocketAddress pageServer = new InetSocketAddress(((InetSocketAddress) channel.getRemoteAddress()).getAddress(),
+                pagePort);
+        Path sock = dir.resolve("lp.sock");
+        Daemon daemon = new Daemon(pageServer, sock, images, control);
+        daemon.start();
+        boolean released = false;
+        try {
+            long bytes = receiveImages(control, images);
+            long tImages = System.nanoTime();
+            mlog.info("images received: " + bytes + " bytes; page server at " + pageServer);
+            daemon.imagesReady.countDown();
+            // Restore now, the daemon starting meanwhile; the uffd waits for it to listen.
+            Restorer.Restored r = Restorer.restore(new Restorer.Options(images, true, sock, anyPid, o.stub(),
+                    new Restorer.Guardian() {
+                        @Override
+                        public void take(io.lazymig.restore.LazyHandoff h) throws IOException {
+                            guard.take(h);
+                            guarded[0] = true;
+                        }
+
+                        @Override
+                        public void beforeHandoff() throws IOException {
+                            daemon.awaitListening();
+                        }
+                    }));
+            r.handoff().close(); // the guard and the daemon hold theirs
+            released = true;
+            long tRunning = r.detachNanos();
+            mlog.info(String.format(java.util.Locale.ROOT, "process %d running; from the first image: images in %.1f ms, "
+                    + "page server connected %.1f ms, daemon listening %.1f ms, released %.1f ms (restore %.1f ms)", r.pid(),
+                    ms(tImages - t0), ms(daemon.connectedNanos - t0), ms(daemon.listeningNanos - t0), ms(tRunning - t0),
+                    ms(tRunning - r.startNanos())));
+            Map<String, String> running = new LinkedHashMap<>();
+            running.put("pid", Integer.toString(r.pid()));
+            running.put("images-us", Long.toString((tImages - t0) / 1000));
+            running.put("connect-us", Long.toString((daemon.connectedNanos - t0) / 1000));
+            running.put("listen-us", Long.toString((daemon.listeningNanos - t0) / 1000));
+            running.put("running-us", Long.toString((tRunning - t0) / 1000));
+            running.put("restore-us", Long.toString((tRunning - r.startNanos()) / 1000));
+            running.put("image-bytes", Long.toString(bytes));
+            control.send("running", running);
+            reapLater(r.pid(), dir);
+        } catch (IOException | RuntimeException e) {
+            if (!released) {
+                daemon.abandon(); // the process never ran: nothing for the daemon to serve
+            }
+            throw e;
+        }
+        daemon.thread.join();
+        if (daemon.failure != null) {
+            throw new IOException("the lazy-pages daemon failed: " + daemon.failure.getMessage());
+        }
+        mlog.info("every page is in: " + daemon.stats.summary());
+        control.send("complete", Map.of("stats", daemon.stats.toJson().replace('\n', ' ')));
+    }
+
+    /** The images, until "start". Returns their bytes. */
+    private long receiveImages(Control control, Path images) throws IOException {
+        long bytes = 0;
+        int files = 0;
+        while (true) {
+            Frame f = control.read();
+            if (f.type() == FrameType.CONTROL) {
+                Map<String, String> m = Control.decode(f.payload());
+                if (!"start".equals(m.get("kind"))) {
+                    throw new ProtocolException(peer + " sent '" + m.get("kind") + "' where the images belong");
+                }
+                return bytes;
+            }
+            bytes += writeImagePart(images, f.payload());
+            if (++files > MAX_IMAGES * 8 || bytes > MAX_IMAGE_BYTES) {
+                throw new ProtocolException(peer + " sent more images than a process has");
+            }
+        }
+    }
+
+    /**
+     * The migration's lazy-pages daemon, on a thread of its own: connects to B's page server at
+     * once, waits for the images, then listens for restore and serves until every page is in.
+     */
+    private final class Daemon {
+        final CountDownLatch imagesReady = new CountDownLatch(1);
+        final CountDownLatch listening = new CountDownLatch(1);
+        final Thread thread;
+        final Path sock;
+        volatile Throwable failure;
+        volatile Stats stats;
+        volatile long connectedNanos;
+        volatile long listeningNanos;
+
+        Daemon(InetSocketAddress pageServer, Path sock, Path images, Control control) {
+            Agent.Options o = agent.options();
+            this.sock = sock;
+            LazyPagesDaemon.Options dopts = new LazyPagesDaemon.Options(sock, images, o.faultAroundBytes(), o.chunkBytes(),
+                    o.chunksInFlight(), o.idleTimeoutSeconds(), () -> {
+                        listeningNanos = System.nanoTime();
+                        listening.countDown();
+                    });
+            PrintStream progress = new PrintStream(new ProgressRelay(control), false, StandardCharsets.UTF_8);
+            thread = new Thread(() -> {
+                try {
+                    RemotePageSource source = new RemotePageSource(pageServer, o.key(),
+                            java.time.Duration.ofSeconds(RECONNECT_SECONDS));
+                    source.connect();
+                    connectedNanos = System.nanoTime();
+                    if (!imagesReady.await(LISTEN_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                        source.close();
+                        throw new IOException("no images within " + LISTEN_TIMEOUT_SECONDS + " s");
+                    }
+                    stats = LazyPagesDaemon.runRemote(dopts, source, progress);
+                } catch (Throwable e) {
+                    failure = e;
+                } finally {
+                    listening.countDown();
+                }
+            }, "lazy-pages " + sock.getParent().getFileName());
+            thread.setDaemon(true);
+        }
+
+        void start() {
+            thread.start();
+        }
+
+        void awaitListening() throws IOException {
+            try {
+                if (!listening.await(LISTEN_TIMEOUT_SECONDS, TimeUnit.SECONDS) || failure != null) {
+                    throw new IOException("the lazy-pages daemon did not start: "
+                            + (failure == null ? "timeout" : failure.getMessage()));
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for the lazy-pages daemon");
+            }
+        }
+
+        /** The migration failed before restore handed anything over: ends the daemon wherever it waits. */
+        void abandon() {
+            imagesReady.countDown();
+            try {
+                if (listening.await(LISTEN_TIMEOUT_SECONDS, TimeUnit.SECONDS) && failure == null && thread.isAlive()) {
+                    io.lazymig.jni.UnixSocket.connect(sock).close(); // restore's EOF before any task: the daemon ends
+                }
+                thread.join(TimeUnit.SECONDS.toMillis(LISTEN_TIMEOUT_SECONDS));
+            } catch (IOException | InterruptedException e) {
+                log.debug("agent: the abandoned daemon: {}", e.getMessage());
+            }
+        }
+    }
+
+    /** The restored process is this JVM's child: reaped when it exits, its status logged. */
+    private static void reapLater(int pid, Path dir) {
+        MigrationLog exitLog;
+        try {
+            exitLog = new MigrationLog(dir.getFileName().toString(), dir.resolve("migration.log"));
+        } catch (IOException e) {
+            exitLog = null;
+        }
+        MigrationLog l = exitLog;
+        Thread t = new Thread(() -> {
+            try {
+                WaitStatus st = Ptrace.waitpid(pid);
+                while (!st.terminated()) {
+                    st = Ptrace.waitpid(pid);
+                }
+                if (l != null) {
+                    l.info("process " + pid + " ended: " + st.describe());
+                }
+            } catch (NativeException e) {
+                log.debug("agent: waitpid({}): {}", pid, e.getMessage());
+            } finally {
+                if (l != null) {
+                    l.close();
+                }
+            }
+        }, "reaper " + pid);
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** Why this migration cannot be taken, or null: checked before B freezes anything. */
+    private String refusal(int pid, boolean anyPid) {
+        Agent.Options o = agent.options();
+        if (pid <= 0) {
+            return "no process id in the request";
+        }
+        if (!Files.isExecutable(o.stub())) {
+            return "the restore stub " + o.stub() + " is missing on this host";
+        }
+        if (!anyPid && Files.exists(Path.of("/proc", Integer.toString(pid)))) {
+            return "pid " + pid + " is taken on this host; migrate with --any-pid to restore the process under another pid";
+        }
+        return null;
+    }
+
+    /** One FILE frame: u16 name length, name, u64 offset, data; written at its offset into {@code images}. */
+    private long writeImagePart(Path images, ByteBuffer p) throws IOException {
+        if (p.remaining() < 2) {
+            throw new ProtocolException(peer + " sent a malformed file frame");
+        }
+        int n = p.getShort() & 0xffff;
+        if (n > p.remaining() - 8) {
+            throw new ProtocolException(peer + " sent a malformed file frame");
+        }
+        byte[] nameBytes = new byte[n];
+        p.get(nameBytes);
+        String name = new String(nameBytes, StandardCharsets.UTF_8);
+        if (!IMAGE_NAME.matcher(name).matches()) {
+            throw new ProtocolException(peer + " sent an image named '" + name + "': refused");
+        }
+        long offset = p.getLong();
+        if (offset < 0 || offset > MAX_IMAGE_BYTES) {
+            throw new ProtocolException(peer + " sent " + name + " at offset " + offset);
+        }
+        long len = p.remaining();
+        try (FileChannel out = FileChannel.open(images.resolve(name), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            long at = offset;
+            while (p.hasRemaining()) {
+                at += out.write(p, at);
+            }
+        }
+        return len;
+    }
+
+    private static double ms(long nanos) {
+        return nanos / 1e6;
+    }
+}

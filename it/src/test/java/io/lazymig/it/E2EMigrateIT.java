@@ -1,0 +1,56 @@
+package io.lazymig.it;
+
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * {@code lazymig migrate} on host B (lm-src) to {@code lazymig agent} on host A (lm-dst), the
+ * migrate-* cases of it/e2e/e2e.sh: static, dynamic and Python workloads byte-exact (the checksum
+ * each computes before and after); a wrong key and an absent agent fail before any freeze, the
+ * process untouched; the agent killed once the process runs on A leaves it blocked on its missing
+ * pages (never on zero pages) until its guard kills it at the deadline, and the source resumes.
+ */
+class E2EMigrateIT {
+    private static final Duration CASE = Duration.ofSeconds(180);
+
+    private static void run(String name) throws Exception {
+        E2EDriver.runCase(name, CASE, E2EDriver.TEST_ENV);
+    }
+
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void staticBinary() throws Exception {
+        run("migrate-static");
+    }
+
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void dynamicBinary() throws Exception {
+        run("migrate-dynamic");
+    }
+
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void python() throws Exception {
+        run("migrate-python");
+    }
+
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void wrongKeyIsRefusedBeforeAnyFreeze() throws Exception {
+        run("migrate-wrong-key");
+    }
+
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void noAgentFailsBeforeAnyFreeze() throws Exception {
+        run("migrate-no-agent");
+    }
+
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void agentKilledMidMigrationLeavesNoProcessOnZeroPages() throws Exception {
+        run("migrate-agent-kill");
+    }
+}
