@@ -3,7 +3,7 @@
 # Starts checksum-loop with MIB MiB (default 1024), waits for its first line, then dumps it RUNS
 # times (default 3; all but the last with --leave-running, the last kills it) with -v4 and prints,
 # per run, the frozen time, the pages written and GB/s (bytes of pages-1.img / frozen time, 1 GB =
-# 1e9 bytes), the phases the dump logs, and the median. Goal: >= 1 GB/s.
+# 1e9 bytes), the frozen steps the dump logs (Dumper's FrozenSteps, ms), and the median. Goal: >= 1 GB/s.
 #
 # Before each run it pre-warms memory: this VM hands freed memory back to the host, so the first
 # touch of fresh memory costs ~10 us/page; writing and deleting a file of 2 x MIB in /dev/shm gets
@@ -52,7 +52,7 @@ for i in $(seq 1 "$runs"); do
   "$root/lazymig" dump -t "$pid" -D "$images" -v4 "${opts[@]}" >"$dir/run.out" 2>"$dir/run.log"
   frozen=$(sed -n 's/.*frozen \([0-9.]*\) ms$/\1/p' "$dir/run.out")
   bytes=$(stat -c %s "$images/pages-1.img")
-  phases=$(grep -o 'state read in [0-9]* ms\|[0-9]* pages written in [0-9]* ms\|images written at [0-9]* ms' "$dir/run.log" | paste -sd, -)
+  phases=$(sed -n 's/.*dump: frozen [0-9.]* ms: \(.*\) ([0-9]* pages, \(.*\))$/\1; \2/p' "$dir/run.log")
   rate=$(awk -v b="$bytes" -v ms="$frozen" 'BEGIN { printf "%.2f", b / 1e9 / (ms / 1000) }')
   rates+=("$rate")
   printf 'run %d: frozen %s ms, %d MiB of pages, %s GB/s  (%s)\n' "$i" "$frozen" $((bytes >> 20)) "$rate" "$phases"

@@ -38,6 +38,7 @@ static const struct lm_module modules[] = {
     { "ProcessMemory", lm_procmem_register },
     { "Memory", lm_memory_register },
     { "Cpuid", lm_cpuid_register },
+    { "PagemapScan", lm_pagemap_register },
 };
 
 JNIEXPORT jint JNI_OnLoad(JavaVM *vm, void *reserved)

@@ -21,16 +21,19 @@ final class FrozenTask implements AutoCloseable {
     private final int pid;
     private final Registers saved;
     private final long sigmask;
+    private final long seizedAt;
     private boolean released;
 
-    private FrozenTask(int pid, Registers saved, long sigmask) {
+    private FrozenTask(int pid, Registers saved, long sigmask, long seizedAt) {
         this.pid = pid;
+        this.seizedAt = seizedAt;
         this.saved = saved;
         this.sigmask = sigmask;
     }
 
     /** Seizes and interrupts {@code pid}; returns once it sits in the interrupt stop. */
     static FrozenTask freeze(int pid) throws DumpException {
+        long seizedAt = System.nanoTime();
         try {
             Ptrace.seize(pid, Ptrace.O_TRACESYSGOOD);
         } catch (NativeException e) {
@@ -58,7 +61,7 @@ final class FrozenTask implements AutoCloseable {
             // signal-delivery stop. Signals arriving now stay pending, for after the resume.
             long mask = Ptrace.getSigmask(pid);
             Ptrace.setSigmask(pid, -1L);
-            return new FrozenTask(pid, Ptrace.getRegisters(pid), mask);
+            return new FrozenTask(pid, Ptrace.getRegisters(pid), mask, seizedAt);
         } catch (NativeException e) {
             detachQuietly(pid);
             throw new DumpException("cannot freeze process " + pid + ": " + e.getMessage(), e);
@@ -86,6 +89,11 @@ final class FrozenTask implements AutoCloseable {
                     + st.describe());
         }
         log.debug("dump: process {} is stopped by a signal; it stays stopped", pid);
+    }
+
+    /** System.nanoTime() just before PTRACE_SEIZE: where the frozen time starts. */
+    long seizedAt() {
+        return seizedAt;
     }
 
     int pid() {

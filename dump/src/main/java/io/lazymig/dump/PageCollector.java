@@ -12,87 +12,126 @@ import java.nio.ByteBuffer;
 import java.util.List;
 
 /**
- * Chooses the pages of a frozen process to dump and streams them into pages-N.img, CRIU's rules
- * (KERNEL-FACTS §2, CRIU-FACTS §1.5): in anonymous private VMAs every present or swapped page
- * except those mapping the shared zero page; in private file VMAs only the copy-on-write ones
- * (present and not file-backed); nothing of shared mappings or the kernel's special areas.
- * Pages of VMAs that can be lazy are PE_LAZY|PE_PRESENT, except the page under the stack pointer.
+ * Streams the pages of a frozen process into pages-N.img: the pages its {@link PageWalker} finds
+ * (CRIU's rules), nothing of shared mappings or the kernel's special areas. Pages of VMAs that can
+ * be lazy are PE_LAZY|PE_PRESENT, except the page under the stack pointer.
  * Data is read with process_vm_readv in large batches straight into a direct buffer and written
  * from there: no copy on the Java heap.
  */
-final class PageCollector {
+final class PageCollector implements AutoCloseable {
     /** Bytes read per process_vm_readv batch and written per file write. */
     static final int BATCH_BYTES = 8 << 20;
 
     private final int pid;
     private final long pageSize;
-    private final long zeroPfn;
-    private final long stackPointerPage;
+    private final PageWalker walker;
+    private long stackPointerPage;
     private final ByteBuffer buffer = Buffers.allocatePageAligned(BATCH_BYTES);
     private final IoVecBatch batch = new IoVecBatch(ProcessMemory.IOV_MAX);
 
     private long pages;
+    private long readNanos;
+    private long writeNanos;
+
+    /** The run being built: consecutive pages of one VMA with the same flags (runPages 0: none). */
+    private long runStart;
+    private long runPages;
+    private int runFlags;
 
     /** dump --lazy-pages: lazy pages are recorded PE_LAZY only and their data is not written. */
     private final boolean lazyOnly;
 
-    PageCollector(int pid, long pageSize, long zeroPfn, long stackPointer, boolean lazyOnly) {
+    private PageCollector(int pid, long pageSize, PageWalker walker, boolean lazyOnly) {
         this.lazyOnly = lazyOnly;
         this.pid = pid;
         this.pageSize = pageSize;
-        this.zeroPfn = zeroPfn;
-        this.stackPointerPage = stackPointer & -pageSize;
+        this.walker = walker;
     }
 
-    /** Writes the chosen pages of {@code vmas} to {@code out} and returns their pagemap. */
-    Pagemap collect(List<Vma> vmas, Pagemap.Builder pagemap, PagesWriter out) throws IOException {
-        try (ProcPagemap procPagemap = new ProcPagemap(pid, pageSize)) {
-            for (Vma vma : vmas) {
-                if (vma.isSpecial() || (vma.flags() & Vma.MAP_SHARED) != 0) {
-                    continue;
-                }
-                long[] entries = procPagemap.read(vma.start(), vma.end());
-                int runStart = -1;
-                int runFlags = 0;
-                for (int i = 0; i <= entries.length; i++) {
-                    int flags = i == entries.length ? 0 : pageFlags(vma, vma.start() + i * pageSize, entries[i]);
-                    if (runStart >= 0 && flags != runFlags) {
-                        addRun(pagemap, out, vma.start() + runStart * pageSize, i - runStart, runFlags);
-                        runStart = -1;
-                    }
-                    if (runStart < 0 && flags != 0) {
-                        runStart = i;
-                        runFlags = flags;
-                    }
-                }
+    /** The collector of process {@code pid}'s pages, with its walker ({@link PageWalker#open}). */
+    static PageCollector open(int pid, long pageSize, boolean lazyOnly) throws IOException {
+        return new PageCollector(pid, pageSize, PageWalker.open(pid, pageSize), lazyOnly);
+    }
+
+    /**
+     * Writes the chosen pages of {@code vmas} to {@code out} and returns their pagemap; once. The
+     * page under {@code stackPointer} is never lazy.
+     */
+    Pagemap collect(List<Vma> vmas, long stackPointer, Pagemap.Builder pagemap, PagesWriter out) throws IOException {
+        stackPointerPage = stackPointer & -pageSize;
+        for (Vma vma : vmas) {
+            if (!PageWalker.walked(vma)) {
+                continue;
             }
-            flush(out);
+            walker.walk(vma, (start, end) -> dumpRange(vma, start, end, pagemap, out));
+            endRun(pagemap, out);
         }
+        flush(out);
         return pagemap.build();
+    }
+
+    /** How the pages are found ({@link PageWalker#name()}). */
+    String walkerName() {
+        return walker.name();
+    }
+
+    @Override
+    public void close() throws IOException {
+        walker.close();
     }
 
     long pages() {
         return pages;
     }
 
-    /** 0 when the page is not dumped, else its PE_* flags. */
-    int pageFlags(Vma vma, long address, long entry) {
-        boolean present = ProcPagemap.present(entry);
-        boolean dumped;
-        if (vma.isFileBacked()) {
-            dumped = present && !ProcPagemap.fileOrShared(entry);
-        } else {
-            boolean zero = present && zeroPfn != 0 && ProcPagemap.pfn(entry) == zeroPfn;
-            dumped = (present && !zero) || ProcPagemap.swapped(entry);
+    /** Time spent in process_vm_readv. */
+    long readNanos() {
+        return readNanos;
+    }
+
+    /** Time spent writing pages-N.img. */
+    long writeNanos() {
+        return writeNanos;
+    }
+
+    /** A run of dumped pages of {@code vma}: cut around the stack pointer's page, which is never lazy. */
+    private void dumpRange(Vma vma, long start, long end, Pagemap.Builder pagemap, PagesWriter out)
+            throws IOException {
+        if (!vma.canBeLazy()) {
+            addPages(start, end, PagemapIov.PE_PRESENT, pagemap, out);
+            return;
         }
-        if (!dumped) {
-            return 0;
+        int lazy = lazyOnly ? PagemapIov.PE_LAZY : PagemapIov.PE_LAZY | PagemapIov.PE_PRESENT;
+        if (stackPointerPage < start || stackPointerPage >= end) {
+            addPages(start, end, lazy, pagemap, out);
+            return;
         }
-        boolean lazy = vma.canBeLazy() && address != stackPointerPage;
-        if (!lazy) {
-            return PagemapIov.PE_PRESENT;
+        addPages(start, stackPointerPage, lazy, pagemap, out);
+        addPages(stackPointerPage, stackPointerPage + pageSize, PagemapIov.PE_PRESENT, pagemap, out);
+        addPages(stackPointerPage + pageSize, end, lazy, pagemap, out);
+    }
+
+    /** Extends the current run with [start, end) when it continues it with the same flags, else starts a new one. */
+    private void addPages(long start, long end, int flags, Pagemap.Builder pagemap, PagesWriter out)
+            throws IOException {
+        if (start >= end) {
+            return;
         }
-        return lazyOnly ? PagemapIov.PE_LAZY : PagemapIov.PE_LAZY | PagemapIov.PE_PRESENT;
+        if (runPages > 0 && (runStart + runPages * pageSize != start || runFlags != flags)) {
+            endRun(pagemap, out);
+        }
+        if (runPages == 0) {
+            runStart = start;
+            runFlags = flags;
+        }
+        runPages += (end - start) / pageSize;
+    }
+
+    private void endRun(Pagemap.Builder pagemap, PagesWriter out) throws IOException {
+        if (runPages > 0) {
+            addRun(pagemap, out, runStart, Math.toIntExact(runPages), runFlags);
+            runPages = 0;
+        }
     }
 
     private void addRun(Pagemap.Builder pagemap, PagesWriter out, long vaddr, int nrPages, int flags)
@@ -121,9 +160,13 @@ final class PageCollector {
         if (batch.size() == 0) {
             return;
         }
+        long t0 = System.nanoTime();
         ProcessMemory.readv(pid, batch).check();
+        long t1 = System.nanoTime();
         buffer.flip();
         out.append(buffer);
+        writeNanos += System.nanoTime() - t1;
+        readNanos += t1 - t0;
         buffer.clear();
         batch.clear();
     }

@@ -9,7 +9,7 @@ import java.util.Map;
  * the madvise bitmap, as CRIU derives them (CRIU-FACTS §4.6: private anon 0x201/0x22, heap
  * 0x221, private file 0x41/0x2, vdso 0x209, vvar 0x1201, vsyscall 0x204).
  */
-final class VmaClassifier {
+public final class VmaClassifier {
     /** smaps VmFlags codes of the madvise advice CRIU records, mapped to MADV_* numbers. */
     private static final Map<String, Integer> MADVISE_FLAGS = Map.of(
             "sr", Memory.MADV_SEQUENTIAL, "rr", Memory.MADV_RANDOM, "dc", Memory.MADV_DONTFORK,
@@ -19,7 +19,7 @@ final class VmaClassifier {
     private VmaClassifier() {
     }
 
-    static Vma classify(MapsEntry m) throws DumpException {
+    public static Vma classify(MapsEntry m) throws DumpException {
         int prot = (m.read() ? Vma.PROT_READ : 0) | (m.write() ? Vma.PROT_WRITE : 0) | (m.exec() ? Vma.PROT_EXEC : 0);
         int extra = (m.vmFlags().contains("gd") ? Vma.MAP_GROWSDOWN : 0)
                 | (m.vmFlags().contains("lo") ? Vma.MAP_LOCKED : 0)
