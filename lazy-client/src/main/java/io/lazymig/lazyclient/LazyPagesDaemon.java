@@ -6,6 +6,7 @@ import io.lazymig.jni.Buffers;
 import io.lazymig.jni.Errno;
 import io.lazymig.jni.Poll;
 import io.lazymig.jni.SystemInfo;
+import io.lazymig.jni.UffdHandoff;
 import io.lazymig.jni.UffdMessage;
 import io.lazymig.jni.UffdMessages;
 import io.lazymig.jni.Userfaultfd;
@@ -43,9 +44,6 @@ public final class LazyPagesDaemon {
     private static final long PAGE = SystemInfo.PAGE_SIZE;
     /** The most one UFFDIO_COPY copies while holding the lock (~30 us at the copy's speed). */
     static final long COPY_PIECE = 128 << 10;
-    /** The non-cooperative events restore enabled on each uffd (CRIU-FACTS §1.4). */
-    static final long FEATURES = Userfaultfd.FEATURE_EVENT_FORK | Userfaultfd.FEATURE_EVENT_REMAP
-            | Userfaultfd.FEATURE_EVENT_REMOVE | Userfaultfd.FEATURE_EVENT_UNMAP;
 
     /** Tunables; the CLI's defaults come from measurement (see the README). */
     public record Options(Path address, Path dir, int faultAroundBytes, int chunkBytes, int chunksInFlight,
@@ -134,7 +132,7 @@ public final class LazyPagesDaemon {
                     throw new IOException("restore sent pid " + t.pid() + ", the checkpoint in " + options.dir()
                             + " is of pid " + checkpoint.task().pid());
                 }
-                LazyProcess p = LazyProcess.restored(t.pid(), Userfaultfd.adopt(t.uffd(), FEATURES), checkpoint);
+                LazyProcess p = LazyProcess.restored(t.pid(), Userfaultfd.adopt(t.uffd(), UffdHandoff.FEATURES), checkpoint);
                 synchronized (this) {
                     processes.add(p);
                 }
@@ -275,7 +273,7 @@ public final class LazyPagesDaemon {
 
     private void onEvent(LazyProcess p, UffdMessage m) {
         if (m.isFork()) {
-            LazyProcess child = p.forkChild(Userfaultfd.adopt(m.forkUffdDescriptor(), FEATURES));
+            LazyProcess child = p.forkChild(Userfaultfd.adopt(m.forkUffdDescriptor(), UffdHandoff.FEATURES));
             processes.add(child);
             log.debug("lazy-pages: process {} forked; the child shares {} missing bytes", p.imagePid, child.pending.bytes());
         } else if (m.isRemap()) {
