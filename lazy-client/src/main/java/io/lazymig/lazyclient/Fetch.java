@@ -2,48 +2,60 @@ package io.lazymig.lazyclient;
 
 /**
  * A run of pages asked of the page source and not yet copied in. Its addresses follow the
- * process's layout changes (a remap moves it, an unmap drops it) while it is in flight.
+ * process's layout changes while it is in flight: a remap of all of it moves it; anything that
+ * cuts into it (a remap of part of it, an unmap, a MADV_DONTNEED) gives its pages not yet copied
+ * back to pending and drops it. Its mutable fields are guarded by the daemon's lock; what the page
+ * source reads without it ({@link #process}, {@link #kind}, {@link #source}, {@link #length})
+ * never changes.
  */
 final class Fetch {
     final LazyProcess process;
     final Stats.Kind kind;
+    /** The dump-time address of the first page: where the data is in the checkpoint. */
+    final long source;
+    /** Bytes asked for; the data arrives in this order whatever the fetch's address is by then. */
+    final long length;
+    final long startNanos = System.nanoTime();
     /** The page a thread faulted on, or -1 (background and fault-around-only fetches). */
     long faultPage;
+    /** Where the first page is in the process now. */
     long start;
-    long end;
-    final long source;
+    /** Bytes from the start copied in (or found present, or found unmapped). */
+    long done;
+    /** The most the next UFFDIO_COPY asks for (halved while the kernel says ENOENT). */
+    long piece = LazyPagesDaemon.COPY_PIECE;
+    /** Cut into by a layout change: its pages not yet in went back to pending. */
     boolean dropped;
-    final long startNanos = System.nanoTime();
+    /** Counted out of the in-flight bookkeeping (exactly once). */
+    boolean finished;
 
     Fetch(LazyProcess process, PendingPages.Run run, Stats.Kind kind, long faultPage) {
         this.process = process;
         this.kind = kind;
         this.faultPage = faultPage;
         this.start = run.start();
-        this.end = run.end();
+        this.length = run.end() - run.start();
         this.source = run.source();
     }
 
-    long length() {
-        return end - start;
+    long end() {
+        return start + length;
     }
 
     int pages(long pageSize) {
-        return (int) (length() / pageSize);
+        return (int) (length / pageSize);
+    }
+
+    /** Whether {@code [s, e)} meets the part not yet copied in. */
+    boolean overlapsRest(long s, long e) {
+        return start + done < e && s < end();
     }
 
     /** Moves this fetch by {@code delta} (its whole range moved with a remap). */
     void shift(long delta) {
         start += delta;
-        end += delta;
         if (faultPage >= 0) {
             faultPage += delta;
-        }
-    }
-
-    void unmap(long s, long e) {
-        if (start < e && s < end) {
-            dropped = true;
         }
     }
 }

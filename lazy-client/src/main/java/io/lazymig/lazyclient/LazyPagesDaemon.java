@@ -8,6 +8,7 @@ import io.lazymig.jni.Cpuid;
 import io.lazymig.jni.Errno;
 import io.lazymig.jni.Poll;
 import io.lazymig.jni.SystemInfo;
+import io.lazymig.jni.UffdHandoff;
 import io.lazymig.jni.UffdMessage;
 import io.lazymig.jni.UffdMessages;
 import io.lazymig.jni.Userfaultfd;
@@ -28,17 +29,23 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threads: this one polls every uffd and the restore connection, reads the kernel's messages
  * and asks the page source for data; answers arrive through {@link #deliver}, on this thread for
- * the local source, on the source's receiving thread for a remote one, and are copied in with
- * UFFDIO_COPY straight from the buffer they arrived in. Faults are asked for before background
- * chunks, of which several stay in flight for a remote source. Shared state is guarded by
- * {@code this}; the copies run outside the lock.
+ * the local source, on the source's receiving and copying threads for a remote one, and are copied
+ * in with UFFDIO_COPY straight from the buffer they arrived in. Faults are asked for before
+ * background chunks, of which several stay in flight for a remote source.
+ *
+ * <p>One lock, {@code this}, guards the shared state and every use of a uffd: reading its messages
+ * and applying the events, each UFFDIO_COPY / ZEROPAGE / WAKE (computed from the state under the
+ * same hold), and its close. So a copy never goes where the events read so far say the memory no
+ * longer is, an event the kernel queued but this daemon has not read makes the copy fail with
+ * EAGAIN (the kernel's mmap_changing), and no fd is closed under a thread using it. Copies are made
+ * in pieces of at most {@link #COPY_PIECE} bytes, the lock released between them, so a background
+ * chunk never holds a fault up for long.
  */
 public final class LazyPagesDaemon {
     private static final Logger log = LoggerFactory.getLogger("lazymig.lazy-pages");
     private static final long PAGE = SystemInfo.PAGE_SIZE;
-    /** The non-cooperative events restore enabled on each uffd (CRIU-FACTS §1.4). */
-    static final long FEATURES = Userfaultfd.FEATURE_EVENT_FORK | Userfaultfd.FEATURE_EVENT_REMAP
-            | Userfaultfd.FEATURE_EVENT_REMOVE | Userfaultfd.FEATURE_EVENT_UNMAP;
+    /** The most one UFFDIO_COPY copies while holding the lock (~30 us at the copy's speed). */
+    static final long COPY_PIECE = 128 << 10;
 
     /** Tunables; the CLI's defaults come from measurement (see the README). */
     public record Options(Path address, Path dir, int faultAroundBytes, int chunkBytes, int chunksInFlight,
@@ -66,6 +73,8 @@ public final class LazyPagesDaemon {
     private record Retry(LazyProcess process, long page) {
     }
     private final UffdMessages messages = new UffdMessages(64);
+    /** The fault addresses of one batch of messages (main loop only). */
+    private final long[] faultPages = new long[64];
     private PageSource source;
     private RestoreLink restore;
     private volatile boolean restoreFinished;
@@ -125,7 +134,7 @@ public final class LazyPagesDaemon {
                     throw new IOException("restore sent pid " + t.pid() + ", the checkpoint in " + options.dir()
                             + " is of pid " + checkpoint.task().pid());
                 }
-                LazyProcess p = LazyProcess.restored(t.pid(), Userfaultfd.adopt(t.uffd(), FEATURES), checkpoint);
+                LazyProcess p = LazyProcess.restored(t.pid(), Userfaultfd.adopt(t.uffd(), UffdHandoff.FEATURES), checkpoint);
                 synchronized (this) {
                     processes.add(p);
                 }
@@ -187,7 +196,8 @@ public final class LazyPagesDaemon {
             poll.set(restoreSlot, restore.isOpen() && !restoreFinished ? restore.fd() : -1, Poll.POLLIN);
             boolean syncBackground = !source.async() && backgroundActive();
             // An async source answers on another thread: wake up now and then to see retries and completion.
-            int timeout = syncBackground ? 0 : source.async() ? 20 : options.idleTimeoutSeconds() > 0 ? 100 : 1000;
+            int timeout = syncBackground ? 0 : !retryFaults.isEmpty() ? 1 : source.async() ? 20
+                    : options.idleTimeoutSeconds() > 0 ? 100 : 1000;
             int ready = poll.poll(timeout);
             boolean faulted = false;
             if (ready > 0) {
@@ -200,7 +210,9 @@ public final class LazyPagesDaemon {
                     }
                 }
             }
-            for (Retry r; (r = retryFaults.poll()) != null; ) {
+            // Only the retries queued before this turn: one that fails again waits for the events to be read.
+            for (int n = retryFaults.size(); n > 0; n--) {
+                Retry r = retryFaults.poll();
                 serveFault(r.process(), r.page());
             }
             if (!faulted) {
@@ -227,30 +239,43 @@ public final class LazyPagesDaemon {
         restoreFinished = true;
     }
 
-    /** Reads and handles every queued message of one uffd; returns whether a fault was asked for. */
+    /**
+     * Reads and handles every queued message of one uffd; returns whether a fault was asked for.
+     * The events of a batch are applied under the lock as they are read; its faults are served
+     * after, against the layout the whole batch leaves.
+     */
     private boolean drain(LazyProcess p) throws IOException {
         boolean faulted = false;
-        while (!p.gone) {
-            int n = messages.readFrom(p.uffd);
-            if (n == 0) {
-                break;
-            }
-            for (int i = 0; i < n; i++) {
-                UffdMessage m = messages.get(i);
-                if (m.isPageFault()) {
-                    serveFault(p, m.pageFaultAddress() & -PAGE);
-                    faulted = true;
-                } else {
-                    onEvent(p, m);
+        while (true) {
+            int faults = 0;
+            synchronized (this) {
+                if (p.gone || p.closed) {
+                    break;
                 }
+                int n = messages.readFrom(p.uffd);
+                if (n == 0) {
+                    break;
+                }
+                for (int i = 0; i < n; i++) {
+                    UffdMessage m = messages.get(i);
+                    if (m.isPageFault()) {
+                        faultPages[faults++] = m.pageFaultAddress() & -PAGE;
+                    } else {
+                        onEvent(p, m);
+                    }
+                }
+            }
+            for (int i = 0; i < faults; i++) {
+                serveFault(p, faultPages[i]);
+                faulted = true;
             }
         }
         return faulted;
     }
 
-    private synchronized void onEvent(LazyProcess p, UffdMessage m) {
+    private void onEvent(LazyProcess p, UffdMessage m) {
         if (m.isFork()) {
-            LazyProcess child = p.forkChild(Userfaultfd.adopt(m.forkUffdDescriptor(), FEATURES));
+            LazyProcess child = p.forkChild(Userfaultfd.adopt(m.forkUffdDescriptor(), UffdHandoff.FEATURES));
             processes.add(child);
             log.debug("lazy-pages: process {} forked; the child shares {} missing bytes", p.imagePid, child.pending.bytes());
         } else if (m.isRemap()) {
@@ -264,15 +289,14 @@ public final class LazyPagesDaemon {
     private void serveFault(LazyProcess p, long page) throws IOException {
         lastFaultNanos = System.nanoTime();
         List<Fetch> fetches = new ArrayList<>();
-        boolean covered;
         synchronized (this) {
-            if (p.gone) {
+            if (p.gone || p.closed) {
                 return;
             }
             p.lastFault = page;
             long window = options.faultAroundBytes();
             long start = page & -window;
-            covered = p.fetching(page) != null;
+            boolean covered = p.fetching(page) != null;
             for (PendingPages.Run r : p.pending.take(start, start + window)) {
                 boolean holdsFault = r.start() <= page && page < r.end();
                 covered |= holdsFault;
@@ -280,96 +304,107 @@ public final class LazyPagesDaemon {
                 p.inFlight.add(f);
                 fetches.add(f);
             }
+            if (!covered) {
+                zeroPage(p, page);
+            }
         }
         // The fault's own run first, so the faulting thread wakes as early as possible.
         fetches.sort((a, b) -> Boolean.compare(b.faultPage >= 0, a.faultPage >= 0));
         for (Fetch f : fetches) {
             source.fetch(f);
         }
-        if (!covered) {
-            long t0 = System.nanoTime();
-            long rc = p.uffd.zeropage(page, PAGE, 0);
-            if (rc == -Errno.EEXIST) {
-                p.uffd.wake(page, PAGE);
-            } else if (rc == -Errno.ESRCH || rc == -Errno.ENOSPC) {
-                gone(p);
-            } else if (rc == -Errno.EAGAIN) {
-                retryFaults.add(new Retry(p, page));
-            } else if (rc >= 0) {
-                stats.zeroPage();
-                stats.faultServed(System.nanoTime() - t0);
-            }
+    }
+
+    /** A fault on a page neither pending nor in flight: the checkpoint has no data there. Under the lock. */
+    private void zeroPage(LazyProcess p, long page) throws IOException {
+        long t0 = System.nanoTime();
+        long rc = p.uffd.zeropage(page, PAGE, 0);
+        if (rc == -Errno.EEXIST) {
+            p.wake(page, PAGE);
+        } else if (rc == -Errno.ESRCH || rc == -Errno.ENOSPC) {
+            gone(p);
+        } else if (rc == -Errno.EAGAIN) {
+            retryFaults.add(new Retry(p, page));
+        } else if (rc >= 0) {
+            stats.zeroPage();
+            stats.faultServed(System.nanoTime() - t0);
         }
+        // -ENOENT: nothing registered there any more (the event that says so is read or queued)
     }
 
     /**
-     * The data of {@code f} arrived in {@code data} (its remaining bytes): copy it into the process,
-     * handling the kernel's outcomes (CRIU-FACTS §3.6). Any thread.
+     * The data of {@code f} arrived in {@code data} (its remaining bytes, in the order asked for):
+     * copy it into the process piece by piece, each piece under the lock at the fetch's address of
+     * that moment, handling the kernel's outcomes (CRIU-FACTS §3.6). Any thread.
      */
     void deliver(Fetch f, ByteBuffer data) throws IOException {
         LazyProcess p = f.process;
-        long start;
-        long end;
-        synchronized (this) {
-            if (f.dropped || p.gone) {
-                p.inFlight.remove(f);
-                finishBackground(f);
-                return;
-            }
-            start = f.start;
-            end = f.end;
-        }
         long base = Buffers.address(data) + data.position();
-        long at = start;
-        boolean requeue = false;
-        while (at < end) {
-            long rc;
-            try {
-                rc = p.uffd.copy(at, base + (at - start), end - at, 0);
-            } catch (io.lazymig.jni.NativeException e) {
-                if (e.errno() != Errno.EBADF) {
-                    throw e;
-                }
-                break; // the process was reaped meanwhile and its uffd closed
+        boolean more = true;
+        while (more) {
+            synchronized (this) {
+                more = copyPiece(f, base);
             }
-            if (rc > 0) {
-                stats.copied(f.kind, rc, f.faultPage >= at && f.faultPage < at + rc);
-                at += rc;
-            } else if (rc == -Errno.EEXIST) {
-                at += PAGE; // already there (a racing fill): skip it, copy the rest
-            } else if (rc == -Errno.EAGAIN) {
-                requeue = true; // a layout change is queued: the main loop reads it, the rest goes back to pending
-                break;
-            } else if (rc == -Errno.ENOENT) {
-                break; // unmapped meanwhile: the event that says so is queued
-            } else if (rc == -Errno.ESRCH || rc == -Errno.ENOSPC) {
-                gone(p);
-                break;
-            } else {
-                throw new IOException("UFFDIO_COPY at 0x" + Long.toHexString(at) + " returned " + rc);
-            }
-        }
-        synchronized (this) {
-            p.inFlight.remove(f);
-            if (requeue && !p.gone) {
-                p.pending.add(at, end, f.source + (at - start));
-                if (f.faultPage >= at && f.faultPage < end) {
-                    retryFaults.add(new Retry(p, f.faultPage));
-                }
-            }
-            finishBackground(f);
-        }
-        if (f.kind == Stats.Kind.FAULT) {
-            stats.faultServed(System.nanoTime() - f.startNanos);
         }
         if (source.async() && backgroundActive()) {
             topUpBackground(options.chunksInFlight());
         }
     }
 
-    private void finishBackground(Fetch f) {
+    /** One UFFDIO_COPY of the next piece of {@code f}; returns whether there is more to copy. Under the lock. */
+    private boolean copyPiece(Fetch f, long base) throws IOException {
+        LazyProcess p = f.process;
+        if (f.dropped || p.gone || p.closed || f.done >= f.length) {
+            finish(f);
+            return false;
+        }
+        long at = f.start + f.done;
+        long len = Math.min(f.length - f.done, f.piece);
+        long rc = p.uffd.copy(at, base + f.done, len, 0);
+        if (rc > 0) {
+            stats.copied(f.kind, rc, f.faultPage >= at && f.faultPage < at + rc);
+            f.done += rc;
+            f.piece = COPY_PIECE;
+        } else if (rc == -Errno.EEXIST) {
+            p.wake(at, PAGE); // already there (a racing fill); anyone waiting on it may go on
+            f.done += PAGE;
+        } else if (rc == -Errno.EAGAIN) {
+            // A layout change is queued: the pages go back to pending and the fault is retried
+            // once the main loop has read it.
+            p.pending.add(at, f.end(), f.source + f.done);
+            if (f.faultPage >= at && f.faultPage < f.end()) {
+                retryFaults.add(new Retry(p, f.faultPage));
+            }
+            f.dropped = true;
+        } else if (rc == -Errno.ENOENT) {
+            // With every event read, the piece crosses the end of a mapping (no event tells of
+            // an mprotect splitting one): halve it down to one page; a page that is not there is skipped.
+            if (len > PAGE) {
+                f.piece = Math.max(PAGE, (len / 2) & -PAGE);
+            } else {
+                f.done += PAGE;
+                f.piece = COPY_PIECE;
+            }
+        } else if (rc == -Errno.ESRCH || rc == -Errno.ENOSPC) {
+            gone(p);
+        } else {
+            throw new IOException("UFFDIO_COPY at 0x" + Long.toHexString(at) + " returned " + rc);
+        }
+        return true;
+    }
+
+    /** Takes a fetch out of the in-flight bookkeeping, once. Under the lock. */
+    private void finish(Fetch f) {
+        if (f.finished) {
+            return;
+        }
+        f.finished = true;
+        f.process.inFlight.remove(f);
         if (f.kind == Stats.Kind.BACKGROUND) {
             backgroundInFlight--;
+        }
+        if (f.kind == Stats.Kind.FAULT && !f.dropped) {
+            stats.faultServed(System.nanoTime() - f.startNanos);
         }
     }
 

@@ -3,11 +3,19 @@ package io.lazymig.lazyclient;
 import io.lazymig.images.Checkpoint;
 import io.lazymig.images.PagemapIov;
 import io.lazymig.images.Vma;
+import io.lazymig.jni.Errno;
+import io.lazymig.jni.NativeException;
 import io.lazymig.jni.Userfaultfd;
 import java.util.ArrayList;
 import java.util.List;
 
-/** One restored process the daemon serves: its uffd, the pages it still misses, and those in flight. */
+/**
+ * One restored process the daemon serves: its uffd, the pages it still misses, and those in flight.
+ * Everything here, the uffd's reads, fills, wakes and close included, happens under the daemon's
+ * lock: a fill is computed from the layout the events read so far describe, and any event not read
+ * yet makes the kernel refuse it (EAGAIN), so no copy lands where the process moved or released
+ * memory; and the uffd is never closed while another thread may use its number.
+ */
 final class LazyProcess implements AutoCloseable {
     /** The pid as in the images (what restore sent); forked children carry their parent's. */
     final int imagePid;
@@ -18,6 +26,7 @@ final class LazyProcess implements AutoCloseable {
     /** Where the last fault was: background transfer starts nearest to it. */
     long lastFault;
     boolean gone;
+    boolean closed;
 
     private LazyProcess(int imagePid, Userfaultfd uffd, PendingPages pending, boolean forkedChild) {
         this.imagePid = imagePid;
@@ -45,38 +54,66 @@ final class LazyProcess implements AutoCloseable {
         PendingPages p = pending.copy();
         for (Fetch f : inFlight) {
             if (!f.dropped) {
-                p.add(f.start, f.end, f.source);
+                p.add(f.start + f.done, f.end(), f.source + f.done);
             }
         }
         return new LazyProcess(imagePid, childUffd, p, true);
     }
 
-    /** The layout moved: pending pages and fetches in flight follow. */
+    /** The layout moved: pending pages and fetches in flight follow; threads waiting in the old place fault again. */
     void remap(long from, long to, long len) {
         for (Fetch f : inFlight) {
-            boolean inside = f.start >= from && f.end <= from + len;
-            boolean overlaps = f.start < from + len && from < f.end;
-            if (inside) {
+            if (f.dropped || !f.overlapsRest(from, from + len)) {
+                continue;
+            }
+            if (f.start + f.done >= from && f.end() <= from + len) {
                 f.shift(to - from);
-            } else if (overlaps && !f.dropped) {
-                // partly moved: hand its pages back to pending, which the remap below moves page by page
-                pending.add(f.start, f.end, f.source);
-                f.dropped = true;
+            } else {
+                giveBack(f); // partly moved: the remap below moves its pages page-run by page-run
             }
         }
         pending.remap(from, to, len);
+        wake(from, len);
     }
 
-    /** Memory dropped (munmap, MADV_DONTNEED): no data needed there any more. */
+    /** Memory dropped (munmap, MADV_DONTNEED): no data needed there any more; waiters there fault again. */
     void drop(long start, long end) {
+        for (Fetch f : inFlight) {
+            if (!f.dropped && f.overlapsRest(start, end)) {
+                giveBack(f);
+            }
+        }
         pending.remove(start, end);
-        inFlight.forEach(f -> f.unmap(start, end));
+        wake(start, end - start);
+    }
+
+    /** Hands the pages of {@code f} not yet in back to pending and drops it; its waiters fault again. */
+    private void giveBack(Fetch f) {
+        long at = f.start + f.done;
+        pending.add(at, f.end(), f.source + f.done);
+        f.dropped = true;
+        wake(at, f.end() - at);
+    }
+
+    /** UFFDIO_WAKE; a process gone or a uffd closed needs no waking. */
+    void wake(long start, long len) {
+        if (closed || gone || len <= 0) {
+            return;
+        }
+        try {
+            uffd.wake(start, len);
+        } catch (NativeException e) {
+            if (e.errno() != Errno.ESRCH) {
+                throw new IllegalStateException("UFFDIO_WAKE(0x" + Long.toHexString(start) + ", " + len + ") failed", e);
+            }
+            gone = true;
+        }
     }
 
     /** The in-flight fetch that will fill {@code page}, or null. */
     Fetch fetching(long page) {
         for (Fetch f : inFlight) {
-            if (!f.dropped && f.start <= page && page < f.end) {
+            if (!f.dropped && f.start + f.done <= page && page < f.end()) {
                 return f;
             }
         }
@@ -89,6 +126,7 @@ final class LazyProcess implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         uffd.close();
     }
 }

@@ -27,11 +27,11 @@ final class LocalPageSource implements PageSource {
     public void fetch(Fetch f) throws IOException {
         PagemapIov iov = checkpoint.pagemap().find(f.source)
                 .orElseThrow(() -> new IOException("no checkpoint data at 0x" + Long.toHexString(f.source)));
-        if (!iov.isPresent() || f.source + f.length() > iov.end()) {
-            throw new IOException("the checkpoint has no data for 0x" + Long.toHexString(f.source) + "+" + f.length()
+        if (!iov.isPresent() || f.source + f.length > iov.end()) {
+            throw new IOException("the checkpoint has no data for 0x" + Long.toHexString(f.source) + "+" + f.length
                     + " here: use --lazy-client to fetch it from the source host");
         }
-        buffer.clear().limit((int) f.length());
+        buffer.clear().limit((int) f.length);
         pages.read(iov.fileOffset(f.source), buffer);
         buffer.flip();
         daemon.deliver(f, buffer);

@@ -305,7 +305,7 @@ public final class RemotePageSource implements PageSource {
             return false; // asked again after a reconnect and already answered
         }
         Messages.PageRange r = Messages.pageRange(subHeader);
-        if (r.vaddr() != f.source || (long) r.nrPages() * 4096 != f.length() || r.pid() != f.process.imagePid) {
+        if (r.vaddr() != f.source || (long) r.nrPages() * 4096 != f.length || r.pid() != f.process.imagePid) {
             throw new ProtocolException("lazy server answered 0x" + Long.toHexString(r.vaddr()) + " x" + r.nrPages()
                     + " for a request of 0x" + Long.toHexString(f.source) + " x" + f.pages(4096));
         }

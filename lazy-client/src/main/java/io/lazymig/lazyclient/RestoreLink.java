@@ -2,6 +2,7 @@ package io.lazymig.lazyclient;
 
 import io.lazymig.jni.FileDescriptor;
 import io.lazymig.jni.ReceivedMessage;
+import io.lazymig.jni.UffdHandoff;
 import io.lazymig.jni.UnixSocket;
 import java.io.EOFException;
 import java.io.IOException;
@@ -18,7 +19,6 @@ import org.slf4j.LoggerFactory;
  * has every page, so restore can drop its guard copy of the uffd.
  */
 final class RestoreLink implements AutoCloseable {
-    static final int RESTORE_FINISHED = 0x52535446;
     private static final Logger log = LoggerFactory.getLogger("lazymig.lazy-pages");
 
     /** One task's record. */
@@ -65,7 +65,7 @@ final class RestoreLink implements AutoCloseable {
     /** Reads the RESTORE_FINISHED word; anything else is an error. */
     void readFinished() throws IOException {
         int w = readWord();
-        if (w != RESTORE_FINISHED) {
+        if (w != UffdHandoff.RESTORE_FINISHED) {
             throw new IOException("restore sent 0x" + Integer.toHexString(w) + " where RESTORE_FINISHED belongs");
         }
     }

@@ -8,6 +8,7 @@ import io.lazymig.jni.NativeException;
 import io.lazymig.jni.Pidfd;
 import io.lazymig.jni.SystemInfo;
 import io.lazymig.jni.Syscalls;
+import io.lazymig.jni.UffdHandoff;
 import io.lazymig.jni.UnixSocket;
 import io.lazymig.jni.Userfaultfd;
 import java.io.EOFException;
@@ -31,12 +32,6 @@ import org.slf4j.LoggerFactory;
  * the same address; if none comes before the deadline, it kills the process.
  */
 public final class LazyHandoff implements AutoCloseable {
-    /** CRIU's "ReSTore Finished" word. */
-    public static final int RESTORE_FINISHED = 0x52535446;
-    /** The non-cooperative events CRIU asks for (CRIU-FACTS §1.4). */
-    public static final long FEATURES = Userfaultfd.FEATURE_EVENT_FORK | Userfaultfd.FEATURE_EVENT_REMAP
-            | Userfaultfd.FEATURE_EVENT_REMOVE | Userfaultfd.FEATURE_EVENT_UNMAP;
-
     private static final Logger log = LoggerFactory.getLogger("lazymig.restore");
 
     private final int imagePid;
@@ -64,8 +59,8 @@ public final class LazyHandoff implements AutoCloseable {
         Userfaultfd uffd = Userfaultfd.adopt(taken);
         LazyHandoff h = new LazyHandoff(cp.task().pid(), stub.pid(), uffd, address);
         try {
-            long missing = FEATURES & ~Userfaultfd.supportedFeatures();
-            uffd.api(FEATURES & Userfaultfd.supportedFeatures());
+            long missing = UffdHandoff.FEATURES & ~Userfaultfd.supportedFeatures();
+            uffd.api(UffdHandoff.FEATURES & Userfaultfd.supportedFeatures());
             if (missing != 0) {
                 log.warn("restore: kernel lacks userfaultfd features 0x{}", Long.toHexString(missing));
             }
@@ -142,7 +137,7 @@ public final class LazyHandoff implements AutoCloseable {
             b.get(text);
             String[] f = new String(text, java.nio.charset.StandardCharsets.UTF_8).trim().split(" ", 3);
             LazyHandoff h = new LazyHandoff(Integer.parseInt(f[0]), Integer.parseInt(f[1]),
-                    Userfaultfd.adopt(m.fd(0).dup(), FEATURES), Path.of(f[2]));
+                    Userfaultfd.adopt(m.fd(0).dup(), UffdHandoff.FEATURES), Path.of(f[2]));
             h.daemon = UnixSocket.adopt(m.fd(1).dup());
             return h;
         }
@@ -150,7 +145,7 @@ public final class LazyHandoff implements AutoCloseable {
 
     /** Tells the daemon every task is restored (after the processes run). */
     void restoreFinished() throws IOException {
-        daemon.sendFully(word(RESTORE_FINISHED));
+        daemon.sendFully(word(UffdHandoff.RESTORE_FINISHED));
     }
 
     /** The restored process's pid. */
