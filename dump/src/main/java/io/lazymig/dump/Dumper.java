@@ -60,20 +60,25 @@ public final class Dumper {
     }
 
     public static Result dump(Options o) throws IOException {
-        Preflight.check(o.pid());
+        // dump --lazy-pages serves a restore, which cannot recreate threads yet: refused before the freeze
+        boolean threadsAllowed = o.lazy() == null;
+        Preflight.check(o.pid(), threadsAllowed);
         Files.createDirectories(o.dir());
         Warmup.run();
         XsaveLayout layout = XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query);
         // the page walker and the 8 MiB page buffer are made before the freeze (4.5 ms inside it otherwise)
         try (PageCollector pages = PageCollector.open(o.pid(), SystemInfo.PAGE_SIZE, o.lazy() != null);
-             FrozenTask frozen = FrozenTask.freeze(o.pid())) {
+             FrozenProcess frozen = FrozenProcess.freeze(o.pid())) {
             long t0 = frozen.seizedAt();
             FrozenSteps.Clock clock = new FrozenSteps.Clock(t0);
             clock.lap(FrozenSteps.FREEZE);
-            Preflight.check(o.pid()); // again, now that nothing can change under us
+            Preflight.check(o.pid(), threadsAllowed); // again, now that nothing can change under us
             clock.lap(FrozenSteps.PREFLIGHT);
             int pid = o.pid();
-            List<ThreadState> threads = List.of(ThreadReader.read(pid, pid, frozen.registers(), frozen.sigmask(), layout));
+            List<ThreadState> threads = new ArrayList<>();
+            for (FrozenProcess.Stopped t : frozen.threads()) {
+                threads.add(ThreadReader.read(pid, t.tid(), t.registers(), t.sigmask(), layout));
+            }
             clock.lap(FrozenSteps.REGS);
             long brk;
             List<SigAction> actions;
@@ -118,8 +123,8 @@ public final class Dumper {
                 frozen.kill();
             }
             long frozenNanos = System.nanoTime() - t0;
-            log.info("dump: process {}: {} VMAs, {} pages ({} lazy), frozen {} ms", pid, vmas.size(), pages.pages(),
-                    pagemap.lazyPages(), frozenNanos / 1_000_000);
+            log.info("dump: process {}: {} thread(s), {} VMAs, {} pages ({} lazy), frozen {} ms", pid, threads.size(),
+                    vmas.size(), pages.pages(), pagemap.lazyPages(), frozenNanos / 1_000_000);
             return new Result(cp, pages.pages(), pagemap.lazyPages(), frozenNanos, pageNanos, steps);
         } catch (NativeException e) {
             throw new DumpException("dump of process " + o.pid() + " failed: " + e.getMessage(), e);

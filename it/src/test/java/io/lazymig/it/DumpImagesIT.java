@@ -134,7 +134,8 @@ class DumpImagesIT {
                 "pagemap-" + w.pid + ".img", "files.img", "fs-" + w.pid + ".img", "ids-" + w.pid + ".img")), images.toString());
 
         assertEquals(1, s.pstree().size());
-        assertArrayEquals(new long[] { w.pid, 0, w.statField(5), w.statField(6) }, s.pstree().get(0), "pstree entry");
+        assertArrayEquals(new long[] { w.pid, 0, w.statField(5), w.statField(6), w.pid }, s.pstree().get(0),
+                "pstree entry: pid, ppid, pgid, sid, threads");
         assertEquals(Map.of((long) w.pid, comm), s.comms(), "core comm");
 
         List<Crit.VmaRow> want = maps.stream().map(m -> new Crit.VmaRow(m.start(), m.end(), m.prot(), m.expectedFlags(),

@@ -55,6 +55,13 @@ final class Workload implements AutoCloseable {
         return start("checksum_loop.py", command("python", args));
     }
 
+    /** it/workloads/threads.py: a worker thread counting, the main thread waiting for it in join(). */
+    static Workload pythonThreads(int intervalMs) throws IOException, InterruptedException {
+        Path script = root().resolve("it/workloads/threads.py");
+        assertTrue(Files.isRegularFile(script), "missing " + script);
+        return start("threads.py", List.of("/usr/bin/python3", script.toString(), Integer.toString(intervalMs)));
+    }
+
     /** A checksum workload by short name: "checksum-loop", "checksum-loop-static" or "python". */
     static Workload checksum(String which, int mib, int intervalMs) throws IOException, InterruptedException {
         return start(which, command(which, Integer.toString(mib), Integer.toString(intervalMs)));
