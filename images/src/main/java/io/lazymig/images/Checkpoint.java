@@ -2,6 +2,8 @@ package io.lazymig.images;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -23,8 +25,8 @@ import java.util.Set;
 public record Checkpoint(List<ProcessImage> processes, List<FileObject> files) {
     public Checkpoint {
         processes = List.copyOf(processes);
-        List<FileObject> sorted = new java.util.ArrayList<>(files);
-        sorted.sort(java.util.Comparator.comparingInt(FileObject::id));
+        List<FileObject> sorted = new ArrayList<>(files);
+        sorted.sort(Comparator.comparingInt(FileObject::id));
         files = List.copyOf(sorted);
         if (processes.isEmpty()) {
             throw new IllegalArgumentException("a checkpoint has at least one process");
@@ -104,7 +106,7 @@ public record Checkpoint(List<ProcessImage> processes, List<FileObject> files) {
     /** This checkpoint with the root's pagemap replaced (the page servers rewrite it for the destination). */
     public Checkpoint withRootPagemap(Pagemap pagemap) {
         ProcessImage r = root();
-        List<ProcessImage> ps = new java.util.ArrayList<>(processes);
+        List<ProcessImage> ps = new ArrayList<>(processes);
         ps.set(0, new ProcessImage(r.state(), r.threads(), r.vmas(), Objects.requireNonNull(pagemap), r.fds()));
         return new Checkpoint(ps, files);
     }
