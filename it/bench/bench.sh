@@ -10,6 +10,8 @@
 #   downtime    its last tick on B to its first tick on A, less one tick
 #   total       its last tick on B to the daemon's last page in (eager: to its first tick on A)
 #   fault       its per-page first-touch latency, one page per fault, no background
+#   fault, background  the same while the background transfer runs at full speed (the default
+#               mode): the touches that faulted as the process saw them, and the daemon's waits
 #   background  the daemon's bytes / time, with the process idle, and while it faults heavily
 #   first pass  its first sequential pass over its memory right after restore
 #   effective downtime  bench-tick, a workload that touches 64 pages every 2 ms through the
@@ -430,6 +432,8 @@ for run in $(seq 1 "$RUNS"); do
         fm=$(fault_mib "$rtt")
         log "run $run, rtt $rtt us: fault latency ($fm MiB, random, one page per fault, no background)"
         lazy fault-$rtt "$fm" random "$rtt" "--fault-around 4096 --lazy-idle-timeout 600" "auto split"
+        log "run $run, rtt $rtt us: fault latency with the background running at full speed ($BIG MiB, random, one page per fault)"
+        lazy faultbg-$rtt "$BIG" random "$rtt" "--fault-around 4096" "auto split"
         log "run $run, rtt $rtt us: background, idle process ($BIG MiB)"
         lazy idle-$BIG-$rtt "$BIG" seq "$rtt" ""
         log "run $run, rtt $rtt us: background while the process faults heavily ($BIG MiB, random pass)"

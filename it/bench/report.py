@@ -30,6 +30,10 @@ GOALS = {  # key: (op, goal, what it means)
     "downtime_4g_vs_64m": ("<=", 1.2),
     "fault_p50_under_background_vs_floor": ("<=", 1.5),
     "fault_p99_under_background_vs_floor": ("<=", 3.0),
+    "fault_p50_under_background_vs_floor@1ms": ("<=", 1.5),
+    "fault_p99_under_background_vs_floor@1ms": ("<=", 3.0),
+    "fault_p50_under_background_vs_floor@10ms": ("<=", 1.5),
+    "fault_p99_under_background_vs_floor@10ms": ("<=", 3.0),
 }
 FLOWS = ("seed", "prestarted", "migrate", "criu")  # bench.sh's effective-downtime flows
 
@@ -98,6 +102,21 @@ def run_figures(run, big, sizes, rtts):
                 f["fault_p50_vs_floor" + sfx] = f["fault_p50_us" + sfx] / f["floor_us" + sfx]
                 f["fault_p99_vs_floor" + sfx] = f["fault_p99_us" + sfx] / f["floor_p99_us" + sfx]
                 f["fault_p99_vs_floor_p50" + sfx] = f["fault_p99_us" + sfx] / f["floor_us" + sfx]
+        bg = run.get(f"faultbg-{rtt}", {})
+        if bg.get("result"):
+            res = bg["result"]
+            f["fault_bg_p50_us" + sfx] = res.get("fault_p50_us", res["p50_us"])
+            f["fault_bg_p99_us" + sfx] = res.get("fault_p99_us", res["p99_us"])
+            f["fault_bg_faults" + sfx] = res.get("faults", res.get("pages"))
+            if "floor_us" + sfx in f:
+                f["fault_p50_under_background_vs_floor" + sfx] = f["fault_bg_p50_us" + sfx] / f["floor_us" + sfx]
+                f["fault_p99_under_background_vs_floor" + sfx] = f["fault_bg_p99_us" + sfx] / f["floor_p99_us" + sfx]
+        if bg.get("stats"):
+            st = bg["stats"]
+            f["fault_bg_daemon_p50_us" + sfx] = st["fault_latency_us"]["p50"]
+            f["fault_bg_daemon_p99_us" + sfx] = st["fault_latency_us"]["p99"]
+            f["fault_bg_daemon_waits" + sfx] = st["faults"]
+            f["background_under_faults_mb_per_s" + sfx] = mbps(st)
         idle = run.get(f"idle-{big}-{rtt}", {})
         if idle.get("stats"):
             f["background_idle_mb_per_s" + sfx] = mbps(idle["stats"])
@@ -345,6 +364,7 @@ def main():
                   "first_pass_vs_criu", "total_vs_criu", "fault_p50_vs_criu", "fault_p99_vs_criu"]
     for rtt in rtts[1:]:
         ratio_keys += [k + f"@{rtt // 1000}ms" for k in ("fault_p50_vs_floor", "fault_p99_vs_floor",
+                       "fault_p50_under_background_vs_floor", "fault_p99_under_background_vs_floor",
                        "background_vs_raw_tcp", "heavy_vs_idle", "first_pass_vs_raw_tcp", "total_vs_eager")]
     cpu = ""
     try:
@@ -403,6 +423,10 @@ def main():
         "CRIU " + fmt(s, "criu_downtime_ms", " ms"), "downtime_idle_vs_criu")
     row(2, "fault latency p50", fmt(s, "fault_p50_us", " us"), "floor " + fmt(s, "floor_us", " us"), "fault_p50_vs_floor")
     row(2, "fault latency p99", fmt(s, "fault_p99_us", " us"), "floor p99 " + fmt(s, "floor_p99_us", " us"), "fault_p99_vs_floor")
+    row(2, "fault latency p50, background at full speed", fmt(s, "fault_bg_p50_us", " us"), "floor " + fmt(s, "floor_us", " us"),
+        "fault_p50_under_background_vs_floor")
+    row(2, "fault latency p99, background at full speed", fmt(s, "fault_bg_p99_us", " us"),
+        "floor p99 " + fmt(s, "floor_p99_us", " us"), "fault_p99_under_background_vs_floor")
     row(3, "background, idle process", fmt(s, "background_idle_mb_per_s", " MB/s"),
         "raw TCP " + fmt(s, "raw_tcp_mb_per_s", " MB/s"), "background_vs_raw_tcp")
     row(4, "background, heavy faulting", fmt(s, "background_heavy_mb_per_s", " MB/s"),
@@ -423,6 +447,10 @@ def main():
                                    ("fault p50", "fault_p50_us", " us", 0), ("fault p99", "fault_p99_us", " us", 0),
                                    ("fault p50 / floor", "fault_p50_vs_floor", "", 2),
                                    ("fault p99 / floor", "fault_p99_vs_floor", "", 2),
+                                   ("fault p50, background running", "fault_bg_p50_us", " us", 0),
+                                   ("fault p99, background running", "fault_bg_p99_us", " us", 0),
+                                   ("fault p50 / floor, background running", "fault_p50_under_background_vs_floor", "", 2),
+                                   ("fault p99 / floor, background running", "fault_p99_under_background_vs_floor", "", 2),
                                    ("raw TCP", "raw_tcp_mb_per_s", " MB/s", 0),
                                    ("background, idle", "background_idle_mb_per_s", " MB/s", 0),
                                    ("background / raw TCP", "background_vs_raw_tcp", "", 2),
