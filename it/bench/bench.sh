@@ -10,8 +10,13 @@
 #   downtime    its last tick on B to its first tick on A, less one tick
 #   total       its last tick on B to the daemon's last page in (eager: to its first tick on A)
 #   fault       its per-page first-touch latency, one page per fault, no background
+#   fault, background  the same while the background transfer runs at full speed (the default
+#               mode): the touches that faulted as the process saw them, and the daemon's waits
 #   background  the daemon's bytes / time, with the process idle, and while it faults heavily
 #   first pass  its first sequential pass over its memory right after restore
+#   effective downtime  bench-tick, a workload that touches 64 pages every 2 ms through the
+#               migration: its largest tick gap less one tick, by the seed flow, the seed flow
+#               with A's commands started first, lazymig migrate, and CRIU (64 MiB, 1 and 4 GiB)
 # Figures 2-6 again behind a delaying TCP proxy (delay-proxy) adding 1 ms and 10 ms of round trip.
 #
 # Raw results of every migration go to bench/raw/rN/NAME/ (meta, the daemon's stats.json, the
@@ -26,8 +31,10 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 QUICK=${QUICK:-0}
 if [ "$QUICK" = 1 ]; then
     RUNS=${RUNS:-1}; BIG=${BIG:-256}; SIZES=${SIZES:-"256 1024"}; RTTS=${RTTS:-"0 10000"}
+    DOWNTIME_SIZES=${DOWNTIME_SIZES:-"64 1024"}
 else
     RUNS=${RUNS:-3}; BIG=${BIG:-1024}; SIZES=${SIZES:-"256 1024 4096"}; RTTS=${RTTS:-"0 1000 10000"}
+    DOWNTIME_SIZES=${DOWNTIME_SIZES:-"64 1024 4096"}
 fi
 CRIU=${CRIU:-1}
 ONLY=${ONLY:-.}   # a regex: only the migrations whose names match (e.g. ONLY='^idle'), for tuning
@@ -288,6 +295,129 @@ last_page_ms=$T_LAST_PAGE
 EOF
 }
 
+# --- effective downtime: a workload that keeps working through the migration ------------------
+# bench-tick MIB works like a service: every TICK_US it touches 64 pages (a sample spread over all
+# its memory and a walk) and keeps, in its own memory, the largest gap between two ticks. Its
+# effective downtime is that gap less one tick: the freeze on B to its first tick of useful work on
+# A, every page it waited for included. It is read from its first line on A after every page is in
+# (the largest gap before the migration is kept too, to show it is small). Flows:
+#   seed        the seed's four commands back to back: dump -t PID -D DIR, lazy-pages --lazy-server
+#               on B; then lazy-pages --lazy-client and restore --lazy-pages on A
+#   prestarted  the seed's commands in the best order: the server on B and A's two commands first
+#               (each waits, warm, for the images, its server or its daemon), then the dump
+#   migrate     lazymig migrate on B to a lazymig agent started once, warm, on A
+#   criu        CRIU 4.1.1's lazy flow (criu-lazy.sh) on the same workload
+TICK_US=2000
+AGENT_PORT=2728
+
+# tick_gap HOST FILE [AFTER_MS]: maxgap_us of the first tick line of FILE whose t is after AFTER_MS,
+# waiting up to 30 s for one; without AFTER_MS, of the last tick line.
+tick_gap() {
+    local sel="/^tick/ { g = \$6 } END { if (g == \"\") exit 1; print g }"
+    [ -n "${3:-}" ] && sel="/^tick/ && \$4 > $3 { print \$6; f = 1; exit } END { exit !f }"
+    wait_on "$1" 30 "tr -d '\\000' < $2 | awk '$sel' >/dev/null" || return 1
+    on "$1" "tr -d '\\000' < $2 | awk '$sel'"
+}
+
+# agent_up: the agent on A, started once per benchmark (its JVM warm, as an operator runs it).
+agent_up() {
+    on "$E2E_DST" "[ -s $HD/agent.pid ] && kill -0 \$(cat $HD/agent.pid) 2>/dev/null" && return 0
+    spawn "$E2E_DST" $HD agent "$LAZYMIG agent --port $AGENT_PORT -D $HD/agent --auth-key $HD/dst.key -v 3" >/dev/null
+    wait_on "$E2E_DST" 120 "grep -q 'agent: ready on' $HD/agent.log" \
+        || fail "the agent did not get ready: $(on "$E2E_DST" "tail -n5 $HD/agent.log")"
+}
+
+# service NAME FLOW MIB: one migration of bench-tick MIB by FLOW. Writes RAW/NAME/meta.
+service() {
+    local n=$1 flow=$2 mib=$3 d=$RAW/$1 gap_before gap t_done
+    [[ $n =~ $ONLY ]] || return 0
+    mkdir -p "$d"
+    [ "$flow" = migrate ] && agent_up
+    prewarm $([ "$flow" = migrate ] && echo "$mib" || echo $((2 * mib))) $((mib + 256))
+    on "$E2E_SRC" "mkdir -p $HD/$n && : > $HD/$n/out.txt"
+    on "$E2E_DST" "mkdir -p $HD/$n/a && : > $HD/$n/out.txt"
+    PID=$(on "$E2E_SRC" "cd $HD/$n && setsid $WORKLOADS/bench-tick $mib $TICK_US 64 </dev/null >>$HD/$n/out.txt 2>&1 & echo \$!")
+    wait_on "$E2E_SRC" 300 "grep -aq '^tick' $HD/$n/out.txt" || fail "$n: bench-tick did not tick"
+    release_hold
+    gap_before=$(tick_gap "$E2E_SRC" $HD/$n/out.txt $(now_ms)) || fail "$n: bench-tick stopped ticking"
+    local server="lazy-pages --lazy-server -D $HD/$n/b --port 2727 --auth-key $HD/src.key -v3"
+    local client="lazy-pages --address $HD/$n/lp.sock -D $HD/$n/a --lazy-client $E2E_NET.1 --port 2727 --auth-key $HD/dst.key --stats-file $HD/$n/stats.json -v3"
+    local restore="restore --lazy-pages --address $HD/$n/lp.sock -D $HD/$n/a -v4"
+    case $flow in
+        seed)
+            on "$E2E_SRC" "$LAZYMIG dump -t $PID -D $HD/$n/b -v3 > $HD/$n/dump.out 2> $HD/$n/dump.log" \
+                || fail "$n: dump: $(on "$E2E_SRC" "cat $HD/$n/dump.log")"
+            spawn "$E2E_SRC" $HD/$n server "$LAZYMIG $server" >/dev/null
+            WAIT_STEP=0.01 wait_on "$E2E_SRC" 60 "grep -q 'lazy-server: serving' $HD/$n/server.log" \
+                || fail "$n: server: $(on "$E2E_SRC" "cat $HD/$n/server.log")"
+            spawn "$E2E_DST" $HD/$n client "$LAZYMIG $client" >/dev/null
+            spawn "$E2E_DST" $HD/$n restore "$LAZYMIG $restore" >/dev/null ;;
+        prestarted)
+            spawn "$E2E_SRC" $HD/$n server "$LAZYMIG $server" >/dev/null
+            spawn "$E2E_DST" $HD/$n client "$LAZYMIG $client" >/dev/null
+            spawn "$E2E_DST" $HD/$n restore "$LAZYMIG $restore" >/dev/null
+            wait_on "$E2E_DST" 60 "grep -q 'waiting for the lazy server' $HD/$n/client.log && grep -q 'waiting for the lazy-pages daemon' $HD/$n/restore.log" \
+                || fail "$n: A's commands are not waiting: $(on "$E2E_DST" "cat $HD/$n/client.log $HD/$n/restore.log")"
+            wait_on "$E2E_SRC" 60 "grep -q 'waiting for' $HD/$n/server.log" \
+                || fail "$n: the server is not waiting for the images: $(on "$E2E_SRC" "cat $HD/$n/server.log")"
+            # an operator starts them ahead of time: each has warmed its JVM up (a loopback migration) meanwhile
+            wait_on "$E2E_SRC" 60 "grep -q 'warmed up\|warm-up failed' $HD/$n/server.log" || fail "$n: the server did not warm up"
+            wait_on "$E2E_DST" 60 "grep -q 'warmed up\|warm-up failed' $HD/$n/client.log && grep -q 'warmed up\|warm-up failed' $HD/$n/restore.log" \
+                || fail "$n: A's commands did not warm up"
+            on "$E2E_SRC" "$LAZYMIG dump -t $PID -D $HD/$n/b -v3 > $HD/$n/dump.out 2> $HD/$n/dump.log" \
+                || fail "$n: dump: $(on "$E2E_SRC" "cat $HD/$n/dump.log")"
+            ;;
+        migrate)
+            spawn "$E2E_SRC" $HD/$n migrate "$LAZYMIG migrate -t $PID --to $E2E_NET.2 --port $AGENT_PORT --auth-key $HD/src.key" >/dev/null ;;
+    esac
+    if [ "$flow" = migrate ]; then
+        [ "$(wait_rc "$E2E_SRC" $HD/$n/migrate.rc 900)" = 0 ] || fail "$n: migrate: $(on "$E2E_SRC" "tail -n5 $HD/$n/migrate.log")"
+        on "$E2E_SRC" "grep 'migrated to' $HD/$n/migrate.log" > "$d/summary.txt"
+    else
+        # the daemon exits 0 once every page is in; restore exits only with the process, so a status is a failure
+        wait_on "$E2E_DST" 900 "[ -s $HD/$n/client.rc ] || [ -s $HD/$n/restore.rc ]" || fail "$n: the daemon did not finish"
+        [ "$(rc_of "$E2E_DST" $HD/$n/client.rc)" = 0 ] \
+            || fail "$n: $(on "$E2E_DST" "tail -n3 $HD/$n/restore.log; tr '\\r' '\\n' < $HD/$n/client.log | tail -n3")"
+        on "$E2E_DST" "cat $HD/$n/stats.json" > "$d/stats.json"
+    fi
+    t_done=$(now_ms)
+    gap=$(tick_gap "$E2E_DST" $HD/$n/out.txt "$t_done") || fail "$n: no tick on A after the transfer"
+    cat > "$d/meta" <<META
+kind=service
+flow=$flow
+mib=$mib
+tick_us=$TICK_US
+gap_before_us=$gap_before
+max_gap_us=$gap
+META
+    cleanup "$n"
+}
+
+# criu_service NAME MIB: the same workload through CRIU's lazy flow. Writes RAW/criu-NAME/meta.
+criu_service() {
+    local n=$1 mib=$2 c=criu-$1 d=$RAW/criu-$1 gap t_last
+    [[ $c =~ $ONLY ]] || return 0
+    mkdir -p "$d"
+    prewarm "$mib" $((mib + 256))
+    CRIU_BEFORE_DUMP="criu_gap_before $c" criu_migrate "$n" "$WORKLOADS/bench-tick $mib $TICK_US 64"
+    wait_on "$E2E_DST" 300 "[ -s $HD/$c/lazy.end ]" || fail "$c: CRIU's lazy-pages daemon did not finish"
+    t_last=$(on "$E2E_DST" "cat $HD/$c/lazy.end")
+    gap=$(tick_gap "$E2E_DST" $HD/$c/out.txt "$t_last") || fail "$c: no tick on A after CRIU's transfer"
+    criu_finish "$n"
+    cat > "$d/meta" <<META
+kind=service
+flow=criu
+mib=$mib
+tick_us=$TICK_US
+gap_before_us=$CRIU_GAP_BEFORE
+max_gap_us=$gap
+META
+}
+criu_gap_before() {
+    release_hold
+    CRIU_GAP_BEFORE=$(tick_gap "$E2E_SRC" $HD/$1/out.txt $(now_ms)) || fail "$1: bench-tick stopped ticking"
+}
+
 START=$(date +%s)
 for run in $(seq 1 "$RUNS"); do
     RAW=$OUT/raw/r$run
@@ -302,6 +432,8 @@ for run in $(seq 1 "$RUNS"); do
         fm=$(fault_mib "$rtt")
         log "run $run, rtt $rtt us: fault latency ($fm MiB, random, one page per fault, no background)"
         lazy fault-$rtt "$fm" random "$rtt" "--fault-around 4096 --lazy-idle-timeout 600" "auto split"
+        log "run $run, rtt $rtt us: fault latency with the background running at full speed ($BIG MiB, random, one page per fault)"
+        lazy faultbg-$rtt "$BIG" random "$rtt" "--fault-around 4096" "auto split"
         log "run $run, rtt $rtt us: background, idle process ($BIG MiB)"
         lazy idle-$BIG-$rtt "$BIG" seq "$rtt" ""
         log "run $run, rtt $rtt us: background while the process faults heavily ($BIG MiB, random pass)"
@@ -322,6 +454,16 @@ for run in $(seq 1 "$RUNS"); do
                 SOURCE=images lazy files-$mib-0 "$mib" seq 0 ""
                 log "run $run: eager migration, $mib MiB"
                 eager eager-$mib-0 "$mib" 0
+            done
+            for mib in $DOWNTIME_SIZES; do
+                for flow in seed prestarted migrate; do
+                    log "run $run: effective downtime, $flow, $mib MiB (bench-tick: 64 pages every 2 ms)"
+                    service tick-$flow-$mib $flow "$mib"
+                done
+                if [ "$CRIU" = 1 ]; then
+                    log "run $run: effective downtime, CRIU 4.1.1, $mib MiB"
+                    criu_service tick-$mib "$mib"
+                fi
             done
             if [ "$CRIU" = 1 ]; then
                 log "run $run: CRIU 4.1.1: fault latency, idle, first pass$([ "$run" = 1 ] && echo ", random pass")"

@@ -3,6 +3,7 @@ package io.lazymig.cli;
 import io.lazymig.images.Checkpoint;
 import io.lazymig.images.XsaveLayout;
 import io.lazymig.jni.Cpuid;
+import io.lazymig.migrate.Warmup;
 import io.lazymig.lazyclient.LazyPagesDaemon;
 import io.lazymig.lazyclient.RemotePageSource;
 import io.lazymig.lazyclient.Stats;
@@ -102,6 +103,7 @@ final class LazyPagesCommand implements Command {
         }
         long start = System.nanoTime();
         long nextNote = start;
+        Warmup.inBackground(Warmup.defaultDir(), RestoreCommand.stubPath(), "lazy-server");
         while (true) {
             try {
                 return Checkpoint.read(dir, XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
@@ -187,7 +189,8 @@ final class LazyPagesCommand implements Command {
             int connectTimeout = connectTimeout(cl);
             InetSocketAddress server = serverAddress(cl, cl.getOptionValue("lazy-client"));
             RemotePageSource source = new RemotePageSource(server, AuthOptions.key(cl), Duration.ofSeconds(120));
-            ServerWait.connect(source, server, Duration.ofSeconds(connectTimeout), out);
+            ServerWait.connect(source, server, Duration.ofSeconds(connectTimeout), out,
+                    () -> Warmup.inBackground(Warmup.defaultDir(), RestoreCommand.stubPath(), "lazy-pages"));
             List<String> fetched = source.fetchImages(dir);
             LoggerFactory.getLogger("lazymig.lazy-pages").info("lazy-pages: fetched {} images from the lazy server", fetched.size());
             stats = LazyPagesDaemon.runRemote(o, source, progress);

@@ -1,5 +1,10 @@
 package io.lazymig.cli;
 
+import io.lazymig.migrate.QuietThreads;
+import java.io.FileNotFoundException;
+import java.io.FileOutputStream;
+import java.io.PrintStream;
+
 /**
  * Sets up SLF4J's simple logger from CRIU-style options before the first logger exists:
  * {@code -v N} (0 errors only ... 4 debug; default 2 = warnings) and {@code -o FILE}.
@@ -20,6 +25,16 @@ final class Logging {
         System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "HH:mm:ss.SSS");
         System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");
         System.setProperty("org.slf4j.simpleLogger.showShortLogName", "true");
-        System.setProperty("org.slf4j.simpleLogger.logFile", logFile == null ? "System.err" : logFile);
+        // Always System.err, looked up at each line: QuietThreads filters it (and -o points it at the file).
+        System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
+        PrintStream target = System.err;
+        if (logFile != null) {
+            try {
+                target = new PrintStream(new FileOutputStream(logFile), true);
+            } catch (FileNotFoundException e) {
+                System.err.println("lazymig: cannot write the log file " + logFile + " (" + e.getMessage() + "); logging to stderr");
+            }
+        }
+        QuietThreads.install(target);
     }
 }

@@ -2,6 +2,7 @@ package io.lazymig.cli;
 
 import io.lazymig.jni.Ptrace;
 import io.lazymig.jni.WaitStatus;
+import io.lazymig.migrate.Warmup;
 import io.lazymig.restore.Restorer;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -86,6 +87,7 @@ final class RestoreCommand implements Command {
         if (waitDaemon > 0 && !Files.exists(address)) {
             LoggerFactory.getLogger("lazymig.restore").info("restore: waiting up to {} s for the lazy-pages daemon at {}",
                     waitDaemon, address);
+            Warmup.inBackground(Warmup.defaultDir(), stubPath(), "restore");
             awaitSocket(address, Duration.ofSeconds(waitDaemon));
         }
         Path dir = CliOptions.requireDir(cl); // after the wait: the daemon may be the one that makes it

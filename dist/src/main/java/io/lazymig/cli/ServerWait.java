@@ -21,11 +21,12 @@ final class ServerWait {
     private ServerWait() {
     }
 
-    static Handshake.Welcome connect(RemotePageSource source, InetSocketAddress server, Duration patience, PrintStream out)
-            throws IOException, InterruptedException {
+    static Handshake.Welcome connect(RemotePageSource source, InetSocketAddress server, Duration patience, PrintStream out,
+                                     Runnable onFirstWait) throws IOException, InterruptedException {
         long start = System.nanoTime();
         long end = start + patience.toNanos();
         long nextNote = start;
+        boolean waited = false;
         while (true) {
             try {
                 return source.connect();
@@ -37,6 +38,10 @@ final class ServerWait {
                     }
                     throw e;
                 }
+            }
+            if (!waited) {
+                waited = true;
+                onFirstWait.run();
             }
             long now = System.nanoTime();
             if (now >= nextNote) {

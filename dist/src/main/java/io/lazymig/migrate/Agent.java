@@ -61,7 +61,7 @@ public final class Agent implements AutoCloseable {
 
     /** Warms the migration's code up and starts the first standby guard; then the agent is ready. */
     public void prepare() throws IOException {
-        AgentWarmup.run(options.workDir(), options.stub());
+        Warmup.run(options.workDir(), options.stub(), "agent");
         synchronized (this) {
             standby = newGuard();
         }

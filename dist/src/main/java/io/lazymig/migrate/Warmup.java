@@ -1,0 +1,199 @@
+package io.lazymig.migrate;
+
+import io.lazymig.dump.Dumper;
+import io.lazymig.images.Checkpoint;
+import io.lazymig.jni.Ptrace;
+import io.lazymig.lazyclient.LazyPagesDaemon;
+import io.lazymig.lazyclient.RemotePageSource;
+import io.lazymig.lazyserver.CheckpointPageStore;
+import io.lazymig.lazyserver.DestinationImages;
+import io.lazymig.lazyserver.LazyServer;
+import io.lazymig.lazyserver.PagesFileData;
+import io.lazymig.protocol.AuthKey;
+import io.lazymig.restore.Restorer;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A whole lazy migration of a throw-away {@code sleep} process inside this JVM, over loopback: dump,
+ * lazy server, daemon (connect, handshake, images, pages) and lazy restore — so that the code of a
+ * real migration's downtime has run once, off the clock. On a cold JVM that code is several times
+ * slower the first time (measured between the namespace hosts, 64 MiB: the server took ~135 ms from
+ * the images to serving, the daemon ~120 ms to connect, restore ~136 ms; warm, the whole freeze to
+ * first tick was ~120 ms). The agent runs it before it says ready; the seed's commands run it while
+ * they wait for their images, their server or their daemon. A failure only costs the warmth.
+ */
+public final class Warmup {
+    private static final Logger log = LoggerFactory.getLogger("lazymig.warmup");
+
+    private Warmup() {
+    }
+
+    /** Where a command that waits warms up: a directory of this host's temporary directory. */
+    public static Path defaultDir() {
+        return Path.of(System.getProperty("java.io.tmpdir"), "lazymig-warmup");
+    }
+
+    /**
+     * Starts {@link #run} on a daemon thread named "warm-up"; the caller goes on with its wait and
+     * never waits for the warm-up (whichever comes first, the real work is not held back).
+     */
+    public static Thread inBackground(Path workDir, Path stub, String who) {
+        Thread t = new Thread(() -> run(workDir, stub, who), "warm-up");
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    /** Runs the loopback migration in {@code workDir} (a temporary directory inside it, removed after); says how it went. */
+    public static boolean run(Path workDir, Path stub, String who) {
+        long t0 = System.nanoTime();
+        boolean wasQuiet = QuietThreads.isQuiet();
+        QuietThreads.quiet(true);
+        Path dir = null;
+        int restored = -1;
+        int sleeper = -1;
+        try {
+            Files.createDirectories(workDir);
+            dir = Files.createTempDirectory(workDir, "warmup-");
+            Path images = Files.createDirectory(dir.resolve("b"));
+            Path dest = Files.createDirectory(dir.resolve("a"));
+            Path keyFile = dir.resolve("key");
+            AuthKey.generate(keyFile);
+            AuthKey key = AuthKey.load(keyFile);
+            sleeper = startSleeper();
+            Dumper.dump(new Dumper.Options(sleeper, images, false));
+            sleeper = -1; // the dump killed it
+            Checkpoint cp = Checkpoint.read(images);
+            try (DestinationImages destImages = DestinationImages.build(cp, images);
+                 CheckpointPageStore store = new CheckpointPageStore(cp, new PagesFileData(images, cp.pagemap().pagesId()));
+                 LazyServer server = new LazyServer(store, destImages, key,
+                         new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
+                Thread serving = background("warm-up server", () -> {
+                    server.serve();
+                    return null;
+                });
+                RemotePageSource source = new RemotePageSource(server.address(), key, Duration.ofSeconds(10));
+                source.connect();
+                source.fetchImages(dest);
+                Path sock = dest.resolve("lp.sock");
+                CountDownLatch listening = new CountDownLatch(1);
+                LazyPagesDaemon.Options o = new LazyPagesDaemon.Options(sock, dest, 64 * 1024, 1 << 20, 4, 0,
+                        listening::countDown);
+                Throwable[] failure = {null};
+                Thread daemon = new Thread(() -> {
+                    try {
+                        LazyPagesDaemon.runRemote(o, source, null);
+                    } catch (Throwable e) {
+                        failure[0] = e;
+                    } finally {
+                        listening.countDown();
+                    }
+                }, "warm-up daemon");
+                daemon.setDaemon(true);
+                daemon.start();
+                if (!listening.await(30, TimeUnit.SECONDS) || failure[0] != null) {
+                    throw new IOException("daemon: " + failure[0]);
+                }
+                Restorer.Restored r = Restorer.restore(new Restorer.Options(dest, true, sock, true, stub));
+                restored = r.pid();
+                daemon.join(30_000);
+                r.handoff().close();
+                if (daemon.isAlive() || failure[0] != null) {
+                    throw new IOException("the daemon did not finish: " + failure[0]);
+                }
+                server.close();
+                serving.join(5_000);
+            }
+            QuietThreads.quiet(wasQuiet);
+            log.info("{}: warmed up in {} ms (a sleep process migrated lazily over loopback in this JVM)", who,
+                    (System.nanoTime() - t0) / 1_000_000);
+            return true;
+        } catch (IOException | RuntimeException | InterruptedException e) {
+            QuietThreads.quiet(wasQuiet);
+            log.warn("{}: warm-up failed ({}); the migration runs on a cold JVM", who, e.getMessage());
+            return false;
+        } finally {
+            QuietThreads.quiet(wasQuiet);
+            for (int pid : new int[] {restored, sleeper}) {
+                if (pid > 0) {
+                    try {
+                        Ptrace.killAndReap(pid);
+                    } catch (IOException ignored) {
+                        // gone already
+                    }
+                }
+            }
+            if (dir != null) {
+                deleteTree(dir);
+            }
+        }
+    }
+
+    private interface Body {
+        Void call() throws Exception;
+    }
+
+    private static Thread background(String name, Body body) {
+        Thread t = new Thread(() -> {
+            try {
+                body.call();
+            } catch (Exception e) {
+                log.debug("warm-up: {} ended: {}", name, e.getMessage());
+            }
+        }, name);
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    /**
+     * A sleep that is not our child (the shell that starts it exits: the JVM reaps its own children,
+     * and would take the tracer's wait notifications), with no fd but /dev/null. 30 s: the dump takes
+     * it within a second or two, and one left behind by a killed command ends soon.
+     */
+    private static int startSleeper() throws IOException, InterruptedException {
+        Process sh = new ProcessBuilder("sh", "-c", "sleep 30 </dev/null >/dev/null 2>&1 & echo $!")
+                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        String out = new String(sh.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim();
+        if (!sh.waitFor(10, TimeUnit.SECONDS)) {
+            sh.destroyForcibly();
+            throw new IOException("the warm-up process did not start");
+        }
+        int pid = Integer.parseInt(out);
+        Path exe = Path.of("/proc", out, "exe");
+        for (int i = 0; i < 500; i++) {
+            try {
+                if (Files.readSymbolicLink(exe).getFileName().toString().equals("sleep")) {
+                    return pid;
+                }
+            } catch (IOException e) {
+                // not yet exec'd
+            }
+            Thread.sleep(2);
+        }
+        throw new IOException("the warm-up process did not exec sleep");
+    }
+
+    private static void deleteTree(Path dir) {
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            log.debug("warm-up: cannot remove {}: {}", dir, e.getMessage());
+        }
+    }
+}
