@@ -5,6 +5,7 @@ pages-*.img) and prints what the tests compare, one record per line, numbers in 
   decoded FILE                                  crit decoded FILE
   pstree PID PPID PGID SID THREAD,...
   core TID TASK_STATE COMM                      COMM is the rest of the line
+  thread TID BLK_SIGSET NAME                    thread_core of core-TID.img; NAME is the rest of the line
   regs KIND NAME,...                            KIND gpregs/fpregs/xsave: the fields crit shows
   gpreg NAME VALUE
   mm NAME VALUE                                 scalar mm_entry fields
@@ -66,6 +67,8 @@ def main():
             c = img["entries"][0]
             tc = c.get("tc", {})
             out.append(f"core {name[5:-4]} {h(tc.get('task_state', 0))} {tc.get('comm', '')}")
+            th = c.get("thread_core", {})
+            out.append(f"thread {name[5:-4]} {h(th.get('blk_sigset', 0))} {th.get('comm', '')}")
             ti = c.get("thread_info", {})
             gp = ti.get("gpregs", {})
             fp = ti.get("fpregs", {})

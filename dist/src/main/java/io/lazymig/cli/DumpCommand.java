@@ -72,13 +72,13 @@ final class DumpCommand implements Command {
     /** dump --lazy-pages: serves the frozen process until every client has all its pages. */
     private void serve(io.lazymig.images.Checkpoint cp, Path dir, AuthKey key, InetSocketAddress bind) throws java.io.IOException {
         try (FrozenSource source = FrozenSource.start(cp, dir, key, bind)) {
-            out.println("dump: serving the lazy pages of process " + cp.task().pid() + " on " + source.address()
+            out.println("dump: serving the lazy pages of process " + cp.root().pid() + " on " + source.address()
                     + " until every client has them");
             out.flush();
             source.awaitAllClientsDone();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new java.io.IOException("interrupted while serving the lazy pages of process " + cp.task().pid());
+            throw new java.io.IOException("interrupted while serving the lazy pages of process " + cp.root().pid());
         }
     }
 }

@@ -6,21 +6,21 @@ import io.lazymig.jni.Cpuid;
 import io.lazymig.migrate.Warmup;
 import io.lazymig.lazyclient.LazyPagesDaemon;
 import io.lazymig.lazyclient.RemotePageSource;
+import io.lazymig.lazyclient.Stats;
 import io.lazymig.lazyserver.CheckpointPageStore;
 import io.lazymig.lazyserver.DestinationImages;
 import io.lazymig.lazyserver.LazyServer;
 import io.lazymig.lazyserver.PagesFileData;
 import io.lazymig.protocol.AuthKey;
+import java.io.PrintStream;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.slf4j.LoggerFactory;
-import io.lazymig.lazyclient.Stats;
-import java.io.PrintStream;
-import java.nio.file.Path;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
+import org.slf4j.LoggerFactory;
 
 /** {@code lazymig lazy-pages --address SOCK -D DIR [...]}: the lazy-pages daemon. */
 final class LazyPagesCommand implements Command {
@@ -85,7 +85,7 @@ final class LazyPagesCommand implements Command {
         try (DestinationImages images = DestinationImages.build(cp, dir);
              CheckpointPageStore store = new CheckpointPageStore(cp, new PagesFileData(dir, cp.pagemap().pagesId()));
              LazyServer server = new LazyServer(store, images, key, new InetSocketAddress(bind, port))) {
-            out.println("lazy-server: serving process " + cp.task().pid() + " from " + dir + " on " + server.address());
+            out.println("lazy-server: serving process " + cp.root().pid() + " from " + dir + " on " + server.address());
             out.flush();
             server.serve();
         }

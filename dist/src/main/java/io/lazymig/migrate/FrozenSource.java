@@ -36,7 +36,7 @@ public final class FrozenSource implements AutoCloseable {
 
     /** Builds the destination images from {@code dir} and starts serving on {@code bind}. */
     public static FrozenSource start(Checkpoint cp, Path dir, AuthKey key, InetSocketAddress bind) throws IOException {
-        int pid = cp.task().pid();
+        int pid = cp.root().pid();
         DestinationImages images = DestinationImages.build(cp, dir);
         CheckpointPageStore store = null;
         try {

@@ -1,28 +1,19 @@
 package io.lazymig.dump;
 
 import io.lazymig.images.Checkpoint;
-import io.lazymig.images.Creds;
 import io.lazymig.images.ImageDir;
-import io.lazymig.images.MmInfo;
-import io.lazymig.images.OpenFile;
 import io.lazymig.images.Pagemap;
 import io.lazymig.images.PagesWriter;
-import io.lazymig.images.Registers;
-import io.lazymig.images.Rlimit;
-import io.lazymig.images.RobustList;
-import io.lazymig.images.Rseq;
+import io.lazymig.images.ProcessImage;
+import io.lazymig.images.ProcessState;
 import io.lazymig.images.SigAction;
-import io.lazymig.images.Task;
-import io.lazymig.images.UserRegs;
+import io.lazymig.images.ThreadState;
 import io.lazymig.images.Vma;
 import io.lazymig.images.XsaveLayout;
 import io.lazymig.jni.Cpuid;
 import io.lazymig.jni.NativeException;
-import io.lazymig.jni.Ptrace;
-import io.lazymig.jni.SyscallRestart;
 import io.lazymig.jni.SystemInfo;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -69,23 +60,25 @@ public final class Dumper {
     }
 
     public static Result dump(Options o) throws IOException {
-        Preflight.check(o.pid());
+        // dump --lazy-pages serves a restore, which cannot recreate threads yet: refused before the freeze
+        boolean threadsAllowed = o.lazy() == null;
+        Preflight.check(o.pid(), threadsAllowed);
         Files.createDirectories(o.dir());
         Warmup.run();
         XsaveLayout layout = XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query);
         // the page walker and the 8 MiB page buffer are made before the freeze (4.5 ms inside it otherwise)
         try (PageCollector pages = PageCollector.open(o.pid(), SystemInfo.PAGE_SIZE, o.lazy() != null);
-             FrozenTask frozen = FrozenTask.freeze(o.pid())) {
+             FrozenProcess frozen = FrozenProcess.freeze(o.pid())) {
             long t0 = frozen.seizedAt();
             FrozenSteps.Clock clock = new FrozenSteps.Clock(t0);
             clock.lap(FrozenSteps.FREEZE);
-            Preflight.check(o.pid()); // again, now that nothing can change under us
+            Preflight.check(o.pid(), threadsAllowed); // again, now that nothing can change under us
             clock.lap(FrozenSteps.PREFLIGHT);
             int pid = o.pid();
-            Registers regs = registers(pid, restarted(frozen.registers()), layout);
-            long sigmask = frozen.sigmask();
-            Ptrace.RseqConfiguration rseq = Ptrace.getRseqConfiguration(pid);
-            Ptrace.RobustList robust = Ptrace.getRobustList(pid);
+            List<ThreadState> threads = new ArrayList<>();
+            for (FrozenProcess.Stopped t : frozen.threads()) {
+                threads.add(ThreadReader.read(pid, t.tid(), t.registers(), t.sigmask(), layout));
+            }
             clock.lap(FrozenSteps.REGS);
             long brk;
             List<SigAction> actions;
@@ -99,26 +92,8 @@ public final class Dumper {
                 vmas.add(VmaClassifier.classify(m));
             }
             clock.lap(FrozenSteps.MAPS);
-            ProcStat stat = ProcStat.read(pid);
-            ProcStatus status = ProcStatus.read(pid);
-            Task task = Task.builder()
-                    .pid(pid).pgid(pgid(pid)).sid(sid(pid))
-                    .comm(Files.readString(proc(pid, "comm")).strip())
-                    .exePath(link(pid, "exe")).cwd(link(pid, "cwd")).root(link(pid, "root"))
-                    .umask(status.umask())
-                    .creds(creds(status))
-                    .personality(Integer.parseInt(Files.readString(proc(pid, "personality")).strip(), 16))
-                    .sigmask(sigmask)
-                    .rlimits(rlimits(pid))
-                    .sigactions(actions)
-                    .rseq(rseq.registered()
-                            ? new Rseq(rseq.abiPointer(), rseq.abiSize(), rseq.signature(), 0) : Rseq.NONE)
-                    .robustList(robust.head() == 0 ? RobustList.NONE : new RobustList(robust.head(), (int) robust.length()))
-                    .mm(new MmInfo(stat.startCode(), stat.endCode(), stat.startData(), stat.endData(), stat.startStack(),
-                            stat.startBrk(), brk, stat.argStart(), stat.argEnd(), stat.envStart(), stat.envEnd(),
-                            ProcAuxv.read(pid)))
-                    .build();
-            List<OpenFile> files = openFiles(pid);
+            ProcessState state = ProcessStateReader.read(pid, brk, actions);
+            FdTableReader.Table fds = FdTableReader.read(FdTableReader.Source.of(pid), 1);
             clock.lap(FrozenSteps.PROC);
 
             long tp = System.nanoTime();
@@ -126,13 +101,13 @@ public final class Dumper {
             ImageDir images = ImageDir.of(o.dir());
             Pagemap pagemap;
             try (PagesWriter out = images.createPages(1)) {
-                pagemap = pages.collect(vmas, regs.user().sp(), Pagemap.builder(1), out);
+                pagemap = pages.collect(vmas, threads.get(0).registers().user().sp(), Pagemap.builder(1), out);
             }
             long pageNanos = System.nanoTime() - tp;
             clock.lap(FrozenSteps.PAGEMAP, new FrozenSteps.Step(FrozenSteps.READ, pages.readNanos()),
                     new FrozenSteps.Step(FrozenSteps.WRITE, pages.writeNanos()));
             log.debug("dump: {} pages written in {} ms", pages.pages(), pageNanos / 1_000_000);
-            Checkpoint cp = new Checkpoint(task, regs, vmas, pagemap, files);
+            Checkpoint cp = Checkpoint.of(new ProcessImage(state, threads, vmas, pagemap, fds.slots()), fds.files());
             cp.write(o.dir());
             clock.lap(FrozenSteps.IMAGES);
             FrozenSteps steps = clock.stop();
@@ -148,94 +123,11 @@ public final class Dumper {
                 frozen.kill();
             }
             long frozenNanos = System.nanoTime() - t0;
-            log.info("dump: process {}: {} VMAs, {} pages ({} lazy), frozen {} ms", pid, vmas.size(), pages.pages(),
-                    pagemap.lazyPages(), frozenNanos / 1_000_000);
+            log.info("dump: process {}: {} thread(s), {} VMAs, {} pages ({} lazy), frozen {} ms", pid, threads.size(),
+                    vmas.size(), pages.pages(), pagemap.lazyPages(), frozenNanos / 1_000_000);
             return new Result(cp, pages.pages(), pagemap.lazyPages(), frozenNanos, pageNanos, steps);
         } catch (NativeException e) {
             throw new DumpException("dump of process " + o.pid() + " failed: " + e.getMessage(), e);
         }
-    }
-
-    /**
-     * The registers as the task would resume with them: stopped inside an interrupted syscall
-     * (orig_rax = nr, rax = -ERESTART*), the kernel's restart is applied as CRIU does at dump
-     * (rax = nr or restart_syscall, rip back over the syscall instruction, orig_rax = -1). A
-     * restorer that sets registers (sigreturn, SETREGS) cannot make the kernel restart anything,
-     * so the image must hold this form; SyscallRestart.fixForNewTask is then a no-op on it, and
-     * restart_syscall in a new task (no restart block) returns EINTR, as fixForNewTask would.
-     */
-    private static io.lazymig.jni.Registers restarted(io.lazymig.jni.Registers r) {
-        SyscallRestart.fixForSameTask(r);
-        return r;
-    }
-
-    /** The general registers and the XSAVE area, in the model's terms. */
-    private static Registers registers(int pid, io.lazymig.jni.Registers r, XsaveLayout layout) throws IOException {
-        List<String> names = io.lazymig.jni.Registers.NAMES;
-        long[] v = new long[names.size()];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = r.get(names.get(i));
-        }
-        ByteBuffer xs = Ptrace.getXstate(pid);
-        byte[] xstate = new byte[xs.remaining()];
-        xs.get(xstate);
-        return new Registers(UserRegs.fromArray(v), xstate, layout);
-    }
-
-    /** The identity the process runs with (securebits are not shown in /proc: 0). */
-    static Creds creds(ProcStatus st) throws IOException {
-        int[] uid = st.ids("Uid");
-        int[] gid = st.ids("Gid");
-        return new Creds(uid[0], gid[0], uid[1], gid[1], uid[2], gid[2], uid[3], gid[3], st.capabilities("CapInh"),
-                st.capabilities("CapPrm"), st.capabilities("CapEff"), st.capabilities("CapBnd"),
-                st.capabilities("CapAmb"), 0, st.groups(), "1".equals(st.get("NoNewPrivs")));
-    }
-
-    private static List<Rlimit> rlimits(int pid) throws IOException {
-        List<Rlimit> out = new ArrayList<>();
-        for (long[] l : ProcLimits.read(pid)) {
-            out.add(new Rlimit(l[0], l[1]));
-        }
-        return out;
-    }
-
-    private static List<OpenFile> openFiles(int pid) throws IOException {
-        List<OpenFile> out = new ArrayList<>();
-        for (int fd : Preflight.openFds(pid)) {
-            ProcFdInfo info = ProcFdInfo.read(pid, fd);
-            boolean cloexec = (info.flags() & io.lazymig.jni.FileDescriptor.O_CLOEXEC) != 0;
-            int flags = info.flags() & ~io.lazymig.jni.FileDescriptor.O_CLOEXEC;
-            int sharesWith = OpenFile.OWN;
-            for (OpenFile earlier : out) {
-                if (earlier.sharesWith() == OpenFile.OWN && SystemInfo.sameOpenFile(pid, earlier.fd(), pid, fd)) {
-                    sharesWith = earlier.fd(); // a dup or 2>&1: one offset, restored as one
-                    break;
-                }
-            }
-            out.add(new OpenFile(fd, cloexec, Preflight.fdTarget(pid, fd), flags, info.pos(), sharesWith));
-        }
-        return out;
-    }
-
-    private static int pgid(int pid) throws IOException {
-        return Integer.parseInt(statField(pid, 5));
-    }
-
-    private static int sid(int pid) throws IOException {
-        return Integer.parseInt(statField(pid, 6));
-    }
-
-    /** proc(5)'s 1-based field n of /proc/PID/stat (n >= 3). */
-    private static String statField(int pid, int n) throws IOException {
-        String s = Files.readString(proc(pid, "stat"));
-        return s.substring(s.lastIndexOf(')') + 1).trim().split("\\s+")[n - 3];
-    }
-
-    private static Path proc(int pid, String name) {
-        return Path.of("/proc", Integer.toString(pid), name);
-    }
-
-    private static String link(int pid, String name) throws IOException {
-        return Files.readSymbolicLink(proc(pid, name)).toString();
     }
 }

@@ -9,15 +9,23 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * What lazymig can dump today: one single-threaded x86_64 process without children, whose fds
- * are regular files, /dev/null or terminals. Anything else is refused with one line naming it,
- * before the process is touched (and again once it is frozen, against races).
+ * What lazymig can dump today: one x86_64 process without children, whose fds are regular files,
+ * /dev/null or terminals; its images may hold several threads, but what is migrated or restored
+ * ({@link #check(int)}) must be single-threaded, as restore cannot recreate threads yet. Anything
+ * else is refused with one line naming it, before the process is touched (and again once it is
+ * frozen, against races).
  */
 public final class Preflight {
     private Preflight() {
     }
 
+    /** What a migration or a restore of the dump needs: a single-threaded process, and the rest. */
     public static void check(int pid) throws IOException {
+        check(pid, false);
+    }
+
+    /** {@code threadsAllowed}: a plain dump writes the images of a multi-threaded process. */
+    public static void check(int pid, boolean threadsAllowed) throws IOException {
         Path proc = Path.of("/proc", Integer.toString(pid));
         if (pid <= 0 || !Files.isDirectory(proc)) {
             throw new DumpException("no process " + pid);
@@ -26,9 +34,10 @@ public final class Preflight {
             throw new DumpException("process " + pid + " is lazymig itself");
         }
         int threads = countEntries(proc.resolve("task"));
-        if (threads != 1) {
+        if (threads != 1 && !threadsAllowed) {
             throw new DumpException("process " + pid + " has " + threads
-                    + " threads: multi-threaded processes are not supported yet");
+                    + " threads: migrating and restoring multi-threaded processes is not supported yet"
+                    + " (a plain dump writes their images)");
         }
         String children = readOrEmpty(proc.resolve("task").resolve(Integer.toString(pid)).resolve("children")).trim();
         if (!children.isEmpty()) {

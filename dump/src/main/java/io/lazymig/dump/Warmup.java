@@ -3,8 +3,10 @@ package io.lazymig.dump;
 import io.lazymig.images.Checkpoint;
 import io.lazymig.images.MmInfo;
 import io.lazymig.images.Pagemap;
+import io.lazymig.images.ProcessImage;
+import io.lazymig.images.ProcessState;
 import io.lazymig.images.Registers;
-import io.lazymig.images.Task;
+import io.lazymig.images.ThreadState;
 import io.lazymig.images.UserRegs;
 import io.lazymig.images.Vma;
 import io.lazymig.images.XsaveLayout;
@@ -28,14 +30,15 @@ final class Warmup {
         Path dir = Files.createTempDirectory("lazymig-warmup");
         try {
             long base = 0x400000;
-            Task task = Task.builder().pid(1).comm("warmup").exePath("/warmup")
+            ProcessState state = ProcessState.builder().pid(1).comm("warmup").exePath("/warmup")
                     .mm(new MmInfo(base, base + 4096, base, base, base, base, base, base, base, base, base, new long[] {0, 0}))
                     .build();
             Registers regs = new Registers(UserRegs.fromArray(new long[UserRegs.COUNT]), new byte[XsaveLayout.LEGACY_SIZE],
                     XsaveLayout.LEGACY);
             Vma vma = new Vma(base, base + 4096, Vma.PROT_READ, Vma.MAP_PRIVATE | Vma.MAP_ANONYMOUS,
                     Vma.VMA_AREA_REGULAR | Vma.VMA_ANON_PRIVATE, 0, null, 0);
-            new Checkpoint(task, regs, List.of(vma), Pagemap.builder(1).build(), List.of()).write(dir);
+            Checkpoint.of(new ProcessImage(state, List.of(ThreadState.plain(1, regs, "warmup")), List.of(vma),
+                    Pagemap.builder(1).build(), List.of()), List.of()).write(dir);
             Checkpoint.read(dir);
         } finally {
             try (Stream<Path> s = Files.walk(dir)) {

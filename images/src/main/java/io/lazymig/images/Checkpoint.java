@@ -2,39 +2,113 @@ package io.lazymig.images;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 
 /**
- * The checkpoint of one single-threaded x86_64 process: everything dump collects and restore needs,
- * except the page data, which lives in {@code pages-<pagemap.pagesId>.img} (write it with
+ * A checkpoint in CRIU's shape: a tree of processes (parents before children; the root's ppid is
+ * 0) and one file table of open files (sorted by id) that the processes' fd slots point at. Everything dump
+ * collects and restore needs, except the page data ({@code pages-N.img} per process: write it with
  * {@link ImageDir#createPages(int)}, read it with {@link ImageDir#openPages(int)}).
  *
- * <p>Invariants: VMAs sorted and disjoint; every pagemap iov inside VMAs; PE_LAZY only in VMAs that
- * {@link Vma#canBeLazy() can be lazy}; fd numbers unique.
+ * <p>lazymig dumps and restores a tree of one process today; {@link #vmas()}, {@link #pagemap()}
+ * and {@link #vmaAt} are the root's, for the page servers and the lazy daemon, which serve one
+ * process per checkpoint.
  */
-public record Checkpoint(Task task, Registers registers, List<Vma> vmas, Pagemap pagemap, List<OpenFile> files) {
+public record Checkpoint(List<ProcessImage> processes, List<FileObject> files) {
     public Checkpoint {
-        Objects.requireNonNull(task, "task");
-        Objects.requireNonNull(registers, "registers");
-        Objects.requireNonNull(pagemap, "pagemap");
-        vmas = List.copyOf(vmas);
-        files = List.copyOf(files);
-        checkVmas(vmas);
-        checkPagemap(vmas, pagemap);
-        Set<Integer> fds = new HashSet<>();
-        for (OpenFile f : files) {
-            if (!fds.add(f.fd())) {
-                throw new IllegalArgumentException("fd " + f.fd() + " listed twice");
+        processes = List.copyOf(processes);
+        List<FileObject> sorted = new ArrayList<>(files);
+        sorted.sort(Comparator.comparingInt(FileObject::id));
+        files = List.copyOf(sorted);
+        if (processes.isEmpty()) {
+            throw new IllegalArgumentException("a checkpoint has at least one process");
+        }
+        Set<Integer> pids = new HashSet<>();
+        for (ProcessImage p : processes) {
+            int ppid = p.state().ppid();
+            if (p == processes.get(0) ? ppid != 0 : !pids.contains(ppid)) {
+                throw new IllegalArgumentException("process " + p.pid() + " has ppid " + ppid
+                        + (p == processes.get(0) ? "; the root's is 0" : ", which is not listed before it"));
             }
-            if (f.sharesWith() != OpenFile.OWN && !fds.contains(f.sharesWith())) {
-                throw new IllegalArgumentException("fd " + f.fd() + " shares its file with fd " + f.sharesWith()
-                        + ", which is not listed before it");
+            if (!pids.add(p.pid())) {
+                throw new IllegalArgumentException("process " + p.pid() + " listed twice");
             }
         }
+        Map<Integer, FileObject> byId = new HashMap<>();
+        for (FileObject f : files) {
+            if (byId.put(f.id(), f) != null) {
+                throw new IllegalArgumentException("file id " + f.id() + " listed twice");
+            }
+        }
+        for (ProcessImage p : processes) {
+            for (FdSlot s : p.fds()) {
+                if (!byId.containsKey(s.fileId())) {
+                    throw new IllegalArgumentException("process " + p.pid() + " fd " + s.fd() + " points at file id "
+                            + s.fileId() + ", which is not in the file table");
+                }
+            }
+        }
+    }
+
+    /** A checkpoint of one process. */
+    public static Checkpoint of(ProcessImage process, List<FileObject> files) {
+        return new Checkpoint(List.of(process), files);
+    }
+
+    /** The root of the tree: the process that was dumped. */
+    public ProcessImage root() {
+        return processes.get(0);
+    }
+
+    /**
+     * The root process; the name the lazy daemon still uses ({@code task().pid()}).
+     *
+     * @deprecated use {@link #root()}
+     */
+    @Deprecated
+    public ProcessImage task() {
+        return root();
+    }
+
+    /** The root's VMAs. */
+    public List<Vma> vmas() {
+        return root().vmas();
+    }
+
+    /** The root's pagemap. */
+    public Pagemap pagemap() {
+        return root().pagemap();
+    }
+
+    /** The VMA of the root holding {@code address}, if any. */
+    public Optional<Vma> vmaAt(long address) {
+        return root().vmaAt(address);
+    }
+
+    /** The open file with {@code id}. */
+    public FileObject file(int id) {
+        for (FileObject f : files) {
+            if (f.id() == id) {
+                return f;
+            }
+        }
+        throw new IllegalArgumentException("no file id " + id);
+    }
+
+    /** This checkpoint with the root's pagemap replaced (the page servers rewrite it for the destination). */
+    public Checkpoint withRootPagemap(Pagemap pagemap) {
+        ProcessImage r = root();
+        List<ProcessImage> ps = new ArrayList<>(processes);
+        ps.set(0, new ProcessImage(r.state(), r.threads(), r.vmas(), Objects.requireNonNull(pagemap), r.fds()));
+        return new Checkpoint(ps, files);
     }
 
     /** Writes every image but pages-N.img, which must already hold exactly the PE_PRESENT data (or be absent if there is none). */
@@ -58,56 +132,5 @@ public record Checkpoint(Task task, Registers registers, List<Vma> vmas, Pagemap
      */
     public static Checkpoint read(Path dir, XsaveLayout layout) throws IOException {
         return CheckpointCodec.read(ImageDir.of(dir), Objects.requireNonNull(layout, "layout"));
-    }
-
-    /** The VMA holding {@code address}, if any. */
-    public Optional<Vma> vmaAt(long address) {
-        int low = 0;
-        int high = vmas.size() - 1;
-        while (low <= high) {
-            int mid = (low + high) >>> 1;
-            Vma v = vmas.get(mid);
-            if (Long.compareUnsigned(address, v.start()) < 0) {
-                high = mid - 1;
-            } else if (Long.compareUnsigned(address, v.end()) >= 0) {
-                low = mid + 1;
-            } else {
-                return Optional.of(v);
-            }
-        }
-        return Optional.empty();
-    }
-
-    static void checkVmas(List<Vma> vmas) {
-        for (int i = 1; i < vmas.size(); i++) {
-            if (Long.compareUnsigned(vmas.get(i).start(), vmas.get(i - 1).end()) < 0) {
-                throw new IllegalArgumentException(vmas.get(i) + " overlaps or precedes " + vmas.get(i - 1)
-                        + " (VMAs must be sorted and disjoint)");
-            }
-        }
-    }
-
-    /** Every iov must lie in VMAs (it may span adjacent ones), and PE_LAZY ones only in lazy-capable VMAs. */
-    static void checkPagemap(List<Vma> vmas, Pagemap pagemap) {
-        int v = 0;
-        for (PagemapIov iov : pagemap.iovs()) {
-            long at = iov.vaddr();
-            while (Long.compareUnsigned(at, iov.end()) < 0) {
-                while (v < vmas.size() && Long.compareUnsigned(vmas.get(v).end(), at) <= 0) {
-                    v++;
-                }
-                if (v == vmas.size() || !vmas.get(v).contains(at)) {
-                    throw new IllegalArgumentException(iov + ": page 0x" + Long.toHexString(at) + " is in no VMA");
-                }
-                Vma vma = vmas.get(v);
-                if (iov.isLazy() && !vma.canBeLazy()) {
-                    throw new IllegalArgumentException(iov + " is PE_LAZY inside " + vma + ", which cannot be lazy");
-                }
-                at = vma.end();
-                if (at == 0) {
-                    break; // a VMA ending at the top of the address space
-                }
-            }
-        }
     }
 }

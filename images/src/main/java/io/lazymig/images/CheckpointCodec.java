@@ -1,27 +1,15 @@
 package io.lazymig.images;
 
 import io.lazymig.images.proto.core_entry;
-import io.lazymig.images.proto.fd_types;
 import io.lazymig.images.proto.fdinfo_entry;
 import io.lazymig.images.proto.file_entry;
-import io.lazymig.images.proto.fown_entry;
 import io.lazymig.images.proto.fs_entry;
 import io.lazymig.images.proto.inventory_entry;
-import io.lazymig.images.proto.itimer_entry;
 import io.lazymig.images.proto.lsmtype;
 import io.lazymig.images.proto.mm_entry;
 import io.lazymig.images.proto.pagemap_head;
 import io.lazymig.images.proto.pstree_entry;
-import io.lazymig.images.proto.reg_file_entry;
-import io.lazymig.images.proto.rseq_entry;
-import io.lazymig.images.proto.signal_queue_entry;
-import io.lazymig.images.proto.task_core_entry;
 import io.lazymig.images.proto.task_kobj_ids_entry;
-import io.lazymig.images.proto.task_rlimits_entry;
-import io.lazymig.images.proto.task_timers_entry;
-import io.lazymig.images.proto.thread_core_entry;
-import io.lazymig.images.proto.thread_info_x86;
-import io.lazymig.images.proto.user_desc_t;
 import io.lazymig.images.proto.vma_entry;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -32,12 +20,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** {@link Checkpoint} ↔ image directory. Every error names the image file at fault. */
+/**
+ * {@link Checkpoint} ↔ image directory, in CRIU's layout: inventory, pstree (one entry per process
+ * with its threads), and per process ids, one core per thread ({@link CoreCodec}), mm, pagemap, fs
+ * and fdinfo; one files.img for the whole tree (one entry per open file, by {@link FileCodecs},
+ * plus the by-path objects: exe, cwd, root and mapped files). Every error names the image file at
+ * fault.
+ */
 final class CheckpointCodec {
     /** CRTOOLS_IMAGES_V1_1: the only image version CRIU writes today and the only one we read. */
     static final int IMG_VERSION = 2;
-    /** task_state: alive (compel's value). */
-    static final int TASK_ALIVE = 1;
     /**
      * Kernel object ids (mm, files, fs, sighand). CRIU's inventory root_ids describe the dumping criu
      * itself and its restore refuses a root task whose ids equal them ("Image corruption on kIDs
@@ -45,16 +37,8 @@ final class CheckpointCodec {
      */
     static final int DUMPER_OBJECT_ID = 1;
     static final int TASK_OBJECT_ID = 2;
-    /** GDT TLS slots CRIU always writes (GDT_ENTRY_TLS_MIN..MAX on x86_64). */
-    static final int TLS_FIRST = 12;
-    static final int TLS_SLOTS = 3;
     static final int FD_CLOEXEC = 1;
-    static final int S_IFCHR = 0020000;
-    /** What we store as st_mode of /dev/null (as CRIU does: the real mode) and of a tty. */
-    static final int DEV_NULL_MODE = S_IFCHR | 0666;
-    static final int TTY_MODE = S_IFCHR | 0620;
     static final int DEFAULT_UMASK = 022;
-    private static final itimer_entry DISARMED = itimer_entry.newBuilder().setIsec(0).setIusec(0).setVsec(0).setVusec(0).build();
 
     private CheckpointCodec() {
     }
@@ -62,35 +46,41 @@ final class CheckpointCodec {
     // ================= writing
 
     static void write(Checkpoint c, ImageDir d) throws IOException {
-        Task t = c.task();
+        if (c.processes().size() != 1) {
+            throw new ImageException("a checkpoint of " + c.processes().size() + " processes: lazymig writes one");
+        }
+        ProcessImage proc = c.root();
+        ProcessState t = proc.state();
         int pid = t.pid();
-        checkPagesFile(c.pagemap(), d);
+        checkPagesFile(proc.pagemap(), d);
 
-        FileTable files = new FileTable();
+        FilesImage files = new FilesImage(c.files());
         int exeId = files.byPath(t.exePath());
         int cwdId = files.byPath(t.cwd());
         int rootId = files.byPath(t.root());
         List<vma_entry> vmas = new ArrayList<>();
-        for (Vma v : c.vmas()) {
+        for (Vma v : proc.vmas()) {
             vmas.add(ProtoConvert.toProto(v, v.isFileBacked() ? files.byPath(v.path()) : 0));
         }
         List<fdinfo_entry> fdinfo = new ArrayList<>();
-        Map<Integer, Integer> idOfFd = new HashMap<>();
-        for (OpenFile f : c.files()) {
-            // fds sharing one open file description share one files.img entry, as CRIU writes them
-            int id = f.sharesWith() == OpenFile.OWN ? files.open(f) : idOfFd.get(f.sharesWith());
-            idOfFd.put(f.fd(), id);
-            fdinfo.add(fdinfo_entry.newBuilder().setId(id).setFlags(f.closeOnExec() ? FD_CLOEXEC : 0)
-                    .setType(fd_types.REG).setFd(f.fd()).build());
+        for (FdSlot s : proc.fds()) {
+            fdinfo.add(fdinfo_entry.newBuilder().setId(s.fileId()).setFlags(s.closeOnExec() ? FD_CLOEXEC : 0)
+                    .setType(FileCodecs.typeOf(c.file(s.fileId()))).setFd(s.fd()).build());
         }
 
         task_kobj_ids_entry ids = kernelObjectIds(TASK_OBJECT_ID);
         d.writeInventory(inventory_entry.newBuilder().setImgVersion(IMG_VERSION).setFdinfoPerId(true)
                 .setRootIds(kernelObjectIds(DUMPER_OBJECT_ID)).setNsPerId(true).setLsmtype(lsmtype.NO_LSM).build());
-        d.writePstree(List.of(pstree_entry.newBuilder().setPid(pid).setPpid(0).setPgid(t.pgid())
-                .setSid(t.sid()).addThreads(pid).build()));
+        pstree_entry.Builder entry = pstree_entry.newBuilder().setPid(pid).setPpid(t.ppid()).setPgid(t.pgid())
+                .setSid(t.sid());
+        for (ThreadState th : proc.threads()) {
+            entry.addThreads(th.tid());
+        }
+        d.writePstree(List.of(entry.build()));
         d.writeIds(pid, ids);
-        d.writeCore(pid, core(c));
+        for (ThreadState th : proc.threads()) {
+            d.writeCore(th.tid(), CoreCodec.encode(t, th));
+        }
         MmInfo mm = t.mm();
         mm_entry.Builder m = mm_entry.newBuilder().setMmStartCode(mm.startCode()).setMmEndCode(mm.endCode())
                 .setMmStartData(mm.startData()).setMmEndData(mm.endData()).setMmStartStack(mm.startStack())
@@ -102,7 +92,7 @@ final class CheckpointCodec {
         }
         d.writeMm(pid, m.build());
         d.writePagemap(pid, new ImageDir.PagemapImage(
-                pagemap_head.newBuilder().setPagesId(c.pagemap().pagesId()).build(), ProtoConvert.toProto(c.pagemap())));
+                pagemap_head.newBuilder().setPagesId(proc.pagemap().pagesId()).build(), ProtoConvert.toProto(proc.pagemap())));
         d.writeFiles(files.entries());
         d.writeFdinfo(TASK_OBJECT_ID, fdinfo);
         d.writeFs(pid, fs_entry.newBuilder().setCwdId(cwdId).setRootId(rootId).setUmask(t.umask()).build());
@@ -110,39 +100,6 @@ final class CheckpointCodec {
 
     private static task_kobj_ids_entry kernelObjectIds(int id) {
         return task_kobj_ids_entry.newBuilder().setVmId(id).setFilesId(id).setFsId(id).setSighandId(id).build();
-    }
-
-    private static core_entry core(Checkpoint c) {
-        Task t = c.task();
-        task_core_entry tc = task_core_entry.newBuilder().setTaskState(TASK_ALIVE).setExitCode(0)
-                .setPersonality(t.personality()).setFlags(0).setBlkSigset(t.sigmask()).setComm(t.comm())
-                .setRlimits(task_rlimits_entry.newBuilder().addAllRlimits(ProtoConvert.rlimitsToProto(t.rlimits())))
-                .addAllSigactions(ProtoConvert.sigactionsToProto(t))
-                // Timers and pending signals are not in the model: written as "none", which CRIU
-                // needs to see rather than absent fields (it would look for legacy images).
-                .setTimers(task_timers_entry.newBuilder().setReal(DISARMED).setVirt(DISARMED).setProf(DISARMED))
-                .setSignalsS(signal_queue_entry.getDefaultInstance())
-                .build();
-        thread_core_entry.Builder th = thread_core_entry.newBuilder().setFutexRla(t.robustList().head())
-                .setFutexRlaLen(t.robustList().length()).setBlkSigset(t.sigmask()).setComm(t.comm())
-                .setSignalsP(signal_queue_entry.getDefaultInstance())
-                .setCreds(ProtoConvert.toProto(t.creds()));
-        if (t.rseq().isRegistered()) {
-            th.setRseqEntry(rseq_entry.newBuilder().setRseqAbiPointer(t.rseq().abiPointer())
-                    .setRseqAbiSize(t.rseq().abiSize()).setSignature(t.rseq().signature())
-                    .setRseqCsPointer(t.rseq().csPointer()));
-        }
-        thread_info_x86.Builder ti = thread_info_x86.newBuilder().setClearTidAddr(t.clearTidAddress())
-                .setGpregs(ProtoConvert.toProto(c.registers().user()))
-                .setFpregs(ProtoConvert.fpregsToProto(c.registers()));
-        for (int i = 0; i < TLS_SLOTS; i++) {
-            // Empty GDT TLS slots, as CRIU writes them for a 64-bit task that never used set_thread_area.
-            ti.addTls(user_desc_t.newBuilder().setEntryNumber(TLS_FIRST + i).setBaseAddr(0).setLimit(0)
-                    .setSeg32Bit(false).setContentsH(false).setContentsL(false).setReadExecOnly(true)
-                    .setLimitInPages(false).setSegNotPresent(true).setUsable(false));
-        }
-        return core_entry.newBuilder().setMtype(core_entry.march.X86_64).setThreadInfo(ti).setTc(tc)
-                .setThreadCore(th).build();
     }
 
     /** pages-N.img must already hold exactly the present pages; a missing empty one is created. */
@@ -164,37 +121,31 @@ final class CheckpointCodec {
         }
     }
 
-    /** files.img under construction: by-path objects (exe, cwd, root, mapped files) shared, one entry per open fd. */
-    private static final class FileTable {
+    /**
+     * files.img under construction: the open files with their own ids, then the by-path objects
+     * (exe, cwd, root, mapped files), one REG entry per path, numbered after them.
+     */
+    private static final class FilesImage {
         private final Map<String, Integer> byPath = new LinkedHashMap<>();
         private final List<file_entry> entries = new ArrayList<>();
+        private int nextId;
+
+        FilesImage(List<FileObject> files) {
+            for (FileObject f : files) {
+                entries.add(FileCodecs.encode(f));
+                nextId = Math.max(nextId, f.id());
+            }
+            nextId++;
+        }
 
         int byPath(String path) {
             Integer id = byPath.get(path);
             if (id == null) {
-                id = add(path, 0, 0);
+                id = nextId++;
+                int mode = path.equals(DevNull.PATH) ? DevNullCodec.MODE : FilePaths.isTerminal(path) ? TerminalCodec.MODE : 0;
+                entries.add(RegEntries.entry(id, path, 0, 0, mode));
                 byPath.put(path, id);
             }
-            return id;
-        }
-
-        int open(OpenFile f) {
-            return add(f.path(), f.flags(), f.pos());
-        }
-
-        private int add(String path, int flags, long pos) {
-            int id = entries.size() + 1;
-            reg_file_entry.Builder reg = reg_file_entry.newBuilder().setId(id).setFlags(flags).setPos(pos)
-                    .setFown(fown_entry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0).setPid(0))
-                    .setName(path);
-            switch (OpenFile.kindOf(path)) {
-                case DEV_NULL -> reg.setMode(DEV_NULL_MODE);
-                case TTY -> reg.setMode(TTY_MODE);
-                default -> {
-                    // The real st_mode is not in the model; CRIU treats the field as optional.
-                }
-            }
-            entries.add(file_entry.newBuilder().setType(fd_types.REG).setId(id).setReg(reg).build());
             return id;
         }
 
@@ -223,10 +174,11 @@ final class CheckpointCodec {
             throw new ImageException(pstreeName + ": bad ids: pid " + Integer.toUnsignedString(pid) + " pgid "
                     + Integer.toUnsignedString(p.getPgid()) + " sid " + Integer.toUnsignedString(p.getSid()));
         }
-        if (p.getThreadsCount() > 1 || p.getThreadsCount() == 1 && p.getThreads(0) != pid) {
-            throw new ImageException(pstreeName + ": pid " + pid + " has threads " + p.getThreadsList()
-                    + "; lazymig handles single-threaded processes");
+        if (p.getPpid() != 0) {
+            throw new ImageException(pstreeName + ": the root process " + pid + " has ppid "
+                    + Integer.toUnsignedString(p.getPpid()) + ", expected 0");
         }
+        List<Integer> tids = threadIds(pstreeName, p);
         task_kobj_ids_entry ids = d.readIds(pid);
 
         String filesName = ImageType.FILES.fileName(0);
@@ -239,23 +191,19 @@ final class CheckpointCodec {
 
         String coreName = ImageType.CORE.fileName(pid);
         core_entry core = d.readCore(pid);
-        if (core.getMtype() != core_entry.march.X86_64) {
-            throw new ImageException(coreName + ": architecture " + core.getMtype() + ", only X86_64 is supported");
-        }
-        if (!core.hasThreadInfo() || !core.hasTc() || !core.hasThreadCore()) {
-            throw new ImageException(coreName + ": needs thread_info, tc and thread_core");
-        }
-        task_core_entry tc = core.getTc();
-        thread_core_entry th = core.getThreadCore();
-        thread_info_x86 ti = core.getThreadInfo();
-        Registers registers = at(coreName, () -> {
-            UserRegs user = ProtoConvert.fromProto(ti.getGpregs());
-            if (!ti.getFpregs().hasLazymigXsaveArea() && layoutForCriuImages == null) {
-                throw new IllegalArgumentException("no lazymig xsave area (an image made by CRIU): rebuilding the XSAVE"
-                        + " area from CRIU's fields needs this CPU's layout, and none was given");
-            }
-            return ProtoConvert.registersFromProto(user, ti.getFpregs(), layoutForCriuImages);
+        at(coreName, () -> {
+            CoreCodec.check(core, true);
+            return null;
         });
+        List<ThreadState> threads = new ArrayList<>();
+        for (int tid : tids) {
+            String name = ImageType.CORE.fileName(tid);
+            core_entry c = tid == pid ? core : d.readCore(tid);
+            threads.add(at(name, () -> {
+                CoreCodec.check(c, tid == pid);
+                return CoreCodec.decodeThread(tid, c, core.getTc().getComm(), layoutForCriuImages);
+            }));
+        }
 
         String mmName = ImageType.MM.fileName(pid);
         mm_entry mm = d.readMm(pid);
@@ -264,7 +212,7 @@ final class CheckpointCodec {
             for (vma_entry v : mm.getVmasList()) {
                 list.add(ProtoConvert.fromProto(v, id -> pathOf(fileTable, id, "mapped by vma 0x" + Long.toHexString(v.getStart()))));
             }
-            Checkpoint.checkVmas(list);
+            ProcessImage.checkVmas(list);
             return list;
         });
         String exePath = at(mmName, () -> pathOf(fileTable, mm.getExeFileId(), "the executable (exe_file_id)"));
@@ -280,7 +228,7 @@ final class CheckpointCodec {
         ImageDir.PagemapImage pagemapImage = d.readPagemap(pid);
         Pagemap pagemap = at(pagemapName, () -> {
             Pagemap pm = ProtoConvert.pagemapFromProto(pagemapImage);
-            Checkpoint.checkPagemap(vmas, pm);
+            ProcessImage.checkPagemap(vmas, pm);
             return pm;
         });
         try (PagesFile pages = d.openPages(pagemap.pagesId())) {
@@ -292,22 +240,34 @@ final class CheckpointCodec {
         }
 
         String fdinfoName = ImageType.FDINFO.fileName(ids.getFilesId());
-        List<OpenFile> files = new ArrayList<>();
-        Map<Integer, Integer> firstFdOfId = new HashMap<>();
+        List<FdSlot> fds = new ArrayList<>();
+        Map<Integer, FileObject> files = new LinkedHashMap<>();
         for (fdinfo_entry f : d.readFdinfo(ids.getFilesId())) {
-            if (f.getType() != fd_types.REG) {
-                throw new ImageException(fdinfoName + ": fd " + Integer.toUnsignedString(f.getFd()) + " is of type "
-                        + f.getType() + "; lazymig restores regular files, /dev/null and ttys only");
+            String fd = "fd " + Integer.toUnsignedString(f.getFd());
+            file_entry entry = fileTable.get(f.getId());
+            if (entry == null) {
+                throw new ImageException(fdinfoName + ": no file id " + Integer.toUnsignedString(f.getId()) + " for " + fd);
             }
-            reg_file_entry reg = at(fdinfoName, () -> regOf(fileTable, f.getId(), "fd " + Integer.toUnsignedString(f.getFd())));
-            Integer first = firstFdOfId.get(f.getId());
-            int sharesWith = first == null || first >= f.getFd() ? OpenFile.OWN : first;
-            if (first == null) {
-                firstFdOfId.put(f.getId(), f.getFd());
+            if (!FileCodecs.supports(f.getType())) {
+                throw new ImageException(fdinfoName + ": " + fd + " is of type " + f.getType() + "; "
+                        + FileCodecs.SUPPORTED);
             }
-            files.add(at(fdinfoName, () -> new OpenFile(f.getFd(), (f.getFlags() & FD_CLOEXEC) != 0, reg.getName(),
-                    reg.getFlags(), reg.getPos(), sharesWith)));
+            if (entry.getType() != f.getType()) {
+                throw new ImageException(fdinfoName + ": " + fd + " is of type " + f.getType() + " but its file id "
+                        + Integer.toUnsignedString(f.getId()) + " is of type " + entry.getType());
+            }
+            if (!files.containsKey(f.getId())) {
+                files.put(f.getId(), at(fdinfoName, () -> {
+                    try {
+                        return FileCodecs.decode(entry);
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException(fd + ": " + e.getMessage(), e);
+                    }
+                }));
+            }
+            fds.add(at(fdinfoName, () -> new FdSlot(f.getFd(), (f.getFlags() & FD_CLOEXEC) != 0, f.getId())));
         }
+        fds.sort((x, y) -> Integer.compare(x.fd(), y.fd()));
 
         String fsName = ImageType.FS.fileName(pid);
         fs_entry fs = d.readFs(pid);
@@ -318,37 +278,48 @@ final class CheckpointCodec {
             throw new ImageException(fsName + ": umask 0" + Integer.toOctalString(umask) + " has bits outside 0777");
         }
 
-        Task task = at(coreName, () -> Task.builder().pid(pid).pgid(p.getPgid()).sid(p.getSid())
-                .comm(tc.getComm()).exePath(exePath).cwd(cwd).root(root)
-                .umask(umask).personality(tc.getPersonality())
-                .sigmask(th.hasBlkSigset() ? th.getBlkSigset() : tc.getBlkSigset())
-                .rlimits(ProtoConvert.rlimitsFromProto(tc.getRlimits().getRlimitsList()))
-                .sigactions(ProtoConvert.sigactionsFromProto(tc.getSigactionsList()))
-                .rseq(th.hasRseqEntry() ? new Rseq(th.getRseqEntry().getRseqAbiPointer(), th.getRseqEntry().getRseqAbiSize(),
-                        th.getRseqEntry().getSignature(), th.getRseqEntry().getRseqCsPointer()) : Rseq.NONE)
-                .robustList(new RobustList(th.getFutexRla(), th.getFutexRlaLen()))
-                .clearTidAddress(ti.getClearTidAddr())
-                .creds(th.hasCreds() ? ProtoConvert.fromProto(th.getCreds()) : Creds.ROOT)
+        ProcessState state = at(coreName, () -> ProcessState.builder().pid(pid).ppid(0).pgid(p.getPgid()).sid(p.getSid())
+                .comm(core.getTc().getComm()).exePath(exePath).cwd(cwd).root(root)
+                .umask(umask).personality(core.getTc().getPersonality())
+                .rlimits(ProtoConvert.rlimitsFromProto(core.getTc().getRlimits().getRlimitsList()))
+                .sigactions(ProtoConvert.sigactionsFromProto(core.getTc().getSigactionsList()))
+                .creds(core.getThreadCore().hasCreds() ? ProtoConvert.fromProto(core.getThreadCore().getCreds()) : Creds.ROOT)
                 .mm(mmInfo).build());
-        return at(fdinfoName, () -> new Checkpoint(task, registers, vmas, pagemap, files));
+        ProcessImage process = at(fdinfoName, () -> new ProcessImage(state, threads, vmas, pagemap, fds));
+        return at(fdinfoName, () -> Checkpoint.of(process, new ArrayList<>(files.values())));
     }
 
-    private static reg_file_entry regOf(Map<Integer, file_entry> table, int id, String what) {
+    /** The pstree entry's threads, leader first; an entry without any (old images) is the leader alone. */
+    private static List<Integer> threadIds(String pstreeName, pstree_entry p) throws ImageException {
+        int pid = p.getPid();
+        if (p.getThreadsCount() == 0) {
+            return List.of(pid);
+        }
+        if (p.getThreads(0) != pid) {
+            throw new ImageException(pstreeName + ": pid " + pid + " has threads " + p.getThreadsList()
+                    + "; the first must be the leader, " + pid);
+        }
+        List<Integer> tids = new ArrayList<>();
+        for (int tid : p.getThreadsList()) {
+            if (tid <= 0 || tids.contains(tid)) {
+                throw new ImageException(pstreeName + ": pid " + pid + " has threads " + p.getThreadsList()
+                        + "; thread " + Integer.toUnsignedString(tid) + " is not a new positive tid");
+            }
+            tids.add(tid);
+        }
+        return tids;
+    }
+
+    private static String pathOf(Map<Integer, file_entry> table, int id, String what) {
         file_entry f = table.get(id);
         if (f == null) {
             throw new IllegalArgumentException("no file id " + Integer.toUnsignedString(id) + " for " + what);
         }
-        if (f.getType() != fd_types.REG || !f.hasReg()) {
-            throw new IllegalArgumentException("file id " + Integer.toUnsignedString(id) + " for " + what + " is of type "
-                    + f.getType() + (f.hasReg() ? "" : " without a reg entry") + ", expected REG");
+        try {
+            return RegEntries.reg(f).getName();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage() + " (for " + what + ")", e);
         }
-        return f.getReg();
-    }
-
-    private static String pathOf(Map<Integer, file_entry> table, int id, String what) {
-        String name = regOf(table, id, what).getName();
-        OpenFile.checkPath(name);
-        return name;
     }
 
     interface Conversion<T> {

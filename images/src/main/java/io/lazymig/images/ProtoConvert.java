@@ -309,7 +309,7 @@ public final class ProtoConvert {
     // ---- signals and limits
 
     /** CRIU's positional list: one entry per signal 1..64 except SIGKILL and SIGSTOP. */
-    public static List<sa_entry> sigactionsToProto(Task task) {
+    public static List<sa_entry> sigactionsToProto(ProcessState task) {
         List<sa_entry> out = new ArrayList<>();
         for (int signo = 1; signo <= SigAction.SIGMAX; signo++) {
             if (SigAction.isDumpable(signo)) {

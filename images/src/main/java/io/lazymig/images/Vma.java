@@ -88,7 +88,7 @@ public record Vma(long start, long end, int prot, int flags, int status, long pg
             throw new IllegalArgumentException(where + (path == null ? ": a file mapping needs a path" : ": anonymous memory has no path"));
         }
         if (path != null) {
-            OpenFile.checkPath(path);
+            FilePaths.check(path);
         }
     }
 

@@ -387,7 +387,7 @@ class BadInputTest {
         List<fdinfo_entry> fds = new ArrayList<>(images.readFdinfo(2));
         fds.set(3, fds.get(3).toBuilder().setType(fd_types.PIPE).build());
         images.writeFdinfo(2, fds);
-        assertEquals("fdinfo-2.img: fd 3 is of type PIPE; lazymig restores regular files, /dev/null and ttys only", readFails());
+        assertEquals("fdinfo-2.img: fd 3 is of type PIPE; lazymig restores regular files, /dev/null and terminals only", readFails());
     }
 
     @Test
@@ -412,10 +412,32 @@ class BadInputTest {
     }
 
     @Test
-    void threads() throws Exception {
+    void threadWithoutItsCore() throws Exception {
         pstree_entry p = images.readPstree().get(0);
         images.writePstree(List.of(p.toBuilder().addThreads(4243).build()));
-        assertEquals("pstree.img: pid 4242 has threads [4242, 4243]; lazymig handles single-threaded processes", readFails());
+        assertThat(readFails(), startsWith("core-4243.img: missing in "));
+    }
+
+    @Test
+    void threadsNotLeaderFirst() throws Exception {
+        pstree_entry p = images.readPstree().get(0);
+        images.writePstree(List.of(p.toBuilder().clearThreads().addThreads(4243).addThreads(4242).build()));
+        assertEquals("pstree.img: pid 4242 has threads [4243, 4242]; the first must be the leader, 4242", readFails());
+    }
+
+    @Test
+    void threadListedTwice() throws Exception {
+        pstree_entry p = images.readPstree().get(0);
+        images.writePstree(List.of(p.toBuilder().addThreads(4242).build()));
+        assertEquals("pstree.img: pid 4242 has threads [4242, 4242]; thread 4242 is not a new positive tid", readFails());
+    }
+
+    @Test
+    void threadCoreWithoutThreadInfo() throws Exception {
+        pstree_entry p = images.readPstree().get(0);
+        images.writePstree(List.of(p.toBuilder().addThreads(4243).build()));
+        images.writeCore(4243, images.readCore(4242).toBuilder().clearTc().clearThreadInfo().build());
+        assertEquals("core-4243.img: needs thread_info and thread_core", readFails());
     }
 
     @Test

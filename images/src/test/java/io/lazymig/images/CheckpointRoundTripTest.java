@@ -33,26 +33,45 @@ class CheckpointRoundTripTest {
     void writeThenReadGivesTheSameCheckpoint() throws Exception {
         Checkpoint written = Samples.writeSample(dir);
         Checkpoint read = Checkpoint.read(dir);
-        assertEquals(written.task(), read.task());
-        assertEquals(written.registers(), read.registers());
+        assertEquals(written.root().state(), read.root().state());
+        assertEquals(written.root().threads(), read.root().threads());
         assertEquals(written.vmas(), read.vmas());
         assertEquals(written.pagemap(), read.pagemap());
+        assertEquals(written.root().fds(), read.root().fds());
         assertEquals(written.files(), read.files());
         assertEquals(written, read);
     }
 
     @Test
     void fdsSharingAnOpenFileShareOneFilesEntry() throws Exception {
-        List<OpenFile> files = new ArrayList<>(Samples.files());
-        files.add(new OpenFile(4, false, "/tmp/sample.log", 02101, 1234, 3));
-        Checkpoint c = new Checkpoint(Samples.task(), Samples.registers(), Samples.vmas(), Samples.pagemap(), files);
+        List<FdSlot> fds = new ArrayList<>(Samples.fds());
+        fds.add(new FdSlot(4, false, 3));
+        ProcessImage p = new ProcessImage(Samples.state(), List.of(Samples.leader()), Samples.vmas(), Samples.pagemap(), fds);
+        Checkpoint c = Checkpoint.of(p, Samples.files());
         Samples.writePages(dir, c.pagemap());
         c.write(dir);
         Checkpoint read = Checkpoint.read(dir);
-        assertEquals(3, read.files().get(4).sharesWith());
-        assertEquals(OpenFile.OWN, read.files().get(3).sharesWith());
+        assertEquals(c, read);
         var fdinfo = ImageDir.of(dir).readFdinfo(2);
         assertEquals(fdinfo.get(3).getId(), fdinfo.get(4).getId(), "one files.img entry, as CRIU writes a dup");
+        assertEquals(fdinfo.get(1).getId(), fdinfo.get(2).getId(), "stdout and stderr: one terminal description");
+        assertEquals(3 + 5, ImageDir.of(dir).readFiles().size(), "three open files, then exe, cwd, root, libc, shared.dat");
+    }
+
+    @Test
+    void everyThreadHasItsCoreAndThePstreeListsThemLeaderFirst() throws Exception {
+        Checkpoint c = Checkpoint.of(Samples.process(List.of(Samples.leader(), Samples.worker())), Samples.files());
+        Samples.writePages(dir, c.pagemap());
+        c.write(dir);
+        assertEquals(List.of(Samples.PID, Samples.PID + 1), ImageDir.of(dir).readPstree().get(0).getThreadsList());
+        var leader = ImageDir.of(dir).readCore(Samples.PID);
+        var worker = ImageDir.of(dir).readCore(Samples.PID + 1);
+        assertTrue(leader.hasTc(), "the leader's core holds the process-wide part");
+        assertFalse(worker.hasTc(), "a thread's core does not (CRIU reads tc from the leader's)");
+        assertEquals("worker", worker.getThreadCore().getComm());
+        assertEquals(1L << (10 - 1), worker.getThreadCore().getBlkSigset());
+        assertEquals(0x7ffff757da10L, worker.getThreadInfo().getClearTidAddr());
+        assertEquals(c, Checkpoint.read(dir));
     }
 
     @Test
@@ -137,7 +156,7 @@ class CheckpointRoundTripTest {
         }
         file_entry devNull = files.stream().filter(f -> f.getReg().getName().equals("/dev/null")).findFirst().orElseThrow();
         assertEquals(020666, devNull.getReg().getMode());
-        assertEquals(9, files.size(), "exe, cwd, root, libc, shared.dat, plus one per fd: "
+        assertEquals(8, files.size(), "one per open file (stdout and stderr share one), then exe, cwd, root, libc, shared.dat: "
                 + files.stream().map(f -> f.getReg().getName()).collect(Collectors.toList()));
     }
 
@@ -166,7 +185,8 @@ class CheckpointRoundTripTest {
     void emptyPresentSetCreatesAnEmptyPagesFile() throws Exception {
         Checkpoint sample = Samples.checkpoint();
         Pagemap lazyOnly = Pagemap.builder(3).add(0x7ffff7d00000L, 16, PagemapIov.PE_LAZY).build();
-        Checkpoint c = new Checkpoint(sample.task(), sample.registers(), sample.vmas(), lazyOnly, List.of());
+        ProcessImage p = sample.root();
+        Checkpoint c = Checkpoint.of(new ProcessImage(p.state(), p.threads(), p.vmas(), lazyOnly, List.of()), List.of());
         c.write(dir);
         assertEquals(0, Files.size(dir.resolve("pages-3.img")));
         assertEquals(c, Checkpoint.read(dir));

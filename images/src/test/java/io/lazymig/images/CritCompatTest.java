@@ -134,7 +134,7 @@ class CritCompatTest {
         String json = decode("mm-4242.img");
         assertThat(json, containsString("\"magic\": \"MM\""));
         assertThat(json, containsString("\"mm_start_brk\": \"0x555555559000\""));
-        assertThat(json, containsString("\"exe_file_id\": 1"));
+        assertThat(json, containsString("\"exe_file_id\": 4"));
         assertThat(json, containsString("\"start\": \"0x7ffff7fc6000\", \"end\": \"0x7ffff7fc8000\", \"pgoff\": 0, \"shmid\": 0, "
                 + "\"prot\": \"PROT_READ | PROT_EXEC\", \"flags\": \"MAP_PRIVATE | MAP_ANON\", "
                 + "\"status\": \"VMA_AREA_REGULAR | VMA_AREA_VDSO | VMA_ANON_PRIVATE\", \"fd\": -1"));
@@ -142,7 +142,7 @@ class CritCompatTest {
         assertThat(json, containsString("\"status\": \"VMA_AREA_REGULAR | VMA_AREA_HEAP | VMA_ANON_PRIVATE\""));
         assertThat(json, containsString("\"status\": \"VMA_AREA_VSYSCALL | VMA_ANON_PRIVATE\""));
         assertThat(json, containsString("\"flags\": \"MAP_PRIVATE | MAP_ANON | MAP_GROWSDOWN\""));
-        assertThat(json, containsString("\"pgoff\": 8192, \"shmid\": 1, \"prot\": \"PROT_READ | PROT_WRITE\", "
+        assertThat(json, containsString("\"pgoff\": 8192, \"shmid\": 4, \"prot\": \"PROT_READ | PROT_WRITE\", "
                 + "\"flags\": \"MAP_PRIVATE\", \"status\": \"VMA_AREA_REGULAR | VMA_FILE_PRIVATE\""));
         assertThat(json, containsString("\"flags\": \"MAP_SHARED\", \"status\": \"VMA_AREA_REGULAR | VMA_FILE_SHARED\""));
     }

@@ -52,36 +52,39 @@ class CriuReferenceImagesTest {
     @Test
     void checkpointMeansWhatCriuMeant() throws Exception {
         Checkpoint c = Checkpoint.read(reference(), SyntheticCpu.amdAvx512());
-        Task t = c.task();
+        ProcessState t = c.root().state();
+        ThreadState leader = c.root().leader();
+        assertEquals(List.of(leader), c.root().threads());
         assertEquals(PID, t.pid());
+        assertEquals(PID, leader.tid());
         assertEquals("target", t.comm());
         assertEquals("/tmp/wt-images-fixture/target", t.exePath());
         assertEquals("/tmp/wt-images-fixture", t.cwd());
         assertEquals("/", t.root());
         assertEquals(027, t.umask());
-        assertEquals(1L << (12 - 1), t.sigmask(), "SIGUSR2 blocked");
+        assertEquals(1L << (12 - 1), leader.sigmask(), "SIGUSR2 blocked");
         assertEquals(1, t.sigactions().size());
         SigAction usr1 = t.sigactions().get(0);
         assertEquals(10, usr1.signo());
         assertEquals(0x14000000L, usr1.flags(), "SA_RESTART | SA_RESTORER");
-        assertTrue(t.rseq().isRegistered());
-        assertEquals(32, t.rseq().abiSize());
-        assertEquals(0x53053053, t.rseq().signature());
-        assertEquals(24, t.robustList().length());
+        assertTrue(leader.rseq().isRegistered());
+        assertEquals(32, leader.rseq().abiSize());
+        assertEquals(0x53053053, leader.rseq().signature());
+        assertEquals(24, leader.robustList().length());
         assertEquals(16, t.rlimits().size());
         assertEquals(0, t.creds().euid());
         assertEquals(0x1ff_feff_ffffL, t.creds().capEff(), "every capability but CAP_SYS_RESOURCE (24), 41 in all");
         assertEquals(0, t.mm().auxv().length % 2);
 
-        List<OpenFile> files = c.files();
-        assertEquals(4, files.size());
-        assertEquals(OpenFile.Kind.DEV_NULL, files.get(0).kind());
-        assertEquals("/tmp/wt-images-fixture/out.txt", files.get(1).path());
-        assertEquals(6, files.get(1).pos());
-        assertEquals(OpenFile.Kind.DEV_NULL, files.get(2).kind());
-        OpenFile log = files.get(3);
-        assertEquals(3, log.fd());
-        assertTrue(log.closeOnExec());
+        List<FdSlot> fds = c.root().fds();
+        assertEquals(List.of(0, 1, 2, 3), fds.stream().map(FdSlot::fd).toList());
+        assertTrue(c.file(fds.get(0).fileId()) instanceof DevNull);
+        RegularFile out = (RegularFile) c.file(fds.get(1).fileId());
+        assertEquals("/tmp/wt-images-fixture/out.txt", out.path());
+        assertEquals(6, out.pos());
+        assertTrue(c.file(fds.get(2).fileId()) instanceof DevNull);
+        assertTrue(fds.get(3).closeOnExec());
+        RegularFile log = (RegularFile) c.file(fds.get(3).fileId());
         assertEquals(18, log.pos());
 
         List<Integer> special = new ArrayList<>();
@@ -92,12 +95,12 @@ class CriuReferenceImagesTest {
         }
         // [vvar] (vvar and vvar_vclock as one area), [vdso], [vsyscall]
         assertThat(special, contains(0x1201, 0x209, 0x204));
-        Vma stack = c.vmaAt(c.registers().user().sp()).orElseThrow();
+        Vma stack = c.vmaAt(c.root().leader().registers().user().sp()).orElseThrow();
         assertTrue((stack.flags() & Vma.MAP_GROWSDOWN) != 0);
         assertTrue(stack.canBeLazy());
 
         // The stack-pointer page is never lazy; the heap and anonymous pages are LAZY|PRESENT.
-        PagemapIov spPage = c.pagemap().find(c.registers().user().sp()).orElseThrow();
+        PagemapIov spPage = c.pagemap().find(c.root().leader().registers().user().sp()).orElseThrow();
         assertTrue(spPage.isPresent());
         assertTrue(c.pagemap().lazyPages() > 0);
         assertEquals(Files.size(reference().resolve("pages-1.img")), c.pagemap().presentBytes());
@@ -123,10 +126,10 @@ class CriuReferenceImagesTest {
             assertEquals(8, found, "the target's 8 pattern pages are in pages-1.img");
         }
 
-        ByteBuffer xstate = ByteBuffer.wrap(c.registers().xstate()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer xstate = ByteBuffer.wrap(c.root().leader().registers().xstate()).order(java.nio.ByteOrder.LITTLE_ENDIAN);
         assertEquals(0x1f80, xstate.getInt(24), "mxcsr default");
         assertEquals(0x37f, xstate.getShort(0), "x87 control word default");
-        assertEquals(SyntheticCpu.amdAvx512().size(), c.registers().xstateSize(), "rebuilt in the layout given");
+        assertEquals(SyntheticCpu.amdAvx512().size(), c.root().leader().registers().xstateSize(), "rebuilt in the layout given");
     }
 
     @Test
@@ -154,6 +157,6 @@ class CriuReferenceImagesTest {
                 ours.getThreadInfo().getFpregs().getXsave());
         assertEquals(theirs.getThreadInfo().getFpregs().getStSpaceList(), ours.getThreadInfo().getFpregs().getStSpaceList());
         assertFalse(theirs.getThreadInfo().getFpregs().hasLazymigXsaveArea());
-        assertArrayEquals(c.registers().xstate(), ours.getThreadInfo().getFpregs().getLazymigXsaveArea().toByteArray());
+        assertArrayEquals(c.root().leader().registers().xstate(), ours.getThreadInfo().getFpregs().getLazymigXsaveArea().toByteArray());
     }
 }

@@ -97,40 +97,58 @@ final class Samples {
         return new Registers(regs(), area, layout);
     }
 
-    static Task task() {
+    static ProcessState state() {
         List<Rlimit> rlimits = new ArrayList<>();
-        for (int i = 0; i < Task.MAX_RLIMITS; i++) {
+        for (int i = 0; i < ProcessState.MAX_RLIMITS; i++) {
             rlimits.add(i == 7 ? new Rlimit(1024, 4096) : new Rlimit(Rlimit.INFINITY, Rlimit.INFINITY));
         }
         long[] auxv = {33, 0x7ffff7fc6000L, 16, 0x178bfbffL, 6, 4096, 3, 0x555555554040L, 9, 0x555555555040L, 0, 0};
         MmInfo mm = new MmInfo(0x555555555000L, 0x555555555800L, 0x555555557d10L, 0x555555558010L, 0x7fffffffe3d0L,
                 0x555555559000L, 0x55555557a000L, 0x7fffffffe6b1L, 0x7fffffffe6c2L, 0x7fffffffe6c2L, 0x7fffffffefe0L, auxv);
-        return Task.builder().pid(PID).pgid(PID).sid(PID).comm("sample").exePath(EXE).cwd("/tmp")
-                .root("/").umask(027).personality(0).sigmask(1L << (12 - 1))
+        return ProcessState.builder().pid(PID).pgid(PID).sid(PID).comm("sample").exePath(EXE).cwd("/tmp")
+                .root("/").umask(027).personality(0)
                 .rlimits(rlimits)
                 .sigactions(List.of(
                         new SigAction(10, 0x555555555200L, 0x14000000L, 0x7ffff7e05050L, 0),
                         new SigAction(13, 1, 0x04000000L, 0x7ffff7e05050L, 0),   // SIGPIPE ignored
                         new SigAction(64, 0x555555555300L, 0x04000004L, 0x7ffff7e05050L, 1L << 9)))
-                .rseq(new Rseq(0x7ffff7d7e9e0L, 32, 0x53053053, 0))
-                .robustList(new RobustList(0x7ffff7d7e720L, 24))
-                .clearTidAddress(0x7ffff7d7ea10L)
                 .creds(new Creds(1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 0, 0, 0, Creds.ALL_CAPS, 0, 0,
                         List.of(24, 27, 1000), true))
                 .mm(mm)
                 .build();
     }
 
-    static List<OpenFile> files() {
+    /** The leader: SIGUSR2 blocked, rseq and a robust list registered. */
+    static ThreadState leader() {
+        return new ThreadState(PID, registers(), 1L << (12 - 1), new Rseq(0x7ffff7d7e9e0L, 32, 0x53053053, 0),
+                new RobustList(0x7ffff7d7e720L, 24), 0x7ffff7d7ea10L, "sample");
+    }
+
+    /** A second thread, with its own registers, mask, rseq area and name. */
+    static ThreadState worker() {
+        return new ThreadState(PID + 1, registers(), 1L << (10 - 1), new Rseq(0x7ffff757d9e0L, 32, 0x53053053, 0),
+                new RobustList(0x7ffff757d720L, 24), 0x7ffff757da10L, "worker");
+    }
+
+    /** stdin /dev/null; stdout and stderr one terminal description (2>&1); fd 3 a log file. */
+    static List<FileObject> files() {
         return List.of(
-                new OpenFile(0, false, "/dev/null", O_LARGEFILE, 0),
-                new OpenFile(1, false, "/dev/pts/3", O_RDWR | O_LARGEFILE, 0),
-                new OpenFile(2, false, "/dev/pts/3", O_RDWR | O_LARGEFILE, 0),
-                new OpenFile(3, true, "/tmp/sample.log", O_WRONLY | O_APPEND | O_LARGEFILE, 1234));
+                new DevNull(1, O_LARGEFILE, 0),
+                new Terminal(2, "/dev/pts/3", O_RDWR | O_LARGEFILE, 0),
+                new RegularFile(3, "/tmp/sample.log", O_WRONLY | O_APPEND | O_LARGEFILE, 1234));
+    }
+
+    static List<FdSlot> fds() {
+        return List.of(new FdSlot(0, false, 1), new FdSlot(1, false, 2), new FdSlot(2, false, 2),
+                new FdSlot(3, true, 3));
+    }
+
+    static ProcessImage process(List<ThreadState> threads) {
+        return new ProcessImage(state(), threads, vmas(), pagemap(), fds());
     }
 
     static Checkpoint checkpoint() {
-        return new Checkpoint(task(), registers(), vmas(), pagemap(), files());
+        return Checkpoint.of(process(List.of(leader())), files());
     }
 
     /** Deterministic content of the page at {@code address}. */

@@ -48,7 +48,12 @@ final class Crit {
     }
 
     /** The summary of one dump directory. */
-    record Summary(List<String> decoded, List<long[]> pstree, Map<Long, String> comms, Map<Long, Integer> taskStates,
+    /**
+     * {@code pstree}: pid, ppid, pgid, sid, then the threads; {@code comms}: tc.comm by core image (empty
+     * for a non-leader thread, which has no tc); {@code threadNames}: thread_core.comm by core image.
+     */
+    record Summary(List<String> decoded, List<long[]> pstree, Map<Long, String> comms, Map<Long, String> threadNames,
+                   Map<Long, Integer> taskStates,
                    Map<String, List<String>> regFields, Map<String, Long> gpregs, Map<String, Long> mm,
                    List<Long> auxv, List<VmaRow> vmas, List<PmapRow> pmaps, List<FdRow> fds, Map<String, String> files,
                    Long umask) {
@@ -93,6 +98,7 @@ final class Crit {
         List<String> decoded = new ArrayList<>();
         List<long[]> pstree = new ArrayList<>();
         Map<Long, String> comms = new LinkedHashMap<>();
+        Map<Long, String> threadNames = new LinkedHashMap<>();
         Map<Long, Integer> states = new LinkedHashMap<>();
         Map<String, List<String>> regFields = new LinkedHashMap<>();
         Map<String, Long> gpregs = new LinkedHashMap<>();
@@ -107,7 +113,19 @@ final class Crit {
             String[] f = line.split(" ");
             switch (f[0]) {
                 case "decoded" -> decoded.add(f[1]);
-                case "pstree" -> pstree.add(new long[] { hex(f[1]), hex(f[2]), hex(f[3]), hex(f[4]) });
+                case "pstree" -> {
+                    // pid, ppid, pgid, sid, then the threads (leader first)
+                    String[] threads = f.length > 5 && !f[5].isEmpty() ? f[5].split(",") : new String[0];
+                    long[] e = new long[4 + threads.length];
+                    for (int i = 0; i < 4; i++) {
+                        e[i] = hex(f[i + 1]);
+                    }
+                    for (int i = 0; i < threads.length; i++) {
+                        e[4 + i] = hex(threads[i]);
+                    }
+                    pstree.add(e);
+                }
+                case "thread" -> threadNames.put(Long.parseLong(f[1]), line.split(" ", 4).length > 3 ? line.split(" ", 4)[3] : "");
                 case "core" -> {
                     long tid = Long.parseLong(f[1]);
                     states.put(tid, (int) hex(f[2]));
@@ -134,7 +152,8 @@ final class Crit {
                 default -> fail("unexpected crit-summary line: " + line);
             }
         }
-        return new Summary(decoded, pstree, comms, states, regFields, gpregs, mm, auxv, vmas, pmaps, fds, files, umask);
+        return new Summary(decoded, pstree, comms, threadNames, states, regFields, gpregs, mm, auxv, vmas, pmaps, fds, files,
+                umask);
     }
 
     private static long hex(String s) {

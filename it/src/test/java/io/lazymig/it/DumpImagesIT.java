@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.lazymig.dump.Dumper;
 import io.lazymig.images.Checkpoint;
 import io.lazymig.images.PagemapIov;
+import io.lazymig.images.ThreadState;
 import io.lazymig.images.Vma;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -133,7 +134,8 @@ class DumpImagesIT {
                 "pagemap-" + w.pid + ".img", "files.img", "fs-" + w.pid + ".img", "ids-" + w.pid + ".img")), images.toString());
 
         assertEquals(1, s.pstree().size());
-        assertArrayEquals(new long[] { w.pid, 0, w.statField(5), w.statField(6) }, s.pstree().get(0), "pstree entry");
+        assertArrayEquals(new long[] { w.pid, 0, w.statField(5), w.statField(6), w.pid }, s.pstree().get(0),
+                "pstree entry: pid, ppid, pgid, sid, threads");
         assertEquals(Map.of((long) w.pid, comm), s.comms(), "core comm");
 
         List<Crit.VmaRow> want = maps.stream().map(m -> new Crit.VmaRow(m.start(), m.end(), m.prot(), m.expectedFlags(),
@@ -178,8 +180,9 @@ class DumpImagesIT {
     /** Checkpoint.read sees the same task, VMAs and pagemap as crit. */
     private static void checkReaderAgreesWithCrit(int pid, String comm, Crit.Summary s, Path dir) throws IOException {
         Checkpoint cp = Checkpoint.read(dir);
-        assertEquals(pid, cp.task().pid());
-        assertEquals(comm, cp.task().comm());
+        assertEquals(pid, cp.root().pid());
+        assertEquals(comm, cp.root().state().comm());
+        assertEquals(List.of(pid), cp.root().threads().stream().map(ThreadState::tid).toList());
         List<Crit.VmaRow> vmas = new ArrayList<>();
         for (Vma v : cp.vmas()) {
             vmas.add(new Crit.VmaRow(v.start(), v.end(), v.prot(), v.flags(), v.status(), v.pgoff()));
@@ -190,8 +193,8 @@ class DumpImagesIT {
             iovs.add(new Crit.PmapRow(i.vaddr(), i.nrPages(), i.flags()));
         }
         assertEquals(s.pmaps(), iovs, "pagemap: our reader against crit");
-        assertEquals(s.gpregs().get("sp"), cp.registers().user().sp());
-        assertEquals(s.gpregs().get("ip"), cp.registers().user().ip());
+        assertEquals(s.gpregs().get("sp"), cp.root().leader().registers().user().sp());
+        assertEquals(s.gpregs().get("ip"), cp.root().leader().registers().user().ip());
     }
 
     private static String link(Workload w, String entry) throws IOException {

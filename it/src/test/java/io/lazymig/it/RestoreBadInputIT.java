@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lazymig.images.Checkpoint;
+import io.lazymig.images.ProcessImage;
 import io.lazymig.images.Vma;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -141,7 +142,8 @@ class RestoreBadInputIT {
             vmas.add(v);
         }
         assertTrue(changed, "the checkpoint has no [vdso]");
-        new Checkpoint(cp.task(), cp.registers(), vmas, cp.pagemap(), cp.files()).write(img);
+        ProcessImage p = cp.root();
+        Checkpoint.of(new ProcessImage(p.state(), p.threads(), vmas, p.pagemap(), p.fds()), cp.files()).write(img);
         RestoreLauncher.Result r = restoreFails("restore", "-D", img.toString());
         assertThat(r.errorLines().get(0), matchesPattern("lazymig restore: the checkpoint's vdso block \\[.*\\] differs from "
                 + "this kernel's \\[.*\\]: restore on a host running the same kernel as the source"));

@@ -4,7 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lazymig.images.Checkpoint;
-import io.lazymig.images.OpenFile;
+import io.lazymig.images.FdSlot;
+import io.lazymig.images.RegularFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -74,8 +75,8 @@ class RestoreEagerIT {
         try (RestoreCycle c = new RestoreCycle(dir, w)) {
             c.dump(3, true);
             Checkpoint cp = Checkpoint.read(c.images);
-            OpenFile appendFd = cp.files().stream().filter(f -> f.fd() == 3).findFirst().orElseThrow();
-            OpenFile readFd = cp.files().stream().filter(f -> f.fd() == 4).findFirst().orElseThrow();
+            RegularFile appendFd = regularFileAt(cp, 3);
+            RegularFile readFd = regularFileAt(cp, 4);
             c.restore();
             RestoreWorkload.Line first = c.awaitRestoredLine();
             // The first read after restore started at the dumped offset and the append landed at the
@@ -182,5 +183,15 @@ class RestoreEagerIT {
             Thread.sleep(10);
         }
         throw new AssertionError("process " + pid + " never slept in " + wchan + " (last wchan " + last + ")");
+    }
+
+    /** The regular file the dumped process had open at {@code fd}. */
+    private static RegularFile regularFileAt(Checkpoint cp, int fd) {
+        for (FdSlot s : cp.root().fds()) {
+            if (s.fd() == fd) {
+                return (RegularFile) cp.file(s.fileId());
+            }
+        }
+        throw new AssertionError("no fd " + fd + " in the checkpoint");
     }
 }

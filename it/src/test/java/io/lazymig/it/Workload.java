@@ -55,6 +55,24 @@ final class Workload implements AutoCloseable {
         return start("checksum_loop.py", command("python", args));
     }
 
+    /** it/workloads/threads.py: a worker thread counting, the main thread waiting for it in join(). */
+    static Workload pythonThreads(int intervalMs) throws IOException, InterruptedException {
+        return start("threads.py", threadsCommand(intervalMs));
+    }
+
+    /** {@link #pythonThreads} as the leader of a session of its own (see {@link #checksumInOwnSession}). */
+    static Workload pythonThreadsInOwnSession(int intervalMs) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/setsid"));
+        cmd.addAll(threadsCommand(intervalMs));
+        return start("threads.py", cmd);
+    }
+
+    private static List<String> threadsCommand(int intervalMs) {
+        Path script = root().resolve("it/workloads/threads.py");
+        assertTrue(Files.isRegularFile(script), "missing " + script);
+        return List.of("/usr/bin/python3", script.toString(), Integer.toString(intervalMs));
+    }
+
     /** A checksum workload by short name: "checksum-loop", "checksum-loop-static" or "python". */
     static Workload checksum(String which, int mib, int intervalMs) throws IOException, InterruptedException {
         return start(which, command(which, Integer.toString(mib), Integer.toString(intervalMs)));

@@ -48,7 +48,7 @@ public final class DestinationImages implements AutoCloseable {
                     }
                 }
             }
-            new Checkpoint(cp.task(), cp.registers(), cp.vmas(), pm.build(), cp.files()).write(tmp);
+            cp.withRootPagemap(pm.build()).write(tmp);
             List<Messages.ImageInfo> list = new ArrayList<>();
             try (Stream<Path> s = Files.list(tmp)) {
                 for (Path p : s.sorted().toList()) {

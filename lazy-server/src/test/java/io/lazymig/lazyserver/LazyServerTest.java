@@ -11,8 +11,10 @@ import io.lazymig.images.MmInfo;
 import io.lazymig.images.Pagemap;
 import io.lazymig.images.PagemapIov;
 import io.lazymig.images.PagesWriter;
+import io.lazymig.images.ProcessImage;
+import io.lazymig.images.ProcessState;
 import io.lazymig.images.Registers;
-import io.lazymig.images.Task;
+import io.lazymig.images.ThreadState;
 import io.lazymig.images.UserRegs;
 import io.lazymig.images.Vma;
 import io.lazymig.images.XsaveLayout;
@@ -86,7 +88,7 @@ class LazyServerTest {
                 w.append(page.flip());
             }
         }
-        Task task = Task.builder().pid(PID).comm("test").exePath("/bin/true")
+        ProcessState state = ProcessState.builder().pid(PID).comm("test").exePath("/bin/true")
                 .mm(new MmInfo(HEAP, HEAP, HEAP, HEAP, HEAP, HEAP, HEAP, HEAP, HEAP, HEAP, HEAP, new long[] {0, 0})).build();
         Registers regs = new Registers(UserRegs.fromArray(new long[UserRegs.COUNT]), new byte[XsaveLayout.LEGACY_SIZE],
                 XsaveLayout.LEGACY);
@@ -94,7 +96,7 @@ class LazyServerTest {
         List<Vma> vmas = List.of(
                 new Vma(HEAP, HEAP + 4 * 4096, 3, anon, Vma.VMA_AREA_REGULAR | Vma.VMA_ANON_PRIVATE | Vma.VMA_AREA_HEAP, 0, null, 0),
                 new Vma(ANON, ANON + 8 * 4096, 3, anon, Vma.VMA_AREA_REGULAR | Vma.VMA_ANON_PRIVATE, 0, null, 0));
-        Checkpoint cp = new Checkpoint(task, regs, vmas, pm, List.of());
+        Checkpoint cp = Checkpoint.of(new ProcessImage(state, List.of(ThreadState.plain(PID, regs, "test")), vmas, pm, List.of()), List.of());
         cp.write(dir);
         return cp;
     }

@@ -4,6 +4,8 @@ import io.lazymig.images.Checkpoint;
 import io.lazymig.images.ImageDir;
 import io.lazymig.images.PagemapIov;
 import io.lazymig.images.PagesFile;
+import io.lazymig.images.Rseq;
+import io.lazymig.images.ThreadState;
 import io.lazymig.images.Vma;
 import io.lazymig.jni.Buffers;
 import io.lazymig.jni.FileDescriptor;
@@ -43,19 +45,23 @@ final class AddressSpace {
     }
 
     /**
-     * The pages of the rseq area, when lazy: the injected rseq() reads them inside the kernel
+     * The pages of every thread's rseq area, when lazy: the injected rseq() reads them inside the kernel
      * (KERNEL-FACTS §3.6), so a lazy one would make the last step of restore wait for a round trip
      * to the daemon (~10 ms with a daemon JVM that has not served a fault yet). Written now, they
      * never fault; the daemon's copy of them finds them present (EEXIST) and skips them.
      */
     private List<Long> pagesWrittenAnyway() {
         List<Long> pages = new ArrayList<>();
-        if (lazy && cp.task().rseq().isRegistered()) {
-            long first = cp.task().rseq().abiPointer() & -PagemapIov.PAGE_SIZE;
-            long last = (cp.task().rseq().abiPointer() + Math.max(1, cp.task().rseq().abiSize()) - 1) & -PagemapIov.PAGE_SIZE;
+        for (ThreadState t : cp.root().threads()) {
+            Rseq rseq = t.rseq();
+            if (!lazy || !rseq.isRegistered()) {
+                continue;
+            }
+            long first = rseq.abiPointer() & -PagemapIov.PAGE_SIZE;
+            long last = (rseq.abiPointer() + Math.max(1, rseq.abiSize()) - 1) & -PagemapIov.PAGE_SIZE;
             for (long page = first; page <= last; page += PagemapIov.PAGE_SIZE) {
                 Optional<PagemapIov> iov = cp.pagemap().find(page);
-                if (iov.isPresent() && iov.get().isPresent() && !isEager(iov.get())) {
+                if (iov.isPresent() && iov.get().isPresent() && !isEager(iov.get()) && !pages.contains(page)) {
                     pages.add(page);
                 }
             }

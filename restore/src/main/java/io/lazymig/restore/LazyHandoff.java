@@ -6,8 +6,8 @@ import io.lazymig.images.Vma;
 import io.lazymig.jni.FileDescriptor;
 import io.lazymig.jni.NativeException;
 import io.lazymig.jni.Pidfd;
-import io.lazymig.jni.SystemInfo;
 import io.lazymig.jni.Syscalls;
+import io.lazymig.jni.SystemInfo;
 import io.lazymig.jni.UffdHandoff;
 import io.lazymig.jni.UnixSocket;
 import io.lazymig.jni.Userfaultfd;
@@ -57,7 +57,7 @@ public final class LazyHandoff implements AutoCloseable {
             stub.call("close(uffd)", Syscalls.CLOSE, childFd);
         }
         Userfaultfd uffd = Userfaultfd.adopt(taken);
-        LazyHandoff h = new LazyHandoff(cp.task().pid(), stub.pid(), uffd, address);
+        LazyHandoff h = new LazyHandoff(cp.root().pid(), stub.pid(), uffd, address);
         try {
             long missing = UffdHandoff.FEATURES & ~Userfaultfd.supportedFeatures();
             uffd.api(UffdHandoff.FEATURES & Userfaultfd.supportedFeatures());

@@ -1,22 +1,13 @@
 package io.lazymig.restore;
 
 import io.lazymig.images.Checkpoint;
-import io.lazymig.images.UserRegs;
-import io.lazymig.images.Vma;
 import io.lazymig.images.XsaveLayout;
-import io.lazymig.jni.Buffers;
 import io.lazymig.jni.Cpuid;
 import io.lazymig.jni.NativeException;
 import io.lazymig.jni.Ptrace;
-import io.lazymig.jni.Registers;
-import io.lazymig.jni.SyscallInjector;
-import io.lazymig.jni.SyscallRestart;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,7 +20,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Restorer {
     private static final Logger log = LoggerFactory.getLogger("lazymig.restore");
-    private static final long FIRST_FREE_CANDIDATE = 0x200000000L;
 
     /** What to restore and how. */
     public record Options(Path dir, boolean lazy, Path address, boolean anyPid, Path stub, Guardian guardian) {
@@ -69,106 +59,53 @@ public final class Restorer {
             throw new RestoreException("no images directory " + o.dir());
         }
         Checkpoint cp = Checkpoint.read(o.dir(), XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
+        refuseUnsupported(cp);
         phases.done("read images");
-        int pid = spawnStub(o, cp.task().pid());
+        int pid = spawnStub(o, cp.root().pid());
         phases.done("spawn stub");
-        Stub stub = null;
+        Restoring r = new Restoring(o, cp, pid);
         boolean done = false;
-        LazyHandoff handoff = null;
         try {
-            // The stub's own syscall instruction serves until the vdso is in place.
-            List<Mapping> stubMaps = Mapping.of(pid);
-            Mapping text = stubText(stubMaps);
-            stub = new Stub(pid, SyscallInjector.findSyscallInstruction(pid, text.start(), text.end()));
-            List<Vma> vdso = withStatus(cp.vmas(), Vma.VMA_AREA_VDSO | Vma.VMA_AREA_VVAR);
-            long scratch = freeAddress(cp.vmas(), stubMaps, Stub.SCRATCH_SIZE, FIRST_FREE_CANDIDATE);
-            long temp = freeAddress(cp.vmas(), stubMaps, 1L << 24, scratch + (1L << 32));
-            long[] block = VdsoBlock.move(stub, vdso, stubMaps, temp);
-            List<Vma> vdsoOnly = withStatus(vdso, Vma.VMA_AREA_VDSO);
-            if (vdsoOnly.isEmpty()) {
-                throw new RestoreException("the checkpoint has no [vdso]");
+            for (RestoreStep step : RestorePlan.steps(o.lazy())) {
+                step.run(r);
+                phases.done(step.name());
             }
-            Vma movedVdso = vdsoOnly.get(0);
-            stub.useSyscallAt(SyscallInjector.findSyscallInstruction(pid, movedVdso.start(), movedVdso.end()));
-            stub.mapScratch(scratch);
-            phases.done("vdso moved");
-
-            AddressSpace space = new AddressSpace(stub, cp, o.lazy());
-            space.unmapStub(block, new long[] {scratch, scratch + Stub.SCRATCH_SIZE});
-            phases.done("stub unmapped");
-            List<Vma> raised = space.mapAll();
-            phases.done("VMAs mapped");
-            long eager = space.writeEagerPages(o.dir());
-            phases.done("eager pages");
-            space.protectBack(raised);
-
-            TaskState state = new TaskState(stub, space, cp.task(), cp.files());
-            state.restoreMm();
-            state.restoreProcessState();
-            state.restoreFiles();
-            state.restoreSignalActions();
-            state.restoreRobustList();
-            phases.done("task state");
-            if (o.lazy()) {
-                if (o.guardian() != null) {
-                    o.guardian().beforeHandoff();
-                }
-                handoff = LazyHandoff.handOver(stub, cp, o.address());
-                phases.done("lazy handoff");
-                if (o.guardian() != null) {
-                    o.guardian().take(handoff);
-                    phases.done("guard has the uffd");
-                }
-            }
-            state.restoreRseq();
-            state.restoreCreds(); // last: the uffd and PR_SET_MM_MAP above need root's privileges
-            Ptrace.setSigmask(pid, cp.task().sigmask());
-            stub.unmapScratch();
-            setRegisters(pid, cp);
             Ptrace.detach(pid, 0);
             long detached = System.nanoTime();
             phases.done("detached");
-            log.debug("restore: {} injected syscalls", stub.injected());
-            if (handoff != null) {
-                handoff.restoreFinished();
+            log.debug("restore: {} injected syscalls", r.stub.injected());
+            if (r.handoff != null) {
+                r.handoff.restoreFinished();
             }
             done = true;
             if (log.isInfoEnabled()) {
                 log.info("restore: process {} running after {} ms ({} eager bytes)", pid,
-                        String.format(Locale.ROOT, "%.1f", (detached - t0) / 1e6), eager);
+                        String.format(Locale.ROOT, "%.1f", (detached - t0) / 1e6), r.eagerBytes);
             }
-            return new Restored(pid, handoff, t0, detached, eager);
+            return new Restored(pid, r.handoff, t0, detached, r.eagerBytes);
         } catch (NativeException e) {
             throw new RestoreException("restore of " + o.dir() + " failed: " + e.getMessage(), e);
         } finally {
             if (!done) {
                 killStub(pid);
-                if (handoff != null) {
-                    handoff.close();
+                if (r.handoff != null) {
+                    r.handoff.close();
                 }
             }
         }
     }
 
-    // Plain loops rather than streams on restore's path: each lambda is a bootstrap on a cold JVM.
-
-    private static Mapping stubText(List<Mapping> stubMaps) throws RestoreException {
-        for (Mapping m : stubMaps) {
-            if (m.perms().charAt(2) == 'x' && !m.name().startsWith("[")) {
-                return m;
-            }
+    /** What the images may hold but restore cannot rebuild yet, refused before anything is started. */
+    static void refuseUnsupported(Checkpoint cp) throws RestoreException {
+        if (cp.processes().size() != 1) {
+            throw new RestoreException("the checkpoint holds " + cp.processes().size()
+                    + " processes: restoring process trees is not supported yet");
         }
-        throw new RestoreException("the stub has no executable mapping");
-    }
-
-    private static List<Vma> withStatus(List<Vma> vmas, int status) {
-        List<Vma> out = new ArrayList<>();
-        for (Vma v : vmas) {
-            if ((v.status() & status) != 0) {
-                out.add(v);
-            }
+        int threads = cp.root().threads().size();
+        if (threads != 1) {
+            throw new RestoreException("process " + cp.root().pid() + " has " + threads
+                    + " threads: restoring multi-threaded processes is not supported yet");
         }
-        return out;
     }
 
     private static void killStub(int pid) {
@@ -230,52 +167,5 @@ public final class Restorer {
         } catch (IOException | StringIndexOutOfBoundsException e) {
             return false;
         }
-    }
-
-    /** The general registers (with the syscall-restart fixup for a new task) and the XSAVE area. */
-    private static void setRegisters(int pid, Checkpoint cp) throws IOException {
-        UserRegs u = cp.registers().user();
-        long[] values = u.toArray();
-        Registers regs = Registers.allocate();
-        for (int i = 0; i < values.length; i++) {
-            regs.set(Registers.NAMES.get(i), values[i]);
-        }
-        SyscallRestart.fixForNewTask(regs);
-        Ptrace.setRegisters(pid, regs);
-        byte[] xstate = cp.registers().xstate();
-        ByteBuffer xs = Buffers.allocatePageAligned(xstate.length);
-        xs.put(xstate).flip();
-        try {
-            Ptrace.setXstate(pid, xs);
-        } catch (NativeException e) {
-            throw new RestoreException("this CPU refuses the checkpoint's " + xstate.length + "-byte XSAVE area ("
-                    + e.getMessage() + "): restore on a host with the same CPU features", e);
-        }
-    }
-
-    private static boolean isFree(List<long[]> taken, long start, long end) {
-        for (long[] r : taken) {
-            if (Long.compareUnsigned(start, r[1]) < 0 && Long.compareUnsigned(r[0], end) < 0) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /** A page-aligned range of {@code size} bytes free in the checkpoint's layout and the stub's. */
-    static long freeAddress(List<Vma> vmas, List<Mapping> stubMaps, long size, long from) throws RestoreException {
-        List<long[]> taken = new ArrayList<>();
-        for (Vma v : vmas) {
-            taken.add(new long[] {v.start(), v.end()});
-        }
-        for (Mapping m : stubMaps) {
-            taken.add(new long[] {m.start(), m.end()});
-        }
-        for (long at = from; at < (1L << 46); at += 1L << 32) {
-            if (isFree(taken, at, at + size)) {
-                return at;
-            }
-        }
-        throw new RestoreException("no free address range of " + size + " bytes for restore's scratch area");
     }
 }

@@ -14,7 +14,7 @@ import java.nio.charset.StandardCharsets;
  * scratch area in it for the arguments that live in memory (paths, structs). Must be used from
  * the thread that spawned it (its tracer).
  */
-final class Stub {
+final class Stub implements Injector {
     static final long SCRATCH_SIZE = 64 * 1024;
 
     private final int pid;
@@ -28,7 +28,8 @@ final class Stub {
         this.injector = new SyscallInjector(pid, syscallAddress);
     }
 
-    int pid() {
+    @Override
+    public int pid() {
         return pid;
     }
 
@@ -42,7 +43,8 @@ final class Stub {
      * concatenation costs a bootstrap per call site on a cold JVM (~1 ms each), and restore runs
      * once per JVM.
      */
-    long call(String name, int nr, long... args) throws IOException {
+    @Override
+    public long call(String name, int nr, long... args) throws IOException {
         injected++;
         long rc = injector.inject(nr, args);
         if (Syscalls.isError(rc)) {
@@ -58,7 +60,8 @@ final class Stub {
     }
 
     /** Injects a syscall and returns its raw result (-errno on failure). */
-    long raw(int nr, long... args) throws IOException {
+    @Override
+    public long raw(int nr, long... args) throws IOException {
         injected++;
         return injector.inject(nr, args);
     }
@@ -90,12 +93,14 @@ final class Stub {
     }
 
     /** Starts filling the scratch area from its beginning again. */
-    void resetScratch() {
+    @Override
+    public void resetScratch() {
         cursor = scratch;
     }
 
     /** Copies a NUL-terminated string into the scratch area; returns its address there. */
-    long putString(String s) throws IOException {
+    @Override
+    public long putString(String s) throws IOException {
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
         ByteBuffer buf = ByteBuffer.allocateDirect(b.length + 1);
         buf.put(b).put((byte) 0).flip();

@@ -7,34 +7,34 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * Per-process state of a single-threaded process: identity (pid, pgid, sid, comm), where it
- * runs (exe, cwd, root, umask), personality, signal state (blocked mask, actions), rseq, robust
- * list, clear_child_tid, credentials, resource limits and the mm fields. Build one with
- * {@link #builder()}.
+ * The process-wide state of one process (what all its threads share): identity in the tree (pid,
+ * ppid, pgid, sid), name (the leader's comm), where it runs (exe, cwd, root, umask), personality,
+ * signal actions, credentials, resource limits and the mm fields. Per-thread state is in
+ * {@link ThreadState}. Build one with {@link #builder()}.
  *
  * <p>{@code sigactions} keeps only non-default actions, sorted by signal; {@code rlimits} is indexed
- * by resource number (at most {@value #MAX_RLIMITS}). There is no ppid: the dumped process is the
- * root of its image tree, whose ppid CRIU writes as 0 (crit's {@code x ps} depends on that).
+ * by resource number (at most {@value #MAX_RLIMITS}). The root of an image tree has ppid 0, as CRIU
+ * writes it (crit's {@code x ps} depends on that). Credentials are per thread in the kernel and in
+ * CRIU's core image; the model keeps the leader's for the whole process.
  */
-public record Task(int pid, int pgid, int sid, String comm, String exePath, String cwd, String root,
-        int umask, int personality, long sigmask, List<Rlimit> rlimits, List<SigAction> sigactions, Rseq rseq,
-        RobustList robustList, long clearTidAddress, Creds creds, MmInfo mm) {
+public record ProcessState(int pid, int ppid, int pgid, int sid, String comm, String exePath, String cwd, String root,
+        int umask, int personality, List<Rlimit> rlimits, List<SigAction> sigactions, Creds creds, MmInfo mm) {
     /** RLIM_NLIMITS on Linux. */
     public static final int MAX_RLIMITS = 16;
     /** TASK_COMM_LEN. */
     public static final int MAX_COMM_BYTES = 16;
 
-    public Task {
-        if (pid <= 0 || pgid < 0 || sid < 0) {
-            throw new IllegalArgumentException("bad ids: pid " + pid + " pgid " + pgid + " sid " + sid);
+    public ProcessState {
+        if (pid <= 0 || ppid < 0 || pgid < 0 || sid < 0) {
+            throw new IllegalArgumentException("bad ids: pid " + pid + " ppid " + ppid + " pgid " + pgid + " sid " + sid);
         }
         Objects.requireNonNull(comm, "comm");
         if (comm.getBytes(StandardCharsets.UTF_8).length > MAX_COMM_BYTES) {
             throw new IllegalArgumentException("comm \"" + comm + "\" longer than " + MAX_COMM_BYTES + " bytes");
         }
-        OpenFile.checkPath(exePath);
-        OpenFile.checkPath(cwd);
-        OpenFile.checkPath(root);
+        FilePaths.check(exePath);
+        FilePaths.check(cwd);
+        FilePaths.check(root);
         if ((umask & ~0777) != 0) {
             throw new IllegalArgumentException("umask 0" + Integer.toOctalString(umask) + " has bits outside 0777");
         }
@@ -55,8 +55,6 @@ public record Task(int pid, int pgid, int sid, String comm, String exePath, Stri
             }
         }
         sigactions = List.copyOf(actions);
-        Objects.requireNonNull(rseq, "rseq");
-        Objects.requireNonNull(robustList, "robustList");
         Objects.requireNonNull(creds, "creds");
         Objects.requireNonNull(mm, "mm");
     }
@@ -78,6 +76,7 @@ public record Task(int pid, int pgid, int sid, String comm, String exePath, Stri
     /** Mutable builder; every field has a harmless default except pid, comm, exePath and mm. */
     public static final class Builder {
         private int pid;
+        private int ppid;
         private int pgid;
         private int sid;
         private String comm;
@@ -86,12 +85,8 @@ public record Task(int pid, int pgid, int sid, String comm, String exePath, Stri
         private String root = "/";
         private int umask = 022;
         private int personality;
-        private long sigmask;
         private List<Rlimit> rlimits = List.of();
         private List<SigAction> sigactions = List.of();
-        private Rseq rseq = Rseq.NONE;
-        private RobustList robustList = RobustList.NONE;
-        private long clearTidAddress;
         private Creds creds = Creds.ROOT;
         private MmInfo mm;
 
@@ -100,6 +95,12 @@ public record Task(int pid, int pgid, int sid, String comm, String exePath, Stri
 
         public Builder pid(int v) {
             pid = v;
+            return this;
+        }
+
+        /** 0 (the default) for the root of the tree. */
+        public Builder ppid(int v) {
+            ppid = v;
             return this;
         }
 
@@ -143,10 +144,6 @@ public record Task(int pid, int pgid, int sid, String comm, String exePath, Stri
             return this;
         }
 
-        public Builder sigmask(long v) {
-            sigmask = v;
-            return this;
-        }
 
         public Builder rlimits(List<Rlimit> v) {
             rlimits = v;
@@ -158,20 +155,8 @@ public record Task(int pid, int pgid, int sid, String comm, String exePath, Stri
             return this;
         }
 
-        public Builder rseq(Rseq v) {
-            rseq = v;
-            return this;
-        }
 
-        public Builder robustList(RobustList v) {
-            robustList = v;
-            return this;
-        }
 
-        public Builder clearTidAddress(long v) {
-            clearTidAddress = v;
-            return this;
-        }
 
         /** Defaults to {@link Creds#ROOT}. */
         public Builder creds(Creds v) {
@@ -184,9 +169,9 @@ public record Task(int pid, int pgid, int sid, String comm, String exePath, Stri
             return this;
         }
 
-        public Task build() {
-            return new Task(pid, pgid, sid, comm, exePath, cwd, root, umask, personality, sigmask, rlimits,
-                    sigactions, rseq, robustList, clearTidAddress, creds, mm);
+        public ProcessState build() {
+            return new ProcessState(pid, ppid, pgid, sid, comm, exePath, cwd, root, umask, personality, rlimits,
+                    sigactions, creds, mm);
         }
     }
 }

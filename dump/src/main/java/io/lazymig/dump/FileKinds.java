@@ -1,0 +1,27 @@
+package io.lazymig.dump;
+
+import io.lazymig.images.DevNull;
+import io.lazymig.images.FileObject;
+import io.lazymig.images.RegularFile;
+import io.lazymig.images.Terminal;
+
+/**
+ * The reader of each kind of open file, chosen by the fd's link target. Kinds lazymig cannot dump
+ * yet are refused before the freeze by {@link Preflight}; a new kind (pipe, socket, ...) adds its
+ * reader here and its record in images.
+ */
+final class FileKinds {
+    private FileKinds() {
+    }
+
+    /** The open file behind {@code target} (a /proc/PID/fd link), with its open flags and offset. */
+    static FileObject read(int id, String target, int flags, long pos) {
+        if (target.equals(DevNull.PATH)) {
+            return new DevNull(id, flags, pos);
+        }
+        if (Terminal.isTerminalPath(target)) {
+            return new Terminal(id, target, flags, pos);
+        }
+        return new RegularFile(id, target, flags, pos);
+    }
+}

@@ -1,0 +1,248 @@
+package io.lazymig.dump;
+
+import io.lazymig.jni.Errno;
+import io.lazymig.jni.NativeException;
+import io.lazymig.jni.Ptrace;
+import io.lazymig.jni.Registers;
+import io.lazymig.jni.SyscallRestart;
+import io.lazymig.jni.SystemInfo;
+import io.lazymig.jni.WaitStatus;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A process with every thread held in a ptrace-stop by PTRACE_SEIZE + PTRACE_INTERRUPT, and its
+ * release: killed, or resumed exactly where each thread was. Threads are seized until the set is
+ * stable: /proc/PID/task is listed again after every new thread is stopped, until a listing finds
+ * none new (a thread created meanwhile by a still-running one is caught by the next listing; once
+ * every listed thread is stopped, none can create more). The thread that freezes it is its tracer:
+ * every ptrace call for it must come from that thread (ARCHITECTURE invariant 5).
+ */
+final class FrozenProcess implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger("lazymig.dump");
+
+    /** One stopped thread: its registers at the freeze and its signal mask. */
+    record Stopped(int tid, Registers saved, long sigmask) {
+        /** The registers at the freeze, before anything was injected (a copy). */
+        Registers registers() {
+            return saved.copy();
+        }
+    }
+
+    private final int pid;
+    /** Leader first, then in the order they were seized. */
+    private final List<Stopped> threads;
+    private final long seizedAt;
+    private boolean released;
+
+    private FrozenProcess(int pid, List<Stopped> threads, long seizedAt) {
+        this.pid = pid;
+        this.threads = threads;
+        this.seizedAt = seizedAt;
+    }
+
+    /** Seizes and interrupts every thread of {@code pid}; returns once all sit in their interrupt stop. */
+    static FrozenProcess freeze(int pid) throws DumpException {
+        long seizedAt = System.nanoTime();
+        Map<Integer, Stopped> stopped = new LinkedHashMap<>();
+        try {
+            seizeAndStop(pid, pid, stopped);
+            while (true) {
+                List<Integer> fresh = new ArrayList<>();
+                for (int tid : tasks(pid)) {
+                    if (!stopped.containsKey(tid)) {
+                        fresh.add(tid);
+                    }
+                }
+                if (fresh.isEmpty()) {
+                    break;
+                }
+                for (int tid : fresh) {
+                    seizeAndStop(pid, tid, stopped);
+                }
+            }
+            // Block every signal in the leader while syscalls are injected into it: a SIGCHLD (even a
+            // default-ignored one is queued for a traced task) would turn an injection's entry stop into
+            // a signal-delivery stop. Signals arriving now stay pending, for after the resume.
+            Ptrace.setSigmask(pid, -1L);
+            return new FrozenProcess(pid, List.copyOf(stopped.values()), seizedAt);
+        } catch (IOException e) {
+            for (Stopped s : stopped.values()) {
+                detachQuietly(s.tid());
+            }
+            throw e instanceof DumpException d ? d
+                    : new DumpException("cannot freeze process " + pid + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Seizes one thread and waits for its interrupt stop; a non-leader that exits meanwhile is left out. */
+    private static void seizeAndStop(int pid, int tid, Map<Integer, Stopped> stopped) throws IOException {
+        try {
+            Ptrace.seize(tid, Ptrace.O_TRACESYSGOOD);
+        } catch (NativeException e) {
+            if (tid != pid && e.errno() == Errno.ESRCH) {
+                return; // exited between the listing and the seize
+            }
+            throw new DumpException("cannot seize " + what(pid, tid) + ": " + e.getMessage(), e);
+        }
+        try {
+            Ptrace.interrupt(tid);
+            while (true) {
+                WaitStatus st = Ptrace.waitpid(tid);
+                if (st.terminated()) {
+                    if (tid != pid) {
+                        return; // the thread exited on its own: nothing to dump of it
+                    }
+                    throw new DumpException("process " + pid + " exited while being frozen (" + st.describe() + ")");
+                }
+                if (st.isInterruptStop()) {
+                    break;
+                }
+                if (st.isGroupStop()) {
+                    consumeInterruptTrap(pid, tid);
+                    break;
+                }
+                // A signal arrived before the interrupt: deliver it as it would have been, stop again.
+                Ptrace.cont(tid, st.isSignalStop() ? st.stopSignal() : 0);
+            }
+            stopped.put(tid, new Stopped(tid, Ptrace.getRegisters(tid), Ptrace.getSigmask(tid)));
+        } catch (IOException e) {
+            detachQuietly(tid);
+            throw e;
+        }
+    }
+
+    /**
+     * A thread already stopped by a signal (SIGSTOP, SIGTSTP, ...) reports its group-stop first
+     * when seized; the PTRACE_INTERRUPT trap is still pending and would otherwise come at the
+     * first resume, in the middle of the first injected syscall. Measured here (6.18): one more
+     * PTRACE_CONT gives exactly one more EVENT_STOP (with the stop signal, as the group is still
+     * stopped); interrupting again first makes that hold even if the kernel had dropped the
+     * pending trap. The group stays stopped: detach puts the thread back into its stop.
+     */
+    private static void consumeInterruptTrap(int pid, int tid) throws NativeException, DumpException {
+        Ptrace.interrupt(tid);
+        Ptrace.cont(tid, 0);
+        WaitStatus st = Ptrace.waitpid(tid);
+        if (st.terminated()) {
+            throw new DumpException(what(pid, tid) + " exited while being frozen (" + st.describe() + ")");
+        }
+        if (!st.isEvent(Ptrace.EVENT_STOP)) {
+            throw new DumpException("cannot freeze stopped " + what(pid, tid) + ": expected its interrupt trap, got "
+                    + st.describe());
+        }
+        log.debug("dump: {} is stopped by a signal; it stays stopped", what(pid, tid));
+    }
+
+    /** The thread ids in /proc/PID/task, ascending. */
+    private static List<Integer> tasks(int pid) throws IOException {
+        List<Integer> tids = new ArrayList<>();
+        try (Stream<Path> s = Files.list(Path.of("/proc", Integer.toString(pid), "task"))) {
+            s.forEach(p -> tids.add(Integer.parseInt(p.getFileName().toString())));
+        } catch (NoSuchFileException e) {
+            throw new DumpException("process " + pid + " exited while being frozen");
+        }
+        tids.sort(null);
+        return tids;
+    }
+
+    private static String what(int pid, int tid) {
+        return tid == pid ? "process " + pid : "thread " + tid + " of process " + pid;
+    }
+
+    /** System.nanoTime() just before the first PTRACE_SEIZE: where the frozen time starts. */
+    long seizedAt() {
+        return seizedAt;
+    }
+
+    int pid() {
+        return pid;
+    }
+
+    /** Every thread, the leader first. */
+    List<Stopped> threads() {
+        return threads;
+    }
+
+    /** Kills the process (CRIU's default after a dump) and reaps the ptrace state of every thread. */
+    void kill() throws NativeException {
+        released = true;
+        SystemInfo.kill(pid, SystemInfo.SIGKILL);
+        // The leader's exit is reported only once the other threads are gone: them first.
+        for (int i = threads.size() - 1; i >= 0; i--) {
+            waitUntilGone(threads.get(i).tid());
+        }
+    }
+
+    /**
+     * Resumes every thread untouched: the registers of the freeze (with the syscall restart the
+     * kernel would have done itself) and the leader's own mask back, then detach.
+     */
+    void resume() throws NativeException {
+        released = true;
+        NativeException first = null;
+        for (Stopped s : threads) {
+            try {
+                Registers regs = s.registers();
+                SyscallRestart.fixForSameTask(regs);
+                Ptrace.setRegisters(s.tid(), regs);
+                if (s.tid() == pid) {
+                    Ptrace.setSigmask(pid, s.sigmask());
+                }
+                Ptrace.detach(s.tid(), 0);
+            } catch (NativeException e) {
+                if (first == null) {
+                    first = e;
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    private static void waitUntilGone(int tid) throws NativeException {
+        while (true) {
+            WaitStatus st;
+            try {
+                st = Ptrace.waitpid(tid);
+            } catch (NativeException e) {
+                return; // ECHILD: gone and no longer traced
+            }
+            if (st.terminated()) {
+                return;
+            }
+            Ptrace.cont(tid, 0);
+        }
+    }
+
+    /** If neither kill nor resume ran (an error mid-dump), put the process back as it was. */
+    @Override
+    public void close() {
+        if (!released) {
+            try {
+                resume();
+                log.warn("dump: process {} resumed untouched after the failed dump", pid);
+            } catch (NativeException e) {
+                log.error("dump: could not resume process {}: {}", pid, e.getMessage());
+            }
+        }
+    }
+
+    private static void detachQuietly(int tid) {
+        try {
+            Ptrace.detach(tid, 0);
+        } catch (NativeException ignored) {
+            // it is gone or was never stopped; nothing more to undo
+        }
+    }
+}

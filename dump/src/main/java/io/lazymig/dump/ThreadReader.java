@@ -1,0 +1,66 @@
+package io.lazymig.dump;
+
+import io.lazymig.images.Registers;
+import io.lazymig.images.RobustList;
+import io.lazymig.images.Rseq;
+import io.lazymig.images.ThreadState;
+import io.lazymig.images.UserRegs;
+import io.lazymig.images.XsaveLayout;
+import io.lazymig.jni.Ptrace;
+import io.lazymig.jni.SyscallRestart;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Reads the state of one frozen thread (in a ptrace-stop, traced by the calling thread): its
+ * registers as it would resume with them, its XSAVE area, rseq registration, robust list and
+ * name. Its signal mask is the one saved at the freeze (the frozen thread blocks everything).
+ */
+final class ThreadReader {
+    private ThreadReader() {
+    }
+
+    static ThreadState read(int pid, int tid, io.lazymig.jni.Registers atFreeze, long sigmask, XsaveLayout layout)
+            throws IOException {
+        Registers regs = registers(tid, restarted(atFreeze), layout);
+        Ptrace.RseqConfiguration rseq = Ptrace.getRseqConfiguration(tid);
+        Ptrace.RobustList robust = Ptrace.getRobustList(tid);
+        return new ThreadState(tid, regs, sigmask,
+                rseq.registered() ? new Rseq(rseq.abiPointer(), rseq.abiSize(), rseq.signature(), 0) : Rseq.NONE,
+                robust.head() == 0 ? RobustList.NONE : new RobustList(robust.head(), (int) robust.length()),
+                0, comm(pid, tid));
+    }
+
+    /**
+     * The registers as the task would resume with them: stopped inside an interrupted syscall
+     * (orig_rax = nr, rax = -ERESTART*), the kernel's restart is applied as CRIU does at dump
+     * (rax = nr or restart_syscall, rip back over the syscall instruction, orig_rax = -1). A
+     * restorer that sets registers (sigreturn, SETREGS) cannot make the kernel restart anything,
+     * so the image must hold this form; SyscallRestart.fixForNewTask is then a no-op on it, and
+     * restart_syscall in a new task (no restart block) returns EINTR, as fixForNewTask would.
+     */
+    private static io.lazymig.jni.Registers restarted(io.lazymig.jni.Registers r) {
+        SyscallRestart.fixForSameTask(r);
+        return r;
+    }
+
+    /** The general registers and the XSAVE area, in the model's terms. */
+    private static Registers registers(int tid, io.lazymig.jni.Registers r, XsaveLayout layout) throws IOException {
+        List<String> names = io.lazymig.jni.Registers.NAMES;
+        long[] v = new long[names.size()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = r.get(names.get(i));
+        }
+        ByteBuffer xs = Ptrace.getXstate(tid);
+        byte[] xstate = new byte[xs.remaining()];
+        xs.get(xstate);
+        return new Registers(UserRegs.fromArray(v), xstate, layout);
+    }
+
+    private static String comm(int pid, int tid) throws IOException {
+        return Files.readString(Path.of("/proc", Integer.toString(pid), "task", Integer.toString(tid), "comm")).strip();
+    }
+}

@@ -1,0 +1,73 @@
+package io.lazymig.dump;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.lazymig.images.DevNull;
+import io.lazymig.images.FdSlot;
+import io.lazymig.images.RegularFile;
+import io.lazymig.images.Terminal;
+import io.lazymig.jni.FileDescriptor;
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Building the fd table from what /proc and kcmp report: one file object per open description, the kind by link target. */
+class FdTableReaderTest {
+    /** A process's fds as /proc would show them; {@code description} numbers the open file descriptions (kcmp). */
+    private record Fd(String target, int flags, long pos, int description) {
+    }
+
+    private static FdTableReader.Source source(Map<Integer, Fd> table) {
+        return new FdTableReader.Source() {
+            @Override
+            public List<Integer> fds() {
+                return table.keySet().stream().sorted().toList();
+            }
+
+            @Override
+            public String target(int fd) {
+                return table.get(fd).target();
+            }
+
+            @Override
+            public ProcFdInfo info(int fd) {
+                return new ProcFdInfo(table.get(fd).pos(), table.get(fd).flags());
+            }
+
+            @Override
+            public boolean sameOpenFile(int fd1, int fd2) throws IOException {
+                return table.get(fd1).description() == table.get(fd2).description();
+            }
+        };
+    }
+
+    @Test
+    void sharedDescriptionsShareOneFileAndCloexecStaysPerFd() throws Exception {
+        int rdwr = FileDescriptor.O_RDWR;
+        int cloexec = FileDescriptor.O_CLOEXEC;
+        Map<Integer, Fd> table = Map.of(
+                0, new Fd("/dev/null", 0, 0, 1),
+                1, new Fd("/dev/pts/4", rdwr, 0, 2),
+                2, new Fd("/dev/pts/4", rdwr, 0, 2),
+                3, new Fd("/var/log/app.log", FileDescriptor.O_WRONLY | FileDescriptor.O_APPEND | cloexec, 77, 3),
+                4, new Fd("/var/log/app.log", FileDescriptor.O_WRONLY, 5, 4),
+                6, new Fd("/var/log/app.log", FileDescriptor.O_WRONLY | FileDescriptor.O_APPEND, 77, 3));
+
+        FdTableReader.Table t = FdTableReader.read(source(table), 1);
+
+        assertEquals(List.of(new FdSlot(0, false, 1), new FdSlot(1, false, 2), new FdSlot(2, false, 2),
+                new FdSlot(3, true, 3), new FdSlot(4, false, 4), new FdSlot(6, false, 3)), t.slots());
+        assertEquals(List.of(new DevNull(1, 0, 0), new Terminal(2, "/dev/pts/4", rdwr, 0),
+                new RegularFile(3, "/var/log/app.log", FileDescriptor.O_WRONLY | FileDescriptor.O_APPEND, 77),
+                new RegularFile(4, "/var/log/app.log", FileDescriptor.O_WRONLY, 5)), t.files(),
+                "the same path opened twice is two files (two offsets); O_CLOEXEC is not an open flag of the file");
+    }
+
+    @Test
+    void idsStartWhereTheCallerSays() throws Exception {
+        FdTableReader.Table t = FdTableReader.read(source(Map.of(5, new Fd("/tmp/x", 0, 0, 1))), 10);
+        assertEquals(List.of(new FdSlot(5, false, 10)), t.slots());
+        assertEquals(List.of(new RegularFile(10, "/tmp/x", 0, 0)), t.files());
+    }
+}

@@ -1,0 +1,99 @@
+package io.lazymig.images;
+
+import io.lazymig.images.proto.core_entry;
+import io.lazymig.images.proto.itimer_entry;
+import io.lazymig.images.proto.rseq_entry;
+import io.lazymig.images.proto.signal_queue_entry;
+import io.lazymig.images.proto.task_core_entry;
+import io.lazymig.images.proto.task_rlimits_entry;
+import io.lazymig.images.proto.task_timers_entry;
+import io.lazymig.images.proto.thread_core_entry;
+import io.lazymig.images.proto.thread_info_x86;
+import io.lazymig.images.proto.user_desc_t;
+
+/**
+ * One thread ↔ its core-TID.img entry. Every thread's entry has thread_info (registers, xstate,
+ * clear_child_tid) and thread_core (mask, rseq, robust list, name, creds); the leader's also has
+ * the process-wide tc part (comm, personality, rlimits, signal actions, timers), as CRIU writes it.
+ */
+final class CoreCodec {
+    /** task_state: alive (compel's value). */
+    static final int TASK_ALIVE = 1;
+    /** GDT TLS slots CRIU always writes (GDT_ENTRY_TLS_MIN..MAX on x86_64). */
+    static final int TLS_FIRST = 12;
+    static final int TLS_SLOTS = 3;
+    private static final itimer_entry DISARMED = itimer_entry.newBuilder().setIsec(0).setIusec(0).setVsec(0).setVusec(0).build();
+
+    private CoreCodec() {
+    }
+
+    static core_entry encode(ProcessState p, ThreadState t) {
+        thread_core_entry.Builder th = thread_core_entry.newBuilder().setFutexRla(t.robustList().head())
+                .setFutexRlaLen(t.robustList().length()).setBlkSigset(t.sigmask()).setComm(t.comm())
+                .setSignalsP(signal_queue_entry.getDefaultInstance())
+                .setCreds(ProtoConvert.toProto(p.creds()));
+        if (t.rseq().isRegistered()) {
+            th.setRseqEntry(rseq_entry.newBuilder().setRseqAbiPointer(t.rseq().abiPointer())
+                    .setRseqAbiSize(t.rseq().abiSize()).setSignature(t.rseq().signature())
+                    .setRseqCsPointer(t.rseq().csPointer()));
+        }
+        thread_info_x86.Builder ti = thread_info_x86.newBuilder().setClearTidAddr(t.clearTidAddress())
+                .setGpregs(ProtoConvert.toProto(t.registers().user()))
+                .setFpregs(ProtoConvert.fpregsToProto(t.registers()));
+        for (int i = 0; i < TLS_SLOTS; i++) {
+            // Empty GDT TLS slots, as CRIU writes them for a 64-bit task that never used set_thread_area.
+            ti.addTls(user_desc_t.newBuilder().setEntryNumber(TLS_FIRST + i).setBaseAddr(0).setLimit(0)
+                    .setSeg32Bit(false).setContentsH(false).setContentsL(false).setReadExecOnly(true)
+                    .setLimitInPages(false).setSegNotPresent(true).setUsable(false));
+        }
+        core_entry.Builder core = core_entry.newBuilder().setMtype(core_entry.march.X86_64).setThreadInfo(ti)
+                .setThreadCore(th);
+        if (t.tid() == p.pid()) {
+            core.setTc(taskCore(p, t));
+        }
+        return core.build();
+    }
+
+    private static task_core_entry taskCore(ProcessState p, ThreadState leader) {
+        return task_core_entry.newBuilder().setTaskState(TASK_ALIVE).setExitCode(0)
+                .setPersonality(p.personality()).setFlags(0).setBlkSigset(leader.sigmask()).setComm(p.comm())
+                .setRlimits(task_rlimits_entry.newBuilder().addAllRlimits(ProtoConvert.rlimitsToProto(p.rlimits())))
+                .addAllSigactions(ProtoConvert.sigactionsToProto(p))
+                // Timers and pending signals are not in the model: written as "none", which CRIU
+                // needs to see rather than absent fields (it would look for legacy images).
+                .setTimers(task_timers_entry.newBuilder().setReal(DISARMED).setVirt(DISARMED).setProf(DISARMED))
+                .setSignalsS(signal_queue_entry.getDefaultInstance())
+                .build();
+    }
+
+    /** Checks the parts every thread's entry needs (and tc for the leader's). */
+    static void check(core_entry core, boolean leader) {
+        if (core.getMtype() != core_entry.march.X86_64) {
+            throw new IllegalArgumentException("architecture " + core.getMtype() + ", only X86_64 is supported");
+        }
+        if (!core.hasThreadInfo() || !core.hasThreadCore() || leader && !core.hasTc()) {
+            throw new IllegalArgumentException(leader ? "needs thread_info, tc and thread_core"
+                    : "needs thread_info and thread_core");
+        }
+    }
+
+    /**
+     * The thread of {@code core} (checked); {@code processComm} names a thread whose entry has no
+     * name of its own, and the leader's tc mask serves when thread_core has none (old images).
+     */
+    static ThreadState decodeThread(int tid, core_entry core, String processComm, XsaveLayout layoutForCriuImages) {
+        thread_core_entry th = core.getThreadCore();
+        thread_info_x86 ti = core.getThreadInfo();
+        UserRegs user = ProtoConvert.fromProto(ti.getGpregs());
+        if (!ti.getFpregs().hasLazymigXsaveArea() && layoutForCriuImages == null) {
+            throw new IllegalArgumentException("no lazymig xsave area (an image made by CRIU): rebuilding the XSAVE"
+                    + " area from CRIU's fields needs this CPU's layout, and none was given");
+        }
+        Registers registers = ProtoConvert.registersFromProto(user, ti.getFpregs(), layoutForCriuImages);
+        long sigmask = th.hasBlkSigset() ? th.getBlkSigset() : core.hasTc() ? core.getTc().getBlkSigset() : 0;
+        Rseq rseq = th.hasRseqEntry() ? new Rseq(th.getRseqEntry().getRseqAbiPointer(), th.getRseqEntry().getRseqAbiSize(),
+                th.getRseqEntry().getSignature(), th.getRseqEntry().getRseqCsPointer()) : Rseq.NONE;
+        return new ThreadState(tid, registers, sigmask, rseq, new RobustList(th.getFutexRla(), th.getFutexRlaLen()),
+                ti.getClearTidAddr(), th.hasComm() ? th.getComm() : processComm);
+    }
+}

@@ -1,0 +1,24 @@
+package io.lazymig.images;
+
+import io.lazymig.images.proto.fd_types;
+import io.lazymig.images.proto.file_entry;
+
+/**
+ * One kind of {@link FileObject} ↔ its files.img entry ({@code file_entry} with its fd_types and
+ * sub-message). {@link FileCodecs} holds one per kind.
+ */
+interface FileCodec<T extends FileObject> {
+    /** The record this codec writes. */
+    Class<T> kind();
+
+    /** The fd_types value its entries carry (also in each fdinfo entry pointing at them). */
+    fd_types type();
+
+    /** Whether {@code e} (of {@link #type()}) is of this kind: several kinds may share a type (REG by path). */
+    boolean decodes(file_entry e);
+
+    file_entry encode(T file);
+
+    /** The entry as this kind; an IllegalArgumentException says what is wrong with it. */
+    T decode(file_entry e);
+}

@@ -1,0 +1,66 @@
+package io.lazymig.images;
+
+import io.lazymig.images.proto.fd_types;
+import io.lazymig.images.proto.file_entry;
+import java.util.List;
+
+/**
+ * The codec of every {@link FileObject} kind. Decoding asks the specific kinds first (/dev/null and
+ * terminals are REG entries singled out by path), the general one (any REG path) last.
+ */
+final class FileCodecs {
+    private static final List<FileCodec<?>> CODECS = List.of(new DevNullCodec(), new TerminalCodec(),
+            new RegularFileCodec());
+
+    /** What the message about an unsupported kind says. */
+    static final String SUPPORTED = "lazymig restores regular files, /dev/null and terminals only";
+
+    private FileCodecs() {
+    }
+
+    /** Whether some kind is written with fd_types {@code type}. */
+    static boolean supports(fd_types type) {
+        for (FileCodec<?> c : CODECS) {
+            if (c.type() == type) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static file_entry encode(FileObject f) {
+        return encode(codecOf(f), f);
+    }
+
+    private static <T extends FileObject> file_entry encode(FileCodec<T> codec, FileObject f) {
+        return codec.encode(codec.kind().cast(f));
+    }
+
+    /** The fd_types value of the entry {@code f} is written as. */
+    static fd_types typeOf(FileObject f) {
+        return codecOf(f).type();
+    }
+
+    private static FileCodec<?> codecOf(FileObject f) {
+        for (FileCodec<?> c : CODECS) {
+            if (c.kind() == f.getClass()) {
+                return c;
+            }
+        }
+        throw new IllegalStateException("no codec for " + f.getClass().getSimpleName());
+    }
+
+    /** The entry as its kind; an unsupported kind is an IllegalArgumentException naming its type. */
+    static FileObject decode(file_entry e) {
+        for (FileCodec<?> c : CODECS) {
+            if (c.type() == e.getType() && c.decodes(e)) {
+                return c.decode(e);
+            }
+        }
+        if (e.getType() == fd_types.REG) {
+            RegEntries.reg(e); // says what is wrong with it
+        }
+        throw new IllegalArgumentException("file id " + Integer.toUnsignedString(e.getId()) + " is of type "
+                + e.getType() + "; " + SUPPORTED);
+    }
+}

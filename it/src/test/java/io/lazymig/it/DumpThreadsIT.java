@@ -1,0 +1,120 @@
+package io.lazymig.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lazymig.images.Checkpoint;
+import io.lazymig.images.ThreadState;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * {@code lazymig dump} of multi-threaded processes (python3 with a threading.Thread; a C program
+ * with a sleeping pthread): every thread frozen, one core-TID.img per thread and the thread list
+ * in pstree.img, which Debian's crit decodes; each thread's name and mask as /proc showed them;
+ * with --leave-running every thread resumes (the counter, printed by a non-leader thread, goes on)
+ * and nothing stays traced. Restoring such a checkpoint is refused with one line, as restore
+ * cannot recreate threads yet.
+ */
+class DumpThreadsIT {
+    @Test
+    @Timeout(120)
+    void pythonWithAThread() throws Exception {
+        try (Workload w = Workload.pythonThreads(50); TmpDir dir = new TmpDir("lazymig-threads-")) {
+            w.awaitFirstLine();
+            dumpAndCheck(w, dir.resolve("images"));
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void cWithASleepingPthread() throws Exception {
+        try (Workload w = Workload.c("unsupported", "thread", "50"); TmpDir dir = new TmpDir("lazymig-threads-")) {
+            w.awaitFirstLine();
+            dumpAndCheck(w, dir.resolve("images"));
+        }
+    }
+
+    private static void dumpAndCheck(Workload w, Path images) throws Exception {
+        Map<Long, String> names = threadNames(w.pid);
+        assertEquals(2, names.size(), "the workload runs two threads: " + names);
+        Map<Long, Long> masks = new LinkedHashMap<>();
+        for (long tid : names.keySet()) {
+            masks.put(tid, Long.parseUnsignedLong(taskStatus(w.pid, tid, "SigBlk"), 16));
+        }
+
+        LazymigCli.Result r = LazymigCli.run("dump", "-t", Integer.toString(w.pid), "-D", images.toString(),
+                "--leave-running");
+        assertEquals(0, r.exit(), r.toString());
+
+        Crit.Summary s = Crit.summarize(Crit.system(), images);
+        List<Long> tids = new ArrayList<>(names.keySet());
+        assertEquals(1, s.pstree().size());
+        long[] entry = s.pstree().get(0);
+        assertEquals(w.pid, entry[0]);
+        List<Long> listed = new ArrayList<>();
+        for (int i = 4; i < entry.length; i++) {
+            listed.add(entry[i]);
+        }
+        assertEquals(tids, listed, "pstree threads: the leader first, then the other");
+        for (long tid : tids) {
+            assertTrue(s.decoded().contains("core-" + tid + ".img"), "crit decoded core-" + tid + ".img: " + s.decoded());
+        }
+        assertEquals(names, s.threadNames(), "thread_core.comm of each core image, as /proc/PID/task/TID/comm");
+        assertEquals(names.get((long) w.pid), s.comms().get((long) w.pid), "tc.comm in the leader's core");
+        assertEquals("", s.comms().get(tids.get(1)), "a non-leader's core has no tc");
+
+        Checkpoint cp = Checkpoint.read(images);
+        List<Long> readTids = new ArrayList<>();
+        for (ThreadState t : cp.root().threads()) {
+            readTids.add((long) t.tid());
+            assertEquals(masks.get((long) t.tid()), t.sigmask(), "thread " + t.tid() + "'s blocked mask");
+        }
+        assertEquals(tids, readTids, "our reader reads every thread");
+
+        // Left running: untraced, both threads still there, the counter still advancing.
+        assertEquals(0, w.tracerPid(), "the process must not stay traced");
+        for (long tid : tids) {
+            assertEquals("0", taskStatus(w.pid, tid, "TracerPid"), "thread " + tid + " must not stay traced");
+        }
+        w.awaitCounterAbove(w.lastLine().counter());
+        assertEquals(names.keySet(), threadNames(w.pid).keySet(), "both threads still run");
+
+        LazymigCli.Result restore = LazymigCli.run("restore", "-D", images.toString());
+        assertEquals(1, restore.exit(), restore.toString());
+        assertEquals("lazymig restore: process " + w.pid + " has 2 threads: restoring multi-threaded processes is not"
+                + " supported yet\n", restore.stderr(), restore.toString());
+        assertTrue(w.alive());
+    }
+
+    /** /proc/PID/task/TID/comm by tid, ascending (the leader, whose tid is the pid, first). */
+    private static Map<Long, String> threadNames(int pid) throws IOException {
+        List<Long> tids = new ArrayList<>();
+        try (Stream<Path> s = Files.list(Path.of("/proc", Integer.toString(pid), "task"))) {
+            s.forEach(p -> tids.add(Long.parseLong(p.getFileName().toString())));
+        }
+        tids.sort(null);
+        Map<Long, String> out = new LinkedHashMap<>();
+        for (long tid : tids) {
+            out.put(tid, Files.readString(Path.of("/proc", Integer.toString(pid), "task", Long.toString(tid), "comm")).strip());
+        }
+        return out;
+    }
+
+    private static String taskStatus(int pid, long tid, String key) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc", Integer.toString(pid), "task", Long.toString(tid), "status"))) {
+            if (line.startsWith(key + ":")) {
+                return line.substring(key.length() + 1).trim();
+            }
+        }
+        throw new AssertionError("no " + key + " in the status of thread " + tid);
+    }
+}

@@ -1,0 +1,56 @@
+package io.lazymig.restore;
+
+import io.lazymig.images.Checkpoint;
+import io.lazymig.images.FdSlot;
+import io.lazymig.images.FileObject;
+import io.lazymig.jni.Errno;
+import io.lazymig.jni.Syscalls;
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Rebuilds one process's fd table: the first slot of each open file opens it (by its kind's
+ * {@link FileOpener}) and puts back its offset; later slots of the same file dup that fd, so they
+ * share one open file description (one offset) as at dump. Restore's own stdio is parked above
+ * the range meanwhile and closed at the end, with anything else the stub had.
+ */
+final class FdTableRestore {
+    private FdTableRestore() {
+    }
+
+    static void restore(Injector in, Checkpoint cp, List<FdSlot> slots) throws IOException {
+        ParkedStdio stdio = ParkedStdio.park(in);
+        Map<Integer, Integer> fdOfFile = new HashMap<>();
+        for (FdSlot s : slots) {
+            Integer first = fdOfFile.get(s.fileId());
+            if (first != null) {
+                in.call("dup2(" + first + ", " + s.fd() + ")", Syscalls.DUP2, first, s.fd());
+            } else {
+                FileObject f = cp.file(s.fileId());
+                long got = FileOpeners.open(in, f, s.fd(), stdio);
+                if (got != s.fd()) {
+                    in.call("dup2", Syscalls.DUP2, got, s.fd());
+                    in.call("close", Syscalls.CLOSE, got);
+                }
+                seek(in, s.fd(), f);
+                fdOfFile.put(s.fileId(), s.fd());
+            }
+            in.call("fcntl(F_SETFD)", Syscalls.FCNTL, s.fd(), Syscalls.F_SETFD, s.closeOnExec() ? Syscalls.FD_CLOEXEC : 0);
+        }
+        stdio.close(in);
+    }
+
+    private static void seek(Injector in, int fd, FileObject f) throws IOException {
+        long pos = FileOpeners.position(f);
+        if (pos < 0) {
+            return;
+        }
+        long rc = in.raw(Syscalls.LSEEK, fd, pos, Syscalls.SEEK_SET);
+        if (Syscalls.isError(rc) && pos != 0) {
+            throw new RestoreException("cannot seek fd " + fd + " (" + f.describe() + ") to " + pos + ": "
+                    + Errno.name(Syscalls.errno(rc)));
+        }
+    }
+}

@@ -1,0 +1,40 @@
+package io.lazymig.restore;
+
+import io.lazymig.images.FileObject;
+import java.io.IOException;
+import java.util.List;
+
+/** The opener of every file kind. */
+final class FileOpeners {
+    private static final List<FileOpener<?>> OPENERS = List.of(new RegularFileOpener(), new DevNullOpener(),
+            new TerminalOpener());
+
+    private FileOpeners() {
+    }
+
+    static FileOpener<?> of(FileObject f) {
+        for (FileOpener<?> o : OPENERS) {
+            if (o.kind() == f.getClass()) {
+                return o;
+            }
+        }
+        throw new IllegalStateException("no opener for " + f.getClass().getSimpleName());
+    }
+
+    static long open(Injector in, FileObject f, int fd, ParkedStdio stdio) throws IOException {
+        return open(of(f), in, f, fd, stdio);
+    }
+
+    static long position(FileObject f) {
+        return position(of(f), f);
+    }
+
+    private static <T extends FileObject> long open(FileOpener<T> o, Injector in, FileObject f, int fd, ParkedStdio stdio)
+            throws IOException {
+        return o.open(in, o.kind().cast(f), fd, stdio);
+    }
+
+    private static <T extends FileObject> long position(FileOpener<T> o, FileObject f) {
+        return o.position(o.kind().cast(f));
+    }
+}

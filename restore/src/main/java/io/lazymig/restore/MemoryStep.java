@@ -1,0 +1,27 @@
+package io.lazymig.restore;
+
+import io.lazymig.images.Vma;
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * The address space: the stub's own mappings unmapped (but the vdso block and scratch), every VMA
+ * of the checkpoint mapped, the eager pages written, and the protections raised for writing
+ * lowered back.
+ */
+final class MemoryStep implements RestoreStep {
+    @Override
+    public String name() {
+        return "memory";
+    }
+
+    @Override
+    public void run(Restoring r) throws IOException {
+        AddressSpace space = new AddressSpace(r.stub, r.checkpoint, r.options.lazy());
+        r.space = space;
+        space.unmapStub(r.keptBlock, r.keptScratch);
+        List<Vma> raised = space.mapAll();
+        r.eagerBytes = space.writeEagerPages(r.options.dir());
+        space.protectBack(raised);
+    }
+}

@@ -1,0 +1,30 @@
+package io.lazymig.restore;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The order of restore's steps for one process. The constraints that fix it: memory before
+ * anything that reads it; PR_SET_MM_MAP after the stub's own exe is unmapped; the lazy handoff
+ * before rseq (which reads its area) and before the credentials are dropped (the uffd and the
+ * mm fields need root's privileges); registers last, once nothing more is injected.
+ */
+final class RestorePlan {
+    private RestorePlan() {
+    }
+
+    static List<RestoreStep> steps(boolean lazy) {
+        List<RestoreStep> steps = new ArrayList<>();
+        steps.add(new StubSetup());
+        steps.add(new MemoryStep());
+        steps.add(new ProcessStep());
+        steps.add(new FdTableStep());
+        if (lazy) {
+            steps.add(new LazyHandoffStep());
+        }
+        steps.add(new ThreadStep());
+        steps.add(new CredsStep());
+        steps.add(new RegistersStep());
+        return steps;
+    }
+}

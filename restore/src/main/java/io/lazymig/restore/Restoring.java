@@ -1,0 +1,34 @@
+package io.lazymig.restore;
+
+import io.lazymig.images.Checkpoint;
+import io.lazymig.images.ProcessImage;
+
+/**
+ * One restore in progress, as the steps share it: what is restored and how, the stub it is
+ * rebuilt in, and what earlier steps left for later ones. Owned by the restoring (tracer) thread.
+ */
+final class Restoring {
+    final Restorer.Options options;
+    final Checkpoint checkpoint;
+    final ProcessImage process;
+    /** The spawned stub's pid. */
+    final int pid;
+    /** Set by {@link StubSetup}. */
+    Stub stub;
+    /** Set by {@link MemoryStep}. */
+    AddressSpace space;
+    /** The stub's vdso block and scratch area, kept mapped while the stub's own mappings go (StubSetup). */
+    long[] keptBlock;
+    long[] keptScratch;
+    /** Bytes written by restore itself (the rest is the lazy daemon's). */
+    long eagerBytes;
+    /** Set by {@link LazyHandoffStep} when lazy. */
+    LazyHandoff handoff;
+
+    Restoring(Restorer.Options options, Checkpoint checkpoint, int pid) {
+        this.options = options;
+        this.checkpoint = checkpoint;
+        this.process = checkpoint.root();
+        this.pid = pid;
+    }
+}

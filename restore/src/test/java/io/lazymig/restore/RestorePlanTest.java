@@ -1,0 +1,51 @@
+package io.lazymig.restore;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lazymig.images.Checkpoint;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The order of restore's steps holds the constraints RestorePlan documents, and what restore cannot do yet is refused. */
+class RestorePlanTest {
+    private static List<Class<?>> kinds(boolean lazy) {
+        return RestorePlan.steps(lazy).stream().<Class<?>>map(Object::getClass).toList();
+    }
+
+    @Test
+    void eagerRestoreHasNoHandoff() {
+        assertEquals(List.of(StubSetup.class, MemoryStep.class, ProcessStep.class, FdTableStep.class, ThreadStep.class,
+                CredsStep.class, RegistersStep.class), kinds(false));
+    }
+
+    @Test
+    void lazyHandoffComesAfterMemoryAndBeforeRseqAndCreds() {
+        List<Class<?>> steps = kinds(true);
+        int handoff = steps.indexOf(LazyHandoffStep.class);
+        assertTrue(handoff > steps.indexOf(MemoryStep.class), "the uffd registers VMAs that must be mapped");
+        assertTrue(handoff > steps.indexOf(ProcessStep.class), "PR_SET_MM_MAP needs the mapped layout");
+        assertTrue(handoff < steps.indexOf(ThreadStep.class), "rseq reads its area: after the daemon serves faults");
+        assertTrue(handoff < steps.indexOf(CredsStep.class), "the uffd needs root's privileges");
+        assertEquals(RegistersStep.class, steps.get(steps.size() - 1), "registers last: nothing is injected after them");
+    }
+
+    @Test
+    void stepsHaveDistinctNamesForTheTimingLog() {
+        List<String> names = RestorePlan.steps(true).stream().map(RestoreStep::name).toList();
+        assertEquals(names.size(), names.stream().distinct().count(), names.toString());
+    }
+
+    @Test
+    void multiThreadedProcessesAreRefusedBeforeAnythingStarts() {
+        Checkpoint cp = Checkpoint.of(Processes.withThreads(3, List.of()), List.of());
+        RestoreException e = assertThrows(RestoreException.class, () -> Restorer.refuseUnsupported(cp));
+        assertEquals("process 4242 has 3 threads: restoring multi-threaded processes is not supported yet", e.getMessage());
+    }
+
+    @Test
+    void aSingleThreadedProcessIsAccepted() throws Exception {
+        Restorer.refuseUnsupported(Checkpoint.of(Processes.single(List.of()), List.of()));
+    }
+}
