@@ -20,7 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One client: after the handshake a reader thread takes requests off the socket. It answers
+ * One connection of a client: after the handshake a reader thread takes requests off the socket. It answers
  * fault requests itself, at once; the rest go into a bounded queue this thread answers in order,
  * so a fault never waits behind queued background chunks (at most behind the one being sent).
  */
@@ -57,10 +57,19 @@ final class ClientSession implements AutoCloseable {
         this.out = new FrameCodec(this.peer);
     }
 
-    /** Runs the session; returns whether the client said it has every page (DONE). */
+    /**
+     * Lets the client in; returns whether this connection is the fault channel of a client
+     * connected already (a daemon's second connection, for the pages its threads wait on).
+     */
+    boolean handshake() throws IOException {
+        int caps = Handshake.server(ch, out, key, new Handshake.Welcome(store.pid(), store.lazyPages()), peer);
+        boolean faultChannel = (caps & Handshake.FAULT_CHANNEL) != 0;
+        log.info("lazy-server: {} connected{}", peer, faultChannel ? " (a fault channel)" : "");
+        return faultChannel;
+    }
+
+    /** Serves the requests after the handshake; returns whether the client said it has every page (DONE). */
     boolean run() throws IOException, InterruptedException {
-        Handshake.server(ch, out, key, new Handshake.Welcome(store.pid(), store.lazyPages()), peer);
-        log.info("lazy-server: {} connected", peer);
         Thread reader = new Thread(this::readRequests, "reader " + peer);
         reader.setDaemon(true);
         reader.start();
