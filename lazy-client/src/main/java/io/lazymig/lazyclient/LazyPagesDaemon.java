@@ -215,8 +215,13 @@ public final class LazyPagesDaemon {
                 Retry r = retryFaults.poll();
                 serveFault(r.process(), r.page());
             }
-            if (!faulted) {
-                topUpBackground(source.async() ? options.chunksInFlight() : 1);
+            // A remote source: the turn's faults are asked for already (on their own connection), so
+            // the background is topped up every turn and keeps its pace under a stream of faults. The
+            // local one copies a chunk on this thread: only in a turn without faults.
+            if (source.async()) {
+                topUpBackground(options.chunksInFlight());
+            } else if (!faulted) {
+                topUpBackground(1);
             }
         }
     }
@@ -261,7 +266,8 @@ public final class LazyPagesDaemon {
                     UffdMessage m = messages.get(i);
                     if (m.isPageFault()) {
                         long page = m.pageFaultAddress() & -PAGE;
-                        p.waitStarted(page, now);
+                        p.waits.started(page, now);
+                        stats.faultMessage();
                         faultPages[faults++] = page;
                     } else {
                         onEvent(p, m);
@@ -335,7 +341,7 @@ public final class LazyPagesDaemon {
     private void zeroPage(LazyProcess p, long page) throws IOException {
         long rc = p.uffd.zeropage(page, PAGE, 0);
         if (rc == -Errno.EEXIST) {
-            p.waitsEnded(page, page + PAGE, stats);
+            p.waits.ended(page, page + PAGE, System.nanoTime(), stats);
             p.wake(page, PAGE);
         } else if (rc == -Errno.ESRCH || rc == -Errno.ENOSPC) {
             gone(p);
@@ -343,7 +349,7 @@ public final class LazyPagesDaemon {
             retryFaults.add(new Retry(p, page));
         } else if (rc >= 0) {
             stats.zeroPage();
-            p.waitsEnded(page, page + PAGE, stats);
+            p.waits.ended(page, page + PAGE, System.nanoTime(), stats);
         }
         // -ENOENT: nothing registered there any more (the event that says so is read or queued)
     }
@@ -362,8 +368,8 @@ public final class LazyPagesDaemon {
                 more = copyPiece(f, base);
             }
         }
-        if (source.async() && backgroundActive()) {
-            topUpBackground(options.chunksInFlight());
+        if (f.kind == Stats.Kind.BACKGROUND && source.async() && backgroundActive()) {
+            topUpBackground(options.chunksInFlight()); // its slot is free (a fault's receiver goes straight back to reading)
         }
     }
 
@@ -379,11 +385,11 @@ public final class LazyPagesDaemon {
         long rc = p.uffd.copy(at, base + f.done, len, 0);
         if (rc > 0) {
             stats.copied(f.kind, rc, f.faultPage >= at && f.faultPage < at + rc);
-            p.waitsEnded(at, at + rc, stats);
+            p.waits.ended(at, at + rc, System.nanoTime(), stats);
             f.done += rc;
             f.piece = COPY_PIECE;
         } else if (rc == -Errno.EEXIST) {
-            p.waitsEnded(at, at + PAGE, stats); // already there (a racing fill); anyone waiting on it may go on
+            p.waits.ended(at, at + PAGE, System.nanoTime(), stats); // already there (a racing fill); anyone waiting on it may go on
             p.wake(at, PAGE);
             f.done += PAGE;
         } else if (rc == -Errno.EAGAIN) {

@@ -27,10 +27,8 @@ final class LazyProcess implements AutoCloseable {
     long lastFault;
     boolean gone;
     boolean closed;
-    /** The threads waiting on a missing page: its address and when its fault message was read. */
-    private long[] waitPage = new long[16];
-    private long[] waitSince = new long[16];
-    private int waits;
+    /** The threads waiting on a missing page, each since its fault message was read. */
+    final ThreadWaits waits = new ThreadWaits();
 
     private LazyProcess(int imagePid, Userfaultfd uffd, PendingPages pending, boolean forkedChild) {
         this.imagePid = imagePid;
@@ -99,47 +97,12 @@ final class LazyProcess implements AutoCloseable {
         wake(at, f.end() - at);
     }
 
-    /** A thread waits on {@code page} (a fault message read at {@code now}). */
-    void waitStarted(long page, long now) {
-        if (waits == waitPage.length) {
-            waitPage = java.util.Arrays.copyOf(waitPage, waits * 2);
-            waitSince = java.util.Arrays.copyOf(waitSince, waits * 2);
-        }
-        waitPage[waits] = page;
-        waitSince[waits++] = now;
-    }
-
-    /** The pages {@code [start, end)} are in: every wait on them ends, counted in {@code stats}. */
-    void waitsEnded(long start, long end, Stats stats) {
-        if (waits == 0) {
-            return;
-        }
-        long now = System.nanoTime();
-        for (int i = waits - 1; i >= 0; i--) {
-            if (waitPage[i] >= start && waitPage[i] < end) {
-                stats.faultServed(now - waitSince[i]);
-                waitPage[i] = waitPage[--waits];
-                waitSince[i] = waitSince[waits];
-            }
-        }
-    }
-
-    /** Threads waiting in {@code [start, end)} were woken to fault again: their next message starts a new wait. */
-    private void waitsWoken(long start, long end) {
-        for (int i = waits - 1; i >= 0; i--) {
-            if (waitPage[i] >= start && waitPage[i] < end) {
-                waitPage[i] = waitPage[--waits];
-                waitSince[i] = waitSince[waits];
-            }
-        }
-    }
-
     /** UFFDIO_WAKE; a process gone or a uffd closed needs no waking. */
     void wake(long start, long len) {
         if (closed || gone || len <= 0) {
             return;
         }
-        waitsWoken(start, start + len);
+        waits.woken(start, start + len);
         try {
             uffd.wake(start, len);
         } catch (NativeException e) {

@@ -177,10 +177,14 @@ public final class RemotePageSource implements PageSource {
         copier.start();
         if (faultConnection) {
             faultPages = Buffers.allocatePageAligned(d.maxFetchBytes());
-            faultChannel = openFaultConnection();
-            Thread faults = new Thread(this::receiveFaults, "lazy-server fault receiver");
-            faults.setDaemon(true);
-            faults.start();
+            try {
+                faultChannel = openFaultConnection();
+                Thread faults = new Thread(this::receiveFaults, "lazy-server fault receiver");
+                faults.setDaemon(true);
+                faults.start();
+            } catch (IOException e) {
+                log.warn("lazy-pages: no fault connection ({}); faults go with the background", e.getMessage());
+            }
         }
         Thread keepalive = new Thread(this::keepalive, "lazy-server keepalive");
         keepalive.setDaemon(true);
@@ -383,12 +387,17 @@ public final class RemotePageSource implements PageSource {
         return f;
     }
 
-    /** The fault connection's receiving thread: each reply copied in at once from its one buffer. */
+    /**
+     * The fault connection's receiving thread: each reply copied in at once from its one buffer.
+     * When the connection is lost the faults in flight are asked again on the first one, and so are
+     * new faults until it is back; if it does not come back, faults stay there.
+     */
     private void receiveFaults() {
         while (!closing) {
             Fetch f;
+            SocketChannel ch = faultChannel;
             try {
-                f = readPages(faultChannel, faultReceiveCodec, faultSubHeader, faultPages);
+                f = readPages(ch, faultReceiveCodec, faultSubHeader, faultPages);
             } catch (ProtocolException e) {
                 if (!closing) {
                     daemon.fail(e);
@@ -398,12 +407,17 @@ public final class RemotePageSource implements PageSource {
                 if (closing) {
                     return;
                 }
-                log.warn("lazy-pages: fault connection to the lazy server lost ({}); reconnecting", e.getMessage());
+                log.warn("lazy-pages: fault connection to the lazy server lost ({}); faults go with the background "
+                        + "meanwhile", e.getMessage());
                 if (!reconnectFaults()) {
-                    daemon.fail(new IOException("the lazy server at " + server + " did not take the fault connection back within "
-                            + reconnectDeadline.toSeconds() + " s"));
+                    if (closing) {
+                        return;
+                    }
+                    log.warn("lazy-pages: the fault connection did not come back within {} s; faults stay with the "
+                            + "background", reconnectDeadline.toSeconds());
                     return;
                 }
+                log.info("lazy-pages: fault connection back");
                 continue;
             }
             if (f != null) {
@@ -427,7 +441,7 @@ public final class RemotePageSource implements PageSource {
         try {
             ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
             ch.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
-            Handshake.client(ch, faultSendCodec, key, "lazy server " + server + " (faults)");
+            Handshake.client(ch, faultSendCodec, key, "lazy server " + server + " (faults)", Handshake.FAULT_CHANNEL);
         } catch (IOException e) {
             ch.close();
             throw e;
@@ -435,11 +449,20 @@ public final class RemotePageSource implements PageSource {
         return ch;
     }
 
-    /** Reopens the fault connection with backoff and asks again for the faults in flight (meanwhile they go on the first). */
+    /**
+     * Closes the lost fault connection, asks again on the first one for every fault in flight (the
+     * replies lost with it among them; one answered twice is copied once: the second answer finds
+     * no request under its id, or the page there, EEXIST), and reopens it with backoff.
+     */
     private boolean reconnectFaults() {
         synchronized (faultSendLock) {
             closeQuietly(faultChannel);
-            faultChannel = null;
+            faultChannel = null; // from here every fault request goes on the first connection
+        }
+        for (Map.Entry<Long, Fetch> e : new ArrayList<>(inFlight.entrySet())) {
+            if (e.getValue().kind != Stats.Kind.BACKGROUND) {
+                send(e.getKey(), e.getValue());
+            }
         }
         long end = System.nanoTime() + reconnectDeadline.toNanos();
         long backoff = 100;
@@ -448,12 +471,11 @@ public final class RemotePageSource implements PageSource {
                 Thread.sleep(backoff);
                 SocketChannel ch = openFaultConnection();
                 synchronized (faultSendLock) {
-                    faultChannel = ch;
-                }
-                for (Map.Entry<Long, Fetch> e : new ArrayList<>(inFlight.entrySet())) {
-                    if (e.getValue().kind != Stats.Kind.BACKGROUND) {
-                        send(e.getKey(), e.getValue());
+                    if (closing) {
+                        closeQuietly(ch);
+                        return false;
                     }
+                    faultChannel = ch;
                 }
                 return true;
             } catch (IOException e) {

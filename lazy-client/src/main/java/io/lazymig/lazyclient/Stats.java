@@ -36,7 +36,9 @@ public final class Stats {
     private long zeroPages;
     /** Threads' waits on a missing page (every fault message), ended by whichever fetch brought it in. */
     private long faults;
-    /** Of those, waits on a page a background chunk in flight already covered (asked for again at once). */
+    /** Fault messages read: waits begun (those woken to fault again, by a layout change, end uncounted). */
+    private long faultMessages;
+    /** Of the waits, those on a page a background chunk in flight already covered (asked for again at once). */
     private long faultsOnBackground;
     private long startNanos;
     private long endNanos;
@@ -144,6 +146,11 @@ public final class Stats {
         zeroPages++;
     }
 
+    /** A fault message read: a thread's wait begins. */
+    synchronized void faultMessage() {
+        faultMessages++;
+    }
+
     synchronized void faultOnBackground() {
         faultsOnBackground++;
     }
@@ -184,12 +191,12 @@ public final class Stats {
     public synchronized String toJson() {
         double secs = (endNanos - startNanos) / 1e9;
         return String.format(Locale.ROOT, "{\n  \"pages_total\": %d,\n  \"pages_fault\": %d,\n  \"pages_fault_around\": %d,\n"
-                + "  \"pages_background\": %d,\n  \"zero_pages\": %d,\n  \"faults\": %d,\n  \"faults_on_background\": %d,\n"
+                + "  \"pages_background\": %d,\n  \"zero_pages\": %d,\n  \"faults\": %d,\n  \"fault_messages\": %d,\n  \"faults_on_background\": %d,\n"
                 + "  \"bytes\": %d,\n"
                 + "  \"duration_s\": %.6f,\n  \"start_epoch_ms\": %d,\n  \"end_epoch_ms\": %d,\n  \"peak_rss_kib\": %d,\n"
                 + "  \"fault_latency_us\": {\"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, \"max\": %.1f},\n"
                 + "  \"timeline\": {\"step_ms\": %d, \"fault\": %s, \"fault_around\": %s, \"background\": %s}\n}\n",
-                pagesIn(), pages[0], pages[1], pages[2], zeroPages, faults, faultsOnBackground, pagesIn() * PAGE, secs, startEpochMs,
+                pagesIn(), pages[0], pages[1], pages[2], zeroPages, faults, faultMessages, faultsOnBackground, pagesIn() * PAGE, secs, startEpochMs,
                 endEpochMs, peakRssKib(), faultLatency.getValueAtPercentile(50) / 1e3,
                 faultLatency.getValueAtPercentile(90) / 1e3, faultLatency.getValueAtPercentile(99) / 1e3,
                 faultLatency.getMaxValue() / 1e3, TIMELINE_STEP_MS, timelineJson(0), timelineJson(1), timelineJson(2));
