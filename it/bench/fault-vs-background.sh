@@ -76,10 +76,10 @@ migrate() {
     (cd "$d" && for fd in $(ls /proc/$BASHPID/fd); do [ "$fd" -le 2 ] || eval "exec $fd>&-"; done
      exec setsid "$WORKLOADS/bench-touch" "$MIB" random auto split </dev/null > out.txt 2>&1) &
     local wpid=$!
+    disown "$wpid" # killed by the dump (no job report), restored with the same pid as restore's child
     PIDS+=("$wpid")
     wait_for 120 grep -aq '^tick' "$d/out.txt" || die "bench-touch did not start: $(cat "$d/out.txt")"
     "$LAZYMIG" dump -t "$wpid" -D "$d/img" > "$d/dump.log" 2>&1 || die "dump failed: $(cat "$d/dump.log")"
-    { wait "$wpid" || true; } 2>/dev/null # killed by the dump; restored with the same pid
 
     spawn "$d/server.log" "$LAZYMIG" lazy-pages --lazy-server -D "$d/img" --address 127.0.0.1 --port 0 --no-auth
     wait_for 60 grep -q 'serving process' "$d/server.log" || die "lazy server did not start: $(cat "$d/server.log")"

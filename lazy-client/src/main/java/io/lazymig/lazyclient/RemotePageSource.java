@@ -1,6 +1,8 @@
 package io.lazymig.lazyclient;
 
 import io.lazymig.jni.Buffers;
+import io.lazymig.jni.NativeException;
+import io.lazymig.jni.ThreadNice;
 import io.lazymig.protocol.AuthKey;
 import io.lazymig.protocol.Errors;
 import io.lazymig.protocol.Frame;
@@ -53,6 +55,12 @@ public final class RemotePageSource implements PageSource {
     private static final long KEEPALIVE_MILLIS = 5_000;
     /** Receive buffers: one being read, the rest queued for (or being) copied in. */
     private static final int RECEIVE_BUFFERS = 4;
+    /**
+     * The nice value of the threads that carry only background data (the copier; the first
+     * connection's receiver when faults have their own): where the CPUs are contended, the threads
+     * a fault goes through run first.
+     */
+    static final int BACKGROUND_NICE = 5;
     private static final Pattern IMAGE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\.img");
 
     private final InetSocketAddress server;
@@ -169,10 +177,18 @@ public final class RemotePageSource implements PageSource {
         for (int i = 0; i < RECEIVE_BUFFERS; i++) {
             freeBuffers.add(Buffers.allocatePageAligned(d.maxFetchBytes()));
         }
-        receiver = new Thread(this::receive, "lazy-server receiver");
+        receiver = new Thread(() -> {
+            if (faultConnection) {
+                backgroundPriority();
+            }
+            receive();
+        }, "lazy-server receiver");
         receiver.setDaemon(true);
         receiver.start();
-        Thread copier = new Thread(this::copyBackground, "lazy-server copier");
+        Thread copier = new Thread(() -> {
+            backgroundPriority();
+            copyBackground();
+        }, "lazy-server copier");
         copier.setDaemon(true);
         copier.start();
         if (faultConnection) {
@@ -189,6 +205,15 @@ public final class RemotePageSource implements PageSource {
         Thread keepalive = new Thread(this::keepalive, "lazy-server keepalive");
         keepalive.setDaemon(true);
         keepalive.start();
+    }
+
+    /** The calling thread yields to the fault path's under CPU contention ({@link #BACKGROUND_NICE}). */
+    private static void backgroundPriority() {
+        try {
+            ThreadNice.set(BACKGROUND_NICE);
+        } catch (NativeException | LinkageError e) {
+            log.debug("lazy-pages: background thread at the default priority ({})", e.getMessage());
+        }
     }
 
     /** A PING every few seconds: a connection that died silently shows up as a failed send or read. */

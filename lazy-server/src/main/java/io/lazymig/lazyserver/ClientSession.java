@@ -1,5 +1,7 @@
 package io.lazymig.lazyserver;
 
+import io.lazymig.jni.NativeException;
+import io.lazymig.jni.ThreadNice;
 import io.lazymig.protocol.AuthKey;
 import io.lazymig.protocol.Errors;
 import io.lazymig.protocol.Frame;
@@ -28,6 +30,8 @@ final class ClientSession implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("lazymig.lazy-server");
     /** Requests a client may have queued; more is a broken client. */
     static final int MAX_QUEUED = 4096;
+    /** The nice value of the thread answering queued (background) requests. */
+    static final int BACKGROUND_NICE = 5;
     private static final Frame STOP = new Frame(FrameType.BYE, 0, Long.MAX_VALUE, null);
 
     private final SocketChannel ch;
@@ -73,6 +77,13 @@ final class ClientSession implements AutoCloseable {
         Thread reader = new Thread(this::readRequests, "reader " + peer);
         reader.setDaemon(true);
         reader.start();
+        // This thread answers the queued requests (background chunks, images); the reader answers
+        // faults: under CPU contention the scheduler runs the reader first.
+        try {
+            ThreadNice.set(BACKGROUND_NICE);
+        } catch (NativeException | LinkageError e) {
+            log.debug("lazy-server: {}: background answers at the default priority ({})", peer, e.getMessage());
+        }
         while (true) {
             Frame f = queue.take();
             if (f == STOP) {
