@@ -39,6 +39,7 @@ static const struct lm_module modules[] = {
     { "Memory", lm_memory_register },
     { "Cpuid", lm_cpuid_register },
     { "PagemapScan", lm_pagemap_register },
+    { "ThreadNice", lm_sched_register },
 };
 
 JNIEXPORT jint JNI_OnLoad(JavaVM *vm, void *reserved)

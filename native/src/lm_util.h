@@ -49,5 +49,6 @@ int lm_procmem_register(JNIEnv *env);
 int lm_memory_register(JNIEnv *env);
 int lm_cpuid_register(JNIEnv *env);
 int lm_pagemap_register(JNIEnv *env);
+int lm_sched_register(JNIEnv *env);
 
 #endif

@@ -68,6 +68,8 @@ final class LazyPagesCommand implements Command {
                 .desc("with --lazy-client: wait this long for the lazy server to listen; with --lazy-server: for the "
                         + "dump's images in -D; so the commands may be started in any order (default "
                         + DEFAULT_CONNECT_TIMEOUT + ")").build());
+        o.addOption(Option.builder().longOpt("no-fault-connection")
+                .desc("send faults on the one connection with the background (default: a connection of their own)").build());
         o.addOption(Option.builder().longOpt("stats-file").hasArg().argName("FILE").desc("write JSON statistics at the end").build());
         AuthOptions.add(o);
         return o;
@@ -188,7 +190,8 @@ final class LazyPagesCommand implements Command {
         if (cl.hasOption("lazy-client")) {
             int connectTimeout = connectTimeout(cl);
             InetSocketAddress server = serverAddress(cl, cl.getOptionValue("lazy-client"));
-            RemotePageSource source = new RemotePageSource(server, AuthOptions.key(cl), Duration.ofSeconds(120));
+            RemotePageSource source = new RemotePageSource(server, AuthOptions.key(cl), Duration.ofSeconds(120),
+                    !cl.hasOption("no-fault-connection"));
             ServerWait.connect(source, server, Duration.ofSeconds(connectTimeout), out,
                     () -> Warmup.inBackground(Warmup.defaultDir(), RestoreCommand.stubPath(), "lazy-pages"));
             List<String> fetched = source.fetchImages(dir);

@@ -215,8 +215,13 @@ public final class LazyPagesDaemon {
                 Retry r = retryFaults.poll();
                 serveFault(r.process(), r.page());
             }
-            if (!faulted) {
-                topUpBackground(source.async() ? options.chunksInFlight() : 1);
+            // A remote source: the turn's faults are asked for already (on their own connection), so
+            // the background is topped up every turn and keeps its pace under a stream of faults. The
+            // local one copies a chunk on this thread: only in a turn without faults.
+            if (source.async()) {
+                topUpBackground(options.chunksInFlight());
+            } else if (!faulted) {
+                topUpBackground(1);
             }
         }
     }
@@ -256,10 +261,14 @@ public final class LazyPagesDaemon {
                 if (n == 0) {
                     break;
                 }
+                long now = System.nanoTime();
                 for (int i = 0; i < n; i++) {
                     UffdMessage m = messages.get(i);
                     if (m.isPageFault()) {
-                        faultPages[faults++] = m.pageFaultAddress() & -PAGE;
+                        long page = m.pageFaultAddress() & -PAGE;
+                        p.waits.started(page, now);
+                        stats.faultMessage();
+                        faultPages[faults++] = page;
                     } else {
                         onEvent(p, m);
                     }
@@ -296,7 +305,20 @@ public final class LazyPagesDaemon {
             p.lastFault = page;
             long window = options.faultAroundBytes();
             long start = page & -window;
-            boolean covered = p.fetching(page) != null;
+            Fetch inFlight = p.fetching(page);
+            boolean covered = inFlight != null;
+            if (inFlight != null && inFlight.kind == Stats.Kind.BACKGROUND && source.async()) {
+                // A thread waits on a page of a background chunk in flight: it must not wait behind
+                // the whole window, so it is asked for again, as a fault (whichever copy comes
+                // first fills it; the other finds it there). With its window's share of the chunk.
+                long from = Math.max(start, inFlight.start + inFlight.done);
+                long to = Math.min(start + window, inFlight.end());
+                Fetch f = new Fetch(p, new PendingPages.Run(from, to, inFlight.source + (from - inFlight.start)),
+                        Stats.Kind.FAULT, page);
+                p.inFlight.add(f);
+                fetches.add(f);
+                stats.faultOnBackground();
+            }
             for (PendingPages.Run r : p.pending.take(start, start + window)) {
                 boolean holdsFault = r.start() <= page && page < r.end();
                 covered |= holdsFault;
@@ -317,9 +339,9 @@ public final class LazyPagesDaemon {
 
     /** A fault on a page neither pending nor in flight: the checkpoint has no data there. Under the lock. */
     private void zeroPage(LazyProcess p, long page) throws IOException {
-        long t0 = System.nanoTime();
         long rc = p.uffd.zeropage(page, PAGE, 0);
         if (rc == -Errno.EEXIST) {
+            p.waits.ended(page, page + PAGE, System.nanoTime(), stats);
             p.wake(page, PAGE);
         } else if (rc == -Errno.ESRCH || rc == -Errno.ENOSPC) {
             gone(p);
@@ -327,7 +349,7 @@ public final class LazyPagesDaemon {
             retryFaults.add(new Retry(p, page));
         } else if (rc >= 0) {
             stats.zeroPage();
-            stats.faultServed(System.nanoTime() - t0);
+            p.waits.ended(page, page + PAGE, System.nanoTime(), stats);
         }
         // -ENOENT: nothing registered there any more (the event that says so is read or queued)
     }
@@ -346,8 +368,8 @@ public final class LazyPagesDaemon {
                 more = copyPiece(f, base);
             }
         }
-        if (source.async() && backgroundActive()) {
-            topUpBackground(options.chunksInFlight());
+        if (f.kind == Stats.Kind.BACKGROUND && source.async() && backgroundActive()) {
+            topUpBackground(options.chunksInFlight()); // its slot is free (a fault's receiver goes straight back to reading)
         }
     }
 
@@ -363,10 +385,12 @@ public final class LazyPagesDaemon {
         long rc = p.uffd.copy(at, base + f.done, len, 0);
         if (rc > 0) {
             stats.copied(f.kind, rc, f.faultPage >= at && f.faultPage < at + rc);
+            p.waits.ended(at, at + rc, System.nanoTime(), stats);
             f.done += rc;
             f.piece = COPY_PIECE;
         } else if (rc == -Errno.EEXIST) {
-            p.wake(at, PAGE); // already there (a racing fill); anyone waiting on it may go on
+            p.waits.ended(at, at + PAGE, System.nanoTime(), stats); // already there (a racing fill); anyone waiting on it may go on
+            p.wake(at, PAGE);
             f.done += PAGE;
         } else if (rc == -Errno.EAGAIN) {
             // A layout change is queued: the pages go back to pending and the fault is retried
@@ -402,9 +426,6 @@ public final class LazyPagesDaemon {
         f.process.inFlight.remove(f);
         if (f.kind == Stats.Kind.BACKGROUND) {
             backgroundInFlight--;
-        }
-        if (f.kind == Stats.Kind.FAULT && !f.dropped) {
-            stats.faultServed(System.nanoTime() - f.startNanos);
         }
     }
 

@@ -27,6 +27,8 @@ final class LazyProcess implements AutoCloseable {
     long lastFault;
     boolean gone;
     boolean closed;
+    /** The threads waiting on a missing page, each since its fault message was read. */
+    final ThreadWaits waits = new ThreadWaits();
 
     private LazyProcess(int imagePid, Userfaultfd uffd, PendingPages pending, boolean forkedChild) {
         this.imagePid = imagePid;
@@ -100,6 +102,7 @@ final class LazyProcess implements AutoCloseable {
         if (closed || gone || len <= 0) {
             return;
         }
+        waits.woken(start, start + len);
         try {
             uffd.wake(start, len);
         } catch (NativeException e) {
@@ -110,14 +113,18 @@ final class LazyProcess implements AutoCloseable {
         }
     }
 
-    /** The in-flight fetch that will fill {@code page}, or null. */
+    /** The in-flight fetch that will fill {@code page}, one asked for a fault before a background chunk; or null. */
     Fetch fetching(long page) {
+        Fetch found = null;
         for (Fetch f : inFlight) {
             if (!f.dropped && f.start + f.done <= page && page < f.end()) {
-                return f;
+                if (f.kind != Stats.Kind.BACKGROUND) {
+                    return f;
+                }
+                found = f;
             }
         }
-        return null;
+        return found;
     }
 
     boolean complete() {

@@ -1,6 +1,8 @@
 package io.lazymig.lazyclient;
 
 import io.lazymig.jni.Buffers;
+import io.lazymig.jni.NativeException;
+import io.lazymig.jni.ThreadNice;
 import io.lazymig.protocol.AuthKey;
 import io.lazymig.protocol.Errors;
 import io.lazymig.protocol.Frame;
@@ -38,6 +40,13 @@ import org.slf4j.LoggerFactory;
  * (the daemon copies them in from there); background chunks go to a copying thread, so the next
  * chunk is read from the socket while the last one is copied in (measured: reading and copying
  * one after the other held the background stream near 1 GB/s).
+ *
+ * <p>Faults have a connection of their own (QEMU's post-copy preempt channel, for the same
+ * reason): on the first one the replies to a fault queued behind every background chunk in flight
+ * (32 MiB by default), in the server's socket buffer, on the wire and in this end's. The second
+ * connection is authenticated as the first, carries only fault requests and their replies, and
+ * has its own receiving thread and one buffer; without it (or while it reconnects) faults go on
+ * the first.
  * A dropped connection is re-established with backoff and every request in flight asked again
  * (requests are idempotent); the faulting threads simply wait meanwhile.
  */
@@ -46,6 +55,12 @@ public final class RemotePageSource implements PageSource {
     private static final long KEEPALIVE_MILLIS = 5_000;
     /** Receive buffers: one being read, the rest queued for (or being) copied in. */
     private static final int RECEIVE_BUFFERS = 4;
+    /**
+     * The nice value of the threads that carry only background data (the copier; the first
+     * connection's receiver when faults have their own): where the CPUs are contended, the threads
+     * a fault goes through run first.
+     */
+    static final int BACKGROUND_NICE = 5;
     private static final Pattern IMAGE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\.img");
 
     private final InetSocketAddress server;
@@ -64,13 +79,28 @@ public final class RemotePageSource implements PageSource {
     private volatile boolean closing;
     private Handshake.Welcome welcome;
     private Thread receiver;
+    private final boolean faultConnection;
+    private final Object faultSendLock = new Object();
+    private final FrameCodec faultSendCodec;
+    private final FrameCodec faultReceiveCodec;
+    private final ByteBuffer faultSubHeader = ByteBuffer.allocateDirect(Messages.PAGES_HEADER).order(ByteOrder.LITTLE_ENDIAN);
+    private ByteBuffer faultPages;
+    private volatile SocketChannel faultChannel;
 
     public RemotePageSource(InetSocketAddress server, AuthKey key, Duration reconnectDeadline) {
+        this(server, key, reconnectDeadline, true);
+    }
+
+    /** With {@code faultConnection} false, faults share the one connection with the background. */
+    public RemotePageSource(InetSocketAddress server, AuthKey key, Duration reconnectDeadline, boolean faultConnection) {
         this.server = server;
         this.key = key;
         this.reconnectDeadline = reconnectDeadline;
+        this.faultConnection = faultConnection;
         this.sendCodec = new FrameCodec("lazy server " + server);
         this.receiveCodec = new FrameCodec("lazy server " + server);
+        this.faultSendCodec = new FrameCodec("lazy server " + server + " (faults)");
+        this.faultReceiveCodec = new FrameCodec("lazy server " + server + " (faults)");
     }
 
     /** Connects and authenticates; returns what the server said of its checkpoint. */
@@ -139,23 +169,51 @@ public final class RemotePageSource implements PageSource {
     private record Delivery(Fetch fetch, ByteBuffer pages) {
     }
 
-    /** Starts serving the daemon's fetches. */
-    void start(LazyPagesDaemon d) {
+    /** Starts serving the daemon's fetches; opens the fault connection. */
+    void start(LazyPagesDaemon d) throws IOException {
         this.daemon = d;
         freeBuffers = new ArrayBlockingQueue<>(RECEIVE_BUFFERS);
         toCopy = new ArrayBlockingQueue<>(RECEIVE_BUFFERS);
         for (int i = 0; i < RECEIVE_BUFFERS; i++) {
             freeBuffers.add(Buffers.allocatePageAligned(d.maxFetchBytes()));
         }
-        receiver = new Thread(this::receive, "lazy-server receiver");
+        receiver = new Thread(() -> {
+            if (faultConnection) {
+                backgroundPriority();
+            }
+            receive();
+        }, "lazy-server receiver");
         receiver.setDaemon(true);
         receiver.start();
-        Thread copier = new Thread(this::copyBackground, "lazy-server copier");
+        Thread copier = new Thread(() -> {
+            backgroundPriority();
+            copyBackground();
+        }, "lazy-server copier");
         copier.setDaemon(true);
         copier.start();
+        if (faultConnection) {
+            faultPages = Buffers.allocatePageAligned(d.maxFetchBytes());
+            try {
+                faultChannel = openFaultConnection();
+                Thread faults = new Thread(this::receiveFaults, "lazy-server fault receiver");
+                faults.setDaemon(true);
+                faults.start();
+            } catch (IOException e) {
+                log.warn("lazy-pages: no fault connection ({}); faults go with the background", e.getMessage());
+            }
+        }
         Thread keepalive = new Thread(this::keepalive, "lazy-server keepalive");
         keepalive.setDaemon(true);
         keepalive.start();
+    }
+
+    /** The calling thread yields to the fault path's under CPU contention ({@link #BACKGROUND_NICE}). */
+    private static void backgroundPriority() {
+        try {
+            ThreadNice.set(BACKGROUND_NICE);
+        } catch (NativeException | LinkageError e) {
+            log.debug("lazy-pages: background thread at the default priority ({})", e.getMessage());
+        }
     }
 
     /** A PING every few seconds: a connection that died silently shows up as a failed send or read. */
@@ -176,6 +234,16 @@ public final class RemotePageSource implements PageSource {
                     }
                 }
             }
+            synchronized (faultSendLock) {
+                SocketChannel ch = faultChannel;
+                if (ch != null && !closing) {
+                    try {
+                        faultSendCodec.write(ch, FrameType.PING, 0, ids.incrementAndGet(), (ByteBuffer) null);
+                    } catch (IOException e) {
+                        log.debug("lazy-pages: keepalive of the fault connection failed ({})", e.getMessage());
+                    }
+                }
+            }
         }
     }
 
@@ -193,6 +261,19 @@ public final class RemotePageSource implements PageSource {
 
     private void send(long id, Fetch f) {
         ByteBuffer req = Messages.pageRange(new Messages.PageRange(f.process.imagePid, f.source, f.pages(4096)));
+        if (f.kind != Stats.Kind.BACKGROUND) {
+            synchronized (faultSendLock) {
+                SocketChannel ch = faultChannel;
+                if (ch != null) {
+                    try {
+                        faultSendCodec.write(ch, FrameType.GET_PAGES, Frame.FLAG_FAULT, id, req);
+                    } catch (IOException e) {
+                        log.debug("lazy-pages: send on the fault connection failed ({}); it reconnects", e.getMessage());
+                    }
+                    return;
+                }
+            }
+        }
         synchronized (sendLock) {
             SocketChannel ch = channel;
             if (ch == null) {
@@ -279,41 +360,156 @@ public final class RemotePageSource implements PageSource {
 
     /** Reads one frame; returns whether {@code pages} went to the copying thread (which frees it). */
     private boolean receiveInto(ByteBuffer pages) throws IOException {
-        FrameCodec.Header h = receiveCodec.readHeader(channel);
-        Fetch f = inFlight.remove(h.id());
-        if (h.type() == FrameType.ERROR) {
-            ByteBuffer p = ByteBuffer.allocate(h.length()).order(ByteOrder.LITTLE_ENDIAN);
-            receiveCodec.readPayload(channel, h, p);
-            p.flip();
-            Errors.Error e = Errors.decode(p);
-            throw new ProtocolException("lazy server refused a request: " + e.message());
-        }
-        if (h.type() != FrameType.PAGES) {
-            receiveCodec.skipPayload(channel, h);
-            return false;
-        }
-        int dataLen = h.length() - Messages.PAGES_HEADER;
-        if (dataLen < 0 || dataLen > pages.capacity()) {
-            throw new ProtocolException("lazy server sent " + h.length() + " bytes of pages, more than asked");
-        }
-        subHeader.clear();
-        pages.clear().limit(dataLen);
-        receiveCodec.readPayload(channel, h, subHeader, pages);
-        subHeader.flip();
-        pages.flip();
+        Fetch f = readPages(channel, receiveCodec, subHeader, pages);
         if (f == null) {
-            return false; // asked again after a reconnect and already answered
-        }
-        Messages.PageRange r = Messages.pageRange(subHeader);
-        if (r.vaddr() != f.source || (long) r.nrPages() * 4096 != f.length || r.pid() != f.process.imagePid) {
-            throw new ProtocolException("lazy server answered 0x" + Long.toHexString(r.vaddr()) + " x" + r.nrPages()
-                    + " for a request of 0x" + Long.toHexString(f.source) + " x" + f.pages(4096));
+            return false;
         }
         if (f.kind == Stats.Kind.BACKGROUND) {
             toCopy.add(new Delivery(f, pages)); // never full: it holds at most the buffers not free
             return true;
         }
         daemon.deliver(f, pages);
+        return false;
+    }
+
+    /**
+     * Reads one frame from {@code ch}; returns the fetch whose pages are now in {@code pages}, or
+     * null (a frame without pages, or pages asked again after a reconnect and already answered).
+     * Reads only what never changes of a fetch (its source, length, pid): the daemon may be
+     * moving its addresses meanwhile.
+     */
+    private Fetch readPages(SocketChannel ch, FrameCodec codec, ByteBuffer sub, ByteBuffer pages) throws IOException {
+        FrameCodec.Header h = codec.readHeader(ch);
+        Fetch f = inFlight.remove(h.id());
+        if (h.type() == FrameType.ERROR) {
+            ByteBuffer p = ByteBuffer.allocate(h.length()).order(ByteOrder.LITTLE_ENDIAN);
+            codec.readPayload(ch, h, p);
+            p.flip();
+            Errors.Error e = Errors.decode(p);
+            throw new ProtocolException("lazy server refused a request: " + e.message());
+        }
+        if (h.type() != FrameType.PAGES) {
+            codec.skipPayload(ch, h);
+            return null;
+        }
+        int dataLen = h.length() - Messages.PAGES_HEADER;
+        if (dataLen < 0 || dataLen > pages.capacity()) {
+            throw new ProtocolException("lazy server sent " + h.length() + " bytes of pages, more than asked");
+        }
+        sub.clear();
+        pages.clear().limit(dataLen);
+        codec.readPayload(ch, h, sub, pages);
+        sub.flip();
+        pages.flip();
+        if (f == null) {
+            return null;
+        }
+        Messages.PageRange r = Messages.pageRange(sub);
+        if (r.vaddr() != f.source || (long) r.nrPages() * 4096 != f.length || r.pid() != f.process.imagePid) {
+            throw new ProtocolException("lazy server answered 0x" + Long.toHexString(r.vaddr()) + " x" + r.nrPages()
+                    + " for a request of 0x" + Long.toHexString(f.source) + " x" + f.pages(4096));
+        }
+        return f;
+    }
+
+    /**
+     * The fault connection's receiving thread: each reply copied in at once from its one buffer.
+     * When the connection is lost the faults in flight are asked again on the first one, and so are
+     * new faults until it is back; if it does not come back, faults stay there.
+     */
+    private void receiveFaults() {
+        while (!closing) {
+            Fetch f;
+            SocketChannel ch = faultChannel;
+            try {
+                f = readPages(ch, faultReceiveCodec, faultSubHeader, faultPages);
+            } catch (ProtocolException e) {
+                if (!closing) {
+                    daemon.fail(e);
+                }
+                return;
+            } catch (IOException e) {
+                if (closing) {
+                    return;
+                }
+                log.warn("lazy-pages: fault connection to the lazy server lost ({}); faults go with the background "
+                        + "meanwhile", e.getMessage());
+                if (!reconnectFaults()) {
+                    if (closing) {
+                        return;
+                    }
+                    log.warn("lazy-pages: the fault connection did not come back within {} s; faults stay with the "
+                            + "background", reconnectDeadline.toSeconds());
+                    return;
+                }
+                log.info("lazy-pages: fault connection back");
+                continue;
+            }
+            if (f != null) {
+                try {
+                    daemon.deliver(f, faultPages);
+                } catch (IOException | RuntimeException e) {
+                    daemon.fail(e instanceof IOException io ? io : new IOException(e.getMessage(), e));
+                    return;
+                }
+            }
+        }
+    }
+
+    private SocketChannel openFaultConnection() throws IOException {
+        SocketChannel ch;
+        try {
+            ch = SocketChannel.open(server);
+        } catch (IOException e) {
+            throw new IOException("cannot reach the lazy server at " + server + " for faults: " + e.getMessage(), e);
+        }
+        try {
+            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            ch.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
+            Handshake.client(ch, faultSendCodec, key, "lazy server " + server + " (faults)", Handshake.FAULT_CHANNEL);
+        } catch (IOException e) {
+            ch.close();
+            throw e;
+        }
+        return ch;
+    }
+
+    /**
+     * Closes the lost fault connection, asks again on the first one for every fault in flight (the
+     * replies lost with it among them; one answered twice is copied once: the second answer finds
+     * no request under its id, or the page there, EEXIST), and reopens it with backoff.
+     */
+    private boolean reconnectFaults() {
+        synchronized (faultSendLock) {
+            closeQuietly(faultChannel);
+            faultChannel = null; // from here every fault request goes on the first connection
+        }
+        for (Map.Entry<Long, Fetch> e : new ArrayList<>(inFlight.entrySet())) {
+            if (e.getValue().kind != Stats.Kind.BACKGROUND) {
+                send(e.getKey(), e.getValue());
+            }
+        }
+        long end = System.nanoTime() + reconnectDeadline.toNanos();
+        long backoff = 100;
+        while (!closing && System.nanoTime() < end) {
+            try {
+                Thread.sleep(backoff);
+                SocketChannel ch = openFaultConnection();
+                synchronized (faultSendLock) {
+                    if (closing) {
+                        closeQuietly(ch);
+                        return false;
+                    }
+                    faultChannel = ch;
+                }
+                return true;
+            } catch (IOException e) {
+                backoff = Math.min(backoff * 2, 2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
         return false;
     }
 
@@ -374,6 +570,16 @@ public final class RemotePageSource implements PageSource {
                 }
             }
             closeQuietly(channel);
+        }
+        synchronized (faultSendLock) {
+            if (faultChannel != null) {
+                try {
+                    faultSendCodec.write(faultChannel, FrameType.BYE, 0, ids.incrementAndGet(), (ByteBuffer) null);
+                } catch (IOException ignored) {
+                    // the server is gone already
+                }
+            }
+            closeQuietly(faultChannel);
         }
     }
 

@@ -13,7 +13,8 @@ import org.HdrHistogram.Histogram;
 
 /**
  * What the daemon did: pages by how they came in (fault, fault-around, background), zero pages,
- * fault service latency (HdrHistogram), bytes and durations, the wall-clock start and end (so a
+ * every wait of a thread on a missing page and its latency until the page is in, whichever fetch
+ * brought it (HdrHistogram), bytes and durations, the wall-clock start and end (so a
  * benchmark can line them up with other hosts' clocks), pages in over time, and the daemon's peak
  * RSS; a progress line on a terminal and a JSON summary for --stats-file.
  */
@@ -33,7 +34,12 @@ public final class Stats {
     private final long[] pages = new long[Kind.values().length];
     private final Histogram faultLatency = new Histogram(3_600_000_000_000L, 3);
     private long zeroPages;
+    /** Threads' waits on a missing page (every fault message), ended by whichever fetch brought it in. */
     private long faults;
+    /** Fault messages read: waits begun (those woken to fault again, by a layout change, end uncounted). */
+    private long faultMessages;
+    /** Of the waits, those on a page a background chunk in flight already covered (asked for again at once). */
+    private long faultsOnBackground;
     private long startNanos;
     private long endNanos;
     private long startEpochMs;
@@ -140,6 +146,15 @@ public final class Stats {
         zeroPages++;
     }
 
+    /** A fault message read: a thread's wait begins. */
+    synchronized void faultMessage() {
+        faultMessages++;
+    }
+
+    synchronized void faultOnBackground() {
+        faultsOnBackground++;
+    }
+
     synchronized void faultServed(long nanos) {
         faults++;
         faultLatency.recordValue(Math.max(1, nanos));
@@ -176,11 +191,12 @@ public final class Stats {
     public synchronized String toJson() {
         double secs = (endNanos - startNanos) / 1e9;
         return String.format(Locale.ROOT, "{\n  \"pages_total\": %d,\n  \"pages_fault\": %d,\n  \"pages_fault_around\": %d,\n"
-                + "  \"pages_background\": %d,\n  \"zero_pages\": %d,\n  \"faults\": %d,\n  \"bytes\": %d,\n"
+                + "  \"pages_background\": %d,\n  \"zero_pages\": %d,\n  \"faults\": %d,\n  \"fault_messages\": %d,\n  \"faults_on_background\": %d,\n"
+                + "  \"bytes\": %d,\n"
                 + "  \"duration_s\": %.6f,\n  \"start_epoch_ms\": %d,\n  \"end_epoch_ms\": %d,\n  \"peak_rss_kib\": %d,\n"
                 + "  \"fault_latency_us\": {\"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, \"max\": %.1f},\n"
                 + "  \"timeline\": {\"step_ms\": %d, \"fault\": %s, \"fault_around\": %s, \"background\": %s}\n}\n",
-                pagesIn(), pages[0], pages[1], pages[2], zeroPages, faults, pagesIn() * PAGE, secs, startEpochMs,
+                pagesIn(), pages[0], pages[1], pages[2], zeroPages, faults, faultMessages, faultsOnBackground, pagesIn() * PAGE, secs, startEpochMs,
                 endEpochMs, peakRssKib(), faultLatency.getValueAtPercentile(50) / 1e3,
                 faultLatency.getValueAtPercentile(90) / 1e3, faultLatency.getValueAtPercentile(99) / 1e3,
                 faultLatency.getMaxValue() / 1e3, TIMELINE_STEP_MS, timelineJson(0), timelineJson(1), timelineJson(2));

@@ -1,5 +1,7 @@
 package io.lazymig.lazyserver;
 
+import io.lazymig.jni.NativeException;
+import io.lazymig.jni.ThreadNice;
 import io.lazymig.protocol.AuthKey;
 import io.lazymig.protocol.Errors;
 import io.lazymig.protocol.Frame;
@@ -20,7 +22,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One client: after the handshake a reader thread takes requests off the socket. It answers
+ * One connection of a client: after the handshake a reader thread takes requests off the socket. It answers
  * fault requests itself, at once; the rest go into a bounded queue this thread answers in order,
  * so a fault never waits behind queued background chunks (at most behind the one being sent).
  */
@@ -28,6 +30,8 @@ final class ClientSession implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("lazymig.lazy-server");
     /** Requests a client may have queued; more is a broken client. */
     static final int MAX_QUEUED = 4096;
+    /** The nice value of the thread answering queued (background) requests. */
+    static final int BACKGROUND_NICE = 5;
     private static final Frame STOP = new Frame(FrameType.BYE, 0, Long.MAX_VALUE, null);
 
     private final SocketChannel ch;
@@ -57,13 +61,29 @@ final class ClientSession implements AutoCloseable {
         this.out = new FrameCodec(this.peer);
     }
 
-    /** Runs the session; returns whether the client said it has every page (DONE). */
+    /**
+     * Lets the client in; returns whether this connection is the fault channel of a client
+     * connected already (a daemon's second connection, for the pages its threads wait on).
+     */
+    boolean handshake() throws IOException {
+        int caps = Handshake.server(ch, out, key, new Handshake.Welcome(store.pid(), store.lazyPages()), peer);
+        boolean faultChannel = (caps & Handshake.FAULT_CHANNEL) != 0;
+        log.info("lazy-server: {} connected{}", peer, faultChannel ? " (a fault channel)" : "");
+        return faultChannel;
+    }
+
+    /** Serves the requests after the handshake; returns whether the client said it has every page (DONE). */
     boolean run() throws IOException, InterruptedException {
-        Handshake.server(ch, out, key, new Handshake.Welcome(store.pid(), store.lazyPages()), peer);
-        log.info("lazy-server: {} connected", peer);
         Thread reader = new Thread(this::readRequests, "reader " + peer);
         reader.setDaemon(true);
         reader.start();
+        // This thread answers the queued requests (background chunks, images); the reader answers
+        // faults: under CPU contention the scheduler runs the reader first.
+        try {
+            ThreadNice.set(BACKGROUND_NICE);
+        } catch (NativeException | LinkageError e) {
+            log.debug("lazy-server: {}: background answers at the default priority ({})", peer, e.getMessage());
+        }
         while (true) {
             Frame f = queue.take();
             if (f == STOP) {

@@ -13,7 +13,9 @@ import org.slf4j.LoggerFactory;
 /**
  * {@code lazymig lazy-pages --lazy-server}: serves one checkpoint's lazy pages, and the images a
  * destination restores from, to any number of clients at once (one checkpoint, many restores).
- * One thread pair per client; a broken client only ends its own session.
+ * One thread pair per connection; a broken client only ends its own session. A daemon's second
+ * connection, its fault channel (said so in its hello), is served the same way, concurrently and
+ * apart from the first, but is not a client of its own: it counts neither as connected nor as done.
  */
 public final class LazyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("lazymig.lazy-server");
@@ -59,23 +61,35 @@ public final class LazyServer implements AutoCloseable {
             String peer = String.valueOf(ch.getRemoteAddress());
             active.incrementAndGet();
             Thread t = new Thread(() -> {
+                boolean counted = true;
                 boolean done = false;
                 try (ClientSession s = new ClientSession(ch, peer, store, images, key)) {
+                    if (s.handshake()) {
+                        counted = false; // a client's fault channel: its client is counted already
+                        uncount(false);
+                    }
                     done = s.run();
                 } catch (Exception e) {
                     log.warn("lazy-server: client {}: {}", peer, e.getMessage());
                 } finally {
-                    if (done) {
-                        completed.incrementAndGet();
-                    }
-                    active.decrementAndGet();
-                    synchronized (changes) {
-                        changes.notifyAll();
+                    if (counted) {
+                        uncount(done);
                     }
                 }
             }, "client " + peer);
             t.setDaemon(true);
             t.start();
+        }
+    }
+
+    /** A connection counted at accept ends (or turns out to be a fault channel). */
+    private void uncount(boolean done) {
+        if (done) {
+            completed.incrementAndGet();
+        }
+        active.decrementAndGet();
+        synchronized (changes) {
+            changes.notifyAll();
         }
     }
 

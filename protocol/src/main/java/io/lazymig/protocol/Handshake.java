@@ -16,6 +16,12 @@ public final class Handshake {
     public static final int MAGIC = 0x474d5a4c; // "LZMG" in little-endian bytes
     public static final int VERSION = 1;
     public static final int CAPABILITIES = 0;
+    /**
+     * In a client's hello: this connection is the fault channel of a client connected already (it
+     * carries only requests a thread waits on, and their replies); the server answers it as any
+     * other but does not count it as a client of its own.
+     */
+    public static final int FAULT_CHANNEL = 1;
     private static final int NONCE = 32;
     private static final int AUTH_NONE = 0;
     private static final int AUTH_HMAC = 1;
@@ -32,9 +38,15 @@ public final class Handshake {
 
     /** Client side; {@code key} null means --no-auth. Returns the server's WELCOME. */
     public static Welcome client(ByteChannel ch, FrameCodec codec, AuthKey key, String server) throws IOException {
+        return client(ch, codec, key, server, CAPABILITIES);
+    }
+
+    /** As {@link #client(ByteChannel, FrameCodec, AuthKey, String)}, with capability bits in the hello (e.g. {@link #FAULT_CHANNEL}). */
+    public static Welcome client(ByteChannel ch, FrameCodec codec, AuthKey key, String server, int capabilities)
+            throws IOException {
         byte[] clientNonce = nonce();
         ByteBuffer hello = le(4 + 2 + 2 + 4 + NONCE).putInt(MAGIC).putShort((short) VERSION)
-                .putShort((short) (key == null ? AUTH_NONE : AUTH_HMAC)).putInt(CAPABILITIES).put(clientNonce).flip();
+                .putShort((short) (key == null ? AUTH_NONE : AUTH_HMAC)).putInt(capabilities).put(clientNonce).flip();
         codec.write(ch, FrameType.HELLO, 0, 0, hello);
         Frame f = expect(codec.read(ch, 256), FrameType.CHALLENGE, server);
         ByteBuffer p = f.payload();
@@ -64,8 +76,8 @@ public final class Handshake {
         return new Welcome(w.payload().getInt(), w.payload().getLong());
     }
 
-    /** Server side; {@code key} null means --no-auth. Returns normally when the client is let in. */
-    public static void server(ByteChannel ch, FrameCodec codec, AuthKey key, Welcome welcome, String client) throws IOException {
+    /** Server side; {@code key} null means --no-auth. Returns the client's capability bits when it is let in. */
+    public static int server(ByteChannel ch, FrameCodec codec, AuthKey key, Welcome welcome, String client) throws IOException {
         Frame hello = expect(codec.read(ch, 256), FrameType.HELLO, client);
         ByteBuffer p = hello.payload();
         if (p.remaining() < 12 + NONCE || p.getInt() != MAGIC) {
@@ -73,7 +85,7 @@ public final class Handshake {
         }
         int version = p.getShort() & 0xffff;
         int authMode = p.getShort() & 0xffff;
-        p.getInt();
+        int clientCapabilities = p.getInt();
         byte[] clientNonce = new byte[NONCE];
         p.get(clientNonce);
         if (version != VERSION) {
@@ -102,6 +114,7 @@ public final class Handshake {
             refuse(ch, codec, "authentication failed: wrong key");
         }
         codec.write(ch, FrameType.WELCOME, 0, 0, le(12).putInt(welcome.pid()).putLong(welcome.lazyPages()).flip());
+        return clientCapabilities;
     }
 
     private static void refuse(ByteChannel ch, FrameCodec codec, String why) throws IOException {

@@ -90,6 +90,27 @@ class HandshakeTest {
         assertThat(((Exception) r[1]).getMessage(), containsString("runs with --no-auth"));
     }
 
+    /** The server learns the client's capability bits: a fault channel says so, a plain client says nothing. */
+    @Test
+    void theServerLearnsTheClientsCapabilities() throws Exception {
+        AuthKey k = key("k");
+        for (int caps : new int[] {Handshake.CAPABILITIES, Handshake.FAULT_CHANNEL}) {
+            try (ServerSocketChannel l = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0))) {
+                CompletableFuture<Integer> server = CompletableFuture.supplyAsync(() -> {
+                    try (SocketChannel s = l.accept()) {
+                        return Handshake.server(s, new FrameCodec("client"), k, new Handshake.Welcome(42, 1000), "client");
+                    } catch (IOException e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+                try (SocketChannel c = SocketChannel.open(l.getLocalAddress())) {
+                    assertEquals(new Handshake.Welcome(42, 1000), Handshake.client(c, new FrameCodec("server"), k, "server", caps));
+                }
+                assertEquals(caps, server.get(10, TimeUnit.SECONDS));
+            }
+        }
+    }
+
     @Test
     void keyFileRules() throws Exception {
         IOException missing = assertThrows(IOException.class, () -> AuthKey.load(tmp.resolve("none")));
