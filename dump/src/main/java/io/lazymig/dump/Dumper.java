@@ -85,6 +85,11 @@ public final class Dumper {
             try (Injections inj = Injections.open(pid)) {
                 brk = inj.brk();
                 actions = inj.signalActions();
+                for (int i = 0; i < threads.size(); i++) {
+                    ThreadState t = threads.get(i);
+                    threads.set(i, new ThreadState(t.tid(), t.registers(), t.sigmask(), t.rseq(), t.robustList(),
+                            inj.clearTidAddress(t.tid()), t.comm()));
+                }
             }
             clock.lap(FrozenSteps.INJECT);
             List<Vma> vmas = new ArrayList<>();
