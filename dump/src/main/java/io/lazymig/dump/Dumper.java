@@ -60,9 +60,7 @@ public final class Dumper {
     }
 
     public static Result dump(Options o) throws IOException {
-        // dump --lazy-pages serves a restore, which cannot recreate threads yet: refused before the freeze
-        boolean threadsAllowed = o.lazy() == null;
-        Preflight.check(o.pid(), threadsAllowed);
+        Preflight.check(o.pid());
         Files.createDirectories(o.dir());
         Warmup.run();
         XsaveLayout layout = XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query);
@@ -72,7 +70,7 @@ public final class Dumper {
             long t0 = frozen.seizedAt();
             FrozenSteps.Clock clock = new FrozenSteps.Clock(t0);
             clock.lap(FrozenSteps.FREEZE);
-            Preflight.check(o.pid(), threadsAllowed); // again, now that nothing can change under us
+            Preflight.check(o.pid()); // again, now that nothing can change under us
             clock.lap(FrozenSteps.PREFLIGHT);
             int pid = o.pid();
             List<ThreadState> threads = new ArrayList<>();
@@ -85,6 +83,11 @@ public final class Dumper {
             try (Injections inj = Injections.open(pid)) {
                 brk = inj.brk();
                 actions = inj.signalActions();
+                for (int i = 0; i < threads.size(); i++) {
+                    ThreadState t = threads.get(i);
+                    threads.set(i, new ThreadState(t.tid(), t.registers(), t.sigmask(), t.rseq(), t.robustList(),
+                            inj.clearTidAddress(t.tid()), t.comm()));
+                }
             }
             clock.lap(FrozenSteps.INJECT);
             List<Vma> vmas = new ArrayList<>();

@@ -70,10 +70,12 @@ final class FrozenProcess implements AutoCloseable {
                     seizeAndStop(pid, tid, stopped);
                 }
             }
-            // Block every signal in the leader while syscalls are injected into it: a SIGCHLD (even a
-            // default-ignored one is queued for a traced task) would turn an injection's entry stop into
-            // a signal-delivery stop. Signals arriving now stay pending, for after the resume.
-            Ptrace.setSigmask(pid, -1L);
+            // Block every signal in every thread while syscalls are injected into them: a SIGCHLD (even
+            // a default-ignored one is queued for a traced task) would turn an injection's entry stop
+            // into a signal-delivery stop. Signals arriving now stay pending, for after the resume.
+            for (Stopped s : stopped.values()) {
+                Ptrace.setSigmask(s.tid(), -1L);
+            }
             return new FrozenProcess(pid, List.copyOf(stopped.values()), seizedAt);
         } catch (IOException e) {
             for (Stopped s : stopped.values()) {
@@ -185,7 +187,7 @@ final class FrozenProcess implements AutoCloseable {
 
     /**
      * Resumes every thread untouched: the registers of the freeze (with the syscall restart the
-     * kernel would have done itself) and the leader's own mask back, then detach.
+     * kernel would have done itself) and each thread's own mask back, then detach.
      */
     void resume() throws NativeException {
         released = true;
@@ -195,9 +197,7 @@ final class FrozenProcess implements AutoCloseable {
                 Registers regs = s.registers();
                 SyscallRestart.fixForSameTask(regs);
                 Ptrace.setRegisters(s.tid(), regs);
-                if (s.tid() == pid) {
-                    Ptrace.setSigmask(pid, s.sigmask());
-                }
+                Ptrace.setSigmask(s.tid(), s.sigmask());
                 Ptrace.detach(s.tid(), 0);
             } catch (NativeException e) {
                 if (first == null) {

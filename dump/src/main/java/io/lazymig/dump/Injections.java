@@ -15,7 +15,7 @@ import java.util.List;
 
 /**
  * What only the task itself can tell, asked by syscalls injected into it while frozen: brk(0),
- * and each signal's action by rt_sigaction(sig, NULL, &old). A scratch page mapped for the answers
+ * each signal's action by rt_sigaction(sig, NULL, &old), and each thread's clear_child_tid. A scratch page mapped for the answers
  * is unmapped again before the VMAs are read, so the dump sees the layout as it was.
  */
 final class Injections implements AutoCloseable {
@@ -45,6 +45,22 @@ final class Injections implements AutoCloseable {
     /** The program break, by brk(0) (it is not in /proc/PID/stat). */
     long brk() throws IOException {
         return check("brk(0)", injector.inject(Syscalls.BRK, 0));
+    }
+
+    /**
+     * The clear_child_tid address of thread {@code tid} (glibc's {@code pthread->tid}), by
+     * prctl(PR_GET_TID_ADDRESS) injected into that thread: it acts on the caller only. The
+     * thread shares the leader's address space, so the scratch page and the syscall instruction
+     * serve it too; its registers are set back at the resume like every thread's.
+     */
+    long clearTidAddress(int tid) throws IOException {
+        SyscallInjector inThread = tid == injector.pid() ? injector
+                : new SyscallInjector(tid, injector.syscallAddress());
+        check("prctl(PR_GET_TID_ADDRESS) in thread " + tid, inThread.inject(Syscalls.PRCTL,
+                SystemInfo.PR_GET_TID_ADDRESS, scratch, 0, 0, 0));
+        answer.clear();
+        ProcessMemory.read(injector.pid(), scratch, answer);
+        return answer.getLong(0);
     }
 
     /** The non-default signal actions, 1..64 except SIGKILL and SIGSTOP. */

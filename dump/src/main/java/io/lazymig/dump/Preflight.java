@@ -9,35 +9,22 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * What lazymig can dump today: one x86_64 process without children, whose fds are regular files,
- * /dev/null or terminals; its images may hold several threads, but what is migrated or restored
- * ({@link #check(int)}) must be single-threaded, as restore cannot recreate threads yet. Anything
- * else is refused with one line naming it, before the process is touched (and again once it is
+ * What lazymig can dump today: one x86_64 process (with any number of threads) without children,
+ * whose fds are regular files, /dev/null or terminals. Anything else is refused with one line naming it, before the process is touched (and again once it is
  * frozen, against races).
  */
 public final class Preflight {
     private Preflight() {
     }
 
-    /** What a migration or a restore of the dump needs: a single-threaded process, and the rest. */
+    /** What a migration or a restore of the dump needs: one process (threads and all), regular files, and the rest. */
     public static void check(int pid) throws IOException {
-        check(pid, false);
-    }
-
-    /** {@code threadsAllowed}: a plain dump writes the images of a multi-threaded process. */
-    public static void check(int pid, boolean threadsAllowed) throws IOException {
         Path proc = Path.of("/proc", Integer.toString(pid));
         if (pid <= 0 || !Files.isDirectory(proc)) {
             throw new DumpException("no process " + pid);
         }
         if (pid == ProcessHandle.current().pid()) {
             throw new DumpException("process " + pid + " is lazymig itself");
-        }
-        int threads = countEntries(proc.resolve("task"));
-        if (threads != 1 && !threadsAllowed) {
-            throw new DumpException("process " + pid + " has " + threads
-                    + " threads: migrating and restoring multi-threaded processes is not supported yet"
-                    + " (a plain dump writes their images)");
         }
         String children = readOrEmpty(proc.resolve("task").resolve(Integer.toString(pid)).resolve("children")).trim();
         if (!children.isEmpty()) {
@@ -97,14 +84,6 @@ public final class Preflight {
 
     static boolean isTerminal(String path) {
         return path.startsWith("/dev/pts/") || path.startsWith("/dev/tty") || path.equals("/dev/console");
-    }
-
-    private static int countEntries(Path dir) throws IOException {
-        try (Stream<Path> s = Files.list(dir)) {
-            return (int) s.count();
-        } catch (NoSuchFileException e) {
-            throw new DumpException("process " + dir.getParent().getFileName() + " exited");
-        }
     }
 
     private static String readOrEmpty(Path p) throws IOException {

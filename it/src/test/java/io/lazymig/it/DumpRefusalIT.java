@@ -47,25 +47,6 @@ class DumpRefusalIT {
         }
     }
 
-    /** A plain dump writes a multi-threaded process's images (DumpThreadsIT); dump --lazy-pages serves a restore, which cannot recreate threads yet. */
-    @Test
-    @Timeout(60)
-    void aMultiThreadedProcessIsRefusedForALazyDump() throws Exception {
-        try (Workload w = Workload.c("unsupported", "thread", "50"); TmpDir dir = new TmpDir("lazymig-refused-")) {
-            w.awaitFirstLine();
-            Path images = dir.resolve("images");
-            LazymigCli.Result r = LazymigCli.run("dump", "-t", Integer.toString(w.pid), "-D", images.toString(),
-                    "--lazy-pages", "--port", "27", "--address", "127.0.0.1", "--no-auth");
-            assertEquals(1, r.exit(), r.toString());
-            assertEquals("lazymig dump: process " + w.pid + " has 2 threads: migrating and restoring multi-threaded"
-                    + " processes is not supported yet (a plain dump writes their images)\n", r.stderr(), r.toString());
-            assertFalse(Files.exists(images), "a refused dump must write nothing");
-            assertTrue(w.alive(), "the process must be left running");
-            assertEquals(0, w.tracerPid(), "the process must not stay traced");
-            w.awaitCounterAbove(w.lastLine().counter());
-        }
-    }
-
     @Test
     @Timeout(60)
     void aPidThatDoesNotExist() throws Exception {

@@ -21,8 +21,8 @@ import org.junit.jupiter.api.Timeout;
  * with a sleeping pthread): every thread frozen, one core-TID.img per thread and the thread list
  * in pstree.img, which Debian's crit decodes; each thread's name and mask as /proc showed them;
  * with --leave-running every thread resumes (the counter, printed by a non-leader thread, goes on)
- * and nothing stays traced. Restoring such a checkpoint is refused with one line, as restore
- * cannot recreate threads yet.
+ * and nothing stays traced; each thread's clear_child_tid is dumped. (RestoreThreadsIT restores
+ * such checkpoints.)
  */
 class DumpThreadsIT {
     @Test
@@ -88,10 +88,15 @@ class DumpThreadsIT {
         w.awaitCounterAbove(w.lastLine().counter());
         assertEquals(names.keySet(), threadNames(w.pid).keySet(), "both threads still run");
 
+        for (ThreadState t : cp.root().threads()) {
+            assertTrue(t.clearTidAddress() != 0, "thread " + t.tid() + "'s clear_child_tid (glibc sets one in each)");
+        }
+
+        // Restoring it while it still runs: its pid is taken, and it is left alone.
         LazymigCli.Result restore = LazymigCli.run("restore", "-D", images.toString());
         assertEquals(1, restore.exit(), restore.toString());
-        assertEquals("lazymig restore: process " + w.pid + " has 2 threads: restoring multi-threaded processes is not"
-                + " supported yet\n", restore.stderr(), restore.toString());
+        assertEquals("lazymig restore: pid " + w.pid + " is taken on this host; use --any-pid to restore the process"
+                + " under another pid\n", restore.stderr(), restore.toString());
         assertTrue(w.alive());
     }
 

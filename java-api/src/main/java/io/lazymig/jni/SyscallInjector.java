@@ -63,6 +63,22 @@ public final class SyscallInjector {
      * @throws NativeException when a ptrace request fails (e.g. ESRCH: not stopped or not ours)
      */
     public long inject(int nr, long... args) throws NativeException, Ptrace.UnexpectedStopException {
+        return run(nr, false, args);
+    }
+
+    /**
+     * Injects a syscall that creates a thread ({@code clone3} with CLONE_THREAD) while the tracee
+     * has PTRACE_O_TRACECLONE: between the entry and the exit stop it reports one
+     * PTRACE_EVENT_CLONE stop (KERNEL-FACTS §9), which is passed over. The new thread starts
+     * traced and reports its own first stop to {@link Ptrace#waitpid}.
+     *
+     * @return the raw result: the new thread's id, or -errno (no event stop then)
+     */
+    public long injectClone(int nr, long... args) throws NativeException, Ptrace.UnexpectedStopException {
+        return run(nr, true, args);
+    }
+
+    private long run(int nr, boolean cloneEvent, long[] args) throws NativeException, Ptrace.UnexpectedStopException {
         if (nr < 0) {
             throw new IllegalArgumentException("negative syscall number " + nr);
         }
@@ -88,6 +104,10 @@ public final class SyscallInjector {
         }
         Ptrace.syscall(pid, 0);
         WaitStatus exit = Ptrace.waitpid(pid);
+        if (cloneEvent && exit.isEvent(Ptrace.EVENT_CLONE)) {
+            Ptrace.syscall(pid, 0);
+            exit = Ptrace.waitpid(pid);
+        }
         if (!exit.isSyscallStop()) {
             throw new Ptrace.UnexpectedStopException("the syscall-exit stop of " + what, exit);
         }

@@ -27,6 +27,20 @@ public final class SyscallRestart {
         fix(regs, false);
     }
 
+    /**
+     * For registers in the form a dump stores (the restart already applied: {@code rax =
+     * restart_syscall}, {@code rip} on the syscall instruction, {@code orig_rax = -1}) that a new
+     * task will resume with: restart_syscall there would run the restart block the new task
+     * inherited from whoever created it (the stub's, or for a cloned thread its cloner's: a sleep
+     * of someone else's remaining time, KERNEL-FACTS §9), so the syscall returns EINTR instead,
+     * as it does in a task without one. Other registers are left as they are.
+     */
+    public static void interruptRestartBlock(Registers regs) {
+        if (regs.origRax() < 0 && regs.rax() == Syscalls.RESTART_SYSCALL) {
+            regs.setRax(-Errno.EINTR).setRip(regs.rip() + 2);
+        }
+    }
+
     private static void fix(Registers regs, boolean sameTask) {
         long nr = regs.origRax();
         if (nr < 0) {

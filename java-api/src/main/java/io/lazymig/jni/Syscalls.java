@@ -58,6 +58,7 @@ public final class Syscalls {
     public static final int SETRESGID = Ptrace.syscallNumber("setresgid");
     public static final int SETFSUID = Ptrace.syscallNumber("setfsuid");
     public static final int SETFSGID = Ptrace.syscallNumber("setfsgid");
+    public static final int CLONE3 = Ptrace.syscallNumber("clone3");
 
     public static final int PROT_NONE = (int) Ptrace.syscallValue("PROT_NONE");
     public static final int PROT_READ = (int) Ptrace.syscallValue("PROT_READ");
@@ -79,6 +80,17 @@ public final class Syscalls {
     public static final int F_SETFD = (int) Ptrace.syscallValue("F_SETFD");
     public static final int FD_CLOEXEC = (int) Ptrace.syscallValue("FD_CLOEXEC");
     public static final int SEEK_SET = (int) Ptrace.syscallValue("SEEK_SET");
+    public static final long CLONE_VM = Ptrace.syscallValue("CLONE_VM");
+    public static final long CLONE_FS = Ptrace.syscallValue("CLONE_FS");
+    public static final long CLONE_FILES = Ptrace.syscallValue("CLONE_FILES");
+    public static final long CLONE_SIGHAND = Ptrace.syscallValue("CLONE_SIGHAND");
+    public static final long CLONE_THREAD = Ptrace.syscallValue("CLONE_THREAD");
+    public static final long CLONE_SYSVSEM = Ptrace.syscallValue("CLONE_SYSVSEM");
+    public static final long CLONE_SETTLS = Ptrace.syscallValue("CLONE_SETTLS");
+    public static final long CLONE_PARENT_SETTID = Ptrace.syscallValue("CLONE_PARENT_SETTID");
+    public static final long CLONE_CHILD_CLEARTID = Ptrace.syscallValue("CLONE_CHILD_CLEARTID");
+    /** sizeof(struct clone_args) with set_tid (VER2, 88 bytes). */
+    public static final int CLONE_ARGS_SIZE_VER2 = (int) Ptrace.syscallValue("CLONE_ARGS_SIZE_VER2");
 
     /** The largest errno a raw syscall result can carry (the kernel's MAX_ERRNO). */
     public static final long MAX_ERRNO = Ptrace.syscallValue("MAX_ERRNO");

@@ -30,6 +30,8 @@ public final class SystemInfo {
     public static final int PR_SET_NAME = (int) constant("PR_SET_NAME");
     public static final int PR_GET_NAME = (int) constant("PR_GET_NAME");
     public static final int PR_SET_DUMPABLE = (int) constant("PR_SET_DUMPABLE");
+    /** prctl(PR_GET_TID_ADDRESS, &addr): the calling thread's clear_child_tid address. */
+    public static final int PR_GET_TID_ADDRESS = (int) constant("PR_GET_TID_ADDRESS");
     /** sizeof(struct prctl_mm_map), what PR_SET_MM_MAP takes as its size argument. */
     public static final int PRCTL_MM_MAP_SIZE = (int) constant("PRCTL_MM_MAP_SIZE");
 

@@ -6,7 +6,10 @@ import io.lazymig.jni.SystemInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
-/** The credentials; last of the injected state, as the uffd and PR_SET_MM_MAP before it need root's privileges. */
+/**
+ * The credentials of every thread; last of the injected state, as the uffd, PR_SET_MM_MAP and
+ * clone3's set_tid before it need root's privileges.
+ */
 final class CredsStep implements RestoreStep {
     @Override
     public String name() {
@@ -25,6 +28,17 @@ final class CredsStep implements RestoreStep {
                 && c.groups().isEmpty()) {
             return;
         }
+        // The raw syscalls change the caller's credentials only (glibc's setxid broadcast is not
+        // there): each created thread first, the leader last.
+        for (Restoring.Created t : r.created) {
+            set(t.stub(), c);
+        }
+        set(stub, c);
+        // Changing ids makes a process non-dumpable; the dumped one was dumpable (ptrace saw it).
+        stub.call("prctl(PR_SET_DUMPABLE)", Syscalls.PRCTL, SystemInfo.PR_SET_DUMPABLE, 1, 0, 0, 0);
+    }
+
+    private static void set(Stub stub, Creds c) throws IOException {
         stub.resetScratch();
         ByteBuffer groups = Stub.struct(Math.max(4, c.groups().size() * 4));
         c.groups().forEach(groups::putInt);
@@ -35,7 +49,5 @@ final class CredsStep implements RestoreStep {
         stub.call("setfsgid", Syscalls.SETFSGID, c.fsgid());
         stub.call("setresuid", Syscalls.SETRESUID, c.uid(), c.euid(), c.suid());
         stub.call("setfsuid", Syscalls.SETFSUID, c.fsuid());
-        // Changing ids makes a process non-dumpable; the dumped one was dumpable (ptrace saw it).
-        stub.call("prctl(PR_SET_DUMPABLE)", Syscalls.PRCTL, SystemInfo.PR_SET_DUMPABLE, 1, 0, 0, 0);
     }
 }

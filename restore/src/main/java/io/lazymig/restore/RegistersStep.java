@@ -11,9 +11,11 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
- * The last step: restore's scratch area unmapped (nothing is injected after it), then the
- * thread's signal mask, general registers (with the syscall-restart fixup for a new task) and
- * XSAVE area set by ptrace, ready for the detach.
+ * The last step: restore's scratch area unmapped (nothing is injected after it), then each
+ * thread's signal mask, general registers (with the syscall-restart fixup for a new task: a
+ * thread asleep in a syscall re-enters it, or sees EINTR where the kernel would have restarted it
+ * from its restart block) and XSAVE area set by ptrace, the leader (the injecting thread) last,
+ * ready for the detach.
  */
 final class RegistersStep implements RestoreStep {
     @Override
@@ -24,6 +26,9 @@ final class RegistersStep implements RestoreStep {
     @Override
     public void run(Restoring r) throws IOException {
         r.stub.unmapScratch();
+        for (Restoring.Created t : r.created) {
+            set(t.tid(), t.state());
+        }
         set(r.pid, r.process.leader());
     }
 
@@ -36,6 +41,7 @@ final class RegistersStep implements RestoreStep {
             regs.set(Registers.NAMES.get(i), values[i]);
         }
         SyscallRestart.fixForNewTask(regs);
+        SyscallRestart.interruptRestartBlock(regs);
         Ptrace.setRegisters(pid, regs);
         byte[] xstate = t.registers().xstate();
         ByteBuffer xs = Buffers.allocatePageAligned(xstate.length);

@@ -8,6 +8,7 @@ import io.lazymig.jni.Ptrace;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -70,6 +71,9 @@ public final class Restorer {
                 step.run(r);
                 phases.done(step.name());
             }
+            for (Restoring.Created t : r.created) {
+                Ptrace.detach(t.tid(), 0);
+            }
             Ptrace.detach(pid, 0);
             long detached = System.nanoTime();
             phases.done("detached");
@@ -87,7 +91,7 @@ public final class Restorer {
             throw new RestoreException("restore of " + o.dir() + " failed: " + e.getMessage(), e);
         } finally {
             if (!done) {
-                killStub(pid);
+                killStub(pid, r.created);
                 if (r.handoff != null) {
                     r.handoff.close();
                 }
@@ -101,20 +105,27 @@ public final class Restorer {
             throw new RestoreException("the checkpoint holds " + cp.processes().size()
                     + " processes: restoring process trees is not supported yet");
         }
-        int threads = cp.root().threads().size();
-        if (threads != 1) {
-            throw new RestoreException("process " + cp.root().pid() + " has " + threads
-                    + " threads: restoring multi-threaded processes is not supported yet");
-        }
     }
 
-    private static void killStub(int pid) {
-        if (pid > 0) {
+    /**
+     * Kills the half-restored process: the created threads are reaped first, as an exited traced
+     * thread stays a zombie until its tracer reaps it, and the leader's exit is reported only after.
+     */
+    private static void killStub(int pid, List<Restoring.Created> created) {
+        if (pid <= 0) {
+            return;
+        }
+        for (int i = created.size() - 1; i >= 0; i--) {
             try {
-                Ptrace.killAndReap(pid);
+                Ptrace.killAndReap(created.get(i).tid());
             } catch (IOException ignored) {
                 // gone already
             }
+        }
+        try {
+            Ptrace.killAndReap(pid);
+        } catch (IOException ignored) {
+            // gone already
         }
     }
 

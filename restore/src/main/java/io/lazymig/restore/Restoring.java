@@ -2,6 +2,9 @@ package io.lazymig.restore;
 
 import io.lazymig.images.Checkpoint;
 import io.lazymig.images.ProcessImage;
+import io.lazymig.images.ThreadState;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * One restore in progress, as the steps share it: what is restored and how, the stub it is
@@ -24,6 +27,15 @@ final class Restoring {
     long eagerBytes;
     /** Set by {@link LazyHandoffStep} when lazy. */
     LazyHandoff handoff;
+    /** The threads restore created besides the leader, in the checkpoint's order ({@link ThreadStep}). */
+    final List<Created> created = new ArrayList<>();
+
+    /** A thread {@link ThreadStep} created: its state in the checkpoint and the injector into it. */
+    record Created(ThreadState state, Stub stub) {
+        int tid() {
+            return stub.pid();
+        }
+    }
 
     Restoring(Restorer.Options options, Checkpoint checkpoint, int pid) {
         this.options = options;

@@ -28,6 +28,27 @@ final class Stub implements Injector {
         this.injector = new SyscallInjector(pid, syscallAddress);
     }
 
+    /**
+     * An injector into thread {@code tid} of this process (a thread restore created): the same
+     * syscall instruction and scratch area, as the threads share the address space. The scratch
+     * area stays this stub's to map and unmap.
+     */
+    Stub forThread(int tid) {
+        Stub t = new Stub(tid, injector.syscallAddress());
+        t.scratch = scratch;
+        t.cursor = scratch;
+        return t;
+    }
+
+    /**
+     * Injects {@code clone3(args, size)} that creates a thread while this process has
+     * PTRACE_O_TRACECLONE (see {@link SyscallInjector#injectClone}); returns the raw result.
+     */
+    long cloneThread(long args, int size) throws IOException {
+        injected++;
+        return injector.injectClone(Syscalls.CLONE3, args, size);
+    }
+
     @Override
     public int pid() {
         return pid;

@@ -1,14 +1,23 @@
 package io.lazymig.restore;
 
 import io.lazymig.images.ThreadState;
+import io.lazymig.jni.Ptrace;
 import io.lazymig.jni.Syscalls;
+import io.lazymig.jni.SystemInfo;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
- * The per-thread state only the thread itself can register, injected into it: the robust futex
- * list and rseq. rseq reads its area inside the syscall, so it runs after the lazy handoff (the
- * area's pages are written eagerly anyway: {@link AddressSpace}). The stub is the leader; other
- * threads are refused before restore starts (phase 2 of issue 12 recreates them).
+ * Every thread of the process: the leader is the stub; each other thread is created with its
+ * tid by a clone3 injected into the leader ({@link ThreadClone}). Then the per-thread state only
+ * the thread itself can register is injected into it (each of these syscalls acts on the caller
+ * only): the robust futex list, rseq (not inherited across CLONE_VM), the clear_child_tid address
+ * (set_tid_address; for a created thread CLONE_CHILD_CLEARTID has set it already) and, for the
+ * created ones, the thread's name. rseq reads its area inside the syscall, so this runs after the
+ * lazy handoff (the area's pages are written eagerly anyway: {@link AddressSpace}); the clone3
+ * needs CAP_CHECKPOINT_RESTORE for set_tid, so it runs before the credentials are dropped.
  */
 final class ThreadStep implements RestoreStep {
     @Override
@@ -18,7 +27,28 @@ final class ThreadStep implements RestoreStep {
 
     @Override
     public void run(Restoring r) throws IOException {
-        restore(r.stub, r.process.leader());
+        ThreadState leader = r.process.leader();
+        restore(r.stub, leader);
+        if (leader.clearTidAddress() != 0) {
+            r.stub.call("set_tid_address", Syscalls.SET_TID_ADDRESS, leader.clearTidAddress());
+        }
+        List<ThreadState> threads = r.process.threads();
+        if (threads.size() == 1) {
+            return;
+        }
+        boolean sameTid = r.pid == leader.tid();
+        Ptrace.setOptions(r.pid, Ptrace.DEFAULT_OPTIONS | Ptrace.O_TRACECLONE);
+        for (ThreadState t : threads) {
+            if (t.tid() == leader.tid()) {
+                continue;
+            }
+            int tid = ThreadClone.create(r.stub, t, sameTid);
+            Stub in = r.stub.forThread(tid);
+            r.created.add(new Restoring.Created(t, in));
+            restore(in, t);
+            setName(in, t.comm());
+        }
+        Ptrace.setOptions(r.pid, Ptrace.DEFAULT_OPTIONS);
     }
 
     static void restore(Injector in, ThreadState t) throws IOException {
@@ -28,5 +58,12 @@ final class ThreadStep implements RestoreStep {
         if (t.rseq().isRegistered()) {
             in.call("rseq", Syscalls.RSEQ, t.rseq().abiPointer(), t.rseq().abiSize(), 0, t.rseq().signature());
         }
+    }
+
+    private static void setName(Stub in, String comm) throws IOException {
+        in.resetScratch();
+        byte[] b = comm.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer name = Stub.struct(b.length + 1).put(b).put((byte) 0).flip();
+        in.call("prctl(PR_SET_NAME)", Syscalls.PRCTL, SystemInfo.PR_SET_NAME, in.put(name), 0, 0, 0);
     }
 }

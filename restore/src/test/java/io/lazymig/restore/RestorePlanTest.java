@@ -1,14 +1,13 @@
 package io.lazymig.restore;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lazymig.images.Checkpoint;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The order of restore's steps holds the constraints RestorePlan documents, and what restore cannot do yet is refused. */
+/** The order of restore's steps holds the constraints RestorePlan documents, and what restore cannot do yet is refused (process trees). */
 class RestorePlanTest {
     private static List<Class<?>> kinds(boolean lazy) {
         return RestorePlan.steps(lazy).stream().<Class<?>>map(Object::getClass).toList();
@@ -38,10 +37,17 @@ class RestorePlanTest {
     }
 
     @Test
-    void multiThreadedProcessesAreRefusedBeforeAnythingStarts() {
-        Checkpoint cp = Checkpoint.of(Processes.withThreads(3, List.of()), List.of());
-        RestoreException e = assertThrows(RestoreException.class, () -> Restorer.refuseUnsupported(cp));
-        assertEquals("process 4242 has 3 threads: restoring multi-threaded processes is not supported yet", e.getMessage());
+    void threadsAreCreatedBeforeTheCredentialsDropAndTheRegistersAreSet() {
+        List<Class<?>> steps = kinds(false);
+        assertTrue(steps.indexOf(ThreadStep.class) < steps.indexOf(CredsStep.class),
+                "clone3's set_tid needs CAP_CHECKPOINT_RESTORE, and each created thread takes the credentials");
+        assertTrue(steps.indexOf(ThreadStep.class) < steps.indexOf(RegistersStep.class),
+                "each created thread's registers are set with the leader's");
+    }
+
+    @Test
+    void multiThreadedProcessesAreAccepted() throws Exception {
+        Restorer.refuseUnsupported(Checkpoint.of(Processes.withThreads(3, List.of()), List.of()));
     }
 
     @Test
