@@ -40,6 +40,12 @@ final class RestoreProcs {
             return Files.readSymbolicLink(proc(pid, "exe")).toString();
         } catch (NoSuchFileException e) {
             return null;
+        } catch (IOException e) {
+            // A process reaped between open and read: the read fails with ESRCH ("No such process").
+            if ("No such process".equals(e.getMessage())) {
+                return null;
+            }
+            throw e;
         }
     }
 
@@ -54,6 +60,11 @@ final class RestoreProcs {
             return s.substring(s.lastIndexOf(')') + 2, s.lastIndexOf(')') + 3);
         } catch (NoSuchFileException e) {
             return null;
+        } catch (IOException e) {
+            if ("No such process".equals(e.getMessage())) {
+                return null;
+            }
+            throw e;
         }
     }
 

@@ -215,6 +215,12 @@ final class Workload implements AutoCloseable {
             return s.charAt(s.lastIndexOf(')') + 2);
         } catch (NoSuchFileException e) {
             return 0;
+        } catch (IOException e) {
+            // A process reaped between open and read: the read fails with ESRCH ("No such process").
+            if (!Files.exists(proc("")) || "No such process".equals(e.getMessage())) {
+                return 0;
+            }
+            throw e;
         }
     }
 
