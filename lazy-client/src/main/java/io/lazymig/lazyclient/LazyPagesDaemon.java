@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,13 +40,18 @@ import org.slf4j.LoggerFactory;
  * longer is, an event the kernel queued but this daemon has not read makes the copy fail with
  * EAGAIN (the kernel's mmap_changing), and no fd is closed under a thread using it. Copies are made
  * in pieces of at most {@link #COPY_PIECE} bytes, the lock released between them, so a background
- * chunk never holds a fault up for long.
+ * chunk never holds a fault up for long; and a background copy takes the lock for its next piece
+ * only while no thread of the fault path (reading the messages, asking for a fault's pages,
+ * copying them in) is about to take it ({@link #urgent}): a fault waits at most for the one piece
+ * in progress, never behind the rest of the background (measured before: waits of up to 12 ms
+ * for the lock, the background copier re-taking it piece after piece and, at a lower priority,
+ * preempted while holding it).
  */
 public final class LazyPagesDaemon {
     private static final Logger log = LoggerFactory.getLogger("lazymig.lazy-pages");
     private static final long PAGE = SystemInfo.PAGE_SIZE;
-    /** The most one UFFDIO_COPY copies while holding the lock (~30 us at the copy's speed). */
-    static final long COPY_PIECE = 128 << 10;
+    /** The most one UFFDIO_COPY copies while holding the lock (~15 us at the copy's speed). */
+    static final long COPY_PIECE = 64 << 10;
 
     /** Tunables; the CLI's defaults come from measurement (see the README). */
     public record Options(Path address, Path dir, int faultAroundBytes, int chunkBytes, int chunksInFlight,
@@ -81,6 +87,8 @@ public final class LazyPagesDaemon {
     private volatile long lastFaultNanos = System.nanoTime();
     private volatile IOException fatal;
     private int backgroundInFlight;
+    /** Threads of the fault path about to take the lock; background copies hold off while any is. */
+    private final AtomicInteger urgent = new AtomicInteger();
 
     public LazyPagesDaemon(Options options, Checkpoint checkpoint, Stats stats) {
         this.options = options;
@@ -253,7 +261,9 @@ public final class LazyPagesDaemon {
         boolean faulted = false;
         while (true) {
             int faults = 0;
+            urgent.incrementAndGet();
             synchronized (this) {
+                urgent.decrementAndGet();
                 if (p.gone || p.closed) {
                     break;
                 }
@@ -298,7 +308,9 @@ public final class LazyPagesDaemon {
     private void serveFault(LazyProcess p, long page) throws IOException {
         lastFaultNanos = System.nanoTime();
         List<Fetch> fetches = new ArrayList<>();
+        urgent.incrementAndGet();
         synchronized (this) {
+            urgent.decrementAndGet();
             if (p.gone || p.closed) {
                 return;
             }
@@ -357,14 +369,26 @@ public final class LazyPagesDaemon {
     /**
      * The data of {@code f} arrived in {@code data} (its remaining bytes, in the order asked for):
      * copy it into the process piece by piece, each piece under the lock at the fetch's address of
-     * that moment, handling the kernel's outcomes (CRIU-FACTS §3.6). Any thread.
+     * that moment, handling the kernel's outcomes (CRIU-FACTS §3.6). Any thread. A background
+     * fetch's pieces give way to the fault path: each waits until no fault-path thread is about to
+     * take the lock.
      */
     void deliver(Fetch f, ByteBuffer data) throws IOException {
-        LazyProcess p = f.process;
         long base = Buffers.address(data) + data.position();
+        boolean background = f.kind == Stats.Kind.BACKGROUND;
         boolean more = true;
         while (more) {
+            if (background) {
+                while (urgent.get() > 0) {
+                    Thread.yield(); // a fault-path thread takes the lock next; it holds it for microseconds
+                }
+            } else {
+                urgent.incrementAndGet();
+            }
             synchronized (this) {
+                if (!background) {
+                    urgent.decrementAndGet();
+                }
                 more = copyPiece(f, base);
             }
         }

@@ -56,9 +56,10 @@ public final class RemotePageSource implements PageSource {
     /** Receive buffers: one being read, the rest queued for (or being) copied in. */
     private static final int RECEIVE_BUFFERS = 4;
     /**
-     * The nice value of the threads that carry only background data (the copier; the first
-     * connection's receiver when faults have their own): where the CPUs are contended, the threads
-     * a fault goes through run first.
+     * The nice value of the thread that carries only background data (the first connection's
+     * receiver when faults have their own): where the CPUs are contended, the threads a fault goes
+     * through run first. Not the copier: it takes the daemon's lock, which the fault path takes
+     * too, and a holder at a lower priority, preempted, held faults up for milliseconds.
      */
     static final int BACKGROUND_NICE = 5;
     private static final Pattern IMAGE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\.img");
@@ -185,10 +186,7 @@ public final class RemotePageSource implements PageSource {
         }, "lazy-server receiver");
         receiver.setDaemon(true);
         receiver.start();
-        Thread copier = new Thread(() -> {
-            backgroundPriority();
-            copyBackground();
-        }, "lazy-server copier");
+        Thread copier = new Thread(this::copyBackground, "lazy-server copier");
         copier.setDaemon(true);
         copier.start();
         if (faultConnection) {
