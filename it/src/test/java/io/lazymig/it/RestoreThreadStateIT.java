@@ -84,10 +84,35 @@ class RestoreThreadStateIT {
     }
 
     /**
-     * Waits for the workload's setup, notes each task's signal and scheduling state, dumps (killing
-     * it) and checks the checkpoint holds what the threads had.
+     * {@code dump --leave-running}: the dump's own injections (brk, rt_sigaction, prctl,
+     * sigaltstack in every thread, all signals blocked meanwhile) neither take nor add a pending
+     * signal, and the process goes on with its queues, masks and alternate stacks as they were:
+     * its own check passes.
      */
+    @Test
+    @Timeout(180)
+    void dumpLeavesEveryQueueAsItWas() throws Exception {
+        RestoreWorkload w = RestoreWorkload.c(dir, "restore-thread-state", "16", "100");
+        try (RestoreCycle c = new RestoreCycle(dir, w)) {
+            Map<Long, String> before = dumpAndCheckImages(c, w, "--leave-running");
+            assertSameThreadState(w.pid, before);
+            long last = w.lastCounter();
+            w.awaitLine("counter " + (last + 1) + " after the dump", l -> l.counter() > last);
+            assertProgramChecksPass(w);
+            c.assertOneContinuousRun(w.pid);
+        }
+    }
+
     private static Map<Long, String> dumpAndCheckImages(RestoreCycle c, RestoreWorkload w) throws Exception {
+        return dumpAndCheckImages(c, w, new String[0]);
+    }
+
+    /**
+     * Waits for the workload's setup, notes each task's signal and scheduling state, dumps (killing
+     * it, unless {@code dumpArgs} say otherwise) and checks the checkpoint holds what the threads had.
+     */
+    private static Map<Long, String> dumpAndCheckImages(RestoreCycle c, RestoreWorkload w, String... dumpArgs)
+            throws Exception {
         String[] ready = w.awaitRaw("ready tids").split(" ");
         long[] tids = new long[4];
         for (int i = 0; i < 4; i++) {
@@ -95,7 +120,7 @@ class RestoreThreadStateIT {
         }
         assertEquals(NAMES, new ArrayList<>(RestoreThreadsIT.threadNames(w.pid).values()), "the workload's threads");
         Map<Long, String> before = threadState(w.pid);
-        c.dump(3, true);
+        c.dump(3, true, dumpArgs);
 
         Checkpoint cp = Checkpoint.read(c.images);
         Map<Long, ThreadState> byTid = new LinkedHashMap<>();
