@@ -40,7 +40,10 @@ final class CoreCodec {
                 .setCreds(ProtoConvert.toProto(p.creds()))
                 .setSas(thread_sas_entry.newBuilder().setSsSp(t.altStack().sp()).setSsSize(t.altStack().size())
                         .setSsFlags(t.altStack().flags()))
-                .setSchedPolicy(t.sched().policy()).setSchedPrio(t.sched().priority()).setSchedNice(t.sched().nice());
+                .setSchedPolicy(t.sched().policy()).setSchedNice(t.sched().nice());
+        if (t.sched().isRealTime()) {
+            th.setSchedPrio(t.sched().priority()); // CRIU writes the priority only for SCHED_FIFO and SCHED_RR
+        }
         if (t.rseq().isRegistered()) {
             th.setRseqEntry(rseq_entry.newBuilder().setRseqAbiPointer(t.rseq().abiPointer())
                     .setRseqAbiSize(t.rseq().abiSize()).setSignature(t.rseq().signature())

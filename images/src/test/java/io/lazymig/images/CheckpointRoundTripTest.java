@@ -184,6 +184,7 @@ class CheckpointRoundTripTest {
         assertEquals(SigAltStack.SS_AUTODISARM, core.getThreadCore().getSas().getSsFlags());
         assertEquals(5, core.getThreadCore().getSchedNice());
         assertEquals(Sched.SCHED_OTHER, core.getThreadCore().getSchedPolicy());
+        assertFalse(core.getThreadCore().hasSchedPrio(), "as CRIU: a priority only for SCHED_FIFO and SCHED_RR");
         assertEquals(1, core.getThreadCore().getSignalsP().getSignalsCount());
         assertEquals(SigInfo.SIZE, core.getThreadCore().getSignalsP().getSignals(0).getSiginfo().size());
         assertEquals(2, core.getTc().getSignalsS().getSignalsCount(), "the shared queue is in tc");
@@ -204,6 +205,20 @@ class CheckpointRoundTripTest {
                 .collect(Collectors.toList()));
         assertEquals(SigInfo.SI_USER, read.root().state().sharedPending().get(0).code());
         assertEquals(c, read);
+    }
+
+    @Test
+    void realTimePriorityIsWritten() throws Exception {
+        ThreadState l = Samples.leader();
+        ThreadState rt = new ThreadState(l.tid(), l.registers(), l.sigmask(), l.rseq(), l.robustList(),
+                l.clearTidAddress(), l.comm(), l.altStack(), new Sched(Sched.SCHED_FIFO, 10, -5), l.pending());
+        Checkpoint c = Checkpoint.of(Samples.process(List.of(rt)), Samples.files());
+        Samples.writePages(dir, c.pagemap());
+        c.write(dir);
+        core_entry core = ImageDir.of(dir).readCore(Samples.PID);
+        assertEquals(10, core.getThreadCore().getSchedPrio());
+        assertEquals(-5, core.getThreadCore().getSchedNice());
+        assertEquals(new Sched(Sched.SCHED_FIFO, 10, -5), Checkpoint.read(dir).root().leader().sched());
     }
 
     @Test

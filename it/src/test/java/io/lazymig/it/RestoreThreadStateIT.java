@@ -9,6 +9,8 @@ import io.lazymig.images.Sched;
 import io.lazymig.images.SigAltStack;
 import io.lazymig.images.SigInfo;
 import io.lazymig.images.ThreadState;
+import io.lazymig.images.XsaveLayout;
+import io.lazymig.jni.Cpuid;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -100,6 +102,65 @@ class RestoreThreadStateIT {
             w.awaitLine("counter " + (last + 1) + " after the dump", l -> l.counter() > last);
             assertProgramChecksPass(w);
             c.assertOneContinuousRun(w.pid);
+        }
+    }
+
+    /**
+     * The real CRIU (4.1.1, criu-reference) as the reference, on the same live process: its dump
+     * holds the same scheduling, alternate stacks and pending signals (siginfo byte for byte, in
+     * queue order) as lazymig's, except the flags of the thread frozen on its alternate stack
+     * (CRIU's parasite asks from its own stack, so it reports no SS_ONSTACK; lazymig asks with the
+     * thread's own stack pointer). Then CRIU's images, read and rewritten by lazymig, are restored
+     * by CRIU, and the program's own check passes: the state goes through our codec both ways.
+     */
+    @Test
+    @Timeout(300)
+    void sameAsCriuAndCriuRestoresItFromOurImages() throws Exception {
+        Path tool = CriuReference.assumeRuns();
+        RestoreWorkload w = RestoreWorkload.c(dir, "restore-thread-state", "4", "100");
+        try (RestoreCycle c = new RestoreCycle(dir, w)) {
+            Map<Long, String> before = dumpAndCheckImages(c, w, "--leave-running");
+            Path criu = Files.createDirectories(dir.resolve("criu"));
+            CriuReference.Result d = CriuReference.run(tool, 60, "criu", "dump", "-t", Integer.toString(w.pid), "-D",
+                    criu.toString(), "--shell-job", "-v4", "-o", "dump.log");
+            assertEquals(0, d.exit(), "criu dump: " + d.output());
+            RestoreProcs.awaitGone(w.pid);
+
+            Checkpoint ours = Checkpoint.read(c.images);
+            Checkpoint theirs = Checkpoint.read(criu, XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
+            assertEquals(ours.root().state().sharedPending(), theirs.root().state().sharedPending(), "signals_s");
+            assertEquals(ours.root().threads().size(), theirs.root().threads().size());
+            for (int i = 0; i < ours.root().threads().size(); i++) {
+                ThreadState a = ours.root().threads().get(i);
+                ThreadState b = theirs.root().threads().get(i);
+                assertEquals(a.tid(), b.tid());
+                assertEquals(a.sched(), b.sched(), "sched of thread " + a.tid());
+                assertEquals(a.pending(), b.pending(), "signals_p of thread " + a.tid());
+                SigAltStack expected = a.altStack().flags() == SigAltStack.SS_ONSTACK
+                        ? new SigAltStack(a.altStack().sp(), a.altStack().size(), 0) : a.altStack();
+                assertEquals(expected, b.altStack(), "sas of thread " + a.tid());
+            }
+
+            Path rewritten = Files.createDirectories(dir.resolve("rewritten"));
+            String pages = "pages-" + theirs.pagemap().pagesId() + ".img";
+            Files.copy(criu.resolve(pages), rewritten.resolve(pages));
+            theirs.write(rewritten);
+            awaitPidFree(w.pid);
+            CriuReference.Result r = CriuReference.run(tool, 60, "criu", "restore", "-D", rewritten.toString(), "-d",
+                    "--shell-job", "-v4", "-o", "restore.log");
+            assertEquals(0, r.exit(), "criu restore from lazymig's images: " + r.output());
+            assertSameThreadState(w.pid, before);
+            assertProgramChecksPass(w);
+        }
+    }
+
+    /** Waits (bounded) until nothing holds {@code pid}, not even a zombie its parent has not reaped yet. */
+    private static void awaitPidFree(int pid) throws InterruptedException {
+        Path proc = Path.of("/proc", Integer.toString(pid));
+        long end = System.nanoTime() + RestoreWorkload.PATIENCE_MS * 1_000_000L;
+        while (Files.exists(proc)) {
+            assertTrue(System.nanoTime() < end, "pid " + pid + " still held after CRIU's dump killed it");
+            Thread.sleep(10);
         }
     }
 
