@@ -1,6 +1,6 @@
 /*
  * ptrace: spawning a traced child, seize/interrupt, waitpid and its status decoding, register
- * sets, sigmask, rseq configuration, resume/detach requests and word peeks. Paired with
+ * sets, sigmask, rseq configuration, pending siginfo peeks, resume/detach requests and word peeks. Paired with
  * io.lazymig.jni.Ptrace (WaitStatus, Registers, SyscallInjector and Syscalls read their
  * constants through it).
  *
@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
@@ -128,6 +129,7 @@ static const struct lm_constant ptrace_constants[] = {
     { "ERESTARTSYS", 512 }, { "ERESTARTNOINTR", 513 }, { "ERESTARTNOHAND", 514 },
     { "ERESTART_RESTARTBLOCK", 516 },
     { "RSEQ_CONFIGURATION_SIZE", (jlong)sizeof(struct lm_rseq_configuration) },
+    { "SIGINFO_SIZE", (jlong)sizeof(siginfo_t) },
     /* spawn failure stages */
     { "SPAWN_PIPE", LM_SPAWN_PIPE }, { "SPAWN_FORK", LM_SPAWN_FORK },
     { "SPAWN_SIGACTION", LM_SPAWN_SIGACTION }, { "SPAWN_SIGPROCMASK", LM_SPAWN_SIGPROCMASK },
@@ -162,6 +164,8 @@ static const struct lm_constant syscall_constants[] = {
     LM_CONST(SYS_timer_create), LM_CONST(SYS_timer_settime), LM_CONST(SYS_alarm),
     LM_CONST(SYS_setgroups), LM_CONST(SYS_setresuid), LM_CONST(SYS_setresgid), LM_CONST(SYS_setfsuid),
     LM_CONST(SYS_setfsgid), LM_CONST(SYS_recvmsg), LM_CONST(SYS_accept4), LM_CONST(SYS_clone3),
+    LM_CONST(SYS_rt_sigqueueinfo), LM_CONST(SYS_rt_tgsigqueueinfo), LM_CONST(SYS_sched_setscheduler),
+    LM_CONST(SYS_setpriority),
     /* argument values */
     LM_CONST(PROT_NONE), LM_CONST(PROT_READ), LM_CONST(PROT_WRITE), LM_CONST(PROT_EXEC),
     LM_CONST(MAP_SHARED), LM_CONST(MAP_PRIVATE), LM_CONST(MAP_ANONYMOUS), LM_CONST(MAP_FIXED),
@@ -170,7 +174,7 @@ static const struct lm_constant syscall_constants[] = {
     LM_CONST(CLONE_VM), LM_CONST(CLONE_FS), LM_CONST(CLONE_FILES), LM_CONST(CLONE_SIGHAND),
     LM_CONST(CLONE_THREAD), LM_CONST(CLONE_SYSVSEM), LM_CONST(CLONE_SETTLS), LM_CONST(CLONE_PARENT_SETTID),
     LM_CONST(CLONE_CHILD_CLEARTID), { "CLONE_ARGS_SIZE_VER2", CLONE_ARGS_SIZE_VER2 },
-    LM_CONST(F_DUPFD), LM_CONST(F_GETFD), LM_CONST(F_SETFD), LM_CONST(FD_CLOEXEC), LM_CONST(SEEK_SET),
+    LM_CONST(PRIO_PROCESS), LM_CONST(F_DUPFD), LM_CONST(F_GETFD), LM_CONST(F_SETFD), LM_CONST(FD_CLOEXEC), LM_CONST(SEEK_SET),
         { "MAP_FAILED", (jlong)(intptr_t)MAP_FAILED },
     { "MAX_ERRNO", LM_MAX_ERRNO },
 };
@@ -575,6 +579,24 @@ static jint lm_ptrace_poke(JNIEnv *env, jclass cls, jint pid, jlong address, jlo
     return (jint)LM_RETRY(ptrace(PTRACE_POKEDATA, (pid_t)pid, LM_ADDR(address), LM_ADDR(word)));
 }
 
+/*
+ * PTRACE_PEEKSIGINFO: copies up to `nr` queued siginfos (siginfo_t each, in queue order) from
+ * index `off` of the tracee's private queue, or with `shared` of its process-wide queue, to
+ * `address`, without dequeuing them; returns how many (0 past the end) or -errno.
+ */
+static jint lm_ptrace_peek_siginfo(JNIEnv *env, jclass cls, jint pid, jboolean shared, jlong off, jint nr,
+                                   jlong address)
+{
+    (void)env;
+    (void)cls;
+    struct __ptrace_peeksiginfo_args args = {
+        .off = (uint64_t)off,
+        .flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0,
+        .nr = nr,
+    };
+    return (jint)LM_RETRY(ptrace(PTRACE_PEEKSIGINFO, (pid_t)pid, &args, LM_ADDR(address)));
+}
+
 /* out = {head, len} of another task's robust futex list (get_robust_list(2) by pid). */
 static jint lm_ptrace_get_robust_list(JNIEnv *env, jclass cls, jint pid, jlongArray jout)
 {
@@ -619,6 +641,7 @@ static const JNINativeMethod methods[] = {
     { "nativePoke", "(IJJ)I", (void *)lm_ptrace_poke },
     { "nativeSignalName", "(I)Ljava/lang/String;", (void *)lm_ptrace_signal_name },
     { "nativeGetRobustList", "(I[J)I", (void *)lm_ptrace_get_robust_list },
+    { "nativePeekSiginfo", "(IZJIJ)I", (void *)lm_ptrace_peek_siginfo },
 };
 
 int lm_ptrace_register(JNIEnv *env)

@@ -84,9 +84,7 @@ public final class Dumper {
                 brk = inj.brk();
                 actions = inj.signalActions();
                 for (int i = 0; i < threads.size(); i++) {
-                    ThreadState t = threads.get(i);
-                    threads.set(i, new ThreadState(t.tid(), t.registers(), t.sigmask(), t.rseq(), t.robustList(),
-                            inj.clearTidAddress(t.tid()), t.comm()));
+                    threads.set(i, inj.askThread(threads.get(i)));
                 }
             }
             clock.lap(FrozenSteps.INJECT);
@@ -95,7 +93,7 @@ public final class Dumper {
                 vmas.add(VmaClassifier.classify(m));
             }
             clock.lap(FrozenSteps.MAPS);
-            ProcessState state = ProcessStateReader.read(pid, brk, actions);
+            ProcessState state = ProcessStateReader.read(pid, brk, actions, ThreadReader.pending(pid, true));
             FdTableReader.Table fds = FdTableReader.read(FdTableReader.Source.of(pid), 1);
             clock.lap(FrozenSteps.PROC);
 

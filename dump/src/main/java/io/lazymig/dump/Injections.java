@@ -1,6 +1,8 @@
 package io.lazymig.dump;
 
 import io.lazymig.images.SigAction;
+import io.lazymig.images.SigAltStack;
+import io.lazymig.images.ThreadState;
 import io.lazymig.jni.Errno;
 import io.lazymig.jni.ProcessMemory;
 import io.lazymig.jni.Ptrace;
@@ -15,8 +17,10 @@ import java.util.List;
 
 /**
  * What only the task itself can tell, asked by syscalls injected into it while frozen: brk(0),
- * each signal's action by rt_sigaction(sig, NULL, &old), and each thread's clear_child_tid. A scratch page mapped for the answers
- * is unmapped again before the VMAs are read, so the dump sees the layout as it was.
+ * each signal's action by rt_sigaction(sig, NULL, &old), and each thread's clear_child_tid and
+ * alternate signal stack. A scratch page mapped for the answers is unmapped again before the VMAs
+ * are read, so the dump sees the layout as it was. None of these syscalls takes or queues a
+ * signal (every frozen thread blocks them all), so the pending queues stay as they were.
  */
 final class Injections implements AutoCloseable {
     /** struct kernel_sigaction on x86_64: handler, flags, restorer, mask (8 bytes each). */
@@ -53,14 +57,39 @@ final class Injections implements AutoCloseable {
      * thread shares the leader's address space, so the scratch page and the syscall instruction
      * serve it too; its registers are set back at the resume like every thread's.
      */
-    long clearTidAddress(int tid) throws IOException {
-        SyscallInjector inThread = tid == injector.pid() ? injector
-                : new SyscallInjector(tid, injector.syscallAddress());
+    private long clearTidAddress(int tid) throws IOException {
+        SyscallInjector inThread = inThread(tid);
         check("prctl(PR_GET_TID_ADDRESS) in thread " + tid, inThread.inject(Syscalls.PRCTL,
                 SystemInfo.PR_GET_TID_ADDRESS, scratch, 0, 0, 0));
         answer.clear();
         ProcessMemory.read(injector.pid(), scratch, answer);
         return answer.getLong(0);
+    }
+
+    /**
+     * The alternate signal stack of thread {@code tid}, by sigaltstack(NULL, &old) injected into
+     * it: the stack_t (ss_sp, ss_flags, ss_size at 0, 8, 16) with the flags the kernel reports.
+     * The injection leaves the thread's stack pointer as it was, so SS_ONSTACK says whether the
+     * thread was running on its alternate stack at the freeze.
+     */
+    SigAltStack altStack(int tid) throws IOException {
+        check("sigaltstack(NULL, &old) in thread " + tid, inThread(tid).inject(Syscalls.SIGALTSTACK, 0, scratch));
+        answer.clear();
+        ProcessMemory.read(injector.pid(), scratch, answer);
+        try {
+            return new SigAltStack(answer.getLong(0), answer.getLong(16), answer.getInt(8));
+        } catch (IllegalArgumentException e) {
+            throw new DumpException("thread " + tid + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** {@code t} with its clear_child_tid and alternate signal stack, asked from the thread itself. */
+    ThreadState askThread(ThreadState t) throws IOException {
+        return t.withInjected(clearTidAddress(t.tid()), altStack(t.tid()));
+    }
+
+    private SyscallInjector inThread(int tid) {
+        return tid == injector.pid() ? injector : new SyscallInjector(tid, injector.syscallAddress());
     }
 
     /** The non-default signal actions, 1..64 except SIGKILL and SIGSTOP. */

@@ -3,6 +3,8 @@ package io.lazymig.dump;
 import io.lazymig.images.Registers;
 import io.lazymig.images.RobustList;
 import io.lazymig.images.Rseq;
+import io.lazymig.images.SigAltStack;
+import io.lazymig.images.SigInfo;
 import io.lazymig.images.ThreadState;
 import io.lazymig.images.UserRegs;
 import io.lazymig.images.XsaveLayout;
@@ -12,12 +14,15 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Reads the state of one frozen thread (in a ptrace-stop, traced by the calling thread): its
- * registers as it would resume with them, its XSAVE area, rseq registration, robust list and
- * name. Its signal mask is the one saved at the freeze (the frozen thread blocks everything).
+ * registers as it would resume with them, its XSAVE area, rseq registration, robust list, name,
+ * scheduling and the signals queued for it alone (PTRACE_PEEKSIGINFO, which leaves them queued).
+ * Its signal mask is the one saved at the freeze (the frozen thread blocks everything). What only
+ * an injection tells (clear_child_tid, sigaltstack) is added by {@link Injections}.
  */
 final class ThreadReader {
     private ThreadReader() {
@@ -31,7 +36,25 @@ final class ThreadReader {
         return new ThreadState(tid, regs, sigmask,
                 rseq.registered() ? new Rseq(rseq.abiPointer(), rseq.abiSize(), rseq.signature(), 0) : Rseq.NONE,
                 robust.head() == 0 ? RobustList.NONE : new RobustList(robust.head(), (int) robust.length()),
-                0, comm(pid, tid));
+                0, comm(pid, tid), SigAltStack.DISABLED, ProcTaskSched.read(pid, tid), pending(tid, false));
+    }
+
+    /**
+     * The signals queued for thread {@code tid} alone, or with {@code shared} for its whole process,
+     * in queue order. They stay queued: the frozen threads block every signal, and the syscalls
+     * injected at dump neither take nor add one.
+     */
+    static List<SigInfo> pending(int tid, boolean shared) throws IOException {
+        List<SigInfo> out = new ArrayList<>();
+        for (byte[] raw : Ptrace.peekSiginfo(tid, shared)) {
+            try {
+                out.add(new SigInfo(raw));
+            } catch (IllegalArgumentException e) {
+                throw new DumpException("thread " + tid + ": a pending " + (shared ? "process-wide " : "")
+                        + "signal the image cannot hold: " + e.getMessage(), e);
+            }
+        }
+        return out;
     }
 
     /**

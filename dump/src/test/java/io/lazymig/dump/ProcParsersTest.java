@@ -9,10 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lazymig.images.Sched;
 import io.lazymig.jni.Ptrace;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -79,6 +81,29 @@ class ProcParsersTest {
         assertEquals(26, s.startCode());
         assertEquals(51, s.envEnd());
         assertThrows(IOException.class, () -> ProcStat.parse("42 (x) R 1 2"));
+    }
+
+    /** A task stat line whose field n (proc(5) numbering, n >= 4) is {@code values[n]} when set, else n. */
+    private static String taskStat(String comm, Map<Integer, String> values) {
+        StringBuilder sb = new StringBuilder("43 (" + comm + ") S");
+        for (int i = 4; i <= 52; i++) {
+            sb.append(' ').append(values.getOrDefault(i, Integer.toString(i)));
+        }
+        return sb.toString();
+    }
+
+    @Test
+    void taskSchedFromStat() throws IOException {
+        assertEquals(new Sched(Sched.SCHED_IDLE, 0, 7),
+                ProcTaskSched.parse(43, taskStat("a) (b", Map.of(19, "7", 40, "0", 41, "5"))));
+        assertEquals(new Sched(Sched.SCHED_FIFO, 10, -3),
+                ProcTaskSched.parse(43, taskStat("w", Map.of(19, "-3", 40, "10", 41, "1"))));
+        DumpException deadline = assertThrows(DumpException.class,
+                () -> ProcTaskSched.parse(43, taskStat("w", Map.of(19, "0", 40, "0", 41, "6"))));
+        assertEquals("thread 43 runs under SCHED_DEADLINE, which lazymig cannot restore", deadline.getMessage());
+        assertThrows(IOException.class, () -> ProcTaskSched.parse(43, "43 (x) R 1 2"));
+        Sched self = ProcTaskSched.read(SELF, SELF);
+        assertEquals(Sched.SCHED_OTHER, self.policy());
     }
 
     @Test

@@ -1,20 +1,26 @@
 package io.lazymig.images;
 
+import com.google.protobuf.ByteString;
 import io.lazymig.images.proto.core_entry;
 import io.lazymig.images.proto.itimer_entry;
 import io.lazymig.images.proto.rseq_entry;
+import io.lazymig.images.proto.siginfo_entry;
 import io.lazymig.images.proto.signal_queue_entry;
 import io.lazymig.images.proto.task_core_entry;
 import io.lazymig.images.proto.task_rlimits_entry;
 import io.lazymig.images.proto.task_timers_entry;
 import io.lazymig.images.proto.thread_core_entry;
 import io.lazymig.images.proto.thread_info_x86;
+import io.lazymig.images.proto.thread_sas_entry;
 import io.lazymig.images.proto.user_desc_t;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * One thread ↔ its core-TID.img entry. Every thread's entry has thread_info (registers, xstate,
- * clear_child_tid) and thread_core (mask, rseq, robust list, name, creds); the leader's also has
- * the process-wide tc part (comm, personality, rlimits, signal actions, timers), as CRIU writes it.
+ * clear_child_tid) and thread_core (mask, rseq, robust list, name, creds, sigaltstack, scheduling,
+ * private pending signals); the leader's also has the process-wide tc part (comm, personality,
+ * rlimits, signal actions, timers, shared pending signals), as CRIU writes it.
  */
 final class CoreCodec {
     /** task_state: alive (compel's value). */
@@ -30,8 +36,14 @@ final class CoreCodec {
     static core_entry encode(ProcessState p, ThreadState t) {
         thread_core_entry.Builder th = thread_core_entry.newBuilder().setFutexRla(t.robustList().head())
                 .setFutexRlaLen(t.robustList().length()).setBlkSigset(t.sigmask()).setComm(t.comm())
-                .setSignalsP(signal_queue_entry.getDefaultInstance())
-                .setCreds(ProtoConvert.toProto(p.creds()));
+                .setSignalsP(signalQueue(t.pending()))
+                .setCreds(ProtoConvert.toProto(p.creds()))
+                .setSas(thread_sas_entry.newBuilder().setSsSp(t.altStack().sp()).setSsSize(t.altStack().size())
+                        .setSsFlags(t.altStack().flags()))
+                .setSchedPolicy(t.sched().policy()).setSchedNice(t.sched().nice());
+        if (t.sched().isRealTime()) {
+            th.setSchedPrio(t.sched().priority()); // CRIU writes the priority only for SCHED_FIFO and SCHED_RR
+        }
         if (t.rseq().isRegistered()) {
             th.setRseqEntry(rseq_entry.newBuilder().setRseqAbiPointer(t.rseq().abiPointer())
                     .setRseqAbiSize(t.rseq().abiSize()).setSignature(t.rseq().signature())
@@ -59,10 +71,10 @@ final class CoreCodec {
                 .setPersonality(p.personality()).setFlags(0).setBlkSigset(leader.sigmask()).setComm(p.comm())
                 .setRlimits(task_rlimits_entry.newBuilder().addAllRlimits(ProtoConvert.rlimitsToProto(p.rlimits())))
                 .addAllSigactions(ProtoConvert.sigactionsToProto(p))
-                // Timers and pending signals are not in the model: written as "none", which CRIU
-                // needs to see rather than absent fields (it would look for legacy images).
+                // Timers are not in the model: written as "none", which CRIU needs to see rather than
+                // an absent field (it would look for legacy images).
                 .setTimers(task_timers_entry.newBuilder().setReal(DISARMED).setVirt(DISARMED).setProf(DISARMED))
-                .setSignalsS(signal_queue_entry.getDefaultInstance())
+                .setSignalsS(signalQueue(p.sharedPending()))
                 .build();
     }
 
@@ -93,7 +105,37 @@ final class CoreCodec {
         long sigmask = th.hasBlkSigset() ? th.getBlkSigset() : core.hasTc() ? core.getTc().getBlkSigset() : 0;
         Rseq rseq = th.hasRseqEntry() ? new Rseq(th.getRseqEntry().getRseqAbiPointer(), th.getRseqEntry().getRseqAbiSize(),
                 th.getRseqEntry().getSignature(), th.getRseqEntry().getRseqCsPointer()) : Rseq.NONE;
+        SigAltStack stack = th.hasSas() ? new SigAltStack(th.getSas().getSsSp(), th.getSas().getSsSize(),
+                th.getSas().getSsFlags()) : SigAltStack.DISABLED;
+        Sched sched = new Sched(th.hasSchedPolicy() ? th.getSchedPolicy() : Sched.SCHED_OTHER,
+                th.hasSchedPrio() ? th.getSchedPrio() : 0, th.hasSchedNice() ? th.getSchedNice() : 0);
         return new ThreadState(tid, registers, sigmask, rseq, new RobustList(th.getFutexRla(), th.getFutexRlaLen()),
-                ti.getClearTidAddr(), th.hasComm() ? th.getComm() : processComm);
+                ti.getClearTidAddr(), th.hasComm() ? th.getComm() : processComm, stack, sched,
+                signals(th.getSignalsP(), "signals_p"));
+    }
+
+    /** The process-wide pending signals of the leader's tc (none when absent). */
+    static List<SigInfo> sharedPending(core_entry leader) {
+        return signals(leader.getTc().getSignalsS(), "signals_s");
+    }
+
+    private static signal_queue_entry signalQueue(List<SigInfo> signals) {
+        signal_queue_entry.Builder q = signal_queue_entry.newBuilder();
+        for (SigInfo s : signals) {
+            q.addSignals(siginfo_entry.newBuilder().setSiginfo(ByteString.copyFrom(s.raw())));
+        }
+        return q.build();
+    }
+
+    private static List<SigInfo> signals(signal_queue_entry q, String field) {
+        List<SigInfo> out = new ArrayList<>();
+        for (int i = 0; i < q.getSignalsCount(); i++) {
+            try {
+                out.add(new SigInfo(q.getSignals(i).getSiginfo().toByteArray()));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(field + " " + i + ": " + e.getMessage(), e);
+            }
+        }
+        return out;
     }
 }

@@ -1,17 +1,19 @@
 package io.lazymig.images;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Objects;
 
 /**
  * The state of one thread (CRIU's core-TID.img minus the process-wide {@code tc} part): its tid,
  * registers and XSAVE area, blocked-signal mask, rseq registration, robust futex list, the
- * clear_child_tid address and its name. The thread-group leader's tid is the process's pid.
- * Per-thread state not dumped yet (sigaltstack, pending signals, scheduling policy and nice)
- * belongs here, next to what is.
+ * clear_child_tid address, its name, its alternate signal stack, its scheduling (policy, RT
+ * priority, nice) and the signals pending for it alone (tgkill, or a fault: its private queue, in
+ * queue order; the process-wide queue is {@link ProcessState#sharedPending()}). The thread-group
+ * leader's tid is the process's pid.
  */
 public record ThreadState(int tid, Registers registers, long sigmask, Rseq rseq, RobustList robustList,
-        long clearTidAddress, String comm) {
+        long clearTidAddress, String comm, SigAltStack altStack, Sched sched, List<SigInfo> pending) {
     public ThreadState {
         if (tid <= 0) {
             throw new IllegalArgumentException("bad tid " + tid);
@@ -24,10 +26,22 @@ public record ThreadState(int tid, Registers registers, long sigmask, Rseq rseq,
             throw new IllegalArgumentException("thread " + tid + ": comm \"" + comm + "\" longer than "
                     + ProcessState.MAX_COMM_BYTES + " bytes");
         }
+        Objects.requireNonNull(altStack, "altStack");
+        Objects.requireNonNull(sched, "sched");
+        pending = List.copyOf(pending);
     }
 
-    /** A thread with nothing blocked or registered: no rseq, no robust list, no clear_child_tid. */
+    /**
+     * A thread with nothing blocked, registered or pending: no rseq, no robust list, no
+     * clear_child_tid, no alternate stack, default scheduling.
+     */
     public static ThreadState plain(int tid, Registers registers, String comm) {
-        return new ThreadState(tid, registers, 0, Rseq.NONE, RobustList.NONE, 0, comm);
+        return new ThreadState(tid, registers, 0, Rseq.NONE, RobustList.NONE, 0, comm, SigAltStack.DISABLED,
+                Sched.DEFAULT, List.of());
+    }
+
+    /** This thread with what only a syscall injected into it tells: its clear_child_tid and alternate stack. */
+    public ThreadState withInjected(long clearTid, SigAltStack stack) {
+        return new ThreadState(tid, registers, sigmask, rseq, robustList, clearTid, comm, stack, sched, pending);
     }
 }

@@ -179,6 +179,74 @@ class CheckpointRoundTripTest {
         assertEquals(3, core.getThreadInfo().getTlsCount());
         assertThat(core.getThreadCore().getRseqEntry().getSignature(), is(equalTo(0x53053053)));
         assertEquals(24, core.getThreadCore().getFutexRlaLen());
+        assertEquals(0x7ffff7a00000L, core.getThreadCore().getSas().getSsSp());
+        assertEquals(65536, core.getThreadCore().getSas().getSsSize());
+        assertEquals(SigAltStack.SS_AUTODISARM, core.getThreadCore().getSas().getSsFlags());
+        assertEquals(5, core.getThreadCore().getSchedNice());
+        assertEquals(Sched.SCHED_OTHER, core.getThreadCore().getSchedPolicy());
+        assertFalse(core.getThreadCore().hasSchedPrio(), "as CRIU: a priority only for SCHED_FIFO and SCHED_RR");
+        assertEquals(1, core.getThreadCore().getSignalsP().getSignalsCount());
+        assertEquals(SigInfo.SIZE, core.getThreadCore().getSignalsP().getSignals(0).getSiginfo().size());
+        assertEquals(2, core.getTc().getSignalsS().getSignalsCount(), "the shared queue is in tc");
+    }
+
+    @Test
+    void perThreadSignalStateRoundTrips() throws Exception {
+        Checkpoint c = Checkpoint.of(Samples.process(List.of(Samples.leader(), Samples.worker())), Samples.files());
+        Samples.writePages(dir, c.pagemap());
+        c.write(dir);
+        Checkpoint read = Checkpoint.read(dir);
+        ThreadState worker = read.root().threads().get(1);
+        assertEquals(new SigAltStack(0x7ffff7900000L, 16384, SigAltStack.SS_ONSTACK), worker.altStack());
+        assertEquals(new Sched(Sched.SCHED_IDLE, 0, 3), worker.sched());
+        assertEquals(List.of(7L, 8L), worker.pending().stream().map(SigInfo::value).collect(Collectors.toList()),
+                "queue order kept");
+        assertEquals(List.of(15, 40), read.root().state().sharedPending().stream().map(SigInfo::signo)
+                .collect(Collectors.toList()));
+        assertEquals(SigInfo.SI_USER, read.root().state().sharedPending().get(0).code());
+        assertEquals(c, read);
+    }
+
+    @Test
+    void realTimePriorityIsWritten() throws Exception {
+        ThreadState l = Samples.leader();
+        ThreadState rt = new ThreadState(l.tid(), l.registers(), l.sigmask(), l.rseq(), l.robustList(),
+                l.clearTidAddress(), l.comm(), l.altStack(), new Sched(Sched.SCHED_FIFO, 10, -5), l.pending());
+        Checkpoint c = Checkpoint.of(Samples.process(List.of(rt)), Samples.files());
+        Samples.writePages(dir, c.pagemap());
+        c.write(dir);
+        core_entry core = ImageDir.of(dir).readCore(Samples.PID);
+        assertEquals(10, core.getThreadCore().getSchedPrio());
+        assertEquals(-5, core.getThreadCore().getSchedNice());
+        assertEquals(new Sched(Sched.SCHED_FIFO, 10, -5), Checkpoint.read(dir).root().leader().sched());
+    }
+
+    @Test
+    void coreWithoutSignalStateReadsAsNone() throws Exception {
+        Samples.writeSample(dir);
+        core_entry core = ImageDir.of(dir).readCore(Samples.PID);
+        core_entry.Builder b = core.toBuilder();
+        b.getThreadCoreBuilder().clearSas().clearSchedNice().clearSchedPolicy().clearSchedPrio().clearSignalsP();
+        b.getTcBuilder().clearSignalsS();
+        ImageDir.of(dir).writeCore(Samples.PID, b.build());
+        Checkpoint read = Checkpoint.read(dir);
+        assertEquals(SigAltStack.DISABLED, read.root().leader().altStack());
+        assertEquals(Sched.DEFAULT, read.root().leader().sched());
+        assertTrue(read.root().leader().pending().isEmpty());
+        assertTrue(read.root().state().sharedPending().isEmpty());
+    }
+
+    @Test
+    void siginfoOfAnotherSizeIsRefused() throws Exception {
+        Samples.writeSample(dir);
+        core_entry core = ImageDir.of(dir).readCore(Samples.PID);
+        core_entry.Builder b = core.toBuilder();
+        b.getThreadCoreBuilder().getSignalsPBuilder().getSignalsBuilder(0)
+                .setSiginfo(com.google.protobuf.ByteString.copyFrom(new byte[64]));
+        ImageDir.of(dir).writeCore(Samples.PID, b.build());
+        ImageException e = org.junit.jupiter.api.Assertions.assertThrows(ImageException.class, () -> Checkpoint.read(dir));
+        assertThat(e.getMessage(), org.hamcrest.Matchers.containsString("core-4242.img"));
+        assertThat(e.getMessage(), org.hamcrest.Matchers.containsString("signals_p 0: a siginfo is 128 bytes, got 64"));
     }
 
     @Test

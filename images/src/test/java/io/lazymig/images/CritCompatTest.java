@@ -120,6 +120,13 @@ class CritCompatTest {
         assertThat(json, containsString("\"uid\": 1000, \"gid\": 1000, \"euid\": 1000"));
         assertThat(json, containsString("\"cap_bnd\": [ 4294967295, 511 ]"));
         assertThat(json, containsString("\"groups\": [ 24, 27, 1000 ]"));
+        assertThat(json, containsString("\"sched_nice\": 5, \"sched_policy\": 0, \"blk_sigset\""));
+        assertThat(json, containsString("\"sas\": { \"ss_sp\": 140737347846144, \"ss_size\": 65536, \"ss_flags\": 2147483648 }"));
+        // raw siginfo_t, base64: SIGUSR2 (12), errno 0, SI_TKILL (-6), pid 999, uid 1000
+        assertThat(json, containsString("\"signals_p\": { \"signals\": [ { \"siginfo\": \"DAAAAAAAAAD6////AAAAAOcDAADoAwAA"));
+        // SIGTERM from kill (SI_USER), then signal 40 from sigqueue (SI_QUEUE) with value 42
+        assertThat(json, containsString("\"signals_s\": { \"signals\": [ { \"siginfo\": \"DwAAAAAAAAAAAAAAAAAAAAEAAAAA"));
+        assertThat(json, containsString("{ \"siginfo\": \"KAAAAAAAAAD/////AAAAAAEAAAAAAAAAKgAAAA"));
     }
 
     @Test

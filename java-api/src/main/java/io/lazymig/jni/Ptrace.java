@@ -3,6 +3,8 @@ package io.lazymig.jni;
 import java.lang.ref.Reference;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -97,6 +99,10 @@ public final class Ptrace {
     private static final int SPAWN_SETOPTIONS = (int) constant("SPAWN_SETOPTIONS");
 
     private static final int RSEQ_CONFIGURATION_SIZE = (int) constant("RSEQ_CONFIGURATION_SIZE");
+    /** sizeof(siginfo_t): one entry of {@link #peekSiginfo}. */
+    public static final int SIGINFO_SIZE = (int) constant("SIGINFO_SIZE");
+    /** How many siginfos one PTRACE_PEEKSIGINFO asks for. */
+    private static final int PEEK_BATCH = 32;
     private static final int DECODED_COUNT = (int) constant("DECODED_COUNT");
 
     private Ptrace() {
@@ -453,6 +459,34 @@ public final class Ptrace {
         return new RobustList(out[0], out[1]);
     }
 
+    /**
+     * {@code PTRACE_PEEKSIGINFO}: the siginfos queued for a stopped tracee, in queue order, without
+     * dequeuing them: its own (private) queue, or with {@code shared} the queue of its whole
+     * process. Each is {@link #SIGINFO_SIZE} bytes, as the kernel copies a siginfo_t to user space.
+     * A signal the kernel could not queue a siginfo for (out of memory) is pending but not listed.
+     */
+    public static List<byte[]> peekSiginfo(int pid, boolean shared) throws NativeException {
+        ByteBuffer buf = ByteBuffer.allocateDirect(PEEK_BATCH * SIGINFO_SIZE);
+        List<byte[]> out = new ArrayList<>();
+        while (true) {
+            int n;
+            try {
+                n = NativeException.check(call("PTRACE_PEEKSIGINFO" + (shared ? " SHARED" : ""), pid),
+                        nativePeekSiginfo(checkPid(pid), shared, out.size(), PEEK_BATCH, Buffers.address(buf)));
+            } finally {
+                Reference.reachabilityFence(buf);
+            }
+            for (int i = 0; i < n; i++) {
+                byte[] one = new byte[SIGINFO_SIZE];
+                buf.get(i * SIGINFO_SIZE, one);
+                out.add(one);
+            }
+            if (n < PEEK_BATCH) {
+                return out;
+            }
+        }
+    }
+
     /** "SIGTRAP" for SIGTRAP, "signal 40" for one without a name. */
     public static String signalName(int signal) {
         String n = signal > 0 ? nativeSignalName(signal) : null;
@@ -549,4 +583,6 @@ public final class Ptrace {
     private static native String nativeSignalName(int signal);
 
     private static native int nativeGetRobustList(int pid, long[] out);
+
+    private static native int nativePeekSiginfo(int pid, boolean shared, long offset, int nr, long address);
 }

@@ -59,6 +59,10 @@ public final class Syscalls {
     public static final int SETFSUID = Ptrace.syscallNumber("setfsuid");
     public static final int SETFSGID = Ptrace.syscallNumber("setfsgid");
     public static final int CLONE3 = Ptrace.syscallNumber("clone3");
+    public static final int RT_SIGQUEUEINFO = Ptrace.syscallNumber("rt_sigqueueinfo");
+    public static final int RT_TGSIGQUEUEINFO = Ptrace.syscallNumber("rt_tgsigqueueinfo");
+    public static final int SCHED_SETSCHEDULER = Ptrace.syscallNumber("sched_setscheduler");
+    public static final int SETPRIORITY = Ptrace.syscallNumber("setpriority");
 
     public static final int PROT_NONE = (int) Ptrace.syscallValue("PROT_NONE");
     public static final int PROT_READ = (int) Ptrace.syscallValue("PROT_READ");
@@ -75,6 +79,8 @@ public final class Syscalls {
     public static final int MREMAP_MAYMOVE = (int) Ptrace.syscallValue("MREMAP_MAYMOVE");
     public static final int MREMAP_FIXED = (int) Ptrace.syscallValue("MREMAP_FIXED");
     public static final int AT_FDCWD = (int) Ptrace.syscallValue("AT_FDCWD");
+    /** setpriority's "which" for one task: with who 0, the calling thread on Linux. */
+    public static final int PRIO_PROCESS = (int) Ptrace.syscallValue("PRIO_PROCESS");
     public static final int F_DUPFD = (int) Ptrace.syscallValue("F_DUPFD");
     public static final int F_GETFD = (int) Ptrace.syscallValue("F_GETFD");
     public static final int F_SETFD = (int) Ptrace.syscallValue("F_SETFD");

@@ -25,6 +25,9 @@ class PtraceTest {
         assertThrows(IllegalArgumentException.class, () -> Ptrace.syscallNumber("no_such_call"));
         assertEquals("SIGTRAP", Ptrace.signalName(SystemInfo.SIGTRAP));
         assertEquals("signal 0", Ptrace.signalName(0));
+        assertEquals(128, Ptrace.SIGINFO_SIZE);
+        assertEquals(Syscalls.RT_TGSIGQUEUEINFO, Ptrace.syscallNumber("rt_tgsigqueueinfo"));
+        assertEquals(0, Syscalls.PRIO_PROCESS);
     }
 
     @Test
@@ -64,6 +67,8 @@ class PtraceTest {
         assertEquals(Errno.ESRCH,
                 assertThrows(NativeException.class, () -> Ptrace.getRseqConfiguration(dead)).errno());
         assertEquals(Errno.ESRCH, assertThrows(NativeException.class, () -> Ptrace.peekData(dead, 4096)).errno());
+        NativeException peek = assertThrows(NativeException.class, () -> Ptrace.peekSiginfo(self, true));
+        assertEquals("ptrace(PTRACE_PEEKSIGINFO SHARED, " + self + "): ESRCH (No such process)", peek.getMessage());
         NativeException w = assertThrows(NativeException.class, () -> Ptrace.waitpid(dead));
         assertEquals("waitpid(" + dead + ", __WALL): ECHILD (No child processes)", w.getMessage());
         assertTrue(Ptrace.killAndReap(dead).isEmpty());

@@ -6,8 +6,10 @@ import java.util.List;
 /**
  * The order of restore's steps for one process. The constraints that fix it: memory before
  * anything that reads it; PR_SET_MM_MAP after the stub's own exe is unmapped; the lazy handoff
- * before rseq (which reads its area) and before the credentials are dropped (the uffd and the
- * mm fields need root's privileges); registers last, once nothing more is injected.
+ * before rseq (which reads its area) and before the credentials are dropped (the uffd, the mm
+ * fields, clone3's set_tid and the scheduling need root's privileges); the pending signals queued
+ * once every thread exists, from when on every thread blocks every signal; registers (and each
+ * thread's own mask) last, once nothing more is injected.
  */
 final class RestorePlan {
     private RestorePlan() {
@@ -23,6 +25,8 @@ final class RestorePlan {
             steps.add(new LazyHandoffStep());
         }
         steps.add(new ThreadStep());
+        steps.add(new PendingSignalsStep());
+        steps.add(new SchedStep());
         steps.add(new CredsStep());
         steps.add(new RegistersStep());
         return steps;

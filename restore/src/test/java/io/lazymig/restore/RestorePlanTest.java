@@ -16,7 +16,7 @@ class RestorePlanTest {
     @Test
     void eagerRestoreHasNoHandoff() {
         assertEquals(List.of(StubSetup.class, MemoryStep.class, ProcessStep.class, FdTableStep.class, ThreadStep.class,
-                CredsStep.class, RegistersStep.class), kinds(false));
+                PendingSignalsStep.class, SchedStep.class, CredsStep.class, RegistersStep.class), kinds(false));
     }
 
     @Test
@@ -43,6 +43,19 @@ class RestorePlanTest {
                 "clone3's set_tid needs CAP_CHECKPOINT_RESTORE, and each created thread takes the credentials");
         assertTrue(steps.indexOf(ThreadStep.class) < steps.indexOf(RegistersStep.class),
                 "each created thread's registers are set with the leader's");
+    }
+
+    @Test
+    void signalsAreQueuedOnceEveryThreadExistsAndSchedulingIsSetWhileStillRoot() {
+        for (boolean lazy : List.of(false, true)) {
+            List<Class<?>> steps = kinds(lazy);
+            int signals = steps.indexOf(PendingSignalsStep.class);
+            assertTrue(signals > steps.indexOf(ThreadStep.class), "a thread's own signals are queued into it");
+            assertTrue(signals < steps.indexOf(RegistersStep.class), "the own masks come after, with the registers");
+            int sched = steps.indexOf(SchedStep.class);
+            assertTrue(sched > steps.indexOf(ThreadStep.class) && sched < steps.indexOf(CredsStep.class),
+                    "every thread exists; a real-time policy or a lower nice needs CAP_SYS_NICE");
+        }
     }
 
     @Test
