@@ -284,6 +284,7 @@ final class CheckpointCodec {
                 .rlimits(ProtoConvert.rlimitsFromProto(core.getTc().getRlimits().getRlimitsList()))
                 .sigactions(ProtoConvert.sigactionsFromProto(core.getTc().getSigactionsList()))
                 .creds(core.getThreadCore().hasCreds() ? ProtoConvert.fromProto(core.getThreadCore().getCreds()) : Creds.ROOT)
+                .timers(TimersCodec.decode(core.getTc()))
                 .mm(mmInfo).build());
         ProcessImage process = at(fdinfoName, () -> new ProcessImage(state, threads, vmas, pagemap, fds));
         return at(fdinfoName, () -> Checkpoint.of(process, new ArrayList<>(files.values())));

@@ -9,7 +9,7 @@ import java.util.Objects;
 /**
  * The process-wide state of one process (what all its threads share): identity in the tree (pid,
  * ppid, pgid, sid), name (the leader's comm), where it runs (exe, cwd, root, umask), personality,
- * signal actions, credentials, resource limits and the mm fields. Per-thread state is in
+ * signal actions, credentials, resource limits, the mm fields and the timers. Per-thread state is in
  * {@link ThreadState}. Build one with {@link #builder()}.
  *
  * <p>{@code sigactions} keeps only non-default actions, sorted by signal; {@code rlimits} is indexed
@@ -18,7 +18,8 @@ import java.util.Objects;
  * CRIU's core image; the model keeps the leader's for the whole process.
  */
 public record ProcessState(int pid, int ppid, int pgid, int sid, String comm, String exePath, String cwd, String root,
-        int umask, int personality, List<Rlimit> rlimits, List<SigAction> sigactions, Creds creds, MmInfo mm) {
+        int umask, int personality, List<Rlimit> rlimits, List<SigAction> sigactions, Creds creds, MmInfo mm,
+        Timers timers) {
     /** RLIM_NLIMITS on Linux. */
     public static final int MAX_RLIMITS = 16;
     /** TASK_COMM_LEN. */
@@ -57,6 +58,7 @@ public record ProcessState(int pid, int ppid, int pgid, int sid, String comm, St
         sigactions = List.copyOf(actions);
         Objects.requireNonNull(creds, "creds");
         Objects.requireNonNull(mm, "mm");
+        Objects.requireNonNull(timers, "timers");
     }
 
     /** The action for {@code signo}: the stored one, or the default. */
@@ -89,6 +91,7 @@ public record ProcessState(int pid, int ppid, int pgid, int sid, String comm, St
         private List<SigAction> sigactions = List.of();
         private Creds creds = Creds.ROOT;
         private MmInfo mm;
+        private Timers timers = Timers.NONE;
 
         private Builder() {
         }
@@ -169,9 +172,15 @@ public record ProcessState(int pid, int ppid, int pgid, int sid, String comm, St
             return this;
         }
 
+        /** Defaults to {@link Timers#NONE}. */
+        public Builder timers(Timers v) {
+            timers = v;
+            return this;
+        }
+
         public ProcessState build() {
             return new ProcessState(pid, ppid, pgid, sid, comm, exePath, cwd, root, umask, personality, rlimits,
-                    sigactions, creds, mm);
+                    sigactions, creds, mm, timers);
         }
     }
 }

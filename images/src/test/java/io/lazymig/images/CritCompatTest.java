@@ -120,6 +120,14 @@ class CritCompatTest {
         assertThat(json, containsString("\"uid\": 1000, \"gid\": 1000, \"euid\": 1000"));
         assertThat(json, containsString("\"cap_bnd\": [ 4294967295, 511 ]"));
         assertThat(json, containsString("\"groups\": [ 24, 27, 1000 ]"));
+        assertThat(json, containsString("\"real\": { \"isec\": 0, \"iusec\": 250000, \"vsec\": 0, \"vusec\": 123456 }"));
+        assertThat(json, containsString("\"prof\": { \"isec\": 0, \"iusec\": 0, \"vsec\": 2, \"vusec\": 5 }"));
+        assertThat(json, containsString("{ \"it_id\": 0, \"clock_id\": 1, \"si_signo\": 10, \"it_sigev_notify\": 0,"
+                + " \"sival_ptr\": 93824992252576, \"overrun\": 0, \"isec\": 0, \"insec\": 100000000, \"vsec\": 0,"
+                + " \"vnsec\": 42000000 }"));
+        assertThat(json, containsString("\"it_id\": 3, \"clock_id\": 0, \"si_signo\": 36, \"it_sigev_notify\": 4,"));
+        assertThat(json, containsString("\"notify_thread_id\": 4242 }"));
+        assertThat(json, containsString("{ \"it_id\": 7, \"clock_id\": 7, \"si_signo\": 12, \"it_sigev_notify\": 1,"));
     }
 
     @Test
