@@ -8,6 +8,7 @@ import io.lazymig.images.ProcessImage;
 import io.lazymig.images.ProcessState;
 import io.lazymig.images.SigAction;
 import io.lazymig.images.ThreadState;
+import io.lazymig.images.Timers;
 import io.lazymig.images.Vma;
 import io.lazymig.images.XsaveLayout;
 import io.lazymig.jni.Cpuid;
@@ -80,9 +81,11 @@ public final class Dumper {
             clock.lap(FrozenSteps.REGS);
             long brk;
             List<SigAction> actions;
+            Timers timers;
             try (Injections inj = Injections.open(pid)) {
                 brk = inj.brk();
                 actions = inj.signalActions();
+                timers = TimersReader.read(pid, inj);
                 for (int i = 0; i < threads.size(); i++) {
                     ThreadState t = threads.get(i);
                     threads.set(i, new ThreadState(t.tid(), t.registers(), t.sigmask(), t.rseq(), t.robustList(),
@@ -95,7 +98,7 @@ public final class Dumper {
                 vmas.add(VmaClassifier.classify(m));
             }
             clock.lap(FrozenSteps.MAPS);
-            ProcessState state = ProcessStateReader.read(pid, brk, actions);
+            ProcessState state = ProcessStateReader.read(pid, brk, actions, timers);
             FdTableReader.Table fds = FdTableReader.read(FdTableReader.Source.of(pid), 1);
             clock.lap(FrozenSteps.PROC);
 

@@ -5,6 +5,7 @@ import io.lazymig.images.MmInfo;
 import io.lazymig.images.ProcessState;
 import io.lazymig.images.Rlimit;
 import io.lazymig.images.SigAction;
+import io.lazymig.images.Timers;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,13 +15,13 @@ import java.util.List;
 /**
  * Reads the process-wide state of a frozen process from /proc (identity, exe, cwd, root, umask,
  * credentials, personality, rlimits, the mm fields and auxv), given what only injection finds
- * (brk and the signal actions).
+ * (brk, the signal actions and the timers).
  */
 final class ProcessStateReader {
     private ProcessStateReader() {
     }
 
-    static ProcessState read(int pid, long brk, List<SigAction> actions) throws IOException {
+    static ProcessState read(int pid, long brk, List<SigAction> actions, Timers timers) throws IOException {
         ProcStat stat = ProcStat.read(pid);
         ProcStatus status = ProcStatus.read(pid);
         return ProcessState.builder()
@@ -32,6 +33,7 @@ final class ProcessStateReader {
                 .personality(Integer.parseInt(Files.readString(proc(pid, "personality")).strip(), 16))
                 .rlimits(rlimits(pid))
                 .sigactions(actions)
+                .timers(timers)
                 .mm(new MmInfo(stat.startCode(), stat.endCode(), stat.startData(), stat.endData(), stat.startStack(),
                         stat.startBrk(), brk, stat.argStart(), stat.argEnd(), stat.envStart(), stat.envEnd(),
                         ProcAuxv.read(pid)))

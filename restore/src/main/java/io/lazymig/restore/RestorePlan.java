@@ -7,7 +7,9 @@ import java.util.List;
  * The order of restore's steps for one process. The constraints that fix it: memory before
  * anything that reads it; PR_SET_MM_MAP after the stub's own exe is unmapped; the lazy handoff
  * before rseq (which reads its area) and before the credentials are dropped (the uffd and the
- * mm fields need root's privileges); registers last, once nothing more is injected.
+ * mm fields need root's privileges); POSIX timers after the threads they may signal and before
+ * the credentials are dropped (their ids need CAP_CHECKPOINT_RESTORE); the timers armed as late
+ * as possible, so they go on from where they were; registers last, once nothing more is injected.
  */
 final class RestorePlan {
     private RestorePlan() {
@@ -23,7 +25,9 @@ final class RestorePlan {
             steps.add(new LazyHandoffStep());
         }
         steps.add(new ThreadStep());
+        steps.add(new TimersStep());
         steps.add(new CredsStep());
+        steps.add(new ArmTimersStep());
         steps.add(new RegistersStep());
         return steps;
     }
