@@ -1,16 +1,19 @@
 /*
  * restore-threads8: 8 threads and process timers, for restoring timers with threads. It fills MIB
- * MiB once, arms an ITIMER_REAL of 10 ms and three POSIX timers (after making and deleting one,
- * so the ids start at 1: a gap restore must keep), then runs
+ * MiB once, arms ITIMER_REAL (10 ms), ITIMER_VIRTUAL (100 ms of user time) and ITIMER_PROF (50 ms
+ * of CPU time), and three POSIX timers (after making and deleting one, so the ids start at 1: a
+ * gap restore must keep), then runs
  *   main      "pid P counter N sum HEX verified V1 verified2 V2 real R posix X wrong W wakes1 C1
- *             wakes2 C2 naps S usr2 U none_ms M" each time the ticker ticks (a futex wait on a condition
- *             variable in between); V1/V2 count the busy threads' steps checked so far, R the
- *             SIGALRMs, X the POSIX timer signals that reached the chosen thread, W those that
- *             reached another thread or carried a wrong value, C1/C2 the waiters' wake-ups, S the
- *             napper's naps, M what is left of the SIGEV_NONE timer in ms
+ *             wakes2 C2 naps S usr2 U virt VT prof PR none_ms M" each time the ticker ticks (a
+ *             futex wait on a condition variable in between); V1/V2 count the busy threads'
+ *             steps checked so far, R the SIGALRMs, VT the SIGVTALRMs, PR the SIGPROFs, X the
+ *             POSIX timer signals that reached the chosen thread, W those that reached another
+ *             thread or carried a wrong value, C1/C2 the waiters' wake-ups, S the napper's naps,
+ *             M what is left of the SIGEV_NONE timer in ms
  *   ticker    clock_nanosleep of INTERVAL ms, retried on EINTR; once the file "go" exists in the
  *             cwd, it asks waiter2 to finish
- *   napper    nanosleep of 7 ms, retried on EINTR; the only thread that takes SIGALRM
+ *   napper    nanosleep of 7 ms, retried on EINTR; the only thread that takes SIGALRM, SIGVTALRM
+ *             and SIGPROF
  *   waiter1   pthread_cond_wait on the ticks, counting wake-ups
  *   waiter2   the same, until asked to finish; main then joins it ("joined waiter2"), creates a
  *             thread "late" and joins it ("late ran", "joined late")
@@ -50,7 +53,7 @@ static int finish;
 static uint64_t published_steps[2], published_state[2];
 static long interval_ms;
 static volatile sig_atomic_t target_tid;
-static volatile uint64_t real_ticks, posix_ticks, posix_wrong, usr2_ticks;
+static volatile uint64_t real_ticks, posix_ticks, posix_wrong, usr2_ticks, virt_ticks, prof_ticks;
 static timer_t to_target, to_process, quiet;
 
 static __thread uint64_t tls_state;
@@ -84,10 +87,14 @@ static uint64_t lcg_jump(uint64_t x, uint64_t n)
     return a * x + c;
 }
 
-static void on_alrm(int sig)
+static void on_itimer(int sig)
 {
-    (void)sig;
-    real_ticks++;
+    if (sig == SIGALRM)
+        real_ticks++;
+    else if (sig == SIGVTALRM)
+        virt_ticks++;
+    else
+        prof_ticks++;
 }
 
 static void on_usr2(int sig)
@@ -100,7 +107,8 @@ static void on_timer(int sig, siginfo_t *si, void *uc)
 {
     (void)sig;
     (void)uc;
-    if ((pid_t)syscall(SYS_gettid) == target_tid && si->si_code == SI_TIMER && si->si_value.sival_int == TIMER_VALUE)
+    if ((pid_t)syscall(SYS_gettid) == target_tid && si->si_code == SI_TIMER
+        && si->si_value.sival_int == TIMER_VALUE)
         posix_ticks++;
     else
         posix_wrong++;
@@ -114,14 +122,21 @@ static void say(const char *what)
     pthread_mutex_unlock(&lock);
 }
 
-/* This thread blocks every signal but {@code sig} (0: all blocked but the fatal ones). */
-static void only(int sig)
+/* This thread blocks every signal but {@code sig} and {@code sig2} (0: none). */
+static void only2(int sig, int sig2)
 {
     sigset_t set;
     sigfillset(&set);
     if (sig)
         sigdelset(&set, sig);
+    if (sig2)
+        sigdelset(&set, sig2);
     pthread_sigmask(SIG_SETMASK, &set, NULL);
+}
+
+static void only(int sig)
+{
+    only2(sig, 0);
 }
 
 static void *ticker(void *arg)
@@ -149,7 +164,11 @@ static void *napper(void *arg)
 {
     (void)arg;
     pthread_setname_np(pthread_self(), "napper");
-    only(SIGALRM);
+    only2(SIGALRM, SIGVTALRM);
+    sigset_t prof;
+    sigemptyset(&prof);
+    sigaddset(&prof, SIGPROF);
+    pthread_sigmask(SIG_UNBLOCK, &prof, NULL);
     for (;;) {
         struct timespec ts = { 0, 7000000L }, rem;
         while (nanosleep(&ts, &rem) != 0 && errno == EINTR)
@@ -252,8 +271,10 @@ int main(int argc, char **argv)
         big[i] = x;
     }
     struct sigaction sa = { 0 };
-    sa.sa_handler = on_alrm;
+    sa.sa_handler = on_itimer;
     sigaction(SIGALRM, &sa, NULL);
+    sigaction(SIGVTALRM, &sa, NULL);
+    sigaction(SIGPROF, &sa, NULL);
     sa.sa_handler = on_usr2;
     sigaction(SIGUSR2, &sa, NULL);
     sa.sa_handler = NULL;
@@ -291,7 +312,10 @@ int main(int argc, char **argv)
     ev.sigev_notify = SIGEV_NONE;
     make_timer(CLOCK_BOOTTIME, &ev, &quiet, 1000000000000L, 0);
     struct itimerval real = { { 0, 10000 }, { 0, 10000 } };
-    if (setitimer(ITIMER_REAL, &real, NULL) != 0)
+    struct itimerval virt = { { 0, 100000 }, { 0, 100000 } };
+    struct itimerval prof = { { 0, 50000 }, { 0, 50000 } };
+    if (setitimer(ITIMER_REAL, &real, NULL) != 0 || setitimer(ITIMER_VIRTUAL, &virt, NULL) != 0
+        || setitimer(ITIMER_PROF, &prof, NULL) != 0)
         die("setitimer");
     only(SIGUSR2);
 
@@ -341,9 +365,10 @@ int main(int argc, char **argv)
         pthread_mutex_lock(&lock);
         printf("pid %d counter %" PRIu64 " sum %016" PRIx64 " verified %" PRIu64 " verified2 %" PRIu64
                " real %" PRIu64 " posix %" PRIu64 " wrong %" PRIu64 " wakes1 %" PRIu64 " wakes2 %" PRIu64
-               " naps %" PRIu64 " usr2 %" PRIu64 " none_ms %lld\n",
+               " naps %" PRIu64 " usr2 %" PRIu64 " virt %" PRIu64 " prof %" PRIu64 " none_ms %lld\n",
                (int)getpid(), counter, sum, verified[0], verified[1], real_ticks, posix_ticks, posix_wrong, w0, w1, n,
-               usr2_ticks, (long long)left.it_value.tv_sec * 1000 + left.it_value.tv_nsec / 1000000);
+               usr2_ticks, virt_ticks, prof_ticks,
+               (long long)left.it_value.tv_sec * 1000 + left.it_value.tv_nsec / 1000000);
         fflush(stdout);
         pthread_mutex_unlock(&lock);
     }

@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The timers lazymig dumps are the ones the real CRIU (4.1.1, through criu-reference) dumps: the
- * same process (it/workloads/restore-threads8.c: ITIMER_REAL, POSIX timers 1 SIGEV_THREAD_ID with
+ * same process (it/workloads/restore-threads8.c: the three itimers, POSIX timers 1 SIGEV_THREAD_ID with
  * a sigev value, 2 SIGEV_SIGNAL, 3 SIGEV_NONE), held still by SIGSTOP, dumped by lazymig and then
  * by CRIU (both --leave-running): core.img's tc.timers are equal field by field, except the time
  * left, which runs on while the process is stopped: for the one-shot SIGEV_NONE timer lazymig,
@@ -61,6 +61,9 @@ class DumpTimersCriuCompareIT {
             task_timers_entry b = ImageDir.of(theirs).readCore(w.pid).getTc().getTimers();
             assertEquals(withoutTimeLeft(b), withoutTimeLeft(a), "tc.timers but the time left: CRIU's against lazymig's");
             assertEquals(3, a.getPosixCount(), a.toString());
+            assertEquals(10_000, a.getReal().getIusec());
+            assertEquals(100_000, a.getVirt().getIusec());
+            assertEquals(50_000, a.getProf().getIusec());
             long target = threads.entrySet().stream().filter(e -> e.getValue().equals("target")).findFirst()
                     .orElseThrow().getKey();
             assertEquals(target, a.getPosix(0).getNotifyThreadId());

@@ -21,8 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Dump, then restore, eagerly and lazily, of a process with 8 threads and process timers
- * (it/workloads/restore-threads8.c): an ITIMER_REAL of 10 ms whose SIGALRM only the napper
- * takes, POSIX timer 1 (SIGEV_THREAD_ID to the thread "target", a sigev value), timer 2
+ * (it/workloads/restore-threads8.c): ITIMER_REAL, ITIMER_VIRTUAL and ITIMER_PROF, whose signals
+ * only the napper takes, POSIX timer 1 (SIGEV_THREAD_ID to the thread "target", a sigev value), timer 2
  * (SIGEV_SIGNAL to the process, SIGUSR2, which only main takes) and timer 3 (SIGEV_NONE), ids
  * 1..3 after a timer made and deleted. After restore: /proc/PID/timers is the original, ids and
  * targets included; every timer keeps firing where it should (the counts go on, none lands in a
@@ -36,8 +36,8 @@ class RestoreTimersIT {
     private static final List<String> THREADS = List.of("restore-threads", "ticker", "napper", "waiter1", "waiter2",
             "busy1", "busy2", "target");
     /** What each line counts, one per thread or timer: each must go on after restore. */
-    private static final List<String> PROGRESS = List.of("verified", "verified2", "real", "posix", "usr2", "wakes1",
-            "wakes2", "naps");
+    private static final List<String> PROGRESS = List.of("verified", "verified2", "real", "virt", "prof", "posix",
+            "usr2", "wakes1", "wakes2", "naps");
 
     @TempDir
     Path dir;
@@ -110,8 +110,8 @@ class RestoreTimersIT {
         assertTrue(quiet.isArmed() && quiet.valueSec() < 1000, "the SIGEV_NONE timer runs: " + quiet);
         assertEquals(new IntervalTimer(0, 10_000, 0, 0), new IntervalTimer(t.real().intervalSec(),
                 t.real().intervalUsec(), 0, 0), "ITIMER_REAL's interval");
-        assertEquals(IntervalTimer.DISARMED, t.virt());
-        assertEquals(IntervalTimer.DISARMED, t.prof());
+        assertEquals(100_000, t.virt().intervalUsec(), "ITIMER_VIRTUAL's interval");
+        assertEquals(50_000, t.prof().intervalUsec(), "ITIMER_PROF's interval");
         return new Before(threads, masks, procTimers, t, w.lines().get((int) c.lastBefore));
     }
 
@@ -148,7 +148,8 @@ class RestoreTimersIT {
         RestoreWorkload.Line later = w.awaitLine("counter " + (n + 3), l -> l.counter() >= n + 3);
         assertFalse(RestoreThreadsIT.threadNames(w.pid).containsValue("waiter2"), "waiter2 was joined");
         w.awaitLine("the timers still firing", l -> l.counter() > later.counter() && l.number("real") > later.number("real")
-                && l.number("posix") > later.number("posix") && l.number("usr2") > later.number("usr2"));
+                && l.number("posix") > later.number("posix") && l.number("usr2") > later.number("usr2")
+                && l.number("prof") > later.number("prof"));
         assertNoneWrong(w);
         c.assertOneContinuousRun(w.pid);
     }
