@@ -52,7 +52,8 @@ static uint64_t ticks, wakes[2], naps;
 static int finish;
 static uint64_t published_steps[2], published_state[2];
 static long interval_ms;
-static volatile sig_atomic_t target_tid;
+static pid_t target_tid;
+static pthread_t target_thread;
 static volatile uint64_t real_ticks, posix_ticks, posix_wrong, usr2_ticks, virt_ticks, prof_ticks;
 static timer_t to_target, to_process, quiet;
 
@@ -107,7 +108,7 @@ static void on_timer(int sig, siginfo_t *si, void *uc)
 {
     (void)sig;
     (void)uc;
-    if ((pid_t)syscall(SYS_gettid) == target_tid && si->si_code == SI_TIMER
+    if (pthread_equal(pthread_self(), target_thread) && si->si_code == SI_TIMER
         && si->si_value.sival_int == TIMER_VALUE)
         posix_ticks++;
     else
@@ -226,6 +227,7 @@ static void *target(void *arg)
     pthread_setname_np(pthread_self(), "target");
     only(SIGRTMIN + 1);
     target_tid = (pid_t)syscall(SYS_gettid);
+    target_thread = pthread_self();
     pthread_mutex_lock(&lock);
     *(int *)arg = 1;
     pthread_cond_broadcast(&ticked);

@@ -9,18 +9,22 @@ import io.lazymig.images.IntervalTimer;
 import io.lazymig.images.PosixTimer;
 import io.lazymig.images.Timers;
 import java.io.IOException;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Dump, then restore, eagerly and lazily, of a process with 8 threads and process timers
+ * Dump, then restore, eagerly, lazily and under new tids, of a process with 8 threads and process timers
  * (it/workloads/restore-threads8.c): ITIMER_REAL, ITIMER_VIRTUAL and ITIMER_PROF, whose signals
  * only the napper takes, POSIX timer 1 (SIGEV_THREAD_ID to the thread "target", a sigev value), timer 2
  * (SIGEV_SIGNAL to the process, SIGUSR2, which only main takes) and timer 3 (SIGEV_NONE), ids
@@ -79,6 +83,72 @@ class RestoreTimersIT {
             assertTrue(daemon.log().contains("every page is in"), daemon.log());
             c.restore.awaitLog("process " + w.pid + " has all its pages");
             c.killRestoredAndAwaitRestore();
+        }
+    }
+
+    /**
+     * {@code dump --lazy-pages} serves the frozen source on loopback; the copy is restored here
+     * under another pid (the frozen source holds its own), so every thread gets a new tid: the
+     * SIGEV_THREAD_ID timer must signal the new tid of its thread. /proc/PID/timers is the
+     * original once tids are mapped by thread name; every timer and thread goes on; checksums equal.
+     */
+    @Test
+    @Timeout(180)
+    void servedByTheFrozenSourceUnderNewTids() throws Exception {
+        RestoreWorkload w = RestoreWorkload.c(dir, "restore-threads8", "16", "100");
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        try (RestoreCycle c = new RestoreCycle(dir, w)) {
+            w.awaitLine("counter 2", l -> l.counter() >= 2);
+            Map<Long, String> threads = RestoreThreadsIT.threadNames(w.pid);
+            assertEquals(THREADS, new ArrayList<>(threads.values()), "the workload's threads, by tid");
+            List<String> timersBefore = procTimers(w.pid);
+            RestoreLauncher.Running dump = c.closeLater(RestoreLauncher.start(dir.resolve("dump.log"), "dump", "-t",
+                    Integer.toString(w.pid), "-D", c.images.toString(), "--lazy-pages", "--port", Integer.toString(port),
+                    "--address", "127.0.0.1", "--no-auth", "-v", "3"));
+            dump.awaitLog("serving the lazy pages");
+            RestoreWorkload.Line last = w.lines().get((int) w.lastCounter());
+            Path imagesA = dir.resolve("images-a");
+            Path sock = dir.resolve("lazy.sock");
+            RestoreLauncher.Running daemon = c.closeLater(RestoreLauncher.start(dir.resolve("daemon.log"), "lazy-pages",
+                    "--address", sock.toString(), "-D", imagesA.toString(), "--lazy-client", "127.0.0.1", "--port",
+                    Integer.toString(port), "--no-auth", "-v", "3"));
+            c.restore = RestoreLauncher.start(dir.resolve("restore.log"), "restore", "-D", imagesA.toString(),
+                    "--lazy-pages", "--address", sock.toString(), "--any-pid", "-v", "3");
+            String log = c.restore.awaitLog("running after");
+            Matcher m = Pattern.compile("restore: process (\\d+) running after")
+                    .matcher(log);
+            assertTrue(m.find(), log);
+            int pid = Integer.parseInt(m.group(1));
+            c.closeLater((AutoCloseable) () -> RestoreProcs.killIfExe(pid, w.exe));
+            assertTrue(pid != w.pid, "restored under another pid");
+            Map<Long, String> now = RestoreThreadsIT.threadNames(pid);
+            assertEquals(new ArrayList<>(threads.values()), new ArrayList<>(now.values()), "every thread, by name");
+            Map<Long, Long> renamed = new HashMap<>();
+            List<Long> oldTids = new ArrayList<>(threads.keySet());
+            List<Long> newTids = new ArrayList<>(now.keySet());
+            for (int i = 0; i < oldTids.size(); i++) {
+                renamed.put(oldTids.get(i), newTids.get(i));
+            }
+            List<String> expected = new ArrayList<>();
+            for (String e : timersBefore) {
+                expected.add(Pattern.compile("/(pid|tid)\\.(\\d+);").matcher(e).replaceAll(r ->
+                        "/" + r.group(1) + "." + renamed.get(Long.parseLong(r.group(2))) + ";"));
+            }
+            expected.sort(null);
+            assertEquals(expected, procTimers(pid), "/proc/PID/timers with the tids of the restored threads");
+            w.awaitLine("every thread and timer past where it was in the copy", l -> l.pid() == pid
+                    && PROGRESS.stream().allMatch(k -> l.number(k) > last.number(k) + 2));
+            assertEquals(0, daemon.awaitExit(), daemon.log());
+            assertEquals(0, dump.awaitExit(), dump.log());
+            RestoreProcs.awaitGone(w.pid);
+            assertNoneWrong(w);
+            LazyRestoreIT.assertOnlyRightSums(w, w.lines().get(0).sum());
+            assertTrue(RestoreProcs.running(pid), "the copy must run");
+            RestoreProcs.killIfExe(pid, w.exe);
+            assertEquals(137, c.restore.awaitExit(), c.restore.log());
         }
     }
 
