@@ -23,6 +23,7 @@
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -162,6 +163,8 @@ static const struct lm_constant syscall_constants[] = {
     LM_CONST(SYS_nanosleep), LM_CONST(SYS_getppid), LM_CONST(SYS_setsid), LM_CONST(SYS_chdir),
     LM_CONST(SYS_fchdir), LM_CONST(SYS_umask), LM_CONST(SYS_setrlimit), LM_CONST(SYS_prlimit64),
     LM_CONST(SYS_timer_create), LM_CONST(SYS_timer_settime), LM_CONST(SYS_alarm),
+    LM_CONST(SYS_timer_gettime), LM_CONST(SYS_timer_getoverrun), LM_CONST(SYS_timer_delete),
+    LM_CONST(SYS_getitimer), LM_CONST(SYS_setitimer),
     LM_CONST(SYS_setgroups), LM_CONST(SYS_setresuid), LM_CONST(SYS_setresgid), LM_CONST(SYS_setfsuid),
     LM_CONST(SYS_setfsgid), LM_CONST(SYS_recvmsg), LM_CONST(SYS_accept4), LM_CONST(SYS_clone3),
     LM_CONST(SYS_rt_sigqueueinfo), LM_CONST(SYS_rt_tgsigqueueinfo), LM_CONST(SYS_sched_setscheduler),
@@ -175,6 +178,7 @@ static const struct lm_constant syscall_constants[] = {
     LM_CONST(CLONE_THREAD), LM_CONST(CLONE_SYSVSEM), LM_CONST(CLONE_SETTLS), LM_CONST(CLONE_PARENT_SETTID),
     LM_CONST(CLONE_CHILD_CLEARTID), { "CLONE_ARGS_SIZE_VER2", CLONE_ARGS_SIZE_VER2 },
     LM_CONST(PRIO_PROCESS), LM_CONST(F_DUPFD), LM_CONST(F_GETFD), LM_CONST(F_SETFD), LM_CONST(FD_CLOEXEC), LM_CONST(SEEK_SET),
+    LM_CONST(ITIMER_REAL), LM_CONST(ITIMER_VIRTUAL), LM_CONST(ITIMER_PROF),
         { "MAP_FAILED", (jlong)(intptr_t)MAP_FAILED },
     { "MAX_ERRNO", LM_MAX_ERRNO },
 };

@@ -10,12 +10,21 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+/* prctl to create POSIX timers with chosen ids (Linux 6.17, for CRIU); the build's headers may predate it. */
+#ifndef PR_TIMER_CREATE_RESTORE_IDS
+#define PR_TIMER_CREATE_RESTORE_IDS 77
+#define PR_TIMER_CREATE_RESTORE_IDS_OFF 0
+#define PR_TIMER_CREATE_RESTORE_IDS_ON 1
+#endif
+
 static const struct lm_constant system_constants[] = {
     LM_CONST(SIGKILL), LM_CONST(SIGSTOP), LM_CONST(SIGCONT), LM_CONST(SIGTRAP), LM_CONST(SIGTERM),
     LM_CONST(SIGCHLD), LM_CONST(SIGSEGV), LM_CONST(SIGBUS),  LM_CONST(SIGUSR1), LM_CONST(SIGUSR2),
     LM_CONST(SIGINT),  LM_CONST(SIGHUP),  LM_CONST(SIGPIPE), LM_CONST(SIGALRM), LM_CONST(NSIG),
     LM_CONST(PR_SET_MM), LM_CONST(PR_SET_MM_MAP), LM_CONST(PR_SET_MM_MAP_SIZE), LM_CONST(PR_SET_NAME),
     LM_CONST(PR_GET_NAME), LM_CONST(PR_SET_DUMPABLE), LM_CONST(PR_GET_TID_ADDRESS), { "PRCTL_MM_MAP_SIZE", sizeof(struct prctl_mm_map) },
+    LM_CONST(PR_TIMER_CREATE_RESTORE_IDS), LM_CONST(PR_TIMER_CREATE_RESTORE_IDS_OFF),
+    LM_CONST(PR_TIMER_CREATE_RESTORE_IDS_ON),
 #define LM_MM_MAP_OFF(f) { "PRCTL_MM_MAP_OFFSET_" #f, (jlong)offsetof(struct prctl_mm_map, f) }
     LM_MM_MAP_OFF(start_code), LM_MM_MAP_OFF(end_code), LM_MM_MAP_OFF(start_data), LM_MM_MAP_OFF(end_data),
     LM_MM_MAP_OFF(start_brk), LM_MM_MAP_OFF(brk), LM_MM_MAP_OFF(start_stack), LM_MM_MAP_OFF(arg_start),

@@ -8,6 +8,7 @@ import io.lazymig.images.ProcessImage;
 import io.lazymig.images.ProcessState;
 import io.lazymig.images.SigAction;
 import io.lazymig.images.ThreadState;
+import io.lazymig.images.Timers;
 import io.lazymig.images.Vma;
 import io.lazymig.images.XsaveLayout;
 import io.lazymig.jni.Cpuid;
@@ -80,9 +81,11 @@ public final class Dumper {
             clock.lap(FrozenSteps.REGS);
             long brk;
             List<SigAction> actions;
+            Timers timers;
             try (Injections inj = Injections.open(pid)) {
                 brk = inj.brk();
                 actions = inj.signalActions();
+                timers = TimersReader.read(pid, inj);
                 for (int i = 0; i < threads.size(); i++) {
                     threads.set(i, inj.askThread(threads.get(i)));
                 }
@@ -93,7 +96,7 @@ public final class Dumper {
                 vmas.add(VmaClassifier.classify(m));
             }
             clock.lap(FrozenSteps.MAPS);
-            ProcessState state = ProcessStateReader.read(pid, brk, actions, ThreadReader.pending(pid, true));
+            ProcessState state = ProcessStateReader.read(pid, brk, actions, ThreadReader.pending(pid, true), timers);
             FdTableReader.Table fds = FdTableReader.read(FdTableReader.Source.of(pid), 1);
             clock.lap(FrozenSteps.PROC);
 

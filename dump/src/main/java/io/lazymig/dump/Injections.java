@@ -1,5 +1,6 @@
 package io.lazymig.dump;
 
+import io.lazymig.images.IntervalTimer;
 import io.lazymig.images.SigAction;
 import io.lazymig.images.SigAltStack;
 import io.lazymig.images.ThreadState;
@@ -17,10 +18,11 @@ import java.util.List;
 
 /**
  * What only the task itself can tell, asked by syscalls injected into it while frozen: brk(0),
- * each signal's action by rt_sigaction(sig, NULL, &old), and each thread's clear_child_tid and
- * alternate signal stack. A scratch page mapped for the answers is unmapped again before the VMAs
- * are read, so the dump sees the layout as it was. None of these syscalls takes or queues a
- * signal (every frozen thread blocks them all), so the pending queues stay as they were.
+ * each signal's action by rt_sigaction(sig, NULL, &old), each thread's clear_child_tid and
+ * alternate signal stack, and the timers (getitimer, timer_gettime, timer_getoverrun). A scratch
+ * page mapped for the answers is unmapped again before the VMAs are read, so the dump sees the
+ * layout as it was. None of these syscalls takes or queues a signal (every frozen thread blocks
+ * them all), so the pending queues stay as they were.
  */
 final class Injections implements AutoCloseable {
     /** struct kernel_sigaction on x86_64: handler, flags, restorer, mask (8 bytes each). */
@@ -109,6 +111,30 @@ final class Injections implements AutoCloseable {
             }
         }
         return out;
+    }
+
+    /** Interval timer {@code which} (ITIMER_*), by getitimer: struct itimerval, interval then value. */
+    IntervalTimer itimer(int which) throws IOException {
+        check("getitimer(" + which + ")", injector.inject(Syscalls.GETITIMER, which, scratch));
+        answer.clear();
+        ProcessMemory.read(injector.pid(), scratch, answer);
+        return new IntervalTimer(answer.getLong(0), answer.getLong(8), answer.getLong(16), answer.getLong(24));
+    }
+
+    /**
+     * POSIX timer {@code id}'s interval and time left, by timer_gettime: struct itimerspec read as
+     * {interval sec, nsec, value sec, nsec}.
+     */
+    long[] timerTimes(int id) throws IOException {
+        check("timer_gettime(" + id + ")", injector.inject(Syscalls.TIMER_GETTIME, id, scratch));
+        answer.clear();
+        ProcessMemory.read(injector.pid(), scratch, answer);
+        return new long[] {answer.getLong(0), answer.getLong(8), answer.getLong(16), answer.getLong(24)};
+    }
+
+    /** POSIX timer {@code id}'s overrun count of its last expiry, by timer_getoverrun. */
+    int timerOverrun(int id) throws IOException {
+        return (int) check("timer_getoverrun(" + id + ")", injector.inject(Syscalls.TIMER_GETOVERRUN, id));
     }
 
     /** Unmaps the scratch page. */

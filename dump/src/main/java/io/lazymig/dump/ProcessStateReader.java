@@ -6,6 +6,7 @@ import io.lazymig.images.ProcessState;
 import io.lazymig.images.Rlimit;
 import io.lazymig.images.SigAction;
 import io.lazymig.images.SigInfo;
+import io.lazymig.images.Timers;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,14 +16,14 @@ import java.util.List;
 /**
  * Reads the process-wide state of a frozen process from /proc (identity, exe, cwd, root, umask,
  * credentials, personality, rlimits, the mm fields and auxv), given what only injection finds
- * (brk and the signal actions) and the process-wide pending signals (read by ptrace).
+ * (brk, the signal actions and the timers) and the process-wide pending signals (read by ptrace).
  */
 final class ProcessStateReader {
     private ProcessStateReader() {
     }
 
-    static ProcessState read(int pid, long brk, List<SigAction> actions, List<SigInfo> sharedPending)
-            throws IOException {
+    static ProcessState read(int pid, long brk, List<SigAction> actions, List<SigInfo> sharedPending,
+            Timers timers) throws IOException {
         ProcStat stat = ProcStat.read(pid);
         ProcStatus status = ProcStatus.read(pid);
         return ProcessState.builder()
@@ -35,6 +36,7 @@ final class ProcessStateReader {
                 .rlimits(rlimits(pid))
                 .sigactions(actions)
                 .sharedPending(sharedPending)
+                .timers(timers)
                 .mm(new MmInfo(stat.startCode(), stat.endCode(), stat.startData(), stat.endData(), stat.startStack(),
                         stat.startBrk(), brk, stat.argStart(), stat.argEnd(), stat.envStart(), stat.envEnd(),
                         ProcAuxv.read(pid)))

@@ -285,6 +285,7 @@ final class CheckpointCodec {
                 .sigactions(ProtoConvert.sigactionsFromProto(core.getTc().getSigactionsList()))
                 .creds(core.getThreadCore().hasCreds() ? ProtoConvert.fromProto(core.getThreadCore().getCreds()) : Creds.ROOT)
                 .sharedPending(CoreCodec.sharedPending(core))
+                .timers(TimersCodec.decode(core.getTc()))
                 .mm(mmInfo).build());
         ProcessImage process = at(fdinfoName, () -> new ProcessImage(state, threads, vmas, pagemap, fds));
         return at(fdinfoName, () -> Checkpoint.of(process, new ArrayList<>(files.values())));

@@ -2,13 +2,11 @@ package io.lazymig.images;
 
 import com.google.protobuf.ByteString;
 import io.lazymig.images.proto.core_entry;
-import io.lazymig.images.proto.itimer_entry;
 import io.lazymig.images.proto.rseq_entry;
 import io.lazymig.images.proto.siginfo_entry;
 import io.lazymig.images.proto.signal_queue_entry;
 import io.lazymig.images.proto.task_core_entry;
 import io.lazymig.images.proto.task_rlimits_entry;
-import io.lazymig.images.proto.task_timers_entry;
 import io.lazymig.images.proto.thread_core_entry;
 import io.lazymig.images.proto.thread_info_x86;
 import io.lazymig.images.proto.thread_sas_entry;
@@ -28,7 +26,6 @@ final class CoreCodec {
     /** GDT TLS slots CRIU always writes (GDT_ENTRY_TLS_MIN..MAX on x86_64). */
     static final int TLS_FIRST = 12;
     static final int TLS_SLOTS = 3;
-    private static final itimer_entry DISARMED = itimer_entry.newBuilder().setIsec(0).setIusec(0).setVsec(0).setVusec(0).build();
 
     private CoreCodec() {
     }
@@ -71,9 +68,8 @@ final class CoreCodec {
                 .setPersonality(p.personality()).setFlags(0).setBlkSigset(leader.sigmask()).setComm(p.comm())
                 .setRlimits(task_rlimits_entry.newBuilder().addAllRlimits(ProtoConvert.rlimitsToProto(p.rlimits())))
                 .addAllSigactions(ProtoConvert.sigactionsToProto(p))
-                // Timers are not in the model: written as "none", which CRIU needs to see rather than
-                // an absent field (it would look for legacy images).
-                .setTimers(task_timers_entry.newBuilder().setReal(DISARMED).setVirt(DISARMED).setProf(DISARMED))
+                // Always written (CRIU looks for legacy timer images when tc has none).
+                .setTimers(TimersCodec.encode(p.timers()))
                 .setSignalsS(signalQueue(p.sharedPending()))
                 .build();
     }

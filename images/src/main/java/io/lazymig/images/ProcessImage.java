@@ -13,7 +13,8 @@ import java.util.Set;
  * file table.
  *
  * <p>Invariants: VMAs sorted and disjoint; every pagemap iov inside VMAs; PE_LAZY only in VMAs that
- * {@link Vma#canBeLazy() can be lazy}; tids unique, leader first; fd numbers unique and ascending.
+ * {@link Vma#canBeLazy() can be lazy}; tids unique, leader first; a POSIX timer that signals one
+ * thread signals one of these; fd numbers unique and ascending.
  */
 public record ProcessImage(ProcessState state, List<ThreadState> threads, List<Vma> vmas, Pagemap pagemap,
         List<FdSlot> fds) {
@@ -31,6 +32,12 @@ public record ProcessImage(ProcessState state, List<ThreadState> threads, List<V
         for (ThreadState t : threads) {
             if (!tids.add(t.tid())) {
                 throw new IllegalArgumentException("process " + state.pid() + ": thread " + t.tid() + " listed twice");
+            }
+        }
+        for (PosixTimer t : state.timers().posix()) {
+            if (t.isThreadTargeted() && !tids.contains(t.notifyTid())) {
+                throw new IllegalArgumentException("process " + state.pid() + ": POSIX timer " + t.id()
+                        + " signals thread " + t.notifyTid() + ", which is not one of its threads");
             }
         }
         checkVmas(vmas);

@@ -9,8 +9,8 @@ import java.util.Objects;
 /**
  * The process-wide state of one process (what all its threads share): identity in the tree (pid,
  * ppid, pgid, sid), name (the leader's comm), where it runs (exe, cwd, root, umask), personality,
- * signal actions, credentials, resource limits, the mm fields and the signals pending for the
- * whole process (kill, sigqueue: the shared queue, in queue order). Per-thread state is in
+ * signal actions, credentials, resource limits, the mm fields, the timers and the signals pending
+ * for the whole process (kill, sigqueue: the shared queue, in queue order). Per-thread state is in
  * {@link ThreadState}. Build one with {@link #builder()}.
  *
  * <p>{@code sigactions} keeps only non-default actions, sorted by signal; {@code rlimits} is indexed
@@ -20,7 +20,7 @@ import java.util.Objects;
  */
 public record ProcessState(int pid, int ppid, int pgid, int sid, String comm, String exePath, String cwd, String root,
         int umask, int personality, List<Rlimit> rlimits, List<SigAction> sigactions, Creds creds, MmInfo mm,
-        List<SigInfo> sharedPending) {
+        List<SigInfo> sharedPending, Timers timers) {
     /** RLIM_NLIMITS on Linux. */
     public static final int MAX_RLIMITS = 16;
     /** TASK_COMM_LEN. */
@@ -60,6 +60,7 @@ public record ProcessState(int pid, int ppid, int pgid, int sid, String comm, St
         Objects.requireNonNull(creds, "creds");
         Objects.requireNonNull(mm, "mm");
         sharedPending = List.copyOf(sharedPending);
+        Objects.requireNonNull(timers, "timers");
     }
 
     /** The action for {@code signo}: the stored one, or the default. */
@@ -93,6 +94,7 @@ public record ProcessState(int pid, int ppid, int pgid, int sid, String comm, St
         private Creds creds = Creds.ROOT;
         private MmInfo mm;
         private List<SigInfo> sharedPending = List.of();
+        private Timers timers = Timers.NONE;
 
         private Builder() {
         }
@@ -179,9 +181,15 @@ public record ProcessState(int pid, int ppid, int pgid, int sid, String comm, St
             return this;
         }
 
+        /** Defaults to {@link Timers#NONE}. */
+        public Builder timers(Timers v) {
+            timers = v;
+            return this;
+        }
+
         public ProcessState build() {
             return new ProcessState(pid, ppid, pgid, sid, comm, exePath, cwd, root, umask, personality, rlimits,
-                    sigactions, creds, mm, sharedPending);
+                    sigactions, creds, mm, sharedPending, timers);
         }
     }
 }

@@ -127,6 +127,14 @@ class CritCompatTest {
         // SIGTERM from kill (SI_USER), then signal 40 from sigqueue (SI_QUEUE) with value 42
         assertThat(json, containsString("\"signals_s\": { \"signals\": [ { \"siginfo\": \"DwAAAAAAAAAAAAAAAAAAAAEAAAAA"));
         assertThat(json, containsString("{ \"siginfo\": \"KAAAAAAAAAD/////AAAAAAEAAAAAAAAAKgAAAA"));
+        assertThat(json, containsString("\"real\": { \"isec\": 0, \"iusec\": 250000, \"vsec\": 0, \"vusec\": 123456 }"));
+        assertThat(json, containsString("\"prof\": { \"isec\": 0, \"iusec\": 0, \"vsec\": 2, \"vusec\": 5 }"));
+        assertThat(json, containsString("{ \"it_id\": 0, \"clock_id\": 1, \"si_signo\": 10, \"it_sigev_notify\": 0,"
+                + " \"sival_ptr\": 93824992252576, \"overrun\": 0, \"isec\": 0, \"insec\": 100000000, \"vsec\": 0,"
+                + " \"vnsec\": 42000000 }"));
+        assertThat(json, containsString("\"it_id\": 3, \"clock_id\": 0, \"si_signo\": 36, \"it_sigev_notify\": 4,"));
+        assertThat(json, containsString("\"notify_thread_id\": 4242 }"));
+        assertThat(json, containsString("{ \"it_id\": 7, \"clock_id\": 7, \"si_signo\": 12, \"it_sigev_notify\": 1,"));
     }
 
     @Test

@@ -116,7 +116,23 @@ final class Samples {
                         List.of(24, 27, 1000), true))
                 .mm(mm)
                 .sharedPending(List.of(SigInfo.of(15, SigInfo.SI_USER, 1, 0, 0), SigInfo.of(40, SigInfo.SI_QUEUE, 1, 0, 42)))
+                .timers(timers())
                 .build();
+    }
+
+    /**
+     * ITIMER_REAL periodic, ITIMER_PROF one-shot, ITIMER_VIRTUAL disarmed; POSIX timers 0 (SIGUSR1 to
+     * the process, CLOCK_MONOTONIC, periodic), 3 (SIGRTMIN+2 to the leader, CLOCK_REALTIME, one
+     * overrun) and 7 (SIGEV_NONE, CLOCK_BOOTTIME, disarmed).
+     */
+    static Timers timers() {
+        return new Timers(new IntervalTimer(0, 250_000, 0, 123_456), IntervalTimer.DISARMED,
+                new IntervalTimer(0, 0, 2, 5), List.of(
+                        new PosixTimer(7, 7, 12, PosixTimer.SIGEV_NONE, 0, 0, 0, 0, 0, 0, 0),
+                        new PosixTimer(0, 1, 10, PosixTimer.SIGEV_SIGNAL, 0x5555555592a0L, 0, 0, 0, 100_000_000, 0,
+                                42_000_000),
+                        new PosixTimer(3, 0, 36, PosixTimer.SIGEV_SIGNAL | PosixTimer.SIGEV_THREAD_ID, 3, PID, 1, 1, 0,
+                                0, 999_999_999)));
     }
 
     /**

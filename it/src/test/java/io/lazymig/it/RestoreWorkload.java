@@ -94,8 +94,24 @@ final class RestoreWorkload implements AutoCloseable {
         return start(dir, "restore_python", cmd);
     }
 
+    /**
+     * {@link #c} as the leader of a session of its own, by setsid(1) (which does not fork: the
+     * background child of a non-interactive sh is no process-group leader), as CRIU wants it.
+     */
+    static RestoreWorkload cInOwnSession(Path dir, String name, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/setsid", Workloads.path(name)));
+        cmd.addAll(List.of(args));
+        return start(dir, name, cmd, cmd.get(1));
+    }
+
     /** Any command, started in {@code dir} with its output in {@code dir/NAME.out}. */
     static RestoreWorkload start(Path dir, String name, List<String> command) throws IOException, InterruptedException {
+        return start(dir, name, command, command.get(0));
+    }
+
+    /** {@code command}, which ends up running {@code program}. */
+    private static RestoreWorkload start(Path dir, String name, List<String> command, String program)
+            throws IOException, InterruptedException {
         Path out = dir.resolve(name + ".out");
         String cmd = command.stream().map(RestoreWorkload::quote).collect(Collectors.joining(" "));
         Process sh = new ProcessBuilder("sh", "-c", cmd + " >" + quote(out.toString()) + " 2>&1 </dev/null & echo $!")
@@ -104,7 +120,7 @@ final class RestoreWorkload implements AutoCloseable {
         assertTrue(sh.waitFor(30, TimeUnit.SECONDS), "sh did not exit");
         assertEquals(0, sh.exitValue(), "sh failed: " + printed);
         int pid = Integer.parseInt(printed);
-        String exe = awaitExe(pid, command.get(0));
+        String exe = awaitExe(pid, program);
         return new RestoreWorkload(pid, out, dir, exe, List.copyOf(command));
     }
 

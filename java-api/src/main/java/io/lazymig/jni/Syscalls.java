@@ -53,6 +53,11 @@ public final class Syscalls {
     public static final int TIMER_CREATE = Ptrace.syscallNumber("timer_create");
     public static final int TIMER_SETTIME = Ptrace.syscallNumber("timer_settime");
     public static final int ALARM = Ptrace.syscallNumber("alarm");
+    public static final int TIMER_GETTIME = Ptrace.syscallNumber("timer_gettime");
+    public static final int TIMER_GETOVERRUN = Ptrace.syscallNumber("timer_getoverrun");
+    public static final int TIMER_DELETE = Ptrace.syscallNumber("timer_delete");
+    public static final int GETITIMER = Ptrace.syscallNumber("getitimer");
+    public static final int SETITIMER = Ptrace.syscallNumber("setitimer");
     public static final int SETGROUPS = Ptrace.syscallNumber("setgroups");
     public static final int SETRESUID = Ptrace.syscallNumber("setresuid");
     public static final int SETRESGID = Ptrace.syscallNumber("setresgid");
@@ -86,6 +91,9 @@ public final class Syscalls {
     public static final int F_SETFD = (int) Ptrace.syscallValue("F_SETFD");
     public static final int FD_CLOEXEC = (int) Ptrace.syscallValue("FD_CLOEXEC");
     public static final int SEEK_SET = (int) Ptrace.syscallValue("SEEK_SET");
+    public static final int ITIMER_REAL = (int) Ptrace.syscallValue("ITIMER_REAL");
+    public static final int ITIMER_VIRTUAL = (int) Ptrace.syscallValue("ITIMER_VIRTUAL");
+    public static final int ITIMER_PROF = (int) Ptrace.syscallValue("ITIMER_PROF");
     public static final long CLONE_VM = Ptrace.syscallValue("CLONE_VM");
     public static final long CLONE_FS = Ptrace.syscallValue("CLONE_FS");
     public static final long CLONE_FILES = Ptrace.syscallValue("CLONE_FILES");

@@ -32,6 +32,13 @@ public final class SystemInfo {
     public static final int PR_SET_DUMPABLE = (int) constant("PR_SET_DUMPABLE");
     /** prctl(PR_GET_TID_ADDRESS, &addr): the calling thread's clear_child_tid address. */
     public static final int PR_GET_TID_ADDRESS = (int) constant("PR_GET_TID_ADDRESS");
+    /**
+     * prctl(PR_TIMER_CREATE_RESTORE_IDS, ON/OFF): while on, timer_create takes the id it creates
+     * from *timerid (Linux 6.17; EINVAL before; EBUSY for an id in use).
+     */
+    public static final int PR_TIMER_CREATE_RESTORE_IDS = (int) constant("PR_TIMER_CREATE_RESTORE_IDS");
+    public static final int PR_TIMER_CREATE_RESTORE_IDS_OFF = (int) constant("PR_TIMER_CREATE_RESTORE_IDS_OFF");
+    public static final int PR_TIMER_CREATE_RESTORE_IDS_ON = (int) constant("PR_TIMER_CREATE_RESTORE_IDS_ON");
     /** sizeof(struct prctl_mm_map), what PR_SET_MM_MAP takes as its size argument. */
     public static final int PRCTL_MM_MAP_SIZE = (int) constant("PRCTL_MM_MAP_SIZE");
 

@@ -1,6 +1,7 @@
 package io.lazymig.restore;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 
 /**
  * Syscalls injected into the process being restored, and a scratch area in it for their
@@ -22,4 +23,10 @@ interface Injector {
 
     /** Copies a NUL-terminated string into the scratch area; returns its address there. */
     long putString(String s) throws IOException;
+
+    /** Copies the remaining bytes of {@code buf} (direct) into the scratch area, 8-aligned; returns its address. */
+    long put(ByteBuffer buf) throws IOException;
+
+    /** Reads {@code dst.remaining()} bytes of the process's memory at {@code address} into {@code dst}. */
+    void read(long address, ByteBuffer dst) throws IOException;
 }

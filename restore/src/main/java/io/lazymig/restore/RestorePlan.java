@@ -7,9 +7,10 @@ import java.util.List;
  * The order of restore's steps for one process. The constraints that fix it: memory before
  * anything that reads it; PR_SET_MM_MAP after the stub's own exe is unmapped; the lazy handoff
  * before rseq (which reads its area) and before the credentials are dropped (the uffd, the mm
- * fields, clone3's set_tid and the scheduling need root's privileges); the pending signals queued
- * once every thread exists, from when on every thread blocks every signal; registers (and each
- * thread's own mask) last, once nothing more is injected.
+ * fields, clone3's set_tid, the scheduling and the POSIX timers' ids need root's privileges); the
+ * pending signals queued once every thread exists, from when on every thread blocks every signal;
+ * POSIX timers after the threads they may signal; the timers armed as late as possible, so they go
+ * on from where they were; registers (and each thread's own mask) last, once nothing more is injected.
  */
 final class RestorePlan {
     private RestorePlan() {
@@ -27,7 +28,9 @@ final class RestorePlan {
         steps.add(new ThreadStep());
         steps.add(new PendingSignalsStep());
         steps.add(new SchedStep());
+        steps.add(new TimersStep());
         steps.add(new CredsStep());
+        steps.add(new ArmTimersStep());
         steps.add(new RegistersStep());
         return steps;
     }

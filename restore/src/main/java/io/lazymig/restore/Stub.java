@@ -129,7 +129,8 @@ final class Stub implements Injector {
     }
 
     /** Copies the remaining bytes of {@code buf} (direct) into the scratch area, 8-aligned. */
-    long put(ByteBuffer buf) throws IOException {
+    @Override
+    public long put(ByteBuffer buf) throws IOException {
         long at = cursor;
         long next = (at + buf.remaining() + 7) & -8L;
         if (next > scratch + SCRATCH_SIZE) {
@@ -138,6 +139,11 @@ final class Stub implements Injector {
         ProcessMemory.write(pid, at, buf);
         cursor = next;
         return at;
+    }
+
+    @Override
+    public void read(long address, ByteBuffer dst) throws IOException {
+        ProcessMemory.read(pid, address, dst);
     }
 
     /** A direct native-order buffer for building a struct to {@link #put}. */

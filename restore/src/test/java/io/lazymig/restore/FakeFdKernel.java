@@ -2,6 +2,7 @@ package io.lazymig.restore;
 
 import io.lazymig.jni.Syscalls;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -134,6 +135,16 @@ final class FakeFdKernel implements Injector {
         nextAddress += 0x1000;
         strings.put(at, s);
         return at;
+    }
+
+    @Override
+    public long put(ByteBuffer buf) {
+        throw new AssertionError("fd-table restore puts no structs");
+    }
+
+    @Override
+    public void read(long address, ByteBuffer dst) {
+        throw new AssertionError("fd-table restore reads no memory");
     }
 
     private long install(int fd, Fd f) {

@@ -16,7 +16,20 @@ class RestorePlanTest {
     @Test
     void eagerRestoreHasNoHandoff() {
         assertEquals(List.of(StubSetup.class, MemoryStep.class, ProcessStep.class, FdTableStep.class, ThreadStep.class,
-                PendingSignalsStep.class, SchedStep.class, CredsStep.class, RegistersStep.class), kinds(false));
+                PendingSignalsStep.class, SchedStep.class, TimersStep.class, CredsStep.class, ArmTimersStep.class, RegistersStep.class), kinds(false));
+    }
+
+    @Test
+    void timersAreCreatedAfterTheThreadsWithRootsPrivilegesAndArmedJustBeforeTheRegisters() {
+        for (boolean lazy : new boolean[] {false, true}) {
+            List<Class<?>> steps = kinds(lazy);
+            assertTrue(steps.indexOf(TimersStep.class) > steps.indexOf(ThreadStep.class),
+                    "a SIGEV_THREAD_ID timer names a thread that must exist");
+            assertTrue(steps.indexOf(TimersStep.class) < steps.indexOf(CredsStep.class),
+                    "PR_TIMER_CREATE_RESTORE_IDS needs CAP_CHECKPOINT_RESTORE");
+            assertEquals(steps.indexOf(RegistersStep.class) - 1, steps.indexOf(ArmTimersStep.class),
+                    "armed last, so they go on from where they were");
+        }
     }
 
     @Test
