@@ -30,8 +30,13 @@ import org.junit.jupiter.api.io.TempDir;
 class FaultConnectionIT {
     private static final Pattern SERVING = Pattern.compile("serving process \\d+ from .* on .*:(\\d+)");
     private static final Pattern FAULT_CHANNEL = Pattern.compile("client /127\\.0\\.0\\.1:(\\d+) connected \\(a fault channel\\)");
-    /** A round trip long enough that background chunks stay in flight while the process walks its memory. */
-    private static final String RTT_US = "20000";
+    /**
+     * A round trip and a size that keep the background busy for far longer than the restored
+     * process takes to start walking (at least SIZE / 32 chunks in flight x RTT = 640 ms, plus the
+     * copies): with 64 MiB and 20 ms a loaded machine started the walk after every page was in.
+     */
+    private static final String RTT_US = "40000";
+    private static final String SIZE_MIB = "512";
 
     @TempDir
     Path dir;
@@ -98,7 +103,7 @@ class FaultConnectionIT {
         RestoreLauncher.Running daemon;
 
         Migration(Path dir) throws Exception {
-            workload = RestoreWorkload.c(dir, "checksum-loop", "64", "20");
+            workload = RestoreWorkload.c(dir, "checksum-loop", SIZE_MIB, "20");
             cycle = new RestoreCycle(dir, workload);
             cycle.dump(3, false);
             server = cycle.closeLater(RestoreLauncher.start(dir.resolve("lazy-server.log"), "lazy-pages", "--lazy-server",
