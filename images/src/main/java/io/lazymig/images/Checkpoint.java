@@ -18,13 +18,23 @@ import java.util.Set;
  * collects and restore needs, except the page data ({@code pages-N.img} per process: write it with
  * {@link ImageDir#createPages(int)}, read it with {@link ImageDir#openPages(int)}).
  *
+ * <p>{@code carried}: the small files the processes had open or mapped, with their content, for
+ * restore to recreate where they are missing ({@link CarriedFile}).
+ *
  * <p>lazymig dumps and restores a tree of one process today; {@link #vmas()}, {@link #pagemap()}
  * and {@link #vmaAt} are the root's, for the page servers and the lazy daemon, which serve one
  * process per checkpoint.
  */
-public record Checkpoint(List<ProcessImage> processes, List<FileObject> files) {
+public record Checkpoint(List<ProcessImage> processes, List<FileObject> files, List<CarriedFile> carried) {
     public Checkpoint {
         processes = List.copyOf(processes);
+        carried = List.copyOf(carried);
+        Set<String> carriedPaths = new HashSet<>();
+        for (CarriedFile c : carried) {
+            if (!carriedPaths.add(c.path())) {
+                throw new IllegalArgumentException("carried file " + c.path() + " listed twice");
+            }
+        }
         List<FileObject> sorted = new ArrayList<>(files);
         sorted.sort(Comparator.comparingInt(FileObject::id));
         files = List.copyOf(sorted);
@@ -58,9 +68,19 @@ public record Checkpoint(List<ProcessImage> processes, List<FileObject> files) {
         }
     }
 
+    /** A checkpoint that carries no files. */
+    public Checkpoint(List<ProcessImage> processes, List<FileObject> files) {
+        this(processes, files, List.of());
+    }
+
     /** A checkpoint of one process. */
     public static Checkpoint of(ProcessImage process, List<FileObject> files) {
         return new Checkpoint(List.of(process), files);
+    }
+
+    /** A checkpoint of one process with the small files that travel with it. */
+    public static Checkpoint of(ProcessImage process, List<FileObject> files, List<CarriedFile> carried) {
+        return new Checkpoint(List.of(process), files, carried);
     }
 
     /** The root of the tree: the process that was dumped. */
@@ -108,7 +128,7 @@ public record Checkpoint(List<ProcessImage> processes, List<FileObject> files) {
         ProcessImage r = root();
         List<ProcessImage> ps = new ArrayList<>(processes);
         ps.set(0, new ProcessImage(r.state(), r.threads(), r.vmas(), Objects.requireNonNull(pagemap), r.fds()));
-        return new Checkpoint(ps, files);
+        return new Checkpoint(ps, files, carried);
     }
 
     /** Writes every image but pages-N.img, which must already hold exactly the PE_PRESENT data (or be absent if there is none). */

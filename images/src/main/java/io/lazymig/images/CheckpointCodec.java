@@ -1,5 +1,7 @@
 package io.lazymig.images;
 
+import com.google.protobuf.ByteString;
+import io.lazymig.images.proto.carried_file_entry;
 import io.lazymig.images.proto.core_entry;
 import io.lazymig.images.proto.fdinfo_entry;
 import io.lazymig.images.proto.file_entry;
@@ -24,8 +26,8 @@ import java.util.Map;
  * {@link Checkpoint} ↔ image directory, in CRIU's layout: inventory, pstree (one entry per process
  * with its threads), and per process ids, one core per thread ({@link CoreCodec}), mm, pagemap, fs
  * and fdinfo; one files.img for the whole tree (one entry per open file, by {@link FileCodecs},
- * plus the by-path objects: exe, cwd, root and mapped files). Every error names the image file at
- * fault.
+ * plus the by-path objects: exe, cwd, root and mapped files), and lazymig's own carried-files.img
+ * when files travel. Every error names the image file at fault.
  */
 final class CheckpointCodec {
     /** CRTOOLS_IMAGES_V1_1: the only image version CRIU writes today and the only one we read. */
@@ -96,6 +98,12 @@ final class CheckpointCodec {
         d.writeFiles(files.entries());
         d.writeFdinfo(TASK_OBJECT_ID, fdinfo);
         d.writeFs(pid, fs_entry.newBuilder().setCwdId(cwdId).setRootId(rootId).setUmask(t.umask()).build());
+        List<carried_file_entry> carried = new ArrayList<>();
+        for (CarriedFile f : c.carried()) {
+            carried.add(carried_file_entry.newBuilder().setPath(f.path()).setMode(f.mode()).setUid(f.uid()).setGid(f.gid())
+                    .setContent(ByteString.copyFrom(f.content())).build());
+        }
+        d.writeCarriedFiles(carried);
     }
 
     private static task_kobj_ids_entry kernelObjectIds(int id) {
@@ -286,7 +294,19 @@ final class CheckpointCodec {
                 .creds(core.getThreadCore().hasCreds() ? ProtoConvert.fromProto(core.getThreadCore().getCreds()) : Creds.ROOT)
                 .mm(mmInfo).build());
         ProcessImage process = at(fdinfoName, () -> new ProcessImage(state, threads, vmas, pagemap, fds));
-        return at(fdinfoName, () -> Checkpoint.of(process, new ArrayList<>(files.values())));
+        String carriedName = ImageType.CARRIED_FILES.fileName(0);
+        List<carried_file_entry> carriedEntries = d.readCarriedFiles();
+        List<CarriedFile> carried = at(carriedName, () -> {
+            List<CarriedFile> list = new ArrayList<>();
+            for (carried_file_entry e : carriedEntries) {
+                if (list.stream().anyMatch(c -> c.path().equals(e.getPath()))) {
+                    throw new IllegalArgumentException("carried file " + e.getPath() + " listed twice");
+                }
+                list.add(new CarriedFile(e.getPath(), e.getMode(), e.getUid(), e.getGid(), e.getContent().toByteArray()));
+            }
+            return list;
+        });
+        return at(fdinfoName, () -> Checkpoint.of(process, new ArrayList<>(files.values()), carried));
     }
 
     /** The pstree entry's threads, leader first; an entry without any (old images) is the leader alone. */

@@ -22,6 +22,8 @@ public final class Magic {
     public static final int FDINFO = 0x56213732;
     public static final int FILES = 0x56303138;
     public static final int FS = 0x51403912;
+    /** lazymig's own carried-files.img (not a CRIU image; CRIU ignores the file). */
+    public static final int CARRIED_FILES = 0x4c4d4346;
 
     private Magic() {
     }
@@ -41,6 +43,7 @@ public final class Magic {
             case FDINFO -> "FDINFO";
             case FILES -> "FILES";
             case FS -> "FS";
+            case CARRIED_FILES -> "CARRIED_FILES";
             default -> null;
         };
         return name == null ? hex : hex + " (" + name + ")";
