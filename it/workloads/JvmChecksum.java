@@ -1,4 +1,8 @@
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
 import java.lang.management.GarbageCollectorMXBean;
+import java.nio.charset.StandardCharsets;
 import java.lang.management.ManagementFactory;
 import java.util.ArrayDeque;
 import java.util.concurrent.ExecutorService;
@@ -24,6 +28,16 @@ import java.util.concurrent.TimeUnit;
 public final class JvmChecksum {
     private static final long FNV_OFFSET = 0xcbf29ce484222325L;
     private static final long FNV_PRIME = 0x100000001b3L;
+    /** stdout without System.out's 128-byte buffer: each line is one write(2), never split by a dump. */
+    private static final FileOutputStream OUT = new FileOutputStream(FileDescriptor.out);
+
+    private static synchronized void emit(String format, Object... args) {
+        try {
+            OUT.write(String.format(format, args).getBytes(StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+            System.exit(3);
+        }
+    }
 
     public static void main(String[] args) throws Exception {
         int mib = Integer.parseInt(args[0]);
@@ -40,8 +54,7 @@ public final class JvmChecksum {
             x ^= x << 17;
             data[i] = x;
         }
-        System.out.printf("pid %d filled %d MiB sum %016x%n", pid, mib, fnv(data, 0, data.length));
-        System.out.flush();
+        emit("pid %d filled %d MiB sum %016x%n", pid, mib, fnv(data, 0, data.length));
 
         ExecutorService pool = Executors.newFixedThreadPool(workers);
         int slice = data.length / workers;
@@ -64,9 +77,7 @@ public final class JvmChecksum {
         for (long round = 0;; round++) {
             long sum = fnv(data, from, to);
             if (sum != first) {
-                System.out.printf("MISMATCH pid %d worker %d round %d sum %016x expected %016x%n", pid, id, round, sum,
-                        first);
-                System.out.flush();
+                emit("MISMATCH pid %d worker %d round %d sum %016x expected %016x%n", pid, id, round, sum, first);
                 System.exit(2);
             }
             for (int k = 0; k < allocKib / 64; k++) {
@@ -78,9 +89,8 @@ public final class JvmChecksum {
                 }
                 allocated += b.length;
             }
-            System.out.printf("pid %d counter %d sum %016x worker %d gc %d alloc %d%n", pid, round, sum, id, collections(),
+            emit("pid %d counter %d sum %016x worker %d gc %d alloc %d%n", pid, round, sum, id, collections(),
                     allocated >> 20);
-            System.out.flush();
             try {
                 Thread.sleep(interval);
             } catch (InterruptedException e) {

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -162,6 +163,7 @@ static const struct lm_constant syscall_constants[] = {
     LM_CONST(SYS_timer_create), LM_CONST(SYS_timer_settime), LM_CONST(SYS_alarm),
     LM_CONST(SYS_setgroups), LM_CONST(SYS_setresuid), LM_CONST(SYS_setresgid), LM_CONST(SYS_setfsuid),
     LM_CONST(SYS_setfsgid), LM_CONST(SYS_recvmsg), LM_CONST(SYS_accept4), LM_CONST(SYS_clone3),
+    LM_CONST(SYS_flock),
     /* argument values */
     LM_CONST(PROT_NONE), LM_CONST(PROT_READ), LM_CONST(PROT_WRITE), LM_CONST(PROT_EXEC),
     LM_CONST(MAP_SHARED), LM_CONST(MAP_PRIVATE), LM_CONST(MAP_ANONYMOUS), LM_CONST(MAP_FIXED),
@@ -171,6 +173,7 @@ static const struct lm_constant syscall_constants[] = {
     LM_CONST(CLONE_THREAD), LM_CONST(CLONE_SYSVSEM), LM_CONST(CLONE_SETTLS), LM_CONST(CLONE_PARENT_SETTID),
     LM_CONST(CLONE_CHILD_CLEARTID), { "CLONE_ARGS_SIZE_VER2", CLONE_ARGS_SIZE_VER2 },
     LM_CONST(F_DUPFD), LM_CONST(F_GETFD), LM_CONST(F_SETFD), LM_CONST(FD_CLOEXEC), LM_CONST(SEEK_SET),
+    LM_CONST(LOCK_SH), LM_CONST(LOCK_EX), LM_CONST(LOCK_NB),
         { "MAP_FAILED", (jlong)(intptr_t)MAP_FAILED },
     { "MAX_ERRNO", LM_MAX_ERRNO },
 };

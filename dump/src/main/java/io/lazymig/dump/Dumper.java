@@ -2,6 +2,7 @@ package io.lazymig.dump;
 
 import io.lazymig.images.CarriedFile;
 import io.lazymig.images.Checkpoint;
+import io.lazymig.images.FileLock;
 import io.lazymig.images.ImageDir;
 import io.lazymig.images.Pagemap;
 import io.lazymig.images.PagesWriter;
@@ -111,6 +112,7 @@ public final class Dumper {
             FdTableReader.Table fds = FdTableReader.read(FdTableReader.Source.of(pid), 1);
             clock.lap(FrozenSteps.PROC);
             List<CarriedFile> carried = CarriedFiles.read(pid, fds.slots(), fds.files(), vmas, o.carryLimit());
+            List<FileLock> locks = FileLocks.read(pid, fds.slots(), vmas);
             clock.lap(FrozenSteps.FILES);
 
             long tp = System.nanoTime();
@@ -124,7 +126,8 @@ public final class Dumper {
             clock.lap(FrozenSteps.PAGEMAP, new FrozenSteps.Step(FrozenSteps.READ, pages.readNanos()),
                     new FrozenSteps.Step(FrozenSteps.WRITE, pages.writeNanos()));
             log.debug("dump: {} pages written in {} ms", pages.pages(), pageNanos / 1_000_000);
-            Checkpoint cp = Checkpoint.of(new ProcessImage(state, threads, vmas, pagemap, fds.slots()), fds.files(), carried);
+            Checkpoint cp = Checkpoint.of(new ProcessImage(state, threads, vmas, pagemap, fds.slots()), fds.files(), carried,
+                    locks);
             cp.write(o.dir());
             clock.lap(FrozenSteps.IMAGES);
             FrozenSteps steps = clock.stop();

@@ -6,6 +6,7 @@ import io.lazymig.images.proto.carried_file_entry;
 import io.lazymig.images.proto.core_entry;
 import io.lazymig.images.proto.fdinfo_entry;
 import io.lazymig.images.proto.file_entry;
+import io.lazymig.images.proto.flock_entry;
 import io.lazymig.images.proto.fs_entry;
 import io.lazymig.images.proto.inventory_entry;
 import io.lazymig.images.proto.mm_entry;
@@ -110,6 +111,14 @@ public final class ImageDir {
         return readAll(ImageType.CARRIED_FILES, 0, carried_file_entry.parser());
     }
 
+    /** The flock locks; none when the image is absent. */
+    public List<flock_entry> readFlocks() throws ImageException {
+        if (!exists(ImageType.FLOCKS, 0)) {
+            return List.of();
+        }
+        return readAll(ImageType.FLOCKS, 0, flock_entry.parser());
+    }
+
     /** Opens pages-N.img for positioned reads. */
     public PagesFile openPages(int pagesId) throws ImageException {
         return PagesFile.open(file(ImageType.PAGES, pagesId));
@@ -188,6 +197,15 @@ public final class ImageDir {
             return;
         }
         writeAll(ImageType.CARRIED_FILES, 0, entries);
+    }
+
+    /** Writes flocks.img; with no entries, removes it. */
+    public void writeFlocks(List<flock_entry> entries) throws IOException {
+        if (entries.isEmpty()) {
+            Files.deleteIfExists(file(ImageType.FLOCKS, 0));
+            return;
+        }
+        writeAll(ImageType.FLOCKS, 0, entries);
     }
 
     /** Creates (or truncates) pages-N.img for appending page data. */

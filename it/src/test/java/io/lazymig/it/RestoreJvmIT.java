@@ -24,8 +24,9 @@ import org.junit.jupiter.api.io.TempDir;
  * array and allocating all the time) dumped and restored on this host, eagerly with the serial
  * collector and lazily with the default one. Its perf-data file /tmp/hsperfdata_root/PID is mapped
  * shared; it is deleted after the dump (as any JVM starting here would do once the pid is dead),
- * so restore must recreate it from the images, and the restored JVM must keep writing that file:
- * jstat, which reads only the file, sees the collection count grow. Every worker goes on from its
+ * so restore must recreate it from the images, take the JVM's flock on it again (held through the
+ * mapping; any JVM starting on the host deletes an unlocked one) and the restored JVM must keep
+ * writing that file: jstat, which reads only the file, sees the collection count grow. Every worker goes on from its
  * own last round with its own checksum, and the collector runs after restore.
  */
 class RestoreJvmIT {
@@ -103,6 +104,8 @@ class RestoreJvmIT {
                 .orElseThrow(() -> new AssertionError("the perf-data file does not travel: " + cp.carried()));
         assertTrue(cp.vmas().stream().anyMatch(v -> perf.equals(v.path()) && (v.flags() & 1) != 0),
                 "the perf-data file is mapped shared");
+        assertTrue(cp.locks().stream().anyMatch(l -> l.path().equals(perf) && l.viaMapping() && l.exclusive()),
+                "the JVM's flock on its perf-data file, held through the mapping: " + cp.locks());
         Files.deleteIfExists(perfData(w.pid));
         assertTrue(carried.size() > 0);
         return before;
@@ -152,6 +155,11 @@ class RestoreJvmIT {
      */
     private static void assertPerfDataLive(int pid) throws Exception {
         assertTrue(Files.isRegularFile(perfData(pid)), perfData(pid) + " after restore");
+        long ino = (Long) Files.getAttribute(perfData(pid), "unix:ino");
+        List<String> locks = Files.readAllLines(Path.of("/proc/locks"));
+        assertTrue(locks.stream().anyMatch(l -> l.matches("\\d+: FLOCK +ADVISORY +WRITE +" + pid + " +[0-9a-f]+:[0-9a-f]+:" + ino
+                + " .*")), "the restored JVM holds its flock on " + perfData(pid) + " again (other JVMs delete an unlocked "
+                        + "one):\n" + String.join("\n", locks));
         long first = jstatCollections(pid);
         long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RestoreWorkload.PATIENCE_MS);
         long now = first;

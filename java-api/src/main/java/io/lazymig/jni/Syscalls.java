@@ -59,6 +59,7 @@ public final class Syscalls {
     public static final int SETFSUID = Ptrace.syscallNumber("setfsuid");
     public static final int SETFSGID = Ptrace.syscallNumber("setfsgid");
     public static final int CLONE3 = Ptrace.syscallNumber("clone3");
+    public static final int FLOCK = Ptrace.syscallNumber("flock");
 
     public static final int PROT_NONE = (int) Ptrace.syscallValue("PROT_NONE");
     public static final int PROT_READ = (int) Ptrace.syscallValue("PROT_READ");
@@ -75,6 +76,9 @@ public final class Syscalls {
     public static final int MREMAP_MAYMOVE = (int) Ptrace.syscallValue("MREMAP_MAYMOVE");
     public static final int MREMAP_FIXED = (int) Ptrace.syscallValue("MREMAP_FIXED");
     public static final int AT_FDCWD = (int) Ptrace.syscallValue("AT_FDCWD");
+    public static final int LOCK_SH = (int) Ptrace.syscallValue("LOCK_SH");
+    public static final int LOCK_EX = (int) Ptrace.syscallValue("LOCK_EX");
+    public static final int LOCK_NB = (int) Ptrace.syscallValue("LOCK_NB");
     public static final int F_DUPFD = (int) Ptrace.syscallValue("F_DUPFD");
     public static final int F_GETFD = (int) Ptrace.syscallValue("F_GETFD");
     public static final int F_SETFD = (int) Ptrace.syscallValue("F_SETFD");
