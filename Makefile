@@ -11,8 +11,11 @@ QUICK ?= 0
 # Debian packages the build and the tests need (command:package).
 DEPS := gcc:gcc make:make javac:openjdk-17-jdk-headless mvn:maven python3:python3 \
         crit:criu ip:iproute2 nsenter:util-linux unshare:util-linux
+# Programs only some integration tests run (DumpServicesIT); a test whose program is missing is
+# skipped and says why, so a machine without them (offline) still runs the rest.
+TEST_DEPS := redis-server:redis-server node:nodejs
 
-.PHONY: all build test unit it e2e bench bench-dump bench-restore demo rpm rpm-test help clean deps check
+.PHONY: all build test unit it e2e bench bench-dump bench-restore demo rpm rpm-test help clean deps deps-test check
 
 all: build
 
@@ -27,6 +30,7 @@ help:
 	@echo "make bench-restore  restore timings, lazy and eager, 256 MiB and 1 GiB"
 	@echo "make rpm        the RPM and source RPM, into dist/target/rpm/ (RELEASE=N, default 1)"
 	@echo "make rpm-test   check the RPM: file list, install into a scratch root, lazymig check (root)"
+	@echo "make deps-test  the programs some tests run (redis-server, node); missing ones skip those tests"
 	@echo "make clean      remove build outputs"
 	@echo "./lazymig ...   run the built tree (./lazymig --help, ./lazymig check)"
 
@@ -39,13 +43,24 @@ deps:
 	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# The test-only programs: installed when missing and possible; a failure is reported, not fatal.
+deps-test:
+	@missing=""; for d in $(TEST_DEPS); do command -v $${d%%:*} >/dev/null 2>&1 || missing="$$missing $${d##*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "lazymig: tests will skip for want of:$$missing (run 'make deps-test' as root)" >&2; exit 0; fi; \
+	  echo "lazymig: installing$$missing (for the tests)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  { apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; } \
+	    || echo "lazymig: could not install$$missing: the tests that run them are skipped" >&2; \
+	fi
+
 build: deps
 	$(MVN) $(MVN_FLAGS) -DskipTests package
 	$(MAKE) -C it/workloads
 	$(MAKE) -C it/bench
 
 # Unit tests (surefire) in every module, then the integration tests (failsafe, module it/) as root.
-test: deps
+test: deps deps-test
 	@[ "$$(id -u)" = 0 ] || { echo "lazymig: 'make test' runs the integration tests with userfaultfd and ptrace: run it as root" >&2; exit 1; }
 	$(MVN) $(MVN_FLAGS) verify
 

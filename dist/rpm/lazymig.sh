@@ -24,8 +24,9 @@ fi
 # Word splitting of LAZYMIG_JAVA_OPTS is wanted: it holds several JVM options.
 # shellcheck disable=SC2086
 # Defaults first, so LAZYMIG_JAVA_OPTS can override them (-Xms16m: a small young generation keeps
-# the peak RSS low; see the launcher in the source tree).
-exec "$java" -XX:+UseSerialGC -Xshare:auto -Xms16m ${LAZYMIG_JAVA_OPTS:-} \
+# the peak RSS low; -XX:-UsePerfData: lazymig never deletes a dumped JVM's /tmp/hsperfdata_USER/PID;
+# see the launcher in the source tree).
+exec "$java" -XX:+UseSerialGC -XX:-UsePerfData -Xshare:auto -Xms16m ${LAZYMIG_JAVA_OPTS:-} \
   -Dlazymig.library.path="$lib/liblazymig.so" \
   -Dlazymig.native.dir="$lib" \
   -cp "$jars/*" io.lazymig.cli.Main "$@"

@@ -19,7 +19,7 @@
 #
 # Hosts: namespace hosts on this machine by default (root; see lib.sh), or two real machines:
 #   SRC='ssh root@host-b' DST='ssh root@host-a' SRC_ADDR=host-b DST_ADDR=host-a [LAZYMIG=lazymig] [WORKLOADS=DIR]
-# Sizes: E2E_MIB (default 64), E2E_BIG_MIB (the 1 GiB case, default 1024), E2E_KILL_MIB (the
+# Sizes: E2E_MIB (default 64), E2E_JVM_MIB (the JVM's array, default 16), E2E_BIG_MIB (the 1 GiB case, default 1024), E2E_KILL_MIB (the
 # daemon-kill and server-restart cases, default 512), E2E_CHURN_MIB (default 16 per region).
 # E2E_VERBOSE=1 shows each step as it runs; E2E_KEEP=1 leaves the last case's hosts up;
 # E2E_FINISH_TIMEOUT (default 300 s) bounds the wait for a daemon to have every page.
@@ -27,8 +27,9 @@
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key migrate-static migrate-dynamic migrate-python migrate-wrong-key migrate-no-agent migrate-agent-kill"
+CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key migrate-static migrate-dynamic migrate-python migrate-jvm migrate-wrong-key migrate-no-agent migrate-agent-kill"
 E2E_MIB=${E2E_MIB:-64}
+E2E_JVM_MIB=${E2E_JVM_MIB:-16}
 E2E_BIG_MIB=${E2E_BIG_MIB:-1024}
 E2E_KILL_MIB=${E2E_KILL_MIB:-512}
 E2E_CHURN_MIB=${E2E_CHURN_MIB:-16}
@@ -165,7 +166,39 @@ verify() {
               print "" }' "$1" "$2"
 }
 
-# check_migration HOST SECONDS MIN [children]: waits for MIN lines on A, then compares.
+# verify_jvm BEFORE AFTER MIN: JvmChecksum's lines ("pid P counter N sum S worker W gc G alloc A"):
+# each worker goes on from its own last round before the dump, +1 each, with its own checksum,
+# at least 3 rounds each; the collector counts more collections than before (GC runs on A);
+# every worker allocates on.
+verify_jvm() {
+    awk -v min="$3" '
+        FILENAME == ARGV[1] { file = 1 }
+        FILENAME == ARGV[2] { file = 2 }
+        $1 == "MISMATCH" { bad = bad $0 "\n" }
+        $1 != "pid" || $7 != "worker" { next }
+        file == 1 { w = $8; if (w in bs && $6 != bs[w]) bad = bad "worker " w " checksum changed before the dump: " $0 "\n"
+                    bp = $2; bc[w] = $4; bs[w] = $6; ba[w] = $12; if ($10 > gb) gb = $10; nb++ }
+        file == 2 { w = $8; na++; nw[w]++
+                    if (!(w in bs)) { bad = bad "worker " w " was not seen before the dump\n"; next }
+                    want = nw[w] == 1 ? bc[w] + 1 : last[w] + 1
+                    if ($4 != want) bad = bad "worker " w " round " $4 " after restore, " want " expected\n"
+                    if ($2 != bp) bad = bad "pid " $2 " after restore, " bp " before\n"
+                    if ($6 != bs[w]) bad = bad "worker " w " checksum " $6 " after restore, " bs[w] " before: " $0 "\n"
+                    last[w] = $4; if ($10 > ga) ga = $10; aa[w] = $12 }
+        END { if (nb == 0) bad = bad "no line before the dump\n"
+              if (na < min) bad = bad "only " na + 0 " lines after restore, " min " wanted\n"
+              workers = 0
+              for (w in bs) { workers++
+                  if (nw[w] < 3) bad = bad "worker " w ": " nw[w] + 0 " rounds after restore\n"
+                  if (aa[w] <= ba[w]) bad = bad "worker " w " allocated nothing after restore\n" }
+              if (ga <= gb) bad = bad "no collection after restore (gc " gb " before, " ga + 0 " after)\n"
+              if (bad != "") { printf "%s", bad; exit 1 }
+              printf "pid %s: %d workers on from their rounds with their checksums, %d lines after restore; collections %d at the dump, %d after", bp, workers, na, gb, ga
+              print "" }' "$1" "$2"
+}
+
+# check_migration HOST SECONDS MIN [children]: waits for MIN lines on A, then compares (with
+# ${VERIFY:-verify}).
 check_migration() {
     AFTER_N=$((${AFTER_N:-0} + 1))
     local before=$E2E_LOGS/$C/before.txt after=$E2E_LOGS/$C/after-$AFTER_N.txt
@@ -178,7 +211,7 @@ check_migration() {
     show_out "$1" > "$after"
     on "$1" "echo $PID >> $HD/pids"   # the restored process, for the clean-up of a crashed run
     step "${LABEL:-A}: $(grep -m1 '^pid ' "$after")"
-    RESULT=$(verify "$before" "$after" "$3" "${4:-}") || fail "$RESULT"
+    RESULT=$(${VERIFY:-verify} "$before" "$after" "$3" "${4:-}") || fail "$RESULT"
     step "$RESULT"
 }
 
@@ -469,17 +502,17 @@ untouched() {
     note "process untouched on B (running, not traced, printing on)"
 }
 
-migrate_case() { # migrate_case WORKLOAD-CMD
+migrate_case() { # migrate_case WORKLOAD-CMD [LINES-BEFORE LINES-AFTER]
     share_key "$E2E_DST"
     start_agent
     start_workload "$1"
-    wait_workload 3 120
+    wait_workload "${2:-3}" 120
     prepare_a "$E2E_DST"
     run_migrate $HD/src.key
     wait_on "$E2E_SRC" 60 "grep -q 'runs on' $HD/$C/migrate.log || [ -s $HD/$C/migrate.rc ]" \
         || fail "migrate never said the process runs on A: $(on "$E2E_SRC" "cat $HD/$C/migrate.log")"
     step "B: $(on "$E2E_SRC" "grep -m1 'runs on' $HD/$C/migrate.log")"
-    check_migration "$E2E_DST" 60 5
+    check_migration "$E2E_DST" 60 "${3:-5}"
     local rc summary
     rc=$(wait_rc "$E2E_SRC" $HD/$C/migrate.rc ${E2E_FINISH_TIMEOUT:-300}) || fail "migrate did not end"
     on "$E2E_SRC" "cat $HD/$C/migrate.log"
@@ -494,6 +527,7 @@ migrate_case() { # migrate_case WORKLOAD-CMD
         || fail "no process $PID on A with the command line it had on B"
     on "$E2E_DST" "ls $HD/agent/*/migration.log >/dev/null && grep -q 'every page is in' $HD/agent/*/migration.log" \
         || fail "the agent kept no migration log"
+    [ -z "${CHECK_A:-}" ] || $CHECK_A
     on "$E2E_DST" "kill -9 $PID"
 }
 
@@ -505,6 +539,32 @@ case_migrate_python() {
     local code
     code=$(base64 -w0 "$(dirname "${BASH_SOURCE[0]}")/e2e-python.py")
     migrate_case "$PYTHON -c \"import base64; exec(base64.b64decode('$code'))  # lm-e2e\" $E2E_MIB 200"
+}
+
+# A JVM (it/workloads/JvmChecksum.java, default collector): 4 pool workers checksum their slices of
+# a heap array and allocate all the time. Its perf-data file /tmp/hsperfdata_root/PID (mapped
+# shared) travels with the images and is recreated on A if missing there.
+case_migrate_jvm() {
+    VERIFY=verify_jvm CHECK_A=perf_data_on_a \
+        migrate_case "$JAVA -Xmx64m -cp $WORKLOADS/java JvmChecksum $E2E_JVM_MIB 4 100" 12 40
+}
+
+# perf_data_on_a: the JVM on A maps its perf-data file shared, as on B, that file is in place and
+# the JVM holds its flock on it (through the mapping, as on B).
+# On the namespace hosts the file exists on B only: restore recreated it from the images.
+perf_data_on_a() {
+    local perf=/tmp/hsperfdata_root/$PID
+    on "$E2E_DST" "grep -q ' rw-s .* $perf\$' /proc/$PID/maps && [ -f $perf ]" \
+        || fail "the JVM on A does not map $perf shared: $(on "$E2E_DST" "grep hsperfdata /proc/$PID/maps")"
+    on "$E2E_DST" "grep -q \"FLOCK  *ADVISORY  *WRITE $PID .*:\$(stat -c %i $perf) \" /proc/locks" \
+        || fail "the JVM on A does not hold its flock on $perf: $(on "$E2E_DST" "cat /proc/locks")"
+    if [ "$E2E_MODE" = netns ]; then
+        on "$E2E_DST" "grep -q 'restore: recreated $perf (' $HD/$C/agent.log" \
+            || fail "restore on A did not recreate $perf: $(on "$E2E_DST" "grep -i perf $HD/$C/agent.log")"
+        note "$perf recreated on A from the images, mapped shared and flocked"
+    else
+        note "$perf mapped shared on A"
+    fi
 }
 
 # migrate with another key than the agent's: refused at the handshake, before any freeze.

@@ -7,8 +7,8 @@
 #
 # Namespace hosts (the default): network namespaces lm-src (10.231.77.1/24) and lm-dst
 # (10.231.77.2/24) joined by a veth pair, lo up, no other route; in each a holder process with a
-# PID and mount namespace of its own and its own tmpfs on /tmp/lm-e2e, so pids and files behave as
-# on two machines. Real hosts: SRC='ssh root@host-b' DST='ssh root@host-a' SRC_ADDR=host-b's
+# PID and mount namespace of its own and its own tmpfs on /tmp/lm-e2e (and /tmp/hsperfdata_root),
+# so pids and files behave as on two machines. Real hosts: SRC='ssh root@host-b' DST='ssh root@host-a' SRC_ADDR=host-b's
 # address, with lazymig (LAZYMIG, default 'lazymig' on PATH) and the workloads (WORKLOADS) installed
 # at the same paths on both.
 
@@ -66,6 +66,7 @@ e2e_config() {
     fi
     WORKLOADS=${WORKLOADS:-$E2E_ROOT/it/target/workloads}
     PYTHON=${PYTHON:-/usr/bin/python3}
+    JAVA=${JAVA:-java}
     PORT=${PORT:-2727}
     E2E_LOGS=${E2E_LOGS:-$E2E_ROOT/it/target/e2e}
     mkdir -p "$E2E_LOGS"
@@ -87,8 +88,11 @@ wait_on() {
 # --- namespace hosts ------------------------------------------------------------------------
 
 # The holder of a host: pid 1 of a new PID namespace (it reaps orphans, as init does) with a
-# mount namespace of its own and a tmpfs of its own on /tmp/lm-e2e.
-E2E_HOLDER_SCRIPT=": $E2E_MARK; mkdir -p $E2E_HOST_DIR && mount -t tmpfs -o size=16g,mode=0755 lm-e2e $E2E_HOST_DIR && while :; do sleep 3600 & wait; done"
+# mount namespace of its own and a tmpfs of its own on /tmp/lm-e2e, and one on
+# /tmp/hsperfdata_root: a JVM's perf-data file (named by its namespace pid) is then B's alone, as
+# on two machines, and no JVM of another pid namespace deletes it for a pid that is not its own.
+E2E_PERF_DIR=/tmp/hsperfdata_root
+E2E_HOLDER_SCRIPT=": $E2E_MARK; mkdir -p $E2E_HOST_DIR $E2E_PERF_DIR && mount -t tmpfs -o size=16g,mode=0755 lm-e2e $E2E_HOST_DIR && mount -t tmpfs -o size=64m,mode=0755 lm-e2e-perf $E2E_PERF_DIR && while :; do sleep 3600 & wait; done"
 
 # holder_pid UNSHARE-PID: the holder is the child unshare forks (its pid 1).
 holder_pid() {

@@ -6,10 +6,16 @@
  *   socket   an AF_UNIX socket on fd 3
  *   eventfd  an eventfd on fd 3
  *   pipe     both ends of a pipe on fds 3 and 4
+ *   seccomp  a second thread, named "filtered", with a seccomp filter (allow-all) of its own
+ *   io_uring an io_uring instance on fd 3
  *
  * usage: unsupported KIND [INTERVAL_MS]
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/io_uring.h>
+#include <linux/seccomp.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
@@ -20,6 +26,7 @@
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,8 +38,37 @@ static void *sleeper(void *arg)
     return NULL;
 }
 
+static pthread_barrier_t filtered_ready;
+static int filtered_status;
+
+/* Installs an allow-all seccomp filter on this thread only, then sleeps. */
+static void *filtered(void *arg)
+{
+    (void)arg;
+    struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    struct sock_fprog prog = { 1, &allow };
+    prctl(PR_SET_NAME, "filtered");
+    filtered_status = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
+                      && syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0 ? 0 : -1;
+    pthread_barrier_wait(&filtered_ready);
+    return sleeper(NULL);
+}
+
 static int make(const char *kind)
 {
+    if (strcmp(kind, "seccomp") == 0) {
+        pthread_t t;
+        pthread_barrier_init(&filtered_ready, NULL, 2);
+        if (pthread_create(&t, NULL, filtered, NULL) != 0)
+            return -1;
+        pthread_barrier_wait(&filtered_ready);
+        return filtered_status;
+    }
+    if (strcmp(kind, "io_uring") == 0) {
+        struct io_uring_params params;
+        memset(&params, 0, sizeof(params));
+        return syscall(SYS_io_uring_setup, 4, &params) >= 0 ? 0 : -1;
+    }
     if (strcmp(kind, "thread") == 0) {
         pthread_t t;
         return pthread_create(&t, NULL, sleeper, NULL) == 0 ? 0 : -1;
@@ -63,7 +99,7 @@ static int make(const char *kind)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: unsupported thread|child|socket|eventfd|pipe [INTERVAL_MS]\n");
+        fprintf(stderr, "usage: unsupported thread|child|socket|eventfd|pipe|seccomp|io_uring [INTERVAL_MS]\n");
         return 2;
     }
     long interval = argc > 2 ? strtol(argv[2], NULL, 10) : 100;

@@ -37,6 +37,7 @@ final class DumpCommand implements Command {
         o.addOption(Option.builder().longOpt("port").hasArg().argName("PORT").desc("TCP port to serve lazy pages on").build());
         o.addOption(Option.builder().longOpt("address").hasArg().argName("BIND-ADDR")
                 .desc("address to serve lazy pages on (default all)").build());
+        CarryOption.add(o);
         AuthOptions.add(o);
         return o;
     }
@@ -46,7 +47,7 @@ final class DumpCommand implements Command {
         Options options = options();
         CommandLine cl = CliOptions.parse(options, args);
         if (cl.hasOption("help")) {
-            CliOptions.help(out, "lazymig dump -t PID -D DIR [--leave-running] [--lazy-pages --port PORT [--address BIND]] [-v N] [-o LOG]",
+            CliOptions.help(out, "lazymig dump -t PID -D DIR [--leave-running] [--lazy-pages --port PORT [--address BIND]] [--carry-limit SIZE] [-v N] [-o LOG]",
                     "Freezes the process, writes its checkpoint into DIR, then kills it (or lets it run with --leave-running).",
                     options);
             return 0;
@@ -63,7 +64,8 @@ final class DumpCommand implements Command {
         } else if (cl.hasOption("port") || cl.hasOption("address")) {
             throw new UsageException("--port and --address go with --lazy-pages");
         }
-        Dumper.Result r = Dumper.dump(new Dumper.Options(pid, dir, cl.hasOption("leave-running"), lazy));
+        Dumper.Result r = Dumper.dump(new Dumper.Options(pid, dir, cl.hasOption("leave-running"), lazy,
+                CarryOption.limit(cl)));
         out.printf("dump: process %d into %s: %d pages (%d lazy), frozen %.1f ms%n", pid, dir, r.pages(), r.lazyPages(),
                 r.frozenNanos() / 1e6);
         return 0;

@@ -55,7 +55,12 @@ public final class Migration {
     private static final Duration LOST_AGENT_MARGIN = Duration.ofSeconds(15);
 
     /** What to migrate where. */
-    public record Options(int pid, InetSocketAddress agent, AuthKey key, boolean leaveRunning, boolean anyPid, Path workDir) {
+    /** {@code carryLimit}: as dump's (files up to this size travel with the images; see Dumper.Options). */
+    public record Options(int pid, InetSocketAddress agent, AuthKey key, boolean leaveRunning, boolean anyPid, Path workDir,
+            long carryLimit) {
+        public Options(int pid, InetSocketAddress agent, AuthKey key, boolean leaveRunning, boolean anyPid, Path workDir) {
+            this(pid, agent, key, leaveRunning, anyPid, workDir, Dumper.DEFAULT_CARRY_LIMIT);
+        }
     }
 
     /** The summary of a migration that completed. */
@@ -91,7 +96,7 @@ public final class Migration {
             try {
                 Dumper.dump(new Dumper.Options(o.pid(), dir, o.leaveRunning(), (cp, frozenAt) ->
                         result[0] = whileFrozen(control, cp, dir, frozenAt,
-                                Duration.ofSeconds(deadline + reconnect).plus(LOST_AGENT_MARGIN))));
+                                Duration.ofSeconds(deadline + reconnect).plus(LOST_AGENT_MARGIN)), o.carryLimit()));
             } finally {
                 deleteTree(dir);
             }

@@ -1,6 +1,8 @@
 package io.lazymig.dump;
 
+import io.lazymig.images.CarriedFile;
 import io.lazymig.images.Checkpoint;
+import io.lazymig.images.FileLock;
 import io.lazymig.images.ImageDir;
 import io.lazymig.images.Pagemap;
 import io.lazymig.images.PagesWriter;
@@ -30,12 +32,23 @@ import org.slf4j.LoggerFactory;
 public final class Dumper {
     private static final Logger log = LoggerFactory.getLogger("lazymig.dump");
 
-    /** What to dump and what to do with the process afterwards. */
-    public record Options(int pid, Path dir, boolean leaveRunning, WhileFrozen lazy) {
+    /**
+     * What to dump and what to do with the process afterwards. {@code carryLimit}: the regular files
+     * the process has open or mapped of at most this many bytes travel with the images, for restore
+     * to recreate where they are missing (0: none; {@link #DEFAULT_CARRY_LIMIT} by default).
+     */
+    public record Options(int pid, Path dir, boolean leaveRunning, WhileFrozen lazy, long carryLimit) {
+        public Options(int pid, Path dir, boolean leaveRunning, WhileFrozen lazy) {
+            this(pid, dir, leaveRunning, lazy, DEFAULT_CARRY_LIMIT);
+        }
+
         public Options(int pid, Path dir, boolean leaveRunning) {
             this(pid, dir, leaveRunning, null);
         }
     }
+
+    /** Files up to 1 MiB travel with the images unless told otherwise. */
+    public static final long DEFAULT_CARRY_LIMIT = CarriedFiles.DEFAULT_LIMIT;
 
     /**
      * dump --lazy-pages: the lazy pages are not written; whoever serves them from the frozen process
@@ -99,6 +112,9 @@ public final class Dumper {
             ProcessState state = ProcessStateReader.read(pid, brk, actions, ThreadReader.pending(pid, true), timers);
             FdTableReader.Table fds = FdTableReader.read(FdTableReader.Source.of(pid), 1);
             clock.lap(FrozenSteps.PROC);
+            List<CarriedFile> carried = CarriedFiles.read(pid, fds.slots(), fds.files(), vmas, o.carryLimit());
+            List<FileLock> locks = FileLocks.read(pid, fds.slots(), vmas);
+            clock.lap(FrozenSteps.FILES);
 
             long tp = System.nanoTime();
             log.debug("dump: state read in {} ms", (tp - t0) / 1_000_000);
@@ -111,7 +127,8 @@ public final class Dumper {
             clock.lap(FrozenSteps.PAGEMAP, new FrozenSteps.Step(FrozenSteps.READ, pages.readNanos()),
                     new FrozenSteps.Step(FrozenSteps.WRITE, pages.writeNanos()));
             log.debug("dump: {} pages written in {} ms", pages.pages(), pageNanos / 1_000_000);
-            Checkpoint cp = Checkpoint.of(new ProcessImage(state, threads, vmas, pagemap, fds.slots()), fds.files());
+            Checkpoint cp = Checkpoint.of(new ProcessImage(state, threads, vmas, pagemap, fds.slots()), fds.files(), carried,
+                    locks);
             cp.write(o.dir());
             clock.lap(FrozenSteps.IMAGES);
             FrozenSteps steps = clock.stop();

@@ -17,6 +17,7 @@ public record FrozenSteps(List<Step> steps, long totalNanos) {
     public static final String INJECT = "inject";
     public static final String MAPS = "maps";
     public static final String PROC = "proc";
+    public static final String FILES = "files";
     public static final String PAGEMAP = "pagemap";
     public static final String READ = "read";
     public static final String WRITE = "write";

@@ -9,8 +9,9 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * What lazymig can dump today: one x86_64 process (with any number of threads) without children,
- * whose fds are regular files, /dev/null or terminals. Anything else is refused with one line naming it, before the process is touched (and again once it is
+ * What lazymig can dump today: one x86_64 process (with any number of threads, none under seccomp)
+ * without children, whose fds are regular files, /dev/null or terminals (an io_uring, like every
+ * anon_inode kind, is refused by its fd). Anything else is refused with one line naming it, before the process is touched (and again once it is
  * frozen, against races).
  */
 public final class Preflight {
@@ -31,6 +32,12 @@ public final class Preflight {
             throw new DumpException("process " + pid + " has child processes (" + children
                     + "): process trees are not supported yet");
         }
+        for (int tid : tasks(pid)) {
+            String refusal = threadRefusal(pid, tid);
+            if (refusal != null) {
+                throw new DumpException("process " + pid + " " + refusal);
+            }
+        }
         for (int fd : openFds(pid)) {
             String target = fdTarget(pid, fd);
             String kind = unsupportedKind(pid, fd, target);
@@ -39,6 +46,41 @@ public final class Preflight {
                         + "): only regular files, /dev/null and terminals are supported yet");
             }
         }
+    }
+
+    /**
+     * What makes one thread impossible to restore, or null: a seccomp mode (strict, or a filter, whose
+     * BPF programs lazymig neither reads nor installs). "thread TID (NAME) has ...".
+     */
+    static String threadRefusal(int pid, int tid) throws IOException {
+        Path task = Path.of("/proc", Integer.toString(pid), "task", Integer.toString(tid));
+        String status;
+        try {
+            status = Files.readString(task.resolve("status"));
+        } catch (NoSuchFileException e) {
+            return null; // exited meanwhile: nothing of it is dumped
+        }
+        ProcStatus st = ProcStatus.parse(status);
+        String mode = st.getOrNull("Seccomp");
+        if (mode == null || mode.equals("0")) {
+            return null;
+        }
+        String name = st.getOrNull("Name");
+        String kind = mode.equals("1") ? "strict" : mode.equals("2") ? "filter" : "mode " + mode;
+        return "thread " + tid + (name == null ? "" : " (" + name + ")") + " has seccomp " + kind + " (Seccomp: " + mode
+                + "): seccomp is not supported yet";
+    }
+
+    /** The thread ids of the process, ascending. */
+    static List<Integer> tasks(int pid) throws IOException {
+        List<Integer> tids = new ArrayList<>();
+        try (Stream<Path> s = Files.list(Path.of("/proc", Integer.toString(pid), "task"))) {
+            s.forEach(p -> tids.add(Integer.parseInt(p.getFileName().toString())));
+        } catch (NoSuchFileException e) {
+            throw new DumpException("no process " + pid);
+        }
+        tids.sort(null);
+        return tids;
     }
 
     /** The fd numbers open in the process, ascending. */

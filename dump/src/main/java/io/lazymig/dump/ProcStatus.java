@@ -37,6 +37,11 @@ public final class ProcStatus {
         return v;
     }
 
+    /** The value of a line, or null when there is none. */
+    public String getOrNull(String key) {
+        return fields.get(key);
+    }
+
     public int threads() throws IOException {
         return Integer.parseInt(get("Threads"));
     }

@@ -18,13 +18,26 @@ import java.util.Set;
  * collects and restore needs, except the page data ({@code pages-N.img} per process: write it with
  * {@link ImageDir#createPages(int)}, read it with {@link ImageDir#openPages(int)}).
  *
+ * <p>{@code carried}: the small files the processes had open or mapped, with their content, for
+ * restore to recreate where they are missing ({@link CarriedFile}). {@code locks}: the flock locks
+ * held, through an fd or a mapping ({@link FileLock}).
+ *
  * <p>lazymig dumps and restores a tree of one process today; {@link #vmas()}, {@link #pagemap()}
  * and {@link #vmaAt} are the root's, for the page servers and the lazy daemon, which serve one
  * process per checkpoint.
  */
-public record Checkpoint(List<ProcessImage> processes, List<FileObject> files) {
+public record Checkpoint(List<ProcessImage> processes, List<FileObject> files, List<CarriedFile> carried,
+        List<FileLock> locks) {
     public Checkpoint {
         processes = List.copyOf(processes);
+        carried = List.copyOf(carried);
+        locks = List.copyOf(locks);
+        Set<String> carriedPaths = new HashSet<>();
+        for (CarriedFile c : carried) {
+            if (!carriedPaths.add(c.path())) {
+                throw new IllegalArgumentException("carried file " + c.path() + " listed twice");
+            }
+        }
         List<FileObject> sorted = new ArrayList<>(files);
         sorted.sort(Comparator.comparingInt(FileObject::id));
         files = List.copyOf(sorted);
@@ -40,6 +53,11 @@ public record Checkpoint(List<ProcessImage> processes, List<FileObject> files) {
             }
             if (!pids.add(p.pid())) {
                 throw new IllegalArgumentException("process " + p.pid() + " listed twice");
+            }
+        }
+        for (FileLock l : locks) {
+            if (!pids.contains(l.pid())) {
+                throw new IllegalArgumentException(l + ": no process " + l.pid() + " in the checkpoint");
             }
         }
         Map<Integer, FileObject> byId = new HashMap<>();
@@ -58,9 +76,30 @@ public record Checkpoint(List<ProcessImage> processes, List<FileObject> files) {
         }
     }
 
+    /** A checkpoint that carries no files and holds no locks. */
+    public Checkpoint(List<ProcessImage> processes, List<FileObject> files) {
+        this(processes, files, List.of(), List.of());
+    }
+
     /** A checkpoint of one process. */
     public static Checkpoint of(ProcessImage process, List<FileObject> files) {
         return new Checkpoint(List.of(process), files);
+    }
+
+    /** A checkpoint of one process with the small files that travel with it and the flock locks it holds. */
+    public static Checkpoint of(ProcessImage process, List<FileObject> files, List<CarriedFile> carried,
+            List<FileLock> locks) {
+        return new Checkpoint(List.of(process), files, carried, locks);
+    }
+
+    /** The flock locks held through the mapping of {@code path} (by any process). */
+    public Optional<FileLock> mappingLock(String path) {
+        return locks.stream().filter(l -> l.viaMapping() && l.path().equals(path)).findFirst();
+    }
+
+    /** The flock lock process {@code pid} holds through its fd {@code fd}, if any. */
+    public Optional<FileLock> fdLock(int pid, int fd) {
+        return locks.stream().filter(l -> l.pid() == pid && l.fd() == fd).findFirst();
     }
 
     /** The root of the tree: the process that was dumped. */
@@ -108,7 +147,7 @@ public record Checkpoint(List<ProcessImage> processes, List<FileObject> files) {
         ProcessImage r = root();
         List<ProcessImage> ps = new ArrayList<>(processes);
         ps.set(0, new ProcessImage(r.state(), r.threads(), r.vmas(), Objects.requireNonNull(pagemap), r.fds()));
-        return new Checkpoint(ps, files);
+        return new Checkpoint(ps, files, carried, locks);
     }
 
     /** Writes every image but pages-N.img, which must already hold exactly the PE_PRESENT data (or be absent if there is none). */

@@ -1,8 +1,11 @@
 package io.lazymig.images;
 
+import com.google.protobuf.ByteString;
+import io.lazymig.images.proto.carried_file_entry;
 import io.lazymig.images.proto.core_entry;
 import io.lazymig.images.proto.fdinfo_entry;
 import io.lazymig.images.proto.file_entry;
+import io.lazymig.images.proto.flock_entry;
 import io.lazymig.images.proto.fs_entry;
 import io.lazymig.images.proto.inventory_entry;
 import io.lazymig.images.proto.lsmtype;
@@ -24,8 +27,8 @@ import java.util.Map;
  * {@link Checkpoint} ↔ image directory, in CRIU's layout: inventory, pstree (one entry per process
  * with its threads), and per process ids, one core per thread ({@link CoreCodec}), mm, pagemap, fs
  * and fdinfo; one files.img for the whole tree (one entry per open file, by {@link FileCodecs},
- * plus the by-path objects: exe, cwd, root and mapped files). Every error names the image file at
- * fault.
+ * plus the by-path objects: exe, cwd, root and mapped files), and lazymig's own carried-files.img
+ * when files travel and flocks.img when flock locks are held. Every error names the image file at fault.
  */
 final class CheckpointCodec {
     /** CRTOOLS_IMAGES_V1_1: the only image version CRIU writes today and the only one we read. */
@@ -96,6 +99,18 @@ final class CheckpointCodec {
         d.writeFiles(files.entries());
         d.writeFdinfo(TASK_OBJECT_ID, fdinfo);
         d.writeFs(pid, fs_entry.newBuilder().setCwdId(cwdId).setRootId(rootId).setUmask(t.umask()).build());
+        List<carried_file_entry> carried = new ArrayList<>();
+        for (CarriedFile f : c.carried()) {
+            carried.add(carried_file_entry.newBuilder().setPath(f.path()).setMode(f.mode()).setUid(f.uid()).setGid(f.gid())
+                    .setContent(ByteString.copyFrom(f.content())).build());
+        }
+        d.writeCarriedFiles(carried);
+        List<flock_entry> locks = new ArrayList<>();
+        for (FileLock l : c.locks()) {
+            locks.add(flock_entry.newBuilder().setPid(l.pid()).setPath(l.path()).setExclusive(l.exclusive()).setFd(l.fd())
+                    .build());
+        }
+        d.writeFlocks(locks);
     }
 
     private static task_kobj_ids_entry kernelObjectIds(int id) {
@@ -288,7 +303,38 @@ final class CheckpointCodec {
                 .timers(TimersCodec.decode(core.getTc()))
                 .mm(mmInfo).build());
         ProcessImage process = at(fdinfoName, () -> new ProcessImage(state, threads, vmas, pagemap, fds));
-        return at(fdinfoName, () -> Checkpoint.of(process, new ArrayList<>(files.values())));
+        String carriedName = ImageType.CARRIED_FILES.fileName(0);
+        List<carried_file_entry> carriedEntries = d.readCarriedFiles();
+        List<CarriedFile> carried = at(carriedName, () -> {
+            List<CarriedFile> list = new ArrayList<>();
+            for (carried_file_entry e : carriedEntries) {
+                if (list.stream().anyMatch(c -> c.path().equals(e.getPath()))) {
+                    throw new IllegalArgumentException("carried file " + e.getPath() + " listed twice");
+                }
+                list.add(new CarriedFile(e.getPath(), e.getMode(), e.getUid(), e.getGid(), e.getContent().toByteArray()));
+            }
+            return list;
+        });
+        String flocksName = ImageType.FLOCKS.fileName(0);
+        List<flock_entry> lockEntries = d.readFlocks();
+        List<FileLock> locks = at(flocksName, () -> {
+            List<FileLock> list = new ArrayList<>();
+            for (flock_entry e : lockEntries) {
+                FileLock l = new FileLock(e.getPid(), e.getPath(), e.getExclusive(), e.getFd());
+                if (l.pid() != pid) {
+                    throw new IllegalArgumentException(l + ": no process " + l.pid() + " in the checkpoint");
+                }
+                if (!l.viaMapping() && fds.stream().noneMatch(s -> s.fd() == l.fd())) {
+                    throw new IllegalArgumentException(l + ": fd " + l.fd() + " is not open");
+                }
+                if (l.viaMapping() && vmas.stream().noneMatch(v -> l.path().equals(v.path()))) {
+                    throw new IllegalArgumentException(l + ": " + l.path() + " is not mapped");
+                }
+                list.add(l);
+            }
+            return list;
+        });
+        return at(fdinfoName, () -> Checkpoint.of(process, new ArrayList<>(files.values()), carried, locks));
     }
 
     /** The pstree entry's threads, leader first; an entry without any (old images) is the leader alone. */

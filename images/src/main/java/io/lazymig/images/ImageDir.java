@@ -2,9 +2,11 @@ package io.lazymig.images;
 
 import com.google.protobuf.Message;
 import com.google.protobuf.Parser;
+import io.lazymig.images.proto.carried_file_entry;
 import io.lazymig.images.proto.core_entry;
 import io.lazymig.images.proto.fdinfo_entry;
 import io.lazymig.images.proto.file_entry;
+import io.lazymig.images.proto.flock_entry;
 import io.lazymig.images.proto.fs_entry;
 import io.lazymig.images.proto.inventory_entry;
 import io.lazymig.images.proto.mm_entry;
@@ -101,6 +103,22 @@ public final class ImageDir {
         return readOne(ImageType.FS, pid, fs_entry.parser());
     }
 
+    /** The carried files; none when the image is absent (CRIU's dumps and older lazymig ones have none). */
+    public List<carried_file_entry> readCarriedFiles() throws ImageException {
+        if (!exists(ImageType.CARRIED_FILES, 0)) {
+            return List.of();
+        }
+        return readAll(ImageType.CARRIED_FILES, 0, carried_file_entry.parser());
+    }
+
+    /** The flock locks; none when the image is absent. */
+    public List<flock_entry> readFlocks() throws ImageException {
+        if (!exists(ImageType.FLOCKS, 0)) {
+            return List.of();
+        }
+        return readAll(ImageType.FLOCKS, 0, flock_entry.parser());
+    }
+
     /** Opens pages-N.img for positioned reads. */
     public PagesFile openPages(int pagesId) throws ImageException {
         return PagesFile.open(file(ImageType.PAGES, pagesId));
@@ -170,6 +188,24 @@ public final class ImageDir {
 
     public void writeFs(int pid, fs_entry entry) throws IOException {
         writeAll(ImageType.FS, pid, List.of(entry));
+    }
+
+    /** Writes carried-files.img; with no entries, removes it (so a rewritten directory holds no stale one). */
+    public void writeCarriedFiles(List<carried_file_entry> entries) throws IOException {
+        if (entries.isEmpty()) {
+            Files.deleteIfExists(file(ImageType.CARRIED_FILES, 0));
+            return;
+        }
+        writeAll(ImageType.CARRIED_FILES, 0, entries);
+    }
+
+    /** Writes flocks.img; with no entries, removes it. */
+    public void writeFlocks(List<flock_entry> entries) throws IOException {
+        if (entries.isEmpty()) {
+            Files.deleteIfExists(file(ImageType.FLOCKS, 0));
+            return;
+        }
+        writeAll(ImageType.FLOCKS, 0, entries);
     }
 
     /** Creates (or truncates) pages-N.img for appending page data. */

@@ -14,7 +14,11 @@ public enum ImageType {
     /** One per files_id of ids-PID.img. */
     FDINFO("fdinfo-%s.img", Magic.FDINFO, true),
     FILES("files.img", Magic.FILES, true),
-    FS("fs-%s.img", Magic.FS, true);
+    FS("fs-%s.img", Magic.FS, true),
+    /** lazymig's own: the small files that travel with the images ({@link CarriedFile}); absent when none. */
+    CARRIED_FILES("carried-files.img", Magic.CARRIED_FILES, true),
+    /** lazymig's own: the flock locks the processes hold ({@link FileLock}); absent when none. */
+    FLOCKS("flocks.img", Magic.FLOCKS, true);
 
     private final String pattern;
     private final int magic;

@@ -22,6 +22,10 @@ public final class Magic {
     public static final int FDINFO = 0x56213732;
     public static final int FILES = 0x56303138;
     public static final int FS = 0x51403912;
+    /** lazymig's own carried-files.img (not a CRIU image; CRIU ignores the file). */
+    public static final int CARRIED_FILES = 0x4c4d4346;
+    /** lazymig's own flocks.img (not CRIU's file-lock.img; CRIU ignores the file). */
+    public static final int FLOCKS = 0x4c4d464c;
 
     private Magic() {
     }
@@ -41,6 +45,8 @@ public final class Magic {
             case FDINFO -> "FDINFO";
             case FILES -> "FILES";
             case FS -> "FS";
+            case CARRIED_FILES -> "CARRIED_FILES";
+            case FLOCKS -> "FLOCKS";
             default -> null;
         };
         return name == null ? hex : hex + " (" + name + ")";

@@ -58,6 +58,40 @@ class CheckpointRoundTripTest {
         assertEquals(3 + 5, ImageDir.of(dir).readFiles().size(), "three open files, then exe, cwd, root, libc, shared.dat");
     }
 
+    /** Small files that travel and flock locks (one through fd 3, one through the shared mapping). */
+    @Test
+    void carriedFilesAndFlocksComeBack() throws Exception {
+        List<CarriedFile> carried = List.of(new CarriedFile("/tmp/shared.dat", 0600, 0, 0, new byte[] {1, 2, 3}),
+                new CarriedFile("/tmp/empty", 0644, 1000, 1000, new byte[0]));
+        List<FileLock> locks = List.of(new FileLock(Samples.PID, "/tmp/sample.log", false, 3),
+                new FileLock(Samples.PID, "/tmp/shared.dat", true, FileLock.VIA_MAPPING));
+        Checkpoint c = Checkpoint.of(Samples.process(List.of(Samples.leader())), Samples.files(), carried, locks);
+        Samples.writePages(dir, c.pagemap());
+        c.write(dir);
+        Checkpoint read = Checkpoint.read(dir);
+        assertEquals(c, read);
+        assertEquals(carried, read.carried());
+        assertEquals(locks, read.locks());
+        assertTrue(read.mappingLock("/tmp/shared.dat").isPresent());
+        assertTrue(read.fdLock(Samples.PID, 3).isPresent());
+        assertFalse(read.fdLock(Samples.PID, 0).isPresent());
+
+        Checkpoint.of(Samples.process(List.of(Samples.leader())), Samples.files()).write(dir);
+        assertFalse(Files.exists(dir.resolve("carried-files.img")), "a rewrite without them leaves none behind");
+        assertFalse(Files.exists(dir.resolve("flocks.img")));
+        assertEquals(List.of(), Checkpoint.read(dir).carried());
+    }
+
+    @Test
+    void aFlockOnAFileNotMappedIsRefused() throws Exception {
+        Checkpoint c = Checkpoint.of(Samples.process(List.of(Samples.leader())), Samples.files(), List.of(),
+                List.of(new FileLock(Samples.PID, "/tmp/nowhere", true, FileLock.VIA_MAPPING)));
+        Samples.writePages(dir, c.pagemap());
+        c.write(dir);
+        ImageException e = org.junit.jupiter.api.Assertions.assertThrows(ImageException.class, () -> Checkpoint.read(dir));
+        assertThat(e.getMessage(), is("flocks.img: exclusive flock on /tmp/nowhere (through its mapping): /tmp/nowhere is not mapped"));
+    }
+
     @Test
     void everyThreadHasItsCoreAndThePstreeListsThemLeaderFirst() throws Exception {
         Checkpoint c = Checkpoint.of(Samples.process(List.of(Samples.leader(), Samples.worker())), Samples.files());

@@ -16,7 +16,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * What {@code lazymig dump} cannot dump yet is refused with exit status 1 and one line naming the
  * problem, and the process is left running untouched: not stopped, no tracer, its counter still
- * advancing, and no image written.
+ * advancing, and no image written. A thread under seccomp is named by its tid and name; an
+ * io_uring by its fd.
  */
 class DumpRefusalIT {
     @ParameterizedTest(name = "{0}")
@@ -25,6 +26,8 @@ class DumpRefusalIT {
         "socket  | fd 3 is a socket \\(socket:\\[\\d+\\]\\): only regular files, /dev/null and terminals are supported yet",
         "eventfd | fd 3 is an eventfd \\(anon_inode:\\[eventfd\\]\\): only regular files, /dev/null and terminals are supported yet",
         "pipe    | fd 3 is a pipe \\(pipe:\\[\\d+\\]\\): only regular files, /dev/null and terminals are supported yet",
+        "io_uring | fd 3 is an io_uring \\(anon_inode:\\[io_uring\\]\\): only regular files, /dev/null and terminals are supported yet",
+        "seccomp | thread \\d+ \\(filtered\\) has seccomp filter \\(Seccomp: 2\\): seccomp is not supported yet",
     })
     @Timeout(60)
     void refusedAndLeftRunning(String kind, String message) throws Exception {

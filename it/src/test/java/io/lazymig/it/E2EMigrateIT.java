@@ -6,8 +6,8 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * {@code lazymig migrate} on host B (lm-src) to {@code lazymig agent} on host A (lm-dst), the
- * migrate-* cases of it/e2e/e2e.sh: static, dynamic and Python workloads byte-exact (the checksum
- * each computes before and after); a wrong key and an absent agent fail before any freeze, the
+ * migrate-* cases of it/e2e/e2e.sh: static, dynamic, Python and JVM workloads byte-exact (the
+ * checksum each computes before and after); a wrong key and an absent agent fail before any freeze, the
  * process untouched; the agent killed once the process runs on A leaves it blocked on its missing
  * pages (never on zero pages) until its guard kills it at the deadline, and the source resumes.
  */
@@ -34,6 +34,16 @@ class E2EMigrateIT {
     @Timeout(E2ECasesIT.LIMIT)
     void python() throws Exception {
         run("migrate-python");
+    }
+
+    /**
+     * A JVM with a pool of 4 workers (default collector): every worker goes on on A from its own
+     * round with its own checksum, the collector runs there, and the perf-data file is mapped shared.
+     */
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void jvm() throws Exception {
+        run("migrate-jvm");
     }
 
     @Test

@@ -150,7 +150,11 @@ class RestoreBadInputIT {
         assertNothingLeft(dumpedPid, dumpedExe);
     }
 
-    /** The executable was a temporary copy, deleted after the dump: restore names the missing file. */
+    /**
+     * The executable was a temporary copy, deleted after the dump, and did not travel with the images
+     * (dump --carry-limit 0; by default a file this small would, and restore would recreate it):
+     * restore names the missing file.
+     */
     @Test
     @Timeout(60)
     void missingMappedFile() throws Exception {
@@ -159,7 +163,7 @@ class RestoreBadInputIT {
         Files.copy(Path.of(Workloads.path("checksum-loop")), copy, StandardCopyOption.COPY_ATTRIBUTES);
         RestoreWorkload w = RestoreWorkload.start(dir, "copy", List.of(copy.toString(), "4", "100"));
         try (RestoreCycle c = new RestoreCycle(dir, w)) {
-            c.dump(2, false);
+            c.dump(2, false, "--carry-limit", "0");
             Files.delete(copy);
             RestoreLauncher.Result r = restoreFails("restore", "-D", c.images.toString());
             assertEquals("lazymig restore: cannot open " + copy + " for the restored process: ENOENT (No such file or directory)",

@@ -68,6 +68,7 @@ public final class Syscalls {
     public static final int RT_TGSIGQUEUEINFO = Ptrace.syscallNumber("rt_tgsigqueueinfo");
     public static final int SCHED_SETSCHEDULER = Ptrace.syscallNumber("sched_setscheduler");
     public static final int SETPRIORITY = Ptrace.syscallNumber("setpriority");
+    public static final int FLOCK = Ptrace.syscallNumber("flock");
 
     public static final int PROT_NONE = (int) Ptrace.syscallValue("PROT_NONE");
     public static final int PROT_READ = (int) Ptrace.syscallValue("PROT_READ");
@@ -86,6 +87,9 @@ public final class Syscalls {
     public static final int AT_FDCWD = (int) Ptrace.syscallValue("AT_FDCWD");
     /** setpriority's "which" for one task: with who 0, the calling thread on Linux. */
     public static final int PRIO_PROCESS = (int) Ptrace.syscallValue("PRIO_PROCESS");
+    public static final int LOCK_SH = (int) Ptrace.syscallValue("LOCK_SH");
+    public static final int LOCK_EX = (int) Ptrace.syscallValue("LOCK_EX");
+    public static final int LOCK_NB = (int) Ptrace.syscallValue("LOCK_NB");
     public static final int F_DUPFD = (int) Ptrace.syscallValue("F_DUPFD");
     public static final int F_GETFD = (int) Ptrace.syscallValue("F_GETFD");
     public static final int F_SETFD = (int) Ptrace.syscallValue("F_SETFD");

@@ -1,6 +1,7 @@
 package io.lazymig.restore;
 
 import io.lazymig.images.Checkpoint;
+import io.lazymig.images.FileLock;
 import io.lazymig.images.ImageDir;
 import io.lazymig.images.PagemapIov;
 import io.lazymig.images.PagesFile;
@@ -21,8 +22,9 @@ import java.util.Optional;
 
 /**
  * Rebuilds the checkpoint's address space inside the stub (KERNEL-FACTS §3.3): unmap the stub's
- * own mappings, map every VMA at its address (files opened inside the stub), write the eager
- * pages with process_vm_writev (VMAs mapped writable for it, then mprotect back).
+ * own mappings, map every VMA at its address (files opened inside the stub; a flock held through a
+ * mapping taken again on the fd it is mapped from), write the eager pages with process_vm_writev
+ * (VMAs mapped writable for it, then mprotect back).
  */
 final class AddressSpace {
     /**
@@ -36,6 +38,8 @@ final class AddressSpace {
     private final boolean lazy;
     /** Lazy pages restore writes all the same (see {@link #pagesWrittenAnyway}). */
     private final List<Long> anyway;
+    /** The files whose flock a mapping holds, taken once each. */
+    private final java.util.Set<String> locked = new java.util.HashSet<>();
 
     AddressSpace(Stub stub, Checkpoint cp, boolean lazy) {
         this.stub = stub;
@@ -112,6 +116,10 @@ final class AddressSpace {
             long fd = openFile(v.path(), sharedWritable ? FileDescriptor.O_RDWR : FileDescriptor.O_RDONLY);
             try {
                 mapCall(v, "mmap", Syscalls.MMAP, v.start(), v.length(), prot, flags, fd, v.pgoff());
+                Optional<FileLock> lock = cp.mappingLock(v.path());
+                if (lock.isPresent() && locked.add(v.path())) {
+                    FlockInjection.take(stub, fd, lock.get()); // held by the mapping's open file once fd is closed
+                }
             } finally {
                 stub.call("close", Syscalls.CLOSE, fd);
             }

@@ -2,6 +2,7 @@ package io.lazymig.restore;
 
 import io.lazymig.images.Checkpoint;
 import io.lazymig.images.FdSlot;
+import io.lazymig.images.FileLock;
 import io.lazymig.images.FileObject;
 import io.lazymig.jni.Errno;
 import io.lazymig.jni.Syscalls;
@@ -9,11 +10,13 @@ import java.io.IOException;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Rebuilds one process's fd table: the first slot of each open file opens it (by its kind's
  * {@link FileOpener}) and puts back its offset; later slots of the same file dup that fd, so they
- * share one open file description (one offset) as at dump. Restore's own stdio is parked above
+ * share one open file description (one offset) as at dump; a flock held through the fd is taken
+ * again on it. Restore's own stdio is parked above
  * the range meanwhile and closed at the end, with anything else the stub had.
  */
 final class FdTableRestore {
@@ -36,6 +39,10 @@ final class FdTableRestore {
                 }
                 seek(in, s.fd(), f);
                 fdOfFile.put(s.fileId(), s.fd());
+                Optional<FileLock> lock = cp.fdLock(cp.root().pid(), s.fd());
+                if (lock.isPresent()) {
+                    FlockInjection.take(in, s.fd(), lock.get());
+                }
             }
             in.call("fcntl(F_SETFD)", Syscalls.FCNTL, s.fd(), Syscalls.F_SETFD, s.closeOnExec() ? Syscalls.FD_CLOEXEC : 0);
         }

@@ -62,11 +62,17 @@ public final class Restorer {
         Checkpoint cp = Checkpoint.read(o.dir(), XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
         refuseUnsupported(cp);
         phases.done("read images");
-        int pid = spawnStub(o, cp.root().pid());
-        phases.done("spawn stub");
-        Restoring r = new Restoring(o, cp, pid);
+        CarriedFilesStep carried = new CarriedFilesStep();
+        int pid = 0;
+        Restoring r = null;
         boolean done = false;
         try {
+            pid = spawnStub(o, cp.root().pid());
+            phases.done("spawn stub");
+            // once the pid lives: a JVM starting on this host deletes the perf-data files of dead pids
+            carried.recreateMissing(cp);
+            phases.done("carried files");
+            r = new Restoring(o, cp, pid);
             for (RestoreStep step : RestorePlan.steps(o.lazy())) {
                 step.run(r);
                 phases.done(step.name());
@@ -91,10 +97,13 @@ public final class Restorer {
             throw new RestoreException("restore of " + o.dir() + " failed: " + e.getMessage(), e);
         } finally {
             if (!done) {
-                killStub(pid, r.created);
-                if (r.handoff != null) {
-                    r.handoff.close();
+                if (r != null) {
+                    killStub(pid, r.created);
+                    if (r.handoff != null) {
+                        r.handoff.close();
+                    }
                 }
+                carried.undo();
             }
         }
     }
