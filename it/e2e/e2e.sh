@@ -27,7 +27,7 @@
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key migrate-static migrate-dynamic migrate-python migrate-jvm migrate-wrong-key migrate-no-agent migrate-agent-kill"
+CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key migrate-static migrate-dynamic migrate-python migrate-threads migrate-python-threads migrate-jvm migrate-wrong-key migrate-no-agent migrate-agent-kill"
 E2E_MIB=${E2E_MIB:-64}
 E2E_JVM_MIB=${E2E_JVM_MIB:-16}
 E2E_BIG_MIB=${E2E_BIG_MIB:-1024}
@@ -195,6 +195,29 @@ verify_jvm() {
               if (bad != "") { printf "%s", bad; exit 1 }
               printf "pid %s: %d workers on from their rounds with their checksums, %d lines after restore; collections %d at the dump, %d after", bp, workers, na, gb, ga
               print "" }' "$1" "$2"
+}
+
+# verify_threads BEFORE AFTER MIN: verify, and every thread works on after restore: the counters
+# the workload's main thread checks (verified: steps of the computing threads it verified; for
+# restore-threads8 also verified2, and the itimer and POSIX timer ticks "real" and "posix") grow
+# from the first line after restore to the last, and no timer signal went astray ("wrong" 0).
+verify_threads() {
+    local base more
+    base=$(verify "$@") || { echo "$base"; return 1; }
+    more=$(awk '
+        $1 != "pid" { next }
+        { delete v; for (i = 3; i < NF; i += 2) v[$i] = $(i + 1)
+          if (n++ == 0) for (k in v) first[k] = v[k]
+          for (k in v) last[k] = v[k] }
+        END { grown = ""
+              for (k in first) if (k == "verified" || k == "verified2" || k == "real" || k == "posix") {
+                  if (last[k] + 0 <= first[k] + 0) bad = bad k " did not grow after restore (" first[k] " .. " last[k] ")\n"
+                  else grown = grown " " k }
+              if (!("verified" in first)) bad = bad "no verified counter in the lines\n"
+              if ("wrong" in last && last["wrong"] != 0) bad = bad "timer signals went astray: wrong " last["wrong"] "\n"
+              if (bad != "") { printf "%s", bad; exit 1 }
+              printf "; every thread on after restore (grown:%s)", grown }' "$2") || { echo "$more"; return 1; }
+    echo "$base$more"
 }
 
 # check_migration HOST SECONDS MIN [children]: waits for MIN lines on A, then compares (with
@@ -539,6 +562,18 @@ case_migrate_python() {
     local code
     code=$(base64 -w0 "$(dirname "${BASH_SOURCE[0]}")/e2e-python.py")
     migrate_case "$PYTHON -c \"import base64; exec(base64.b64decode('$code'))  # lm-e2e\" $E2E_MIB 200"
+}
+
+# restore-threads8 (it/workloads): 8 threads asleep on a condition variable, in nanosleep, computing
+# (their state in TLS, checked by main), per-thread masks, three itimers and three POSIX timers
+# (one signalling a chosen thread).
+case_migrate_threads() { VERIFY=verify_threads migrate_case "$WORKLOADS/restore-threads8 $E2E_MIB 100" 3 8; }
+
+# python3 with 4 threading.Threads stepping SHA-256 chains that main checks (it/workloads/restore_threads.py).
+case_migrate_python_threads() {
+    local code
+    code=$(base64 -w0 "$(dirname "${BASH_SOURCE[0]}")/../workloads/restore_threads.py")
+    VERIFY=verify_threads migrate_case "$PYTHON -c \"import base64; exec(base64.b64decode('$code'))  # lm-e2e\" $E2E_MIB 200 4" 3 6
 }
 
 # A JVM (it/workloads/JvmChecksum.java, default collector): 4 pool workers checksum their slices of

@@ -36,6 +36,20 @@ class E2EMigrateIT {
         run("migrate-python");
     }
 
+    /** restore-threads8: 8 threads and 6 timers; every thread and timer works on on A. */
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void threads() throws Exception {
+        run("migrate-threads");
+    }
+
+    /** python3 with 4 threading.Threads whose chains main checks: every thread works on on A. */
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void pythonThreads() throws Exception {
+        run("migrate-python-threads");
+    }
+
     /**
      * A JVM with a pool of 4 workers (default collector): every worker goes on on A from its own
      * round with its own checksum, the collector runs there, and the perf-data file is mapped shared.
