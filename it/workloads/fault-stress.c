@@ -8,9 +8,10 @@
  * (0 = zeros); page word i holds gen(tag, i). The tags of a region live in memory of their own,
  * which comes in lazily too.
  *
- * Single-threaded until the file "go" appears in the working directory (so it can be dumped while
- * it waits for it), having printed "pid P counter 0 sum HEX bad 0". Then THREADS threads each own
- * REGIONS regions and run OPS pseudo-random operations on them:
+ * Its THREADS threads are created first and wait (1 ms naps) until the file "go" appears in the
+ * working directory, so it can be dumped with every thread while they wait; it has then printed
+ * "pid P counter 0 sum HEX bad 0". Then each thread owns REGIONS regions and runs OPS
+ * pseudo-random operations on them:
  *   read    a page; a page that does not hold its tag's data counts as bad;
  *   write   a whole page with a new tag;
  *   drop    MADV_DONTNEED of 1..64 pages: they hold zeros afterwards;
@@ -193,9 +194,18 @@ static void one_op(struct worker *w)
     w->ops++;
 }
 
+static void wait_for_go(void)
+{
+    struct timespec ms = { 0, 1000000L };
+    while (access("go", F_OK) != 0)
+        while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ms, NULL) == EINTR)
+            ;
+}
+
 static void *work(void *arg)
 {
     struct worker *w = arg;
+    wait_for_go();
     for (long i = 0; i < ops_per_thread; i++)
         one_op(w);
     return NULL;
@@ -252,14 +262,10 @@ int main(int argc, char **argv)
             }
         }
     }
-    print(0, 0, 0);
-    struct timespec ms = { 0, 1000000L };
-    while (access("go", F_OK) != 0)
-        while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ms, NULL) == EINTR)
-            ;
     for (int t = 0; t < threads; t++)
         if (pthread_create(&workers[t].thread, NULL, work, &workers[t]) != 0)
             die("pthread_create");
+    print(0, 0, 0);
     for (int t = 0; t < threads; t++)
         pthread_join(workers[t].thread, NULL);
     struct timespec ts = { interval / 1000, (interval % 1000) * 1000000L };

@@ -16,7 +16,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The daemon's fault path under stress: fault-stress, restored lazily, reshapes its memory from
- * four threads at once (faults, mremap, MADV_DONTNEED, munmap) while the background transfer copies
+ * eight threads at once (each dumped and restored with the process; faults, mremap, MADV_DONTNEED, munmap) while the background transfer copies
  * pages in at full speed, then checks every page against the model it kept itself: no page may
  * hold anything but what the process last put there (a zero page where the checkpoint had data, or
  * data over memory the process released, counts as bad). Served by the local daemon and over
@@ -25,8 +25,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class FaultPathStressIT {
     private static final int ROUNDS = 3;
-    /** 128 MiB, 4 threads, 20000 operations each, a check every 500 ms. */
-    private static final String[] ARGS = {"128", "4", "20000", "500"};
+    /** 128 MiB, 8 threads (dumped and restored with the process), 10000 operations each, a check every 500 ms. */
+    private static final String[] ARGS = {"128", "8", "10000", "500"};
     private static final Pattern SERVING = Pattern.compile("serving process \\d+ from .* on .*:(\\d+)");
 
     @TempDir
@@ -62,7 +62,7 @@ class FaultPathStressIT {
             } else {
                 daemon = c.closeLater(RestoreLauncher.lazyPages(dir.resolve("lazy-pages.log"), sock, c.images));
             }
-            Files.createFile(dir.resolve("go")); // the restored process starts its threads at once
+            Files.createFile(dir.resolve("go")); // the restored threads start their work at once
             c.restore("--lazy-pages", "--address", sock.toString());
             c.restore.awaitLog("running after");
             RestoreWorkload.Line after;
