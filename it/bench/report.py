@@ -28,6 +28,7 @@ GOALS = {  # key: (op, goal, what it means)
     "downtime_vs_criu_64m": ("<=", 0.5),
     "downtime_vs_criu_1g": ("<=", 0.5),
     "downtime_4g_vs_64m": ("<=", 1.2),
+    "downtime_8threads_vs_1": ("<=", 1.2),
     "fault_p50_under_background_vs_floor": ("<=", 1.5),
     "fault_p99_under_background_vs_floor": ("<=", 3.0),
     "fault_p50_under_background_vs_floor@1ms": ("<=", 1.5),
@@ -35,7 +36,7 @@ GOALS = {  # key: (op, goal, what it means)
     "fault_p50_under_background_vs_floor@10ms": ("<=", 1.5),
     "fault_p99_under_background_vs_floor@10ms": ("<=", 3.0),
 }
-FLOWS = ("seed", "prestarted", "migrate", "criu")  # bench.sh's effective-downtime flows
+FLOWS = ("seed", "prestarted", "migrate", "migrate-8t", "criu")  # bench.sh's effective-downtime flows
 
 
 def load_run(d):
@@ -226,6 +227,13 @@ def effective_downtime(run, f):
     lo, hi = f.get("downtime_eff_migrate_64m_ms"), f.get("downtime_eff_migrate_4096m_ms")
     if lo and hi is not None:
         f["downtime_4g_vs_64m"] = hi / lo
+    # The 8-thread workload against the single-threaded one, at the smallest size both ran.
+    for mib in sorted({int(k.split("_")[3][:-1]) for k in f if k.startswith("downtime_eff_migrate-8t_")}):
+        one, eight = f.get(f"downtime_eff_migrate_{mib}m_ms"), f.get(f"downtime_eff_migrate-8t_{mib}m_ms")
+        if one and eight is not None:
+            f["downtime_8threads_vs_1"] = eight / one
+            f["downtime_8threads_mib"] = mib
+            break
 
 
 def summarise(runs):
@@ -359,7 +367,7 @@ def main():
     quick = a.quick == "1"
     ratio_keys = ["fault_p50_vs_floor", "fault_p99_vs_floor", "background_vs_raw_tcp", "heavy_vs_idle",
                   "resume_4g_vs_256m", "first_pass_vs_raw_tcp", "total_vs_eager", "downtime_vs_criu",
-                  "downtime_vs_criu_64m", "downtime_vs_criu_1g", "downtime_4g_vs_64m", "downtime_idle_vs_criu",
+                  "downtime_vs_criu_64m", "downtime_vs_criu_1g", "downtime_4g_vs_64m", "downtime_8threads_vs_1", "downtime_idle_vs_criu",
                   "fault_p50_under_background_vs_floor", "fault_p99_under_background_vs_floor",
                   "first_pass_vs_criu", "total_vs_criu", "fault_p50_vs_criu", "fault_p99_vs_criu"]
     for rtt in rtts[1:]:
@@ -419,6 +427,10 @@ def main():
         "CRIU " + fmt(s, "downtime_eff_criu_64m_ms", " ms"), "downtime_vs_criu_64m")
     row(1, "effective downtime, migrate, 4 GiB vs 64 MiB", fmt(s, "downtime_eff_migrate_4096m_ms", " ms"),
         fmt(s, "downtime_eff_migrate_64m_ms", " ms"), "downtime_4g_vs_64m")
+    if "downtime_8threads_mib" in s:
+        m8 = int(s["downtime_8threads_mib"]["median"])
+        row(1, f"effective downtime, migrate, 8 threads vs 1 ({m8} MiB)", fmt(s, f"downtime_eff_migrate-8t_{m8}m_ms", " ms"),
+            fmt(s, f"downtime_eff_migrate_{m8}m_ms", " ms"), "downtime_8threads_vs_1")
     row(1, f"downtime of an idle process, lazy vs CRIU ({big_label})", fmt(s, "downtime_lazy_ms", " ms"),
         "CRIU " + fmt(s, "criu_downtime_ms", " ms"), "downtime_idle_vs_criu")
     row(2, "fault latency p50", fmt(s, "fault_p50_us", " us"), "floor " + fmt(s, "floor_us", " us"), "fault_p50_vs_floor")

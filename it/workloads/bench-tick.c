@@ -14,10 +14,15 @@
  * line before the freeze too). "sum" folds in every byte read, so that the reads are done (the
  * benchmark proves nothing with it; the ITs prove migrations byte-exact).
  *
- * usage: bench-tick MIB [TICK_US [PAGES]]   (defaults 2000 and 64)
+ * With THREADS > 1, THREADS threads (the main one included) each tick so on a slice of their own
+ * (1/THREADS of the memory, PAGES pages a tick each), and the line's maxgap is the largest gap of
+ * any thread: the effective downtime of a multi-threaded service.
+ *
+ * usage: bench-tick MIB [TICK_US [PAGES [THREADS]]]   (defaults 2000, 64 and 1)
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,17 +45,87 @@ static void sleep_until_us(long long when)
     }
 }
 
+/* One ticking thread's slice and state; max_gap and max_gap_end are read by the printing thread. */
+struct ticker {
+    uint64_t *mem;
+    unsigned long pages, per_tick;
+    long long tick_us;
+    long long max_gap, max_gap_end;
+    uint64_t sum;
+    unsigned long n;
+};
+
+#define MAX_THREADS 64
+static struct ticker tickers[MAX_THREADS];
+static int nthreads = 1;
+
+/* Ticks for ever: the gap since the last tick, then the sample and the walk folded into the sum;
+ * the printing thread's line carries the largest gap of any thread and its own sum. */
+static void tick_loop(struct ticker *t, int prints)
+{
+    unsigned long pages = t->pages;
+    unsigned long sample = t->per_tick / 2, walk = t->per_tick - sample;
+    unsigned long stride = pages / sample ? pages / sample : 1;
+    unsigned long walk_at = 0, offset = 0;
+    long long last = wall_us(), next_print = last + 1000000;
+    for (;;) {
+        long long now = wall_us();
+        if (now - last > t->max_gap) {
+            __atomic_store_n(&t->max_gap_end, now, __ATOMIC_RELAXED);
+            __atomic_store_n(&t->max_gap, now - last, __ATOMIC_RELEASE);
+        }
+        last = now;
+        /* The sample: one page every stride, the offset moving by one page a tick. */
+        uint64_t s = 0;
+        for (unsigned long i = 0; i < sample; i++) {
+            s += t->mem[((i * stride + offset) % pages) * (PAGE / 8)];
+        }
+        for (unsigned long i = 0; i < walk; i++) {
+            s += t->mem[walk_at * (PAGE / 8) + 1];
+            walk_at = (walk_at + 1) % pages;
+        }
+        t->sum = t->sum * 31 + s;
+        offset = (offset + 1) % stride;
+        t->n++;
+        if (prints && now >= next_print) {
+            long long gap = 0, gap_end = 0;
+            for (int i = 0; i < nthreads; i++) {
+                long long g = __atomic_load_n(&tickers[i].max_gap, __ATOMIC_ACQUIRE);
+                if (g > gap) {
+                    gap = g;
+                    gap_end = __atomic_load_n(&tickers[i].max_gap_end, __ATOMIC_RELAXED);
+                }
+            }
+            printf("tick %lu t %lld maxgap_us %lld maxgap_end_ms %lld sum %016" PRIx64 "\n", t->n, now / 1000, gap,
+                   gap_end / 1000, t->sum);
+            fflush(stdout);
+            next_print = now + 1000000;
+        }
+        long long due = last + t->tick_us;
+        if (wall_us() < due) {
+            sleep_until_us(due);
+        }
+    }
+}
+
+static void *tick_thread(void *arg)
+{
+    tick_loop(arg, 0);
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench-tick MIB [TICK_US [PAGES]]\n");
+        fprintf(stderr, "usage: bench-tick MIB [TICK_US [PAGES [THREADS]]]\n");
         return 2;
     }
     unsigned long mib = strtoul(argv[1], NULL, 10);
     long long tick_us = argc > 2 ? strtoll(argv[2], NULL, 10) : 2000;
     unsigned long per_tick = argc > 3 ? strtoul(argv[3], NULL, 10) : 64;
+    nthreads = argc > 4 ? (int)strtol(argv[4], NULL, 10) : 1;
     unsigned long pages = mib * (1UL << 20) / PAGE;
-    if (pages == 0 || tick_us <= 0 || per_tick < 2 || per_tick > pages) {
+    if (nthreads < 1 || nthreads > MAX_THREADS || pages / (unsigned long)nthreads == 0 || tick_us <= 0 || per_tick < 2 || per_tick > pages / (unsigned long)nthreads) {
         fprintf(stderr, "bench-tick: bad arguments\n");
         return 2;
     }
@@ -66,42 +141,20 @@ int main(int argc, char **argv)
         x ^= x << 17;
         mem[i] = x;
     }
-
-    unsigned long sample = per_tick / 2, walk = per_tick - sample;
-    unsigned long stride = pages / sample ? pages / sample : 1;
-    unsigned long walk_at = 0, offset = 0, n = 0;
-    long long last = wall_us(), next_print = last + 1000000, max_gap = 0, max_gap_end = 0;
-    uint64_t sum = 0;
-    printf("ready pages %lu tick_us %lld per_tick %lu\n", pages, tick_us, per_tick);
+    unsigned long slice = pages / (unsigned long)nthreads;
+    for (int i = 0; i < nthreads; i++) {
+        tickers[i] = (struct ticker){ .mem = mem + (unsigned long)i * slice * (PAGE / 8), .pages = slice,
+                                      .per_tick = per_tick, .tick_us = tick_us };
+    }
+    printf("ready pages %lu tick_us %lld per_tick %lu threads %d\n", pages, tick_us, per_tick, nthreads);
     fflush(stdout);
-    for (;;) {
-        long long now = wall_us();
-        if (now - last > max_gap) {
-            max_gap = now - last;
-            max_gap_end = now;
-        }
-        last = now;
-        /* The sample: one page every stride, the offset moving by one page a tick. */
-        uint64_t s = 0;
-        for (unsigned long i = 0; i < sample; i++) {
-            s += mem[((i * stride + offset) % pages) * (PAGE / 8)];
-        }
-        for (unsigned long i = 0; i < walk; i++) {
-            s += mem[walk_at * (PAGE / 8) + 1];
-            walk_at = (walk_at + 1) % pages;
-        }
-        sum = sum * 31 + s;
-        offset = (offset + 1) % stride;
-        n++;
-        if (now >= next_print) {
-            printf("tick %lu t %lld maxgap_us %lld maxgap_end_ms %lld sum %016" PRIx64 "\n", n, now / 1000, max_gap,
-                   max_gap_end / 1000, sum);
-            fflush(stdout);
-            next_print = now + 1000000;
-        }
-        long long due = last + tick_us;
-        if (wall_us() < due) {
-            sleep_until_us(due);
+    for (int i = 1; i < nthreads; i++) {
+        pthread_t th;
+        if (pthread_create(&th, NULL, tick_thread, &tickers[i]) != 0) {
+            fprintf(stderr, "bench-tick: pthread_create failed\n");
+            return 1;
         }
     }
+    tick_loop(&tickers[0], 1);
+    return 0;
 }
