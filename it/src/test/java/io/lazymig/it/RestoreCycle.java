@@ -57,6 +57,17 @@ final class RestoreCycle implements AutoCloseable {
         return restore;
     }
 
+    /**
+     * A lazy-pages daemon on this host for the images (log DIR/lazy-pages.log, socket DIR/lazy.sock,
+     * closed with this cycle), then {@code restore --lazy-pages} from it. Returns the daemon.
+     */
+    RestoreLauncher.Running restoreFromLocalDaemon() throws IOException, InterruptedException {
+        Path sock = dir.resolve("lazy.sock");
+        RestoreLauncher.Running daemon = closeLater(RestoreLauncher.lazyPages(dir.resolve("lazy-pages.log"), sock, images));
+        restore("--lazy-pages", "--address", sock.toString());
+        return daemon;
+    }
+
     /** Keeps {@code c} to close with this cycle (a daemon, another workload). */
     <T extends AutoCloseable> T closeLater(T c) {
         extras.add(c);

@@ -57,10 +57,7 @@ class RestoreJvmIT {
         try (RestoreCycle c = new RestoreCycle(dir, w)) {
             Map<Integer, RestoreWorkload.Line> before = dumpAndDeletePerfData(c, w);
             assertTrue(Checkpoint.read(c.images).pagemap().lazyPages() > 4096, "the 16 MiB array should be lazy");
-            Path sock = dir.resolve("lazy.sock");
-            RestoreLauncher.Running daemon = c.closeLater(RestoreLauncher.lazyPages(dir.resolve("lazy-pages.log"), sock,
-                    c.images));
-            c.restore("--lazy-pages", "--address", sock.toString());
+            RestoreLauncher.Running daemon = c.restoreFromLocalDaemon();
             c.restore.awaitLog("restore: recreated " + perfData(w.pid) + " (");
             c.restore.awaitLog("restore: process " + w.pid + " running after");
             assertEquals(0, daemon.awaitExit(), daemon.log());

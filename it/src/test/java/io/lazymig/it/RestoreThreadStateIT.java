@@ -69,10 +69,7 @@ class RestoreThreadStateIT {
             Map<Long, String> before = dumpAndCheckImages(c, w);
             long lazyPages = Checkpoint.read(c.images).pagemap().lazyPages();
             assertTrue(lazyPages > 16384, "64 MiB should be lazy, got " + lazyPages + " pages");
-            Path sock = dir.resolve("lazy.sock");
-            RestoreLauncher.Running daemon = c.closeLater(RestoreLauncher.lazyPages(dir.resolve("lazy-pages.log"), sock,
-                    c.images));
-            c.restore("--lazy-pages", "--address", sock.toString());
+            RestoreLauncher.Running daemon = c.restoreFromLocalDaemon();
             c.restore.awaitLog("restore: process " + w.pid + " running after");
             c.awaitRestoredLine();
             assertSameThreadState(w.pid, before);
