@@ -95,6 +95,7 @@ public final class Dumper {
             long brk;
             List<SigAction> actions;
             Timers timers;
+            frozen.blockSignals();
             try (Injections inj = Injections.open(pid)) {
                 brk = inj.brk();
                 actions = inj.signalActions();
@@ -103,6 +104,7 @@ public final class Dumper {
                     threads.set(i, inj.askThread(threads.get(i)));
                 }
             }
+            frozen.putBack(); // nothing is injected after this: a dump killed from here on leaves the process running
             clock.lap(FrozenSteps.INJECT);
             List<Vma> vmas = new ArrayList<>();
             for (MapsEntry m : ProcSmaps.read(pid)) {

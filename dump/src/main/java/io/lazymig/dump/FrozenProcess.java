@@ -70,12 +70,6 @@ final class FrozenProcess implements AutoCloseable {
                     seizeAndStop(pid, tid, stopped);
                 }
             }
-            // Block every signal in every thread while syscalls are injected into them: a SIGCHLD (even
-            // a default-ignored one is queued for a traced task) would turn an injection's entry stop
-            // into a signal-delivery stop. Signals arriving now stay pending, for after the resume.
-            for (Stopped s : stopped.values()) {
-                Ptrace.setSigmask(s.tid(), -1L);
-            }
             return new FrozenProcess(pid, List.copyOf(stopped.values()), seizedAt);
         } catch (IOException e) {
             for (Stopped s : stopped.values()) {
@@ -186,11 +180,25 @@ final class FrozenProcess implements AutoCloseable {
     }
 
     /**
-     * Resumes every thread untouched: the registers of the freeze (with the syscall restart the
-     * kernel would have done itself) and each thread's own mask back, then detach.
+     * Blocks every signal in every thread while syscalls are injected into them: a SIGCHLD (even a
+     * default-ignored one is queued for a traced task) would turn an injection's entry stop into a
+     * signal-delivery stop. Signals arriving meanwhile stay pending, for after the release.
+     * {@link #putBack} undoes it.
      */
-    void resume() throws NativeException {
-        released = true;
+    void blockSignals() throws NativeException {
+        for (Stopped s : threads) {
+            Ptrace.setSigmask(s.tid(), -1L);
+        }
+    }
+
+    /**
+     * Sets every thread's registers of the freeze (with the syscall restart the kernel would have
+     * done itself) and its own mask back, keeping it stopped. From here on a tracer that dies
+     * without a word (SIGKILL, the OOM killer) leaves the process as if it had never been frozen:
+     * the kernel detaches its tracees and they run on. Only between {@link #blockSignals} and this
+     * call (the injections, a few ms) would such a death leave a thread with borrowed registers.
+     */
+    void putBack() throws NativeException {
         NativeException first = null;
         for (Stopped s : threads) {
             try {
@@ -198,6 +206,28 @@ final class FrozenProcess implements AutoCloseable {
                 SyscallRestart.fixForSameTask(regs);
                 Ptrace.setRegisters(s.tid(), regs);
                 Ptrace.setSigmask(s.tid(), s.sigmask());
+            } catch (NativeException e) {
+                if (first == null) {
+                    first = e;
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    /** Resumes every thread untouched ({@link #putBack}), then detaches. */
+    void resume() throws NativeException {
+        released = true;
+        NativeException first = null;
+        try {
+            putBack();
+        } catch (NativeException e) {
+            first = e;
+        }
+        for (Stopped s : threads) {
+            try {
                 Ptrace.detach(s.tid(), 0);
             } catch (NativeException e) {
                 if (first == null) {

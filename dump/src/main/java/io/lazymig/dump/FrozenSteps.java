@@ -62,6 +62,7 @@ public record FrozenSteps(List<Step> steps, long totalNanos) {
             long now = System.nanoTime();
             steps.add(new Step(name, now - last));
             last = now;
+            PausePoint.after(name);
         }
 
         /** Splits the step that ends now into parts measured inside it (the rest is {@code name}). */
@@ -74,6 +75,7 @@ public record FrozenSteps(List<Step> steps, long totalNanos) {
             steps.add(new Step(name, rest));
             steps.addAll(List.of(parts));
             last = now;
+            PausePoint.after(name);
         }
 
         FrozenSteps stop() {
