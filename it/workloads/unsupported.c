@@ -41,6 +41,13 @@ static void *sleeper(void *arg)
 static pthread_barrier_t filtered_ready;
 static int filtered_status;
 
+/* Says it has started, then sleeps. */
+static void *started_sleeper(void *arg)
+{
+    pthread_barrier_wait(&filtered_ready);
+    return sleeper(arg);
+}
+
 /* Installs an allow-all seccomp filter on this thread only, then sleeps. */
 static void *filtered(void *arg)
 {
@@ -70,8 +77,14 @@ static int make(const char *kind)
         return syscall(SYS_io_uring_setup, 4, &params) >= 0 ? 0 : -1;
     }
     if (strcmp(kind, "thread") == 0) {
+        /* Wait until the thread runs its own code: until then it has every signal blocked (glibc
+         * restores the creator's mask in the new thread first), and a test reading its mask races. */
         pthread_t t;
-        return pthread_create(&t, NULL, sleeper, NULL) == 0 ? 0 : -1;
+        pthread_barrier_init(&filtered_ready, NULL, 2);
+        if (pthread_create(&t, NULL, started_sleeper, NULL) != 0)
+            return -1;
+        pthread_barrier_wait(&filtered_ready);
+        return 0;
     }
     if (strcmp(kind, "child") == 0) {
         pid_t parent = getpid();
