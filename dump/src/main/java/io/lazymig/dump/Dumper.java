@@ -79,6 +79,8 @@ public final class Dumper {
         Warmup.run();
         XsaveLayout layout = XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query);
         // the page walker and the 8 MiB page buffer are made before the freeze (4.5 ms inside it otherwise)
+        CarriedFiles.Prefetched prefetched = CarriedFiles.prefetch(o.pid(), o.carryLimit());
+        PausePoint.after(PausePoint.PREFETCH);
         try (PageCollector pages = PageCollector.open(o.pid(), SystemInfo.PAGE_SIZE, o.lazy() != null);
              FrozenProcess frozen = FrozenProcess.freeze(o.pid())) {
             long t0 = frozen.seizedAt();
@@ -114,7 +116,8 @@ public final class Dumper {
             ProcessState state = ProcessStateReader.read(pid, brk, actions, ThreadReader.pending(pid, true), timers);
             FdTableReader.Table fds = FdTableReader.read(FdTableReader.Source.of(pid), 1);
             clock.lap(FrozenSteps.PROC);
-            List<CarriedFile> carried = CarriedFiles.read(pid, fds.slots(), fds.files(), vmas, o.carryLimit());
+            List<CarriedFile> carried = CarriedFiles.read(pid, fds.slots(), fds.files(), vmas, o.carryLimit(),
+                    prefetched);
             List<FileLock> locks = FileLocks.read(pid, fds.slots(), vmas);
             clock.lap(FrozenSteps.FILES);
 
