@@ -1,7 +1,9 @@
 package io.lazymig.cli;
 
 import io.lazymig.dump.Dumper;
+import io.lazymig.migrate.DumpWarmup;
 import io.lazymig.migrate.FrozenSource;
+import io.lazymig.migrate.Warmup;
 import io.lazymig.protocol.AuthKey;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -61,6 +63,7 @@ final class DumpCommand implements Command {
             String bind = cl.hasOption("address") ? cl.getOptionValue("address") : "0.0.0.0";
             AuthKey key = AuthOptions.key(cl);
             lazy = (cp, frozenAt) -> serve(cp, dir, key, new InetSocketAddress(bind, port));
+            DumpWarmup.run(Warmup.defaultDir(), DumpWarmup.targetPath()); // its freeze is the downtime
         } else if (cl.hasOption("port") || cl.hasOption("address")) {
             throw new UsageException("--port and --address go with --lazy-pages");
         }

@@ -80,6 +80,7 @@ public final class Migration {
     public Result run() throws IOException {
         long tBegin = System.nanoTime();
         Preflight.check(o.pid());
+        DumpWarmup.run(o.workDir(), DumpWarmup.targetPath()); // before the agent starts its clocks
         Control control = connect();
         try (control) {
             Map<String, String> req = new LinkedHashMap<>();
