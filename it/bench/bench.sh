@@ -463,7 +463,7 @@ for run in $(seq 1 "$RUNS"); do
                     service tick-$flow-$mib $flow "$mib"
                 done
                 if [ "$mib" = "${DOWNTIME_SIZES%% *}" ]; then
-                    log "run $run: effective downtime, migrate, $mib MiB, 8 threads ticking (64 pages every 2 ms each)"
+                    log "run $run: effective downtime, migrate, $mib MiB, 8 threads ticking (64 pages every 2 ms in all, 8 each)"
                     TICK_THREADS=8 service tick-migrate8t-$mib migrate "$mib"
                 fi
                 if [ "$CRIU" = 1 ]; then

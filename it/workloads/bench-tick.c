@@ -15,8 +15,9 @@
  * benchmark proves nothing with it; the ITs prove migrations byte-exact).
  *
  * With THREADS > 1, THREADS threads (the main one included) each tick so on a slice of their own
- * (1/THREADS of the memory, PAGES pages a tick each), and the line's maxgap is the largest gap of
- * any thread: the effective downtime of a multi-threaded service.
+ * (1/THREADS of the memory, PAGES/THREADS pages a tick each: the same work as one thread, shared),
+ * and the line's maxgap is the largest gap of any thread: the effective downtime of a
+ * multi-threaded service, comparable with the single-threaded one.
  *
  * usage: bench-tick MIB [TICK_US [PAGES [THREADS]]]   (defaults 2000, 64 and 1)
  */
@@ -125,7 +126,8 @@ int main(int argc, char **argv)
     unsigned long per_tick = argc > 3 ? strtoul(argv[3], NULL, 10) : 64;
     nthreads = argc > 4 ? (int)strtol(argv[4], NULL, 10) : 1;
     unsigned long pages = mib * (1UL << 20) / PAGE;
-    if (nthreads < 1 || nthreads > MAX_THREADS || pages / (unsigned long)nthreads == 0 || tick_us <= 0 || per_tick < 2 || per_tick > pages / (unsigned long)nthreads) {
+    if (nthreads < 1 || nthreads > MAX_THREADS || pages / (unsigned long)nthreads == 0 || tick_us <= 0 || per_tick / (unsigned long)nthreads < 2
+        || per_tick / (unsigned long)nthreads > pages / (unsigned long)nthreads) {
         fprintf(stderr, "bench-tick: bad arguments\n");
         return 2;
     }
@@ -144,7 +146,7 @@ int main(int argc, char **argv)
     unsigned long slice = pages / (unsigned long)nthreads;
     for (int i = 0; i < nthreads; i++) {
         tickers[i] = (struct ticker){ .mem = mem + (unsigned long)i * slice * (PAGE / 8), .pages = slice,
-                                      .per_tick = per_tick, .tick_us = tick_us };
+                                      .per_tick = per_tick / (unsigned long)nthreads, .tick_us = tick_us };
     }
     printf("ready pages %lu tick_us %lld per_tick %lu threads %d\n", pages, tick_us, per_tick, nthreads);
     fflush(stdout);
