@@ -105,10 +105,12 @@ final class LazyPagesCommand implements Command {
         }
         long start = System.nanoTime();
         long nextNote = start;
-        Warmup.inBackground(Warmup.defaultDir(), RestoreCommand.stubPath(), "lazy-server");
+        Warmup.Background warmup = Warmup.inBackground(Warmup.defaultDir(), RestoreCommand.stubPath(), "lazy-server");
         while (true) {
             try {
-                return Checkpoint.read(dir, XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
+                Checkpoint cp = Checkpoint.read(dir, XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
+                warmup.stop();
+                return cp;
             } catch (java.io.IOException e) {
                 long now = System.nanoTime();
                 if (now - start >= patience.toNanos()) {
@@ -192,8 +194,15 @@ final class LazyPagesCommand implements Command {
             InetSocketAddress server = serverAddress(cl, cl.getOptionValue("lazy-client"));
             RemotePageSource source = new RemotePageSource(server, AuthOptions.key(cl), Duration.ofSeconds(120),
                     !cl.hasOption("no-fault-connection"));
-            ServerWait.connect(source, server, Duration.ofSeconds(connectTimeout), out,
-                    () -> Warmup.inBackground(Warmup.defaultDir(), RestoreCommand.stubPath(), "lazy-pages"));
+            Warmup.Background[] warmup = {null};
+            try {
+                ServerWait.connect(source, server, Duration.ofSeconds(connectTimeout), out,
+                        () -> warmup[0] = Warmup.inBackground(Warmup.defaultDir(), RestoreCommand.stubPath(), "lazy-pages"));
+            } finally {
+                if (warmup[0] != null) {
+                    warmup[0].stop();
+                }
+            }
             List<String> fetched = source.fetchImages(dir);
             LoggerFactory.getLogger("lazymig.lazy-pages").info("lazy-pages: fetched {} images from the lazy server", fetched.size());
             stats = LazyPagesDaemon.runRemote(o, source, progress);

@@ -87,8 +87,12 @@ final class RestoreCommand implements Command {
         if (waitDaemon > 0 && !Files.exists(address)) {
             LoggerFactory.getLogger("lazymig.restore").info("restore: waiting up to {} s for the lazy-pages daemon at {}",
                     waitDaemon, address);
-            Warmup.inBackground(Warmup.defaultDir(), stubPath(), "restore");
-            awaitSocket(address, Duration.ofSeconds(waitDaemon));
+            Warmup.Background warmup = Warmup.inBackground(Warmup.defaultDir(), stubPath(), "restore");
+            try {
+                awaitSocket(address, Duration.ofSeconds(waitDaemon));
+            } finally {
+                warmup.stop();
+            }
         }
         Path dir = CliOptions.requireDir(cl); // after the wait: the daemon may be the one that makes it
         Restorer.Restored r = Restorer.restore(new Restorer.Options(dir, lazy, address, cl.hasOption("any-pid"), stubPath()));

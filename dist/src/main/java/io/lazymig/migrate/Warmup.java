@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.util.Comparator;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,20 +46,62 @@ public final class Warmup {
         return Path.of(System.getProperty("java.io.tmpdir"), "lazymig-warmup");
     }
 
+    /** A warm-up running in the background, which the real work stops once it begins. */
+    public static final class Background {
+        private final Thread thread;
+        private volatile boolean stopped;
+
+        private Background(Path workDir, Path stub, String who) {
+            thread = new Thread(() -> run(workDir, stub, who, () -> stopped), "warm-up");
+            thread.setDaemon(true);
+        }
+
+        /**
+         * Stops the warm-up at its next step (it cleans up after itself: its processes killed, its
+         * directory removed). The real work calls this as it begins: on two vCPUs a warm-up still
+         * running beside a real migration took CPU and GC pauses from it — measured, the restore's
+         * warm-up ended 1.1 s after a whole 256 MiB lazy migration on loopback had.
+         */
+        public void stop() {
+            stopped = true;
+        }
+    }
+
     /**
      * Starts {@link #run} on a daemon thread named "warm-up"; the caller goes on with its wait and
-     * never waits for the warm-up (whichever comes first, the real work is not held back).
+     * never waits for the warm-up, and stops it when its real work begins.
      */
-    public static Thread inBackground(Path workDir, Path stub, String who) {
-        Thread t = new Thread(() -> run(workDir, stub, who), "warm-up");
-        t.setDaemon(true);
-        t.start();
-        return t;
+    public static Background inBackground(Path workDir, Path stub, String who) {
+        Background b = new Background(workDir, stub, who);
+        b.thread.start();
+        return b;
+    }
+
+    /** Runs the loopback migration to its end (the agent, before it says ready). */
+    public static boolean run(Path workDir, Path stub, String who) {
+        return run(workDir, stub, who, () -> false);
+    }
+
+    /** Thrown at the warm-up's next step once it is told to stop. */
+    private static final class StoppedException extends RuntimeException {
+        StoppedException() {
+            super("stopped: the real work began", null, false, false);
+        }
+    }
+
+    @FunctionalInterface
+    private interface Step {
+        void check();
     }
 
     /** Runs the loopback migration in {@code workDir} (a temporary directory inside it, removed after); says how it went. */
-    public static boolean run(Path workDir, Path stub, String who) {
+    private static boolean run(Path workDir, Path stub, String who, BooleanSupplier stopped) {
         long t0 = System.nanoTime();
+        Step step = () -> {
+            if (stopped.getAsBoolean()) {
+                throw new StoppedException();
+            }
+        };
         boolean wasQuiet = QuietThreads.isQuiet();
         QuietThreads.quiet(true);
         Path dir = null;
@@ -72,9 +115,12 @@ public final class Warmup {
             Path keyFile = dir.resolve("key");
             AuthKey.generate(keyFile);
             AuthKey key = AuthKey.load(keyFile);
+            step.check();
             sleeper = startSleeper();
+            step.check();
             Dumper.dump(new Dumper.Options(sleeper, images, false));
             sleeper = -1; // the dump killed it
+            step.check();
             Checkpoint cp = Checkpoint.read(images);
             try (DestinationImages destImages = DestinationImages.build(cp, images);
                  CheckpointPageStore store = new CheckpointPageStore(cp, new PagesFileData(images, cp.pagemap().pagesId()));
@@ -85,8 +131,11 @@ public final class Warmup {
                     return null;
                 });
                 RemotePageSource source = new RemotePageSource(server.address(), key, Duration.ofSeconds(10));
+                step.check();
                 source.connect();
+                step.check();
                 source.fetchImages(dest);
+                step.check();
                 Path sock = dest.resolve("lp.sock");
                 CountDownLatch listening = new CountDownLatch(1);
                 LazyPagesDaemon.Options o = new LazyPagesDaemon.Options(sock, dest, 64 * 1024, 1 << 20, 4, 0,
@@ -106,9 +155,20 @@ public final class Warmup {
                 if (!listening.await(30, TimeUnit.SECONDS) || failure[0] != null) {
                     throw new IOException("daemon: " + failure[0]);
                 }
+                // No stop during the restore: the warm-up's daemon waits for it, and ends with its process.
                 Restorer.Restored r = Restorer.restore(new Restorer.Options(dest, true, sock, true, stub));
                 restored = r.pid();
-                daemon.join(30_000);
+                long joinEnd = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (daemon.isAlive() && System.nanoTime() < joinEnd) {
+                    daemon.join(10);
+                    if (stopped.getAsBoolean() && restored > 0) {
+                        Ptrace.killAndReap(restored); // its daemon sees it gone and ends
+                        restored = -1;
+                        daemon.join(5_000);
+                        r.handoff().close();
+                        throw new StoppedException();
+                    }
+                }
                 r.handoff().close();
                 if (daemon.isAlive() || failure[0] != null) {
                     throw new IOException("the daemon did not finish: " + failure[0]);
@@ -120,6 +180,10 @@ public final class Warmup {
             log.info("{}: warmed up in {} ms (a sleep process migrated lazily over loopback in this JVM)", who,
                     (System.nanoTime() - t0) / 1_000_000);
             return true;
+        } catch (StoppedException e) {
+            QuietThreads.quiet(wasQuiet);
+            log.info("{}: warm-up stopped after {} ms: the real work began", who, (System.nanoTime() - t0) / 1_000_000);
+            return false;
         } catch (IOException | RuntimeException | InterruptedException e) {
             QuietThreads.quiet(wasQuiet);
             log.warn("{}: warm-up failed ({}); the migration runs on a cold JVM", who, e.getMessage());
