@@ -21,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,8 +37,18 @@ public final class Dumper {
      * What to dump and what to do with the process afterwards. {@code carryLimit}: the regular files
      * the process has open or mapped of at most this many bytes travel with the images, for restore
      * to recreate where they are missing (0: none; {@link #DEFAULT_CARRY_LIMIT} by default).
+     * {@code externals}: the pipes ("pipe:[INODE]") whose other end may lie outside the dump
+     * (dump --external); they are dumped without their data, which stays in this host's pipe.
      */
-    public record Options(int pid, Path dir, boolean leaveRunning, WhileFrozen lazy, long carryLimit) {
+    public record Options(int pid, Path dir, boolean leaveRunning, WhileFrozen lazy, long carryLimit, Set<String> externals) {
+        public Options {
+            externals = Set.copyOf(externals);
+        }
+
+        public Options(int pid, Path dir, boolean leaveRunning, WhileFrozen lazy, long carryLimit) {
+            this(pid, dir, leaveRunning, lazy, carryLimit, Set.of());
+        }
+
         public Options(int pid, Path dir, boolean leaveRunning, WhileFrozen lazy) {
             this(pid, dir, leaveRunning, lazy, DEFAULT_CARRY_LIMIT);
         }
@@ -74,7 +85,7 @@ public final class Dumper {
     }
 
     public static Result dump(Options o) throws IOException {
-        Preflight.check(o.pid());
+        Preflight.check(o.pid(), o.externals());
         Files.createDirectories(o.dir());
         Warmup.run();
         XsaveLayout layout = XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query);
@@ -84,7 +95,8 @@ public final class Dumper {
             long t0 = frozen.seizedAt();
             FrozenSteps.Clock clock = new FrozenSteps.Clock(t0);
             clock.lap(FrozenSteps.FREEZE);
-            Preflight.check(o.pid()); // again, now that nothing can change under us
+            PipeEnds pipes = new PipeEnds(Set.of(o.pid()), o.externals());
+            Preflight.check(o.pid(), pipes); // again, now that nothing can change under us
             clock.lap(FrozenSteps.PREFLIGHT);
             int pid = o.pid();
             List<ThreadState> threads = new ArrayList<>();
@@ -110,7 +122,7 @@ public final class Dumper {
             }
             clock.lap(FrozenSteps.MAPS);
             ProcessState state = ProcessStateReader.read(pid, brk, actions, ThreadReader.pending(pid, true), timers);
-            FdTableReader.Table fds = FdTableReader.read(FdTableReader.Source.of(pid), 1);
+            FdTableReader.Table fds = FdTableReader.read(FdTableReader.Source.of(pid, pipes), 1);
             clock.lap(FrozenSteps.PROC);
             List<CarriedFile> carried = CarriedFiles.read(pid, fds.slots(), fds.files(), vmas, o.carryLimit());
             List<FileLock> locks = FileLocks.read(pid, fds.slots(), vmas);
