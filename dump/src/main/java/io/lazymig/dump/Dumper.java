@@ -85,7 +85,8 @@ public final class Dumper {
     }
 
     public static Result dump(Options o) throws IOException {
-        Preflight.check(o.pid(), o.externals());
+        PipeEnds pipes = new PipeEnds(Set.of(o.pid()), o.externals());
+        Preflight.check(o.pid(), pipes);
         Files.createDirectories(o.dir());
         Warmup.run();
         XsaveLayout layout = XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query);
@@ -95,7 +96,6 @@ public final class Dumper {
             long t0 = frozen.seizedAt();
             FrozenSteps.Clock clock = new FrozenSteps.Clock(t0);
             clock.lap(FrozenSteps.FREEZE);
-            PipeEnds pipes = new PipeEnds(Set.of(o.pid()), o.externals());
             Preflight.check(o.pid(), pipes); // again, now that nothing can change under us
             clock.lap(FrozenSteps.PREFLIGHT);
             int pid = o.pid();

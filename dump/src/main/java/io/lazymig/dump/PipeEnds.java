@@ -70,7 +70,7 @@ final class PipeEnds {
      * dumped processes hold the pipe. Says which options make it work.
      */
     String refusal(int pid, int fd, String target) throws IOException {
-        if (holders == null) {
+        if (holders == null || !holders.knows(target)) {
             holders = PipeHolders.scan(dumped);
         }
         PipeHolders.Holder h = holders.outsideHolder(target);
