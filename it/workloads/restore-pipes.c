@@ -10,9 +10,10 @@
  *   - reads 8 bytes at offset N % 64 of the regular file HIGH (at fd 1000, read with pread).
  * Records are 64 bytes: the counter and a pattern derived from it. Any record out of sequence,
  * damaged, missing or repeated, and any fd gone, prints "ERROR ..." and exits 1. Each tick prints
- *   pid P counter N sum HEX t MS inA X inC Y inF Z fds OK nofile L
- * where X, Y, Z are the records read so far from each and L is RLIMIT_NOFILE's soft limit, which
- * it sets to 1501 at start (its highest fd is 1500), hard 4096.
+ *   pid P counter N sum HEX t MS inA X inC Y inF Z fds OK nofile L szC S
+ * where X, Y, Z are the records read so far from each, L is RLIMIT_NOFILE's soft limit, which it
+ * sets to 1501 at start (its highest fd is 1500), hard 4096, and S is pipe C's size (F_GETPIPE_SZ),
+ * which it sets to 128 KiB at start.
  *
  * usage: restore-pipes MIB INTERVAL_MS FIFO HIGH
  */
@@ -205,9 +206,9 @@ int main(int argc, char **argv)
         struct timespec t;
         clock_gettime(CLOCK_MONOTONIC, &t);
         printf("pid %d counter %" PRIu64 " sum %016" PRIx64 " t %lld inA %" PRIu64 " inC %" PRIu64 " inF %" PRIu64
-               " fds OK nofile %llu\n",
+               " fds OK nofile %llu szC %d\n",
                (int)getpid(), n, sum, (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000, in_a, in_c, in_f,
-               (unsigned long long)now.rlim_cur);
+               (unsigned long long)now.rlim_cur, fcntl(c[0], F_GETPIPE_SZ));
         fflush(stdout);
         while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL) == EINTR)
             ;

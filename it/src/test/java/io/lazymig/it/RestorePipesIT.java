@@ -35,10 +35,12 @@ class RestorePipesIT {
                 high.toString()));
     }
 
+    /** Eager, with the FIFO gone from its directory meanwhile: restore makes it again. */
     @Test
     void eager() throws Exception {
         try (RestoreCycle c = pipesCycle()) {
             c.dump(6, false);
+            Files.delete(dir.resolve("fifo"));
             c.restore();
             checkRestored(c);
             c.killRestoredAndAwaitRestore();
@@ -72,6 +74,7 @@ class RestorePipesIT {
             assertEquals(reads, x.number("inF"), x.raw());
             assertEquals("OK", x.get("fds"), x.raw());
             assertEquals(1501, x.number("nofile"), x.raw());
+            assertEquals(128 * 1024, x.number("szC"), "pipe C's size: " + x.raw());
         }
         assertFalse(c.workload.text().contains("ERROR"), c.workload.text());
         int pid = c.pid();
@@ -79,6 +82,7 @@ class RestorePipesIT {
         assertTrue(link(pid, 1001).startsWith("pipe:["), link(pid, 1001));
         assertEquals(link(pid, 1001), link(pid, 1500), "fds 1001 and 1500 are the two ends of one pipe");
         assertEquals(c.dir.resolve("fifo").toString(), link(pid, 1002));
+        assertEquals(0010000, (Integer) Files.getAttribute(c.dir.resolve("fifo"), "unix:mode") & 0170000, "a FIFO");
         assertTrue(l.counter() > last);
         // restore's own stdio is gone from the process: nothing above 1500
         try (var s = Files.list(Path.of("/proc", Integer.toString(pid), "fd"))) {
@@ -200,6 +204,39 @@ class RestorePipesIT {
             }
         }
         return last;
+    }
+
+    /** The reference crit decodes the pipe images: every pipe's id, byte count, size and bytes, the FIFO by path. */
+    @Test
+    void critDecodesThePipeImages() throws Exception {
+        Path tool = CriuReference.assumeRuns();
+        try (RestoreCycle c = pipesCycle()) {
+            c.dump(6, false, "--leave-running");
+            io.lazymig.images.ImageDir d = io.lazymig.images.ImageDir.of(c.images);
+            for (io.lazymig.images.ImageType t : List.of(io.lazymig.images.ImageType.PIPES_DATA,
+                    io.lazymig.images.ImageType.FIFO_DATA)) {
+                String json = crit(tool, c.images.resolve(t.fileName(0)));
+                List<io.lazymig.images.ImageDir.PipeDataEntry> entries = d.readPipeData(t);
+                assertEquals(t == io.lazymig.images.ImageType.PIPES_DATA ? 3 : 1, entries.size(), json);
+                for (io.lazymig.images.ImageDir.PipeDataEntry e : entries) {
+                    String base64 = java.util.Base64.getMimeEncoder(76, new byte[] {'\n'}).encodeToString(e.bytes());
+                    String expected = "{\"pipe_id\": " + Integer.toUnsignedString(e.entry().getPipeId()) + ", \"bytes\": "
+                            + e.bytes().length + ", \"size\": " + e.entry().getSize() + ", \"extra\": \""
+                            + (base64.isEmpty() ? "" : base64.replace("\n", "\\n") + "\\n") + "\"}";
+                    assertTrue(json.contains(expected), "crit shows " + expected + " in " + json);
+                }
+            }
+            String files = crit(tool, c.images.resolve("files.img"));
+            assertTrue(files.contains("\"type\": \"FIFO\""), files);
+            assertTrue(files.contains("\"name\": \"" + dir.resolve("fifo") + "\""), files);
+            assertEquals(6, files.split("\"type\": \"PIPE\"", -1).length - 1, "six pipe ends: " + files);
+        }
+    }
+
+    private static String crit(Path tool, Path image) throws Exception {
+        CriuReference.Result r = CriuReference.run(tool, 60, "crit", "decode", "-i", image.toString());
+        assertEquals(0, r.exit(), r.output());
+        return r.output();
     }
 
     @Test
