@@ -98,7 +98,7 @@ public final class Migration {
         long tBegin = System.nanoTime();
         Set<String> externals = new LinkedHashSet<>();
         o.inherit().forEach(i -> externals.add(i.resource()));
-        Preflight.check(o.pid(), externals);
+        Preflight.checkForMigrate(o.pid(), externals);
         Control control = connect();
         try (control) {
             Map<String, String> req = new LinkedHashMap<>();

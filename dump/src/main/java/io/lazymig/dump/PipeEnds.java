@@ -28,13 +28,20 @@ import java.util.Set;
 final class PipeEnds {
     private final Set<Integer> dumped;
     private final Set<String> externals;
+    private final boolean migrate;
     private final Map<String, PipeBuffer> buffers = new HashMap<>();
     private PipeHolders holders;
 
     /** {@code dumped}: the processes being dumped; {@code externals}: the pipes the operator allowed ("pipe:[N]"). */
     PipeEnds(Set<Integer> dumped, Set<String> externals) {
+        this(dumped, externals, false);
+    }
+
+    /** {@code migrate}: the refusal names migrate's option rather than dump's and restore's. */
+    PipeEnds(Set<Integer> dumped, Set<String> externals, boolean migrate) {
         this.dumped = Set.copyOf(dumped);
         this.externals = Set.copyOf(externals);
+        this.migrate = migrate;
     }
 
     /** One end of a pipe: fd {@code fd} of {@code pid}, whose link is {@code target} ("pipe:[N]"). */
@@ -77,8 +84,12 @@ final class PipeEnds {
         if (h == null) {
             return null;
         }
-        return "process " + pid + " fd " + fd + " is " + target + ", which " + h + " outside the dump holds too: "
-                + "dump with --external '" + target + "' to leave it on this host, and restore with --inherit-fd 'fd[N]:"
+        String held = "process " + pid + " fd " + fd + " is " + target + ", which " + h + " outside the dump holds too: ";
+        if (migrate) {
+            return held + "migrate with --inherit-fd 'PATH:" + target + "' to say what it becomes on the destination "
+                    + "(bytes unread at the freeze stay in this host's pipe)";
+        }
+        return held + "dump with --external '" + target + "' to leave it on this host, and restore with --inherit-fd 'fd[N]:"
                 + target + "' (or 'PATH:" + target + "') to say what it becomes";
     }
 

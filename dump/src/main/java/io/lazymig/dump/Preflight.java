@@ -33,6 +33,11 @@ public final class Preflight {
         check(pid, new PipeEnds(Set.of(pid), externals));
     }
 
+    /** {@link #check(int, Set)} for lazymig migrate, whose refusals name migrate's options. */
+    public static void checkForMigrate(int pid, Set<String> externals) throws IOException {
+        check(pid, new PipeEnds(Set.of(pid), externals, true));
+    }
+
     /** {@link #check(int, Set)} with the pipe reader of the dump (one scan of /proc for pipe holders). */
     static void check(int pid, PipeEnds pipes) throws IOException {
         Path proc = Path.of("/proc", Integer.toString(pid));
