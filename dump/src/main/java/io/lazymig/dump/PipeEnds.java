@@ -57,7 +57,8 @@ final class PipeEnds {
     Fifo fifo(int pid, int fd, int id, String path, int flags) throws IOException {
         Path viaProc = fdPath(pid, fd);
         long ino = ((Number) Files.getAttribute(viaProc, "unix:ino")).longValue();
-        return new Fifo(id, (int) ino, path, flags, buffer(pid, fd, "fifo:" + path));
+        int mode = ((Number) Files.getAttribute(viaProc, "unix:mode")).intValue() & 07777;
+        return new Fifo(id, (int) ino, path, mode, flags, buffer(pid, fd, "fifo:" + path));
     }
 
     /** Whether the pipe is allowed external; throws the refusal when an outside process holds it unasked. */

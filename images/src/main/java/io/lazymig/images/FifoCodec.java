@@ -7,12 +7,13 @@ import io.lazymig.images.proto.reg_file_entry;
 
 /**
  * {@link Fifo} ↔ a FIFO entry (CRIU's fifo_entry: id, pipe_id, regf_id) and the REG entry regf_id
- * names, which holds the path and the open flags (st_mode S_IFIFO), as CRIU writes them. Its buffer
+ * names, which holds the path, the open flags and st_mode (S_IFIFO and the FIFO's permission bits,
+ * which CRIU's restore checks against the file), as CRIU writes them. Its buffer
  * goes to fifo-data.img ({@link PipeData}).
  */
 final class FifoCodec implements FileCodec<Fifo> {
     static final int S_IFIFO = 0010000;
-    static final int MODE = S_IFIFO | 0644;
+    static final int S_IFMT = 0170000;
 
     @Override
     public Class<Fifo> kind() {
@@ -41,7 +42,7 @@ final class FifoCodec implements FileCodec<Fifo> {
 
     @Override
     public file_entry encode(Fifo f, FileTable table) {
-        int regId = table.add(id -> RegEntries.entry(id, f.path(), f.flags(), 0, MODE));
+        int regId = table.add(id -> RegEntries.entry(id, f.path(), f.flags(), 0, S_IFIFO | f.mode()));
         fifo_entry fifo = fifo_entry.newBuilder().setId(f.id()).setPipeId(f.pipeId()).setRegfId(regId).build();
         return file_entry.newBuilder().setType(fd_types.FIFO).setId(f.id()).setFifo(fifo).build();
     }
@@ -62,6 +63,11 @@ final class FifoCodec implements FileCodec<Fifo> {
                     + Integer.toUnsignedString(fifo.getRegfId()) + " for its path");
         }
         reg_file_entry r = RegEntries.reg(reg);
-        return new Fifo(e.getId(), fifo.getPipeId(), r.getName(), r.getFlags(), PipeBuffer.NONE);
+        if (r.hasMode() && (r.getMode() & S_IFMT) != S_IFIFO) {
+            throw new IllegalArgumentException("FIFO file id " + id + ": its REG entry has mode 0"
+                    + Integer.toOctalString(r.getMode()) + ", not a FIFO's");
+        }
+        int mode = r.hasMode() ? r.getMode() & 07777 : 0600;
+        return new Fifo(e.getId(), fifo.getPipeId(), r.getName(), mode, r.getFlags(), PipeBuffer.NONE);
     }
 }

@@ -42,7 +42,7 @@ class PipeImagesTest {
         files.add(new Pipe(11, PIPE, O_WRONLY | O_NONBLOCK, false, data));
         files.add(new Pipe(12, LONELY, 0, false, new PipeBuffer(1 << 20, new byte[0])));
         files.add(new Pipe(13, OUTSIDE, O_WRONLY, true, PipeBuffer.NONE));
-        files.add(new Fifo(14, FIFO, "/tmp/sample.fifo", O_RDWR, new PipeBuffer(4096, FIFO_BYTES)));
+        files.add(new Fifo(14, FIFO, "/tmp/sample.fifo", 0640, O_RDWR, new PipeBuffer(4096, FIFO_BYTES)));
         List<FdSlot> fds = new ArrayList<>(s.root().fds());
         fds.add(new FdSlot(4, false, 10));
         fds.add(new FdSlot(5, true, 11));
@@ -106,7 +106,7 @@ class PipeImagesTest {
         file_entry reg = entries.stream().filter(e -> e.getId() == fifo.getFifo().getRegfId()).findFirst().orElseThrow();
         assertEquals("/tmp/sample.fifo", reg.getReg().getName());
         assertEquals(O_RDWR, reg.getReg().getFlags());
-        assertEquals(FifoCodec.S_IFIFO, reg.getReg().getMode() & 0170000);
+        assertEquals(FifoCodec.S_IFIFO | 0640, reg.getReg().getMode());
         file_entry pipe = entries.stream().filter(e -> e.getId() == 11).findFirst().orElseThrow();
         assertEquals(fd_types.PIPE, pipe.getType());
         assertEquals(PIPE, pipe.getPipe().getPipeId());

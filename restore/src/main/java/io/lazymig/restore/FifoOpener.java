@@ -7,15 +7,12 @@ import io.lazymig.jni.Syscalls;
 import java.io.IOException;
 
 /**
- * A FIFO: made with mkfifo where its path is missing, held open O_RDWR in the parking area (which
+ * A FIFO: made with mkfifo where its path is missing (with its mode, less the process's umask), held open O_RDWR in the parking area (which
  * never blocks, and keeps the FIFO's buffer alive) while its size is set and its bytes put back once,
  * then opened by path with its flags (non-blocking, so an open for writing without a reader or for
  * reading without a writer cannot hang restore; the flag is cleared after when it was not set).
  */
 final class FifoOpener implements FileOpener<Fifo> {
-    /** The mode of a FIFO restore has to make (the process's umask still applies). */
-    static final int MODE = 0644;
-
     @Override
     public Class<Fifo> kind() {
         return Fifo.class;
@@ -28,7 +25,7 @@ final class FifoOpener implements FileOpener<Fifo> {
         if (parking.pipe(key) == null) {
             in.resetScratch();
             long path = in.putString(file.path());
-            long rc = in.raw(Syscalls.MKNODAT, Syscalls.AT_FDCWD, path, Syscalls.S_IFIFO | MODE, 0);
+            long rc = in.raw(Syscalls.MKNODAT, Syscalls.AT_FDCWD, path, Syscalls.S_IFIFO | file.mode(), 0);
             if (Syscalls.isError(rc) && Syscalls.errno(rc) != Errno.EEXIST) {
                 throw new RestoreException("cannot make " + what + ": " + Errno.name(Syscalls.errno(rc)));
             }
