@@ -94,39 +94,11 @@ class RestorePipesIT {
         return Files.readSymbolicLink(Path.of("/proc", Integer.toString(pid), "fd", Integer.toString(fd))).toString();
     }
 
-    /** restore-files with its stdout the pipe to a cat of the test's; its lines come out of cat into OUT. */
-    private RestoreWorkload pipedToCat(Path out) throws IOException, InterruptedException {
-        Path append = dir.resolve("append.log");
-        Path read = dir.resolve("read.bin");
-        Files.write(read, new byte[4096]);
-        List<String> cmd = List.of(Workloads.path("restore-files"), "4", "50", append.toString(), read.toString(), "0");
-        String line = String.join(" ", cmd.stream().map(RestoreWorkload::quote).toList());
-        Process sh = new ProcessBuilder("sh", "-c", "(" + line + " </dev/null 2>/dev/null | cat >" + RestoreWorkload.quote(
-                out.toString()) + ") >/dev/null 2>&1 </dev/null &").directory(dir.toFile()).start();
-        assertTrue(sh.waitFor(30, TimeUnit.SECONDS), "sh did not exit");
-        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RestoreWorkload.PATIENCE_MS);
-        while (System.nanoTime() < end) {
-            for (int pid : RestoreProcs.withExe(Path.of(cmd.get(0)).toRealPath().toString())) {
-                String cmdline = Files.readString(Path.of("/proc", Integer.toString(pid), "cmdline"));
-                if (cmdline.contains(append.toString())) {
-                    try {
-                        return RestoreWorkload.adopt(pid, out, dir, cmd);
-                    } catch (AssertionError e) {
-                        throw new AssertionError(e.getMessage() + "; its output: " + (Files.exists(out) ? Files.readString(out)
-                                : "none") + " state " + RestoreProcs.stateLetter(pid), e);
-                    }
-                }
-            }
-            Thread.sleep(10);
-        }
-        throw new AssertionError("restore-files never started");
-    }
-
     @Test
     void externalPipeRefusedThenInherited() throws Exception {
         Path out = dir.resolve("cat.out");
         Path images = dir.resolve("img");
-        try (RestoreWorkload w = pipedToCat(out)) {
+        try (RestoreWorkload w = PipedToCat.start(dir, out)) {
             w.awaitLine("counter 3", l -> l.counter() >= 3);
             String pipe = link(w.pid, 1);
             assertTrue(pipe.startsWith("pipe:["), pipe);
