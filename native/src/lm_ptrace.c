@@ -23,6 +23,7 @@
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -170,7 +171,7 @@ static const struct lm_constant syscall_constants[] = {
     LM_CONST(SYS_setfsgid), LM_CONST(SYS_recvmsg), LM_CONST(SYS_accept4), LM_CONST(SYS_clone3),
     LM_CONST(SYS_rt_sigqueueinfo), LM_CONST(SYS_rt_tgsigqueueinfo), LM_CONST(SYS_sched_setscheduler),
     LM_CONST(SYS_setpriority),
-    LM_CONST(SYS_flock),
+    LM_CONST(SYS_flock), LM_CONST(SYS_pipe2), LM_CONST(SYS_mknodat), LM_CONST(SYS_pidfd_getfd),
     /* argument values */
     LM_CONST(PROT_NONE), LM_CONST(PROT_READ), LM_CONST(PROT_WRITE), LM_CONST(PROT_EXEC),
     LM_CONST(MAP_SHARED), LM_CONST(MAP_PRIVATE), LM_CONST(MAP_ANONYMOUS), LM_CONST(MAP_FIXED),
@@ -182,6 +183,7 @@ static const struct lm_constant syscall_constants[] = {
     LM_CONST(PRIO_PROCESS), LM_CONST(F_DUPFD), LM_CONST(F_GETFD), LM_CONST(F_SETFD), LM_CONST(FD_CLOEXEC), LM_CONST(SEEK_SET),
     LM_CONST(ITIMER_REAL), LM_CONST(ITIMER_VIRTUAL), LM_CONST(ITIMER_PROF),
     LM_CONST(LOCK_SH), LM_CONST(LOCK_EX), LM_CONST(LOCK_NB),
+    LM_CONST(F_GETFL), LM_CONST(F_SETFL), LM_CONST(F_GETPIPE_SZ), LM_CONST(F_SETPIPE_SZ), LM_CONST(S_IFIFO),
         { "MAP_FAILED", (jlong)(intptr_t)MAP_FAILED },
     { "MAX_ERRNO", LM_MAX_ERRNO },
 };

@@ -40,6 +40,7 @@ final class DumpCommand implements Command {
         o.addOption(Option.builder().longOpt("address").hasArg().argName("BIND-ADDR")
                 .desc("address to serve lazy pages on (default all)").build());
         CarryOption.add(o);
+        ExternalOptions.addExternal(o);
         AuthOptions.add(o);
         return o;
     }
@@ -49,7 +50,7 @@ final class DumpCommand implements Command {
         Options options = options();
         CommandLine cl = CliOptions.parse(options, args);
         if (cl.hasOption("help")) {
-            CliOptions.help(out, "lazymig dump -t PID -D DIR [--leave-running] [--lazy-pages --port PORT [--address BIND]] [--carry-limit SIZE] [-v N] [-o LOG]",
+            CliOptions.help(out, "lazymig dump -t PID -D DIR [--leave-running] [--lazy-pages --port PORT [--address BIND]] [--carry-limit SIZE] [--external pipe:[INODE]]... [-v N] [-o LOG]",
                     "Freezes the process, writes its checkpoint into DIR, then kills it (or lets it run with --leave-running).",
                     options);
             return 0;
@@ -68,7 +69,7 @@ final class DumpCommand implements Command {
             throw new UsageException("--port and --address go with --lazy-pages");
         }
         Dumper.Result r = Dumper.dump(new Dumper.Options(pid, dir, cl.hasOption("leave-running"), lazy,
-                CarryOption.limit(cl)));
+                CarryOption.limit(cl), ExternalOptions.externals(cl)));
         out.printf("dump: process %d into %s: %d pages (%d lazy), frozen %.1f ms%n", pid, dir, r.pages(), r.lazyPages(),
                 r.frozenNanos() / 1e6);
         return 0;

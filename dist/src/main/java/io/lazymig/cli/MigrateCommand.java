@@ -37,6 +37,7 @@ final class MigrateCommand implements Command {
         o.addOption(Option.builder().longOpt("any-pid").desc("let the destination restore the process under another pid when "
                 + "its pid is taken there").build());
         CarryOption.add(o);
+        ExternalOptions.addInherit(o, true);
         AuthOptions.add(o);
         return o;
     }
@@ -46,7 +47,7 @@ final class MigrateCommand implements Command {
         Options options = options();
         CommandLine cl = CliOptions.parse(options, args);
         if (cl.hasOption("help")) {
-            CliOptions.help(out, "lazymig migrate -t PID --to ADDR [--port PORT] [--auth-key FILE] [--leave-running] [--any-pid] [--carry-limit SIZE]",
+            CliOptions.help(out, "lazymig migrate -t PID --to ADDR [--port PORT] [--auth-key FILE] [--leave-running] [--any-pid] [--carry-limit SIZE] [--inherit-fd PATH:pipe:[INODE]]...",
                     "Checks the agent on ADDR is ready, freezes the process, sends its images, serves its pages until "
                             + "the destination has them all, then kills it (or resumes it with --leave-running). Prints "
                             + "the downtime. -D: where the images are kept during the migration (default /tmp).", options);
@@ -65,7 +66,8 @@ final class MigrateCommand implements Command {
         ClassPreloader.loadAll(true); // before the freeze: no class is read from a jar while the process stands still
         Path work = Path.of(cl.hasOption("D") ? cl.getOptionValue("D") : System.getProperty("java.io.tmpdir"));
         new Migration(new Migration.Options(pid, agent, AuthOptions.key(cl), cl.hasOption("leave-running"),
-                cl.hasOption("any-pid"), work, CarryOption.limit(cl)), out, System.console() != null).run();
+                cl.hasOption("any-pid"), work, CarryOption.limit(cl), ExternalOptions.inherit(cl, true)), out,
+                System.console() != null).run();
         return 0;
     }
 }

@@ -54,6 +54,7 @@ final class RestoreCommand implements Command {
                         + "(default " + DEFAULT_WAIT_DAEMON + "; 0: do not wait)").build());
         o.addOption(Option.builder().longOpt("lazy-deadline").hasArg().argName("SECONDS")
                 .desc("kill the process if no lazy-pages daemon serves it for this long (default 120)").build());
+        ExternalOptions.addInherit(o, false);
         return o;
     }
 
@@ -62,7 +63,8 @@ final class RestoreCommand implements Command {
         Options options = options();
         CommandLine cl = CliOptions.parse(options, args);
         if (cl.hasOption("help")) {
-            CliOptions.help(out, "lazymig restore -D DIR [--lazy-pages --address SOCK] [-d] [--pidfile FILE] [--any-pid]",
+            CliOptions.help(out, "lazymig restore -D DIR [--lazy-pages --address SOCK] [-d] [--pidfile FILE] [--any-pid] "
+                    + "[--inherit-fd fd[N]:pipe:[INODE] | PATH:pipe:[INODE]]...",
                     "Rebuilds the checkpointed process in DIR and lets it run.", options);
             return 0;
         }
@@ -94,8 +96,10 @@ final class RestoreCommand implements Command {
                 warmup.stop();
             }
         }
+        java.util.List<io.lazymig.restore.InheritFd> inherit = ExternalOptions.inherit(cl, false);
         Path dir = CliOptions.requireDir(cl); // after the wait: the daemon may be the one that makes it
-        Restorer.Restored r = Restorer.restore(new Restorer.Options(dir, lazy, address, cl.hasOption("any-pid"), stubPath()));
+        Restorer.Restored r = Restorer.restore(new Restorer.Options(dir, lazy, address, cl.hasOption("any-pid"), stubPath())
+                .withInherit(inherit));
         if (cl.hasOption("pidfile")) {
             Files.writeString(Path.of(cl.getOptionValue("pidfile")), r.pid() + "\n");
         }

@@ -11,6 +11,7 @@ import io.lazymig.protocol.FrameCodec;
 import io.lazymig.protocol.FrameType;
 import io.lazymig.protocol.Handshake;
 import io.lazymig.protocol.ProtocolException;
+import io.lazymig.restore.InheritFd;
 import io.lazymig.restore.Restorer;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -22,7 +23,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -38,6 +41,8 @@ import org.slf4j.LoggerFactory;
  * only until it exits (reaped here); its uffd is shared with a guard process before it runs.
  */
 final class AgentSession implements Runnable {
+    /** The migrate request's keys of --inherit-fd entries: inherit-fd.0, inherit-fd.1, ... */
+    static final String INHERIT_KEY = "inherit-fd.";
     private static final Logger log = LoggerFactory.getLogger("lazymig.agent");
     private static final Pattern IMAGE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\.img");
     /** Bounds on what B may send: the images of one process are small (the lazy pages stay behind). */
@@ -72,6 +77,20 @@ final class AgentSession implements Runnable {
             Map<String, String> request = control.expect("migrate");
             int pid = (int) Control.number(request, "pid", peer);
             boolean anyPid = "1".equals(request.get("any-pid"));
+            List<InheritFd> inherit = new ArrayList<>();
+            for (int i = 0; request.containsKey(INHERIT_KEY + i); i++) {
+                try {
+                    InheritFd f = InheritFd.parse(request.get(INHERIT_KEY + i));
+                    if (f.isFd()) {
+                        throw new IllegalArgumentException("--inherit-fd " + f + ": the agent has no fds of the operator's");
+                    }
+                    inherit.add(f);
+                } catch (IllegalArgumentException e) {
+                    log.warn("agent: migration of process {} from {} refused: {}", pid, peer, e.getMessage());
+                    control.sendError(e.getMessage());
+                    return;
+                }
+            }
             StringBuilder why = new StringBuilder();
             StandbyGuard guard = agent.begin(why);
             if (guard == null) {
@@ -81,7 +100,7 @@ final class AgentSession implements Runnable {
             }
             boolean taken = false;
             try {
-                taken = migrate(control, pid, anyPid, guard);
+                taken = migrate(control, pid, anyPid, inherit, guard);
             } finally {
                 agent.end(taken ? null : guard);
             }
@@ -91,7 +110,8 @@ final class AgentSession implements Runnable {
     }
 
     /** Returns whether the guard was handed the process (then it is used up). */
-    private boolean migrate(Control control, int pid, boolean anyPid, StandbyGuard guard) throws IOException {
+    private boolean migrate(Control control, int pid, boolean anyPid, List<InheritFd> inherit, StandbyGuard guard)
+            throws IOException {
         Agent.Options o = agent.options();
         String refusal = refusal(pid, anyPid);
         if (refusal != null) {
@@ -109,7 +129,7 @@ final class AgentSession implements Runnable {
             control.send("ready", Map.of("migration", id, "deadline", Long.toString(o.lazyDeadline().toSeconds()),
                     "reconnect", Integer.toString(RECONNECT_SECONDS), "dir", dir.toString()));
             try {
-                run(control, mlog, dir, images, anyPid, guard, guarded);
+                run(control, mlog, dir, images, anyPid, inherit, guard, guarded);
             } catch (IOException | RuntimeException | InterruptedException e) {
                 mlog.error(e.getMessage() == null ? e.toString() : e.getMessage());
                 control.sendError("agent: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
@@ -121,8 +141,8 @@ final class AgentSession implements Runnable {
         return guarded[0];
     }
 
-    private void run(Control control, MigrationLog mlog, Path dir, Path images, boolean anyPid, StandbyGuard guard,
-                     boolean[] guarded) throws IOException, InterruptedException {
+    private void run(Control control, MigrationLog mlog, Path dir, Path images, boolean anyPid, List<InheritFd> inherit,
+                     StandbyGuard guard, boolean[] guarded) throws IOException, InterruptedException {
         Agent.Options o = agent.options();
         // "serving" first (the page server's port): the daemon connects while the images come.
         Map<String, String> serving = control.expect("serving");
@@ -152,7 +172,7 @@ final class AgentSession implements Runnable {
                         public void beforeHandoff() throws IOException {
                             daemon.awaitListening();
                         }
-                    }));
+                    }).withInherit(inherit));
             r.handoff().close(); // the guard and the daemon hold theirs
             released = true;
             long tRunning = r.detachNanos();

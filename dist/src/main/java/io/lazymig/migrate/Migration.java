@@ -23,7 +23,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Comparator;
+import io.lazymig.restore.InheritFd;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -56,8 +60,21 @@ public final class Migration {
 
     /** What to migrate where. */
     /** {@code carryLimit}: as dump's (files up to this size travel with the images; see Dumper.Options). */
+    /**
+     * {@code inherit}: the external pipes the dump may take (their other end outside the process) and
+     * the path each becomes on A (restore --inherit-fd PATH:pipe:[INODE], sent to the agent).
+     */
     public record Options(int pid, InetSocketAddress agent, AuthKey key, boolean leaveRunning, boolean anyPid, Path workDir,
-            long carryLimit) {
+            long carryLimit, List<InheritFd> inherit) {
+        public Options {
+            inherit = List.copyOf(inherit);
+        }
+
+        public Options(int pid, InetSocketAddress agent, AuthKey key, boolean leaveRunning, boolean anyPid, Path workDir,
+                long carryLimit) {
+            this(pid, agent, key, leaveRunning, anyPid, workDir, carryLimit, List.of());
+        }
+
         public Options(int pid, InetSocketAddress agent, AuthKey key, boolean leaveRunning, boolean anyPid, Path workDir) {
             this(pid, agent, key, leaveRunning, anyPid, workDir, Dumper.DEFAULT_CARRY_LIMIT);
         }
@@ -79,13 +96,18 @@ public final class Migration {
 
     public Result run() throws IOException {
         long tBegin = System.nanoTime();
-        Preflight.check(o.pid());
+        Set<String> externals = new LinkedHashSet<>();
+        o.inherit().forEach(i -> externals.add(i.resource()));
+        Preflight.checkForMigrate(o.pid(), externals);
         DumpWarmup.run(o.workDir(), DumpWarmup.targetPath()); // before the agent starts its clocks
         Control control = connect();
         try (control) {
             Map<String, String> req = new LinkedHashMap<>();
             req.put("pid", Integer.toString(o.pid()));
             req.put("any-pid", o.anyPid() ? "1" : "0");
+            for (int i = 0; i < o.inherit().size(); i++) {
+                req.put(AgentSession.INHERIT_KEY + i, o.inherit().get(i).toString());
+            }
             control.send("migrate", req);
             Map<String, String> ready = control.expect("ready");
             long deadline = Control.number(ready, "deadline", control.peer());
@@ -97,7 +119,8 @@ public final class Migration {
             try {
                 Dumper.dump(new Dumper.Options(o.pid(), dir, o.leaveRunning(), (cp, frozenAt) ->
                         result[0] = whileFrozen(control, cp, dir, frozenAt,
-                                Duration.ofSeconds(deadline + reconnect).plus(LOST_AGENT_MARGIN)), o.carryLimit()));
+                                Duration.ofSeconds(deadline + reconnect).plus(LOST_AGENT_MARGIN)), o.carryLimit(),
+                        externals));
             } finally {
                 deleteTree(dir);
             }

@@ -21,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,8 +37,18 @@ public final class Dumper {
      * What to dump and what to do with the process afterwards. {@code carryLimit}: the regular files
      * the process has open or mapped of at most this many bytes travel with the images, for restore
      * to recreate where they are missing (0: none; {@link #DEFAULT_CARRY_LIMIT} by default).
+     * {@code externals}: the pipes ("pipe:[INODE]") whose other end may lie outside the dump
+     * (dump --external); they are dumped without their data, which stays in this host's pipe.
      */
-    public record Options(int pid, Path dir, boolean leaveRunning, WhileFrozen lazy, long carryLimit) {
+    public record Options(int pid, Path dir, boolean leaveRunning, WhileFrozen lazy, long carryLimit, Set<String> externals) {
+        public Options {
+            externals = Set.copyOf(externals);
+        }
+
+        public Options(int pid, Path dir, boolean leaveRunning, WhileFrozen lazy, long carryLimit) {
+            this(pid, dir, leaveRunning, lazy, carryLimit, Set.of());
+        }
+
         public Options(int pid, Path dir, boolean leaveRunning, WhileFrozen lazy) {
             this(pid, dir, leaveRunning, lazy, DEFAULT_CARRY_LIMIT);
         }
@@ -74,19 +85,20 @@ public final class Dumper {
     }
 
     public static Result dump(Options o) throws IOException {
-        Preflight.check(o.pid());
+        PipeEnds pipes = new PipeEnds(Set.of(o.pid()), o.externals());
+        Preflight.check(o.pid(), pipes);
         Files.createDirectories(o.dir());
         Warmup.run();
         XsaveLayout layout = XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query);
-        // the page walker and the 8 MiB page buffer are made before the freeze (4.5 ms inside it otherwise)
         CarriedFiles.Prefetched prefetched = CarriedFiles.prefetch(o.pid(), o.carryLimit());
         PausePoint.after(PausePoint.PREFETCH);
+        // the page walker and the 8 MiB page buffer are made before the freeze (4.5 ms inside it otherwise)
         try (PageCollector pages = PageCollector.open(o.pid(), SystemInfo.PAGE_SIZE, o.lazy() != null);
              FrozenProcess frozen = FrozenProcess.freeze(o.pid())) {
             long t0 = frozen.seizedAt();
             FrozenSteps.Clock clock = new FrozenSteps.Clock(t0);
             clock.lap(FrozenSteps.FREEZE);
-            Preflight.check(o.pid()); // again, now that nothing can change under us
+            Preflight.check(o.pid(), pipes); // again, now that nothing can change under us
             clock.lap(FrozenSteps.PREFLIGHT);
             int pid = o.pid();
             List<ThreadState> threads = new ArrayList<>();
@@ -114,7 +126,7 @@ public final class Dumper {
             }
             clock.lap(FrozenSteps.MAPS);
             ProcessState state = ProcessStateReader.read(pid, brk, actions, ThreadReader.pending(pid, true), timers);
-            FdTableReader.Table fds = FdTableReader.read(FdTableReader.Source.of(pid), 1);
+            FdTableReader.Table fds = FdTableReader.read(FdTableReader.Source.of(pid, pipes), 1);
             clock.lap(FrozenSteps.PROC);
             List<CarriedFile> carried = CarriedFiles.read(pid, fds.slots(), fds.files(), vmas, o.carryLimit(),
                     prefetched);

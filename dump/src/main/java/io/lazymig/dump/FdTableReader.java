@@ -28,6 +28,52 @@ final class FdTableReader {
         /** Whether the two fds are one open file description. */
         boolean sameOpenFile(int fd1, int fd2) throws IOException;
 
+        /** Whether the fd is a FIFO (its link names a path). */
+        default boolean isFifo(int fd) throws IOException {
+            return false;
+        }
+
+        /** The pipe end or FIFO behind the fd ({@link PipeEnds}). */
+        default FileObject pipeEnd(int id, int fd, String target, int flags) throws IOException {
+            throw new DumpException("fd " + fd + " (" + target + "): pipes are read from /proc only");
+        }
+
+        /** The fd table of {@code pid}, whose pipes and FIFOs {@code pipes} reads. */
+        static Source of(int pid, PipeEnds pipes) {
+            return new Source() {
+                @Override
+                public List<Integer> fds() throws IOException {
+                    return Preflight.openFds(pid);
+                }
+
+                @Override
+                public String target(int fd) throws IOException {
+                    return Preflight.fdTarget(pid, fd);
+                }
+
+                @Override
+                public ProcFdInfo info(int fd) throws IOException {
+                    return ProcFdInfo.read(pid, fd);
+                }
+
+                @Override
+                public boolean sameOpenFile(int fd1, int fd2) throws IOException {
+                    return SystemInfo.sameOpenFile(pid, fd1, pid, fd2);
+                }
+
+                @Override
+                public boolean isFifo(int fd) {
+                    return PipeEnds.isFifo(pid, fd);
+                }
+
+                @Override
+                public FileObject pipeEnd(int id, int fd, String target, int flags) throws IOException {
+                    return target.startsWith("pipe:") ? pipes.pipe(pid, fd, id, target, flags)
+                            : pipes.fifo(pid, fd, id, target, flags);
+                }
+            };
+        }
+
         static Source of(int pid) {
             return new Source() {
                 @Override
@@ -76,7 +122,8 @@ final class FdTableReader {
             }
             if (id == 0) {
                 id = nextId++;
-                files.add(FileKinds.read(id, source.target(fd), info.flags() & ~FileDescriptor.O_CLOEXEC, info.pos()));
+                files.add(FileKinds.read(source, fd, id, source.target(fd), info.flags() & ~FileDescriptor.O_CLOEXEC,
+                        info.pos()));
                 owners.add(fd);
             }
             slots.add(new FdSlot(fd, cloexec, id));

@@ -4,6 +4,7 @@ import io.lazymig.images.DevNull;
 import io.lazymig.images.FileObject;
 import io.lazymig.images.RegularFile;
 import io.lazymig.images.Terminal;
+import java.io.IOException;
 
 /**
  * The reader of each kind of open file, chosen by the fd's link target. Kinds lazymig cannot dump
@@ -12,6 +13,15 @@ import io.lazymig.images.Terminal;
  */
 final class FileKinds {
     private FileKinds() {
+    }
+
+    /** The open file behind fd {@code fd} of {@code source}, whose link is {@code target}, with its open flags and offset. */
+    static FileObject read(FdTableReader.Source source, int fd, int id, String target, int flags, long pos)
+            throws IOException {
+        if (target.startsWith("pipe:") || source.isFifo(fd)) {
+            return source.pipeEnd(id, fd, target, flags);
+        }
+        return read(id, target, flags, pos);
     }
 
     /** The open file behind {@code target} (a /proc/PID/fd link), with its open flags and offset. */

@@ -6,11 +6,13 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 
 /**
  * What lazymig can dump today: one x86_64 process (with any number of threads, none under seccomp)
- * without children, whose fds are regular files, /dev/null or terminals (an io_uring, like every
+ * without children, whose fds are regular files, /dev/null, terminals, pipes (an outside process
+ * holding one too only when allowed: dump --external) or FIFOs (an io_uring, like every
  * anon_inode kind, is refused by its fd). Anything else is refused with one line naming it, before the process is touched (and again once it is
  * frozen, against races).
  */
@@ -20,6 +22,24 @@ public final class Preflight {
 
     /** What a migration or a restore of the dump needs: one process (threads and all), regular files, and the rest. */
     public static void check(int pid) throws IOException {
+        check(pid, Set.of());
+    }
+
+    /**
+     * {@link #check(int)}, where the pipes named in {@code externals} ("pipe:[INODE]") may have their
+     * other end outside the dump (dump --external); any other pipe an outside process holds is refused.
+     */
+    public static void check(int pid, Set<String> externals) throws IOException {
+        check(pid, new PipeEnds(Set.of(pid), externals));
+    }
+
+    /** {@link #check(int, Set)} for lazymig migrate, whose refusals name migrate's options. */
+    public static void checkForMigrate(int pid, Set<String> externals) throws IOException {
+        check(pid, new PipeEnds(Set.of(pid), externals, true));
+    }
+
+    /** {@link #check(int, Set)} with the pipe reader of the dump (one scan of /proc for pipe holders). */
+    static void check(int pid, PipeEnds pipes) throws IOException {
         Path proc = Path.of("/proc", Integer.toString(pid));
         if (pid <= 0 || !Files.isDirectory(proc)) {
             throw new DumpException("no process " + pid);
@@ -43,7 +63,10 @@ public final class Preflight {
             String kind = unsupportedKind(pid, fd, target);
             if (kind != null) {
                 throw new DumpException("process " + pid + " fd " + fd + " is " + kind + " (" + target
-                        + "): only regular files, /dev/null and terminals are supported yet");
+                        + "): only regular files, /dev/null, terminals, pipes and FIFOs are supported yet");
+            }
+            if (target.startsWith("pipe:")) {
+                pipes.isExternal(pid, fd, target);
             }
         }
     }
@@ -103,7 +126,7 @@ public final class Preflight {
             return "a socket";
         }
         if (target.startsWith("pipe:")) {
-            return "a pipe";
+            return null;
         }
         if (target.startsWith("anon_inode:")) {
             return "an " + target.substring("anon_inode:".length()).replace("[", "").replace("]", "");
@@ -115,7 +138,7 @@ public final class Preflight {
             return "a deleted file";
         }
         Path viaProc = Path.of("/proc", Integer.toString(pid), "fd", Integer.toString(fd));
-        if (Files.isRegularFile(viaProc) || target.equals("/dev/null") || isTerminal(target)) {
+        if (Files.isRegularFile(viaProc) || target.equals("/dev/null") || isTerminal(target) || PipeEnds.isFifo(pid, fd)) {
             return null;
         }
         if (Files.isDirectory(viaProc)) {

@@ -97,6 +97,7 @@ final class CheckpointCodec {
         d.writePagemap(pid, new ImageDir.PagemapImage(
                 pagemap_head.newBuilder().setPagesId(proc.pagemap().pagesId()).build(), ProtoConvert.toProto(proc.pagemap())));
         d.writeFiles(files.entries());
+        PipeData.write(c.files(), d);
         d.writeFdinfo(TASK_OBJECT_ID, fdinfo);
         d.writeFs(pid, fs_entry.newBuilder().setCwdId(cwdId).setRootId(rootId).setUmask(t.umask()).build());
         List<carried_file_entry> carried = new ArrayList<>();
@@ -140,17 +141,31 @@ final class CheckpointCodec {
      * files.img under construction: the open files with their own ids, then the by-path objects
      * (exe, cwd, root, mapped files), one REG entry per path, numbered after them.
      */
-    private static final class FilesImage {
+    private static final class FilesImage implements FileTable {
         private final Map<String, Integer> byPath = new LinkedHashMap<>();
         private final List<file_entry> entries = new ArrayList<>();
         private int nextId;
 
         FilesImage(List<FileObject> files) {
             for (FileObject f : files) {
-                entries.add(FileCodecs.encode(f));
                 nextId = Math.max(nextId, f.id());
             }
             nextId++;
+            for (FileObject f : files) {
+                entries.add(FileCodecs.encode(f, this));
+            }
+        }
+
+        @Override
+        public file_entry get(int id) {
+            return null;
+        }
+
+        @Override
+        public int add(java.util.function.IntFunction<file_entry> make) {
+            int id = nextId++;
+            entries.add(make.apply(id));
+            return id;
         }
 
         int byPath(String path) {
@@ -274,7 +289,17 @@ final class CheckpointCodec {
             if (!files.containsKey(f.getId())) {
                 files.put(f.getId(), at(fdinfoName, () -> {
                     try {
-                        return FileCodecs.decode(entry);
+                        return FileCodecs.decode(entry, new FileTable() {
+                            @Override
+                            public file_entry get(int id) {
+                                return fileTable.get(id);
+                            }
+
+                            @Override
+                            public int add(java.util.function.IntFunction<file_entry> make) {
+                                throw new IllegalStateException("reading adds no entries");
+                            }
+                        });
                     } catch (IllegalArgumentException e) {
                         throw new IllegalArgumentException(fd + ": " + e.getMessage(), e);
                     }
@@ -334,7 +359,8 @@ final class CheckpointCodec {
             }
             return list;
         });
-        return at(fdinfoName, () -> Checkpoint.of(process, new ArrayList<>(files.values()), carried, locks));
+        List<FileObject> withData = PipeData.attach(new ArrayList<>(files.values()), d);
+        return at(fdinfoName, () -> Checkpoint.of(process, withData, carried, locks));
     }
 
     /** The pstree entry's threads, leader first; an entry without any (old images) is the leader alone. */

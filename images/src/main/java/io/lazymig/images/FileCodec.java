@@ -21,4 +21,14 @@ interface FileCodec<T extends FileObject> {
 
     /** The entry as this kind; an IllegalArgumentException says what is wrong with it. */
     T decode(file_entry e);
+
+    /** {@link #encode(FileObject)} for a kind that adds entries its own refers to (a FIFO's path). */
+    default file_entry encode(T file, FileTable table) {
+        return encode(file);
+    }
+
+    /** {@link #decode(file_entry)} for a kind whose entry refers to others. */
+    default T decode(file_entry e, FileTable table) {
+        return decode(e);
+    }
 }

@@ -10,10 +10,10 @@ import java.util.List;
  */
 final class FileCodecs {
     private static final List<FileCodec<?>> CODECS = List.of(new DevNullCodec(), new TerminalCodec(),
-            new RegularFileCodec());
+            new RegularFileCodec(), new PipeCodec(), new FifoCodec());
 
     /** What the message about an unsupported kind says. */
-    static final String SUPPORTED = "lazymig restores regular files, /dev/null and terminals only";
+    static final String SUPPORTED = "lazymig restores regular files, /dev/null, terminals, pipes and FIFOs only";
 
     private FileCodecs() {
     }
@@ -28,12 +28,33 @@ final class FileCodecs {
         return false;
     }
 
+    /** A table with no other entries, which refuses new ones: for kinds that stand alone. */
+    private static final FileTable ALONE = new FileTable() {
+        @Override
+        public file_entry get(int id) {
+            return null;
+        }
+
+        @Override
+        public int add(java.util.function.IntFunction<file_entry> make) {
+            throw new IllegalStateException("this kind needs the whole file table");
+        }
+    };
+
     static file_entry encode(FileObject f) {
-        return encode(codecOf(f), f);
+        return encode(f, ALONE);
     }
 
-    private static <T extends FileObject> file_entry encode(FileCodec<T> codec, FileObject f) {
-        return codec.encode(codec.kind().cast(f));
+    static FileObject decode(file_entry e) {
+        return decode(e, ALONE);
+    }
+
+    static file_entry encode(FileObject f, FileTable table) {
+        return encode(codecOf(f), f, table);
+    }
+
+    private static <T extends FileObject> file_entry encode(FileCodec<T> codec, FileObject f, FileTable table) {
+        return codec.encode(codec.kind().cast(f), table);
     }
 
     /** The fd_types value of the entry {@code f} is written as. */
@@ -51,10 +72,10 @@ final class FileCodecs {
     }
 
     /** The entry as its kind; an unsupported kind is an IllegalArgumentException naming its type. */
-    static FileObject decode(file_entry e) {
+    static FileObject decode(file_entry e, FileTable table) {
         for (FileCodec<?> c : CODECS) {
             if (c.type() == e.getType() && c.decodes(e)) {
-                return c.decode(e);
+                return c.decode(e, table);
             }
         }
         if (e.getType() == fd_types.REG) {

@@ -7,6 +7,7 @@ import io.lazymig.images.proto.core_entry;
 import io.lazymig.images.proto.fdinfo_entry;
 import io.lazymig.images.proto.file_entry;
 import io.lazymig.images.proto.flock_entry;
+import io.lazymig.images.proto.pipe_data_entry;
 import io.lazymig.images.proto.fs_entry;
 import io.lazymig.images.proto.inventory_entry;
 import io.lazymig.images.proto.mm_entry;
@@ -117,6 +118,40 @@ public final class ImageDir {
             return List.of();
         }
         return readAll(ImageType.FLOCKS, 0, flock_entry.parser());
+    }
+
+    /** One entry of pipes-data.img or fifo-data.img with the bytes that follow it. */
+    public record PipeDataEntry(pipe_data_entry entry, byte[] bytes) {
+    }
+
+    /** The entries of pipes-data.img or fifo-data.img ({@code type}); none when the image is absent. */
+    public List<PipeDataEntry> readPipeData(ImageType type) throws ImageException {
+        if (!exists(type, 0)) {
+            return List.of();
+        }
+        try (ImageReader reader = ImageReader.open(file(type, 0), type)) {
+            List<PipeDataEntry> entries = new ArrayList<>();
+            while (!reader.atEnd()) {
+                pipe_data_entry e = reader.next(pipe_data_entry.parser());
+                entries.add(new PipeDataEntry(e, reader.blob(Integer.toUnsignedLong(e.getBytes()))));
+            }
+            return entries;
+        }
+    }
+
+    /** Writes pipes-data.img or fifo-data.img; with no entries, removes it. */
+    public void writePipeData(ImageType type, List<PipeDataEntry> entries) throws IOException {
+        if (entries.isEmpty()) {
+            Files.deleteIfExists(file(type, 0));
+            return;
+        }
+        try (ImageWriter writer = ImageWriter.create(file(type, 0), type)) {
+            for (PipeDataEntry e : entries) {
+                writer.write(e.entry());
+                writer.writeBlob(e.bytes());
+            }
+            writer.commit();
+        }
     }
 
     /** Opens pages-N.img for positioned reads. */

@@ -160,6 +160,18 @@ public final class ImageReader implements Closeable {
         return message;
     }
 
+    /**
+     * The raw bytes that follow an entry in the images that carry them (pipes-data.img: the pipe's
+     * bytes after its pipe_data_entry); {@code n} is checked against what is left in the file first.
+     */
+    public byte[] blob(long n) throws ImageException {
+        if (n < 0 || n > left) {
+            throw new ImageException(name + ": entry " + entries + " announces " + n + " bytes of data but only " + left
+                    + " are left (truncated)");
+        }
+        return readFully((int) n);
+    }
+
     /** protobuf-java's messages go on with advice after the first sentence; one line is enough here. */
     private static String firstSentence(String message) {
         if (message == null) {

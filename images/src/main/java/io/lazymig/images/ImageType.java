@@ -15,6 +15,10 @@ public enum ImageType {
     FDINFO("fdinfo-%s.img", Magic.FDINFO, true),
     FILES("files.img", Magic.FILES, true),
     FS("fs-%s.img", Magic.FS, true),
+    /** The bytes in each pipe's buffer: a pipe_data_entry then its raw bytes, per pipe; absent when no pipe. */
+    PIPES_DATA("pipes-data.img", Magic.PIPES_DATA, true),
+    /** The same for FIFOs. */
+    FIFO_DATA("fifo-data.img", Magic.FIFO_DATA, true),
     /** lazymig's own: the small files that travel with the images ({@link CarriedFile}); absent when none. */
     CARRIED_FILES("carried-files.img", Magic.CARRIED_FILES, true),
     /** lazymig's own: the flock locks the processes hold ({@link FileLock}); absent when none. */

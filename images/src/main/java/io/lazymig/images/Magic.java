@@ -22,6 +22,8 @@ public final class Magic {
     public static final int FDINFO = 0x56213732;
     public static final int FILES = 0x56303138;
     public static final int FS = 0x51403912;
+    public static final int PIPES_DATA = 0x56453709;
+    public static final int FIFO_DATA = 0x59333054;
     /** lazymig's own carried-files.img (not a CRIU image; CRIU ignores the file). */
     public static final int CARRIED_FILES = 0x4c4d4346;
     /** lazymig's own flocks.img (not CRIU's file-lock.img; CRIU ignores the file). */
@@ -45,6 +47,8 @@ public final class Magic {
             case FDINFO -> "FDINFO";
             case FILES -> "FILES";
             case FS -> "FS";
+            case PIPES_DATA -> "PIPES_DATA";
+            case FIFO_DATA -> "FIFO_DATA";
             case CARRIED_FILES -> "CARRIED_FILES";
             case FLOCKS -> "FLOCKS";
             default -> null;

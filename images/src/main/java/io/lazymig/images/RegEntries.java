@@ -8,7 +8,7 @@ import io.lazymig.images.proto.reg_file_entry;
 /** The REG entry of files.img that several kinds share (regular files, /dev/null, terminals, and exe/cwd/mappings). */
 final class RegEntries {
     static final int S_IFCHR = 0020000;
-    private static final fown_entry NO_OWNER = fown_entry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0)
+    static final fown_entry NO_OWNER = fown_entry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0)
             .setPid(0).build();
 
     private RegEntries() {

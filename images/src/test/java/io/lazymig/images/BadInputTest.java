@@ -383,11 +383,19 @@ class BadInputTest {
     }
 
     @Test
-    void pipeFd() throws Exception {
+    void packetSocketFd() throws Exception {
+        List<fdinfo_entry> fds = new ArrayList<>(images.readFdinfo(2));
+        fds.set(3, fds.get(3).toBuilder().setType(fd_types.PACKETSK).build());
+        images.writeFdinfo(2, fds);
+        assertEquals("fdinfo-2.img: fd 3 is of type PACKETSK; " + FileCodecs.SUPPORTED, readFails());
+    }
+
+    @Test
+    void pipeFdPointingAtARegularFile() throws Exception {
         List<fdinfo_entry> fds = new ArrayList<>(images.readFdinfo(2));
         fds.set(3, fds.get(3).toBuilder().setType(fd_types.PIPE).build());
         images.writeFdinfo(2, fds);
-        assertEquals("fdinfo-2.img: fd 3 is of type PIPE; lazymig restores regular files, /dev/null and terminals only", readFails());
+        assertEquals("fdinfo-2.img: fd 3 is of type PIPE but its file id 3 is of type REG", readFails());
     }
 
     @Test

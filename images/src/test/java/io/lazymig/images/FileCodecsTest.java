@@ -52,10 +52,11 @@ class FileCodecsTest {
 
     @Test
     void anUnsupportedKindIsRefusedNamingItsType() {
-        file_entry pipe = file_entry.newBuilder().setType(fd_types.PIPE).setId(9).build();
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FileCodecs.decode(pipe));
-        assertEquals("file id 9 is of type PIPE; lazymig restores regular files, /dev/null and terminals only", e.getMessage());
-        assertFalse(FileCodecs.supports(fd_types.PIPE));
+        file_entry packet = file_entry.newBuilder().setType(fd_types.PACKETSK).setId(9).build();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FileCodecs.decode(packet));
+        assertEquals("file id 9 is of type PACKETSK; " + FileCodecs.SUPPORTED, e.getMessage());
+        assertFalse(FileCodecs.supports(fd_types.PACKETSK));
+        assertTrue(FileCodecs.supports(fd_types.PIPE));
         assertTrue(FileCodecs.supports(fd_types.REG));
     }
 

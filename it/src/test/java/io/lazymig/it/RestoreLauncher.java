@@ -145,6 +145,16 @@ final class RestoreLauncher {
         }
     }
 
+    /**
+     * Starts {@code sh -c SCRIPT} in the background (its own process group), where the script runs
+     * the launcher named {@code $LAZYMIG} with the redirections a test needs (an inherited fd).
+     */
+    static Running startInShell(Path log, String script) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder("sh", "-c", script).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("LAZYMIG", launcher().toString());
+        return new Running(ChildGroup.start(pb), log, List.of("sh", "-c", script));
+    }
+
     /** Starts a command in the background, stdout and stderr into {@code log}. */
     static Running start(Path log, String... args) throws IOException {
         ChildGroup g = ChildGroup.start(new ProcessBuilder(command(args)).redirectErrorStream(true).redirectOutput(log.toFile()));

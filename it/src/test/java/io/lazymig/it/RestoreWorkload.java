@@ -104,6 +104,14 @@ final class RestoreWorkload implements AutoCloseable {
         return start(dir, name, cmd, cmd.get(1));
     }
 
+    /**
+     * A workload someone else started (a shell pipeline), known by its pid, whose lines land in
+     * {@code output}; {@link #close()} kills it as for the others.
+     */
+    static RestoreWorkload adopt(int pid, Path output, Path cwd, List<String> command) throws IOException, InterruptedException {
+        return new RestoreWorkload(pid, output, cwd, awaitExe(pid, command.get(0)), List.copyOf(command));
+    }
+
     /** Any command, started in {@code dir} with its output in {@code dir/NAME.out}. */
     static RestoreWorkload start(Path dir, String name, List<String> command) throws IOException, InterruptedException {
         return start(dir, name, command, command.get(0));

@@ -29,6 +29,7 @@ public final class Errno {
     public static final int ENOTCONN = (int) constant("ENOTCONN");
     public static final int ECONNREFUSED = (int) constant("ECONNREFUSED");
     public static final int ETIMEDOUT = (int) constant("ETIMEDOUT");
+    public static final int ENXIO = (int) constant("ENXIO");
 
     private Errno() {
     }

@@ -69,6 +69,9 @@ public final class Syscalls {
     public static final int SCHED_SETSCHEDULER = Ptrace.syscallNumber("sched_setscheduler");
     public static final int SETPRIORITY = Ptrace.syscallNumber("setpriority");
     public static final int FLOCK = Ptrace.syscallNumber("flock");
+    public static final int PIPE2 = Ptrace.syscallNumber("pipe2");
+    public static final int MKNODAT = Ptrace.syscallNumber("mknodat");
+    public static final int PIDFD_GETFD = Ptrace.syscallNumber("pidfd_getfd");
 
     public static final int PROT_NONE = (int) Ptrace.syscallValue("PROT_NONE");
     public static final int PROT_READ = (int) Ptrace.syscallValue("PROT_READ");
@@ -94,6 +97,12 @@ public final class Syscalls {
     public static final int F_GETFD = (int) Ptrace.syscallValue("F_GETFD");
     public static final int F_SETFD = (int) Ptrace.syscallValue("F_SETFD");
     public static final int FD_CLOEXEC = (int) Ptrace.syscallValue("FD_CLOEXEC");
+    public static final int F_GETFL = (int) Ptrace.syscallValue("F_GETFL");
+    public static final int F_SETFL = (int) Ptrace.syscallValue("F_SETFL");
+    public static final int F_GETPIPE_SZ = (int) Ptrace.syscallValue("F_GETPIPE_SZ");
+    public static final int F_SETPIPE_SZ = (int) Ptrace.syscallValue("F_SETPIPE_SZ");
+    /** mknodat's file type of a FIFO. */
+    public static final int S_IFIFO = (int) Ptrace.syscallValue("S_IFIFO");
     public static final int SEEK_SET = (int) Ptrace.syscallValue("SEEK_SET");
     public static final int ITIMER_REAL = (int) Ptrace.syscallValue("ITIMER_REAL");
     public static final int ITIMER_VIRTUAL = (int) Ptrace.syscallValue("ITIMER_VIRTUAL");

@@ -3,7 +3,10 @@ package io.lazymig.restore;
 import io.lazymig.images.Checkpoint;
 import io.lazymig.images.FdSlot;
 import io.lazymig.images.FileLock;
+import io.lazymig.images.Fifo;
 import io.lazymig.images.FileObject;
+import io.lazymig.images.Pipe;
+import io.lazymig.images.Rlimit;
 import io.lazymig.jni.Errno;
 import io.lazymig.jni.Syscalls;
 import java.io.IOException;
@@ -16,15 +19,31 @@ import java.util.Optional;
  * Rebuilds one process's fd table: the first slot of each open file opens it (by its kind's
  * {@link FileOpener}) and puts back its offset; later slots of the same file dup that fd, so they
  * share one open file description (one offset) as at dump; a flock held through the fd is taken
- * again on it. Restore's own stdio is parked above
- * the range meanwhile and closed at the end, with anything else the stub had.
+ * again on it. Restore's own stdio, and the pipes made for the process, are parked above the highest
+ * fd meanwhile ({@link ParkedStdio}) and closed at the end, with anything else the stub had.
  */
 final class FdTableRestore {
     private FdTableRestore() {
     }
 
     static void restore(Injector in, Checkpoint cp, List<FdSlot> slots) throws IOException {
-        ParkedStdio stdio = ParkedStdio.park(in);
+        restore(in, cp, slots, new InheritedFds(List.of()));
+    }
+
+    static void restore(Injector in, Checkpoint cp, List<FdSlot> slots, InheritedFds inherited) throws IOException {
+        int highest = -1;
+        int pipes = 0;
+        for (FdSlot s : slots) {
+            highest = Math.max(highest, s.fd());
+            FileObject f = cp.file(s.fileId());
+            if (f instanceof Pipe || f instanceof Fifo) {
+                pipes++;
+            }
+        }
+        List<Rlimit> limits = cp.root().state().rlimits();
+        Rlimit nofile = limits.size() > ParkedStdio.RLIMIT_NOFILE ? limits.get(ParkedStdio.RLIMIT_NOFILE) : null;
+        // room for both ends of every pipe (a FIFO parks one)
+        ParkedStdio stdio = ParkedStdio.park(in, highest, 2 * pipes, nofile, inherited);
         Map<Integer, Integer> fdOfFile = new HashMap<>();
         for (FdSlot s : slots) {
             Integer first = fdOfFile.get(s.fileId());

@@ -7,7 +7,7 @@ import java.util.List;
 /** The opener of every file kind. */
 final class FileOpeners {
     private static final List<FileOpener<?>> OPENERS = List.of(new RegularFileOpener(), new DevNullOpener(),
-            new TerminalOpener());
+            new TerminalOpener(), new PipeOpener(), new FifoOpener());
 
     private FileOpeners() {
     }

@@ -1,31 +1,75 @@
 package io.lazymig.restore;
 
+import io.lazymig.images.Rlimit;
+import io.lazymig.jni.Errno;
 import io.lazymig.jni.Syscalls;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
- * Restore's own stdio (which the stub inherited as fds 0..2), moved above the range being rebuilt
- * so the process's fds can take 0..2; a terminal of the checkpoint becomes a copy of one of them
- * (CRIU's --shell-job). Closed once the fd table is rebuilt.
+ * The parking area: fds of the process being restored that restore itself holds while it rebuilds
+ * the fd table, all above the checkpoint's highest fd so that none of them takes, or is taken by, a
+ * slot being rebuilt. It holds restore's own stdio (which the stub inherited as fds 0..2; a terminal
+ * of the checkpoint becomes a copy of one of them, CRIU's --shell-job) and the pipes and FIFOs
+ * created for the checkpoint (each end a slot asks for is opened anew from them, so that every end
+ * gets its own open file description and flags). Everything parked is closed once the fd table is
+ * rebuilt.
+ *
+ * <p>The area must fit under the process's RLIMIT_NOFILE, already the checkpoint's here: its soft
+ * limit is raised up to the hard one for the while if need be; beyond the hard limit restore refuses.
  */
 final class ParkedStdio {
-    /** Where the copies sit while the fds are rebuilt. */
-    static final int PARKING = 1000;
+    /** RLIMIT_NOFILE's resource number. */
+    static final int RLIMIT_NOFILE = 7;
 
     private final long[] fds;
+    private final int base;
+    private final int end;
+    /** The checkpoint's RLIMIT_NOFILE when its soft limit was raised for the area, to put back; else null. */
+    private final Rlimit raised;
+    private int next;
+    private final Map<Object, long[]> pipes = new HashMap<>();
+    private final List<Long> parked = new ArrayList<>();
 
-    private ParkedStdio(long[] fds) {
+    private final InheritedFds inherited;
+
+    private ParkedStdio(long[] fds, int base, int end, Rlimit raised, InheritedFds inherited) {
+        this.inherited = inherited;
         this.fds = fds;
+        this.base = base;
+        this.end = end;
+        this.raised = raised;
+        this.next = base + fds.length;
     }
 
-    /** Moves fds 0..2 to {@link #PARKING}.. (a missing one stays missing: -errno). */
-    static ParkedStdio park(Injector in) throws IOException {
+    /**
+     * Moves fds 0..2 just above {@code highestFd} (a missing one stays missing: -errno), leaving room
+     * for {@code more} fds after them, under {@code nofile}, the process's RLIMIT_NOFILE.
+     */
+    static ParkedStdio park(Injector in, int highestFd, int more, Rlimit nofile, InheritedFds inherited)
+            throws IOException {
+        int base = Math.max(highestFd + 1, 3);
+        int end = base + 3 + more; // one past the last fd of the area
+        Rlimit raised = null;
+        if (nofile != null && Long.compareUnsigned(nofile.cur(), end) < 0) {
+            if (Long.compareUnsigned(nofile.max(), end) < 0) {
+                throw new RestoreException("process " + in.pid() + ": its highest fd is " + highestFd
+                        + " and its RLIMIT_NOFILE hard limit " + Long.toUnsignedString(nofile.max())
+                        + ": no room above its fds for the " + (end - base) + " restore needs while it rebuilds them");
+            }
+            raised = nofile;
+            setNofile(in, end, nofile.max());
+        }
         long[] fds = new long[3];
         for (int i = 0; i < 3; i++) {
-            fds[i] = in.raw(Syscalls.FCNTL, i, Syscalls.F_DUPFD, PARKING + i);
+            fds[i] = in.raw(Syscalls.FCNTL, i, Syscalls.F_DUPFD, base + i);
             in.raw(Syscalls.CLOSE, i);
         }
-        return new ParkedStdio(fds);
+        return new ParkedStdio(fds, base, end, raised, inherited);
     }
 
     /** The parked copy of stdio fd {@code fd} (fds above 2 use stderr), else any parked one; -1 when none. */
@@ -42,11 +86,53 @@ final class ParkedStdio {
         return -1;
     }
 
+    /** What the external ends of the checkpoint become (restore --inherit-fd). */
+    InheritedFds inherited() {
+        return inherited;
+    }
+
+    /** Moves {@code fd} into the area (closing it where it was) and returns its parked number. */
+    long park(Injector in, long fd) throws IOException {
+        if (next >= end) {
+            throw new IllegalStateException("the parking area of " + (end - base) + " fds is full");
+        }
+        long at = in.call("fcntl(F_DUPFD " + next + ")", Syscalls.FCNTL, fd, Syscalls.F_DUPFD, next);
+        in.call("close", Syscalls.CLOSE, fd);
+        next = (int) at + 1;
+        parked.add(at);
+        return at;
+    }
+
+    /** The parked fds of the pipe (or FIFO) {@code key}, as {@link #keep} left them, or null. */
+    long[] pipe(Object key) {
+        return pipes.get(key);
+    }
+
+    void keep(Object key, long[] parkedFds) {
+        pipes.put(key, parkedFds);
+    }
+
     void close(Injector in) throws IOException {
         for (long p : fds) {
             if (!Syscalls.isError(p)) {
                 in.raw(Syscalls.CLOSE, p);
             }
+        }
+        for (long p : parked) {
+            in.raw(Syscalls.CLOSE, p);
+        }
+        if (raised != null) {
+            setNofile(in, raised.cur(), raised.max());
+        }
+    }
+
+    private static void setNofile(Injector in, long cur, long max) throws IOException {
+        in.resetScratch();
+        ByteBuffer lim = Stub.struct(16).putLong(0, cur).putLong(8, max);
+        long rc = in.raw(Syscalls.PRLIMIT64, 0, RLIMIT_NOFILE, in.put(lim), 0);
+        if (Syscalls.isError(rc)) {
+            throw new RestoreException("process " + in.pid() + ": cannot set RLIMIT_NOFILE to "
+                    + Long.toUnsignedString(cur) + ": " + Errno.name(Syscalls.errno(rc)));
         }
     }
 }

@@ -23,9 +23,23 @@ public final class Restorer {
     private static final Logger log = LoggerFactory.getLogger("lazymig.restore");
 
     /** What to restore and how. */
-    public record Options(Path dir, boolean lazy, Path address, boolean anyPid, Path stub, Guardian guardian) {
+    public record Options(Path dir, boolean lazy, Path address, boolean anyPid, Path stub, Guardian guardian,
+            List<InheritFd> inherit) {
+        public Options {
+            inherit = List.copyOf(inherit);
+        }
+
+        public Options(Path dir, boolean lazy, Path address, boolean anyPid, Path stub, Guardian guardian) {
+            this(dir, lazy, address, anyPid, stub, guardian, List.of());
+        }
+
         public Options(Path dir, boolean lazy, Path address, boolean anyPid, Path stub) {
             this(dir, lazy, address, anyPid, stub, null);
+        }
+
+        /** These options with what the external resources become (--inherit-fd). */
+        public Options withInherit(List<InheritFd> list) {
+            return new Options(dir, lazy, address, anyPid, stub, guardian, list);
         }
     }
 
@@ -61,6 +75,7 @@ public final class Restorer {
         }
         Checkpoint cp = Checkpoint.read(o.dir(), XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
         refuseUnsupported(cp);
+        new InheritedFds(o.inherit()).check(cp);
         phases.done("read images");
         CarriedFilesStep carried = new CarriedFilesStep();
         int pid = 0;

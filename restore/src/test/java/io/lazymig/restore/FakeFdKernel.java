@@ -43,6 +43,13 @@ final class FakeFdKernel implements Injector {
     final TreeMap<Integer, Fd> fds = new TreeMap<>();
     final List<String> existing = new ArrayList<>();
     private final Map<Long, String> strings = new HashMap<>();
+    private final Map<Long, ByteBuffer> structs = new HashMap<>();
+    /** RLIMIT_NOFILE as prlimit64 sets it: F_DUPFD at or above the soft limit is EINVAL, as the kernel's. */
+    long nofileCur = Long.MAX_VALUE;
+    long nofileMax = Long.MAX_VALUE;
+    /** Every RLIMIT_NOFILE set, "cur/max". */
+    final List<String> nofileSets = new ArrayList<>();
+    static final int EINVAL = 22;
     private long nextAddress = 0x10000;
     int injected;
 
@@ -89,6 +96,9 @@ final class FakeFdKernel implements Injector {
                 return -EBADF;
             }
             if (args[1] == Syscalls.F_DUPFD) {
+                if (args[2] >= nofileCur) {
+                    return -EINVAL;
+                }
                 return install(lowestFree((int) args[2]), new Fd(fd.file(), false));
             }
             if (args[1] == Syscalls.F_SETFD) {
@@ -106,6 +116,21 @@ final class FakeFdKernel implements Injector {
                 fds.put((int) args[1], new Fd(fd.file(), false));
             }
             return args[1];
+        }
+        if (nr == Syscalls.PRLIMIT64) {
+            if (args[0] != 0 || args[1] != ParkedStdio.RLIMIT_NOFILE || args[3] != 0) {
+                throw new AssertionError("prlimit64 other than setting the own RLIMIT_NOFILE");
+            }
+            ByteBuffer lim = structs.get(args[2]);
+            long cur = lim.getLong(0);
+            long max = lim.getLong(8);
+            if (max > nofileMax) {
+                return -1; // EPERM: not raised beyond the hard limit
+            }
+            nofileCur = cur;
+            nofileMax = max;
+            nofileSets.add(cur + "/" + max);
+            return 0;
         }
         if (nr == Syscalls.CLOSE) {
             return fds.remove((int) args[0]) == null ? -EBADF : 0;
@@ -139,7 +164,12 @@ final class FakeFdKernel implements Injector {
 
     @Override
     public long put(ByteBuffer buf) {
-        throw new AssertionError("fd-table restore puts no structs");
+        long at = nextAddress;
+        nextAddress += 0x1000;
+        ByteBuffer copy = ByteBuffer.allocate(buf.remaining()).order(java.nio.ByteOrder.nativeOrder());
+        copy.put(buf.duplicate()).flip();
+        structs.put(at, copy);
+        return at;
     }
 
     @Override

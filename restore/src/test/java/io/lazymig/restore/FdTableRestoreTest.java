@@ -86,4 +86,42 @@ class FdTableRestoreTest {
         assertSame(stdin, k.fds.get(9).file(), "the same terminal description at fd 9: a dup of fd 0");
         assertEquals(Set.of(0, 9), k.fds.keySet());
     }
+
+    /**
+     * The bug: restore parked its stdio at 1000..1002 and closed them at the end, taking the
+     * process's own fds 1000..1002 along. Now they park above the highest fd, under RLIMIT_NOFILE
+     * (its soft limit raised to the hard one for the while, then put back).
+     */
+    @Test
+    void fdsFrom1000AreTheProcesssOwn() throws Exception {
+        FakeFdKernel k = FakeFdKernel.withStdio();
+        k.existing.addAll(List.of("/dev/null", "/tmp/app.log", "/tmp/data"));
+        List<FdSlot> slots = List.of(new FdSlot(0, false, 1), new FdSlot(1, false, 2), new FdSlot(1000, false, 3),
+                new FdSlot(1001, true, 4), new FdSlot(1002, false, 1), new FdSlot(1500, false, 3));
+        Checkpoint cp = Checkpoint.of(Processes.withNofile(1501, 4096, slots), FILES);
+        FakeFdKernel.Description restoreStdout = k.fds.get(1).file();
+        k.nofileCur = 1501;
+        k.nofileMax = 4096;
+
+        FdTableRestore.restore(k, cp, cp.root().fds());
+
+        assertEquals(Set.of(0, 1, 1000, 1001, 1002, 1500), k.fds.keySet(), "the process's fds, and nothing of restore's");
+        assertEquals("/tmp/app.log", k.fds.get(1000).file().path);
+        assertSame(k.fds.get(1000).file(), k.fds.get(1500).file());
+        assertEquals("/tmp/data", k.fds.get(1001).file().path);
+        assertTrue(k.fds.get(1001).cloexec());
+        assertEquals("/dev/null", k.fds.get(1002).file().path);
+        assertSame(restoreStdout, k.fds.get(1).file(), "the terminal is still restore's stdout");
+        assertEquals(List.of("1504/4096", "1501/4096"), k.nofileSets, "raised for the parking area, then put back");
+    }
+
+    @Test
+    void noRoomUnderTheHardLimitIsRefused() {
+        FakeFdKernel k = FakeFdKernel.withStdio();
+        k.existing.addAll(List.of("/tmp/app.log"));
+        Checkpoint cp = Checkpoint.of(Processes.withNofile(1024, 1024, List.of(new FdSlot(1023, false, 3))), FILES);
+        RestoreException e = assertThrows(RestoreException.class, () -> FdTableRestore.restore(k, cp, cp.root().fds()));
+        assertEquals("process 4242: its highest fd is 1023 and its RLIMIT_NOFILE hard limit 1024: no room above its fds "
+                + "for the 3 restore needs while it rebuilds them", e.getMessage());
+    }
 }

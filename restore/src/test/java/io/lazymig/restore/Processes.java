@@ -23,6 +23,20 @@ final class Processes {
         return withThreads(1, fds);
     }
 
+    /** One thread, with RLIMIT_NOFILE {@code cur}/{@code max} (the other limits infinite). */
+    static ProcessImage withNofile(long cur, long max, List<FdSlot> fds) {
+        ProcessImage p = single(fds);
+        List<io.lazymig.images.Rlimit> limits = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+            limits.add(i == ParkedStdio.RLIMIT_NOFILE ? new io.lazymig.images.Rlimit(cur, max)
+                    : new io.lazymig.images.Rlimit(io.lazymig.images.Rlimit.INFINITY, io.lazymig.images.Rlimit.INFINITY));
+        }
+        ProcessState s = p.state();
+        ProcessState state = ProcessState.builder().pid(PID).pgid(PID).sid(PID).comm("test").exePath("/bin/test")
+                .mm(s.mm()).rlimits(limits).build();
+        return new ProcessImage(state, p.threads(), p.vmas(), p.pagemap(), fds);
+    }
+
     /** A process with {@code n} threads (tids PID, PID+1, ...) and no memory. */
     static ProcessImage withThreads(int n, List<FdSlot> fds) {
         long base = 0x400000;
