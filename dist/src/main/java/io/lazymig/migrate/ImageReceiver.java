@@ -1,5 +1,6 @@
 package io.lazymig.migrate;
 
+import io.lazymig.protocol.Errors;
 import io.lazymig.protocol.ProtocolException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -47,7 +48,7 @@ final class ImageReceiver {
         p.get(nameBytes);
         String name = new String(nameBytes, StandardCharsets.UTF_8);
         if (!IMAGE_NAME.matcher(name).matches()) {
-            throw new ProtocolException(peer + " sent an image named '" + name + "': refused");
+            throw new ProtocolException(peer + " sent an image named '" + Errors.printable(name) + "': refused");
         }
         long offset = p.getLong();
         long len = p.remaining();

@@ -141,7 +141,8 @@ public final class RemotePageSource implements PageSource {
         List<String> fetched = new ArrayList<>();
         for (Messages.ImageInfo info : Messages.imageList(list.payload())) {
             if (!IMAGE_NAME.matcher(info.name()).matches()) {
-                throw new ProtocolException("lazy server offered an image named '" + info.name() + "': refused");
+                throw new ProtocolException("lazy server offered an image named '" + Errors.printable(info.name())
+                        + "': refused");
             }
             if (info.size() < 0 || info.size() > MAX_IMAGE_BYTES) {
                 throw new ProtocolException("lazy server offered " + info.name() + " of " + Long.toUnsignedString(info.size())

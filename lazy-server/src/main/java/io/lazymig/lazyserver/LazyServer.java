@@ -127,7 +127,8 @@ public final class LazyServer implements AutoCloseable {
             }
             done = s.run();
         } catch (Exception e) {
-            log.warn("lazy-server: client {}: {}", peer, e.getMessage());
+            String m = String.valueOf(e.getMessage());
+            log.warn("lazy-server: {}", m.contains(peer) ? m : "client " + peer + ": " + m);
         } finally {
             if (admitted) {
                 sessions.release();
