@@ -18,9 +18,9 @@ import java.util.regex.Pattern;
  * are plain image names (no path), at most {@value #MAX_FILES} files, and the images together (the
  * sum of each file's furthest byte, so a far offset counts whole) at most the agent's limit.
  */
-final class ImageReceiver {
+public final class ImageReceiver {
     private static final Pattern IMAGE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\.img");
-    static final int MAX_FILES = 4096;
+    public static final int MAX_FILES = 4096;
 
     private final Path dir;
     private final long maxBytes;
@@ -29,14 +29,14 @@ final class ImageReceiver {
     private long total;
     private long received;
 
-    ImageReceiver(Path dir, long maxBytes, String peer) {
+    public ImageReceiver(Path dir, long maxBytes, String peer) {
         this.dir = dir;
         this.maxBytes = maxBytes;
         this.peer = peer;
     }
 
     /** Writes one FILE frame's payload; returns its data bytes. */
-    long write(ByteBuffer p) throws IOException {
+    public long write(ByteBuffer p) throws IOException {
         if (p.remaining() < 2) {
             throw new ProtocolException(peer + " sent a malformed file frame");
         }
@@ -81,7 +81,7 @@ final class ImageReceiver {
     }
 
     /** Data bytes written so far. */
-    long received() {
+    public long received() {
         return received;
     }
 }

@@ -9,6 +9,9 @@ import io.lazymig.images.Pagemap;
 import io.lazymig.images.PagemapIov;
 import io.lazymig.images.PagesFile;
 import io.lazymig.images.ProtoConvert;
+import io.lazymig.lazyclient.RemotePageSource;
+import io.lazymig.migrate.Agent;
+import io.lazymig.migrate.ImageReceiver;
 import io.lazymig.protocol.AuthKey;
 import io.lazymig.protocol.ConnectionDeadline;
 import io.lazymig.protocol.Frame;
@@ -20,6 +23,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -31,6 +35,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -49,6 +54,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class WireFuzzIT {
     static final int FRAMES = 100_000;
+    static final int DAEMON_FRAMES = 30_000;
+    static final int AGENT_FRAMES = 10_000;
+    static final int IMAGE_PARTS = 30_000;
     static final int WORKERS = 3;
     static final double RSS_FACTOR = 1.2;
     static final int SILENT_PEERS = 6;
@@ -152,6 +160,359 @@ class WireFuzzIT {
             assertTrue(after <= idle * RSS_FACTOR, "seed " + seed + ": server RSS " + after + " KiB after the fuzz, idle "
                     + idle + " KiB: beyond " + RSS_FACTOR + "x");
         }
+    }
+
+    /**
+     * The daemon's side ({@link RemotePageSource}: handshake, image listing and fetch) against a
+     * hostile lazy server played here: garbage, challenges and welcomes mutated or cut at each
+     * boundary, image listings and image parts with bad fields; every fetch ends in an
+     * IOException or a success, never anything else nor a hang; a silent server is dropped at the
+     * handshake deadline; then a clean server's images arrive byte-exact.
+     */
+    @Test
+    @Timeout(240)
+    void daemonSideSurvivesAHostileServer() throws Exception {
+        long seed = WireFuzzer.seed();
+        System.out.println("WireFuzzIT: daemon side: seed " + seed + " (-D" + WireFuzzer.SEED_PROPERTY + "=" + seed
+                + " repeats it)");
+        Path keyFile = dir.resolve("auth.key");
+        AuthKey.generate(keyFile);
+        AuthKey key = AuthKey.load(keyFile);
+        HostileServer hostile = new HostileServer(new WireFuzzer(seed), Files.readAllBytes(keyFile));
+        try (ServerSocketChannel silent = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0));
+             ServerSocketChannel l = ServerSocketChannel.open().bind(new InetSocketAddress("127.0.0.1", 0))) {
+            AtomicReference<Throwable> silentOutcome = new AtomicReference<>();
+            Thread silentClient = new Thread(() -> {
+                RemotePageSource src = new RemotePageSource((InetSocketAddress) localAddress(silent), key, Duration.ofSeconds(1),
+                        false);
+                try {
+                    src.connect();
+                } catch (Throwable e) {
+                    silentOutcome.set(e);
+                }
+            }, "client of a silent server");
+            silentClient.start();
+            InetSocketAddress address = (InetSocketAddress) l.getLocalAddress();
+            AtomicReference<Throwable> serverFailure = new AtomicReference<>();
+            Thread server = new Thread(() -> {
+                try {
+                    while (true) {
+                        try (SocketChannel ch = l.accept()) {
+                            hostile.play(ch);
+                        } catch (IOException e) {
+                            if (!l.isOpen()) {
+                                return;
+                            }
+                            // the client hung up on us: that is its right
+                        }
+                    }
+                } catch (Throwable e) {
+                    serverFailure.set(e);
+                }
+            }, "hostile server");
+            server.setDaemon(true);
+            server.start();
+            int refused = 0;
+            int fetched = 0;
+            for (int i = 0; hostile.frames.get() < DAEMON_FRAMES; i++) {
+                Path into = dir.resolve("fetch-" + (i % 4));
+                RemotePageSource src = new RemotePageSource(address, key, Duration.ofSeconds(1), false);
+                try {
+                    src.connect();
+                    src.fetchImages(into);
+                    fetched++;
+                } catch (IOException e) {
+                    refused++;
+                } catch (RuntimeException | Error e) {
+                    throw new AssertionError("seed " + seed + ", connection " + i + ": the daemon's side failed with " + e, e);
+                } finally {
+                    src.close();
+                }
+                deleteFiles(into);
+            }
+            hostile.clean = true;
+            Path last = dir.resolve("fetch-clean");
+            RemotePageSource src = new RemotePageSource(address, key, Duration.ofSeconds(1), false);
+            src.connect();
+            List<String> names = src.fetchImages(last);
+            src.close();
+            assertEquals(hostile.cleanImages.keySet(), new java.util.TreeSet<>(names));
+            for (var e : hostile.cleanImages.entrySet()) {
+                assertTrue(java.util.Arrays.equals(e.getValue(), Files.readAllBytes(last.resolve(e.getKey()))), e.getKey());
+            }
+            silentClient.join();
+            assertTrue(silentOutcome.get() != null && String.valueOf(silentOutcome.get().getMessage()).contains(
+                    "did not complete within 10 s"), "a silent server: " + silentOutcome.get());
+            l.close();
+            assertEquals(null, serverFailure.get());
+            System.out.printf("WireFuzzIT: daemon side: seed %d: %d frames from a hostile server; %d fetches refused with "
+                    + "an error, %d completed; a silent server dropped at the deadline; the clean fetch byte-exact%n", seed,
+                    hostile.frames.get(), refused, fetched);
+        }
+    }
+
+    private static java.net.SocketAddress localAddress(ServerSocketChannel l) {
+        try {
+            return l.getLocalAddress();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static void deleteFiles(Path d) throws IOException {
+        if (Files.isDirectory(d)) {
+            try (var s = Files.list(d)) {
+                for (Path p : s.toList()) {
+                    Files.delete(p);
+                }
+            }
+        }
+    }
+
+    /** A lazy server that lies: one connection at a time, from one seeded generator. */
+    private static final class HostileServer {
+        private final WireFuzzer f;
+        private final byte[] key;
+        final AtomicLong frames = new AtomicLong();
+        final java.util.TreeMap<String, byte[]> cleanImages = new java.util.TreeMap<>();
+        volatile boolean clean;
+        private int session;
+
+        HostileServer(WireFuzzer f, byte[] key) {
+            this.f = f;
+            this.key = key;
+            byte[] a = new byte[70_000];
+            f.rnd.nextBytes(a);
+            cleanImages.put("core-1.img", a);
+            cleanImages.put("empty.img", new byte[0]);
+        }
+
+        private byte[] mac(byte[]... parts) {
+            try {
+                javax.crypto.Mac m = javax.crypto.Mac.getInstance("HmacSHA256");
+                m.init(new javax.crypto.spec.SecretKeySpec(key, "HmacSHA256"));
+                for (byte[] p : parts) {
+                    m.update(p);
+                }
+                return m.doFinal();
+            } catch (java.security.GeneralSecurityException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        /** Sends a frame, maybe mutated (1 in {@code odds}); a mutated one ends the connection (returns false). */
+        private boolean send(SocketChannel ch, byte[] frame, int odds) throws IOException {
+            frames.incrementAndGet();
+            boolean broken = !clean && f.rnd.nextInt(odds) == 0;
+            byte[] out = broken ? (f.rnd.nextBoolean() ? f.mutate(frame)
+                    : java.util.Arrays.copyOf(frame, session % (frame.length + 1))) : frame;
+            ch.write(ByteBuffer.wrap(out));
+            return !broken;
+        }
+
+        void play(SocketChannel ch) throws IOException {
+            session++;
+            FrameCodec codec = new FrameCodec("daemon");
+            Frame hello = codec.read(ch, 256);
+            ByteBuffer h = hello.payload();
+            h.position(12);
+            byte[] clientNonce = new byte[32];
+            h.get(clientNonce);
+            if (!clean && f.rnd.nextInt(10) == 0) { // garbage for a challenge
+                frames.incrementAndGet();
+                ch.write(ByteBuffer.wrap(f.rnd.nextBoolean() ? f.bytes(200) : f.header(f.rnd.nextBoolean() ? f.plausibleLength()
+                        : f.hugeLength(), f.rnd.nextInt(100))));
+                return;
+            }
+            byte[] serverNonce = new byte[32];
+            f.rnd.nextBytes(serverNonce);
+            byte[] proof = !clean && f.rnd.nextInt(20) == 0 ? f.bytes(32) : mac("lazymig-server".getBytes(
+                    StandardCharsets.US_ASCII), clientNonce, serverNonce);
+            ByteBuffer c = WireFuzzer.le(8 + 64).putShort((short) Handshake.VERSION).putShort((short) 1).putInt(0)
+                    .put(serverNonce).put(java.util.Arrays.copyOf(proof, 32));
+            if (!send(ch, WireFuzzer.frame(FrameType.CHALLENGE, 0, 0, c.array()), 8)) {
+                return;
+            }
+            codec.read(ch, 256); // AUTH
+            ByteBuffer w = WireFuzzer.le(12).putInt(f.rnd.nextInt()).putLong(f.rnd.nextLong());
+            if (!send(ch, WireFuzzer.frame(FrameType.WELCOME, 0, 0, w.array()), 8)) {
+                return;
+            }
+            Frame list = codec.read(ch, 1024);
+            java.util.TreeMap<String, byte[]> offered = new java.util.TreeMap<>();
+            List<Messages.ImageInfo> infos = new ArrayList<>();
+            if (clean) {
+                offered.putAll(cleanImages);
+                cleanImages.forEach((n, d) -> infos.add(new Messages.ImageInfo(n, d.length)));
+            } else {
+                for (int i = f.rnd.nextInt(4); i > 0; i--) {
+                    String name = switch (f.rnd.nextInt(6)) {
+                        case 0 -> "../escape.img";
+                        case 1 -> "x/" + f.rnd.nextInt(10) + ".img";
+                        default -> "img-" + f.rnd.nextInt(1000) + ".img";
+                    };
+                    int q = f.rnd.nextInt(50);
+                    long size = q == 0 ? f.rnd.nextLong() : q == 1 ? (5L << 20) + f.rnd.nextInt(1000) : f.rnd.nextInt(20_000);
+                    byte[] data = new byte[(int) Math.max(0, Math.min(size, 6 << 20))];
+                    f.rnd.nextBytes(data);
+                    offered.put(name, data);
+                    infos.add(new Messages.ImageInfo(name, size));
+                }
+            }
+            ByteBuffer l = Messages.imageList(infos);
+            byte[] lb = new byte[l.remaining()];
+            l.get(lb);
+            if (!send(ch, WireFuzzer.frame(FrameType.IMAGES, 0, list.id(), lb), 8)) {
+                return;
+            }
+            while (true) {
+                Frame req;
+                try {
+                    req = codec.read(ch, 1024);
+                } catch (java.io.EOFException e) {
+                    return; // the client is done (or gave up)
+                }
+                if (req.type() == FrameType.BYE) {
+                    return;
+                }
+                Messages.ImageRequest r = Messages.imageRequest(req.payload());
+                byte[] data = offered.getOrDefault(r.name(), new byte[0]);
+                int from = (int) Math.min(r.offset(), data.length);
+                int len = Math.min(r.length(), data.length - from);
+                long offset = !clean && f.rnd.nextInt(30) == 0 ? f.rnd.nextLong() : r.offset();
+                ByteBuffer p = WireFuzzer.le(8 + len).putLong(offset).put(data, from, len);
+                FrameType t = !clean && f.rnd.nextInt(30) == 0 ? FrameType.values()[f.rnd.nextInt(FrameType.values().length)]
+                        : FrameType.IMAGE;
+                if (!send(ch, WireFuzzer.frame(t, 0, req.id(), p.array()), 12)) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /**
+     * The agent (a root service that runs what it is sent) under hostile connections: garbage and
+     * broken hellos before authentication, mutated migrate requests after it; it refuses each
+     * with an error or hangs up, never hangs, and answers a proper request after them. Its image
+     * parser takes {@value #IMAGE_PARTS} mutated FILE frames: each written inside the image
+     * directory under a plain image name within the size bound, or refused with a protocol error.
+     */
+    @Test
+    @Timeout(240)
+    void agentRefusesHostileRequests() throws Exception {
+        long seed = WireFuzzer.seed();
+        System.out.println("WireFuzzIT: agent: seed " + seed + " (-D" + WireFuzzer.SEED_PROPERTY + "=" + seed
+                + " repeats it)");
+        Path keyFile = dir.resolve("auth.key");
+        AuthKey.generate(keyFile);
+        AuthKey key = AuthKey.load(keyFile);
+        WireFuzzer f = new WireFuzzer(seed);
+        Agent.Options o = new Agent.Options(new InetSocketAddress("127.0.0.1", 0), key, dir.resolve("agent"),
+                dir.resolve("no-stub"), Duration.ofSeconds(10), "none", 64 * 1024, 1 << 20, 4, 0, 1 << 20);
+        long frames = 0;
+        int refusals = 0;
+        try (Agent agent = new Agent(o)) {
+            Thread t = new Thread(() -> {
+                try {
+                    agent.serve();
+                } catch (IOException e) {
+                    // closed
+                }
+            }, "agent");
+            t.setDaemon(true);
+            t.start();
+            InetSocketAddress address = agent.address();
+            while (frames < AGENT_FRAMES) {
+                try (SocketChannel ch = SocketChannel.open(address)) {
+                    if (f.rnd.nextInt(10) < 6) {
+                        byte[] out = switch (f.rnd.nextInt(3)) {
+                            case 0 -> f.bytes(600);
+                            case 1 -> f.header(f.rnd.nextBoolean() ? f.plausibleLength() : f.hugeLength(), f.rnd.nextInt(200));
+                            default -> f.mutate(WireFuzzer.frame(FrameType.HELLO, 0, 0, f.bytes(44)));
+                        };
+                        frames++;
+                        try {
+                            ch.write(ByteBuffer.wrap(out));
+                            ch.shutdownOutput();
+                        } catch (IOException e) {
+                            // refused already
+                        }
+                    } else {
+                        FrameCodec codec = new FrameCodec("agent");
+                        ConnectionDeadline.within(ch, HANG, "the agent", () -> Handshake.client(ch, codec, key, "agent"));
+                        String text = switch (f.rnd.nextInt(5)) {
+                            case 0 -> "kind=migrate\npid=" + f.rnd.nextInt() + "\nany-pid=" + f.rnd.nextInt(3) + "\n";
+                            case 1 -> "kind=migrate\npid=" + new String(f.bytes(30), StandardCharsets.ISO_8859_1) + "\n";
+                            case 2 -> "kind=" + new String(f.bytes(40), StandardCharsets.UTF_8) + "\n";
+                            case 3 -> "pid=1\n".repeat(1 + f.rnd.nextInt(3000));
+                            default -> new String(f.bytes(500), StandardCharsets.UTF_8);
+                        };
+                        byte[] frame = WireFuzzer.frame(f.rnd.nextInt(8) == 0 ? FrameType.FILE : FrameType.CONTROL, 0, 0,
+                                text.getBytes(StandardCharsets.UTF_8));
+                        if (f.rnd.nextInt(4) == 0) {
+                            frame = f.mutate(frame);
+                        }
+                        frames += 2;
+                        try {
+                            ch.write(ByteBuffer.wrap(frame));
+                            ch.shutdownOutput();
+                        } catch (IOException e) {
+                            // refused already
+                        }
+                    }
+                    assertTrue(closedByPeer(ch), "seed " + seed + ": the agent kept a connection open beyond " + HANG);
+                }
+            }
+            try (SocketChannel ch = SocketChannel.open(address)) {
+                FrameCodec codec = new FrameCodec("agent");
+                Handshake.client(ch, codec, key, "agent");
+                codec.write(ch, FrameType.CONTROL, 0, 0, ByteBuffer.wrap("kind=migrate\npid=1\n".getBytes(
+                        StandardCharsets.UTF_8)));
+                Frame reply = ConnectionDeadline.within(ch, HANG, "the agent", () -> codec.read(ch, 4096));
+                assertEquals(FrameType.ERROR, reply.type());
+                String why = io.lazymig.protocol.Errors.decode(reply.payload()).message();
+                assertTrue(why.contains("pid 1 is taken") || why.contains("restore stub"), why);
+            }
+        }
+        Path images = dir.resolve("parser");
+        Files.createDirectories(images);
+        long max = 16 << 20;
+        ImageReceiver receiver = new ImageReceiver(images, max, "fuzz");
+        for (int i = 0; i < IMAGE_PARTS; i++) {
+            String name = switch (f.rnd.nextInt(6)) {
+                case 0 -> "../../escape.img";
+                case 1 -> "/etc/x.img";
+                case 2 -> new String(f.bytes(20), StandardCharsets.ISO_8859_1) + ".img";
+                default -> "part-" + f.rnd.nextInt(40) + ".img";
+            };
+            byte[] n = name.getBytes(StandardCharsets.UTF_8);
+            long offset = f.rnd.nextInt(4) == 0 ? f.rnd.nextLong() : f.rnd.nextInt(1 << 18);
+            byte[] data = f.bytes(f.rnd.nextInt(50) == 0 ? 300_000 : 2000);
+            byte[] p = WireFuzzer.le(2 + n.length + 8 + data.length).putShort((short) n.length).put(n).putLong(offset)
+                    .put(data).array();
+            if (f.rnd.nextInt(3) == 0) {
+                p = java.util.Arrays.copyOf(f.mutate(WireFuzzer.frame(FrameType.FILE, 0, 0, p)), Math.max(0, p.length));
+            }
+            try {
+                receiver.write(ByteBuffer.wrap(p).order(java.nio.ByteOrder.LITTLE_ENDIAN));
+            } catch (io.lazymig.protocol.ProtocolException e) {
+                refusals++;
+            } catch (IOException | RuntimeException e) {
+                throw new AssertionError("seed " + seed + ", part " + i + ": the image parser failed with " + e, e);
+            }
+        }
+        long total = 0;
+        try (var s = Files.list(images)) {
+            for (Path p : s.toList()) {
+                assertTrue(p.getFileName().toString().matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\.img"), p.toString());
+                total += Files.size(p);
+            }
+        }
+        assertTrue(total <= max, total + " bytes of images, beyond " + max);
+        assertFalse(Files.exists(dir.resolve("escape.img")) || Files.exists(dir.getParent().resolve("escape.img")));
+        System.out.printf("WireFuzzIT: agent: seed %d: %d frames on its socket, every connection ended by the agent, a "
+                + "proper request answered after them; %d image parts (%d refused), %d bytes written inside its directory%n",
+                seed, frames, IMAGE_PARTS, refusals, total);
     }
 
     /** One fuzzing connection after another, until its share of frames is sent. */
