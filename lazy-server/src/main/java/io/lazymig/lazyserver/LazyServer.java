@@ -106,14 +106,12 @@ public final class LazyServer implements AutoCloseable {
         boolean counted = false;
         boolean done = false;
         boolean admitted = false;
+        boolean handshaking = true;
         try (ClientSession s = new ClientSession(ch, peer, store, images, key, buffers)) {
-            boolean faultChannel;
-            try {
-                faultChannel = ConnectionDeadline.within(ch, limits.handshake(), "client " + peer + "'s handshake",
-                        s::handshake);
-            } finally {
-                handshakes.release();
-            }
+            boolean faultChannel = ConnectionDeadline.within(ch, limits.handshake(), "client " + peer + "'s handshake",
+                    s::handshake);
+            handshaking = false;
+            handshakes.release();
             if (!sessions.tryAcquire()) {
                 String why = "the lazy server serves " + limits.sessions() + " connections already, its limit";
                 log.warn("lazy-server: client {} dropped: {}", peer, why);
@@ -130,6 +128,9 @@ public final class LazyServer implements AutoCloseable {
             String m = String.valueOf(e.getMessage());
             log.warn("lazy-server: {}", m.contains(peer) ? m : "client " + peer + ": " + m);
         } finally {
+            if (handshaking) {
+                handshakes.release();
+            }
             if (admitted) {
                 sessions.release();
             }
@@ -187,6 +188,11 @@ public final class LazyServer implements AutoCloseable {
     /** Page buffers made so far: at most two per session served at once. */
     int pageBuffersMade() {
         return buffers.made();
+    }
+
+    /** Connections in their handshake now. */
+    int handshaking() {
+        return limits.handshakes() - handshakes.availablePermits();
     }
 
     /** Clients connected (and let in) now. */
