@@ -15,8 +15,8 @@ work=$(mktemp -d /tmp/lazymig-garbage.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 server=""
 cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
-  rm -rf "$work"
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  if [ -n "${KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -46,6 +46,7 @@ python3 - "$port" "$n" "$par" <<'EOF'
 import os, random, socket, struct, sys, threading
 port, n, par = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 rnd = random.Random(15)
+failed = []
 def one(i):
     s = socket.socket()
     try:
@@ -62,14 +63,16 @@ def one(i):
         s.shutdown(socket.SHUT_WR)
         while s.recv(4096):
             pass
-    except OSError:
-        pass
+    except OSError as e:
+        failed.append(type(e).__name__)
     finally:
         s.close()
 for start in range(0, n, par):
     ts = [threading.Thread(target=one, args=(i,)) for i in range(start, min(n, start + par))]
     for t in ts: t.start()
     for t in ts: t.join()
+if failed:
+    print("garbage connections that failed on the client's side: %d (%s)" % (len(failed), ", ".join(sorted(set(failed)))))
 EOF
 after=$(rss)
 python3 "$fetch" 127.0.0.1 "$port" "$work/key" "$work/img" > "$work/fetch2.out"

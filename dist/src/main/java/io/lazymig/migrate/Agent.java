@@ -61,7 +61,7 @@ public final class Agent implements AutoCloseable {
         this.listener = ServerSocketChannel.open();
         listener.setOption(StandardSocketOptions.SO_REUSEADDR, true);
         try {
-            listener.bind(options.bind(), 16);
+            listener.bind(options.bind(), 128); // a queue of 16 overflowed under a flood: connections dropped without a word
         } catch (IOException e) {
             listener.close();
             throw new IOException("cannot listen on " + options.bind() + ": " + e.getMessage(), e);
