@@ -56,6 +56,9 @@ public final class ConnectionDeadline implements AutoCloseable {
                 throw d.expiredError(what);
             }
             throw e;
+        } catch (RuntimeException e) {
+            d.finish();
+            throw e;
         }
         if (!d.finish()) {
             throw d.expiredError(what);
