@@ -25,8 +25,9 @@ fi
 # shellcheck disable=SC2086
 # Defaults first, so LAZYMIG_JAVA_OPTS can override them (-Xms16m: a small young generation keeps
 # the peak RSS low; -XX:-UsePerfData: lazymig never deletes a dumped JVM's /tmp/hsperfdata_USER/PID;
-# see the launcher in the source tree).
-exec "$java" -XX:+UseSerialGC -XX:-UsePerfData -Xshare:auto -Xms16m ${LAZYMIG_JAVA_OPTS:-} \
+# -XX:TrimNativeHeapInterval=5000: a long-running server gives freed C heap back; see the launcher
+# in the source tree).
+exec "$java" -XX:+UseSerialGC -XX:-UsePerfData -Xshare:auto -Xms16m -XX:TrimNativeHeapInterval=5000 ${LAZYMIG_JAVA_OPTS:-} \
   -Dlazymig.library.path="$lib/liblazymig.so" \
   -Dlazymig.native.dir="$lib" \
   -cp "$jars/*" io.lazymig.cli.Main "$@"

@@ -44,8 +44,34 @@ final class AgentCommand implements Command {
                 .desc("background chunks in flight (default " + LazyPagesCommand.DEFAULT_IN_FLIGHT + ")").build());
         o.addOption(Option.builder().longOpt("lazy-idle-timeout").hasArg().argName("SECONDS")
                 .desc("start the background transfer after this long without faults, not when the process runs").build());
+        o.addOption(Option.builder().longOpt("max-image-size").hasArg().argName("SIZE")
+                .desc("refuse a migration whose images exceed SIZE bytes (K, M, G suffixes; default 4G)").build());
         AuthOptions.add(o);
         return o;
+    }
+
+    /** SIZE with an optional K, M or G suffix (powers of 1024), positive. */
+    static long size(String text) throws UsageException {
+        String t = text.trim();
+        int shift = 0;
+        if (!t.isEmpty()) {
+            switch (Character.toUpperCase(t.charAt(t.length() - 1))) {
+                case 'K' -> shift = 10;
+                case 'M' -> shift = 20;
+                case 'G' -> shift = 30;
+                default -> shift = 0;
+            }
+        }
+        String digits = shift == 0 ? t : t.substring(0, t.length() - 1);
+        try {
+            long v = Long.parseLong(digits);
+            if (v <= 0 || v > (Long.MAX_VALUE >> shift)) {
+                throw new UsageException("--max-image-size: " + text + " is not a positive size");
+            }
+            return v << shift;
+        } catch (NumberFormatException e) {
+            throw new UsageException("--max-image-size: " + text + " is not a size (e.g. 512M, 4G)");
+        }
     }
 
     @Override
@@ -73,9 +99,11 @@ final class AgentCommand implements Command {
                 ? CliOptions.parseInt(cl.getOptionValue("chunks-in-flight"), "--chunks-in-flight") : LazyPagesCommand.DEFAULT_IN_FLIGHT;
         int idle = cl.hasOption("lazy-idle-timeout")
                 ? CliOptions.parseInt(cl.getOptionValue("lazy-idle-timeout"), "--lazy-idle-timeout") : 0;
+        long maxImages = cl.hasOption("max-image-size") ? size(cl.getOptionValue("max-image-size"))
+                : Agent.DEFAULT_MAX_IMAGE_BYTES;
         Path work = Path.of(cl.hasOption("D") ? cl.getOptionValue("D") : DEFAULT_WORKDIR);
         Agent.Options o = new Agent.Options(new InetSocketAddress(bind, port), AuthOptions.key(cl), work,
-                RestoreCommand.stubPath(), Duration.ofSeconds(deadline), Main.class.getName(), faultAround, chunk, inFlight, idle);
+                RestoreCommand.stubPath(), Duration.ofSeconds(deadline), Main.class.getName(), faultAround, chunk, inFlight, idle, maxImages);
         try (Agent agent = new Agent(o)) {
             long t0 = System.nanoTime();
             int[] classes = ClassPreloader.loadAll(true); // warm: no class is read from a jar inside a downtime

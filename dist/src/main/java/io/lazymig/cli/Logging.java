@@ -21,6 +21,10 @@ final class Logging {
             default -> "debug";
         };
         System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", level);
+        if (verbosity == 2) {
+            // the agent's audit lines (each migration's peer and outcome) are shown from the default on
+            System.setProperty("org.slf4j.simpleLogger.log." + io.lazymig.migrate.Agent.AUDIT_LOG, "info");
+        }
         System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
         System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "HH:mm:ss.SSS");
         System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");

@@ -1,6 +1,7 @@
 package io.lazymig.migrate;
 
 import io.lazymig.protocol.AuthKey;
+import io.lazymig.protocol.ConnectionLimits;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -10,6 +11,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,19 +24,34 @@ import org.slf4j.LoggerFactory;
  * ahead of need takes a share of the uffd before the process runs, so the process outlives the
  * agent (taken over, or killed at the deadline, never left on zero pages). One migration at a
  * time; another one is refused before its source is frozen.
+ *
+ * <p>A root service that runs what it is sent, so: it listens where its options say; a connection
+ * is read nothing but the handshake until it proved it holds the key, and must do that (and ask
+ * for its migration) within the deadline of {@link #LIMITS}; at most so many connections
+ * authenticate at once and so many are served at once (beyond that, closed with a warning); the
+ * images of a migration are bounded ({@link Options#maxImageBytes()}); every migration taken or
+ * refused after authentication is logged on {@value #AUDIT_LOG} with the peer's address and key.
  */
 public final class Agent implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("lazymig.agent");
+    /** The logger of every migration's peer and outcome, shown at the default verbosity. */
+    public static final String AUDIT_LOG = "lazymig.audit";
+    /** 10 s to authenticate and ask; 8 connections authenticating at once; 4 served at once (one migrates). */
+    static final ConnectionLimits LIMITS = new ConnectionLimits(Duration.ofSeconds(10), 8, 4);
+    /** The default bound on one migration's images (the lazy pages never travel as images). */
+    public static final long DEFAULT_MAX_IMAGE_BYTES = 4L << 30;
 
     /** The agent's settings. */
     public record Options(InetSocketAddress bind, AuthKey key, Path workDir, Path stub, Duration lazyDeadline,
                           String mainClass, int faultAroundBytes, int chunkBytes, int chunksInFlight,
-                          int idleTimeoutSeconds) {
+                          int idleTimeoutSeconds, long maxImageBytes) {
     }
 
     private final Options options;
     private final ServerSocketChannel listener;
     private final AtomicLong sequence = new AtomicLong();
+    private final Semaphore handshakes = new Semaphore(LIMITS.handshakes());
+    private final Semaphore sessions = new Semaphore(LIMITS.sessions());
     private StandbyGuard standby;
     private boolean busy;
 
@@ -44,7 +61,7 @@ public final class Agent implements AutoCloseable {
         this.listener = ServerSocketChannel.open();
         listener.setOption(StandardSocketOptions.SO_REUSEADDR, true);
         try {
-            listener.bind(options.bind(), 16);
+            listener.bind(options.bind(), 128); // a queue of 16 overflowed under a flood: connections dropped without a word
         } catch (IOException e) {
             listener.close();
             throw new IOException("cannot listen on " + options.bind() + ": " + e.getMessage(), e);
@@ -53,6 +70,24 @@ public final class Agent implements AutoCloseable {
 
     Options options() {
         return options;
+    }
+
+    ConnectionLimits limits() {
+        return LIMITS;
+    }
+
+    /** A connection's handshake is over (it holds a slot from accept until then). */
+    void handshakeDone() {
+        handshakes.release();
+    }
+
+    /** Whether an authenticated connection may be served; {@link #leaveSession()} when it ends. */
+    boolean enterSession() {
+        return sessions.tryAcquire();
+    }
+
+    void leaveSession() {
+        sessions.release();
     }
 
     public InetSocketAddress address() throws IOException {
@@ -76,10 +111,23 @@ public final class Agent implements AutoCloseable {
             } catch (ClosedChannelException e) {
                 return;
             }
-            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-            ch.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
-            AgentSession s = new AgentSession(this, ch, String.valueOf(ch.getRemoteAddress()));
-            Thread t = new Thread(s, "migration " + ch.getRemoteAddress());
+            String peer;
+            try {
+                ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                ch.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
+                peer = String.valueOf(ch.getRemoteAddress());
+            } catch (IOException e) {
+                ch.close(); // gone already
+                continue;
+            }
+            if (!handshakes.tryAcquire()) {
+                log.warn("agent: {} dropped: {} connections are authenticating already (at most {})", peer,
+                        LIMITS.handshakes(), LIMITS.handshakes());
+                ch.close();
+                continue;
+            }
+            AgentSession s = new AgentSession(this, ch, peer);
+            Thread t = new Thread(s, "migration " + peer);
             t.setDaemon(true);
             t.start();
         }

@@ -6,6 +6,7 @@ import io.lazymig.jni.WaitStatus;
 import io.lazymig.lazyclient.LazyPagesDaemon;
 import io.lazymig.lazyclient.RemotePageSource;
 import io.lazymig.lazyclient.Stats;
+import io.lazymig.protocol.ConnectionDeadline;
 import io.lazymig.protocol.Frame;
 import io.lazymig.protocol.FrameCodec;
 import io.lazymig.protocol.FrameType;
@@ -16,20 +17,16 @@ import io.lazymig.restore.Restorer;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,10 +41,8 @@ final class AgentSession implements Runnable {
     /** The migrate request's keys of --inherit-fd entries: inherit-fd.0, inherit-fd.1, ... */
     static final String INHERIT_KEY = "inherit-fd.";
     private static final Logger log = LoggerFactory.getLogger("lazymig.agent");
-    private static final Pattern IMAGE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\.img");
-    /** Bounds on what B may send: the images of one process are small (the lazy pages stay behind). */
-    private static final long MAX_IMAGE_BYTES = 1L << 32;
-    private static final int MAX_IMAGES = 4096;
+    /** Every migration taken or refused after authentication, with the peer's identity: always logged. */
+    private static final Logger audit = LoggerFactory.getLogger(Agent.AUDIT_LOG);
     /** How long the daemon keeps trying to reach B's page server after a drop. */
     private static final int RECONNECT_SECONDS = 30;
     private static final long LISTEN_TIMEOUT_SECONDS = 30;
@@ -55,11 +50,14 @@ final class AgentSession implements Runnable {
     private final Agent agent;
     private final SocketChannel channel;
     private final String peer;
+    /** Who the peer is once authenticated: its address and the key it proved it holds. */
+    private String identity;
 
     AgentSession(Agent agent, SocketChannel channel, String peer) {
         this.agent = agent;
         this.channel = channel;
         this.peer = peer;
+        this.identity = peer;
     }
 
     @Override
@@ -67,70 +65,97 @@ final class AgentSession implements Runnable {
         Agent.Options o = agent.options();
         FrameCodec codec = new FrameCodec("migrate at " + peer);
         try (channel) {
-            try {
-                Handshake.server(channel, codec, o.key(), new Handshake.Welcome(0, 0), "migrate at " + peer);
-            } catch (IOException e) {
-                log.warn("agent: {} refused: {}", peer, e.getMessage());
-                return;
-            }
             Control control = new Control(channel, codec, "migrate at " + peer);
-            Map<String, String> request = control.expect("migrate");
-            int pid = (int) Control.number(request, "pid", peer);
-            boolean anyPid = "1".equals(request.get("any-pid"));
-            List<InheritFd> inherit = new ArrayList<>();
-            for (int i = 0; request.containsKey(INHERIT_KEY + i); i++) {
-                try {
-                    InheritFd f = InheritFd.parse(request.get(INHERIT_KEY + i));
-                    if (f.isFd()) {
-                        throw new IllegalArgumentException("--inherit-fd " + f + ": the agent has no fds of the operator's");
-                    }
-                    inherit.add(f);
-                } catch (IllegalArgumentException e) {
-                    log.warn("agent: migration of process {} from {} refused: {}", pid, peer, e.getMessage());
-                    control.sendError(e.getMessage());
-                    return;
-                }
+            Map<String, String> request;
+            try {
+                // Nothing is read but the handshake before authentication; the request must follow it at once.
+                request = ConnectionDeadline.within(channel, agent.limits().handshake(), "migrate at " + peer
+                        + "'s handshake", () -> {
+                            Handshake.server(channel, codec, o.key(), new Handshake.Welcome(0, 0), "migrate at " + peer);
+                            identity = peer + " (" + (o.key() == null ? "unauthenticated: --no-auth" : "key "
+                                    + o.key().fingerprint()) + ")";
+                            return control.expect("migrate");
+                        });
+            } catch (IOException e) {
+                log.warn("agent: {} refused: {}", identity, e.getMessage());
+                return;
+            } finally {
+                agent.handshakeDone();
             }
-            StringBuilder why = new StringBuilder();
-            StandbyGuard guard = agent.begin(why);
-            if (guard == null) {
-                log.warn("agent: migration of process {} from {} refused: {}", pid, peer, why);
-                control.sendError(why.toString());
+            if (!agent.enterSession()) {
+                String why = "the agent serves " + agent.limits().sessions() + " connections already, its limit";
+                audit.warn("agent: migration from {} refused: {}", identity, why);
+                control.sendError(why);
                 return;
             }
-            boolean taken = false;
             try {
-                taken = migrate(control, pid, anyPid, inherit, guard);
+                serve(control, request);
             } finally {
-                agent.end(taken ? null : guard);
+                agent.leaveSession();
             }
         } catch (IOException | RuntimeException e) {
-            log.warn("agent: migration from {} ended: {}", peer, e.getMessage());
+            log.warn("agent: migration from {} ended: {}", identity, e.getMessage());
+        }
+    }
+
+    private void serve(Control control, Map<String, String> request) throws IOException {
+        int pid = (int) Control.number(request, "pid", peer);
+        boolean anyPid = "1".equals(request.get("any-pid"));
+        List<InheritFd> inherit = new ArrayList<>();
+        for (int i = 0; request.containsKey(INHERIT_KEY + i); i++) {
+            try {
+                InheritFd f = InheritFd.parse(request.get(INHERIT_KEY + i));
+                if (f.isFd()) {
+                    throw new IllegalArgumentException("--inherit-fd " + f + ": the agent has no fds of the operator's");
+                }
+                inherit.add(f);
+            } catch (IllegalArgumentException e) {
+                audit.warn("agent: migration of process {} from {} refused: {}", pid, identity, e.getMessage());
+                control.sendError(e.getMessage());
+                return;
+            }
+        }
+        String refusal = refusal(pid, anyPid);
+        if (refusal != null) {
+            audit.warn("agent: migration of process {} from {} refused: {}", pid, identity, refusal);
+            control.sendError(refusal);
+            return;
+        }
+        StringBuilder why = new StringBuilder();
+        StandbyGuard guard = agent.begin(why);
+        if (guard == null) {
+            audit.warn("agent: migration of process {} from {} refused: {}", pid, identity, why);
+            control.sendError(why.toString());
+            return;
+        }
+        boolean taken = false;
+        try {
+            taken = migrate(control, pid, guard, anyPid, inherit);
+        } finally {
+            agent.end(taken ? null : guard);
         }
     }
 
     /** Returns whether the guard was handed the process (then it is used up). */
-    private boolean migrate(Control control, int pid, boolean anyPid, List<InheritFd> inherit, StandbyGuard guard)
+    private boolean migrate(Control control, int pid, StandbyGuard guard, boolean anyPid, List<InheritFd> inherit)
             throws IOException {
         Agent.Options o = agent.options();
-        String refusal = refusal(pid, anyPid);
-        if (refusal != null) {
-            log.warn("agent: migration of process {} from {} refused: {}", pid, peer, refusal);
-            control.sendError(refusal);
-            return false;
-        }
         String id = agent.nextId(pid);
         Path dir = o.workDir().resolve(id);
         Path images = dir.resolve("images");
         Files.createDirectories(images);
         boolean[] guarded = {false};
         try (MigrationLog mlog = new MigrationLog(id, dir.resolve("migration.log"))) {
-            mlog.info("process " + pid + " from " + peer + "; guard pid " + guard.pid() + " (" + guard.log() + ")");
+            audit.info("agent: migration {}: process {} from {} taken", id, pid, identity);
+            mlog.info("process " + pid + " from " + identity + "; guard pid " + guard.pid() + " (" + guard.log() + ")");
             control.send("ready", Map.of("migration", id, "deadline", Long.toString(o.lazyDeadline().toSeconds()),
                     "reconnect", Integer.toString(RECONNECT_SECONDS), "dir", dir.toString()));
             try {
                 run(control, mlog, dir, images, anyPid, inherit, guard, guarded);
+                audit.info("agent: migration {}: process {} from {} complete", id, pid, identity);
             } catch (IOException | RuntimeException | InterruptedException e) {
+                audit.warn("agent: migration {}: process {} from {} failed: {}", id, pid, identity,
+                        e.getMessage() == null ? e.toString() : e.getMessage());
                 mlog.error(e.getMessage() == null ? e.toString() : e.getMessage());
                 control.sendError("agent: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
                 if (e instanceof InterruptedException) {
@@ -206,8 +231,8 @@ final class AgentSession implements Runnable {
 
     /** The images, until "start". Returns their bytes. */
     private long receiveImages(Control control, Path images) throws IOException {
-        long bytes = 0;
-        int files = 0;
+        ImageReceiver receiver = new ImageReceiver(images, agent.options().maxImageBytes(), peer);
+        int frames = 0;
         while (true) {
             Frame f = control.read();
             if (f.type() == FrameType.CONTROL) {
@@ -215,11 +240,11 @@ final class AgentSession implements Runnable {
                 if (!"start".equals(m.get("kind"))) {
                     throw new ProtocolException(peer + " sent '" + m.get("kind") + "' where the images belong");
                 }
-                return bytes;
+                return receiver.received();
             }
-            bytes += writeImagePart(images, f.payload());
-            if (++files > MAX_IMAGES * 8 || bytes > MAX_IMAGE_BYTES) {
-                throw new ProtocolException(peer + " sent more images than a process has");
+            receiver.write(f.payload());
+            if (++frames > ImageReceiver.MAX_FILES * 8) {
+                throw new ProtocolException(peer + " sent more image parts than a process has");
             }
         }
     }
@@ -340,35 +365,6 @@ final class AgentSession implements Runnable {
             return "pid " + pid + " is taken on this host; migrate with --any-pid to restore the process under another pid";
         }
         return null;
-    }
-
-    /** One FILE frame: u16 name length, name, u64 offset, data; written at its offset into {@code images}. */
-    private long writeImagePart(Path images, ByteBuffer p) throws IOException {
-        if (p.remaining() < 2) {
-            throw new ProtocolException(peer + " sent a malformed file frame");
-        }
-        int n = p.getShort() & 0xffff;
-        if (n > p.remaining() - 8) {
-            throw new ProtocolException(peer + " sent a malformed file frame");
-        }
-        byte[] nameBytes = new byte[n];
-        p.get(nameBytes);
-        String name = new String(nameBytes, StandardCharsets.UTF_8);
-        if (!IMAGE_NAME.matcher(name).matches()) {
-            throw new ProtocolException(peer + " sent an image named '" + name + "': refused");
-        }
-        long offset = p.getLong();
-        if (offset < 0 || offset > MAX_IMAGE_BYTES) {
-            throw new ProtocolException(peer + " sent " + name + " at offset " + offset);
-        }
-        long len = p.remaining();
-        try (FileChannel out = FileChannel.open(images.resolve(name), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
-            long at = offset;
-            while (p.hasRemaining()) {
-                at += out.write(p, at);
-            }
-        }
-        return len;
     }
 
     private static double ms(long nanos) {

@@ -124,7 +124,7 @@ final class Control implements AutoCloseable {
         for (String line : text.split("\n")) {
             int eq = line.indexOf('=');
             if (eq > 0) {
-                m.put(line.substring(0, eq), line.substring(eq + 1));
+                m.put(Errors.printable(line.substring(0, eq)), Errors.printable(line.substring(eq + 1)));
             }
         }
         return m;

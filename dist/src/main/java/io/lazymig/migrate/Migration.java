@@ -142,7 +142,8 @@ public final class Migration {
             ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
             ch.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
             FrameCodec codec = new FrameCodec("agent at " + o.agent());
-            Handshake.client(ch, codec, o.key(), "agent at " + o.agent());
+            io.lazymig.protocol.ConnectionDeadline.within(ch, Agent.LIMITS.handshake(), "agent at " + o.agent()
+                    + "'s handshake", () -> Handshake.client(ch, codec, o.key(), "agent at " + o.agent()));
             return new Control(ch, codec, "agent at " + o.agent());
         } catch (IOException e) {
             ch.close();

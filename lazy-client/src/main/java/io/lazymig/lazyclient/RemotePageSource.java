@@ -4,6 +4,8 @@ import io.lazymig.jni.Buffers;
 import io.lazymig.jni.NativeException;
 import io.lazymig.jni.ThreadNice;
 import io.lazymig.protocol.AuthKey;
+import io.lazymig.protocol.ConnectionDeadline;
+import io.lazymig.protocol.ConnectionLimits;
 import io.lazymig.protocol.Errors;
 import io.lazymig.protocol.Frame;
 import io.lazymig.protocol.FrameCodec;
@@ -62,6 +64,10 @@ public final class RemotePageSource implements PageSource {
      * too, and a holder at a lower priority, preempted, held faults up for milliseconds.
      */
     static final int BACKGROUND_NICE = 5;
+    /** A server that does not complete the handshake in this time is dropped (and tried again, as a lost one). */
+    static final Duration HANDSHAKE_DEADLINE = ConnectionLimits.DEFAULT.handshake();
+    /** The largest image the daemon takes from a server (the lazy pages never travel as images). */
+    static final long MAX_IMAGE_BYTES = 1L << 32;
     private static final Pattern IMAGE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\.img");
 
     private final InetSocketAddress server;
@@ -115,7 +121,7 @@ public final class RemotePageSource implements PageSource {
         ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
         ch.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
         try {
-            welcome = Handshake.client(ch, sendCodec, key, "lazy server " + server);
+            welcome = handshake(ch, sendCodec, "lazy server " + server, Handshake.CAPABILITIES);
         } catch (IOException e) {
             ch.close();
             throw e;
@@ -135,7 +141,12 @@ public final class RemotePageSource implements PageSource {
         List<String> fetched = new ArrayList<>();
         for (Messages.ImageInfo info : Messages.imageList(list.payload())) {
             if (!IMAGE_NAME.matcher(info.name()).matches()) {
-                throw new ProtocolException("lazy server offered an image named '" + info.name() + "': refused");
+                throw new ProtocolException("lazy server offered an image named '" + Errors.printable(info.name())
+                        + "': refused");
+            }
+            if (info.size() < 0 || info.size() > MAX_IMAGE_BYTES) {
+                throw new ProtocolException("lazy server offered " + info.name() + " of " + Long.toUnsignedString(info.size())
+                        + " bytes, beyond the " + MAX_IMAGE_BYTES + "-byte bound: refused");
             }
             Path target = dir.resolve(info.name());
             if (Files.exists(target)) {
@@ -151,7 +162,7 @@ public final class RemotePageSource implements PageSource {
                             Messages.imageRequest(info.name(), offset, len));
                     Frame img = expect(receiveCodec.read(channel, Frame.MAX_PAYLOAD), FrameType.IMAGE);
                     ByteBuffer data = img.payload();
-                    if (data.getLong() != offset || data.remaining() != len) {
+                    if (data.remaining() < 8 || data.getLong() != offset || data.remaining() != len) {
                         throw new ProtocolException("lazy server sent the wrong part of " + info.name());
                     }
                     while (data.hasRemaining()) {
@@ -464,7 +475,7 @@ public final class RemotePageSource implements PageSource {
         try {
             ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
             ch.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
-            Handshake.client(ch, faultSendCodec, key, "lazy server " + server + " (faults)", Handshake.FAULT_CHANNEL);
+            handshake(ch, faultSendCodec, "lazy server " + server + " (faults)", Handshake.FAULT_CHANNEL);
         } catch (IOException e) {
             ch.close();
             throw e;
@@ -524,7 +535,12 @@ public final class RemotePageSource implements PageSource {
                 Thread.sleep(backoff);
                 SocketChannel ch = SocketChannel.open(server);
                 ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-                Handshake.client(ch, sendCodec, key, "lazy server " + server);
+                try {
+                    handshake(ch, sendCodec, "lazy server " + server, Handshake.CAPABILITIES);
+                } catch (IOException e) {
+                    ch.close();
+                    throw e;
+                }
                 synchronized (sendLock) {
                     channel = ch;
                 }
@@ -544,6 +560,12 @@ public final class RemotePageSource implements PageSource {
             }
         }
         return false;
+    }
+
+    /** The client's handshake, dropped when the server does not complete it within {@link #HANDSHAKE_DEADLINE}. */
+    private Handshake.Welcome handshake(SocketChannel ch, FrameCodec codec, String name, int capabilities) throws IOException {
+        return ConnectionDeadline.within(ch, HANDSHAKE_DEADLINE, name + "'s handshake",
+                () -> Handshake.client(ch, codec, key, name, capabilities));
     }
 
     private Frame expect(Frame f, FrameType want) throws ProtocolException {

@@ -25,11 +25,18 @@ import org.slf4j.LoggerFactory;
  * One connection of a client: after the handshake a reader thread takes requests off the socket. It answers
  * fault requests itself, at once; the rest go into a bounded queue this thread answers in order,
  * so a fault never waits behind queued background chunks (at most behind the one being sent).
+ *
+ * <p>What a connection costs: before it is let in, its thread and a few hundred bytes of frame
+ * (the handshake's are at most 256 bytes); after it, at most two page buffers of the server's pool
+ * ({@link PageBuffers#SIZE} bytes each, one per thread that answers with pages or images), a second
+ * thread, and at most {@value #MAX_QUEUED} queued requests of at most {@value #MAX_REQUEST} bytes.
  */
 final class ClientSession implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("lazymig.lazy-server");
     /** Requests a client may have queued; more is a broken client. */
     static final int MAX_QUEUED = 4096;
+    /** The largest request payload (a GET_IMAGE with the longest name is 269 bytes). */
+    static final int MAX_REQUEST = 512;
     /** The nice value of the thread answering queued (background) requests. */
     static final int BACKGROUND_NICE = 5;
     private static final Frame STOP = new Frame(FrameType.BYE, 0, Long.MAX_VALUE, null);
@@ -42,16 +49,16 @@ final class ClientSession implements AutoCloseable {
     private final FrameCodec in;
     private final FrameCodec out;
     private final LinkedBlockingQueue<Frame> queue = new LinkedBlockingQueue<>();
-    private final ByteBuffer pages = ByteBuffer.allocateDirect(Frame.MAX_PAYLOAD - Messages.PAGES_HEADER);
-    /** The reader thread's own buffer for the fault requests it answers itself. */
-    private final ByteBuffer faultPages = ByteBuffer.allocateDirect(Frame.MAX_PAYLOAD - Messages.PAGES_HEADER);
+    private final PageBuffers buffers;
     /** Both threads write replies: one frame at a time. */
     private final Object sendLock = new Object();
     private volatile IOException readerFailure;
     private boolean done;
 
 
-    ClientSession(SocketChannel ch, String peer, PageStore store, DestinationImages images, AuthKey key) {
+    ClientSession(SocketChannel ch, String peer, PageStore store, DestinationImages images, AuthKey key,
+                  PageBuffers buffers) {
+        this.buffers = buffers;
         this.ch = ch;
         this.peer = "client " + peer;
         this.store = store;
@@ -72,6 +79,15 @@ final class ClientSession implements AutoCloseable {
         return faultChannel;
     }
 
+    /** Tells a client let in that the server serves as many as it may, and why it is dropped. */
+    void refuseFull(String why) {
+        try {
+            error(0, Errors.REFUSED, why);
+        } catch (IOException e) {
+            // it is dropped all the same
+        }
+    }
+
     /** Serves the requests after the handshake; returns whether the client said it has every page (DONE). */
     boolean run() throws IOException, InterruptedException {
         Thread reader = new Thread(this::readRequests, "reader " + peer);
@@ -84,22 +100,28 @@ final class ClientSession implements AutoCloseable {
         } catch (NativeException | LinkageError e) {
             log.debug("lazy-server: {}: background answers at the default priority ({})", peer, e.getMessage());
         }
-        while (true) {
-            Frame f = queue.take();
-            if (f == STOP) {
-                if (readerFailure != null && !(readerFailure instanceof EOFException)) {
-                    throw readerFailure;
+        PageBuffers.Slot pages = new PageBuffers.Slot(buffers);
+        try {
+            while (true) {
+                Frame f = queue.take();
+                if (f == STOP) {
+                    if (readerFailure != null && !(readerFailure instanceof EOFException)) {
+                        throw readerFailure;
+                    }
+                    return done;
                 }
-                return done;
+                answer(f, pages);
             }
-            answer(f, pages);
+        } finally {
+            pages.release();
         }
     }
 
     private void readRequests() {
+        PageBuffers.Slot faultPages = new PageBuffers.Slot(buffers);
         try {
             while (true) {
-                Frame f = in.read(ch, 1024);
+                Frame f = in.read(ch, MAX_REQUEST);
                 if (f.type() == FrameType.BYE) {
                     break;
                 }
@@ -117,16 +139,21 @@ final class ClientSession implements AutoCloseable {
         } catch (IOException e) {
             readerFailure = e;
         } finally {
+            faultPages.release();
             queue.add(STOP);
         }
     }
 
-    private void answer(Frame f, ByteBuffer buffer) throws IOException {
+    private void answer(Frame f, PageBuffers.Slot buffer) throws IOException {
         switch (f.type()) {
             case GET_PAGES -> answerPages(f, buffer);
             case LIST_IMAGES -> send(FrameType.IMAGES, 0, f.id(), new ByteBuffer[] {Messages.imageList(images.images())});
-            case GET_IMAGE -> answerImage(f);
+            case GET_IMAGE -> answerImage(f, buffer);
             case DONE -> {
+                if (f.payload().remaining() != 4) {
+                    error(f.id(), Errors.BAD_REQUEST, "a DONE frame of " + f.payload().remaining() + " bytes");
+                    return;
+                }
                 done = true;
                 log.info("lazy-server: {} has every page of process {}", peer, f.payload().getInt(0));
             }
@@ -135,7 +162,7 @@ final class ClientSession implements AutoCloseable {
         }
     }
 
-    private void answerPages(Frame f, ByteBuffer pages) throws IOException {
+    private void answerPages(Frame f, PageBuffers.Slot slot) throws IOException {
         Messages.PageRange r;
         try {
             r = Messages.pageRange(f.payload());
@@ -143,7 +170,7 @@ final class ClientSession implements AutoCloseable {
             error(f.id(), Errors.BAD_REQUEST, e.getMessage());
             return;
         }
-        pages.clear();
+        ByteBuffer pages = slot.get().clear();
         int n;
         try {
             n = store.read(r.pid(), r.vaddr(), r.nrPages(), pages);
@@ -156,7 +183,7 @@ final class ClientSession implements AutoCloseable {
         send(FrameType.PAGES, f.flags(), f.id(), new ByteBuffer[] {head, pages});
     }
 
-    private void answerImage(Frame f) throws IOException {
+    private void answerImage(Frame f, PageBuffers.Slot slot) throws IOException {
         Messages.ImageRequest r;
         try {
             r = Messages.imageRequest(f.payload());
@@ -169,10 +196,14 @@ final class ClientSession implements AutoCloseable {
             error(f.id(), Errors.NO_SUCH_IMAGE, "no image " + r.name() + " here");
             return;
         }
+        if (r.length() > PageBuffers.SIZE) {
+            error(f.id(), Errors.BAD_REQUEST, "image range of " + r.length() + " bytes, beyond " + PageBuffers.SIZE);
+            return;
+        }
         try (FileChannel fc = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = fc.size();
             int len = (int) Math.max(0, Math.min(r.length(), size - r.offset()));
-            ByteBuffer data = ByteBuffer.allocate(len);
+            ByteBuffer data = slot.get().clear().limit(len);
             while (data.hasRemaining() && fc.read(data, r.offset() + data.position()) > 0) {
                 // positioned reads until the range is in
             }

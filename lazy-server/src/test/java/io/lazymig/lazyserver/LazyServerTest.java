@@ -180,4 +180,43 @@ class LazyServerTest {
             throw new AssertionError("the server did not close a connection that sent a bad frame header within 20 s", e);
         }
     }
+
+    /** Bounded: one handshake at a time here, one session; a silent peer is dropped at the deadline, one more at accept. */
+    @Test
+    void limitsHandshakesAndSessions() throws Exception {
+        io.lazymig.protocol.ConnectionLimits limits = new io.lazymig.protocol.ConnectionLimits(java.time.Duration.ofSeconds(2),
+                1, 1);
+        try (LazyServer small = new LazyServer(store, images, null, new InetSocketAddress("127.0.0.1", 0), limits)) {
+            Thread t = new Thread(() -> {
+                try {
+                    small.serve();
+                } catch (IOException ignored) {
+                    // closed
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+            try (SocketChannel silent = SocketChannel.open(small.address())) {
+                ByteBuffer b = ByteBuffer.allocate(16);
+                assertEquals(-1, silent.read(b), "the silent peer is dropped at the deadline");
+            }
+            while (small.handshaking() > 0) {
+                Thread.sleep(5); // its thread gives the slot back after hanging up
+            }
+            FrameCodec codec = new FrameCodec("server");
+            try (SocketChannel first = SocketChannel.open(small.address())) {
+                Handshake.client(first, codec, null, "server");
+                codec.write(first, FrameType.PING, 0, 1, (ByteBuffer) null);
+                assertEquals(FrameType.PONG, codec.read(first, 16).type());
+                try (SocketChannel second = SocketChannel.open(small.address())) {
+                    FrameCodec c2 = new FrameCodec("server");
+                    Handshake.client(second, c2, null, "server");
+                    Frame refusal = c2.read(second, 4096);
+                    assertEquals(FrameType.ERROR, refusal.type());
+                    assertThat(Errors.decode(refusal.payload()).message(), containsString("serves 1 connections already"));
+                }
+                assertEquals(1, small.activeClients());
+            }
+        }
+    }
 }

@@ -66,6 +66,19 @@ public final class AuthKey {
         }
     }
 
+    /**
+     * Names the key without revealing it: the first 8 bytes of HMAC-SHA256(key, "lazymig-key-id"),
+     * in hex, e.g. for the logs to say which key a peer proved it holds.
+     */
+    public String fingerprint() {
+        byte[] m = mac("lazymig-key-id".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            b.append(String.format("%02x", m[i] & 0xff));
+        }
+        return b.toString();
+    }
+
     static boolean sameMac(byte[] a, byte[] b) {
         return MessageDigest.isEqual(a, b);
     }

@@ -34,6 +34,15 @@ public final class Errors {
         int code = p.getInt();
         byte[] m = new byte[Math.min(p.remaining(), MAX_MESSAGE)];
         p.get(m);
-        return new Error(code, new String(m, StandardCharsets.UTF_8));
+        return new Error(code, printable(new String(m, StandardCharsets.UTF_8)));
+    }
+
+    /** A peer's text as one printable line for our logs: control characters and undecodable bytes become '?'. */
+    public static String printable(String text) {
+        StringBuilder b = new StringBuilder(text.length());
+        text.codePoints().forEach(c -> b.appendCodePoint(Character.isISOControl(c) || c == 0xfffd
+                || Character.getType(c) == Character.FORMAT || Character.getType(c) == Character.LINE_SEPARATOR
+                || Character.getType(c) == Character.PARAGRAPH_SEPARATOR ? '?' : c));
+        return b.toString();
     }
 }

@@ -50,6 +50,9 @@ public final class Handshake {
         codec.write(ch, FrameType.HELLO, 0, 0, hello);
         Frame f = expect(codec.read(ch, 256), FrameType.CHALLENGE, server);
         ByteBuffer p = f.payload();
+        if (p.remaining() != 2 + 2 + 4 + 2 * NONCE) {
+            throw new ProtocolException(server + " is not a lazymig server (a challenge of " + p.remaining() + " bytes)");
+        }
         int version = p.getShort() & 0xffff;
         int authMode = p.getShort() & 0xffff;
         p.getInt(); // capabilities
@@ -73,6 +76,9 @@ public final class Handshake {
         byte[] proof = key == null ? new byte[NONCE] : key.mac(CLIENT_LABEL, serverNonce, clientNonce);
         codec.write(ch, FrameType.AUTH, 0, 0, ByteBuffer.wrap(proof));
         Frame w = expect(codec.read(ch, 1024), FrameType.WELCOME, server);
+        if (w.payload().remaining() < 12) {
+            throw new ProtocolException(server + " sent a welcome of " + w.payload().remaining() + " bytes");
+        }
         return new Welcome(w.payload().getInt(), w.payload().getLong());
     }
 

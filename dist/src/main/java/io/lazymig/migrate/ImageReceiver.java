@@ -1,0 +1,87 @@
+package io.lazymig.migrate;
+
+import io.lazymig.protocol.Errors;
+import io.lazymig.protocol.ProtocolException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * The agent's side of the images B sends: each FILE frame (u16 name length, name, u64 offset,
+ * data) checked and written at its offset into the migration's image directory. Bounded: names
+ * are plain image names (no path), at most {@value #MAX_FILES} files, and the images together (the
+ * sum of each file's furthest byte, so a far offset counts whole) at most the agent's limit.
+ */
+public final class ImageReceiver {
+    private static final Pattern IMAGE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\.img");
+    public static final int MAX_FILES = 4096;
+
+    private final Path dir;
+    private final long maxBytes;
+    private final String peer;
+    private final Map<String, Long> ends = new HashMap<>();
+    private long total;
+    private long received;
+
+    public ImageReceiver(Path dir, long maxBytes, String peer) {
+        this.dir = dir;
+        this.maxBytes = maxBytes;
+        this.peer = peer;
+    }
+
+    /** Writes one FILE frame's payload; returns its data bytes. */
+    public long write(ByteBuffer p) throws IOException {
+        if (p.remaining() < 2) {
+            throw new ProtocolException(peer + " sent a malformed file frame");
+        }
+        int n = p.getShort() & 0xffff;
+        if (n > p.remaining() - 8) {
+            throw new ProtocolException(peer + " sent a malformed file frame");
+        }
+        byte[] nameBytes = new byte[n];
+        p.get(nameBytes);
+        String name = new String(nameBytes, StandardCharsets.UTF_8);
+        if (!IMAGE_NAME.matcher(name).matches()) {
+            throw new ProtocolException(peer + " sent an image named '" + Errors.printable(name) + "': refused");
+        }
+        long offset = p.getLong();
+        long len = p.remaining();
+        if (offset < 0 || offset > maxBytes - len) {
+            throw new ProtocolException(peer + " sent " + name + " at offset " + offset + ": beyond the agent's "
+                    + maxBytes + "-byte bound on images");
+        }
+        long end = offset + len;
+        Long before = ends.get(name);
+        if (before == null && ends.size() >= MAX_FILES) {
+            throw new ProtocolException(peer + " sent more than " + MAX_FILES + " images");
+        }
+        if (before == null || end > before) {
+            long grown = total + end - (before == null ? 0 : before);
+            if (grown > maxBytes) {
+                throw new ProtocolException(peer + " sent more than " + maxBytes + " bytes of images, the agent's bound "
+                        + "(--max-image-size)");
+            }
+            total = grown;
+            ends.put(name, end);
+        }
+        try (FileChannel out = FileChannel.open(dir.resolve(name), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            long at = offset;
+            while (p.hasRemaining()) {
+                at += out.write(p, at);
+            }
+        }
+        received += len;
+        return len;
+    }
+
+    /** Data bytes written so far. */
+    public long received() {
+        return received;
+    }
+}
