@@ -153,9 +153,15 @@ final class RestoreWorkload implements AutoCloseable {
         return "'" + s.replace("'", "'\\''") + "'";
     }
 
-    /** The lines printed so far that carry "pid" and "counter". */
+    /**
+     * The lines printed so far that carry "pid" and "counter" (none while the output file does not
+     * exist yet: a workload piped to another program, whose shell opens the file only as it starts it).
+     */
     List<Line> lines() throws IOException {
         List<Line> out = new ArrayList<>();
+        if (!Files.exists(output)) {
+            return out;
+        }
         for (String s : Files.readAllLines(output, StandardCharsets.UTF_8)) {
             Line l = parse(s);
             if (l != null) {
