@@ -80,6 +80,7 @@ public final class Migration {
     public Result run() throws IOException {
         long tBegin = System.nanoTime();
         Preflight.check(o.pid());
+        Preflight.refuseChildren(o.pid(), "lazy migration");
         Control control = connect();
         try (control) {
             Map<String, String> req = new LinkedHashMap<>();

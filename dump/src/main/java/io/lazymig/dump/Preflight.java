@@ -6,11 +6,12 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import io.lazymig.images.TreeIds;
 import java.util.stream.Stream;
 
 /**
- * What lazymig can dump today: one x86_64 process (with any number of threads, none under seccomp)
- * without children, whose fds are regular files, /dev/null or terminals (an io_uring, like every
+ * What lazymig can dump today: an x86_64 process and its descendants (with any number of threads,
+ * none under seccomp), whose fds are regular files, /dev/null or terminals (an io_uring, like every
  * anon_inode kind, is refused by its fd). Anything else is refused with one line naming it, before the process is touched (and again once it is
  * frozen, against races).
  */
@@ -18,7 +19,7 @@ public final class Preflight {
     private Preflight() {
     }
 
-    /** What a migration or a restore of the dump needs: one process (threads and all), regular files, and the rest. */
+    /** What a migration or a restore of the dump needs of one process of the tree: its threads, regular files, and the rest. */
     public static void check(int pid) throws IOException {
         Path proc = Path.of("/proc", Integer.toString(pid));
         if (pid <= 0 || !Files.isDirectory(proc)) {
@@ -26,11 +27,6 @@ public final class Preflight {
         }
         if (pid == ProcessHandle.current().pid()) {
             throw new DumpException("process " + pid + " is lazymig itself");
-        }
-        String children = readOrEmpty(proc.resolve("task").resolve(Integer.toString(pid)).resolve("children")).trim();
-        if (!children.isEmpty()) {
-            throw new DumpException("process " + pid + " has child processes (" + children
-                    + "): process trees are not supported yet");
         }
         for (int tid : tasks(pid)) {
             String refusal = threadRefusal(pid, tid);
@@ -45,6 +41,69 @@ public final class Preflight {
                 throw new DumpException("process " + pid + " fd " + fd + " is " + kind + " (" + target
                         + "): only regular files, /dev/null and terminals are supported yet");
             }
+        }
+    }
+
+    /**
+     * {@link #check} for {@code pid} and every descendant (walked through /proc while they run: the
+     * dump checks again once they are frozen), and whether restore can rebuild their sessions and
+     * groups ({@link #refuseTreeIds}). Returns the tree's nodes, root first.
+     */
+    public static List<TreeIds.Node> checkTree(int pid) throws IOException {
+        List<TreeIds.Node> nodes = new ArrayList<>();
+        List<Integer> queue = new ArrayList<>(List.of(pid));
+        List<Integer> parents = new ArrayList<>(List.of(0));
+        for (int i = 0; i < queue.size(); i++) {
+            int p = queue.get(i);
+            String stat;
+            try {
+                stat = Files.readString(Path.of("/proc", Integer.toString(p), "stat"));
+            } catch (NoSuchFileException e) {
+                if (p == pid) {
+                    throw new DumpException("no process " + pid);
+                }
+                continue; // exited and reaped meanwhile
+            }
+            String[] f = stat.substring(stat.lastIndexOf(')') + 1).trim().split("\\s+");
+            nodes.add(new TreeIds.Node(p, parents.get(i), Integer.parseInt(f[5 - 3]), Integer.parseInt(f[6 - 3])));
+            if (f[0].equals("Z")) {
+                continue;
+            }
+            check(p);
+            for (int tid : tasks(p)) {
+                String children = readOrEmpty(Path.of("/proc", Integer.toString(p), "task", Integer.toString(tid),
+                        "children")).trim();
+                for (String c : children.isEmpty() ? new String[0] : children.split("\\s+")) {
+                    int child = Integer.parseInt(c);
+                    if (!queue.contains(child)) {
+                        queue.add(child);
+                        parents.add(p);
+                    }
+                }
+            }
+        }
+        refuseTreeIds(pid, nodes);
+        return nodes;
+    }
+
+    /** Refuses a tree whose sessions and groups restore cannot rebuild, naming the process at fault. */
+    static void refuseTreeIds(int pid, List<TreeIds.Node> nodes) throws DumpException {
+        String refusal = TreeIds.refusal(nodes);
+        if (refusal != null) {
+            throw new DumpException("process " + pid + " has a tree restore cannot rebuild: " + refusal);
+        }
+    }
+
+    /**
+     * Refuses a process with children where only one process can be handled ({@code what}: "lazy
+     * migration", ...): "process PID has child processes (PIDS): WHAT of a process tree is not supported yet".
+     */
+    public static void refuseChildren(int pid, String what) throws IOException {
+        String children = readOrEmpty(Path.of("/proc", Integer.toString(pid), "task", Integer.toString(pid), "children"))
+                .trim();
+        if (!children.isEmpty()) {
+            throw new DumpException("process " + pid + " has child processes (" + children + "): " + what
+                    + " of a process tree is not supported yet");
         }
     }
 

@@ -45,6 +45,8 @@ public final class Syscalls {
     public static final int RSEQ = Ptrace.syscallNumber("rseq");
     public static final int PIDFD_OPEN = Ptrace.syscallNumber("pidfd_open");
     public static final int SETSID = Ptrace.syscallNumber("setsid");
+    public static final int SETPGID = Ptrace.syscallNumber("setpgid");
+    public static final int PIDFD_GETFD = Ptrace.syscallNumber("pidfd_getfd");
     public static final int CHDIR = Ptrace.syscallNumber("chdir");
     public static final int FCHDIR = Ptrace.syscallNumber("fchdir");
     public static final int UMASK = Ptrace.syscallNumber("umask");

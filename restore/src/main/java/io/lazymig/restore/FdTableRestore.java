@@ -24,6 +24,11 @@ final class FdTableRestore {
     }
 
     static void restore(Injector in, Checkpoint cp, List<FdSlot> slots) throws IOException {
+        restore(in, cp, cp.root().pid(), slots);
+    }
+
+    /** The fd table {@code slots} of process {@code pid} of the checkpoint. */
+    static void restore(Injector in, Checkpoint cp, int pid, List<FdSlot> slots) throws IOException {
         ParkedStdio stdio = ParkedStdio.park(in);
         Map<Integer, Integer> fdOfFile = new HashMap<>();
         for (FdSlot s : slots) {
@@ -39,7 +44,7 @@ final class FdTableRestore {
                 }
                 seek(in, s.fd(), f);
                 fdOfFile.put(s.fileId(), s.fd());
-                Optional<FileLock> lock = cp.fdLock(cp.root().pid(), s.fd());
+                Optional<FileLock> lock = cp.fdLock(pid, s.fd());
                 if (lock.isPresent()) {
                     FlockInjection.take(in, s.fd(), lock.get());
                 }

@@ -7,8 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One restore in progress, as the steps share it: what is restored and how, the stub it is
- * rebuilt in, and what earlier steps left for later ones. Owned by the restoring (tracer) thread.
+ * One process's restore in progress, as the steps share it: what is restored and how (the
+ * process, one of the checkpoint's tree), the stub it is rebuilt in, and what earlier steps left for later ones. Owned by the restoring (tracer) thread.
  */
 final class Restoring {
     final Restorer.Options options;
@@ -38,9 +38,14 @@ final class Restoring {
     }
 
     Restoring(Restorer.Options options, Checkpoint checkpoint, int pid) {
+        this(options, checkpoint, checkpoint.root(), pid);
+    }
+
+    /** The restore of {@code process}, one process of the tree, into the stub {@code pid}. */
+    Restoring(Restorer.Options options, Checkpoint checkpoint, ProcessImage process, int pid) {
         this.options = options;
         this.checkpoint = checkpoint;
-        this.process = checkpoint.root();
+        this.process = process;
         this.pid = pid;
     }
 }

@@ -2,6 +2,7 @@ package io.lazymig.restore;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.lazymig.images.Checkpoint;
 import java.util.List;
@@ -73,11 +74,21 @@ class RestorePlanTest {
 
     @Test
     void multiThreadedProcessesAreAccepted() throws Exception {
-        Restorer.refuseUnsupported(Checkpoint.of(Processes.withThreads(3, List.of()), List.of()));
+        Restorer.refuseUnsupported(Checkpoint.of(Processes.withThreads(3, List.of()), List.of()), true);
     }
 
     @Test
     void aSingleThreadedProcessIsAccepted() throws Exception {
-        Restorer.refuseUnsupported(Checkpoint.of(Processes.single(List.of()), List.of()));
+        Restorer.refuseUnsupported(Checkpoint.of(Processes.single(List.of()), List.of()), true);
+    }
+
+    @Test
+    void aTreeIsRestoredEagerlyOnly() throws Exception {
+        Checkpoint tree = new Checkpoint(List.of(Processes.single(List.of())), List.of(), List.of(), List.of(),
+                List.of(new io.lazymig.images.Zombie(Processes.PID + 5, Processes.PID, Processes.PID, Processes.PID, "z", 0)));
+        Restorer.refuseUnsupported(tree, false);
+        RestoreException e = assertThrows(RestoreException.class, () -> Restorer.refuseUnsupported(tree, true));
+        assertEquals("the checkpoint holds a tree of 2 processes: lazy restore of process trees is not supported yet"
+                + " (restore it without --lazy-pages)", e.getMessage());
     }
 }
