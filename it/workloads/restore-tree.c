@@ -7,8 +7,9 @@
  * INTERVAL_MS, checks its checksum and a 1 MiB region all inherited copy-on-write from the root,
  * and appends one line to OUTDIR/ROLE.log:
  *   role R pid P ppid PP pgid G sid S counter N sum X cow Y ok|BAD
- * The root also prints "pid P counter N" to stdout, and "reaped Z status E" to root.log when it
- * reaps the zombie. Usage: restore-tree MIB INTERVAL_MS OUTDIR
+ * Every process also prints its counter to stdout, which they all share (one open file
+ * description, inherited): the root "pid P counter N", the others "role R counter N". The root
+ * writes "reaped Z status E" to root.log when it reaps the zombie. Usage: restore-tree MIB INTERVAL_MS OUTDIR
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -91,9 +92,12 @@ static void run(const char *role, uint64_t seed, pid_t zombie)
         int ok = sum == expected && c == cow_sum;
         dprintf(log, "role %s pid %d ppid %d pgid %d sid %d counter %" PRIu64 " sum %016" PRIx64 " cow %016" PRIx64
                 " %s\n", role, getpid(), getppid(), getpgid(0), getsid(0), n, sum, c, ok ? "ok" : "BAD");
-        if (zombie > 0) {
+        if (zombie >= 0) {
             printf("pid %d counter %" PRIu64 "\n", getpid(), n);
-            fflush(stdout);
+        } else {
+            printf("role %s counter %" PRIu64 "\n", role, n);
+        }
+        if (zombie > 0) {
             if (access(reap, F_OK) == 0) {
                 int st;
                 pid_t r = waitpid(zombie, &st, WNOHANG);
@@ -131,14 +135,14 @@ int main(int argc, char **argv)
     if (a == 0) {
         setpgid(0, 0);
         if (fork() == 0)
-            run("g", 9, 0);
-        run("a", 3, 0);
+            run("g", 9, -1);
+        run("a", 3, -1);
     }
     if (fork() == 0)
-        run("b", 5, 0);
+        run("b", 5, -1);
     if (fork() == 0) {
         setsid();
-        run("c", 7, 0);
+        run("c", 7, -1);
     }
     run("root", 1, z);
     return 0;

@@ -118,6 +118,7 @@ public final class Dumper {
             List<FileObject> files = new ArrayList<>();
             Map<String, CarriedFile> carried = new LinkedHashMap<>();
             List<FileLock> locks = new ArrayList<>();
+            List<FdTableReader.Owner> owners = new ArrayList<>();
             long pages = 0;
             long pageNanos = 0;
             String walker = rootPages.walkerName();
@@ -125,7 +126,8 @@ public final class Dumper {
                 FrozenTree.Member m = tree.members().get(i);
                 PageCollector collector = i == 0 ? rootPages : PageCollector.open(m.pid(), SystemInfo.PAGE_SIZE, false);
                 try {
-                    One one = dumpOne(o, m, i + 1, layout, collector, images, clock, nextId(files));
+                    One one = dumpOne(o, m, i + 1, layout, collector, images, clock, nextId(files), owners);
+                    owners.addAll(one.owners());
                     processes.add(one.process());
                     files.addAll(one.files());
                     for (CarriedFile c : one.carried()) {
@@ -175,7 +177,7 @@ public final class Dumper {
 
     /** What one process of the tree gave: its image, its open files, what travels and the locks it holds. */
     private record One(ProcessImage process, List<FileObject> files, List<CarriedFile> carried, List<FileLock> locks,
-            long pageNanos) {
+            long pageNanos, List<FdTableReader.Owner> owners) {
     }
 
     /** The first file id after those of {@code files}. */
@@ -189,7 +191,8 @@ public final class Dumper {
 
     /** Reads one frozen process of the tree; its pages go to pages-{@code pagesId}.img. */
     private static One dumpOne(Options o, FrozenTree.Member m, int pagesId, XsaveLayout layout, PageCollector pages,
-            ImageDir images, FrozenSteps.Clock clock, int firstFileId) throws IOException {
+            ImageDir images, FrozenSteps.Clock clock, int firstFileId, List<FdTableReader.Owner> earlier)
+            throws IOException {
         int pid = m.pid();
         List<ThreadState> threads = new ArrayList<>();
         for (FrozenProcess.Stopped t : m.process().threads()) {
@@ -215,7 +218,7 @@ public final class Dumper {
         clock.lap(FrozenSteps.MAPS);
         ProcessState state = ProcessStateReader.read(pid, m.ppid(), brk, actions, ThreadReader.pending(pid, true),
                 timers);
-        FdTableReader.Table fds = FdTableReader.read(FdTableReader.Source.of(pid), firstFileId);
+        FdTableReader.Table fds = FdTableReader.read(FdTableReader.Source.of(pid), pid, firstFileId, earlier);
         clock.lap(FrozenSteps.PROC);
         List<CarriedFile> carried = CarriedFiles.read(pid, fds.slots(), fds.files(), vmas, o.carryLimit());
         List<FileLock> locks = FileLocks.read(pid, fds.slots(), vmas);
@@ -231,7 +234,7 @@ public final class Dumper {
                 new FrozenSteps.Step(FrozenSteps.WRITE, pages.writeNanos()));
         log.debug("dump: process {}: {} pages written in {} ms", pid, pages.pages(), pageNanos / 1_000_000);
         return new One(new ProcessImage(state, threads, vmas, pagemap, fds.slots()), fds.files(), carried, locks,
-                pageNanos);
+                pageNanos, fds.owners());
     }
 
     /** proc(5)'s 1-based field n of /proc/PID/stat (n >= 3). */

@@ -62,7 +62,7 @@ class RestoreTreeIT {
         Path out = Files.createDirectories(dir.resolve("out"));
         Path images = dir.resolve("images");
         try (Workload w = Workload.c("restore-tree", "8", "100", out.toString())) {
-            Map<String, Line> before = awaitAll(out, -1);
+            Map<String, Line> before = awaitAll(out, Map.of());
             for (Line l : before.values()) {
                 pids.add(l.pid());
             }
@@ -85,7 +85,7 @@ class RestoreTreeIT {
             try (RestoreLauncher.Running r = RestoreLauncher.start(dir.resolve("restore.log"), "restore", "-D",
                     images.toString(), "-v", "3")) {
                 r.awaitLog("restore: process " + root + " running after");
-                Map<String, Line> after = awaitAll(out, dumped.get("root").counter());
+                Map<String, Line> after = awaitAll(out, dumped);
                 for (String role : ROLES) {
                     Line b = before.get(role);
                     Line a = after.get(role);
@@ -107,6 +107,8 @@ class RestoreTreeIT {
                 awaitText(out.resolve("root.log"), "reaped " + zombie + " status 42");
                 assertFalse(RestoreProcs.exists(zombie), "reaped by its parent");
                 assertAllOk(out);
+                awaitStdoutPast(w.output, after);
+                assertSharedStdout(w.output);
                 SystemInfo.kill(root, SystemInfo.SIGKILL);
                 assertEquals(137, r.awaitExit(), "restore's exit status after SIGKILL of the root:\n" + r.log());
             }
@@ -131,21 +133,21 @@ class RestoreTreeIT {
         return s.substring(s.lastIndexOf(')') + 1).trim().split("\\s+")[n - 3];
     }
 
-    /** Waits until every role has printed a line with a counter above {@code counter}; returns those lines. */
-    private static Map<String, Line> awaitAll(Path out, long counter) throws IOException, InterruptedException {
+    /** Waits until every role has printed a line past its line in {@code past} (past 2 without one); returns those lines. */
+    private static Map<String, Line> awaitAll(Path out, Map<String, Line> past) throws IOException, InterruptedException {
         long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PATIENCE_MS);
         while (true) {
             Map<String, Line> last = lastLines(out);
             boolean all = true;
             for (String role : ROLES) {
                 Line l = last.get(role);
-                all &= l != null && l.counter() > Math.max(counter, 2);
+                all &= l != null && l.counter() > (past.containsKey(role) ? past.get(role).counter() : 2);
             }
             if (all) {
                 return last;
             }
             if (System.nanoTime() > end) {
-                fail("not every process of the tree printed past counter " + counter + ": " + last);
+                fail("not every process of the tree printed past " + past + ": " + last);
             }
             Thread.sleep(20);
         }
@@ -199,6 +201,80 @@ class RestoreTreeIT {
             for (int i = 0; i < lines.size(); i++) {
                 assertTrue(lines.get(i).ok(), role + ": " + lines.get(i));
                 assertEquals(i, lines.get(i).counter(), role + ": one continuous run");
+            }
+        }
+    }
+
+    /** Waits until stdout holds a line of every role past {@code after}'s counters. */
+    private static void awaitStdoutPast(Path stdout, Map<String, Line> after) throws IOException, InterruptedException {
+        for (String role : ROLES) {
+            String text = (role.equals("root") ? "pid " + after.get(role).pid() : "role " + role) + " counter "
+                    + (after.get(role).counter() + 1) + "\n";
+            awaitText(stdout, text);
+        }
+    }
+
+    /**
+     * Every process printed every counter to the stdout they share, none overwritten: after the
+     * restore they still share one open file description (one offset), as they did at dump.
+     */
+    private static void assertSharedStdout(Path stdout) throws IOException {
+        Map<String, Long> next = new LinkedHashMap<>();
+        Pattern p = Pattern.compile("(?:pid \\d+|role (\\w+)) counter (\\d+)");
+        for (String s : Files.readAllLines(stdout)) {
+            Matcher m = p.matcher(s);
+            assertTrue(m.matches(), "a torn or overwritten line in the shared stdout: '" + s + "'");
+            String role = m.group(1) == null ? "root" : m.group(1);
+            long expected = next.getOrDefault(role, 0L);
+            assertEquals(expected, Long.parseLong(m.group(2)), role + ": every counter once, in order, in " + stdout);
+            next.put(role, expected + 1);
+        }
+        assertEquals(ROLES.size(), next.size(), "every process wrote to stdout: " + next);
+    }
+
+    /**
+     * A shell running {@code cmd; cmd}: sh waits in wait4 for its child (checksum-loop), both share
+     * sh's stdout. Restored, the child goes on with the same memory; killed, sh wakes, runs its
+     * next command, and its line lands after the child's (one offset), with the child's status.
+     */
+    @Test
+    @Timeout(180)
+    void shellWithChildren() throws Exception {
+        Path images = dir.resolve("images");
+        String loop = Workloads.path("checksum-loop");
+        try (Workload w = Workload.shell(loop + " 8 100; echo \"exited $?\"")) {
+            Workload.Line first = w.awaitLine("the child's third line", l -> l.counter() >= 2);
+            int sh = w.pid;
+            int child = first.pid();
+            pids.add(sh);
+            pids.add(child);
+            assertEquals(Integer.toString(sh), statField(child, 4), "the loop is the shell's child");
+            LazymigCli.Result d = LazymigCli.run("dump", "-t", Integer.toString(sh), "-D", images.toString());
+            assertEquals(0, d.exit(), d.toString());
+            assertEquals(2, Checkpoint.read(images).processes().size());
+            awaitGone(child);
+            awaitGone(sh);
+            Workload.Line last = w.lastLine();
+            try (RestoreLauncher.Running r = RestoreLauncher.start(dir.resolve("restore.log"), "restore", "-D",
+                    images.toString(), "-v", "3")) {
+                r.awaitLog("restore: process " + sh + " running after");
+                Workload.Line next = w.awaitCounterAbove(last.counter() + 1);
+                assertEquals(child, next.pid());
+                assertEquals(last.sum(), next.sum(), "the child's memory");
+                assertEquals(Integer.toString(sh), statField(child, 4), "the loop is the shell's child again");
+                SystemInfo.kill(child, 15);
+                assertEquals(0, r.awaitExit(), "sh ran its next command and exited:\n" + r.log());
+                List<String> text = Files.readAllLines(w.output);
+                assertEquals("exited 143", text.get(text.size() - 1), "sh's line after the child's, none overwritten");
+                int end = text.size() - 1;
+                if (text.get(end - 1).equals("Terminated")) {
+                    end--; // dash reports a child killed by SIGTERM
+                }
+                long counter = 0;
+                for (String s : text.subList(0, end)) {
+                    assertTrue(s.startsWith("pid " + child + " counter " + counter + " "), "line " + counter + ": " + s);
+                    counter++;
+                }
             }
         }
     }

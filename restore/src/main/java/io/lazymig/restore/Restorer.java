@@ -95,8 +95,11 @@ public final class Restorer {
             if (live.isEmpty()) {
                 restorings.add(new Restoring(o, cp, pid));
             } else {
+                SharedFiles shared = new SharedFiles();
                 for (TreeSpawn.Spawned s : live) {
-                    restorings.add(new Restoring(o, cp, s.process(), s.pid()));
+                    Restoring r = new Restoring(o, cp, s.process(), s.pid());
+                    r.sharedFiles = shared;
+                    restorings.add(r);
                 }
             }
             for (Restoring r : restorings) {

@@ -27,6 +27,8 @@ final class Restoring {
     long eagerBytes;
     /** Set by {@link LazyHandoffStep} when lazy. */
     LazyHandoff handoff;
+    /** The open files of the whole tree restored so far (one instance shared by every process's restore). */
+    SharedFiles sharedFiles = new SharedFiles();
     /** The threads restore created besides the leader, in the checkpoint's order ({@link ThreadStep}). */
     final List<Created> created = new ArrayList<>();
 
