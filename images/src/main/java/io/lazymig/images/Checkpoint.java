@@ -184,6 +184,19 @@ public record Checkpoint(List<ProcessImage> processes, List<FileObject> files, L
         return new Checkpoint(ps, files, carried, locks, zombies);
     }
 
+    /** This checkpoint with the pagemap of process {@code pid} replaced. */
+    public Checkpoint withPagemap(int pid, Pagemap pagemap) {
+        List<ProcessImage> ps = new ArrayList<>(processes);
+        for (int i = 0; i < ps.size(); i++) {
+            ProcessImage p = ps.get(i);
+            if (p.pid() == pid) {
+                ps.set(i, new ProcessImage(p.state(), p.threads(), p.vmas(), Objects.requireNonNull(pagemap), p.fds()));
+                return new Checkpoint(ps, files, carried, locks, zombies);
+            }
+        }
+        throw new IllegalArgumentException("no process " + pid + " in the checkpoint");
+    }
+
     /** Writes every image but pages-N.img, which must already hold exactly the PE_PRESENT data (or be absent if there is none). */
     public void write(Path dir) throws IOException {
         CheckpointCodec.write(this, ImageDir.of(dir));

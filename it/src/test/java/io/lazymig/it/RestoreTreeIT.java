@@ -59,6 +59,21 @@ class RestoreTreeIT {
     @Test
     @Timeout(180)
     void eager() throws Exception {
+        dumpAndRestore(false);
+    }
+
+    /**
+     * The same tree restored lazily from a local lazy-pages daemon: each process hands its own uffd
+     * to the one daemon (one connection, a record per process, the zombie's negated pid), which
+     * serves them all until every page of every process is in; restore's guard waits for each.
+     */
+    @Test
+    @Timeout(180)
+    void lazy() throws Exception {
+        dumpAndRestore(true);
+    }
+
+    private void dumpAndRestore(boolean lazy) throws Exception {
         Path out = Files.createDirectories(dir.resolve("out"));
         Path images = dir.resolve("images");
         try (Workload w = Workload.c("restore-tree", "8", "100", out.toString())) {
@@ -82,10 +97,20 @@ class RestoreTreeIT {
             }
             Map<String, Line> dumped = lastLines(out);
 
-            try (RestoreLauncher.Running r = RestoreLauncher.start(dir.resolve("restore.log"), "restore", "-D",
-                    images.toString(), "-v", "3")) {
+            Path socket = dir.resolve("lazy.sock");
+            try (RestoreLauncher.Running daemon = lazy ? RestoreLauncher.lazyPages(dir.resolve("lazy-pages.log"), socket,
+                    images) : null;
+                 RestoreLauncher.Running r = lazy
+                         ? RestoreLauncher.start(dir.resolve("restore.log"), "restore", "--lazy-pages", "--address",
+                                 socket.toString(), "-D", images.toString(), "-v", "3")
+                         : RestoreLauncher.start(dir.resolve("restore.log"), "restore", "-D", images.toString(), "-v", "3")) {
                 r.awaitLog("restore: process " + root + " running after");
                 Map<String, Line> after = awaitAll(out, dumped);
+                if (lazy) {
+                    daemon.awaitLog("lazy-pages: every page is in");
+                    r.awaitLog("restore: process " + root + " has all its pages, with its tree");
+                    assertEquals(0, daemon.awaitExit(), daemon.log());
+                }
                 for (String role : ROLES) {
                     Line b = before.get(role);
                     Line a = after.get(role);

@@ -96,9 +96,17 @@ public final class Restorer {
                 restorings.add(new Restoring(o, cp, pid));
             } else {
                 SharedFiles shared = new SharedFiles();
+                LazyHandoff treeHandoff = null;
+                if (o.lazy()) {
+                    if (o.guardian() != null) {
+                        o.guardian().beforeHandoff();
+                    }
+                    treeHandoff = LazyHandoff.forTree(o.address());
+                }
                 for (TreeSpawn.Spawned s : live) {
                     Restoring r = new Restoring(o, cp, s.process(), s.pid());
                     r.sharedFiles = shared;
+                    r.handoff = treeHandoff;
                     restorings.add(r);
                 }
             }
@@ -106,6 +114,15 @@ public final class Restorer {
                 for (RestoreStep step : RestorePlan.steps(o.lazy())) {
                     step.run(r);
                     phases.done(step.name());
+                }
+            }
+            Restoring root = restorings.get(0);
+            if (cp.isTree() && root.handoff != null) {
+                for (Zombie z : cp.zombies()) {
+                    root.handoff.addZombie(z.pid());
+                }
+                if (o.guardian() != null) {
+                    o.guardian().take(root.handoff);
                 }
             }
             tree.exitZombies();
@@ -117,7 +134,6 @@ public final class Restorer {
             }
             long detached = System.nanoTime();
             phases.done("detached");
-            Restoring root = restorings.get(0);
             log.debug("restore: {} injected syscalls", root.stub.injected());
             if (root.handoff != null) {
                 root.handoff.restoreFinished();
@@ -151,10 +167,8 @@ public final class Restorer {
                 }
                 List<Restoring.Created> rootThreads = restorings.isEmpty() ? List.of() : restorings.get(0).created;
                 killStub(pid, rootThreads);
-                for (Restoring r : restorings) {
-                    if (r.handoff != null) {
-                        r.handoff.close();
-                    }
+                if (!restorings.isEmpty() && restorings.get(0).handoff != null) {
+                    restorings.get(0).handoff.close(); // one for the whole tree
                 }
                 carried.undo();
             }
@@ -175,10 +189,6 @@ public final class Restorer {
 
     /** What the images may hold but restore cannot rebuild yet, refused before anything is started. */
     static void refuseUnsupported(Checkpoint cp, boolean lazy) throws RestoreException {
-        if (cp.isTree() && lazy) {
-            throw new RestoreException("the checkpoint holds a tree of " + (cp.processes().size() + cp.zombies().size())
-                    + " processes: lazy restore of process trees is not supported yet (restore it without --lazy-pages)");
-        }
         String refusal = TreeIds.refusal(TreeIds.of(cp));
         if (refusal != null) {
             throw new RestoreException("cannot restore the tree of process " + cp.root().pid() + ": " + refusal);

@@ -83,12 +83,15 @@ class RestorePlanTest {
     }
 
     @Test
-    void aTreeIsRestoredEagerlyOnly() throws Exception {
+    void aTreeWhoseGroupsCannotBeRebuiltIsRefused() throws Exception {
         Checkpoint tree = new Checkpoint(List.of(Processes.single(List.of())), List.of(), List.of(), List.of(),
-                List.of(new io.lazymig.images.Zombie(Processes.PID + 5, Processes.PID, Processes.PID, Processes.PID, "z", 0)));
-        Restorer.refuseUnsupported(tree, false);
-        RestoreException e = assertThrows(RestoreException.class, () -> Restorer.refuseUnsupported(tree, true));
-        assertEquals("the checkpoint holds a tree of 2 processes: lazy restore of process trees is not supported yet"
-                + " (restore it without --lazy-pages)", e.getMessage());
+                List.of(new io.lazymig.images.Zombie(Processes.PID + 5, Processes.PID, 77, Processes.PID, "z", 0)));
+        Restorer.refuseUnsupported(new Checkpoint(tree.processes(), List.of(), List.of(), List.of(),
+                List.of(new io.lazymig.images.Zombie(Processes.PID + 5, Processes.PID, Processes.PID, Processes.PID, "z", 0))),
+                true);
+        RestoreException e = assertThrows(RestoreException.class, () -> Restorer.refuseUnsupported(tree, false));
+        assertEquals("cannot restore the tree of process " + Processes.PID + ": process " + (Processes.PID + 5)
+                + " is in process group 77, which no process of the tree leads, and the root is in another: dump the"
+                + " group leader (or the session leader) instead", e.getMessage());
     }
 }
