@@ -79,8 +79,7 @@ public final class Migration {
 
     public Result run() throws IOException {
         long tBegin = System.nanoTime();
-        Preflight.check(o.pid());
-        Preflight.refuseChildren(o.pid(), "lazy migration");
+        Preflight.checkTree(o.pid());
         Control control = connect();
         try (control) {
             Map<String, String> req = new LinkedHashMap<>();

@@ -80,12 +80,7 @@ public final class Dumper {
     }
 
     public static Result dump(Options o) throws IOException {
-        if (o.lazy() != null) {
-            Preflight.check(o.pid());
-            Preflight.refuseChildren(o.pid(), "lazy migration");
-        } else {
-            Preflight.checkTree(o.pid());
-        }
+        Preflight.checkTree(o.pid());
         Files.createDirectories(o.dir());
         Warmup.run();
         XsaveLayout layout = XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query);
@@ -102,10 +97,6 @@ public final class Dumper {
             }
             for (Zombie z : tree.zombies()) {
                 nodes.add(new TreeIds.Node(z.pid(), z.ppid(), z.pgid(), z.sid()));
-            }
-            if (o.lazy() != null && nodes.size() > 1) {
-                throw new DumpException("process " + o.pid() + " has child processes: lazy migration of a process tree"
-                        + " is not supported yet");
             }
             Preflight.refuseTreeIds(o.pid(), nodes);
             if (nodes.get(0).sid() != o.pid() && nodes.size() > 1) {
@@ -124,7 +115,8 @@ public final class Dumper {
             String walker = rootPages.walkerName();
             for (int i = 0; i < tree.members().size(); i++) {
                 FrozenTree.Member m = tree.members().get(i);
-                PageCollector collector = i == 0 ? rootPages : PageCollector.open(m.pid(), SystemInfo.PAGE_SIZE, false);
+                PageCollector collector = i == 0 ? rootPages : PageCollector.open(m.pid(), SystemInfo.PAGE_SIZE,
+                        o.lazy() != null);
                 try {
                     One one = dumpOne(o, m, i + 1, layout, collector, images, clock, nextId(files), owners);
                     owners.addAll(one.owners());

@@ -95,19 +95,6 @@ public final class Preflight {
     }
 
     /**
-     * Refuses a process with children where only one process can be handled ({@code what}: "lazy
-     * migration", ...): "process PID has child processes (PIDS): WHAT of a process tree is not supported yet".
-     */
-    public static void refuseChildren(int pid, String what) throws IOException {
-        String children = readOrEmpty(Path.of("/proc", Integer.toString(pid), "task", Integer.toString(pid), "children"))
-                .trim();
-        if (!children.isEmpty()) {
-            throw new DumpException("process " + pid + " has child processes (" + children + "): " + what
-                    + " of a process tree is not supported yet");
-        }
-    }
-
-    /**
      * What makes one thread impossible to restore, or null: a seccomp mode (strict, or a filter, whose
      * BPF programs lazymig neither reads nor installs). "thread TID (NAME) has ...".
      */

@@ -247,7 +247,7 @@ public final class LazyHandoff implements AutoCloseable {
                 daemon.close();
                 if (!reconnect(deadline)) {
                     log.error("restore: no lazy-pages daemon came back at {} within {} s: process {} killed rather "
-                            + "than left on missing pages", address, deadline.toSeconds(), pids());
+                            + "than left on missing pages", address, deadline.toSeconds(), who());
                     killRestored();
                     close();
                     return false;
@@ -295,7 +295,7 @@ public final class LazyHandoff implements AutoCloseable {
             try {
                 connectAndSend();
                 restoreFinished();
-                log.warn("restore: handed process {} to a new lazy-pages daemon at {}", pids(), address);
+                log.warn("restore: handed process {} to a new lazy-pages daemon at {}", who(), address);
                 return true;
             } catch (IOException e) {
                 // Nobody listens yet, or the new daemon went away during the handshake: try again.
@@ -306,6 +306,15 @@ public final class LazyHandoff implements AutoCloseable {
             }
         }
         return false;
+    }
+
+    /** "PID", or "PID, PID, ..." for a tree, for the log. */
+    private String who() {
+        StringBuilder b = new StringBuilder();
+        for (int pid : pids()) {
+            b.append(b.length() == 0 ? "" : ", ").append(pid);
+        }
+        return b.toString();
     }
 
     /** Whether any restored process still runs. */

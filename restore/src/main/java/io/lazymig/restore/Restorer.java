@@ -74,8 +74,9 @@ public final class Restorer {
         List<Restoring> restorings = new ArrayList<>();
         boolean done = false;
         try {
+            long zombieDeadline = System.nanoTime() + ZOMBIE_PATIENCE_NANOS;
             for (int original : originalPids(cp)) {
-                awaitZombieReaped(original);
+                awaitZombieReaped(original, zombieDeadline);
             }
             pid = spawnStub(o, cp.root().pid());
             phases.done("spawn stub");
@@ -242,19 +243,35 @@ public final class Restorer {
         }
     }
 
+    /** How long restore waits, in all, for the zombies of just-killed processes to be reaped. */
+    private static final long ZOMBIE_PATIENCE_NANOS = 10_000_000_000L;
+
     /**
      * A process just dumped and killed on this host stays a zombie until its parent reaps it (init
-     * here took ~1.4 s); give that up to 10 s rather than call its pid taken.
+     * here took ~1.4 s); give that until {@code deadline} rather than call its pid taken. A zombie
+     * whose parent is held in a ptrace stop (a source tree still frozen by its dump, on this very
+     * host) will not be reaped meanwhile: no wait for it.
      */
-    private static void awaitZombieReaped(int pid) {
+    private static void awaitZombieReaped(int pid, long deadline) {
         Path stat = Path.of("/proc", Integer.toString(pid), "stat");
-        for (int i = 0; i < 1000 && isZombie(stat); i++) {
+        while (isZombie(stat) && !parentTraceStopped(stat) && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(10);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
             }
+        }
+    }
+
+    private static boolean parentTraceStopped(Path stat) {
+        try {
+            String s = Files.readString(stat);
+            String ppid = s.substring(s.lastIndexOf(')') + 2).split(" ")[1];
+            String p = Files.readString(Path.of("/proc", ppid, "stat"));
+            return p.charAt(p.lastIndexOf(')') + 2) == 't';
+        } catch (IOException | RuntimeException e) {
+            return false;
         }
     }
 
