@@ -118,7 +118,16 @@ public final class Dumper {
                 PageCollector collector = i == 0 ? rootPages : PageCollector.open(m.pid(), SystemInfo.PAGE_SIZE,
                         o.lazy() != null);
                 try {
-                    One one = dumpOne(o, m, i + 1, layout, collector, images, clock, nextId(files), owners);
+                    One one;
+                    try {
+                        one = dumpOne(o, m, i + 1, layout, collector, images, clock, nextId(files), owners);
+                    } catch (DumpException e) {
+                        if (i == 0 || e.getMessage().startsWith("process ")) {
+                            throw e;
+                        }
+                        throw new DumpException("process " + m.pid() + " (in the tree of " + o.pid() + "): "
+                                + e.getMessage(), e);
+                    }
                     owners.addAll(one.owners());
                     processes.add(one.process());
                     files.addAll(one.files());
