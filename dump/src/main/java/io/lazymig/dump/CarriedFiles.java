@@ -42,6 +42,15 @@ final class CarriedFiles {
     /** The files to carry, in the order first seen (fds, then mappings). {@code limit} 0 carries none. */
     static List<CarriedFile> read(int pid, List<FdSlot> slots, List<FileObject> files, List<Vma> vmas, long limit)
             throws IOException {
+        return read(pid, slots, files, vmas, limit, java.util.Set.of());
+    }
+
+    /**
+     * As above for one process of a tree: the paths in {@code known} (what the processes before
+     * it carry already: their exe, ld.so, the files they share) are not read again.
+     */
+    static List<CarriedFile> read(int pid, List<FdSlot> slots, List<FileObject> files, List<Vma> vmas, long limit,
+            java.util.Set<String> known) throws IOException {
         if (limit <= 0) {
             return List.of();
         }
@@ -64,6 +73,9 @@ final class CarriedFiles {
         List<CarriedFile> carried = new ArrayList<>();
         long total = 0;
         for (Map.Entry<String, Path> c : candidates.entrySet()) {
+            if (known.contains(c.getKey())) {
+                continue;
+            }
             CarriedFile f = readOne(c.getKey(), c.getValue(), cap);
             if (f == null) {
                 continue;

@@ -120,7 +120,8 @@ public final class Dumper {
                 try {
                     One one;
                     try {
-                        one = dumpOne(o, m, i + 1, layout, collector, images, clock, nextId(files), owners);
+                        one = dumpOne(o, m, i + 1, layout, collector, images, clock, nextId(files), owners,
+                                carried.keySet());
                     } catch (DumpException e) {
                         if (i == 0 || e.getMessage().startsWith("process ")) {
                             throw e;
@@ -192,8 +193,8 @@ public final class Dumper {
 
     /** Reads one frozen process of the tree; its pages go to pages-{@code pagesId}.img. */
     private static One dumpOne(Options o, FrozenTree.Member m, int pagesId, XsaveLayout layout, PageCollector pages,
-            ImageDir images, FrozenSteps.Clock clock, int firstFileId, List<FdTableReader.Owner> earlier)
-            throws IOException {
+            ImageDir images, FrozenSteps.Clock clock, int firstFileId, List<FdTableReader.Owner> earlier,
+            java.util.Set<String> carriedAlready) throws IOException {
         int pid = m.pid();
         List<ThreadState> threads = new ArrayList<>();
         for (FrozenProcess.Stopped t : m.process().threads()) {
@@ -221,7 +222,8 @@ public final class Dumper {
                 timers);
         FdTableReader.Table fds = FdTableReader.read(FdTableReader.Source.of(pid), pid, firstFileId, earlier);
         clock.lap(FrozenSteps.PROC);
-        List<CarriedFile> carried = CarriedFiles.read(pid, fds.slots(), fds.files(), vmas, o.carryLimit());
+        List<CarriedFile> carried = CarriedFiles.read(pid, fds.slots(), fds.files(), vmas, o.carryLimit(),
+                carriedAlready);
         List<FileLock> locks = FileLocks.read(pid, fds.slots(), vmas);
         clock.lap(FrozenSteps.FILES);
 
