@@ -27,7 +27,7 @@
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key migrate-static migrate-dynamic migrate-python migrate-threads migrate-python-threads migrate-jvm migrate-wrong-key migrate-no-agent migrate-agent-kill"
+CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key migrate-static migrate-dynamic migrate-python migrate-threads migrate-python-threads migrate-jvm migrate-tree migrate-wrong-key migrate-no-agent migrate-agent-kill"
 E2E_MIB=${E2E_MIB:-64}
 E2E_JVM_MIB=${E2E_JVM_MIB:-16}
 E2E_BIG_MIB=${E2E_BIG_MIB:-1024}
@@ -582,6 +582,64 @@ case_migrate_python_threads() {
 case_migrate_jvm() {
     VERIFY=verify_jvm CHECK_A=perf_data_on_a \
         migrate_case "$JAVA -Xmx64m -cp $WORKLOADS/java JvmChecksum $E2E_JVM_MIB 4 100" 12 40
+}
+
+# restore-tree (it/workloads): a session leader with three children (a group leader with a
+# grandchild, one leading a session of its own) and a zombie; every process checks its own memory
+# and the region inherited copy-on-write each round, writes its line to ROLE.log, and its counter
+# to the stdout they all share.
+case_migrate_tree() {
+    VERIFY=verify_tree CHECK_A=tree_on_a migrate_case "$WORKLOADS/restore-tree $E2E_MIB 100 $HD/$C" 3 5
+}
+
+# verify_tree BEFORE AFTER MIN: the root's lines as verify checks them (MIN of them), and every
+# other process's counter on the shared stdout goes on from its last one before the dump, +1 each
+# (one offset: nothing overwritten); with a fifth argument, each has a line after the restore.
+verify_tree() {
+    verify "$1" "$2" "$3" >/dev/null || { verify "$1" "$2" "$3"; return 1; }
+    awk -v all="${5:-}" '
+        FILENAME == ARGV[1] && /^role / { before[$2] = $4 }
+        FILENAME == ARGV[2] && /^role / { n[$2]++
+            if (n[$2] == 1 && $4 != before[$2] + 1) bad = bad $2 ": counter " $4 " after restore, " before[$2] " before\n"
+            if (n[$2] > 1 && $4 != last[$2] + 1) bad = bad $2 ": counter jumps from " last[$2] " to " $4 "\n"
+            last[$2] = $4 }
+        END { split("a b c g", roles, " ")
+              for (i = 1; i <= 4; i++) { r = roles[i]
+                  if (!(r in before)) bad = bad r ": no line before the dump\n"
+                  if (all != "" && n[r] < 1) bad = bad r ": no line after restore\n" }
+              if (bad != "") { printf "%s", bad; exit 1 }
+              print "the root and its 4 descendants go on from their counters, nothing overwritten" }' "$1" "$2"
+}
+
+# tree_on_a: every process of the tree runs on A with the pid, group and session it had on B (the
+# parent too, but the root's), every memory check of every round ok, and the zombie is a zombie of
+# the root again.
+tree_on_a() {
+    local role b a n result
+    for role in root a b c g; do
+        n=$(on "$E2E_SRC" "grep -c '^role ' $HD/$C/$role.log")
+        wait_on "$E2E_DST" 60 "[ \$(grep -c '^role ' $HD/$C/$role.log) -gt $n ]" || fail "$role printed nothing on A in 60 s"
+        b=$(on "$E2E_SRC" "grep '^role ' $HD/$C/$role.log | tail -n1")
+        a=$(on "$E2E_DST" "grep '^role ' $HD/$C/$role.log | tail -n1")
+        [ -n "$a" ] && [ -n "$b" ] || fail "$role: no line on B or on A"
+        if [ $role = root ]; then
+            [ "$(echo "$b" | awk '{print $4, $8, $10, $14, $16}')" = "$(echo "$a" | awk '{print $4, $8, $10, $14, $16}')" ] \
+                || fail "root on A differs: B '$b', A '$a'"
+        else
+            [ "$(echo "$b" | awk '{print $4, $6, $8, $10, $14, $16}')" = "$(echo "$a" | awk '{print $4, $6, $8, $10, $14, $16}')" ] \
+                || fail "$role on A differs: B '$b', A '$a'"
+        fi
+        on "$E2E_DST" "! grep -q BAD $HD/$C/$role.log" || fail "$role: a memory check failed on A"
+    done
+    show_out "$E2E_DST" > $E2E_LOGS/$C/after-tree.txt
+    result=$(verify_tree $E2E_LOGS/$C/before.txt $E2E_LOGS/$C/after-tree.txt 1 "" all) || fail "$result"
+    step "$result"
+    on "$E2E_DST" "for c in \$(cat /proc/$PID/task/$PID/children); do grep -q '^State:.*Z' /proc/\$c/status && exit 0; done; exit 1" \
+        || fail "no zombie child of $PID on A"
+    note "5 processes on A with their pids, groups and sessions, memory checked every round; the zombie is back"
+    for role in a b c g; do
+        on "$E2E_DST" "kill -9 \$(grep '^role ' $HD/$C/$role.log | tail -n1 | awk '{print \$4}')"
+    done
 }
 
 # perf_data_on_a: the JVM on A maps its perf-data file shared, as on B, that file is in place and

@@ -86,7 +86,9 @@ static int make(const char *kind)
         pthread_barrier_wait(&filtered_ready);
         return 0;
     }
-    if (strcmp(kind, "child") == 0) {
+    if (strcmp(kind, "childgroup") == 0) {
+        /* the child stays in the starter's process group, the parent leads a group of its own:
+           a group of the tree led from outside it, which restore cannot rebuild */
         pid_t parent = getpid();
         pid_t pid = fork();
         if (pid == 0) {
@@ -95,7 +97,7 @@ static int make(const char *kind)
                 _exit(0);
             sleeper(NULL);
         }
-        return pid > 0 ? 0 : -1;
+        return pid > 0 && setpgid(0, 0) == 0 ? 0 : -1;
     }
     if (strcmp(kind, "socket") == 0)
         return socket(AF_UNIX, SOCK_STREAM, 0) >= 0 ? 0 : -1;

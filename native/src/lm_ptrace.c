@@ -171,7 +171,7 @@ static const struct lm_constant syscall_constants[] = {
     LM_CONST(SYS_setfsgid), LM_CONST(SYS_recvmsg), LM_CONST(SYS_accept4), LM_CONST(SYS_clone3),
     LM_CONST(SYS_rt_sigqueueinfo), LM_CONST(SYS_rt_tgsigqueueinfo), LM_CONST(SYS_sched_setscheduler),
     LM_CONST(SYS_setpriority),
-    LM_CONST(SYS_flock), LM_CONST(SYS_pipe2), LM_CONST(SYS_mknodat), LM_CONST(SYS_pidfd_getfd),
+    LM_CONST(SYS_flock), LM_CONST(SYS_pipe2), LM_CONST(SYS_mknodat), LM_CONST(SYS_setpgid), LM_CONST(SYS_pidfd_getfd),
     /* argument values */
     LM_CONST(PROT_NONE), LM_CONST(PROT_READ), LM_CONST(PROT_WRITE), LM_CONST(PROT_EXEC),
     LM_CONST(MAP_SHARED), LM_CONST(MAP_PRIVATE), LM_CONST(MAP_ANONYMOUS), LM_CONST(MAP_FIXED),

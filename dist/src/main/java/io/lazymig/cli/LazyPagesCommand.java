@@ -85,9 +85,10 @@ final class LazyPagesCommand implements Command {
         String bind = cl.hasOption("address") ? cl.getOptionValue("address") : "0.0.0.0";
         Checkpoint cp = awaitImages(dir, Duration.ofSeconds(connectTimeout(cl)));
         try (DestinationImages images = DestinationImages.build(cp, dir);
-             CheckpointPageStore store = new CheckpointPageStore(cp, new PagesFileData(dir, cp.pagemap().pagesId()));
+             CheckpointPageStore store = new CheckpointPageStore(cp, p -> new PagesFileData(dir, p.pagemap().pagesId()));
              LazyServer server = new LazyServer(store, images, key, new InetSocketAddress(bind, port))) {
-            out.println("lazy-server: serving process " + cp.root().pid() + " from " + dir + " on " + server.address());
+            out.println("lazy-server: serving process " + cp.root().pid() + (cp.isTree() ? " and its tree (" + cp.processes().size()
+                    + " processes)" : "") + " from " + dir + " on " + server.address());
             out.flush();
             server.serve();
         }

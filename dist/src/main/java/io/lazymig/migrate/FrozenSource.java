@@ -14,9 +14,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The page server of a frozen process (dump --lazy-pages, and migrate): the destination's images
- * (small ones, the eager pages) built from the checkpoint just written, and the lazy pages read
- * straight from the process, which stays frozen under the dump's tracer meanwhile. Serves on a
+ * The page server of a frozen process and its tree (dump --lazy-pages, and migrate): the
+ * destination's images (small ones, the eager pages) built from the checkpoint just written, and
+ * the lazy pages read straight from each process, which stays frozen under the dump's tracer meanwhile. Serves on a
  * thread of its own until closed.
  */
 public final class FrozenSource implements AutoCloseable {
@@ -40,7 +40,7 @@ public final class FrozenSource implements AutoCloseable {
         DestinationImages images = DestinationImages.build(cp, dir);
         CheckpointPageStore store = null;
         try {
-            store = new CheckpointPageStore(cp, new ProcessPageData(pid));
+            store = new CheckpointPageStore(cp, p -> new ProcessPageData(p.pid())); // every process of the tree, frozen
             LazyServer server = new LazyServer(store, images, key, bind);
             FrozenSource s = new FrozenSource(images, store, server, pid);
             Thread t = new Thread(() -> {

@@ -98,7 +98,7 @@ public final class Migration {
         long tBegin = System.nanoTime();
         Set<String> externals = new LinkedHashSet<>();
         o.inherit().forEach(i -> externals.add(i.resource()));
-        Preflight.checkForMigrate(o.pid(), externals);
+        Preflight.checkTree(o.pid(), externals, true);
         DumpWarmup.run(o.workDir(), DumpWarmup.targetPath()); // before the agent starts its clocks
         Control control = connect();
         try (control) {

@@ -87,25 +87,34 @@ final class CarriedFiles {
      * any failure only means nothing is prefetched. {@code limit} 0 prefetches none.
      */
     static Prefetched prefetch(int pid, long limit) {
+        return prefetch(List.of(pid), limit);
+    }
+
+    /** {@link #prefetch(int, long)} for the processes of a tree, each path read once. */
+    static Prefetched prefetch(List<Integer> pids, long limit) {
         if (limit <= 0) {
             return Prefetched.NONE;
         }
         try {
             long cap = Math.min(limit, CarriedFile.MAX_BYTES);
-            Path proc = Path.of("/proc", Integer.toString(pid));
             Map<String, Path> candidates = new LinkedHashMap<>();
-            try (DirectoryStream<Path> fds = Files.newDirectoryStream(proc.resolve("fd"))) {
-                for (Path fd : fds) {
-                    String target = Files.readSymbolicLink(fd).toString();
-                    if (target.startsWith("/")) {
-                        candidates.putIfAbsent(target, fd);
+            for (int pid : pids) {
+                Path proc = Path.of("/proc", Integer.toString(pid));
+                try (DirectoryStream<Path> fds = Files.newDirectoryStream(proc.resolve("fd"))) {
+                    for (Path fd : fds) {
+                        String target = Files.readSymbolicLink(fd).toString();
+                        if (target.startsWith("/")) {
+                            candidates.putIfAbsent(target, fd);
+                        }
                     }
+                } catch (IOException e) {
+                    continue; // gone meanwhile (a zombie has no fds): nothing of it to prefetch
                 }
-            }
-            for (MapsEntry m : ProcSmaps.read(pid)) {
-                if (m.isFile() && !(m.shared() && m.write())) {
-                    candidates.putIfAbsent(m.path(), proc.resolve("map_files")
-                            .resolve(Long.toHexString(m.start()) + "-" + Long.toHexString(m.end())));
+                for (MapsEntry m : ProcSmaps.read(pid)) {
+                    if (m.isFile() && !(m.shared() && m.write())) {
+                        candidates.putIfAbsent(m.path(), proc.resolve("map_files")
+                                .resolve(Long.toHexString(m.start()) + "-" + Long.toHexString(m.end())));
+                    }
                 }
             }
             long settledBefore = System.currentTimeMillis() - SETTLED_NANOS / 1_000_000;
@@ -136,6 +145,15 @@ final class CarriedFiles {
     /** The files to carry, in the order first seen (fds, then mappings). {@code limit} 0 carries none. */
     static List<CarriedFile> read(int pid, List<FdSlot> slots, List<FileObject> files, List<Vma> vmas, long limit,
             Prefetched prefetched) throws IOException {
+        return read(pid, slots, files, vmas, limit, prefetched, Set.of());
+    }
+
+    /**
+     * As above for one process of a tree: the paths in {@code known} (what the processes before
+     * it carry already: their exe, ld.so, the files they share) are not read again.
+     */
+    static List<CarriedFile> read(int pid, List<FdSlot> slots, List<FileObject> files, List<Vma> vmas, long limit,
+            Prefetched prefetched, Set<String> known) throws IOException {
         if (limit <= 0) {
             return List.of();
         }
@@ -165,6 +183,9 @@ final class CarriedFiles {
         long total = 0;
         int reused = 0;
         for (Map.Entry<String, Path> c : candidates.entrySet()) {
+            if (known.contains(c.getKey())) {
+                continue;
+            }
             Map<String, Object> stat;
             try {
                 stat = Files.readAttributes(c.getValue(), STAT);

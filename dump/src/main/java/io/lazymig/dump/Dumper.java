@@ -11,8 +11,11 @@ import io.lazymig.images.ProcessState;
 import io.lazymig.images.SigAction;
 import io.lazymig.images.ThreadState;
 import io.lazymig.images.Timers;
+import io.lazymig.images.TreeIds;
 import io.lazymig.images.Vma;
 import io.lazymig.images.XsaveLayout;
+import io.lazymig.images.Zombie;
+import io.lazymig.images.FileObject;
 import io.lazymig.jni.Cpuid;
 import io.lazymig.jni.NativeException;
 import io.lazymig.jni.SystemInfo;
@@ -20,14 +23,18 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code lazymig dump}: freezes one process, writes its checkpoint in CRIU's format into a
- * directory, then kills it or lets it run on. Runs entirely on the calling thread, which is
+ * {@code lazymig dump}: freezes a process and its descendants ({@link FrozenTree}), writes their
+ * checkpoint in CRIU's format into a directory (pages-N.img for the N-th process, parents first),
+ * then kills them or lets them run on. Runs entirely on the calling thread, which is
  * the tracer.
  */
 public final class Dumper {
@@ -86,86 +93,178 @@ public final class Dumper {
 
     public static Result dump(Options o) throws IOException {
         PipeEnds pipes = new PipeEnds(Set.of(o.pid()), o.externals());
-        Preflight.check(o.pid(), pipes);
+        List<TreeIds.Node> found = Preflight.checkTree(o.pid(), pipes);
         Files.createDirectories(o.dir());
         Warmup.run();
         XsaveLayout layout = XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query);
-        CarriedFiles.Prefetched prefetched = CarriedFiles.prefetch(o.pid(), o.carryLimit());
+        CarriedFiles.Prefetched prefetched = CarriedFiles.prefetch(found.stream().map(TreeIds.Node::pid).toList(),
+                o.carryLimit());
         PausePoint.after(PausePoint.PREFETCH);
         // the page walker and the 8 MiB page buffer are made before the freeze (4.5 ms inside it otherwise)
-        try (PageCollector pages = PageCollector.open(o.pid(), SystemInfo.PAGE_SIZE, o.lazy() != null);
-             FrozenProcess frozen = FrozenProcess.freeze(o.pid())) {
-            long t0 = frozen.seizedAt();
+        try (PageCollector rootPages = PageCollector.open(o.pid(), SystemInfo.PAGE_SIZE, o.lazy() != null);
+             FrozenTree tree = FrozenTree.freeze(o.pid())) {
+            long t0 = tree.seizedAt();
             FrozenSteps.Clock clock = new FrozenSteps.Clock(t0);
             clock.lap(FrozenSteps.FREEZE);
-            Preflight.check(o.pid(), pipes); // again, now that nothing can change under us
-            clock.lap(FrozenSteps.PREFLIGHT);
-            int pid = o.pid();
-            List<ThreadState> threads = new ArrayList<>();
-            for (FrozenProcess.Stopped t : frozen.threads()) {
-                threads.add(ThreadReader.read(pid, t.tid(), t.registers(), t.sigmask(), layout));
+            List<TreeIds.Node> nodes = new ArrayList<>();
+            Set<Integer> frozenPids = new HashSet<>();
+            tree.members().forEach(m -> frozenPids.add(m.pid()));
+            tree.zombies().forEach(z -> frozenPids.add(z.pid()));
+            pipes.setDumped(frozenPids);
+            for (FrozenTree.Member m : tree.members()) {
+                Preflight.check(m.pid(), pipes); // again, now that nothing can change under us
+                nodes.add(new TreeIds.Node(m.pid(), m.ppid(), statField(m.pid(), 5), statField(m.pid(), 6)));
             }
-            clock.lap(FrozenSteps.REGS);
-            long brk;
-            List<SigAction> actions;
-            Timers timers;
-            frozen.blockSignals();
-            try (Injections inj = Injections.open(pid)) {
-                brk = inj.brk();
-                actions = inj.signalActions();
-                timers = TimersReader.read(pid, inj);
-                for (int i = 0; i < threads.size(); i++) {
-                    threads.set(i, inj.askThread(threads.get(i)));
+            for (Zombie z : tree.zombies()) {
+                nodes.add(new TreeIds.Node(z.pid(), z.ppid(), z.pgid(), z.sid()));
+            }
+            Preflight.refuseTreeIds(o.pid(), nodes);
+            if (nodes.get(0).sid() != o.pid() && nodes.size() > 1) {
+                log.info("dump: the session of process {} ({}) lies outside the tree: restore puts the tree in its own"
+                        + " session, as CRIU's --shell-job", o.pid(), nodes.get(0).sid());
+            }
+            clock.lap(FrozenSteps.PREFLIGHT);
+            ImageDir images = ImageDir.of(o.dir());
+            List<ProcessImage> processes = new ArrayList<>();
+            List<FileObject> files = new ArrayList<>();
+            Map<String, CarriedFile> carried = new LinkedHashMap<>();
+            List<FileLock> locks = new ArrayList<>();
+            List<FdTableReader.Owner> owners = new ArrayList<>();
+            long pages = 0;
+            long pageNanos = 0;
+            String walker = rootPages.walkerName();
+            for (int i = 0; i < tree.members().size(); i++) {
+                FrozenTree.Member m = tree.members().get(i);
+                PageCollector collector = i == 0 ? rootPages : PageCollector.open(m.pid(), SystemInfo.PAGE_SIZE,
+                        o.lazy() != null);
+                try {
+                    One one;
+                    try {
+                        one = dumpOne(o, m, i + 1, layout, collector, images, clock, nextId(files), owners,
+                                carried.keySet(), pipes, prefetched);
+                    } catch (DumpException e) {
+                        if (i == 0 || e.getMessage().startsWith("process ")) {
+                            throw e;
+                        }
+                        throw new DumpException("process " + m.pid() + " (in the tree of " + o.pid() + "): "
+                                + e.getMessage(), e);
+                    }
+                    owners.addAll(one.owners());
+                    processes.add(one.process());
+                    files.addAll(one.files());
+                    for (CarriedFile c : one.carried()) {
+                        carried.putIfAbsent(c.path(), c);
+                    }
+                    locks.addAll(one.locks());
+                    pages += collector.pages();
+                    pageNanos += one.pageNanos();
+                } finally {
+                    if (i != 0) {
+                        collector.close();
+                    }
                 }
             }
-            frozen.putBack(); // nothing is injected after this: a dump killed from here on leaves the process running
-            clock.lap(FrozenSteps.INJECT);
-            List<Vma> vmas = new ArrayList<>();
-            for (MapsEntry m : ProcSmaps.read(pid)) {
-                vmas.add(VmaClassifier.classify(m));
-            }
-            clock.lap(FrozenSteps.MAPS);
-            ProcessState state = ProcessStateReader.read(pid, brk, actions, ThreadReader.pending(pid, true), timers);
-            FdTableReader.Table fds = FdTableReader.read(FdTableReader.Source.of(pid, pipes), 1);
-            clock.lap(FrozenSteps.PROC);
-            List<CarriedFile> carried = CarriedFiles.read(pid, fds.slots(), fds.files(), vmas, o.carryLimit(),
-                    prefetched);
-            List<FileLock> locks = FileLocks.read(pid, fds.slots(), vmas);
-            clock.lap(FrozenSteps.FILES);
-
-            long tp = System.nanoTime();
-            log.debug("dump: state read in {} ms", (tp - t0) / 1_000_000);
-            ImageDir images = ImageDir.of(o.dir());
-            Pagemap pagemap;
-            try (PagesWriter out = images.createPages(1)) {
-                pagemap = pages.collect(vmas, threads.get(0).registers().user().sp(), Pagemap.builder(1), out);
-            }
-            long pageNanos = System.nanoTime() - tp;
-            clock.lap(FrozenSteps.PAGEMAP, new FrozenSteps.Step(FrozenSteps.READ, pages.readNanos()),
-                    new FrozenSteps.Step(FrozenSteps.WRITE, pages.writeNanos()));
-            log.debug("dump: {} pages written in {} ms", pages.pages(), pageNanos / 1_000_000);
-            Checkpoint cp = Checkpoint.of(new ProcessImage(state, threads, vmas, pagemap, fds.slots()), fds.files(), carried,
-                    locks);
+            Checkpoint cp = new Checkpoint(processes, files, new ArrayList<>(carried.values()), locks, tree.zombies());
             cp.write(o.dir());
             clock.lap(FrozenSteps.IMAGES);
             FrozenSteps steps = clock.stop();
             log.debug("dump: images written at {} ms", (System.nanoTime() - t0) / 1_000_000);
-            log.info("dump: {} ({} pages, pagemap by {})", steps.summary(), pages.pages(), pages.walkerName());
+            log.info("dump: {} ({} pages, pagemap by {})", steps.summary(), pages, walker);
             if (o.lazy() != null) {
                 o.lazy().serve(cp, t0);
             }
 
             if (o.leaveRunning()) {
-                frozen.resume();
+                tree.resume();
             } else {
-                frozen.kill();
+                tree.kill();
             }
             long frozenNanos = System.nanoTime() - t0;
-            log.info("dump: process {}: {} thread(s), {} VMAs, {} pages ({} lazy), frozen {} ms", pid, threads.size(),
-                    vmas.size(), pages.pages(), pagemap.lazyPages(), frozenNanos / 1_000_000);
-            return new Result(cp, pages.pages(), pagemap.lazyPages(), frozenNanos, pageNanos, steps);
+            long lazyPages = 0;
+            int threads = 0;
+            int vmas = 0;
+            for (ProcessImage p : processes) {
+                lazyPages += p.pagemap().lazyPages();
+                threads += p.threads().size();
+                vmas += p.vmas().size();
+            }
+            log.info("dump: process {}{}: {} thread(s), {} VMAs, {} pages ({} lazy), frozen {} ms", o.pid(),
+                    cp.isTree() ? " and its tree, " + tree.describe() : "", threads, vmas, pages, lazyPages,
+                    frozenNanos / 1_000_000);
+            return new Result(cp, pages, lazyPages, frozenNanos, pageNanos, steps);
         } catch (NativeException e) {
             throw new DumpException("dump of process " + o.pid() + " failed: " + e.getMessage(), e);
         }
+    }
+
+    /** What one process of the tree gave: its image, its open files, what travels and the locks it holds. */
+    private record One(ProcessImage process, List<FileObject> files, List<CarriedFile> carried, List<FileLock> locks,
+            long pageNanos, List<FdTableReader.Owner> owners) {
+    }
+
+    /** The first file id after those of {@code files}. */
+    private static int nextId(List<FileObject> files) {
+        int next = 1;
+        for (FileObject f : files) {
+            next = Math.max(next, f.id() + 1);
+        }
+        return next;
+    }
+
+    /** Reads one frozen process of the tree; its pages go to pages-{@code pagesId}.img. */
+    private static One dumpOne(Options o, FrozenTree.Member m, int pagesId, XsaveLayout layout, PageCollector pages,
+            ImageDir images, FrozenSteps.Clock clock, int firstFileId, List<FdTableReader.Owner> earlier,
+            Set<String> carriedAlready, PipeEnds pipes, CarriedFiles.Prefetched prefetched) throws IOException {
+        int pid = m.pid();
+        List<ThreadState> threads = new ArrayList<>();
+        for (FrozenProcess.Stopped t : m.process().threads()) {
+            threads.add(ThreadReader.read(pid, t.tid(), t.registers(), t.sigmask(), layout));
+        }
+        clock.lap(FrozenSteps.REGS);
+        long brk;
+        List<SigAction> actions;
+        Timers timers;
+        m.process().blockSignals();
+        try (Injections inj = Injections.open(pid)) {
+            brk = inj.brk();
+            actions = inj.signalActions();
+            timers = TimersReader.read(pid, inj);
+            for (int i = 0; i < threads.size(); i++) {
+                threads.set(i, inj.askThread(threads.get(i)));
+            }
+        }
+        m.process().putBack(); // nothing is injected after this: a dump killed from here on leaves the process running
+        clock.lap(FrozenSteps.INJECT);
+        List<Vma> vmas = new ArrayList<>();
+        for (MapsEntry e : ProcSmaps.read(pid)) {
+            vmas.add(VmaClassifier.classify(e));
+        }
+        clock.lap(FrozenSteps.MAPS);
+        ProcessState state = ProcessStateReader.read(pid, m.ppid(), brk, actions, ThreadReader.pending(pid, true),
+                timers);
+        FdTableReader.Table fds = FdTableReader.read(FdTableReader.Source.of(pid, pipes), pid, firstFileId, earlier);
+        clock.lap(FrozenSteps.PROC);
+        List<CarriedFile> carried = CarriedFiles.read(pid, fds.slots(), fds.files(), vmas, o.carryLimit(), prefetched,
+                carriedAlready);
+        List<FileLock> locks = FileLocks.read(pid, fds.slots(), vmas);
+        clock.lap(FrozenSteps.FILES);
+
+        long tp = System.nanoTime();
+        Pagemap pagemap;
+        try (PagesWriter out = images.createPages(pagesId)) {
+            pagemap = pages.collect(vmas, threads.get(0).registers().user().sp(), Pagemap.builder(pagesId), out);
+        }
+        long pageNanos = System.nanoTime() - tp;
+        clock.lap(FrozenSteps.PAGEMAP, new FrozenSteps.Step(FrozenSteps.READ, pages.readNanos()),
+                new FrozenSteps.Step(FrozenSteps.WRITE, pages.writeNanos()));
+        log.debug("dump: process {}: {} pages written in {} ms", pid, pages.pages(), pageNanos / 1_000_000);
+        return new One(new ProcessImage(state, threads, vmas, pagemap, fds.slots()), fds.files(), carried, locks,
+                pageNanos, fds.owners());
+    }
+
+    /** proc(5)'s 1-based field n of /proc/PID/stat (n >= 3). */
+    private static int statField(int pid, int n) throws IOException {
+        String s = Files.readString(Path.of("/proc", Integer.toString(pid), "stat"));
+        return Integer.parseInt(s.substring(s.lastIndexOf(')') + 1).trim().split("\\s+")[n - 3]);
     }
 }

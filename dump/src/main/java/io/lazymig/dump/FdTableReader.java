@@ -28,6 +28,11 @@ final class FdTableReader {
         /** Whether the two fds are one open file description. */
         boolean sameOpenFile(int fd1, int fd2) throws IOException;
 
+        /** Whether {@code fd} is the open file description {@code otherFd} of process {@code otherPid} is. */
+        default boolean sameOpenFileAs(int fd, int otherPid, int otherFd) throws IOException {
+            return false;
+        }
+
         /** Whether the fd is a FIFO (its link names a path). */
         default boolean isFifo(int fd) throws IOException {
             return false;
@@ -59,6 +64,11 @@ final class FdTableReader {
                 @Override
                 public boolean sameOpenFile(int fd1, int fd2) throws IOException {
                     return SystemInfo.sameOpenFile(pid, fd1, pid, fd2);
+                }
+
+                @Override
+                public boolean sameOpenFileAs(int fd, int otherPid, int otherFd) throws IOException {
+                    return SystemInfo.sameOpenFile(pid, fd, otherPid, otherFd);
                 }
 
                 @Override
@@ -95,18 +105,41 @@ final class FdTableReader {
                 public boolean sameOpenFile(int fd1, int fd2) throws IOException {
                     return SystemInfo.sameOpenFile(pid, fd1, pid, fd2);
                 }
+
+                @Override
+                public boolean sameOpenFileAs(int fd, int otherPid, int otherFd) throws IOException {
+                    return SystemInfo.sameOpenFile(pid, fd, otherPid, otherFd);
+                }
             };
         }
     }
 
-    /** The slots (ascending) and the open files (ids from {@code firstId} up) of one process. */
-    record Table(List<FdSlot> slots, List<FileObject> files) {
+    /**
+     * The slots (ascending) and the open files (ids from {@code firstId} up) of one process, and
+     * where each of those files was first seen (for the processes read after it).
+     */
+    record Table(List<FdSlot> slots, List<FileObject> files, List<Owner> owners) {
+        Table(List<FdSlot> slots, List<FileObject> files) {
+            this(slots, files, List.of());
+        }
+    }
+
+    /** A file of an earlier process of the tree: the process, its first fd, and the file's id. */
+    record Owner(int pid, int fd, int fileId) {
     }
 
     private FdTableReader() {
     }
 
     static Table read(Source source, int firstId) throws IOException {
+        return read(source, 0, firstId, List.of());
+    }
+
+    /**
+     * The fd table of process {@code pid}; an fd that is one open file description with a file of
+     * an earlier process of the tree ({@code earlier}: inherited across fork) points at that file.
+     */
+    static Table read(Source source, int pid, int firstId, List<Owner> earlier) throws IOException {
         List<FdSlot> slots = new ArrayList<>();
         List<FileObject> files = new ArrayList<>();
         List<Integer> owners = new ArrayList<>(); // the first fd of each file, by index in files
@@ -115,6 +148,12 @@ final class FdTableReader {
             ProcFdInfo info = source.info(fd);
             boolean cloexec = (info.flags() & FileDescriptor.O_CLOEXEC) != 0;
             int id = 0;
+            for (int i = 0; i < earlier.size() && id == 0; i++) {
+                Owner o = earlier.get(i);
+                if (source.sameOpenFileAs(fd, o.pid(), o.fd())) {
+                    id = o.fileId(); // inherited across fork: one description for the whole tree
+                }
+            }
             for (int i = 0; i < owners.size() && id == 0; i++) {
                 if (source.sameOpenFile(owners.get(i), fd)) {
                     id = files.get(i).id(); // a dup or 2>&1: one offset, restored as one
@@ -128,6 +167,10 @@ final class FdTableReader {
             }
             slots.add(new FdSlot(fd, cloexec, id));
         }
-        return new Table(slots, files);
+        List<Owner> mine = new ArrayList<>();
+        for (int i = 0; i < files.size(); i++) {
+            mine.add(new Owner(pid, owners.get(i), files.get(i).id()));
+        }
+        return new Table(slots, files, mine);
     }
 }

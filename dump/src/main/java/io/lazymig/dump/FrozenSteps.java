@@ -60,9 +60,20 @@ public record FrozenSteps(List<Step> steps, long totalNanos) {
         /** Ends step {@code name} now. */
         void lap(String name) {
             long now = System.nanoTime();
-            steps.add(new Step(name, now - last));
+            add(new Step(name, now - last));
             last = now;
             PausePoint.after(name);
+        }
+
+        /** A step that ran before (for another process of a tree) grows by this one. */
+        private void add(Step s) {
+            for (int i = 0; i < steps.size(); i++) {
+                if (steps.get(i).name().equals(s.name())) {
+                    steps.set(i, new Step(s.name(), steps.get(i).nanos() + s.nanos()));
+                    return;
+                }
+            }
+            steps.add(s);
         }
 
         /** Splits the step that ends now into parts measured inside it (the rest is {@code name}). */
@@ -72,8 +83,10 @@ public record FrozenSteps(List<Step> steps, long totalNanos) {
             for (Step p : parts) {
                 rest -= p.nanos();
             }
-            steps.add(new Step(name, rest));
-            steps.addAll(List.of(parts));
+            add(new Step(name, rest));
+            for (Step p : parts) {
+                add(p);
+            }
             last = now;
             PausePoint.after(name);
         }

@@ -26,7 +26,7 @@ import java.util.Set;
  * in the source host's pipe.
  */
 final class PipeEnds {
-    private final Set<Integer> dumped;
+    private Set<Integer> dumped;
     private final Set<String> externals;
     private final boolean migrate;
     private final Map<String, PipeBuffer> buffers = new HashMap<>();
@@ -42,6 +42,17 @@ final class PipeEnds {
         this.dumped = Set.copyOf(dumped);
         this.externals = Set.copyOf(externals);
         this.migrate = migrate;
+    }
+
+    /**
+     * The processes being dumped are now {@code pids} (the tree as found, or as frozen): a pipe
+     * between two of them is not external. A changed set makes the next question scan /proc again.
+     */
+    void setDumped(Set<Integer> pids) {
+        if (!pids.equals(dumped)) {
+            dumped = Set.copyOf(pids);
+            holders = null;
+        }
     }
 
     /** One end of a pipe: fd {@code fd} of {@code pid}, whose link is {@code target} ("pipe:[N]"). */

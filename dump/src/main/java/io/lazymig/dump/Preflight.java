@@ -7,11 +7,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import io.lazymig.images.TreeIds;
 import java.util.stream.Stream;
 
 /**
- * What lazymig can dump today: one x86_64 process (with any number of threads, none under seccomp)
- * without children, whose fds are regular files, /dev/null, terminals, pipes (an outside process
+ * What lazymig can dump today: an x86_64 process and its descendants (with any number of threads,
+ * none under seccomp), whose fds are regular files, /dev/null, terminals, pipes (an outside process
  * holding one too only when allowed: dump --external) or FIFOs (an io_uring, like every
  * anon_inode kind, is refused by its fd). Anything else is refused with one line naming it, before the process is touched (and again once it is
  * frozen, against races).
@@ -20,25 +21,12 @@ public final class Preflight {
     private Preflight() {
     }
 
-    /** What a migration or a restore of the dump needs: one process (threads and all), regular files, and the rest. */
+    /** What a migration or a restore of the dump needs of one process of the tree: its threads, regular files, and the rest. */
     public static void check(int pid) throws IOException {
-        check(pid, Set.of());
+        check(pid, new PipeEnds(Set.of(pid), Set.of()));
     }
 
-    /**
-     * {@link #check(int)}, where the pipes named in {@code externals} ("pipe:[INODE]") may have their
-     * other end outside the dump (dump --external); any other pipe an outside process holds is refused.
-     */
-    public static void check(int pid, Set<String> externals) throws IOException {
-        check(pid, new PipeEnds(Set.of(pid), externals));
-    }
-
-    /** {@link #check(int, Set)} for lazymig migrate, whose refusals name migrate's options. */
-    public static void checkForMigrate(int pid, Set<String> externals) throws IOException {
-        check(pid, new PipeEnds(Set.of(pid), externals, true));
-    }
-
-    /** {@link #check(int, Set)} with the pipe reader of the dump (one scan of /proc for pipe holders). */
+    /** {@link #check(int)} with the pipe reader of the dump (one scan of /proc for pipe holders, the tree's pids set). */
     static void check(int pid, PipeEnds pipes) throws IOException {
         Path proc = Path.of("/proc", Integer.toString(pid));
         if (pid <= 0 || !Files.isDirectory(proc)) {
@@ -46,11 +34,6 @@ public final class Preflight {
         }
         if (pid == ProcessHandle.current().pid()) {
             throw new DumpException("process " + pid + " is lazymig itself");
-        }
-        String children = readOrEmpty(proc.resolve("task").resolve(Integer.toString(pid)).resolve("children")).trim();
-        if (!children.isEmpty()) {
-            throw new DumpException("process " + pid + " has child processes (" + children
-                    + "): process trees are not supported yet");
         }
         for (int tid : tasks(pid)) {
             String refusal = threadRefusal(pid, tid);
@@ -68,6 +51,85 @@ public final class Preflight {
             if (target.startsWith("pipe:")) {
                 pipes.isExternal(pid, fd, target);
             }
+        }
+    }
+
+    /**
+     * {@link #check} for {@code pid} and every descendant (walked through /proc while they run: the
+     * dump checks again once they are frozen), and whether restore can rebuild their sessions and
+     * groups ({@link #refuseTreeIds}). Returns the tree's nodes, root first.
+     */
+    public static List<TreeIds.Node> checkTree(int pid) throws IOException {
+        return checkTree(pid, Set.of(), false);
+    }
+
+    /**
+     * {@link #checkTree(int)}, where the pipes named in {@code externals} ("pipe:[INODE]") may have their
+     * other end outside the tree (dump --external); {@code migrate}: refusals name migrate's options.
+     */
+    public static List<TreeIds.Node> checkTree(int pid, Set<String> externals, boolean migrate) throws IOException {
+        return checkTree(pid, new PipeEnds(Set.of(pid), externals, migrate));
+    }
+
+    /** {@link #checkTree(int)} with the dump's pipe reader, told the tree's pids. */
+    static List<TreeIds.Node> checkTree(int pid, PipeEnds pipes) throws IOException {
+        List<TreeIds.Node> nodes = treeNodes(pid);
+        pipes.setDumped(nodes.stream().map(TreeIds.Node::pid).collect(java.util.stream.Collectors.toSet()));
+        for (TreeIds.Node n : nodes) {
+            if (!isZombie(n.pid())) {
+                check(n.pid(), pipes);
+            }
+        }
+        refuseTreeIds(pid, nodes);
+        return nodes;
+    }
+
+    private static boolean isZombie(int pid) throws IOException {
+        String stat = readOrEmpty(Path.of("/proc", Integer.toString(pid), "stat"));
+        return stat.isEmpty() || stat.substring(stat.lastIndexOf(')') + 1).trim().startsWith("Z");
+    }
+
+    /** {@code pid} and its descendants as /proc shows them now, parents first. */
+    private static List<TreeIds.Node> treeNodes(int pid) throws IOException {
+        List<TreeIds.Node> nodes = new ArrayList<>();
+        List<Integer> queue = new ArrayList<>(List.of(pid));
+        List<Integer> parents = new ArrayList<>(List.of(0));
+        for (int i = 0; i < queue.size(); i++) {
+            int p = queue.get(i);
+            String stat;
+            try {
+                stat = Files.readString(Path.of("/proc", Integer.toString(p), "stat"));
+            } catch (NoSuchFileException e) {
+                if (p == pid) {
+                    throw new DumpException("no process " + pid);
+                }
+                continue; // exited and reaped meanwhile
+            }
+            String[] f = stat.substring(stat.lastIndexOf(')') + 1).trim().split("\\s+");
+            nodes.add(new TreeIds.Node(p, parents.get(i), Integer.parseInt(f[5 - 3]), Integer.parseInt(f[6 - 3])));
+            if (f[0].equals("Z")) {
+                continue;
+            }
+            for (int tid : tasks(p)) {
+                String children = readOrEmpty(Path.of("/proc", Integer.toString(p), "task", Integer.toString(tid),
+                        "children")).trim();
+                for (String c : children.isEmpty() ? new String[0] : children.split("\\s+")) {
+                    int child = Integer.parseInt(c);
+                    if (!queue.contains(child)) {
+                        queue.add(child);
+                        parents.add(p);
+                    }
+                }
+            }
+        }
+        return nodes;
+    }
+
+    /** Refuses a tree whose sessions and groups restore cannot rebuild, naming the process at fault. */
+    static void refuseTreeIds(int pid, List<TreeIds.Node> nodes) throws DumpException {
+        String refusal = TreeIds.refusal(nodes);
+        if (refusal != null) {
+            throw new DumpException("process " + pid + " has a tree restore cannot rebuild: " + refusal);
         }
     }
 

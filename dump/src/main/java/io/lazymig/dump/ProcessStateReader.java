@@ -22,12 +22,12 @@ final class ProcessStateReader {
     private ProcessStateReader() {
     }
 
-    static ProcessState read(int pid, long brk, List<SigAction> actions, List<SigInfo> sharedPending,
+    static ProcessState read(int pid, int ppid, long brk, List<SigAction> actions, List<SigInfo> sharedPending,
             Timers timers) throws IOException {
         ProcStat stat = ProcStat.read(pid);
         ProcStatus status = ProcStatus.read(pid);
         return ProcessState.builder()
-                .pid(pid).ppid(0).pgid(pgid(pid)).sid(sid(pid))
+                .pid(pid).ppid(ppid).pgid(pgid(pid)).sid(sid(pid))
                 .comm(Files.readString(proc(pid, "comm")).strip())
                 .exePath(link(pid, "exe")).cwd(link(pid, "cwd")).root(link(pid, "root"))
                 .umask(status.umask())

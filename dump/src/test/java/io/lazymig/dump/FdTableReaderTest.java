@@ -70,4 +70,49 @@ class FdTableReaderTest {
         assertEquals(List.of(new FdSlot(5, false, 10)), t.slots());
         assertEquals(List.of(new RegularFile(10, "/tmp/x", 0, 0)), t.files());
     }
+
+    /**
+     * A child's fds inherited across fork are its parent's open file descriptions (kcmp across the
+     * two processes): they point at the parent's files; its own new ones get ids after the caller's.
+     */
+    @Test
+    void aChildSharesWhatItInherited() throws Exception {
+        int wr = FileDescriptor.O_WRONLY;
+        Map<Integer, Fd> parent = Map.of(1, new Fd("/tmp/out", wr, 40, 7), 3, new Fd("/tmp/own", wr, 0, 8));
+        FdTableReader.Table p = FdTableReader.read(source(parent), 100, 1, List.of());
+        assertEquals(List.of(new FdTableReader.Owner(100, 1, 1), new FdTableReader.Owner(100, 3, 2)), p.owners());
+        Map<Integer, Fd> child = Map.of(1, new Fd("/tmp/out", wr, 40, 7), 4, new Fd("/tmp/out", wr, 0, 9));
+        FdTableReader.Source s = source(child);
+        FdTableReader.Source crossing = new FdTableReader.Source() {
+            @Override
+            public List<Integer> fds() throws IOException {
+                return s.fds();
+            }
+
+            @Override
+            public String target(int fd) throws IOException {
+                return s.target(fd);
+            }
+
+            @Override
+            public ProcFdInfo info(int fd) throws IOException {
+                return s.info(fd);
+            }
+
+            @Override
+            public boolean sameOpenFile(int fd1, int fd2) throws IOException {
+                return s.sameOpenFile(fd1, fd2);
+            }
+
+            @Override
+            public boolean sameOpenFileAs(int fd, int otherPid, int otherFd) {
+                return otherPid == 100 && child.get(fd).description() == parent.get(otherFd).description();
+            }
+        };
+        FdTableReader.Table c = FdTableReader.read(crossing, 101, 3, p.owners());
+        assertEquals(List.of(new FdSlot(1, false, 1), new FdSlot(4, false, 3)), c.slots(),
+                "fd 1 is the parent's file 1; fd 4, the same path opened anew, a file of its own");
+        assertEquals(List.of(new RegularFile(3, "/tmp/out", wr, 0)), c.files());
+        assertEquals(List.of(new FdTableReader.Owner(101, 4, 3)), c.owners());
+    }
 }

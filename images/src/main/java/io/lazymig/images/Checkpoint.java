@@ -22,14 +22,16 @@ import java.util.Set;
  * restore to recreate where they are missing ({@link CarriedFile}). {@code locks}: the flock locks
  * held, through an fd or a mapping ({@link FileLock}).
  *
- * <p>lazymig dumps and restores a tree of one process today; {@link #vmas()}, {@link #pagemap()}
- * and {@link #vmaAt} are the root's, for the page servers and the lazy daemon, which serve one
- * process per checkpoint.
+ * <p>{@code zombies}: the children that had exited but were not reaped at dump ({@link Zombie}),
+ * each the child of a live process of the checkpoint. {@link #vmas()}, {@link #pagemap()} and
+ * {@link #vmaAt} are the root's, for the page servers and the lazy daemon, which serve one process
+ * per checkpoint.
  */
 public record Checkpoint(List<ProcessImage> processes, List<FileObject> files, List<CarriedFile> carried,
-        List<FileLock> locks) {
+        List<FileLock> locks, List<Zombie> zombies) {
     public Checkpoint {
         processes = List.copyOf(processes);
+        zombies = List.copyOf(zombies);
         carried = List.copyOf(carried);
         locks = List.copyOf(locks);
         Set<String> carriedPaths = new HashSet<>();
@@ -55,6 +57,17 @@ public record Checkpoint(List<ProcessImage> processes, List<FileObject> files, L
                 throw new IllegalArgumentException("process " + p.pid() + " listed twice");
             }
         }
+        for (Zombie z : zombies) {
+            if (!pids.contains(z.ppid())) {
+                throw new IllegalArgumentException("zombie " + z.pid() + " has ppid " + z.ppid()
+                        + ", which is not a live process of the checkpoint");
+            }
+        }
+        for (Zombie z : zombies) {
+            if (!pids.add(z.pid())) {
+                throw new IllegalArgumentException("process " + z.pid() + " listed twice");
+            }
+        }
         for (FileLock l : locks) {
             if (!pids.contains(l.pid())) {
                 throw new IllegalArgumentException(l + ": no process " + l.pid() + " in the checkpoint");
@@ -74,6 +87,12 @@ public record Checkpoint(List<ProcessImage> processes, List<FileObject> files, L
                 }
             }
         }
+    }
+
+    /** A checkpoint without zombies. */
+    public Checkpoint(List<ProcessImage> processes, List<FileObject> files, List<CarriedFile> carried,
+            List<FileLock> locks) {
+        this(processes, files, carried, locks, List.of());
     }
 
     /** A checkpoint that carries no files and holds no locks. */
@@ -100,6 +119,21 @@ public record Checkpoint(List<ProcessImage> processes, List<FileObject> files, L
     /** The flock lock process {@code pid} holds through its fd {@code fd}, if any. */
     public Optional<FileLock> fdLock(int pid, int fd) {
         return locks.stream().filter(l -> l.pid() == pid && l.fd() == fd).findFirst();
+    }
+
+    /** Whether the checkpoint holds more than its root: children, live or zombie. */
+    public boolean isTree() {
+        return processes.size() > 1 || !zombies.isEmpty();
+    }
+
+    /** The live process {@code pid}, if it is one of the checkpoint. */
+    public Optional<ProcessImage> process(int pid) {
+        for (ProcessImage p : processes) {
+            if (p.pid() == pid) {
+                return Optional.of(p);
+            }
+        }
+        return Optional.empty();
     }
 
     /** The root of the tree: the process that was dumped. */
@@ -147,7 +181,20 @@ public record Checkpoint(List<ProcessImage> processes, List<FileObject> files, L
         ProcessImage r = root();
         List<ProcessImage> ps = new ArrayList<>(processes);
         ps.set(0, new ProcessImage(r.state(), r.threads(), r.vmas(), Objects.requireNonNull(pagemap), r.fds()));
-        return new Checkpoint(ps, files, carried, locks);
+        return new Checkpoint(ps, files, carried, locks, zombies);
+    }
+
+    /** This checkpoint with the pagemap of process {@code pid} replaced. */
+    public Checkpoint withPagemap(int pid, Pagemap pagemap) {
+        List<ProcessImage> ps = new ArrayList<>(processes);
+        for (int i = 0; i < ps.size(); i++) {
+            ProcessImage p = ps.get(i);
+            if (p.pid() == pid) {
+                ps.set(i, new ProcessImage(p.state(), p.threads(), p.vmas(), Objects.requireNonNull(pagemap), p.fds()));
+                return new Checkpoint(ps, files, carried, locks, zombies);
+            }
+        }
+        throw new IllegalArgumentException("no process " + pid + " in the checkpoint");
     }
 
     /** Writes every image but pages-N.img, which must already hold exactly the PE_PRESENT data (or be absent if there is none). */

@@ -19,9 +19,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * {@link Checkpoint} ↔ image directory, in CRIU's layout: inventory, pstree (one entry per process
@@ -49,15 +51,51 @@ final class CheckpointCodec {
     // ================= writing
 
     static void write(Checkpoint c, ImageDir d) throws IOException {
-        if (c.processes().size() != 1) {
-            throw new ImageException("a checkpoint of " + c.processes().size() + " processes: lazymig writes one");
+        FilesImage files = new FilesImage(c.files());
+        d.writeInventory(inventory_entry.newBuilder().setImgVersion(IMG_VERSION).setFdinfoPerId(true)
+                .setRootIds(kernelObjectIds(DUMPER_OBJECT_ID)).setNsPerId(true).setLsmtype(lsmtype.NO_LSM).build());
+        List<pstree_entry> tree = new ArrayList<>();
+        Set<Integer> pagesIds = new HashSet<>();
+        for (int i = 0; i < c.processes().size(); i++) {
+            ProcessImage proc = c.processes().get(i);
+            if (!pagesIds.add(proc.pagemap().pagesId())) {
+                throw new ImageException("process " + proc.pid() + ": pages id " + proc.pagemap().pagesId()
+                        + " is another process's too");
+            }
+            tree.add(writeProcess(c, proc, TASK_OBJECT_ID + i, files, d));
         }
-        ProcessImage proc = c.root();
+        for (Zombie z : c.zombies()) {
+            tree.add(pstree_entry.newBuilder().setPid(z.pid()).setPpid(z.ppid()).setPgid(z.pgid()).setSid(z.sid())
+                    .addThreads(z.pid()).build());
+            d.writeCore(z.pid(), CoreCodec.encodeZombie(z));
+        }
+        d.writePstree(tree);
+        d.writeFiles(files.entries());
+        PipeData.write(c.files(), d);
+        List<carried_file_entry> carried = new ArrayList<>();
+        for (CarriedFile f : c.carried()) {
+            carried.add(carried_file_entry.newBuilder().setPath(f.path()).setMode(f.mode()).setUid(f.uid()).setGid(f.gid())
+                    .setContent(ByteString.copyFrom(f.content())).build());
+        }
+        d.writeCarriedFiles(carried);
+        List<flock_entry> locks = new ArrayList<>();
+        for (FileLock l : c.locks()) {
+            locks.add(flock_entry.newBuilder().setPid(l.pid()).setPath(l.path()).setExclusive(l.exclusive()).setFd(l.fd())
+                    .build());
+        }
+        d.writeFlocks(locks);
+    }
+
+    /**
+     * One live process's images (ids, a core per thread, mm, pagemap, fdinfo, fs) and its pstree
+     * entry; {@code objectId} names its kernel objects (mm, files, fs, sighand: one set per
+     * process, as lazymig restores no sharing of them between processes).
+     */
+    private static pstree_entry writeProcess(Checkpoint c, ProcessImage proc, int objectId, FilesImage files,
+            ImageDir d) throws IOException {
         ProcessState t = proc.state();
         int pid = t.pid();
         checkPagesFile(proc.pagemap(), d);
-
-        FilesImage files = new FilesImage(c.files());
         int exeId = files.byPath(t.exePath());
         int cwdId = files.byPath(t.cwd());
         int rootId = files.byPath(t.root());
@@ -70,17 +108,12 @@ final class CheckpointCodec {
             fdinfo.add(fdinfo_entry.newBuilder().setId(s.fileId()).setFlags(s.closeOnExec() ? FD_CLOEXEC : 0)
                     .setType(FileCodecs.typeOf(c.file(s.fileId()))).setFd(s.fd()).build());
         }
-
-        task_kobj_ids_entry ids = kernelObjectIds(TASK_OBJECT_ID);
-        d.writeInventory(inventory_entry.newBuilder().setImgVersion(IMG_VERSION).setFdinfoPerId(true)
-                .setRootIds(kernelObjectIds(DUMPER_OBJECT_ID)).setNsPerId(true).setLsmtype(lsmtype.NO_LSM).build());
         pstree_entry.Builder entry = pstree_entry.newBuilder().setPid(pid).setPpid(t.ppid()).setPgid(t.pgid())
                 .setSid(t.sid());
         for (ThreadState th : proc.threads()) {
             entry.addThreads(th.tid());
         }
-        d.writePstree(List.of(entry.build()));
-        d.writeIds(pid, ids);
+        d.writeIds(pid, kernelObjectIds(objectId));
         for (ThreadState th : proc.threads()) {
             d.writeCore(th.tid(), CoreCodec.encode(t, th));
         }
@@ -96,22 +129,9 @@ final class CheckpointCodec {
         d.writeMm(pid, m.build());
         d.writePagemap(pid, new ImageDir.PagemapImage(
                 pagemap_head.newBuilder().setPagesId(proc.pagemap().pagesId()).build(), ProtoConvert.toProto(proc.pagemap())));
-        d.writeFiles(files.entries());
-        PipeData.write(c.files(), d);
-        d.writeFdinfo(TASK_OBJECT_ID, fdinfo);
+        d.writeFdinfo(objectId, fdinfo);
         d.writeFs(pid, fs_entry.newBuilder().setCwdId(cwdId).setRootId(rootId).setUmask(t.umask()).build());
-        List<carried_file_entry> carried = new ArrayList<>();
-        for (CarriedFile f : c.carried()) {
-            carried.add(carried_file_entry.newBuilder().setPath(f.path()).setMode(f.mode()).setUid(f.uid()).setGid(f.gid())
-                    .setContent(ByteString.copyFrom(f.content())).build());
-        }
-        d.writeCarriedFiles(carried);
-        List<flock_entry> locks = new ArrayList<>();
-        for (FileLock l : c.locks()) {
-            locks.add(flock_entry.newBuilder().setPid(l.pid()).setPath(l.path()).setExclusive(l.exclusive()).setFd(l.fd())
-                    .build());
-        }
-        d.writeFlocks(locks);
+        return entry.build();
     }
 
     private static task_kobj_ids_entry kernelObjectIds(int id) {
@@ -195,22 +215,9 @@ final class CheckpointCodec {
         }
         List<pstree_entry> tree = d.readPstree();
         String pstreeName = ImageType.PSTREE.fileName(0);
-        if (tree.size() != 1) {
-            throw new ImageException(pstreeName + ": " + tree.size() + " processes; lazymig handles exactly one");
+        if (tree.isEmpty()) {
+            throw new ImageException(pstreeName + ": no process");
         }
-        pstree_entry p = tree.get(0);
-        int pid = p.getPid();
-        if (pid <= 0 || p.getPgid() < 0 || p.getSid() < 0) {
-            throw new ImageException(pstreeName + ": bad ids: pid " + Integer.toUnsignedString(pid) + " pgid "
-                    + Integer.toUnsignedString(p.getPgid()) + " sid " + Integer.toUnsignedString(p.getSid()));
-        }
-        if (p.getPpid() != 0) {
-            throw new ImageException(pstreeName + ": the root process " + pid + " has ppid "
-                    + Integer.toUnsignedString(p.getPpid()) + ", expected 0");
-        }
-        List<Integer> tids = threadIds(pstreeName, p);
-        task_kobj_ids_entry ids = d.readIds(pid);
-
         String filesName = ImageType.FILES.fileName(0);
         Map<Integer, file_entry> fileTable = new HashMap<>();
         for (file_entry f : d.readFiles()) {
@@ -218,9 +225,84 @@ final class CheckpointCodec {
                 throw new ImageException(filesName + ": id " + Integer.toUnsignedString(f.getId()) + " listed twice");
             }
         }
+        List<ProcessImage> processes = new ArrayList<>();
+        List<Zombie> zombies = new ArrayList<>();
+        Map<Integer, FileObject> files = new LinkedHashMap<>();
+        Set<Integer> live = new HashSet<>();
+        Set<Integer> seen = new HashSet<>();
+        for (pstree_entry p : tree) {
+            int pid = p.getPid();
+            if (pid <= 0 || p.getPgid() < 0 || p.getSid() < 0) {
+                throw new ImageException(pstreeName + ": bad ids: pid " + Integer.toUnsignedString(pid) + " pgid "
+                        + Integer.toUnsignedString(p.getPgid()) + " sid " + Integer.toUnsignedString(p.getSid()));
+            }
+            if (!seen.add(pid)) {
+                throw new ImageException(pstreeName + ": pid " + pid + " listed twice");
+            }
+            if (p == tree.get(0) ? p.getPpid() != 0 : !live.contains(p.getPpid())) {
+                throw new ImageException(pstreeName + (p == tree.get(0)
+                        ? ": the root process " + pid + " has ppid " + Integer.toUnsignedString(p.getPpid()) + ", expected 0"
+                        : ": process " + pid + " has ppid " + Integer.toUnsignedString(p.getPpid())
+                                + ", which is not a live process listed before it"));
+            }
+            core_entry core = d.readCore(pid);
+            if (CoreCodec.isZombie(core)) {
+                if (p == tree.get(0)) {
+                    throw new ImageException(pstreeName + ": the root process " + pid + " is a zombie");
+                }
+                String coreName = ImageType.CORE.fileName(pid);
+                zombies.add(at(coreName, () -> new Zombie(pid, p.getPpid(), p.getPgid(), p.getSid(),
+                        core.getTc().getComm(), core.getTc().getExitCode())));
+                continue;
+            }
+            live.add(pid);
+            processes.add(readProcess(d, p, core, fileTable, files, layoutForCriuImages));
+        }
+        String carriedName = ImageType.CARRIED_FILES.fileName(0);
+        List<carried_file_entry> carriedEntries = d.readCarriedFiles();
+        List<CarriedFile> carried = at(carriedName, () -> {
+            List<CarriedFile> list = new ArrayList<>();
+            for (carried_file_entry e : carriedEntries) {
+                if (list.stream().anyMatch(c -> c.path().equals(e.getPath()))) {
+                    throw new IllegalArgumentException("carried file " + e.getPath() + " listed twice");
+                }
+                list.add(new CarriedFile(e.getPath(), e.getMode(), e.getUid(), e.getGid(), e.getContent().toByteArray()));
+            }
+            return list;
+        });
+        String flocksName = ImageType.FLOCKS.fileName(0);
+        List<flock_entry> lockEntries = d.readFlocks();
+        List<FileLock> locks = at(flocksName, () -> {
+            List<FileLock> list = new ArrayList<>();
+            for (flock_entry e : lockEntries) {
+                FileLock l = new FileLock(e.getPid(), e.getPath(), e.getExclusive(), e.getFd());
+                ProcessImage owner = processes.stream().filter(x -> x.pid() == l.pid()).findFirst().orElse(null);
+                if (owner == null) {
+                    throw new IllegalArgumentException(l + ": no process " + l.pid() + " in the checkpoint");
+                }
+                if (!l.viaMapping() && owner.fds().stream().noneMatch(s -> s.fd() == l.fd())) {
+                    throw new IllegalArgumentException(l + ": fd " + l.fd() + " is not open");
+                }
+                if (l.viaMapping() && owner.vmas().stream().noneMatch(v -> l.path().equals(v.path()))) {
+                    throw new IllegalArgumentException(l + ": " + l.path() + " is not mapped");
+                }
+                list.add(l);
+            }
+            return list;
+        });
+        List<FileObject> withData = PipeData.attach(new ArrayList<>(files.values()), d);
+        return at(pstreeName, () -> new Checkpoint(processes, withData, carried, locks, zombies));
+    }
 
+    /** One live process of the tree: its threads' cores, mm, pagemap (checked against its pages file), fds and fs. */
+    private static ProcessImage readProcess(ImageDir d, pstree_entry p, core_entry core,
+            Map<Integer, file_entry> fileTable, Map<Integer, FileObject> files, XsaveLayout layoutForCriuImages)
+            throws IOException {
+        String pstreeName = ImageType.PSTREE.fileName(0);
+        int pid = p.getPid();
+        List<Integer> tids = threadIds(pstreeName, p);
+        task_kobj_ids_entry ids = d.readIds(pid);
         String coreName = ImageType.CORE.fileName(pid);
-        core_entry core = d.readCore(pid);
         at(coreName, () -> {
             CoreCodec.check(core, true);
             return null;
@@ -271,7 +353,6 @@ final class CheckpointCodec {
 
         String fdinfoName = ImageType.FDINFO.fileName(ids.getFilesId());
         List<FdSlot> fds = new ArrayList<>();
-        Map<Integer, FileObject> files = new LinkedHashMap<>();
         for (fdinfo_entry f : d.readFdinfo(ids.getFilesId())) {
             String fd = "fd " + Integer.toUnsignedString(f.getFd());
             file_entry entry = fileTable.get(f.getId());
@@ -318,7 +399,7 @@ final class CheckpointCodec {
             throw new ImageException(fsName + ": umask 0" + Integer.toOctalString(umask) + " has bits outside 0777");
         }
 
-        ProcessState state = at(coreName, () -> ProcessState.builder().pid(pid).ppid(0).pgid(p.getPgid()).sid(p.getSid())
+        ProcessState state = at(coreName, () -> ProcessState.builder().pid(pid).ppid(p.getPpid()).pgid(p.getPgid()).sid(p.getSid())
                 .comm(core.getTc().getComm()).exePath(exePath).cwd(cwd).root(root)
                 .umask(umask).personality(core.getTc().getPersonality())
                 .rlimits(ProtoConvert.rlimitsFromProto(core.getTc().getRlimits().getRlimitsList()))
@@ -327,40 +408,7 @@ final class CheckpointCodec {
                 .sharedPending(CoreCodec.sharedPending(core))
                 .timers(TimersCodec.decode(core.getTc()))
                 .mm(mmInfo).build());
-        ProcessImage process = at(fdinfoName, () -> new ProcessImage(state, threads, vmas, pagemap, fds));
-        String carriedName = ImageType.CARRIED_FILES.fileName(0);
-        List<carried_file_entry> carriedEntries = d.readCarriedFiles();
-        List<CarriedFile> carried = at(carriedName, () -> {
-            List<CarriedFile> list = new ArrayList<>();
-            for (carried_file_entry e : carriedEntries) {
-                if (list.stream().anyMatch(c -> c.path().equals(e.getPath()))) {
-                    throw new IllegalArgumentException("carried file " + e.getPath() + " listed twice");
-                }
-                list.add(new CarriedFile(e.getPath(), e.getMode(), e.getUid(), e.getGid(), e.getContent().toByteArray()));
-            }
-            return list;
-        });
-        String flocksName = ImageType.FLOCKS.fileName(0);
-        List<flock_entry> lockEntries = d.readFlocks();
-        List<FileLock> locks = at(flocksName, () -> {
-            List<FileLock> list = new ArrayList<>();
-            for (flock_entry e : lockEntries) {
-                FileLock l = new FileLock(e.getPid(), e.getPath(), e.getExclusive(), e.getFd());
-                if (l.pid() != pid) {
-                    throw new IllegalArgumentException(l + ": no process " + l.pid() + " in the checkpoint");
-                }
-                if (!l.viaMapping() && fds.stream().noneMatch(s -> s.fd() == l.fd())) {
-                    throw new IllegalArgumentException(l + ": fd " + l.fd() + " is not open");
-                }
-                if (l.viaMapping() && vmas.stream().noneMatch(v -> l.path().equals(v.path()))) {
-                    throw new IllegalArgumentException(l + ": " + l.path() + " is not mapped");
-                }
-                list.add(l);
-            }
-            return list;
-        });
-        List<FileObject> withData = PipeData.attach(new ArrayList<>(files.values()), d);
-        return at(fdinfoName, () -> Checkpoint.of(process, withData, carried, locks));
+        return at(fdinfoName, () -> new ProcessImage(state, threads, vmas, pagemap, fds));
     }
 
     /** The pstree entry's threads, leader first; an entry without any (old images) is the leader alone. */

@@ -23,6 +23,8 @@ import java.util.List;
 final class CoreCodec {
     /** task_state: alive (compel's value). */
     static final int TASK_ALIVE = 1;
+    /** task_state: dead, a zombie (compel's value, as CRIU writes it for one). */
+    static final int TASK_DEAD = 2;
     /** GDT TLS slots CRIU always writes (GDT_ENTRY_TLS_MIN..MAX on x86_64). */
     static final int TLS_FIRST = 12;
     static final int TLS_SLOTS = 3;
@@ -72,6 +74,19 @@ final class CoreCodec {
                 .setTimers(TimersCodec.encode(p.timers()))
                 .setSignalsS(signalQueue(p.sharedPending()))
                 .build();
+    }
+
+    /** A zombie's core: its tc alone, dead with its wait status (CRIU's dump_one_zombie). */
+    static core_entry encodeZombie(Zombie z) {
+        return core_entry.newBuilder().setMtype(core_entry.march.X86_64)
+                .setTc(task_core_entry.newBuilder().setTaskState(TASK_DEAD).setExitCode(z.exitStatus())
+                        .setPersonality(0).setFlags(0).setBlkSigset(0).setComm(z.comm()))
+                .build();
+    }
+
+    /** Whether a process's core says it is a zombie. */
+    static boolean isZombie(core_entry core) {
+        return core.hasTc() && core.getTc().getTaskState() == TASK_DEAD;
     }
 
     /** Checks the parts every thread's entry needs (and tc for the leader's). */

@@ -413,10 +413,18 @@ class BadInputTest {
     }
 
     @Test
-    void twoProcesses() throws Exception {
+    void childOfNoProcessOfTheTree() throws Exception {
         pstree_entry p = images.readPstree().get(0);
-        images.writePstree(List.of(p, p.toBuilder().setPid(4243).setPpid(4242).build()));
-        assertEquals("pstree.img: 2 processes; lazymig handles exactly one", readFails());
+        images.writePstree(List.of(p, p.toBuilder().setPid(4243).setPpid(4000).build()));
+        assertEquals("pstree.img: process 4243 has ppid 4000, which is not a live process listed before it", readFails());
+    }
+
+    @Test
+    void childWithoutItsCore() throws Exception {
+        pstree_entry p = images.readPstree().get(0);
+        images.writePstree(List.of(p, p.toBuilder().setPid(4243).setPpid(p.getPid()).clearThreads().addThreads(4243)
+                .build()));
+        assertThat(readFails(), startsWith("core-4243.img: missing"));
     }
 
     @Test

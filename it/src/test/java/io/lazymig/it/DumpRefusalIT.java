@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 class DumpRefusalIT {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
-        "child   | has child processes \\(\\d+\\): process trees are not supported yet",
+        "childgroup | has a tree restore cannot rebuild: process \\d+ is in process group \\d+, which no process of the tree leads, and the root is in another: dump the group leader \\(or the session leader\\) instead",
         "socket  | fd 3 is a socket \\(socket:\\[\\d+\\]\\): only regular files, /dev/null, terminals, pipes and FIFOs are supported yet",
         "eventfd | fd 3 is an eventfd \\(anon_inode:\\[eventfd\\]\\): only regular files, /dev/null, terminals, pipes and FIFOs are supported yet",
         "io_uring | fd 3 is an io_uring \\(anon_inode:\\[io_uring\\]\\): only regular files, /dev/null, terminals, pipes and FIFOs are supported yet",

@@ -60,6 +60,17 @@ class E2EMigrateIT {
         run("migrate-jvm");
     }
 
+    /**
+     * restore-tree: a session leader, three children (a group leader with a grandchild, one in a
+     * session of its own) and a zombie, migrated lazily as one tree: every process on A with its pid,
+     * group and session, every memory check ok, nothing of the shared stdout overwritten, the zombie back.
+     */
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void tree() throws Exception {
+        run("migrate-tree");
+    }
+
     @Test
     @Timeout(E2ECasesIT.LIMIT)
     void wrongKeyIsRefusedBeforeAnyFreeze() throws Exception {

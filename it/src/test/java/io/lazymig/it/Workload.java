@@ -50,6 +50,11 @@ final class Workload implements AutoCloseable {
         return start(exe, command(exe, args));
     }
 
+    /** {@code /bin/sh -c SCRIPT}: a shell whose commands are its children (Workloads.path names the built ones). */
+    static Workload shell(String script) throws IOException, InterruptedException {
+        return start("sh", List.of("/bin/sh", "-c", script));
+    }
+
     /** it/workloads/checksum_loop.py run by /usr/bin/python3. */
     static Workload python(String... args) throws IOException, InterruptedException {
         return start("checksum_loop.py", command("python", args));

@@ -68,9 +68,10 @@ public final class SyscallInjector {
 
     /**
      * Injects a syscall that creates a thread ({@code clone3} with CLONE_THREAD) while the tracee
-     * has PTRACE_O_TRACECLONE: between the entry and the exit stop it reports one
-     * PTRACE_EVENT_CLONE stop (KERNEL-FACTS §9), which is passed over. The new thread starts
-     * traced and reports its own first stop to {@link Ptrace#waitpid}.
+     * has PTRACE_O_TRACECLONE, or a process ({@code clone3} with exit signal SIGCHLD, a fork) while
+     * it has PTRACE_O_TRACEFORK: between the entry and the exit stop it reports one
+     * PTRACE_EVENT_CLONE or PTRACE_EVENT_FORK stop (KERNEL-FACTS §9), which is passed over. The new
+     * task starts traced and reports its own first stop to {@link Ptrace#waitpid}.
      *
      * @return the raw result: the new thread's id, or -errno (no event stop then)
      */
@@ -104,7 +105,7 @@ public final class SyscallInjector {
         }
         Ptrace.syscall(pid, 0);
         WaitStatus exit = Ptrace.waitpid(pid);
-        if (cloneEvent && exit.isEvent(Ptrace.EVENT_CLONE)) {
+        if (cloneEvent && (exit.isEvent(Ptrace.EVENT_CLONE) || exit.isEvent(Ptrace.EVENT_FORK))) {
             Ptrace.syscall(pid, 0);
             exit = Ptrace.waitpid(pid);
         }

@@ -45,6 +45,8 @@ public final class Syscalls {
     public static final int RSEQ = Ptrace.syscallNumber("rseq");
     public static final int PIDFD_OPEN = Ptrace.syscallNumber("pidfd_open");
     public static final int SETSID = Ptrace.syscallNumber("setsid");
+    public static final int SETPGID = Ptrace.syscallNumber("setpgid");
+    public static final int PIDFD_GETFD = Ptrace.syscallNumber("pidfd_getfd");
     public static final int CHDIR = Ptrace.syscallNumber("chdir");
     public static final int FCHDIR = Ptrace.syscallNumber("fchdir");
     public static final int UMASK = Ptrace.syscallNumber("umask");
@@ -71,7 +73,6 @@ public final class Syscalls {
     public static final int FLOCK = Ptrace.syscallNumber("flock");
     public static final int PIPE2 = Ptrace.syscallNumber("pipe2");
     public static final int MKNODAT = Ptrace.syscallNumber("mknodat");
-    public static final int PIDFD_GETFD = Ptrace.syscallNumber("pidfd_getfd");
 
     public static final int PROT_NONE = (int) Ptrace.syscallValue("PROT_NONE");
     public static final int PROT_READ = (int) Ptrace.syscallValue("PROT_READ");

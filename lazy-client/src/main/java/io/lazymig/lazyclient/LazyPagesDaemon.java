@@ -1,6 +1,7 @@
 package io.lazymig.lazyclient;
 
 import io.lazymig.images.Checkpoint;
+import io.lazymig.images.ProcessImage;
 import io.lazymig.images.Vma;
 import io.lazymig.images.XsaveLayout;
 import io.lazymig.jni.Buffers;
@@ -84,6 +85,8 @@ public final class LazyPagesDaemon {
     private PageSource source;
     private RestoreLink restore;
     private volatile boolean restoreFinished;
+    /** Task records restore has still to send (main loop only). */
+    private int tasksLeft;
     private volatile long lastFaultNanos = System.nanoTime();
     private volatile IOException fatal;
     private int backgroundInFlight;
@@ -99,7 +102,7 @@ public final class LazyPagesDaemon {
     /** Local lazy restore: the pages come from the checkpoint's own pages-N.img. */
     public static Stats runLocal(Options o, java.io.PrintStream progress) throws IOException {
         Checkpoint cp = Checkpoint.read(o.dir(), XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
-        Stats stats = new Stats(cp.pagemap().lazyPages());
+        Stats stats = new Stats(lazyPages(cp));
         if (progress != null) {
             stats.progressTo(progress);
         }
@@ -113,7 +116,7 @@ public final class LazyPagesDaemon {
     /** Remote lazy restore: the pages come from the lazy server {@code source} is connected to. */
     public static Stats runRemote(Options o, RemotePageSource source, java.io.PrintStream progress) throws IOException {
         Checkpoint cp = Checkpoint.read(o.dir(), XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
-        Stats stats = new Stats(cp.pagemap().lazyPages());
+        Stats stats = new Stats(lazyPages(cp));
         if (progress != null) {
             stats.progressTo(progress);
         }
@@ -130,24 +133,27 @@ public final class LazyPagesDaemon {
         return Math.max(options.faultAroundBytes(), options.chunkBytes());
     }
 
-    /** Serves every process restore hands over from {@code source} until each has every page. */
+    /** The lazy pages of every process of the tree. */
+    static long lazyPages(Checkpoint cp) {
+        long n = 0;
+        for (ProcessImage p : cp.processes()) {
+            n += p.pagemap().lazyPages();
+        }
+        return n;
+    }
+
+    /**
+     * Serves every process restore hands over from {@code source} until each has every page. Restore
+     * sends one record per process of the tree (pstree.img's count, zombies included, as CRIU's
+     * daemon reads them): the first is awaited here, the others are read as they come, while the
+     * processes handed over already are served.
+     */
     public void run(PageSource source) throws IOException {
         this.source = source;
         restore = RestoreLink.accept(options.address(), options.ready());
+        tasksLeft = checkpoint.processes().size() + checkpoint.zombies().size();
         try {
-            RestoreLink.TaskRecord t = restore.readTask(); // one process per checkpoint (pstree.img has one entry)
-            if (t.uffd() != null) {
-                if (t.pid() != checkpoint.task().pid()) {
-                    t.uffd().close();
-                    throw new IOException("restore sent pid " + t.pid() + ", the checkpoint in " + options.dir()
-                            + " is of pid " + checkpoint.task().pid());
-                }
-                LazyProcess p = LazyProcess.restored(t.pid(), Userfaultfd.adopt(t.uffd(), UffdHandoff.FEATURES), checkpoint);
-                synchronized (this) {
-                    processes.add(p);
-                }
-                wakeWaiters(p);
-            }
+            readTask();
             stats.started();
             loop();
             stats.finished();
@@ -160,6 +166,26 @@ public final class LazyPagesDaemon {
         }
     }
 
+    /** One task record from restore: a process of the checkpoint to serve, or a zombie (nothing to serve). */
+    private void readTask() throws IOException {
+        RestoreLink.TaskRecord t = restore.readTask();
+        tasksLeft--;
+        if (t.uffd() == null) {
+            return;
+        }
+        ProcessImage image = checkpoint.process(t.pid()).orElse(null);
+        if (image == null) {
+            t.uffd().close();
+            throw new IOException("restore sent pid " + t.pid() + ", which is no process of the checkpoint in "
+                    + options.dir() + " (it holds " + checkpoint.processes().stream().map(ProcessImage::pid).toList() + ")");
+        }
+        LazyProcess p = LazyProcess.restored(t.pid(), Userfaultfd.adopt(t.uffd(), UffdHandoff.FEATURES), image);
+        synchronized (this) {
+            processes.add(p);
+        }
+        wakeWaiters(p);
+    }
+
     /**
      * Wakes every thread waiting on a fault in the lazy areas, so that each faults again and queues
      * a message this daemon reads. It matters when this daemon takes over from a dead one (restore
@@ -168,7 +194,7 @@ public final class LazyPagesDaemon {
      * the checkpoint lacks (a zero page). With no waiters it does nothing.
      */
     private void wakeWaiters(LazyProcess p) throws IOException {
-        for (Vma v : checkpoint.vmas()) {
+        for (Vma v : p.image.vmas()) {
             if (v.canBeLazy()) {
                 p.uffd.wake(v.start(), v.length());
             }
@@ -189,7 +215,7 @@ public final class LazyPagesDaemon {
             List<LazyProcess> current;
             synchronized (this) {
                 reapCompleted();
-                if (processes.isEmpty()) {
+                if (processes.isEmpty() && tasksLeft <= 0) {
                     return;
                 }
                 current = new ArrayList<>(processes);
@@ -243,6 +269,10 @@ public final class LazyPagesDaemon {
     }
 
     private void onRestoreMessage() throws IOException {
+        if (tasksLeft > 0) {
+            readTask();
+            return;
+        }
         try {
             restore.readFinished();
             log.debug("lazy-pages: restore finished");
@@ -491,7 +521,8 @@ public final class LazyPagesDaemon {
         for (LazyProcess p : new ArrayList<>(processes)) {
             if (p.gone || p.complete()) {
                 processes.remove(p);
-                if (!p.forkedChild && !p.gone) {
+                if (!p.forkedChild) {
+                    // an exited one too: its guard (restore) waits for nothing more of it
                     restore.reportComplete(p.imagePid);
                     try {
                         source.processComplete(p.imagePid);

@@ -2,6 +2,7 @@ package io.lazymig.lazyclient;
 
 import io.lazymig.images.Checkpoint;
 import io.lazymig.images.PagemapIov;
+import io.lazymig.images.ProcessImage;
 import io.lazymig.images.Vma;
 import io.lazymig.jni.Errno;
 import io.lazymig.jni.NativeException;
@@ -19,6 +20,8 @@ import java.util.List;
 final class LazyProcess implements AutoCloseable {
     /** The pid as in the images (what restore sent); forked children carry their parent's. */
     final int imagePid;
+    /** The process in the checkpoint whose pages this one misses (a forked child: its parent's). */
+    final ProcessImage image;
     final Userfaultfd uffd;
     final PendingPages pending;
     final List<Fetch> inFlight = new ArrayList<>();
@@ -30,7 +33,8 @@ final class LazyProcess implements AutoCloseable {
     /** The threads waiting on a missing page, each since its fault message was read. */
     final ThreadWaits waits = new ThreadWaits();
 
-    private LazyProcess(int imagePid, Userfaultfd uffd, PendingPages pending, boolean forkedChild) {
+    private LazyProcess(int imagePid, Userfaultfd uffd, PendingPages pending, boolean forkedChild, ProcessImage image) {
+        this.image = image;
         this.imagePid = imagePid;
         this.uffd = uffd;
         this.pending = pending;
@@ -39,13 +43,18 @@ final class LazyProcess implements AutoCloseable {
 
     /** A restored process: every lazy page of the checkpoint is pending. */
     static LazyProcess restored(int imagePid, Userfaultfd uffd, Checkpoint cp) {
+        return restored(imagePid, uffd, cp.root());
+    }
+
+    /** A restored process of the tree, {@code image}: every lazy page of it is pending. */
+    static LazyProcess restored(int imagePid, Userfaultfd uffd, ProcessImage image) {
         PendingPages p = new PendingPages();
-        for (PagemapIov iov : cp.pagemap().iovs()) {
-            if (iov.isLazy() && cp.vmaAt(iov.vaddr()).map(Vma::canBeLazy).orElse(false)) {
+        for (PagemapIov iov : image.pagemap().iovs()) {
+            if (iov.isLazy() && image.vmaAt(iov.vaddr()).map(Vma::canBeLazy).orElse(false)) {
                 p.add(iov.vaddr(), iov.end(), iov.vaddr());
             }
         }
-        return new LazyProcess(imagePid, uffd, p, false);
+        return new LazyProcess(imagePid, uffd, p, false, image);
     }
 
     /**
@@ -59,7 +68,7 @@ final class LazyProcess implements AutoCloseable {
                 p.add(f.start + f.done, f.end(), f.source + f.done);
             }
         }
-        return new LazyProcess(imagePid, childUffd, p, true);
+        return new LazyProcess(imagePid, childUffd, p, true, image);
     }
 
     /** The layout moved: pending pages and fetches in flight follow; threads waiting in the old place fault again. */

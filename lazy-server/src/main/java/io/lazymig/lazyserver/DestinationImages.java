@@ -4,6 +4,7 @@ import io.lazymig.images.Checkpoint;
 import io.lazymig.images.ImageDir;
 import io.lazymig.images.Pagemap;
 import io.lazymig.images.PagemapIov;
+import io.lazymig.images.ProcessImage;
 import io.lazymig.images.PagesFile;
 import io.lazymig.images.PagesWriter;
 import io.lazymig.protocol.Messages;
@@ -34,21 +35,11 @@ public final class DestinationImages implements AutoCloseable {
     public static DestinationImages build(Checkpoint cp, Path sourceDir) throws IOException {
         Path tmp = Files.createTempDirectory("lazymig-dest");
         try {
-            Pagemap.Builder pm = Pagemap.builder(cp.pagemap().pagesId());
-            try (PagesWriter out = ImageDir.of(tmp).createPages(cp.pagemap().pagesId());
-                 PagesFile in = cp.pagemap().presentBytes() > 0 ? ImageDir.of(sourceDir).openPages(cp.pagemap().pagesId()) : null) {
-                for (PagemapIov iov : cp.pagemap().iovs()) {
-                    if (iov.isLazy()) {
-                        pm.add(iov.vaddr(), iov.nrPages(), PagemapIov.PE_LAZY);
-                    } else {
-                        pm.add(iov.vaddr(), iov.nrPages(), iov.flags());
-                        if (iov.isPresent()) {
-                            copy(in, iov, out);
-                        }
-                    }
-                }
+            Checkpoint dest = cp;
+            for (ProcessImage p : cp.processes()) {
+                dest = dest.withPagemap(p.pid(), eagerOnly(p.pagemap(), sourceDir, tmp));
             }
-            cp.withRootPagemap(pm.build()).write(tmp);
+            dest.write(tmp);
             List<Messages.ImageInfo> list = new ArrayList<>();
             try (Stream<Path> s = Files.list(tmp)) {
                 for (Path p : s.sorted().toList()) {
@@ -60,6 +51,25 @@ public final class DestinationImages implements AutoCloseable {
             deleteTree(tmp);
             throw e;
         }
+    }
+
+    /** One process's pagemap with its lazy entries PE_LAZY only, its eager pages copied into tmp's pages-N.img. */
+    private static Pagemap eagerOnly(Pagemap pagemap, Path sourceDir, Path tmp) throws IOException {
+        Pagemap.Builder pm = Pagemap.builder(pagemap.pagesId());
+        try (PagesWriter out = ImageDir.of(tmp).createPages(pagemap.pagesId());
+             PagesFile in = pagemap.presentBytes() > 0 ? ImageDir.of(sourceDir).openPages(pagemap.pagesId()) : null) {
+            for (PagemapIov iov : pagemap.iovs()) {
+                if (iov.isLazy()) {
+                    pm.add(iov.vaddr(), iov.nrPages(), PagemapIov.PE_LAZY);
+                } else {
+                    pm.add(iov.vaddr(), iov.nrPages(), iov.flags());
+                    if (iov.isPresent()) {
+                        copy(in, iov, out);
+                    }
+                }
+            }
+        }
+        return pm.build();
     }
 
     private static void copy(PagesFile in, PagemapIov iov, PagesWriter out) throws IOException {

@@ -1,6 +1,7 @@
 package io.lazymig.restore;
 
 import io.lazymig.images.Checkpoint;
+import io.lazymig.images.ProcessImage;
 import io.lazymig.images.FileLock;
 import io.lazymig.images.ImageDir;
 import io.lazymig.images.PagemapIov;
@@ -35,6 +36,7 @@ final class AddressSpace {
 
     private final Stub stub;
     private final Checkpoint cp;
+    private final ProcessImage process;
     private final boolean lazy;
     /** Lazy pages restore writes all the same (see {@link #pagesWrittenAnyway}). */
     private final List<Long> anyway;
@@ -42,8 +44,14 @@ final class AddressSpace {
     private final java.util.Set<String> locked = new java.util.HashSet<>();
 
     AddressSpace(Stub stub, Checkpoint cp, boolean lazy) {
+        this(stub, cp, cp.root(), lazy);
+    }
+
+    /** The address space of {@code process}, one process of {@code cp}. */
+    AddressSpace(Stub stub, Checkpoint cp, ProcessImage process, boolean lazy) {
         this.stub = stub;
         this.cp = cp;
+        this.process = process;
         this.lazy = lazy;
         this.anyway = pagesWrittenAnyway();
     }
@@ -56,7 +64,7 @@ final class AddressSpace {
      */
     private List<Long> pagesWrittenAnyway() {
         List<Long> pages = new ArrayList<>();
-        for (ThreadState t : cp.root().threads()) {
+        for (ThreadState t : process.threads()) {
             Rseq rseq = t.rseq();
             if (!lazy || !rseq.isRegistered()) {
                 continue;
@@ -64,7 +72,7 @@ final class AddressSpace {
             long first = rseq.abiPointer() & -PagemapIov.PAGE_SIZE;
             long last = (rseq.abiPointer() + Math.max(1, rseq.abiSize()) - 1) & -PagemapIov.PAGE_SIZE;
             for (long page = first; page <= last; page += PagemapIov.PAGE_SIZE) {
-                Optional<PagemapIov> iov = cp.pagemap().find(page);
+                Optional<PagemapIov> iov = process.pagemap().find(page);
                 if (iov.isPresent() && iov.get().isPresent() && !isEager(iov.get()) && !pages.contains(page)) {
                     pages.add(page);
                 }
@@ -94,7 +102,7 @@ final class AddressSpace {
     /** Maps every VMA but the kernel's special ones; returns those mapped writable only for the eager pages. */
     List<Vma> mapAll() throws IOException {
         List<Vma> raised = new ArrayList<>();
-        for (Vma v : cp.vmas()) {
+        for (Vma v : process.vmas()) {
             if (v.isSpecial()) {
                 continue;
             }
@@ -116,7 +124,7 @@ final class AddressSpace {
             long fd = openFile(v.path(), sharedWritable ? FileDescriptor.O_RDWR : FileDescriptor.O_RDONLY);
             try {
                 mapCall(v, "mmap", Syscalls.MMAP, v.start(), v.length(), prot, flags, fd, v.pgoff());
-                Optional<FileLock> lock = cp.mappingLock(v.path());
+                Optional<FileLock> lock = cp.mappingLock(v.path()).filter(l -> l.pid() == process.pid());
                 if (lock.isPresent() && locked.add(v.path())) {
                     FlockInjection.take(stub, fd, lock.get()); // held by the mapping's open file once fd is closed
                 }
@@ -163,7 +171,7 @@ final class AddressSpace {
      */
     long writeEagerPages(Path dir) throws IOException {
         long eagerBytes = 0;
-        for (PagemapIov iov : cp.pagemap().iovs()) {
+        for (PagemapIov iov : process.pagemap().iovs()) {
             if (isEager(iov)) {
                 eagerBytes += iov.length();
             }
@@ -174,7 +182,7 @@ final class AddressSpace {
         long split = eagerBytes >= SPLIT_BYTES ? (eagerBytes / 2) & -PagemapIov.PAGE_SIZE : Long.MAX_VALUE;
         try (PageWriter first = new PageWriter(dir); PageWriter second = new PageWriter(dir)) {
             long seen = 0;
-            for (PagemapIov iov : cp.pagemap().iovs()) {
+            for (PagemapIov iov : process.pagemap().iovs()) {
                 if (!isEager(iov)) {
                     continue;
                 }
@@ -188,7 +196,7 @@ final class AddressSpace {
                 seen += iov.length();
             }
             for (long page : anyway) {
-                first.plan(page, cp.pagemap().find(page).orElseThrow().fileOffset(page), PagemapIov.PAGE_SIZE);
+                first.plan(page, process.pagemap().find(page).orElseThrow().fileOffset(page), PagemapIov.PAGE_SIZE);
             }
             if (second.isEmpty()) {
                 return first.write();
@@ -268,7 +276,7 @@ final class AddressSpace {
             long total = 0;
             ByteBuffer buf = Buffers.allocatePageAligned(BATCH_BYTES);
             IoVecBatch batch = new IoVecBatch(ProcessMemory.IOV_MAX);
-            try (PagesFile pages = ImageDir.of(dir).openPages(cp.pagemap().pagesId())) {
+            try (PagesFile pages = ImageDir.of(dir).openPages(process.pagemap().pagesId())) {
                 long fileStart = -1;
                 for (long[] r : planned) {
                     long addr = r[0];
@@ -330,7 +338,7 @@ final class AddressSpace {
                 return true;
             }
         }
-        for (PagemapIov iov : cp.pagemap().iovs()) {
+        for (PagemapIov iov : process.pagemap().iovs()) {
             if (isEager(iov) && Long.compareUnsigned(iov.vaddr(), v.end()) < 0
                     && Long.compareUnsigned(v.start(), iov.end()) < 0) {
                 return true;

@@ -19,18 +19,24 @@ import java.util.Optional;
  * Rebuilds one process's fd table: the first slot of each open file opens it (by its kind's
  * {@link FileOpener}) and puts back its offset; later slots of the same file dup that fd, so they
  * share one open file description (one offset) as at dump; a flock held through the fd is taken
- * again on it. Restore's own stdio, and the pipes made for the process, are parked above the highest
- * fd meanwhile ({@link ParkedStdio}) and closed at the end, with anything else the stub had.
+ * again on it. A file an earlier process of the tree holds is taken from it instead
+ * ({@link SharedFiles}). Restore's own stdio, and the pipes made for the process, are parked above
+ * the highest fd meanwhile ({@link ParkedStdio}) and closed at the end, with anything else the stub had.
  */
 final class FdTableRestore {
     private FdTableRestore() {
     }
 
     static void restore(Injector in, Checkpoint cp, List<FdSlot> slots) throws IOException {
-        restore(in, cp, slots, new InheritedFds(List.of()));
+        restore(in, cp, cp.root().pid(), slots, new SharedFiles(), new InheritedFds(List.of()));
     }
 
-    static void restore(Injector in, Checkpoint cp, List<FdSlot> slots, InheritedFds inherited) throws IOException {
+    /**
+     * The fd table {@code slots} of process {@code pid} of the checkpoint; a file an earlier
+     * process of the tree restored is taken from it ({@link SharedFiles}), not opened again.
+     */
+    static void restore(Injector in, Checkpoint cp, int pid, List<FdSlot> slots, SharedFiles shared,
+            InheritedFds inherited) throws IOException {
         int highest = -1;
         int pipes = 0;
         for (FdSlot s : slots) {
@@ -40,15 +46,23 @@ final class FdTableRestore {
                 pipes++;
             }
         }
-        List<Rlimit> limits = cp.root().state().rlimits();
+        List<Rlimit> limits = cp.process(pid).orElse(cp.root()).state().rlimits();
         Rlimit nofile = limits.size() > ParkedStdio.RLIMIT_NOFILE ? limits.get(ParkedStdio.RLIMIT_NOFILE) : null;
         // room for both ends of every pipe (a FIFO parks one)
         ParkedStdio stdio = ParkedStdio.park(in, highest, 2 * pipes, nofile, inherited);
         Map<Integer, Integer> fdOfFile = new HashMap<>();
         for (FdSlot s : slots) {
             Integer first = fdOfFile.get(s.fileId());
+            SharedFiles.Owner owner = shared.owner(s.fileId());
             if (first != null) {
                 in.call("dup2(" + first + ", " + s.fd() + ")", Syscalls.DUP2, first, s.fd());
+            } else if (owner != null) {
+                long got = SharedFiles.take(in, owner, "fd " + s.fd() + " (" + cp.file(s.fileId()).describe() + ")");
+                if (got != s.fd()) {
+                    in.call("dup2", Syscalls.DUP2, got, s.fd());
+                    in.call("close", Syscalls.CLOSE, got);
+                }
+                fdOfFile.put(s.fileId(), s.fd());
             } else {
                 FileObject f = cp.file(s.fileId());
                 long got = FileOpeners.open(in, f, s.fd(), stdio);
@@ -58,7 +72,8 @@ final class FdTableRestore {
                 }
                 seek(in, s.fd(), f);
                 fdOfFile.put(s.fileId(), s.fd());
-                Optional<FileLock> lock = cp.fdLock(cp.root().pid(), s.fd());
+                shared.opened(s.fileId(), in.pid(), s.fd());
+                Optional<FileLock> lock = cp.fdLock(pid, s.fd());
                 if (lock.isPresent()) {
                     FlockInjection.take(in, s.fd(), lock.get());
                 }

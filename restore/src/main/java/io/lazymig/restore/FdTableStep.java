@@ -11,6 +11,7 @@ final class FdTableStep implements RestoreStep {
 
     @Override
     public void run(Restoring r) throws IOException {
-        FdTableRestore.restore(r.stub, r.checkpoint, r.process.fds(), new InheritedFds(r.options.inherit()));
+        FdTableRestore.restore(r.stub, r.checkpoint, r.process.pid(), r.process.fds(), r.sharedFiles,
+                new InheritedFds(r.options.inherit()));
     }
 }

@@ -2,6 +2,7 @@ package io.lazymig.restore;
 
 import io.lazymig.images.Checkpoint;
 import io.lazymig.images.PagemapIov;
+import io.lazymig.images.ProcessImage;
 import io.lazymig.images.Vma;
 import io.lazymig.jni.FileDescriptor;
 import io.lazymig.jni.NativeException;
@@ -17,16 +18,19 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The lazy half of restore: a userfaultfd created inside the stub, taken out with pidfd_getfd,
- * registered over the lazy VMAs, and handed to the lazy-pages daemon with CRIU's records (int32
- * pid, then one byte carrying the uffd; after all tasks the RESTORE_FINISHED word).
+ * The lazy half of restore: per process of the tree, a userfaultfd created inside its stub, taken
+ * out with pidfd_getfd, registered over its lazy VMAs, and handed to the one lazy-pages daemon on
+ * one connection with CRIU's records (int32 pid, then one byte carrying the uffd; a zombie's
+ * negated pid alone; after all tasks the RESTORE_FINISHED word).
  *
- * <p>The guard (KERNEL-FACTS §6): restore keeps its own copy of the uffd until the daemon reports
- * the process complete by sending back its pid (int32) — lazymig's extension of the protocol.
+ * <p>The guard (KERNEL-FACTS §6): restore keeps its own copy of each uffd until the daemon reports
+ * every process complete by sending back each pid (int32) — lazymig's extension of the protocol.
  * If the daemon's connection drops first, the copy keeps the process's faults pending (it blocks
  * instead of reading zero pages), and restore hands the uffd to the next daemon that listens on
  * the same address; if none comes before the deadline, it kills the process.
@@ -34,21 +38,40 @@ import org.slf4j.LoggerFactory;
 public final class LazyHandoff implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("lazymig.restore");
 
-    private final int imagePid;
-    private final int pid;
-    private final Userfaultfd uffd;
+    /** One task handed over: its pid in the images and here, and its uffd (null: a zombie, sent as -pid). */
+    private record Task(int imagePid, int pid, Userfaultfd uffd) {
+    }
+
+    private final List<Task> tasks = new ArrayList<>();
     private final Path address;
     private UnixSocket daemon;
 
-    private LazyHandoff(int imagePid, int pid, Userfaultfd uffd, Path address) {
-        this.imagePid = imagePid;
-        this.pid = pid;
-        this.uffd = uffd;
+    private LazyHandoff(Path address) {
         this.address = address;
     }
 
     /** Creates and registers the uffd in the stub and hands it to the daemon at {@code address}. */
     static LazyHandoff handOver(Stub stub, Checkpoint cp, Path address) throws IOException {
+        LazyHandoff h = new LazyHandoff(address);
+        try {
+            h.add(stub, cp.root());
+            return h;
+        } catch (IOException | RuntimeException e) {
+            h.close();
+            throw e;
+        }
+    }
+
+    /** A handoff of a tree, to the daemon at {@code address}: each process is then {@link #add added} on the one connection. */
+    static LazyHandoff forTree(Path address) {
+        return new LazyHandoff(address);
+    }
+
+    /**
+     * Creates and registers the uffd of {@code process} (restored in {@code stub}) and sends its
+     * record (its image pid, then the uffd) to the daemon, connecting at the first.
+     */
+    void add(Stub stub, ProcessImage process) throws IOException {
         long childFd = stub.call("userfaultfd", Syscalls.USERFAULTFD, FileDescriptor.O_CLOEXEC | FileDescriptor.O_NONBLOCK);
         FileDescriptor taken;
         try (Pidfd pidfd = Pidfd.open(stub.pid())) {
@@ -57,32 +80,40 @@ public final class LazyHandoff implements AutoCloseable {
             stub.call("close(uffd)", Syscalls.CLOSE, childFd);
         }
         Userfaultfd uffd = Userfaultfd.adopt(taken);
-        LazyHandoff h = new LazyHandoff(cp.root().pid(), stub.pid(), uffd, address);
-        try {
-            long missing = UffdHandoff.FEATURES & ~Userfaultfd.supportedFeatures();
-            uffd.api(UffdHandoff.FEATURES & Userfaultfd.supportedFeatures());
-            if (missing != 0) {
-                log.warn("restore: kernel lacks userfaultfd features 0x{}", Long.toHexString(missing));
-            }
-            for (Vma v : cp.vmas()) {
-                if (v.canBeLazy() && hasLazyPages(cp, v)) {
-                    long ioctls = uffd.register(v.start(), v.length(), Userfaultfd.REGISTER_MODE_MISSING);
-                    if (!Userfaultfd.hasIoctl(ioctls, Userfaultfd.IOCTL_COPY)
-                            || !Userfaultfd.hasIoctl(ioctls, Userfaultfd.IOCTL_ZEROPAGE)) {
-                        throw new RestoreException("userfaultfd over " + v + " offers no COPY/ZEROPAGE");
-                    }
+        Task t = new Task(process.pid(), stub.pid(), uffd);
+        tasks.add(t);
+        long missing = UffdHandoff.FEATURES & ~Userfaultfd.supportedFeatures();
+        uffd.api(UffdHandoff.FEATURES & Userfaultfd.supportedFeatures());
+        if (missing != 0) {
+            log.warn("restore: kernel lacks userfaultfd features 0x{}", Long.toHexString(missing));
+        }
+        for (Vma v : process.vmas()) {
+            if (v.canBeLazy() && hasLazyPages(process, v)) {
+                long ioctls = uffd.register(v.start(), v.length(), Userfaultfd.REGISTER_MODE_MISSING);
+                if (!Userfaultfd.hasIoctl(ioctls, Userfaultfd.IOCTL_COPY)
+                        || !Userfaultfd.hasIoctl(ioctls, Userfaultfd.IOCTL_ZEROPAGE)) {
+                    throw new RestoreException("userfaultfd over " + v + " offers no COPY/ZEROPAGE");
                 }
             }
-            h.connectAndSend();
-            return h;
-        } catch (IOException | RuntimeException e) {
-            h.close();
-            throw e;
         }
+        if (daemon == null) {
+            connect();
+        }
+        send(t);
     }
 
-    private static boolean hasLazyPages(Checkpoint cp, Vma v) {
-        for (PagemapIov iov : cp.pagemap().iovs()) {
+    /** A zombie of the tree: its record is its negated pid and nothing more (CRIU's). */
+    void addZombie(int imagePid) throws IOException {
+        Task t = new Task(imagePid, 0, null);
+        tasks.add(t);
+        if (daemon == null) {
+            connect();
+        }
+        send(t);
+    }
+
+    private static boolean hasLazyPages(ProcessImage process, Vma v) {
+        for (PagemapIov iov : process.pagemap().iovs()) {
             if (iov.isLazy() && Long.compareUnsigned(iov.vaddr(), v.end()) < 0 && Long.compareUnsigned(v.start(), iov.end()) < 0) {
                 return true;
             }
@@ -90,20 +121,35 @@ public final class LazyHandoff implements AutoCloseable {
         return false;
     }
 
-    private void connectAndSend() throws IOException {
+    private void connect() throws IOException {
         try {
             daemon = UnixSocket.connect(address);
         } catch (NativeException e) {
             throw new RestoreException("no lazy-pages daemon at " + address + " (" + e.getMessage()
                     + "): start 'lazymig lazy-pages --address " + address + " -D DIR' first", e);
         }
-        daemon.sendFully(word(imagePid));
-        daemon.send(ByteBuffer.allocateDirect(1), new int[] {uffd.fd()});
+    }
+
+    private void send(Task t) throws IOException {
+        if (t.uffd() == null) {
+            daemon.sendFully(word(-t.imagePid()));
+            return;
+        }
+        daemon.sendFully(word(t.imagePid()));
+        daemon.send(ByteBuffer.allocateDirect(1), new int[] {t.uffd().fd()});
+    }
+
+    /** Connects to the daemon at the address and sends every task's record again (a takeover). */
+    private void connectAndSend() throws IOException {
+        connect();
+        for (Task t : tasks) {
+            send(t);
+        }
     }
 
     /**
      * Hands this guard to another process (restore -d: the guard must outlive restore): sends the
-     * pids and address as text, and the uffd plus the daemon connection as SCM_RIGHTS, over
+     * pids and address as text, and the uffds plus the daemon connection as SCM_RIGHTS, over
      * {@code to}. This object is closed afterwards.
      */
     public void transferTo(UnixSocket to) throws IOException {
@@ -112,33 +158,57 @@ public final class LazyHandoff implements AutoCloseable {
     }
 
     /**
-     * As {@link #transferTo}, but this object stays open: the receiver holds copies of the uffd and
-     * of the daemon connection from now on, so the process stays guarded if this process dies (the
-     * agent: a guard process takes the copies before the restored process is released). Restore
+     * As {@link #transferTo}, but this object stays open: the receiver holds copies of the uffds and
+     * of the daemon connection from now on, so the processes stay guarded if this process dies (the
+     * agent: a guard process takes the copies before the restored processes are released). Restore
      * still sends RESTORE_FINISHED on its copy, then closes it; only the receiver waits for the
-     * daemon's completion report.
+     * daemon's completion reports. Text: "address" then one line "IMAGEPID PID" per task (PID 0: a
+     * zombie); fds: the live tasks' uffds in that order, then the daemon connection.
      */
     public void shareWith(UnixSocket to) throws IOException {
-        byte[] text = (imagePid + " " + pid + " " + address + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        StringBuilder sb = new StringBuilder(address.toString()).append('\n');
+        List<Integer> fds = new ArrayList<>();
+        for (Task t : tasks) {
+            sb.append(t.imagePid()).append(' ').append(t.pid()).append('\n');
+            if (t.uffd() != null) {
+                fds.add(t.uffd().fd());
+            }
+        }
+        fds.add(daemon.fd().fd());
+        byte[] text = sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
         ByteBuffer b = ByteBuffer.allocateDirect(text.length);
         b.put(text).flip();
-        to.send(b, new int[] {uffd.fd(), daemon.fd().fd()});
+        to.send(b, fds.stream().mapToInt(Integer::intValue).toArray());
     }
 
-    /** The receiving end of {@link #transferTo}: a guard for the restored process, ready to {@link #guard}. */
+    /** The receiving end of {@link #transferTo}: a guard for the restored processes, ready to {@link #guard}. */
     public static LazyHandoff receiveFrom(UnixSocket from) throws IOException {
-        ByteBuffer b = ByteBuffer.allocateDirect(4096);
-        try (io.lazymig.jni.ReceivedMessage m = from.receive(b, 2)) {
-            if (m.fdCount() != 2) {
-                throw new RestoreException("guard hand-over without the uffd and daemon connection");
-            }
+        ByteBuffer b = ByteBuffer.allocateDirect(64 * 1024);
+        try (io.lazymig.jni.ReceivedMessage m = from.receive(b, UnixSocket.MAX_FDS)) {
             b.flip();
             byte[] text = new byte[b.remaining()];
             b.get(text);
-            String[] f = new String(text, java.nio.charset.StandardCharsets.UTF_8).trim().split(" ", 3);
-            LazyHandoff h = new LazyHandoff(Integer.parseInt(f[0]), Integer.parseInt(f[1]),
-                    Userfaultfd.adopt(m.fd(0).dup(), UffdHandoff.FEATURES), Path.of(f[2]));
-            h.daemon = UnixSocket.adopt(m.fd(1).dup());
+            String[] lines = new String(text, java.nio.charset.StandardCharsets.UTF_8).trim().split("\n");
+            LazyHandoff h = new LazyHandoff(Path.of(lines[0]));
+            int fd = 0;
+            for (int i = 1; i < lines.length; i++) {
+                String[] f = lines[i].trim().split(" ");
+                int pid = Integer.parseInt(f[1]);
+                if (pid == 0) {
+                    h.tasks.add(new Task(Integer.parseInt(f[0]), 0, null));
+                    continue;
+                }
+                if (fd >= m.fdCount()) {
+                    throw new RestoreException("guard hand-over without the uffd of process " + f[0]);
+                }
+                h.tasks.add(new Task(Integer.parseInt(f[0]), pid, Userfaultfd.adopt(m.fd(fd++).dup(), UffdHandoff.FEATURES)));
+            }
+            if (fd + 1 != m.fdCount() || h.tasks.isEmpty()) {
+                h.close();
+                throw new RestoreException("guard hand-over with " + m.fdCount() + " fds for " + fd
+                        + " uffds and the daemon connection");
+            }
+            h.daemon = UnixSocket.adopt(m.fd(fd).dup());
             return h;
         }
     }
@@ -148,9 +218,9 @@ public final class LazyHandoff implements AutoCloseable {
         daemon.sendFully(word(UffdHandoff.RESTORE_FINISHED));
     }
 
-    /** The restored process's pid. */
+    /** The restored root's pid (the first task's). */
     public int pid() {
-        return pid;
+        return tasks.get(0).pid();
     }
 
     /**
@@ -164,7 +234,7 @@ public final class LazyHandoff implements AutoCloseable {
         while (true) {
             try {
                 awaitCompletion();
-                log.info("restore: process {} has all its pages", pid);
+                log.info("restore: process {} has all its pages{}", pid(), tasks.size() > 1 ? ", with its tree" : "");
                 close();
                 return true;
             } catch (EOFException | NativeException e) {
@@ -177,7 +247,7 @@ public final class LazyHandoff implements AutoCloseable {
                 daemon.close();
                 if (!reconnect(deadline)) {
                     log.error("restore: no lazy-pages daemon came back at {} within {} s: process {} killed rather "
-                            + "than left on missing pages", address, deadline.toSeconds(), pid);
+                            + "than left on missing pages", address, deadline.toSeconds(), who());
                     killRestored();
                     close();
                     return false;
@@ -186,17 +256,34 @@ public final class LazyHandoff implements AutoCloseable {
         }
     }
 
+    /** Waits until the daemon has reported every live task complete (its image pid, one word each). */
     private void awaitCompletion() throws IOException {
         ByteBuffer reply = ByteBuffer.allocateDirect(4).order(ByteOrder.nativeOrder());
-        while (true) {
+        java.util.Set<Integer> waiting = new java.util.HashSet<>();
+        for (Task t : tasks) {
+            if (t.uffd() != null) {
+                waiting.add(t.imagePid());
+            }
+        }
+        while (!waiting.isEmpty()) {
             reply.clear();
             daemon.receiveFully(reply);
             int who = reply.getInt(0);
-            if (who == imagePid) {
-                return;
+            if (!waiting.remove(who)) {
+                log.debug("restore: daemon reported {}, not one still waited for", who);
             }
-            log.debug("restore: daemon reported {}, not ours", who);
         }
+    }
+
+    /** The restored processes' pids here (zombies left out). */
+    private List<Integer> pids() {
+        List<Integer> out = new ArrayList<>();
+        for (Task t : tasks) {
+            if (t.uffd() != null) {
+                out.add(t.pid());
+            }
+        }
+        return out;
     }
 
     private boolean reconnect(Duration deadline) throws IOException {
@@ -208,7 +295,7 @@ public final class LazyHandoff implements AutoCloseable {
             try {
                 connectAndSend();
                 restoreFinished();
-                log.warn("restore: handed process {} to a new lazy-pages daemon at {}", pid, address);
+                log.warn("restore: handed process {} to a new lazy-pages daemon at {}", who(), address);
                 return true;
             } catch (IOException e) {
                 // Nobody listens yet, or the new daemon went away during the handshake: try again.
@@ -221,15 +308,32 @@ public final class LazyHandoff implements AutoCloseable {
         return false;
     }
 
+    /** "PID", or "PID, PID, ..." for a tree, for the log. */
+    private String who() {
+        StringBuilder b = new StringBuilder();
+        for (int pid : pids()) {
+            b.append(b.length() == 0 ? "" : ", ").append(pid);
+        }
+        return b.toString();
+    }
+
+    /** Whether any restored process still runs. */
     private boolean alive() {
-        return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+        for (int pid : pids()) {
+            if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void killRestored() {
-        try {
-            SystemInfo.kill(pid, SystemInfo.SIGKILL);
-        } catch (NativeException ignored) {
-            // already gone
+        for (int pid : pids()) {
+            try {
+                SystemInfo.kill(pid, SystemInfo.SIGKILL);
+            } catch (NativeException ignored) {
+                // already gone
+            }
         }
     }
 
@@ -249,7 +353,11 @@ public final class LazyHandoff implements AutoCloseable {
 
     @Override
     public void close() {
-        uffd.close();
+        for (Task t : tasks) {
+            if (t.uffd() != null) {
+                t.uffd().close();
+            }
+        }
         if (daemon != null) {
             daemon.close();
         }

@@ -4,7 +4,8 @@ import java.io.IOException;
 
 /**
  * The uffd, created in the process and registered over its lazy VMAs, handed to the lazy-pages
- * daemon; a guardian (the agent) takes its share before the process may run.
+ * daemon; a guardian (the agent) takes its share before the process may run. A process of a tree
+ * is added to the tree's one handoff (one daemon connection), which the Restorer guards.
  */
 final class LazyHandoffStep implements RestoreStep {
     @Override
@@ -14,6 +15,10 @@ final class LazyHandoffStep implements RestoreStep {
 
     @Override
     public void run(Restoring r) throws IOException {
+        if (r.handoff != null) {
+            r.handoff.add(r.stub, r.process); // one process of a tree: the Restorer made the handoff and guards it
+            return;
+        }
         Restorer.Guardian guardian = r.options.guardian();
         if (guardian != null) {
             guardian.beforeHandoff();

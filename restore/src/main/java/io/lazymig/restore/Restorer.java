@@ -1,6 +1,9 @@
 package io.lazymig.restore;
 
 import io.lazymig.images.Checkpoint;
+import io.lazymig.images.ProcessImage;
+import io.lazymig.images.TreeIds;
+import io.lazymig.images.Zombie;
 import io.lazymig.images.XsaveLayout;
 import io.lazymig.jni.Cpuid;
 import io.lazymig.jni.NativeException;
@@ -8,6 +11,7 @@ import io.lazymig.jni.Ptrace;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import org.slf4j.Logger;
@@ -15,7 +19,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code lazymig restore}: rebuilds a checkpointed process by syscalls injected into a stub
- * (KERNEL-FACTS §3), eagerly or with its lazy memory handed to a lazy-pages daemon. Runs on the
+ * (KERNEL-FACTS §3), eagerly or with its lazy memory handed to a lazy-pages daemon; a tree
+ * (eagerly): every process created first ({@link TreeSpawn}), then each rebuilt in turn, parents
+ * first, its zombies ended, and all released together. Runs on the
  * calling thread, which is the stub's tracer; a failure kills the stub (and PTRACE_O_EXITKILL
  * kills it if restore itself dies), so no half-restored process is left behind.
  */
@@ -74,60 +80,134 @@ public final class Restorer {
             throw new RestoreException("no images directory " + o.dir());
         }
         Checkpoint cp = Checkpoint.read(o.dir(), XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
-        refuseUnsupported(cp);
+        refuseUnsupported(cp, o.lazy());
         new InheritedFds(o.inherit()).check(cp);
         phases.done("read images");
         CarriedFilesStep carried = new CarriedFilesStep();
         int pid = 0;
-        Restoring r = null;
+        TreeSpawn tree = new TreeSpawn();
+        List<Restoring> restorings = new ArrayList<>();
         boolean done = false;
         try {
+            long zombieDeadline = System.nanoTime() + ZOMBIE_PATIENCE_NANOS;
+            for (int original : originalPids(cp)) {
+                awaitZombieReaped(original, zombieDeadline);
+            }
             pid = spawnStub(o, cp.root().pid());
             phases.done("spawn stub");
+            if (cp.isTree()) {
+                tree.spawn(cp, pid, o.anyPid());
+                phases.done("spawn tree");
+            }
             // once the pid lives: a JVM starting on this host deletes the perf-data files of dead pids
             carried.recreateMissing(cp);
             phases.done("carried files");
-            r = new Restoring(o, cp, pid);
-            for (RestoreStep step : RestorePlan.steps(o.lazy())) {
-                step.run(r);
-                phases.done(step.name());
+            List<TreeSpawn.Spawned> live = new ArrayList<>();
+            for (TreeSpawn.Spawned s : tree.spawned()) {
+                if (s.zombie() == null) {
+                    live.add(s);
+                }
             }
-            for (Restoring.Created t : r.created) {
-                Ptrace.detach(t.tid(), 0);
+            if (live.isEmpty()) {
+                restorings.add(new Restoring(o, cp, pid));
+            } else {
+                SharedFiles shared = new SharedFiles();
+                LazyHandoff treeHandoff = null;
+                if (o.lazy()) {
+                    if (o.guardian() != null) {
+                        o.guardian().beforeHandoff();
+                    }
+                    treeHandoff = LazyHandoff.forTree(o.address());
+                }
+                for (TreeSpawn.Spawned s : live) {
+                    Restoring r = new Restoring(o, cp, s.process(), s.pid());
+                    r.sharedFiles = shared;
+                    r.handoff = treeHandoff;
+                    restorings.add(r);
+                }
             }
-            Ptrace.detach(pid, 0);
+            for (Restoring r : restorings) {
+                for (RestoreStep step : RestorePlan.steps(o.lazy())) {
+                    step.run(r);
+                    phases.done(step.name());
+                }
+            }
+            Restoring root = restorings.get(0);
+            if (cp.isTree() && root.handoff != null) {
+                for (Zombie z : cp.zombies()) {
+                    root.handoff.addZombie(z.pid());
+                }
+                if (o.guardian() != null) {
+                    o.guardian().take(root.handoff);
+                }
+            }
+            tree.exitZombies();
+            for (Restoring r : restorings) {
+                for (Restoring.Created t : r.created) {
+                    Ptrace.detach(t.tid(), 0);
+                }
+                Ptrace.detach(r.pid, 0);
+            }
             long detached = System.nanoTime();
             phases.done("detached");
-            log.debug("restore: {} injected syscalls", r.stub.injected());
-            if (r.handoff != null) {
-                r.handoff.restoreFinished();
+            log.debug("restore: {} injected syscalls", root.stub.injected());
+            if (root.handoff != null) {
+                root.handoff.restoreFinished();
             }
             done = true;
             if (log.isInfoEnabled()) {
-                log.info("restore: process {} running after {} ms ({} eager bytes)", pid,
-                        String.format(Locale.ROOT, "%.1f", (detached - t0) / 1e6), r.eagerBytes);
+                long eager = 0;
+                for (Restoring r : restorings) {
+                    eager += r.eagerBytes;
+                }
+                log.info("restore: process {} running after {} ms ({} eager bytes){}", pid,
+                        String.format(Locale.ROOT, "%.1f", (detached - t0) / 1e6), eager,
+                        cp.isTree() ? ", with its tree: " + tree.pids() : "");
             }
-            return new Restored(pid, r.handoff, t0, detached, r.eagerBytes);
+            return new Restored(pid, root.handoff, t0, detached, root.eagerBytes);
         } catch (NativeException e) {
             throw new RestoreException("restore of " + o.dir() + " failed: " + e.getMessage(), e);
         } finally {
             if (!done) {
-                if (r != null) {
-                    killStub(pid, r.created);
-                    if (r.handoff != null) {
-                        r.handoff.close();
+                List<Integer> others = new ArrayList<>();
+                for (TreeSpawn.Spawned s : tree.spawned()) {
+                    if (s.pid() != pid) {
+                        others.add(s.pid());
                     }
+                }
+                for (int i = others.size() - 1; i >= 0; i--) {
+                    final int other = others.get(i);
+                    List<Restoring.Created> threads = restorings.stream().filter(r -> r.pid == other)
+                            .findFirst().map(r -> r.created).orElse(List.of());
+                    killStub(other, threads);
+                }
+                List<Restoring.Created> rootThreads = restorings.isEmpty() ? List.of() : restorings.get(0).created;
+                killStub(pid, rootThreads);
+                if (!restorings.isEmpty() && restorings.get(0).handoff != null) {
+                    restorings.get(0).handoff.close(); // one for the whole tree
                 }
                 carried.undo();
             }
         }
     }
 
+    /** Every pid of the checkpoint: its processes' and its zombies'. */
+    private static List<Integer> originalPids(Checkpoint cp) {
+        List<Integer> pids = new ArrayList<>();
+        for (ProcessImage p : cp.processes()) {
+            pids.add(p.pid());
+        }
+        for (Zombie z : cp.zombies()) {
+            pids.add(z.pid());
+        }
+        return pids;
+    }
+
     /** What the images may hold but restore cannot rebuild yet, refused before anything is started. */
-    static void refuseUnsupported(Checkpoint cp) throws RestoreException {
-        if (cp.processes().size() != 1) {
-            throw new RestoreException("the checkpoint holds " + cp.processes().size()
-                    + " processes: restoring process trees is not supported yet");
+    static void refuseUnsupported(Checkpoint cp, boolean lazy) throws RestoreException {
+        String refusal = TreeIds.refusal(TreeIds.of(cp));
+        if (refusal != null) {
+            throw new RestoreException("cannot restore the tree of process " + cp.root().pid() + ": " + refusal);
         }
     }
 
@@ -160,7 +240,6 @@ public final class Restorer {
         }
         String[] argv = {stub};
         try {
-            awaitZombieReaped(originalPid);
             return Ptrace.spawnTraced(stub, argv, new String[0], null, null, null, Ptrace.DEFAULT_OPTIONS, originalPid);
         } catch (NativeException e) {
             if (e.errno() != io.lazymig.jni.Errno.EEXIST) {
@@ -179,19 +258,35 @@ public final class Restorer {
         }
     }
 
+    /** How long restore waits, in all, for the zombies of just-killed processes to be reaped. */
+    private static final long ZOMBIE_PATIENCE_NANOS = 10_000_000_000L;
+
     /**
      * A process just dumped and killed on this host stays a zombie until its parent reaps it (init
-     * here took ~1.4 s); give that up to 10 s rather than call its pid taken.
+     * here took ~1.4 s); give that until {@code deadline} rather than call its pid taken. A zombie
+     * whose parent is held in a ptrace stop (a source tree still frozen by its dump, on this very
+     * host) will not be reaped meanwhile: no wait for it.
      */
-    private static void awaitZombieReaped(int pid) {
+    private static void awaitZombieReaped(int pid, long deadline) {
         Path stat = Path.of("/proc", Integer.toString(pid), "stat");
-        for (int i = 0; i < 1000 && isZombie(stat); i++) {
+        while (isZombie(stat) && !parentTraceStopped(stat) && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(10);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
             }
+        }
+    }
+
+    private static boolean parentTraceStopped(Path stat) {
+        try {
+            String s = Files.readString(stat);
+            String ppid = s.substring(s.lastIndexOf(')') + 2).split(" ")[1];
+            String p = Files.readString(Path.of("/proc", ppid, "stat"));
+            return p.charAt(p.lastIndexOf(')') + 2) == 't';
+        } catch (IOException | RuntimeException e) {
+            return false;
         }
     }
 

@@ -7,8 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One restore in progress, as the steps share it: what is restored and how, the stub it is
- * rebuilt in, and what earlier steps left for later ones. Owned by the restoring (tracer) thread.
+ * One process's restore in progress, as the steps share it: what is restored and how (the
+ * process, one of the checkpoint's tree), the stub it is rebuilt in, and what earlier steps left for later ones. Owned by the restoring (tracer) thread.
  */
 final class Restoring {
     final Restorer.Options options;
@@ -27,6 +27,8 @@ final class Restoring {
     long eagerBytes;
     /** Set by {@link LazyHandoffStep} when lazy. */
     LazyHandoff handoff;
+    /** The open files of the whole tree restored so far (one instance shared by every process's restore). */
+    SharedFiles sharedFiles = new SharedFiles();
     /** The threads restore created besides the leader, in the checkpoint's order ({@link ThreadStep}). */
     final List<Created> created = new ArrayList<>();
 
@@ -38,9 +40,14 @@ final class Restoring {
     }
 
     Restoring(Restorer.Options options, Checkpoint checkpoint, int pid) {
+        this(options, checkpoint, checkpoint.root(), pid);
+    }
+
+    /** The restore of {@code process}, one process of the tree, into the stub {@code pid}. */
+    Restoring(Restorer.Options options, Checkpoint checkpoint, ProcessImage process, int pid) {
         this.options = options;
         this.checkpoint = checkpoint;
-        this.process = checkpoint.root();
+        this.process = process;
         this.pid = pid;
     }
 }

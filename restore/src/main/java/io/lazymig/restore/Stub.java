@@ -42,11 +42,17 @@ final class Stub implements Injector {
 
     /**
      * Injects {@code clone3(args, size)} that creates a thread while this process has
-     * PTRACE_O_TRACECLONE (see {@link SyscallInjector#injectClone}); returns the raw result.
+     * PTRACE_O_TRACECLONE, or a child process while it has PTRACE_O_TRACEFORK (see
+     * {@link SyscallInjector#injectClone}); returns the raw result.
      */
-    long cloneThread(long args, int size) throws IOException {
+    long cloneTask(long args, int size) throws IOException {
         injected++;
         return injector.injectClone(Syscalls.CLONE3, args, size);
+    }
+
+    /** The syscall instruction injections use. */
+    long syscallAddress() {
+        return injector.syscallAddress();
     }
 
     @Override

@@ -54,7 +54,7 @@ final class ThreadClone {
                 .putLong(SET_TID, setTid)
                 .putLong(SET_TID_SIZE, sameTid ? 1 : 0);
         long at = leader.put(args);
-        long rc = leader.cloneThread(at, Syscalls.CLONE_ARGS_SIZE_VER2);
+        long rc = leader.cloneTask(at, Syscalls.CLONE_ARGS_SIZE_VER2);
         if (Syscalls.isError(rc)) {
             int errno = Syscalls.errno(rc);
             if (errno == Errno.EEXIST) {

@@ -2,6 +2,7 @@ package io.lazymig.restore;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.lazymig.images.Checkpoint;
 import java.util.List;
@@ -73,11 +74,24 @@ class RestorePlanTest {
 
     @Test
     void multiThreadedProcessesAreAccepted() throws Exception {
-        Restorer.refuseUnsupported(Checkpoint.of(Processes.withThreads(3, List.of()), List.of()));
+        Restorer.refuseUnsupported(Checkpoint.of(Processes.withThreads(3, List.of()), List.of()), true);
     }
 
     @Test
     void aSingleThreadedProcessIsAccepted() throws Exception {
-        Restorer.refuseUnsupported(Checkpoint.of(Processes.single(List.of()), List.of()));
+        Restorer.refuseUnsupported(Checkpoint.of(Processes.single(List.of()), List.of()), true);
+    }
+
+    @Test
+    void aTreeWhoseGroupsCannotBeRebuiltIsRefused() throws Exception {
+        Checkpoint tree = new Checkpoint(List.of(Processes.single(List.of())), List.of(), List.of(), List.of(),
+                List.of(new io.lazymig.images.Zombie(Processes.PID + 5, Processes.PID, 77, Processes.PID, "z", 0)));
+        Restorer.refuseUnsupported(new Checkpoint(tree.processes(), List.of(), List.of(), List.of(),
+                List.of(new io.lazymig.images.Zombie(Processes.PID + 5, Processes.PID, Processes.PID, Processes.PID, "z", 0))),
+                true);
+        RestoreException e = assertThrows(RestoreException.class, () -> Restorer.refuseUnsupported(tree, false));
+        assertEquals("cannot restore the tree of process " + Processes.PID + ": process " + (Processes.PID + 5)
+                + " is in process group 77, which no process of the tree leads, and the root is in another: dump the"
+                + " group leader (or the session leader) instead", e.getMessage());
     }
 }

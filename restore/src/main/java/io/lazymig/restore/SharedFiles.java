@@ -1,0 +1,57 @@
+package io.lazymig.restore;
+
+import io.lazymig.jni.Errno;
+import io.lazymig.jni.Syscalls;
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The open files of a tree restored so far, for the processes that share them (fds inherited
+ * across fork: one open file description, one files.img entry): the first process that has a
+ * file opens it (by its kind's opener, with its offset and flags); every later one takes that
+ * very description from it, by pidfd_open + pidfd_getfd injected into itself, so offsets and
+ * status flags stay shared as at dump. It works for any kind of file, pipes and sockets included,
+ * as it never reopens anything. Owned by the restoring thread; the owners stay stopped (ptrace)
+ * with their fd tables final until every process is rebuilt.
+ */
+final class SharedFiles {
+    /** Where a file already lives: the restored process (its pid here) and the fd. */
+    record Owner(int pid, int fd) {
+    }
+
+    private final Map<Integer, Owner> owners = new HashMap<>();
+
+    /** The process and fd holding file {@code fileId}, or null when no process restored it yet. */
+    Owner owner(int fileId) {
+        return owners.get(fileId);
+    }
+
+    /** Notes that process {@code pid} (here) now holds file {@code fileId} at {@code fd}. */
+    void opened(int fileId, int pid, int fd) {
+        owners.putIfAbsent(fileId, new Owner(pid, fd));
+    }
+
+    /**
+     * Takes the open file description {@code o} holds into the process {@code in} injects into;
+     * returns the new fd's number there (the lowest free one, close-on-exec: the caller sets its flags).
+     */
+    static long take(Injector in, Owner o, String what) throws IOException {
+        long pidfd = in.raw(Syscalls.PIDFD_OPEN, o.pid(), 0);
+        if (Syscalls.isError(pidfd)) {
+            throw new RestoreException("cannot share " + what + " from process " + o.pid() + ": pidfd_open: "
+                    + Errno.name(Syscalls.errno(pidfd)));
+        }
+        long fd;
+        try {
+            fd = in.raw(Syscalls.PIDFD_GETFD, pidfd, o.fd(), 0);
+        } finally {
+            in.call("close(pidfd)", Syscalls.CLOSE, pidfd);
+        }
+        if (Syscalls.isError(fd)) {
+            throw new RestoreException("cannot share " + what + " from fd " + o.fd() + " of process " + o.pid()
+                    + ": pidfd_getfd: " + Errno.name(Syscalls.errno(fd)));
+        }
+        return fd;
+    }
+}

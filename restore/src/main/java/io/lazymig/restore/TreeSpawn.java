@@ -1,0 +1,154 @@
+package io.lazymig.restore;
+
+import io.lazymig.images.Checkpoint;
+import io.lazymig.images.ProcessImage;
+import io.lazymig.images.TreeIds;
+import io.lazymig.images.Zombie;
+import io.lazymig.jni.ProcessMemory;
+import io.lazymig.jni.Ptrace;
+import io.lazymig.jni.Registers;
+import io.lazymig.jni.SyscallInjector;
+import io.lazymig.jni.Syscalls;
+import io.lazymig.jni.SystemInfo;
+import io.lazymig.jni.WaitStatus;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every process of the tree created, before anything of the checkpoint is restored in any of them
+ * (CRIU's order): from the root's stub down, each child forked from its parent's stub
+ * ({@link ProcessFork}) with its pid, parents before children; a session leader calls setsid()
+ * before it forks its children, so they inherit its session; then every group leader makes its
+ * group and every other member joins its group ({@link TreeIds}). The stubs stay pristine copies
+ * of restore's stub, each then rebuilt as the root is. Zombies are created the same way and
+ * exit, with their status, only once their parent is restored, just before the release
+ * ({@link #exitZombies}). All on the tracer thread.
+ */
+final class TreeSpawn {
+    private static final Logger log = LoggerFactory.getLogger("lazymig.restore");
+
+    /** One process created: its place in the tree, its new pid, and what it is (a process or a zombie). */
+    record Spawned(TreeIds.Node node, int pid, Stub stub, ProcessImage process, Zombie zombie) {
+    }
+
+    private final List<Spawned> spawned = new ArrayList<>();
+    /** Original pid → pid on this host. */
+    private final Map<Integer, Integer> pids = new HashMap<>();
+
+    TreeSpawn() {
+    }
+
+    /**
+     * Creates the tree below the root's stub {@code rootPid}; {@code anyPid}: the children take
+     * whatever pids the kernel gives. On failure the caller kills {@link #pids()} (all created so far).
+     */
+    void spawn(Checkpoint cp, int rootPid, boolean anyPid) throws IOException {
+        TreeSpawn t = this;
+        List<TreeIds.Node> nodes = TreeIds.of(cp);
+        Map<Integer, ProcessImage> live = new HashMap<>();
+        for (ProcessImage p : cp.processes()) {
+            live.put(p.pid(), p);
+        }
+        Map<Integer, Zombie> zombies = new HashMap<>();
+        for (Zombie z : cp.zombies()) {
+            zombies.put(z.pid(), z);
+        }
+        t.add(nodes.get(0), rootPid, cp.root(), null);
+        for (int i = 0; i < t.spawned.size(); i++) {
+            Spawned parent = t.spawned.get(i);
+            if (parent.zombie() != null) {
+                continue;
+            }
+            for (TreeIds.Node n : nodes) {
+                if (n.ppid() != parent.node().pid() || n == nodes.get(0)) {
+                    continue;
+                }
+                String what = (zombies.containsKey(n.pid()) ? "zombie " : "process ") + n.pid() + ", child of "
+                        + parent.node().pid();
+                int pid = ProcessFork.fork(parent.stub(), anyPid ? 0 : n.pid(), what);
+                t.add(n, pid, live.get(n.pid()), zombies.get(n.pid()));
+            }
+        }
+        for (Spawned s : t.spawned) {
+            if (TreeIds.leadsGroup(s.node())) {
+                s.stub().call("setpgid", Syscalls.SETPGID, 0, 0);
+            }
+        }
+        for (Spawned s : t.spawned) {
+            if (TreeIds.joinsGroup(s.node(), nodes)) {
+                s.stub().call("setpgid", Syscalls.SETPGID, 0, t.pids.get(s.node().pgid()));
+            }
+        }
+        if (log.isDebugEnabled()) {
+            log.debug("restore: tree of {} process(es) created: {}", t.spawned.size(), t.pids);
+        }
+    }
+
+    /** Records one created process; a session leader makes its session at once (before it forks). */
+    private void add(TreeIds.Node n, int pid, ProcessImage process, Zombie zombie) throws IOException {
+        Stub stub = new Stub(pid, SyscallInjector.findSyscallInstruction(pid));
+        spawned.add(new Spawned(n, pid, stub, process, zombie));
+        pids.put(n.pid(), pid);
+        if (TreeIds.leadsSession(n)) {
+            stub.call("setsid", Syscalls.SETSID);
+        }
+    }
+
+    /** PR_SET_NAME in a pristine stub: the name is written below its stack pointer (it has no scratch area). */
+    private static void setName(Spawned s, String comm) throws IOException {
+        byte[] b = comm.getBytes(StandardCharsets.UTF_8);
+        long at = (Ptrace.getRegisters(s.pid()).rsp() - 2048) & -16L;
+        ByteBuffer name = Stub.struct(b.length + 1).put(b).put((byte) 0).flip();
+        ProcessMemory.write(s.pid(), at, name);
+        s.stub().call("prctl(PR_SET_NAME)", Syscalls.PRCTL, SystemInfo.PR_SET_NAME, at, 0, 0, 0);
+    }
+
+    /** Every process created, the root first, parents before children. */
+    List<Spawned> spawned() {
+        return spawned;
+    }
+
+    /** Original pid → pid here. */
+    Map<Integer, Integer> pids() {
+        return pids;
+    }
+
+    /**
+     * Each zombie ends as it had: exit_group(code) run from its stub's syscall instruction, or
+     * killed by its signal (sent by an injected kill() and let through at its delivery stop). Its
+     * tracer (restore) sees the exit first; the kernel then hands the zombie to its real parent,
+     * which reaps it with its status whenever it waits.
+     */
+    void exitZombies() throws IOException {
+        for (Spawned s : spawned) {
+            Zombie z = s.zombie();
+            if (z == null) {
+                continue;
+            }
+            setName(s, z.comm());
+            if (z.termSignal() == 0) {
+                Registers regs = Ptrace.getRegisters(s.pid());
+                regs.setRip(s.stub().syscallAddress()).setRax(Syscalls.EXIT_GROUP).setOrigRax(-1).setRdi(z.exitCode());
+                Ptrace.setRegisters(s.pid(), regs);
+            } else {
+                s.stub().call("kill", Syscalls.KILL, s.pid(), z.termSignal());
+            }
+            Ptrace.cont(s.pid(), 0);
+            for (int i = 0; i < 16; i++) {
+                WaitStatus st = Ptrace.waitpid(s.pid());
+                if (st.exited() || st.signaled()) {
+                    log.debug("restore: zombie {} (pid {} here) {}", z.pid(), s.pid(), st.describe());
+                    break;
+                }
+                Ptrace.cont(s.pid(), st.stopped() && st.isSignalStop() ? st.stopSignal() : 0);
+            }
+        }
+    }
+}
