@@ -40,6 +40,8 @@ static const struct lm_module modules[] = {
     { "Cpuid", lm_cpuid_register },
     { "PagemapScan", lm_pagemap_register },
     { "ThreadNice", lm_sched_register },
+    { "Clocks", lm_clock_register },
+    { "FileHandles", lm_fhandle_register },
 };
 
 JNIEXPORT jint JNI_OnLoad(JavaVM *vm, void *reserved)

@@ -19,12 +19,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -32,6 +37,10 @@
 
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
 #define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
+#endif
+/* linux/timerfd.h has it, but clashes with sys/timerfd.h: restore's TFD_IOC_SET_TICKS (CONFIG_CHECKPOINT_RESTORE). */
+#ifndef TFD_IOC_SET_TICKS
+#define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
 #endif
 #ifndef NT_X86_XSTATE
 #define NT_X86_XSTATE 0x202
@@ -171,6 +180,9 @@ static const struct lm_constant syscall_constants[] = {
     LM_CONST(SYS_rt_sigqueueinfo), LM_CONST(SYS_rt_tgsigqueueinfo), LM_CONST(SYS_sched_setscheduler),
     LM_CONST(SYS_setpriority),
     LM_CONST(SYS_flock),
+    LM_CONST(SYS_eventfd2), LM_CONST(SYS_timerfd_create), LM_CONST(SYS_timerfd_settime),
+    LM_CONST(SYS_signalfd4), LM_CONST(SYS_inotify_init1), LM_CONST(SYS_inotify_add_watch),
+    LM_CONST(SYS_inotify_rm_watch), LM_CONST(SYS_epoll_create1), LM_CONST(SYS_epoll_ctl), LM_CONST(SYS_clock_gettime),
     /* argument values */
     LM_CONST(PROT_NONE), LM_CONST(PROT_READ), LM_CONST(PROT_WRITE), LM_CONST(PROT_EXEC),
     LM_CONST(MAP_SHARED), LM_CONST(MAP_PRIVATE), LM_CONST(MAP_ANONYMOUS), LM_CONST(MAP_FIXED),
@@ -182,6 +194,8 @@ static const struct lm_constant syscall_constants[] = {
     LM_CONST(PRIO_PROCESS), LM_CONST(F_DUPFD), LM_CONST(F_GETFD), LM_CONST(F_SETFD), LM_CONST(FD_CLOEXEC), LM_CONST(SEEK_SET),
     LM_CONST(ITIMER_REAL), LM_CONST(ITIMER_VIRTUAL), LM_CONST(ITIMER_PROF),
     LM_CONST(LOCK_SH), LM_CONST(LOCK_EX), LM_CONST(LOCK_NB),
+    LM_CONST(F_SETFL), LM_CONST(EFD_SEMAPHORE), LM_CONST(EPOLL_CTL_ADD), LM_CONST(TFD_IOC_SET_TICKS),
+    LM_CONST(IN_DONT_FOLLOW), LM_CONST(IN_NONBLOCK),
         { "MAP_FAILED", (jlong)(intptr_t)MAP_FAILED },
     { "MAX_ERRNO", LM_MAX_ERRNO },
 };

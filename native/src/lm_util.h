@@ -50,5 +50,7 @@ int lm_memory_register(JNIEnv *env);
 int lm_cpuid_register(JNIEnv *env);
 int lm_pagemap_register(JNIEnv *env);
 int lm_sched_register(JNIEnv *env);
+int lm_clock_register(JNIEnv *env);
+int lm_fhandle_register(JNIEnv *env);
 
 #endif

@@ -1,5 +1,7 @@
 package io.lazymig.dump;
 
+import io.lazymig.images.Epoll;
+import io.lazymig.images.EpollWatch;
 import io.lazymig.images.FdSlot;
 import io.lazymig.images.FileObject;
 import io.lazymig.jni.FileDescriptor;
@@ -28,8 +30,18 @@ final class FdTableReader {
         /** Whether the two fds are one open file description. */
         boolean sameOpenFile(int fd1, int fd2) throws IOException;
 
+        /** The process, for the readers that look further than its fdinfo (-1: none). */
+        default int pid() {
+            return -1;
+        }
+
         static Source of(int pid) {
             return new Source() {
+                @Override
+                public int pid() {
+                    return pid;
+                }
+
                 @Override
                 public List<Integer> fds() throws IOException {
                     return Preflight.openFds(pid);
@@ -76,11 +88,34 @@ final class FdTableReader {
             }
             if (id == 0) {
                 id = nextId++;
-                files.add(FileKinds.read(id, source.target(fd), info.flags() & ~FileDescriptor.O_CLOEXEC, info.pos()));
+                files.add(FileKinds.read(source.pid(), fd, id, source.target(fd), info.flags() & ~FileDescriptor.O_CLOEXEC,
+                        info.pos(), info.text()));
                 owners.add(fd);
             }
             slots.add(new FdSlot(fd, cloexec, id));
         }
+        checkEpolls(source.pid(), slots, files);
         return new Table(slots, files);
+    }
+
+    /**
+     * Every fd an epoll watches is in the table: restore adds the watches on the fds it has made. A
+     * watch outlives its fd when the file stays open through a dup (the kernel keys it by file and fd
+     * number); such a watch names a number that is closed, and cannot be made again.
+     */
+    static void checkEpolls(int pid, List<FdSlot> slots, List<FileObject> files) throws DumpException {
+        for (FileObject f : files) {
+            if (!(f instanceof Epoll e)) {
+                continue;
+            }
+            for (EpollWatch w : e.watches()) {
+                if (slots.stream().noneMatch(s -> s.fd() == w.fd())) {
+                    int epfd = slots.stream().filter(s -> s.fileId() == e.id()).findFirst().orElseThrow().fd();
+                    throw new DumpException("process " + pid + " fd " + epfd + " (epoll) watches fd " + w.fd()
+                            + ", which is closed (its file lives on in a dup): close the watch with the fd "
+                            + "(EPOLL_CTL_DEL) to make it restorable");
+                }
+            }
+        }
     }
 }

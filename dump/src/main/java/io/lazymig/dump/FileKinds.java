@@ -4,6 +4,7 @@ import io.lazymig.images.DevNull;
 import io.lazymig.images.FileObject;
 import io.lazymig.images.RegularFile;
 import io.lazymig.images.Terminal;
+import java.io.IOException;
 
 /**
  * The reader of each kind of open file, chosen by the fd's link target. Kinds lazymig cannot dump
@@ -14,8 +15,14 @@ final class FileKinds {
     private FileKinds() {
     }
 
-    /** The open file behind {@code target} (a /proc/PID/fd link), with its open flags and offset. */
-    static FileObject read(int id, String target, int flags, long pos) {
+    /**
+     * The open file behind fd {@code fd} of process {@code pid} (link {@code target}, open flags, offset
+     * and whole fdinfo text): the event fds and char devices are read by {@link EventFdKinds}.
+     */
+    static FileObject read(int pid, int fd, int id, String target, int flags, long pos, String fdinfo) throws IOException {
+        if (EventFdKinds.supported(target)) {
+            return EventFdKinds.read(pid, fd, id, target, flags, pos, fdinfo);
+        }
         if (target.equals(DevNull.PATH)) {
             return new DevNull(id, flags, pos);
         }

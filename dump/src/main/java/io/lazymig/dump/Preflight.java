@@ -10,8 +10,9 @@ import java.util.stream.Stream;
 
 /**
  * What lazymig can dump today: one x86_64 process (with any number of threads, none under seccomp)
- * without children, whose fds are regular files, /dev/null or terminals (an io_uring, like every
- * anon_inode kind, is refused by its fd). Anything else is refused with one line naming it, before the process is touched (and again once it is
+ * without children, whose fds are regular files, /dev/null, the char devices a runtime opens,
+ * terminals or event fds (eventfd, timerfd, signalfd, inotify, epoll over those; an io_uring, like
+ * every other anon_inode kind, is refused by its fd). Anything else is refused with one line naming it, before the process is touched (and again once it is
  * frozen, against races).
  */
 public final class Preflight {
@@ -43,7 +44,40 @@ public final class Preflight {
             String kind = unsupportedKind(pid, fd, target);
             if (kind != null) {
                 throw new DumpException("process " + pid + " fd " + fd + " is " + kind + " (" + target
-                        + "): only regular files, /dev/null and terminals are supported yet");
+                        + "): " + SUPPORTED);
+            }
+            if (target.equals(EventFdKinds.EPOLL)) {
+                checkEpollTargets(pid, fd);
+            }
+        }
+    }
+
+    /** What the refusal of an fd says is supported. */
+    static final String SUPPORTED = "only regular files, /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, "
+            + "terminals, eventfds, timerfds, signalfds, inotify and epoll are supported yet";
+
+    /** An epoll whose watched fds are not all of kinds lazymig restores is refused, naming the watched fd. */
+    static void checkEpollTargets(int pid, int epfd) throws IOException {
+        String info;
+        try {
+            info = Files.readString(Path.of("/proc", Integer.toString(pid), "fdinfo", Integer.toString(epfd)));
+        } catch (NoSuchFileException e) {
+            return; // closed meanwhile
+        }
+        for (io.lazymig.images.EpollWatch w : EpollReader.watches(new FdInfoLines("process " + pid + " fd " + epfd
+                + " (epoll)", info))) {
+            String target;
+            try {
+                target = fdTarget(pid, w.fd());
+            } catch (NoSuchFileException e) {
+                throw new DumpException("process " + pid + " fd " + epfd + " (epoll) watches fd " + w.fd()
+                        + ", which is closed (its file lives on in a dup): close the watch with the fd (EPOLL_CTL_DEL)"
+                        + " to make it restorable");
+            }
+            String kind = unsupportedKind(pid, w.fd(), target);
+            if (kind != null) {
+                throw new DumpException("process " + pid + " fd " + epfd + " (epoll) watches fd " + w.fd() + ", which is "
+                        + kind + " (" + target + "): " + SUPPORTED);
             }
         }
     }
@@ -104,6 +138,9 @@ public final class Preflight {
         }
         if (target.startsWith("pipe:")) {
             return "a pipe";
+        }
+        if (EventFdKinds.supported(target)) {
+            return null;
         }
         if (target.startsWith("anon_inode:")) {
             return "an " + target.substring("anon_inode:".length()).replace("[", "").replace("]", "");

@@ -49,6 +49,15 @@ public record Timerfd(int id, int flags, int clockId, long ticks, int settimeFla
         return valueSec != 0 || valueNsec != 0;
     }
 
+    /**
+     * Whether it is a periodic timer that expired and waits for a read to go on: the kernel forwards
+     * it by its interval only when the expirations are read (or timerfd_gettime is called), so until
+     * then fdinfo shows no time left, the interval, and the expirations not read.
+     */
+    public boolean expiredAwaitingRead() {
+        return !isArmed() && (intervalSec != 0 || intervalNsec != 0) && ticks != 0;
+    }
+
     public boolean isAbsolute() {
         return (settimeFlags & TFD_TIMER_ABSTIME) != 0;
     }

@@ -17,16 +17,19 @@ import org.junit.jupiter.params.provider.CsvSource;
  * What {@code lazymig dump} cannot dump yet is refused with exit status 1 and one line naming the
  * problem, and the process is left running untouched: not stopped, no tracer, its counter still
  * advancing, and no image written. A thread under seccomp is named by its tid and name; an
- * io_uring by its fd.
+ * io_uring by its fd; an epoll by its fd and the fd it watches that lazymig cannot restore.
  */
 class DumpRefusalIT {
+    private static final String SUPPORTED = "only regular files, /dev/null, /dev/zero, /dev/full, /dev/random, "
+            + "/dev/urandom, terminals, eventfds, timerfds, signalfds, inotify and epoll are supported yet";
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
         "child   | has child processes \\(\\d+\\): process trees are not supported yet",
-        "socket  | fd 3 is a socket \\(socket:\\[\\d+\\]\\): only regular files, /dev/null and terminals are supported yet",
-        "eventfd | fd 3 is an eventfd \\(anon_inode:\\[eventfd\\]\\): only regular files, /dev/null and terminals are supported yet",
-        "pipe    | fd 3 is a pipe \\(pipe:\\[\\d+\\]\\): only regular files, /dev/null and terminals are supported yet",
-        "io_uring | fd 3 is an io_uring \\(anon_inode:\\[io_uring\\]\\): only regular files, /dev/null and terminals are supported yet",
+        "socket  | fd 3 is a socket \\(socket:\\[\\d+\\]\\): " + SUPPORTED,
+        "epoll-pidfd | fd 3 \\(epoll\\) watches fd 4, which is an pidfd \\(anon_inode:\\[pidfd\\]\\): " + SUPPORTED,
+        "pipe    | fd 3 is a pipe \\(pipe:\\[\\d+\\]\\): " + SUPPORTED,
+        "io_uring | fd 3 is an io_uring \\(anon_inode:\\[io_uring\\]\\): " + SUPPORTED,
         "seccomp | thread \\d+ \\(filtered\\) has seccomp filter \\(Seccomp: 2\\): seccomp is not supported yet",
     })
     @Timeout(60)

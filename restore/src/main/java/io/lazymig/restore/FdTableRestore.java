@@ -16,7 +16,8 @@ import java.util.Optional;
  * Rebuilds one process's fd table: the first slot of each open file opens it (by its kind's
  * {@link FileOpener}) and puts back its offset; later slots of the same file dup that fd, so they
  * share one open file description (one offset) as at dump; a flock held through the fd is taken
- * again on it. Restore's own stdio is parked above
+ * again on it; once every fd is back, what some kinds still need (an epoll's watches, which name
+ * other fds). Restore's own stdio is parked above
  * the range meanwhile and closed at the end, with anything else the stub had.
  */
 final class FdTableRestore {
@@ -45,6 +46,9 @@ final class FdTableRestore {
                 }
             }
             in.call("fcntl(F_SETFD)", Syscalls.FCNTL, s.fd(), Syscalls.F_SETFD, s.closeOnExec() ? Syscalls.FD_CLOEXEC : 0);
+        }
+        for (Map.Entry<Integer, Integer> e : fdOfFile.entrySet()) {
+            FileOpeners.complete(in, cp.file(e.getKey()), e.getValue(), slots);
         }
         stdio.close(in);
     }
