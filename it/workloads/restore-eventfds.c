@@ -9,8 +9,9 @@
  * each tick and, every 7th, is read and must hold exactly what was written since (a base above
  * 2^32 written back each time, so its counter never fits eventfd2's initial value): C counts the
  * checks that passed; a semaphore eventfd must give 1 per read (S); U counts SIGUSR1 read through
- * the signalfd, K the files created in DIR (each also printed as "created NAME"); W counts events
- * with data no fd was given, and anything unexpected; rtabs and monoabs are the absolute expiries
+ * the signalfd, K the files created in DIR (each also printed as "created NAME"; DIR's watch is
+ * descriptor 2, one made and removed before it); W counts events with data no fd was given, inotify
+ * events other than those, and anything unexpected; rtabs and monoabs are the absolute expiries
  * of two idle ABSTIME timerfds (CLOCK_REALTIME and CLOCK_MONOTONIC, an hour ahead), clock now plus
  * time left: constant while the expiry is kept; D counts reads of /dev/zero (zeros) and /dev/urandom.
  * A check that fails prints "MISMATCH ...".
@@ -110,7 +111,12 @@ int main(int argc, char **argv)
     int zero = open("/dev/zero", O_RDONLY), urandom = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
     if (ep < 0 || efd < 0 || sem < 0 || tfd < 0 || sfd < 0 || ifd < 0 || zero < 0 || urandom < 0)
         die("create");
-    if (inotify_add_watch(ifd, argv[3], IN_CREATE) < 0)
+    /* a watch made and removed first: DIR's watch is descriptor 2, and restore must skip 1 */
+    int gone = inotify_add_watch(ifd, "/", IN_DELETE_SELF);
+    char ignored[256] __attribute__((aligned(8)));
+    if (gone != 1 || inotify_rm_watch(ifd, gone) != 0 || read(ifd, ignored, sizeof ignored) <= 0)
+        die("inotify_rm_watch");
+    if (inotify_add_watch(ifd, argv[3], IN_CREATE) != 2)
         die("inotify_add_watch");
     uint64_t written = BASE;
     if (write(efd, &written, sizeof written) != sizeof written)
