@@ -46,7 +46,8 @@ final class InotifyOpener implements FileOpener<Inotify> {
         for (int skipped = 0; skipped <= MAX_SKIPPED; skipped++) {
             in.resetScratch();
             long path = in.putString(w.path());
-            long wd = in.raw(Syscalls.INOTIFY_ADD_WATCH, ifd, path, w.mask() | Syscalls.IN_DONT_FOLLOW);
+            long wd = in.raw(Syscalls.INOTIFY_ADD_WATCH, ifd, path,
+                    Integer.toUnsignedLong(w.mask() | Syscalls.IN_DONT_FOLLOW));
             if (Syscalls.isError(wd)) {
                 throw new RestoreException("process " + in.pid() + " fd " + fd + " (inotify): cannot watch " + w.path()
                         + " again (watch " + w.wd() + "): " + Errno.name(Syscalls.errno(wd)) + " ("
