@@ -30,6 +30,9 @@ final class FdTableReader {
         /** Whether the two fds are one open file description. */
         boolean sameOpenFile(int fd1, int fd2) throws IOException;
 
+        /** Whether epoll {@code epfd}'s watch of fd number {@code tfd} is on the file that fd holds now. */
+        boolean watchOnCurrentFile(int epfd, int tfd) throws IOException;
+
         /** The process, for the readers that look further than its fdinfo (-1: none). */
         default int pid() {
             return -1;
@@ -60,6 +63,11 @@ final class FdTableReader {
                 @Override
                 public boolean sameOpenFile(int fd1, int fd2) throws IOException {
                     return SystemInfo.sameOpenFile(pid, fd1, pid, fd2);
+                }
+
+                @Override
+                public boolean watchOnCurrentFile(int epfd, int tfd) throws IOException {
+                    return SystemInfo.epollWatchesFileAt(pid, epfd, tfd, tfd);
                 }
             };
         }
@@ -94,28 +102,36 @@ final class FdTableReader {
             }
             slots.add(new FdSlot(fd, cloexec, id));
         }
-        checkEpolls(source.pid(), slots, files);
+        checkEpolls(source, slots, files);
         return new Table(slots, files);
     }
 
     /**
-     * Every fd an epoll watches is in the table: restore adds the watches on the fds it has made. A
-     * watch outlives its fd when the file stays open through a dup (the kernel keys it by file and fd
-     * number); such a watch names a number that is closed, and cannot be made again.
+     * Every fd an epoll watches is in the table and still holds the file watched: restore adds the
+     * watches on the fds it has made. A watch outlives its fd when the file stays open through a dup
+     * (the kernel keys it by file and fd number); such a watch names a number that is closed, or that
+     * names another file since (kcmp), and cannot be made again.
      */
-    static void checkEpolls(int pid, List<FdSlot> slots, List<FileObject> files) throws DumpException {
+    static void checkEpolls(Source source, List<FdSlot> slots, List<FileObject> files) throws IOException {
         for (FileObject f : files) {
             if (!(f instanceof Epoll e)) {
                 continue;
             }
+            int epfd = slots.stream().filter(s -> s.fileId() == e.id()).findFirst().orElseThrow().fd();
             for (EpollWatch w : e.watches()) {
-                if (slots.stream().noneMatch(s -> s.fd() == w.fd())) {
-                    int epfd = slots.stream().filter(s -> s.fileId() == e.id()).findFirst().orElseThrow().fd();
-                    throw new DumpException("process " + pid + " fd " + epfd + " (epoll) watches fd " + w.fd()
-                            + ", which is closed (its file lives on in a dup): close the watch with the fd "
-                            + "(EPOLL_CTL_DEL) to make it restorable");
+                boolean open = slots.stream().anyMatch(s -> s.fd() == w.fd());
+                if (!open || !source.watchOnCurrentFile(epfd, w.fd())) {
+                    throw staleWatch(source.pid(), epfd, w.fd(), open);
                 }
             }
         }
+    }
+
+    /** The refusal of an epoll's watch whose fd number is closed or holds another file than the one watched. */
+    static DumpException staleWatch(int pid, int epfd, int tfd, boolean open) {
+        return new DumpException("process " + pid + " fd " + epfd + " (epoll) watches fd " + tfd
+                + (open ? ", which holds another file now" : ", which is closed")
+                + " (the watched file lives on in a dup): remove the watch (EPOLL_CTL_DEL) when closing the fd to make "
+                + "it restorable");
     }
 }

@@ -1,5 +1,6 @@
 package io.lazymig.dump;
 
+import io.lazymig.jni.SystemInfo;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -70,14 +71,15 @@ public final class Preflight {
             try {
                 target = fdTarget(pid, w.fd());
             } catch (NoSuchFileException e) {
-                throw new DumpException("process " + pid + " fd " + epfd + " (epoll) watches fd " + w.fd()
-                        + ", which is closed (its file lives on in a dup): close the watch with the fd (EPOLL_CTL_DEL)"
-                        + " to make it restorable");
+                throw FdTableReader.staleWatch(pid, epfd, w.fd(), false);
             }
             String kind = unsupportedKind(pid, w.fd(), target);
             if (kind != null) {
                 throw new DumpException("process " + pid + " fd " + epfd + " (epoll) watches fd " + w.fd() + ", which is "
                         + kind + " (" + target + "): " + SUPPORTED);
+            }
+            if (!SystemInfo.epollWatchesFileAt(pid, epfd, w.fd(), w.fd())) {
+                throw FdTableReader.staleWatch(pid, epfd, w.fd(), true);
             }
         }
     }

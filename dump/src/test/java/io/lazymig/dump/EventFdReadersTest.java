@@ -116,12 +116,53 @@ class EventFdReadersTest {
         assertEquals(null, ProcWatchPaths.mountPoint(mountinfo, "8:1"));
     }
 
+    /** A source whose epoll at fd 3 watches fds whose files are still the ones watched unless listed in {@code moved}. */
+    private static FdTableReader.Source epollSource(List<Integer> moved) {
+        return new FdTableReader.Source() {
+            @Override
+            public int pid() {
+                return 42;
+            }
+
+            @Override
+            public List<Integer> fds() {
+                throw new AssertionError();
+            }
+
+            @Override
+            public String target(int fd) {
+                throw new AssertionError();
+            }
+
+            @Override
+            public ProcFdInfo info(int fd) {
+                throw new AssertionError();
+            }
+
+            @Override
+            public boolean sameOpenFile(int fd1, int fd2) {
+                throw new AssertionError();
+            }
+
+            @Override
+            public boolean watchOnCurrentFile(int epfd, int tfd) {
+                assertEquals(3, epfd);
+                return !moved.contains(tfd);
+            }
+        };
+    }
+
     @Test
-    void anEpollWatchingAClosedFdIsRefusedNamingBoth() {
+    void anEpollWatchingAClosedOrReusedFdIsRefusedNamingBoth() throws IOException {
         List<FileObject> files = List.of(new Epoll(1, 2, List.of(new EpollWatch(4, 1, 0), new EpollWatch(9, 1, 0))),
                 new Eventfd(2, 2, 0, false));
         List<FdSlot> slots = List.of(new FdSlot(3, false, 1), new FdSlot(4, false, 2));
-        DumpException e = assertThrows(DumpException.class, () -> FdTableReader.checkEpolls(42, slots, files));
+        DumpException e = assertThrows(DumpException.class, () -> FdTableReader.checkEpolls(epollSource(List.of()), slots,
+                files));
         assertThat(e.getMessage(), startsWith("process 42 fd 3 (epoll) watches fd 9, which is closed"));
+        List<FileObject> four = List.of(new Epoll(1, 2, List.of(new EpollWatch(4, 1, 0))), new Eventfd(2, 2, 0, false));
+        FdTableReader.checkEpolls(epollSource(List.of()), slots, four);
+        e = assertThrows(DumpException.class, () -> FdTableReader.checkEpolls(epollSource(List.of(4)), slots, four));
+        assertThat(e.getMessage(), startsWith("process 42 fd 3 (epoll) watches fd 4, which holds another file now"));
     }
 }
