@@ -20,8 +20,19 @@ public record Timerfd(int id, int flags, int clockId, long ticks, int settimeFla
     public static final int TFD_TIMER_CANCEL_ON_SET = 2;
     private static final long NSEC = 1_000_000_000L;
 
+    /**
+     * A periodic timer that expired and waits for a read to go on (the kernel forwards it by its interval
+     * only when the expirations are read, or timerfd_gettime is called, so until then fdinfo shows no time
+     * left, the interval and the expirations not read) is held as armed one interval ahead: what its read
+     * would do, with its phase unknown. Written so, CRIU restores it running too; as fdinfo shows it (no
+     * time left, which CRIU writes), CRIU restores it disarmed and the process's timer stops after one read.
+     */
     public Timerfd {
         FileObject.checkId(id);
+        if (valueSec == 0 && valueNsec == 0 && (intervalSec != 0 || intervalNsec != 0) && ticks != 0) {
+            valueSec = intervalSec;
+            valueNsec = intervalNsec;
+        }
         if (clockId != CLOCK_REALTIME && clockId != CLOCK_MONOTONIC && clockId != CLOCK_BOOTTIME
                 && clockId != CLOCK_REALTIME_ALARM && clockId != CLOCK_BOOTTIME_ALARM) {
             throw new IllegalArgumentException("timerfd id " + id + ": clock " + clockId
@@ -47,15 +58,6 @@ public record Timerfd(int id, int flags, int clockId, long ticks, int settimeFla
 
     public boolean isArmed() {
         return valueSec != 0 || valueNsec != 0;
-    }
-
-    /**
-     * Whether it is a periodic timer that expired and waits for a read to go on: the kernel forwards
-     * it by its interval only when the expirations are read (or timerfd_gettime is called), so until
-     * then fdinfo shows no time left, the interval, and the expirations not read.
-     */
-    public boolean expiredAwaitingRead() {
-        return !isArmed() && (intervalSec != 0 || intervalNsec != 0) && ticks != 0;
     }
 
     public boolean isAbsolute() {

@@ -18,8 +18,8 @@ import java.util.Set;
  * keeps its absolute expiry where the clock allows ({@link Timerfd#absoluteExpiryKept}: a realtime
  * clock, or CLOCK_MONOTONIC/BOOTTIME on the same boot), else it too gets the time it had left, from
  * the clock read in the process now. An expiry already passed fires at once, the missed intervals
- * counted as ticks by the kernel. A periodic timer that had expired and waited for its read (fdinfo
- * shows no time left then) goes on one interval from now. Then the expirations not read at dump are put back
+ * counted as ticks by the kernel. A periodic timer that had expired and waited for its read goes on one
+ * interval from now ({@link Timerfd} holds it so). Then the expirations not read at dump are put back
  * (TFD_IOC_SET_TICKS; timerfd_settime clears them).
  */
 final class TimerfdArming {
@@ -43,9 +43,8 @@ final class TimerfdArming {
     }
 
     static void arm(Injector in, int fd, Timerfd t, String hereBootId) throws IOException {
-        if (t.isArmed() || t.expiredAwaitingRead()) {
-            // an expired periodic timer goes on one interval from now (its phase is not known)
-            long left = t.isArmed() ? t.valueSec() * NSEC + t.valueNsec() : t.intervalSec() * NSEC + t.intervalNsec();
+        if (t.isArmed()) {
+            long left = t.valueSec() * NSEC + t.valueNsec();
             long value;
             if (t.absoluteExpiryKept(hereBootId)) {
                 value = t.absoluteExpiryNanos();
