@@ -27,7 +27,7 @@
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key migrate-static migrate-dynamic migrate-python migrate-threads migrate-python-threads migrate-jvm migrate-tree migrate-wrong-key migrate-no-agent migrate-agent-kill"
+CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key migrate-static migrate-dynamic migrate-python migrate-threads migrate-python-threads migrate-eventfds migrate-jvm migrate-tree migrate-wrong-key migrate-no-agent migrate-agent-kill"
 E2E_MIB=${E2E_MIB:-64}
 E2E_JVM_MIB=${E2E_JVM_MIB:-16}
 E2E_BIG_MIB=${E2E_BIG_MIB:-1024}
@@ -217,6 +217,31 @@ verify_threads() {
               if ("wrong" in last && last["wrong"] != 0) bad = bad "timer signals went astray: wrong " last["wrong"] "\n"
               if (bad != "") { printf "%s", bad; exit 1 }
               printf "; every thread on after restore (grown:%s)", grown }' "$2") || { echo "$more"; return 1; }
+    echo "$base$more"
+}
+
+# verify_eventfds BEFORE AFTER MIN: verify, and the event loop goes on after restore: the timerfd's
+# expirations ("ticks") and the eventfd checks that passed ("efd_checks") grow from the first line
+# after restore to the last, the interval ("ival") is the one before, no event came with unknown
+# data or failed a check ("wrong" 0, no MISMATCH).
+verify_eventfds() {
+    local base more
+    base=$(verify "$@") || { echo "$base"; return 1; }
+    more=$(awk '
+        FILENAME == ARGV[1] && $1 == "pid" { for (i = 3; i < NF; i += 2) if ($i == "ival") ival = $(i + 1) }
+        FILENAME == ARGV[1] { next }
+        $1 == "MISMATCH" { bad = bad $0 "\n" }
+        $1 != "pid" { next }
+        { delete v; for (i = 3; i < NF; i += 2) v[$i] = $(i + 1)
+          if (n++ == 0) for (k in v) first[k] = v[k]
+          for (k in v) last[k] = v[k] }
+        END { for (k in first) if (k == "ticks" || k == "efd_checks")
+                  if (last[k] + 0 <= first[k] + 0) bad = bad k " did not grow after restore (" first[k] " .. " last[k] ")\n"
+              if (last["ival"] != ival) bad = bad "the timer interval is " last["ival"] " ms after restore, " ival " before\n"
+              if (last["wrong"] != 0) bad = bad "events with unknown data or failed checks: wrong " last["wrong"] "\n"
+              if (bad != "") { printf "%s", bad; exit 1 }
+              printf "; the event loop on after restore (ticks %s..%s, eventfd checks %s..%s, interval %s ms)", first["ticks"], last["ticks"], first["efd_checks"], last["efd_checks"], ival }' "$1" "$2") \
+        || { echo "$more"; return 1; }
     echo "$base$more"
 }
 
@@ -574,6 +599,24 @@ case_migrate_python_threads() {
     local code
     code=$(base64 -w0 "$(dirname "${BASH_SOURCE[0]}")/../workloads/restore_threads.py")
     VERIFY=verify_threads migrate_case "$PYTHON -c \"import base64; exec(base64.b64decode('$code'))  # lm-e2e\" $E2E_MIB 200 4" 3 6
+}
+
+# restore-eventfds (it/workloads): an event loop, epoll over an eventfd, a periodic timerfd, a
+# signalfd and an inotify watch on a directory (which A has too), plus a semaphore eventfd, ABSTIME
+# timerfds and /dev/zero, /dev/urandom; on A a SIGUSR1 and a new file must arrive through them.
+case_migrate_eventfds() {
+    on "$E2E_SRC" "mkdir -p $HD/$C/watched" && on "$E2E_DST" "mkdir -p $HD/$C/watched" || fail "cannot make the watched directory"
+    VERIFY=verify_eventfds CHECK_A=eventfds_on_a \
+        migrate_case "$WORKLOADS/restore-eventfds $E2E_MIB 100 $HD/$C/watched" 3 8
+}
+
+# eventfds_on_a: a SIGUSR1 sent to the process on A arrives through its signalfd, a file created in
+# the watched directory on A through its inotify watch, each through epoll.
+eventfds_on_a() {
+    on "$E2E_DST" "kill -USR1 $PID && : > $HD/$C/watched/created-on-a" || fail "cannot signal the process or create the file on A"
+    wait_on "$E2E_DST" 30 "grep -q '^created created-on-a\$' $HD/$C/out.txt && grep '^pid ' $HD/$C/out.txt | tail -n1 | grep -q ' usr1 1 created 1 wrong 0 '" \
+        || fail "the signal or the inotify event did not arrive on A: $(show_out "$E2E_DST" | tail -n2)"
+    note "SIGUSR1 through the signalfd and a new file through inotify on A"
 }
 
 # A JVM (it/workloads/JvmChecksum.java, default collector): 4 pool workers checksum their slices of

@@ -4,7 +4,9 @@
  *   thread   a second thread (sleeping)
  *   child    a child process (sleeping; killed when this process dies)
  *   socket   an AF_UNIX socket on fd 3
- *   eventfd  an eventfd on fd 3
+ *   eventfd  an eventfd on fd 3 (supported now: dump takes it)
+ *   epoll-pidfd  an epoll on fd 3 watching a pidfd (of itself) on fd 4
+ *   epoll-reused an epoll on fd 3 watching, under fd 4, an eventfd now at fd 5 only; fd 4 another eventfd
  *   pipe     both ends of a pipe on fds 3 and 4
  *   seccomp  a second thread, named "filtered", with a seccomp filter (allow-all) of its own
  *   io_uring an io_uring instance on fd 3
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -103,6 +106,21 @@ static int make(const char *kind)
         return socket(AF_UNIX, SOCK_STREAM, 0) >= 0 ? 0 : -1;
     if (strcmp(kind, "eventfd") == 0)
         return eventfd(0, 0) >= 0 ? 0 : -1;
+    if (strcmp(kind, "epoll-pidfd") == 0) {
+        int ep = epoll_create1(0);
+        int pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+        struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 1 };
+        return ep >= 0 && pidfd >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, pidfd, &ev) == 0 ? 0 : -1;
+    }
+    if (strcmp(kind, "epoll-reused") == 0) {
+        int ep = epoll_create1(0);
+        int watched = eventfd(0, 0);
+        struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 1 };
+        if (ep < 0 || watched != 4 || epoll_ctl(ep, EPOLL_CTL_ADD, watched, &ev) != 0 || dup(watched) != 5)
+            return -1;
+        close(watched);
+        return eventfd(0, 0) == 4 ? 0 : -1;
+    }
     if (strcmp(kind, "pipe") == 0) {
         int p[2];
         return pipe(p);
@@ -114,7 +132,7 @@ static int make(const char *kind)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: unsupported thread|child|socket|eventfd|pipe|seccomp|io_uring [INTERVAL_MS]\n");
+        fprintf(stderr, "usage: unsupported thread|child|socket|eventfd|epoll-pidfd|epoll-reused|pipe|seccomp|io_uring [INTERVAL_MS]\n");
         return 2;
     }
     long interval = argc > 2 ? strtol(argv[2], NULL, 10) : 100;

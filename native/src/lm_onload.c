@@ -41,6 +41,8 @@ static const struct lm_module modules[] = {
     { "PagemapScan", lm_pagemap_register },
     { "ThreadNice", lm_sched_register },
     { "Pipes", lm_pipe_register },
+    { "Clocks", lm_clock_register },
+    { "FileHandles", lm_fhandle_register },
 };
 
 JNIEXPORT jint JNI_OnLoad(JavaVM *vm, void *reserved)

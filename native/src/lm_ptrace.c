@@ -19,13 +19,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -33,6 +38,10 @@
 
 #ifndef PTRACE_GET_RSEQ_CONFIGURATION
 #define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
+#endif
+/* linux/timerfd.h has it, but clashes with sys/timerfd.h: restore's TFD_IOC_SET_TICKS (CONFIG_CHECKPOINT_RESTORE). */
+#ifndef TFD_IOC_SET_TICKS
+#define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
 #endif
 #ifndef NT_X86_XSTATE
 #define NT_X86_XSTATE 0x202
@@ -172,6 +181,9 @@ static const struct lm_constant syscall_constants[] = {
     LM_CONST(SYS_rt_sigqueueinfo), LM_CONST(SYS_rt_tgsigqueueinfo), LM_CONST(SYS_sched_setscheduler),
     LM_CONST(SYS_setpriority),
     LM_CONST(SYS_flock), LM_CONST(SYS_pipe2), LM_CONST(SYS_mknodat), LM_CONST(SYS_setpgid), LM_CONST(SYS_pidfd_getfd),
+    LM_CONST(SYS_eventfd2), LM_CONST(SYS_timerfd_create), LM_CONST(SYS_timerfd_settime),
+    LM_CONST(SYS_signalfd4), LM_CONST(SYS_inotify_init1), LM_CONST(SYS_inotify_add_watch),
+    LM_CONST(SYS_inotify_rm_watch), LM_CONST(SYS_epoll_create1), LM_CONST(SYS_epoll_ctl), LM_CONST(SYS_clock_gettime),
     /* argument values */
     LM_CONST(PROT_NONE), LM_CONST(PROT_READ), LM_CONST(PROT_WRITE), LM_CONST(PROT_EXEC),
     LM_CONST(MAP_SHARED), LM_CONST(MAP_PRIVATE), LM_CONST(MAP_ANONYMOUS), LM_CONST(MAP_FIXED),
@@ -184,6 +196,8 @@ static const struct lm_constant syscall_constants[] = {
     LM_CONST(ITIMER_REAL), LM_CONST(ITIMER_VIRTUAL), LM_CONST(ITIMER_PROF),
     LM_CONST(LOCK_SH), LM_CONST(LOCK_EX), LM_CONST(LOCK_NB),
     LM_CONST(F_GETFL), LM_CONST(F_SETFL), LM_CONST(F_GETPIPE_SZ), LM_CONST(F_SETPIPE_SZ), LM_CONST(S_IFIFO),
+    LM_CONST(EFD_SEMAPHORE), LM_CONST(EPOLL_CTL_ADD), LM_CONST(TFD_IOC_SET_TICKS),
+    LM_CONST(IN_DONT_FOLLOW), LM_CONST(IN_NONBLOCK),
         { "MAP_FAILED", (jlong)(intptr_t)MAP_FAILED },
     { "MAX_ERRNO", LM_MAX_ERRNO },
 };

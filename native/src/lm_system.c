@@ -83,6 +83,19 @@ static jint lm_kcmp_file(JNIEnv *env, jclass cls, jint pid1, jint fd1, jint pid2
     return (jint)LM_RETRY(syscall(SYS_kcmp, (pid_t)pid1, (pid_t)pid2, KCMP_FILE, (unsigned long)fd1, (unsigned long)fd2));
 }
 
+/*
+ * kcmp(pid, pid, KCMP_EPOLL_TFD, fd, {epfd, tfd, 0}): 0 when the file epoll epfd watches under fd
+ * number tfd is the open file description at fd; -ENOENT when epfd has no watch on tfd.
+ */
+static jint lm_kcmp_epoll_target(JNIEnv *env, jclass cls, jint pid, jint fd, jint epfd, jint tfd)
+{
+    (void)env;
+    (void)cls;
+    struct kcmp_epoll_slot slot = { .efd = (__u32)epfd, .tfd = (__u32)tfd, .toff = 0 };
+    return (jint)LM_RETRY(syscall(SYS_kcmp, (pid_t)pid, (pid_t)pid, KCMP_EPOLL_TFD, (unsigned long)fd,
+                                  (unsigned long)&slot));
+}
+
 static const JNINativeMethod methods[] = {
     { "constant", "(Ljava/lang/String;)J", (void *)lm_system_constant },
     { "nativePageSize", "()J", (void *)lm_page_size },
@@ -91,6 +104,7 @@ static const JNINativeMethod methods[] = {
     { "nativeKill", "(II)I", (void *)lm_kill },
     { "nativePrctl", "(IJJJJ)J", (void *)lm_prctl },
     { "nativeKcmpFile", "(IIII)I", (void *)lm_kcmp_file },
+    { "nativeKcmpEpollTarget", "(IIII)I", (void *)lm_kcmp_epoll_target },
 };
 
 int lm_system_register(JNIEnv *env)

@@ -51,5 +51,7 @@ int lm_cpuid_register(JNIEnv *env);
 int lm_pagemap_register(JNIEnv *env);
 int lm_sched_register(JNIEnv *env);
 int lm_pipe_register(JNIEnv *env);
+int lm_clock_register(JNIEnv *env);
+int lm_fhandle_register(JNIEnv *env);
 
 #endif

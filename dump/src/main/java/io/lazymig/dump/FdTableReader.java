@@ -1,5 +1,7 @@
 package io.lazymig.dump;
 
+import io.lazymig.images.Epoll;
+import io.lazymig.images.EpollWatch;
 import io.lazymig.images.FdSlot;
 import io.lazymig.images.FileObject;
 import io.lazymig.jni.FileDescriptor;
@@ -28,6 +30,16 @@ final class FdTableReader {
         /** Whether the two fds are one open file description. */
         boolean sameOpenFile(int fd1, int fd2) throws IOException;
 
+        /** Whether epoll {@code epfd}'s watch of fd number {@code tfd} is on the file that fd holds now. */
+        default boolean watchOnCurrentFile(int epfd, int tfd) throws IOException {
+            return true; // a source without epolls of its own (a test's) has nothing to check
+        }
+
+        /** The process, for the readers that look further than its fdinfo (-1: none). */
+        default int pid() {
+            return -1;
+        }
+
         /** Whether {@code fd} is the open file description {@code otherFd} of process {@code otherPid} is. */
         default boolean sameOpenFileAs(int fd, int otherPid, int otherFd) throws IOException {
             return false;
@@ -47,6 +59,11 @@ final class FdTableReader {
         static Source of(int pid, PipeEnds pipes) {
             return new Source() {
                 @Override
+                public int pid() {
+                    return pid;
+                }
+
+                @Override
                 public List<Integer> fds() throws IOException {
                     return Preflight.openFds(pid);
                 }
@@ -69,6 +86,11 @@ final class FdTableReader {
                 @Override
                 public boolean sameOpenFileAs(int fd, int otherPid, int otherFd) throws IOException {
                     return SystemInfo.sameOpenFile(pid, fd, otherPid, otherFd);
+                }
+
+                @Override
+                public boolean watchOnCurrentFile(int epfd, int tfd) throws IOException {
+                    return SystemInfo.epollWatchesFileAt(pid, epfd, tfd, tfd);
                 }
 
                 @Override
@@ -87,6 +109,11 @@ final class FdTableReader {
         static Source of(int pid) {
             return new Source() {
                 @Override
+                public int pid() {
+                    return pid;
+                }
+
+                @Override
                 public List<Integer> fds() throws IOException {
                     return Preflight.openFds(pid);
                 }
@@ -109,6 +136,11 @@ final class FdTableReader {
                 @Override
                 public boolean sameOpenFileAs(int fd, int otherPid, int otherFd) throws IOException {
                     return SystemInfo.sameOpenFile(pid, fd, otherPid, otherFd);
+                }
+
+                @Override
+                public boolean watchOnCurrentFile(int epfd, int tfd) throws IOException {
+                    return SystemInfo.epollWatchesFileAt(pid, epfd, tfd, tfd);
                 }
             };
         }
@@ -162,15 +194,45 @@ final class FdTableReader {
             if (id == 0) {
                 id = nextId++;
                 files.add(FileKinds.read(source, fd, id, source.target(fd), info.flags() & ~FileDescriptor.O_CLOEXEC,
-                        info.pos()));
+                        info.pos(), info.text()));
                 owners.add(fd);
             }
             slots.add(new FdSlot(fd, cloexec, id));
         }
+        checkEpolls(source, slots, files);
         List<Owner> mine = new ArrayList<>();
         for (int i = 0; i < files.size(); i++) {
             mine.add(new Owner(pid, owners.get(i), files.get(i).id()));
         }
         return new Table(slots, files, mine);
+    }
+
+    /**
+     * Every fd an epoll watches is in the table and still holds the file watched: restore adds the
+     * watches on the fds it has made. A watch outlives its fd when the file stays open through a dup
+     * (the kernel keys it by file and fd number); such a watch names a number that is closed, or that
+     * names another file since (kcmp), and cannot be made again.
+     */
+    static void checkEpolls(Source source, List<FdSlot> slots, List<FileObject> files) throws IOException {
+        for (FileObject f : files) {
+            if (!(f instanceof Epoll e)) {
+                continue;
+            }
+            int epfd = slots.stream().filter(s -> s.fileId() == e.id()).findFirst().orElseThrow().fd();
+            for (EpollWatch w : e.watches()) {
+                boolean open = slots.stream().anyMatch(s -> s.fd() == w.fd());
+                if (!open || !source.watchOnCurrentFile(epfd, w.fd())) {
+                    throw staleWatch(source.pid(), epfd, w.fd(), open);
+                }
+            }
+        }
+    }
+
+    /** The refusal of an epoll's watch whose fd number is closed or holds another file than the one watched. */
+    static DumpException staleWatch(int pid, int epfd, int tfd, boolean open) {
+        return new DumpException("process " + pid + " fd " + epfd + " (epoll) watches fd " + tfd
+                + (open ? ", which holds another file now" : ", which is closed")
+                + " (the watched file lives on in a dup): remove the watch (EPOLL_CTL_DEL) when closing the fd to make "
+                + "it restorable");
     }
 }

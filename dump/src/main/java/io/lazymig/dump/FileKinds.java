@@ -15,17 +15,19 @@ final class FileKinds {
     private FileKinds() {
     }
 
-    /** The open file behind fd {@code fd} of {@code source}, whose link is {@code target}, with its open flags and offset. */
-    static FileObject read(FdTableReader.Source source, int fd, int id, String target, int flags, long pos)
+    /**
+     * The open file behind fd {@code fd} of {@code source} (link {@code target}, open flags, offset and
+     * whole fdinfo text): pipes and FIFOs are read by the source's {@link PipeEnds}, the event fds and
+     * char devices by {@link EventFdKinds}.
+     */
+    static FileObject read(FdTableReader.Source source, int fd, int id, String target, int flags, long pos, String fdinfo)
             throws IOException {
         if (target.startsWith("pipe:") || source.isFifo(fd)) {
             return source.pipeEnd(id, fd, target, flags);
         }
-        return read(id, target, flags, pos);
-    }
-
-    /** The open file behind {@code target} (a /proc/PID/fd link), with its open flags and offset. */
-    static FileObject read(int id, String target, int flags, long pos) {
+        if (EventFdKinds.supported(target)) {
+            return EventFdKinds.read(source.pid(), fd, id, target, flags, pos, fdinfo);
+        }
         if (target.equals(DevNull.PATH)) {
             return new DevNull(id, flags, pos);
         }

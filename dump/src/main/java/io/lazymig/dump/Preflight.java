@@ -1,5 +1,6 @@
 package io.lazymig.dump;
 
+import io.lazymig.jni.SystemInfo;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -12,9 +13,10 @@ import java.util.stream.Stream;
 
 /**
  * What lazymig can dump today: an x86_64 process and its descendants (with any number of threads,
- * none under seccomp), whose fds are regular files, /dev/null, terminals, pipes (an outside process
- * holding one too only when allowed: dump --external) or FIFOs (an io_uring, like every
- * anon_inode kind, is refused by its fd). Anything else is refused with one line naming it, before the process is touched (and again once it is
+ * none under seccomp), whose fds are regular files, /dev/null, the char devices a runtime opens,
+ * terminals, pipes (an outside process holding one too only when allowed: dump --external), FIFOs
+ * or event fds (eventfd, timerfd, signalfd, inotify, epoll over those; an io_uring, like every
+ * other anon_inode kind, is refused by its fd). Anything else is refused with one line naming it, before the process is touched (and again once it is
  * frozen, against races).
  */
 public final class Preflight {
@@ -46,10 +48,44 @@ public final class Preflight {
             String kind = unsupportedKind(pid, fd, target);
             if (kind != null) {
                 throw new DumpException("process " + pid + " fd " + fd + " is " + kind + " (" + target
-                        + "): only regular files, /dev/null, terminals, pipes and FIFOs are supported yet");
+                        + "): " + SUPPORTED);
+            }
+            if (target.equals(EventFdKinds.EPOLL)) {
+                checkEpollTargets(pid, fd);
             }
             if (target.startsWith("pipe:")) {
                 pipes.isExternal(pid, fd, target);
+            }
+        }
+    }
+
+    /** What the refusal of an fd says is supported. */
+    static final String SUPPORTED = "only regular files, /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, "
+            + "terminals, pipes, FIFOs, eventfds, timerfds, signalfds, inotify and epoll are supported yet";
+
+    /** An epoll whose watched fds are not all of kinds lazymig restores is refused, naming the watched fd. */
+    static void checkEpollTargets(int pid, int epfd) throws IOException {
+        String info;
+        try {
+            info = Files.readString(Path.of("/proc", Integer.toString(pid), "fdinfo", Integer.toString(epfd)));
+        } catch (NoSuchFileException e) {
+            return; // closed meanwhile
+        }
+        for (io.lazymig.images.EpollWatch w : EpollReader.watches(new FdInfoLines("process " + pid + " fd " + epfd
+                + " (epoll)", info))) {
+            String target;
+            try {
+                target = fdTarget(pid, w.fd());
+            } catch (NoSuchFileException e) {
+                throw FdTableReader.staleWatch(pid, epfd, w.fd(), false);
+            }
+            String kind = unsupportedKind(pid, w.fd(), target);
+            if (kind != null) {
+                throw new DumpException("process " + pid + " fd " + epfd + " (epoll) watches fd " + w.fd() + ", which is "
+                        + kind + " (" + target + "): " + SUPPORTED);
+            }
+            if (!SystemInfo.epollWatchesFileAt(pid, epfd, w.fd(), w.fd())) {
+                throw FdTableReader.staleWatch(pid, epfd, w.fd(), true);
             }
         }
     }
@@ -188,6 +224,9 @@ public final class Preflight {
             return "a socket";
         }
         if (target.startsWith("pipe:")) {
+            return null;
+        }
+        if (EventFdKinds.supported(target)) {
             return null;
         }
         if (target.startsWith("anon_inode:")) {

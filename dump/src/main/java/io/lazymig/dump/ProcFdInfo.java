@@ -4,8 +4,14 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** /proc/PID/fdinfo/N: the file position and the open flags (printed in octal) of one fd. */
-public record ProcFdInfo(long pos, int flags) {
+/**
+ * /proc/PID/fdinfo/N: the file position and the open flags (printed in octal) of one fd, and the
+ * whole text, whose other lines the readers of some kinds read (eventfd-count, tfd, ...).
+ */
+public record ProcFdInfo(long pos, int flags, String text) {
+    public ProcFdInfo(long pos, int flags) {
+        this(pos, flags, "");
+    }
 
     public static ProcFdInfo read(int pid, int fd) throws IOException {
         return parse(Files.readString(Path.of("/proc", Integer.toString(pid), "fdinfo", Integer.toString(fd))));
@@ -24,6 +30,6 @@ public record ProcFdInfo(long pos, int flags) {
         if (pos == null || flags == null) {
             throw new IOException("fdinfo without pos or flags: " + text.strip());
         }
-        return new ProcFdInfo(pos, flags);
+        return new ProcFdInfo(pos, flags, text);
     }
 }

@@ -5,15 +5,18 @@ import io.lazymig.images.proto.file_entry;
 import java.util.List;
 
 /**
- * The codec of every {@link FileObject} kind. Decoding asks the specific kinds first (/dev/null and
- * terminals are REG entries singled out by path), the general one (any REG path) last.
+ * The codec of every {@link FileObject} kind. Decoding asks the specific kinds first (/dev/null,
+ * terminals and the char devices are REG entries singled out by path), the general one (any REG path)
+ * after them; the event fds have types of their own.
  */
 final class FileCodecs {
     private static final List<FileCodec<?>> CODECS = List.of(new DevNullCodec(), new TerminalCodec(),
-            new RegularFileCodec(), new PipeCodec(), new FifoCodec());
+            new CharDeviceCodec(), new RegularFileCodec(), new PipeCodec(), new FifoCodec(), new EventfdCodec(),
+            new TimerfdCodec(), new SignalfdCodec(), new InotifyCodec(), new EpollCodec());
 
     /** What the message about an unsupported kind says. */
-    static final String SUPPORTED = "lazymig restores regular files, /dev/null, terminals, pipes and FIFOs only";
+    static final String SUPPORTED = "lazymig restores regular files, /dev/null, /dev/zero, /dev/full, /dev/random, "
+            + "/dev/urandom, terminals, pipes, FIFOs, eventfds, timerfds, signalfds, inotify and epoll only";
 
     private FileCodecs() {
     }

@@ -6,7 +6,8 @@ package io.lazymig.images;
  * files.img entry) and one writer in restore. A new kind (pipe, socket, eventfd, ...) is a new
  * record here, not a branch elsewhere.
  */
-public sealed interface FileObject permits RegularFile, DevNull, Terminal, Pipe, Fifo {
+public sealed interface FileObject permits RegularFile, DevNull, Terminal, Pipe, Fifo, CharDevice, Eventfd,
+        Timerfd, Signalfd, Inotify, Epoll {
     /** Its id in the file table (files.img), from 1. */
     int id();
 

@@ -8,6 +8,7 @@ import io.lazymig.images.proto.reg_file_entry;
 /** The REG entry of files.img that several kinds share (regular files, /dev/null, terminals, and exe/cwd/mappings). */
 final class RegEntries {
     static final int S_IFCHR = 0020000;
+    /** No F_SETOWN owner: what lazymig writes in every fown field. */
     static final fown_entry NO_OWNER = fown_entry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0)
             .setPid(0).build();
 
@@ -32,6 +33,12 @@ final class RegEntries {
         }
         FilePaths.check(e.getReg().getName());
         return e.getReg();
+    }
+
+    /** The error of an entry of {@code e}'s type without its sub-message. */
+    static IllegalArgumentException missing(file_entry e, String field) {
+        return new IllegalArgumentException("file id " + Integer.toUnsignedString(e.getId()) + " is of type " + e.getType()
+                + " without its " + field + " entry");
     }
 
     static boolean isReg(file_entry e) {

@@ -6,7 +6,7 @@ public record RegularFile(int id, String path, int flags, long pos) implements F
         FileObject.checkId(id);
         FilePaths.check(path);
         FileObject.checkPos(id, pos);
-        if (path.equals(DevNull.PATH) || FilePaths.isTerminal(path)) {
+        if (path.equals(DevNull.PATH) || FilePaths.isTerminal(path) || CharDevice.isCharDevicePath(path)) {
             throw new IllegalArgumentException(path + " is not a regular file (it has a kind of its own)");
         }
     }

@@ -17,15 +17,21 @@ import org.junit.jupiter.params.provider.CsvSource;
  * What {@code lazymig dump} cannot dump yet is refused with exit status 1 and one line naming the
  * problem, and the process is left running untouched: not stopped, no tracer, its counter still
  * advancing, and no image written. A thread under seccomp is named by its tid and name; an
- * io_uring by its fd.
+ * io_uring by its fd; an epoll by its fd and the fd it watches that lazymig cannot restore (of a kind
+ * it does not restore, or an fd number that holds another file than the one watched: found frozen).
  */
 class DumpRefusalIT {
+    private static final String SUPPORTED = "only regular files, /dev/null, /dev/zero, /dev/full, /dev/random, "
+            + "/dev/urandom, terminals, pipes, FIFOs, eventfds, timerfds, signalfds, inotify and epoll are supported yet";
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
         "childgroup | has a tree restore cannot rebuild: process \\d+ is in process group \\d+, which no process of the tree leads, and the root is in another: dump the group leader \\(or the session leader\\) instead",
-        "socket  | fd 3 is a socket \\(socket:\\[\\d+\\]\\): only regular files, /dev/null, terminals, pipes and FIFOs are supported yet",
-        "eventfd | fd 3 is an eventfd \\(anon_inode:\\[eventfd\\]\\): only regular files, /dev/null, terminals, pipes and FIFOs are supported yet",
-        "io_uring | fd 3 is an io_uring \\(anon_inode:\\[io_uring\\]\\): only regular files, /dev/null, terminals, pipes and FIFOs are supported yet",
+        "socket  | fd 3 is a socket \\(socket:\\[\\d+\\]\\): " + SUPPORTED,
+        "epoll-pidfd | fd 3 \\(epoll\\) watches fd 4, which is an pidfd \\(anon_inode:\\[pidfd\\]\\): " + SUPPORTED,
+        "epoll-reused | fd 3 \\(epoll\\) watches fd 4, which holds another file now \\(the watched file lives on in a dup\\): "
+                + "remove the watch \\(EPOLL_CTL_DEL\\) when closing the fd to make it restorable",
+        "io_uring | fd 3 is an io_uring \\(anon_inode:\\[io_uring\\]\\): " + SUPPORTED,
         "seccomp | thread \\d+ \\(filtered\\) has seccomp filter \\(Seccomp: 2\\): seccomp is not supported yet",
     })
     @Timeout(60)

@@ -75,7 +75,7 @@ class DumpTimersCriuCompareIT {
         }
     }
 
-    private static void awaitStopped(int pid) throws Exception {
+    static void awaitStopped(int pid) throws Exception {
         long end = System.nanoTime() + RestoreWorkload.PATIENCE_MS * 1_000_000L;
         while (System.nanoTime() < end) {
             String stat = Files.readString(Path.of("/proc", Integer.toString(pid), "stat"));

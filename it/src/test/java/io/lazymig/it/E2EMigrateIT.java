@@ -6,7 +6,7 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * {@code lazymig migrate} on host B (lm-src) to {@code lazymig agent} on host A (lm-dst), the
- * migrate-* cases of it/e2e/e2e.sh: static, dynamic, Python and JVM workloads byte-exact (the
+ * migrate-* cases of it/e2e/e2e.sh: static, dynamic, Python, event-loop and JVM workloads byte-exact (the
  * checksum each computes before and after); a wrong key and an absent agent fail before any freeze, the
  * process untouched; the agent killed once the process runs on A leaves it blocked on its missing
  * pages (never on zero pages) until its guard kills it at the deadline, and the source resumes.
@@ -48,6 +48,16 @@ class E2EMigrateIT {
     @Timeout(E2ECasesIT.LIMIT)
     void pythonThreads() throws Exception {
         run("migrate-python-threads");
+    }
+
+    /**
+     * restore-eventfds: an event loop (epoll over an eventfd, a timerfd, a signalfd, an inotify watch)
+     * goes on on A, and a signal and a new file sent there arrive through it.
+     */
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void eventFds() throws Exception {
+        run("migrate-eventfds");
     }
 
     /**

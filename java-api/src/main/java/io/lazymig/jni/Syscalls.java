@@ -73,6 +73,16 @@ public final class Syscalls {
     public static final int FLOCK = Ptrace.syscallNumber("flock");
     public static final int PIPE2 = Ptrace.syscallNumber("pipe2");
     public static final int MKNODAT = Ptrace.syscallNumber("mknodat");
+    public static final int EVENTFD2 = Ptrace.syscallNumber("eventfd2");
+    public static final int TIMERFD_CREATE = Ptrace.syscallNumber("timerfd_create");
+    public static final int TIMERFD_SETTIME = Ptrace.syscallNumber("timerfd_settime");
+    public static final int SIGNALFD4 = Ptrace.syscallNumber("signalfd4");
+    public static final int INOTIFY_INIT1 = Ptrace.syscallNumber("inotify_init1");
+    public static final int INOTIFY_ADD_WATCH = Ptrace.syscallNumber("inotify_add_watch");
+    public static final int INOTIFY_RM_WATCH = Ptrace.syscallNumber("inotify_rm_watch");
+    public static final int EPOLL_CREATE1 = Ptrace.syscallNumber("epoll_create1");
+    public static final int EPOLL_CTL = Ptrace.syscallNumber("epoll_ctl");
+    public static final int CLOCK_GETTIME = Ptrace.syscallNumber("clock_gettime");
 
     public static final int PROT_NONE = (int) Ptrace.syscallValue("PROT_NONE");
     public static final int PROT_READ = (int) Ptrace.syscallValue("PROT_READ");
@@ -94,12 +104,18 @@ public final class Syscalls {
     public static final int LOCK_SH = (int) Ptrace.syscallValue("LOCK_SH");
     public static final int LOCK_EX = (int) Ptrace.syscallValue("LOCK_EX");
     public static final int LOCK_NB = (int) Ptrace.syscallValue("LOCK_NB");
+    public static final int F_SETFL = (int) Ptrace.syscallValue("F_SETFL");
+    public static final int EFD_SEMAPHORE = (int) Ptrace.syscallValue("EFD_SEMAPHORE");
+    public static final int EPOLL_CTL_ADD = (int) Ptrace.syscallValue("EPOLL_CTL_ADD");
+    /** ioctl setting a timerfd's expirations not read yet (needs CONFIG_CHECKPOINT_RESTORE). */
+    public static final long TFD_IOC_SET_TICKS = Ptrace.syscallValue("TFD_IOC_SET_TICKS");
+    public static final int IN_DONT_FOLLOW = (int) Ptrace.syscallValue("IN_DONT_FOLLOW");
+    public static final int IN_NONBLOCK = (int) Ptrace.syscallValue("IN_NONBLOCK");
     public static final int F_DUPFD = (int) Ptrace.syscallValue("F_DUPFD");
     public static final int F_GETFD = (int) Ptrace.syscallValue("F_GETFD");
     public static final int F_SETFD = (int) Ptrace.syscallValue("F_SETFD");
     public static final int FD_CLOEXEC = (int) Ptrace.syscallValue("FD_CLOEXEC");
     public static final int F_GETFL = (int) Ptrace.syscallValue("F_GETFL");
-    public static final int F_SETFL = (int) Ptrace.syscallValue("F_SETFL");
     public static final int F_GETPIPE_SZ = (int) Ptrace.syscallValue("F_GETPIPE_SZ");
     public static final int F_SETPIPE_SZ = (int) Ptrace.syscallValue("F_SETPIPE_SZ");
     /** mknodat's file type of a FIFO. */

@@ -96,7 +96,23 @@ public final class SystemInfo {
         return NativeException.check("kcmp(" + pid1 + ", " + pid2 + ", KCMP_FILE, " + fd1 + ", " + fd2 + ")", rc) == 0;
     }
 
+    /**
+     * Whether the file epoll {@code epfd} of process {@code pid} watches under fd number {@code tfd}
+     * is the open file description at {@code fd} now (kcmp KCMP_EPOLL_TFD): a watch outlives its fd
+     * number when the file stays open through a dup, and the number may since name another file.
+     * False, too, when the epoll has no watch on {@code tfd}.
+     */
+    public static boolean epollWatchesFileAt(int pid, int epfd, int tfd, int fd) throws NativeException {
+        int rc = nativeKcmpEpollTarget(pid, fd, epfd, tfd);
+        if (rc == -Errno.ENOENT) {
+            return false;
+        }
+        return NativeException.check("kcmp(" + pid + ", KCMP_EPOLL_TFD, " + fd + ", {" + epfd + ", " + tfd + "})", rc) == 0;
+    }
+
     private static native long constant(String name);
+
+    private static native int nativeKcmpEpollTarget(int pid, int fd, int epfd, int tfd);
 
     private static native int nativeKcmpFile(int pid1, int fd1, int pid2, int fd2);
 

@@ -11,7 +11,7 @@ import java.nio.ByteBuffer;
 /**
  * The timers armed, last of the injected state, just before the registers are set and the
  * process resumes: the interval timers by setitimer, each POSIX timer by timer_settime, with the
- * interval and the time left that dump read. A timer therefore does not run while the process is
+ * interval and the time left that dump read, and the timerfds ({@link TimerfdArming}). A timer therefore does not run while the process is
  * frozen, moving or being restored: it goes on from where it was at the freeze, as with CRIU.
  * Every signal is blocked in the leader first (PTRACE_SETSIGMASK; {@link RegistersStep} sets its
  * own mask back): a timer that fires now leaves its signal pending instead of turning the next
@@ -31,12 +31,12 @@ final class ArmTimersStep implements RestoreStep {
     public void run(Restoring r) throws IOException {
         Timers t = r.process.state().timers();
         // Not Timers.equals: a record's equals is bootstrapped on its first call, ~40 ms in a cold JVM.
-        if (t.posix().isEmpty() && !t.real().forRestore().isArmed() && !t.virt().forRestore().isArmed()
-                && !t.prof().forRestore().isArmed()) {
-            return;
+        if (!t.posix().isEmpty() || t.real().forRestore().isArmed() || t.virt().forRestore().isArmed()
+                || t.prof().forRestore().isArmed()) {
+            Ptrace.setSigmask(r.pid, -1L);
+            arm(r.stub, t);
         }
-        Ptrace.setSigmask(r.pid, -1L);
-        arm(r.stub, t);
+        TimerfdArming.armAll(r.stub, r.checkpoint, r.process.fds());
     }
 
     static void arm(Injector in, Timers t) throws IOException {

@@ -19,7 +19,8 @@ import java.util.Optional;
  * Rebuilds one process's fd table: the first slot of each open file opens it (by its kind's
  * {@link FileOpener}) and puts back its offset; later slots of the same file dup that fd, so they
  * share one open file description (one offset) as at dump; a flock held through the fd is taken
- * again on it. A file an earlier process of the tree holds is taken from it instead
+ * again on it; once every fd is back, what some kinds still need (an epoll's watches, which name
+ * other fds). A file an earlier process of the tree holds is taken from it instead
  * ({@link SharedFiles}). Restore's own stdio, and the pipes made for the process, are parked above
  * the highest fd meanwhile ({@link ParkedStdio}) and closed at the end, with anything else the stub had.
  */
@@ -79,6 +80,12 @@ final class FdTableRestore {
                 }
             }
             in.call("fcntl(F_SETFD)", Syscalls.FCNTL, s.fd(), Syscalls.F_SETFD, s.closeOnExec() ? Syscalls.FD_CLOEXEC : 0);
+        }
+        for (Map.Entry<Integer, Integer> e : fdOfFile.entrySet()) {
+            if (shared.owner(e.getKey()) == null || shared.owner(e.getKey()).pid() == in.pid()) {
+                // a file taken from an earlier process was completed there (an epoll's watches are its own)
+                FileOpeners.complete(in, cp.file(e.getKey()), e.getValue(), slots);
+            }
         }
         stdio.close(in);
     }

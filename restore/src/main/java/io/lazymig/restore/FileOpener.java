@@ -1,7 +1,9 @@
 package io.lazymig.restore;
 
+import io.lazymig.images.FdSlot;
 import io.lazymig.images.FileObject;
 import java.io.IOException;
+import java.util.List;
 
 /**
  * Restore's writer of one kind of open file: opens it in the process being restored, at any fd
@@ -19,4 +21,11 @@ interface FileOpener<T extends FileObject> {
 
     /** The file offset to seek the new fd to, or -1 when the kind has none (a terminal). */
     long position(T file);
+
+    /**
+     * What is left once every fd of the table ({@code slots}) is back, {@code file} at {@code fd}:
+     * an epoll's watches. Nothing for most kinds.
+     */
+    default void complete(Injector in, T file, int fd, List<FdSlot> slots) throws IOException {
+    }
 }

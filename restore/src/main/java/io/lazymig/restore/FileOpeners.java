@@ -1,5 +1,6 @@
 package io.lazymig.restore;
 
+import io.lazymig.images.FdSlot;
 import io.lazymig.images.FileObject;
 import java.io.IOException;
 import java.util.List;
@@ -7,7 +8,8 @@ import java.util.List;
 /** The opener of every file kind. */
 final class FileOpeners {
     private static final List<FileOpener<?>> OPENERS = List.of(new RegularFileOpener(), new DevNullOpener(),
-            new TerminalOpener(), new PipeOpener(), new FifoOpener());
+            new TerminalOpener(), new PipeOpener(), new FifoOpener(), new CharDeviceOpener(), new EventfdOpener(),
+            new TimerfdOpener(), new SignalfdOpener(), new InotifyOpener(), new EpollOpener());
 
     private FileOpeners() {
     }
@@ -27,6 +29,15 @@ final class FileOpeners {
 
     static long position(FileObject f) {
         return position(of(f), f);
+    }
+
+    static void complete(Injector in, FileObject f, int fd, List<FdSlot> slots) throws IOException {
+        complete(of(f), in, f, fd, slots);
+    }
+
+    private static <T extends FileObject> void complete(FileOpener<T> o, Injector in, FileObject f, int fd,
+            List<FdSlot> slots) throws IOException {
+        o.complete(in, o.kind().cast(f), fd, slots);
     }
 
     private static <T extends FileObject> long open(FileOpener<T> o, Injector in, FileObject f, int fd, ParkedStdio stdio)
