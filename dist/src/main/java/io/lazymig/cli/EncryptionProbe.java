@@ -19,7 +19,7 @@ final class EncryptionProbe {
     private EncryptionProbe() {
     }
 
-    /** TLS 1.3 and its AES-GCM suites offered by the JDK (an engine made with them), AES-NI intrinsics said. */
+    /** TLS 1.3 and its AES-GCM suites offered by the JDK (an engine made with them), whether AES-NI is used said. */
     static String tls() throws Exception {
         SSLContext c = SSLContext.getInstance(TlsIdentity.PROTOCOL);
         c.init(null, null, null);
@@ -35,12 +35,12 @@ final class EncryptionProbe {
         String aes = "?";
         try {
             aes = ManagementFactory.getPlatformMXBean(com.sun.management.HotSpotDiagnosticMXBean.class)
-                    .getVMOption("UseAESIntrinsics").getValue();
+                    .getVMOption("UseAES").getValue(); // AES-NI found and used by the JIT's intrinsics
         } catch (RuntimeException | LinkageError x) {
             // not HotSpot: unknown
         }
-        return TlsIdentity.CIPHERS[0] + ", AES intrinsics " + ("true".equals(aes) ? "on" : aes.equals("?") ? "unknown"
-                : "off (slow)");
+        return TlsIdentity.CIPHERS[0] + ", AES-NI " + ("true".equals(aes) ? "used" : aes.equals("?") ? "unknown"
+                : "not used (slow)");
     }
 
     /** The key file: present, owned by root, no group or other permission; null when it is as it should be. */
