@@ -1,6 +1,7 @@
 package io.lazymig.cli;
 
 import io.lazymig.protocol.AuthKey;
+import io.lazymig.protocol.TlsWarmup;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.apache.commons.cli.CommandLine;
@@ -47,6 +48,8 @@ final class AuthOptions {
             log.warn("WARNING: --no-encryption: pages and images cross the network in the clear (authenticated, "
                     + "not encrypted); the other end must run with --no-encryption too");
         }
-        return AuthKey.load(file, encryption);
+        AuthKey key = AuthKey.load(file, encryption);
+        TlsWarmup.inBackground(key); // the JIT's AES-GCM code compiled before the first page goes
+        return key;
     }
 }

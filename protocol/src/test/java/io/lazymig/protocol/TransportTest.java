@@ -211,6 +211,12 @@ class TransportTest {
         return b.position();
     }
 
+    @Test
+    void warmUpRunsTheTlsPathInMemory() throws Exception {
+        TlsWarmup.run(tls(fileA).tls(), 4 << 20); // a handshake between two engines, then 4 MiB both through
+        TlsWarmup.inBackground(AuthKey.load(fileA)); // plain: nothing to warm, returns at once
+    }
+
     private static String message(Object o) {
         assertTrue(o instanceof IOException, "expected a failure, got " + o);
         return ((IOException) o).getMessage();
