@@ -165,15 +165,15 @@ final class TlsChannel implements ByteChannel, GatheringByteChannel {
     private ProtocolException explain(SSLException e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof CertificateException) {
-                return new ProtocolException(peer + ": " + t.getMessage() + " (copy one key file made by 'lazymig keygen' "
-                        + "to both)");
+                return new ProtocolException(peer + ": authentication failed: " + t.getMessage() + " (copy one key file "
+                        + "made by 'lazymig keygen' to both)");
             }
         }
         String m = String.valueOf(e.getMessage());
         if (m.contains("certificate_unknown") || m.contains("bad_certificate") || m.contains("unknown_ca")
                 || m.contains("certificate_required") || m.contains("decrypt_error")) {
-            return new ProtocolException(peer + " refused our certificate: the hosts hold different key files (copy one "
-                    + "key file made by 'lazymig keygen' to both)");
+            return new ProtocolException(peer + " refused our certificate: authentication failed: the hosts hold different "
+                    + "key files (copy one key file made by 'lazymig keygen' to both)");
         }
         return new ProtocolException("TLS handshake with " + peer + " failed: " + m);
     }

@@ -154,7 +154,9 @@ class TransportTest {
     @Test
     void anotherKeyFileIsOneLineOnBothSides() throws Exception {
         Outcome o = connect(exchange(tls(fileA), true, new byte[1]), exchange(tls(fileB), false, new byte[1]), null);
+        assertThat(message(o.client()), containsString("authentication failed: the peer's certificate"));
         assertThat(message(o.client()), containsString("different key files"));
+        assertThat(message(o.server()), containsString("refused our certificate: authentication failed"));
         assertThat(message(o.server()), containsString("different key files"));
     }
 
