@@ -14,6 +14,9 @@
 #               mode): the touches that faulted as the process saw them, and the daemon's waits
 #   background  the daemon's bytes / time, with the process idle, and while it faults heavily
 #   first pass  its first sequential pass over its memory right after restore
+#   encryption  the idle background and the fault latency (rtt 0) again with --no-encryption on both
+#               ends: every other lazymig figure is encrypted (TLS 1.3, the default), so these give
+#               the cost of encryption as ratios within one run (ENC_OPTS adds options to both ends)
 #   effective downtime  bench-tick, a workload that touches 64 pages every 2 ms through the
 #               migration: its largest tick gap less one tick, by the seed flow, the seed flow
 #               with A's commands started first, lazymig migrate, and CRIU (64 MiB, 1 and 4 GiB)
@@ -170,11 +173,11 @@ lazy() {
     if [ "$SOURCE" = images ]; then
         dump "$n"
         server=server
-        spawn "$E2E_SRC" $HD/$n server "$LAZYMIG lazy-pages --lazy-server -D $HD/$n/b --port 2727 --auth-key $HD/src.key" >/dev/null
+        spawn "$E2E_SRC" $HD/$n server "$LAZYMIG lazy-pages --lazy-server -D $HD/$n/b --port 2727 --auth-key $HD/src.key ${ENC_OPTS:-}" >/dev/null
         WAIT_STEP=0.01 wait_on "$E2E_SRC" 60 "grep -q 'lazy-server: serving' $HD/$n/server.log" || fail "$n: server: $(on "$E2E_SRC" "cat $HD/$n/server.log")"
     else
         server=dump
-        spawn "$E2E_SRC" $HD/$n dump "$LAZYMIG dump -t $PID -D $HD/$n/b --lazy-pages --port 2727 --auth-key $HD/src.key" >/dev/null
+        spawn "$E2E_SRC" $HD/$n dump "$LAZYMIG dump -t $PID -D $HD/$n/b --lazy-pages --port 2727 --auth-key $HD/src.key ${ENC_OPTS:-}" >/dev/null
         WAIT_STEP=0.01 wait_on "$E2E_SRC" 120 "grep -q 'serving the lazy pages' $HD/$n/dump.log" || fail "$n: dump --lazy-pages: $(on "$E2E_SRC" "cat $HD/$n/dump.log")"
         FROZEN_MS=$(on "$E2E_SRC" "sed -n 's/.*frozen \([0-9.]*\) ms\$/\1/p' $HD/$n/dump.log | head -n1")
         DUMP_BYTES=
@@ -184,7 +187,7 @@ lazy() {
     local t_serving; t_serving=$(now_ms)
     local before; before=$(last_tick "$E2E_SRC" "$n")
     local t_client; t_client=$(now_ms)
-    spawn "$E2E_DST" $HD/$n client "$LAZYMIG lazy-pages --address $HD/$n/lp.sock -D $HD/$n/a --lazy-client $SERVER_ADDR --port $SERVER_PORT --auth-key $HD/dst.key --stats-file $HD/$n/stats.json $opts" >/dev/null
+    spawn "$E2E_DST" $HD/$n client "$LAZYMIG lazy-pages --address $HD/$n/lp.sock -D $HD/$n/a --lazy-client $SERVER_ADDR --port $SERVER_PORT --auth-key $HD/dst.key ${ENC_OPTS:-} --stats-file $HD/$n/stats.json $opts" >/dev/null
     # restore starts with the daemon and waits for its socket (--wait-daemon): the two start-ups overlap
     local t_restore; t_restore=$(now_ms)
     spawn "$E2E_DST" $HD/$n restore "$LAZYMIG restore --lazy-pages --address $HD/$n/lp.sock --wait-daemon 120 -D $HD/$n/a -v3" >/dev/null
@@ -447,6 +450,10 @@ for run in $(seq 1 "$RUNS"); do
             eager eager-$BIG-$rtt "$BIG" "$rtt"
         fi
         if [ "$rtt" = 0 ]; then
+            log "run $run: without encryption (--no-encryption on both ends): background, idle process ($BIG MiB)"
+            ENC_OPTS=--no-encryption lazy plain-idle-$BIG "$BIG" seq 0 ""
+            log "run $run: without encryption: fault latency ($fm MiB, random, one page per fault, no background)"
+            ENC_OPTS=--no-encryption lazy plain-fault "$fm" random 0 "--fault-around 4096 --lazy-idle-timeout 600" "auto split"
             for mib in $SIZES; do
                 if [ "$mib" != "$BIG" ]; then
                     log "run $run: lazy migration of an idle process, $mib MiB"

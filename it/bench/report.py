@@ -35,6 +35,7 @@ GOALS = {  # key: (op, goal, what it means)
     "fault_p99_under_background_vs_floor@1ms": ("<=", 3.0),
     "fault_p50_under_background_vs_floor@10ms": ("<=", 1.5),
     "fault_p99_under_background_vs_floor@10ms": ("<=", 3.0),
+    "encrypted_background_vs_plain": (">=", 0.8),
 }
 FLOWS = ("seed", "prestarted", "migrate", "migrate-8t", "criu")  # bench.sh's effective-downtime flows
 
@@ -73,6 +74,21 @@ def mbps(stats):
 def downtime_ms(meta):
     a, b = num(meta, "first_tick_a"), num(meta, "last_tick_b")
     return a - b - TICK_MS if a is not None and b is not None else None
+
+
+def encryption_figures(run, big, f):
+    """The cost of encryption (rtt 0): the plain-* runs (--no-encryption) against the default, encrypted ones."""
+    plain = run.get(f"plain-idle-{big}", {})
+    if plain.get("stats"):
+        f["plain_background_idle_mb_per_s"] = mbps(plain["stats"])
+        if "background_idle_mb_per_s" in f:
+            f["encrypted_background_vs_plain"] = f["background_idle_mb_per_s"] / f["plain_background_idle_mb_per_s"]
+    pf = run.get("plain-fault", {}).get("result")
+    if pf:
+        for k in ("p50_us", "p99_us"):
+            f["plain_fault_" + k] = pf.get("fault_" + k, pf[k])
+            if "fault_" + k in f:
+                f["encrypted_fault_" + k.split("_")[0] + "_vs_plain"] = f["fault_" + k] / f["plain_fault_" + k]
 
 
 def run_figures(run, big, sizes, rtts):
@@ -132,6 +148,8 @@ def run_figures(run, big, sizes, rtts):
                 f["heavy_vs_idle" + sfx] = f["background_heavy_mb_per_s" + sfx] / f["background_idle_mb_per_s" + sfx]
         if heavy.get("result"):
             f["random_pass_s" + sfx] = heavy["result"]["pass_s"]
+        if rtt == 0:
+            encryption_figures(run, big, f)
         p = run.get(f"pass-{rtt}", {}).get("result")
         if p:
             f["first_pass_s" + sfx] = p["pass_s"]
@@ -365,7 +383,8 @@ def main():
     charts(a.out, runs[0], a.big, rtts)
 
     quick = a.quick == "1"
-    ratio_keys = ["fault_p50_vs_floor", "fault_p99_vs_floor", "background_vs_raw_tcp", "heavy_vs_idle",
+    ratio_keys = ["encrypted_background_vs_plain", "encrypted_fault_p50_vs_plain", "encrypted_fault_p99_vs_plain",
+                  "fault_p50_vs_floor", "fault_p99_vs_floor", "background_vs_raw_tcp", "heavy_vs_idle",
                   "resume_4g_vs_256m", "first_pass_vs_raw_tcp", "total_vs_eager", "downtime_vs_criu",
                   "downtime_vs_criu_64m", "downtime_vs_criu_1g", "downtime_4g_vs_64m", "downtime_8threads_vs_1", "downtime_idle_vs_criu",
                   "fault_p50_under_background_vs_floor", "fault_p99_under_background_vs_floor",
@@ -441,6 +460,12 @@ def main():
         "floor p99 " + fmt(s, "floor_p99_us", " us"), "fault_p99_under_background_vs_floor")
     row(3, "background, idle process", fmt(s, "background_idle_mb_per_s", " MB/s"),
         "raw TCP " + fmt(s, "raw_tcp_mb_per_s", " MB/s"), "background_vs_raw_tcp")
+    row(3, "background, idle process, encrypted (TLS 1.3) vs --no-encryption", fmt(s, "background_idle_mb_per_s", " MB/s"),
+        "plain " + fmt(s, "plain_background_idle_mb_per_s", " MB/s"), "encrypted_background_vs_plain")
+    row(2, "fault latency p50, encrypted vs --no-encryption", fmt(s, "fault_p50_us", " us"),
+        "plain " + fmt(s, "plain_fault_p50_us", " us"), "encrypted_fault_p50_vs_plain")
+    row(2, "fault latency p99, encrypted vs --no-encryption", fmt(s, "fault_p99_us", " us"),
+        "plain " + fmt(s, "plain_fault_p99_us", " us"), "encrypted_fault_p99_vs_plain")
     row(4, "background, heavy faulting", fmt(s, "background_heavy_mb_per_s", " MB/s"),
         "idle " + fmt(s, "background_idle_mb_per_s", " MB/s"), "heavy_vs_idle")
     row(5, f"first sequential pass, {big_label}", fmt(s, "first_pass_s", " s", 2), "raw TCP " + fmt(s, "raw_tcp_pass_s", " s", 2),

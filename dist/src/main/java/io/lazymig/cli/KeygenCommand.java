@@ -1,11 +1,14 @@
 package io.lazymig.cli;
 
-import io.lazymig.protocol.AuthKey;
+import io.lazymig.protocol.KeyFile;
 import java.io.PrintStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Path;
 
-/** {@code lazymig keygen FILE}: 32 random bytes, mode 0600, for --auth-key on both hosts. */
+/**
+ * {@code lazymig keygen FILE}: a key file, mode 0600, for --auth-key on both hosts: a random shared
+ * secret and the TLS key pair and self-signed certificate both hosts present and pin ({@link KeyFile}).
+ */
 final class KeygenCommand implements Command {
     private final PrintStream out;
 
@@ -34,11 +37,13 @@ final class KeygenCommand implements Command {
         }
         Path file = Path.of(args[0]);
         try {
-            AuthKey.generate(file);
+            KeyFile.generate(file);
         } catch (FileAlreadyExistsException e) {
             throw new UsageException(file + " exists already; remove it first to make a new key");
         }
-        out.println("keygen: wrote a 32-byte key to " + file + " (mode 0600); copy it to the other host");
+        out.println("keygen: wrote a key file (shared secret, EC P-256 key and certificate "
+                + io.lazymig.protocol.AuthKey.load(file, true).tls().fingerprint() + ") to " + file
+                + " (mode 0600); copy it to the other host");
         return 0;
     }
 }

@@ -12,11 +12,13 @@ import io.lazymig.protocol.FrameCodec;
 import io.lazymig.protocol.FrameType;
 import io.lazymig.protocol.Handshake;
 import io.lazymig.protocol.ProtocolException;
+import io.lazymig.protocol.Transport;
 import io.lazymig.restore.InheritFd;
 import io.lazymig.restore.Restorer;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
+import java.nio.channels.ByteChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -65,16 +67,20 @@ final class AgentSession implements Runnable {
         Agent.Options o = agent.options();
         FrameCodec codec = new FrameCodec("migrate at " + peer);
         try (channel) {
-            Control control = new Control(channel, codec, "migrate at " + peer);
+            Control[] made = {null};
             Map<String, String> request;
             try {
-                // Nothing is read but the handshake before authentication; the request must follow it at once.
+                // Nothing is read but the handshakes (TLS's, then lazymig's) before authentication; the
+                // request must follow them at once.
                 request = ConnectionDeadline.within(channel, agent.limits().handshake(), "migrate at " + peer
                         + "'s handshake", () -> {
-                            Handshake.server(channel, codec, o.key(), new Handshake.Welcome(0, 0), "migrate at " + peer);
+                            ByteChannel conn = Transport.of(o.key()).server(channel, "migrate at " + peer);
+                            Handshake.server(conn, codec, o.key(), new Handshake.Welcome(0, 0), "migrate at " + peer);
                             identity = peer + " (" + (o.key() == null ? "unauthenticated: --no-auth" : "key "
-                                    + o.key().fingerprint()) + ")";
-                            return control.expect("migrate");
+                                    + o.key().fingerprint() + (o.key().tls() == null ? ", not encrypted" : ", TLS"))
+                                    + ")";
+                            made[0] = new Control(channel, conn, codec, "migrate at " + peer);
+                            return made[0].expect("migrate");
                         });
             } catch (IOException e) {
                 log.warn("agent: {} refused: {}", identity, e.getMessage());
@@ -82,6 +88,7 @@ final class AgentSession implements Runnable {
             } finally {
                 agent.handshakeDone();
             }
+            Control control = made[0];
             if (!agent.enterSession()) {
                 String why = "the agent serves " + agent.limits().sessions() + " connections already, its limit";
                 audit.warn("agent: migration from {} refused: {}", identity, why);

@@ -8,6 +8,7 @@ import io.lazymig.protocol.ProtocolException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.ByteChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
@@ -30,6 +31,8 @@ final class Control implements AutoCloseable {
     static final int FILE_CHUNK = 1 << 20;
 
     private final SocketChannel channel;
+    /** What frames go over: TLS over {@link #channel}, or the socket itself (--no-encryption). */
+    private final ByteChannel conn;
     private final FrameCodec sendCodec;
     private final FrameCodec receiveCodec;
     private final String peer;
@@ -42,8 +45,9 @@ final class Control implements AutoCloseable {
         }
     }
 
-    Control(SocketChannel channel, FrameCodec sendCodec, String peer) {
+    Control(SocketChannel channel, ByteChannel conn, FrameCodec sendCodec, String peer) {
         this.channel = channel;
+        this.conn = conn;
         this.sendCodec = sendCodec;
         this.receiveCodec = new FrameCodec(peer);
         this.peer = peer;
@@ -62,7 +66,7 @@ final class Control implements AutoCloseable {
         fields.forEach((k, v) -> b.append(k).append('=').append(v.replace('\n', ' ')).append('\n'));
         ByteBuffer payload = ByteBuffer.wrap(b.toString().getBytes(StandardCharsets.UTF_8));
         synchronized (sendLock) {
-            sendCodec.write(channel, FrameType.CONTROL, 0, 0, payload);
+            sendCodec.write(conn, FrameType.CONTROL, 0, 0, payload);
         }
     }
 
@@ -73,7 +77,7 @@ final class Control implements AutoCloseable {
     void sendError(String message) {
         synchronized (sendLock) {
             try {
-                sendCodec.write(channel, FrameType.ERROR, 0, 0, Errors.encode(Errors.REFUSED, message));
+                sendCodec.write(conn, FrameType.ERROR, 0, 0, Errors.encode(Errors.REFUSED, message));
             } catch (IOException e) {
                 // the peer is gone; it learns nothing more
             }
@@ -82,7 +86,7 @@ final class Control implements AutoCloseable {
 
     void sendFile(String name, ByteBuffer header, ByteBuffer data) throws IOException {
         synchronized (sendLock) {
-            sendCodec.write(channel, FrameType.FILE, 0, 0, new ByteBuffer[] {header, data});
+            sendCodec.write(conn, FrameType.FILE, 0, 0, new ByteBuffer[] {header, data});
         }
     }
 
@@ -94,7 +98,7 @@ final class Control implements AutoCloseable {
 
     /** The next frame: a CONTROL or FILE frame; an ERROR frame becomes an exception with the peer's message. */
     Frame read() throws IOException {
-        Frame f = receiveCodec.read(channel, Frame.MAX_PAYLOAD);
+        Frame f = receiveCodec.read(conn, Frame.MAX_PAYLOAD);
         if (f.type() == FrameType.ERROR) {
             throw new PeerError(peer + ": " + Errors.decode(f.payload()).message());
         }

@@ -142,9 +142,14 @@ public final class Migration {
             ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
             ch.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
             FrameCodec codec = new FrameCodec("agent at " + o.agent());
-            io.lazymig.protocol.ConnectionDeadline.within(ch, Agent.LIMITS.handshake(), "agent at " + o.agent()
-                    + "'s handshake", () -> Handshake.client(ch, codec, o.key(), "agent at " + o.agent()));
-            return new Control(ch, codec, "agent at " + o.agent());
+            java.nio.channels.ByteChannel conn = io.lazymig.protocol.ConnectionDeadline.within(ch,
+                    Agent.LIMITS.handshake(), "agent at " + o.agent() + "'s handshake", () -> {
+                        java.nio.channels.ByteChannel c = io.lazymig.protocol.Transport.of(o.key()).client(ch,
+                                "agent at " + o.agent());
+                        Handshake.client(c, codec, o.key(), "agent at " + o.agent());
+                        return c;
+                    });
+            return new Control(ch, conn, codec, "agent at " + o.agent());
         } catch (IOException e) {
             ch.close();
             throw new IOException("no migration: " + (e.getMessage() == null ? e.toString() : e.getMessage())

@@ -46,6 +46,6 @@ class MainTest {
     @Test
     void checkRefusesArguments() {
         assertEquals(1, run("check", "--bogus"));
-        assertThat(err.toString(), containsString("check takes no arguments"));
+        assertThat(err.toString(), containsString("check takes only --auth-key FILE"));
     }
 }

@@ -80,7 +80,7 @@ class WireFuzzIT {
             w.awaitLine("its first line", l -> true);
             pid = w.pid;
             RestoreLauncher.Result dump = RestoreLauncher.run(dir, "dump", "-t", Integer.toString(pid), "-D",
-                    images.toString(), "--auth-key", keyFile.toString());
+                    images.toString(), "--auth-key", keyFile.toString(), "--no-encryption");
             assertEquals(0, dump.exit(), dump.toString());
         }
         int port;
@@ -90,7 +90,7 @@ class WireFuzzIT {
         Checker checker = new Checker(images, pid);
         try (RestoreLauncher.Running server = RestoreLauncher.start(dir.resolve("server.log"), "lazy-pages",
                 "--lazy-server", "-D", images.toString(), "--port", Integer.toString(port), "--address", "127.0.0.1",
-                "--auth-key", keyFile.toString(), "-v", "2")) {
+                "--auth-key", keyFile.toString(), "--no-encryption", "-v", "2")) {
             server.awaitLog("lazy-server: serving process");
             InetSocketAddress address = new InetSocketAddress("127.0.0.1", port);
             long serverPid = server.process.pid();

@@ -4,6 +4,7 @@ import io.lazymig.jni.Buffers;
 import io.lazymig.jni.NativeException;
 import io.lazymig.jni.ThreadNice;
 import io.lazymig.protocol.AuthKey;
+import io.lazymig.protocol.Transport;
 import io.lazymig.protocol.ConnectionDeadline;
 import io.lazymig.protocol.ConnectionLimits;
 import io.lazymig.protocol.Errors;
@@ -18,6 +19,7 @@ import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.channels.ByteChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -72,6 +74,7 @@ public final class RemotePageSource implements PageSource {
 
     private final InetSocketAddress server;
     private final AuthKey key;
+    private final Transport transport;
     private final Duration reconnectDeadline;
     private final Map<Long, Fetch> inFlight = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
@@ -82,7 +85,7 @@ public final class RemotePageSource implements PageSource {
     private LazyPagesDaemon daemon;
     private BlockingQueue<ByteBuffer> freeBuffers;
     private BlockingQueue<Delivery> toCopy;
-    private volatile SocketChannel channel;
+    private volatile ByteChannel channel;
     private volatile boolean closing;
     private Handshake.Welcome welcome;
     private Thread receiver;
@@ -92,7 +95,7 @@ public final class RemotePageSource implements PageSource {
     private final FrameCodec faultReceiveCodec;
     private final ByteBuffer faultSubHeader = ByteBuffer.allocateDirect(Messages.PAGES_HEADER).order(ByteOrder.LITTLE_ENDIAN);
     private ByteBuffer faultPages;
-    private volatile SocketChannel faultChannel;
+    private volatile ByteChannel faultChannel;
 
     public RemotePageSource(InetSocketAddress server, AuthKey key, Duration reconnectDeadline) {
         this(server, key, reconnectDeadline, true);
@@ -102,6 +105,7 @@ public final class RemotePageSource implements PageSource {
     public RemotePageSource(InetSocketAddress server, AuthKey key, Duration reconnectDeadline, boolean faultConnection) {
         this.server = server;
         this.key = key;
+        this.transport = Transport.of(key);
         this.reconnectDeadline = reconnectDeadline;
         this.faultConnection = faultConnection;
         this.sendCodec = new FrameCodec("lazy server " + server);
@@ -120,13 +124,15 @@ public final class RemotePageSource implements PageSource {
         }
         ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
         ch.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
+        Secured c;
         try {
-            welcome = handshake(ch, sendCodec, "lazy server " + server, Handshake.CAPABILITIES);
+            c = handshake(ch, sendCodec, "lazy server " + server, Handshake.CAPABILITIES);
         } catch (IOException e) {
             ch.close();
             throw e;
         }
-        channel = ch;
+        welcome = c.welcome();
+        channel = c.channel();
         return welcome;
     }
 
@@ -234,7 +240,7 @@ public final class RemotePageSource implements PageSource {
                 return;
             }
             synchronized (sendLock) {
-                SocketChannel ch = channel;
+                ByteChannel ch = channel;
                 if (ch != null && !closing) {
                     try {
                         sendCodec.write(ch, FrameType.PING, 0, ids.incrementAndGet(), (ByteBuffer) null);
@@ -244,7 +250,7 @@ public final class RemotePageSource implements PageSource {
                 }
             }
             synchronized (faultSendLock) {
-                SocketChannel ch = faultChannel;
+                ByteChannel ch = faultChannel;
                 if (ch != null && !closing) {
                     try {
                         faultSendCodec.write(ch, FrameType.PING, 0, ids.incrementAndGet(), (ByteBuffer) null);
@@ -272,7 +278,7 @@ public final class RemotePageSource implements PageSource {
         ByteBuffer req = Messages.pageRange(new Messages.PageRange(f.process.imagePid, f.source, f.pages(4096)));
         if (f.kind != Stats.Kind.BACKGROUND) {
             synchronized (faultSendLock) {
-                SocketChannel ch = faultChannel;
+                ByteChannel ch = faultChannel;
                 if (ch != null) {
                     try {
                         faultSendCodec.write(ch, FrameType.GET_PAGES, Frame.FLAG_FAULT, id, req);
@@ -284,7 +290,7 @@ public final class RemotePageSource implements PageSource {
             }
         }
         synchronized (sendLock) {
-            SocketChannel ch = channel;
+            ByteChannel ch = channel;
             if (ch == null) {
                 return; // reconnecting: asked again once the connection is back
             }
@@ -387,7 +393,7 @@ public final class RemotePageSource implements PageSource {
      * Reads only what never changes of a fetch (its source, length, pid): the daemon may be
      * moving its addresses meanwhile.
      */
-    private Fetch readPages(SocketChannel ch, FrameCodec codec, ByteBuffer sub, ByteBuffer pages) throws IOException {
+    private Fetch readPages(ByteChannel ch, FrameCodec codec, ByteBuffer sub, ByteBuffer pages) throws IOException {
         FrameCodec.Header h = codec.readHeader(ch);
         Fetch f = inFlight.remove(h.id());
         if (h.type() == FrameType.ERROR) {
@@ -429,7 +435,7 @@ public final class RemotePageSource implements PageSource {
     private void receiveFaults() {
         while (!closing) {
             Fetch f;
-            SocketChannel ch = faultChannel;
+            ByteChannel ch = faultChannel;
             try {
                 f = readPages(ch, faultReceiveCodec, faultSubHeader, faultPages);
             } catch (ProtocolException e) {
@@ -465,7 +471,7 @@ public final class RemotePageSource implements PageSource {
         }
     }
 
-    private SocketChannel openFaultConnection() throws IOException {
+    private ByteChannel openFaultConnection() throws IOException {
         SocketChannel ch;
         try {
             ch = SocketChannel.open(server);
@@ -475,12 +481,11 @@ public final class RemotePageSource implements PageSource {
         try {
             ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
             ch.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
-            handshake(ch, faultSendCodec, "lazy server " + server + " (faults)", Handshake.FAULT_CHANNEL);
+            return handshake(ch, faultSendCodec, "lazy server " + server + " (faults)", Handshake.FAULT_CHANNEL).channel();
         } catch (IOException e) {
             ch.close();
             throw e;
         }
-        return ch;
     }
 
     /**
@@ -503,7 +508,7 @@ public final class RemotePageSource implements PageSource {
         while (!closing && System.nanoTime() < end) {
             try {
                 Thread.sleep(backoff);
-                SocketChannel ch = openFaultConnection();
+                ByteChannel ch = openFaultConnection();
                 synchronized (faultSendLock) {
                     if (closing) {
                         closeQuietly(ch);
@@ -535,14 +540,15 @@ public final class RemotePageSource implements PageSource {
                 Thread.sleep(backoff);
                 SocketChannel ch = SocketChannel.open(server);
                 ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                ByteChannel secured;
                 try {
-                    handshake(ch, sendCodec, "lazy server " + server, Handshake.CAPABILITIES);
+                    secured = handshake(ch, sendCodec, "lazy server " + server, Handshake.CAPABILITIES).channel();
                 } catch (IOException e) {
                     ch.close();
                     throw e;
                 }
                 synchronized (sendLock) {
-                    channel = ch;
+                    channel = secured;
                 }
                 List<Map.Entry<Long, Fetch>> again = new ArrayList<>(inFlight.entrySet());
                 again.sort(Comparator.comparing((Map.Entry<Long, Fetch> e) -> e.getValue().kind == Stats.Kind.BACKGROUND)
@@ -562,10 +568,19 @@ public final class RemotePageSource implements PageSource {
         return false;
     }
 
-    /** The client's handshake, dropped when the server does not complete it within {@link #HANDSHAKE_DEADLINE}. */
-    private Handshake.Welcome handshake(SocketChannel ch, FrameCodec codec, String name, int capabilities) throws IOException {
-        return ConnectionDeadline.within(ch, HANDSHAKE_DEADLINE, name + "'s handshake",
-                () -> Handshake.client(ch, codec, key, name, capabilities));
+    /** A connection after its handshake: what frames go over (TLS or the socket) and what the server said. */
+    private record Secured(ByteChannel channel, Handshake.Welcome welcome) {
+    }
+
+    /**
+     * The client's handshake (TLS's first, unless --no-encryption, then lazymig's), dropped when
+     * the server does not complete it within {@link #HANDSHAKE_DEADLINE}.
+     */
+    private Secured handshake(SocketChannel ch, FrameCodec codec, String name, int capabilities) throws IOException {
+        return ConnectionDeadline.within(ch, HANDSHAKE_DEADLINE, name + "'s handshake", () -> {
+            ByteChannel c = transport.client(ch, name);
+            return new Secured(c, Handshake.client(c, codec, key, name, capabilities));
+        });
     }
 
     private Frame expect(Frame f, FrameType want) throws ProtocolException {
@@ -603,7 +618,7 @@ public final class RemotePageSource implements PageSource {
         }
     }
 
-    private static void closeQuietly(SocketChannel ch) {
+    private static void closeQuietly(ByteChannel ch) {
         if (ch != null) {
             try {
                 ch.close();

@@ -10,9 +10,11 @@ import io.lazymig.protocol.FrameType;
 import io.lazymig.protocol.Handshake;
 import io.lazymig.protocol.Messages;
 import io.lazymig.protocol.ProtocolException;
+import io.lazymig.protocol.Transport;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ByteChannel;
 import java.nio.channels.FileChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
@@ -42,6 +44,8 @@ final class ClientSession implements AutoCloseable {
     private static final Frame STOP = new Frame(FrameType.BYE, 0, Long.MAX_VALUE, null);
 
     private final SocketChannel ch;
+    /** What frames go over: the socket, or TLS over it ({@link Transport}); set by the handshake. */
+    private ByteChannel conn;
     private final String peer;
     private final PageStore store;
     private final DestinationImages images;
@@ -73,7 +77,8 @@ final class ClientSession implements AutoCloseable {
      * connected already (a daemon's second connection, for the pages its threads wait on).
      */
     boolean handshake() throws IOException {
-        int caps = Handshake.server(ch, out, key, new Handshake.Welcome(store.pid(), store.lazyPages()), peer);
+        conn = Transport.of(key).server(ch, peer);
+        int caps = Handshake.server(conn, out, key, new Handshake.Welcome(store.pid(), store.lazyPages()), peer);
         boolean faultChannel = (caps & Handshake.FAULT_CHANNEL) != 0;
         log.info("lazy-server: {} connected{}", peer, faultChannel ? " (a fault channel)" : "");
         return faultChannel;
@@ -121,7 +126,7 @@ final class ClientSession implements AutoCloseable {
         PageBuffers.Slot faultPages = new PageBuffers.Slot(buffers);
         try {
             while (true) {
-                Frame f = in.read(ch, MAX_REQUEST);
+                Frame f = in.read(conn, MAX_REQUEST);
                 if (f.type() == FrameType.BYE) {
                     break;
                 }
@@ -219,7 +224,7 @@ final class ClientSession implements AutoCloseable {
 
     private void send(FrameType type, int flags, long id, ByteBuffer[] parts) throws IOException {
         synchronized (sendLock) {
-            out.write(ch, type, flags, id, parts);
+            out.write(conn, type, flags, id, parts);
         }
     }
 

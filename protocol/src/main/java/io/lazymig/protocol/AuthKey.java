@@ -14,19 +14,29 @@ import javax.crypto.spec.SecretKeySpec;
 
 /**
  * The shared key both hosts hold: any file of at least {@value #MIN_BYTES} bytes, its bytes are
- * the key. {@code lazymig keygen FILE} writes 32 random bytes with mode 0600.
+ * the key of the HMAC handshake. {@code lazymig keygen FILE} ({@link KeyFile}) writes a random
+ * secret and the TLS key pair and certificate ({@link TlsIdentity}) both hosts present; loaded for
+ * encryption, a file without them is refused with the advice to run keygen again.
  */
 public final class AuthKey {
     public static final int MIN_BYTES = 16;
     public static final Path DEFAULT_PATH = Path.of("/etc/lazymig/auth.key");
 
     private final byte[] key;
+    private final TlsIdentity tls;
 
-    private AuthKey(byte[] key) {
+    private AuthKey(byte[] key, TlsIdentity tls) {
         this.key = key;
+        this.tls = tls;
     }
 
+    /** The key for the handshake only (connections without encryption). */
     public static AuthKey load(Path file) throws IOException {
+        return load(file, false);
+    }
+
+    /** The key; with {@code encryption} also its TLS identity, which the file must hold. */
+    public static AuthKey load(Path file, boolean encryption) throws IOException {
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);
@@ -38,10 +48,18 @@ public final class AuthKey {
             throw new IOException("key file " + file + " holds " + bytes.length + " bytes; at least " + MIN_BYTES
                     + " are needed ('lazymig keygen " + file + "' writes a good one)");
         }
-        return new AuthKey(bytes);
+        return new AuthKey(bytes, encryption ? TlsIdentity.parse(file, bytes) : null);
     }
 
-    /** Writes 32 random bytes to {@code file} with mode 0600 (refuses to overwrite). */
+    /** The TLS identity, or null when loaded for connections without encryption. */
+    public TlsIdentity tls() {
+        return tls;
+    }
+
+    /**
+     * Writes 32 random bytes to {@code file} with mode 0600 (refuses to overwrite): a key for the
+     * handshake only, without encryption (the loopback warm-up; tests); keygen writes {@link KeyFile}s.
+     */
     public static void generate(Path file) throws IOException {
         byte[] bytes = new byte[32];
         new SecureRandom().nextBytes(bytes);
