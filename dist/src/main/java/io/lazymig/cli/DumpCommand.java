@@ -65,6 +65,7 @@ final class DumpCommand implements Command {
             AuthKey key = AuthOptions.key(cl);
             lazy = (cp, frozenAt) -> serve(cp, dir, key, new InetSocketAddress(bind, port));
             DumpWarmup.run(Warmup.defaultDir(), DumpWarmup.targetPath()); // its freeze is the downtime
+            io.lazymig.protocol.TlsWarmup.finish(); // not beside the freeze and the serving
         } else if (cl.hasOption("port") || cl.hasOption("address")) {
             throw new UsageException("--port and --address go with --lazy-pages");
         }

@@ -111,6 +111,7 @@ final class LazyPagesCommand implements Command {
             try {
                 Checkpoint cp = Checkpoint.read(dir, XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
                 warmup.stop();
+                io.lazymig.protocol.TlsWarmup.stop(); // the real serving begins: it warms the cipher from here
                 return cp;
             } catch (java.io.IOException e) {
                 long now = System.nanoTime();
@@ -203,6 +204,7 @@ final class LazyPagesCommand implements Command {
                 if (warmup[0] != null) {
                     warmup[0].stop();
                 }
+                io.lazymig.protocol.TlsWarmup.stop(); // the real transfer begins: it warms the cipher from here
             }
             List<String> fetched = source.fetchImages(dir);
             LoggerFactory.getLogger("lazymig.lazy-pages").info("lazy-pages: fetched {} images from the lazy server", fetched.size());

@@ -97,6 +97,11 @@ public final class Agent implements AutoCloseable {
     /** Warms the migration's code up and starts the first standby guard; then the agent is ready. */
     public void prepare() throws IOException {
         Warmup.run(options.workDir(), options.stub(), "agent");
+        try {
+            io.lazymig.protocol.TlsWarmup.finish(); // warm before it says ready, never beside a migration
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         synchronized (this) {
             standby = newGuard();
         }

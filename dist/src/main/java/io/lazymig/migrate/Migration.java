@@ -100,6 +100,12 @@ public final class Migration {
         o.inherit().forEach(i -> externals.add(i.resource()));
         Preflight.checkTree(o.pid(), externals, true);
         DumpWarmup.run(o.workDir(), DumpWarmup.targetPath()); // before the agent starts its clocks
+        try {
+            io.lazymig.protocol.TlsWarmup.finish(); // not beside the freeze and the serving
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
         Control control = connect();
         try (control) {
             Map<String, String> req = new LinkedHashMap<>();

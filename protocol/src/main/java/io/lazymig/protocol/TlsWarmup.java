@@ -15,13 +15,33 @@ import org.slf4j.LoggerFactory;
  * through wrap and unwrap at 77-155 MB/s, the next at ~0.9-1.1 GB/s (in memory, one core, this
  * machine); a cold 256 MiB lazy transfer ran at 59 MB/s against 380 MB/s in the clear. The
  * migration then starts with the fast code in place.
+ *
+ * <p>It must not run beside the real work on two vCPUs (~1.3 s of one core): the commands whose
+ * freeze is a downtime wait for it before they freeze ({@link #finish}); the others stop it once
+ * their real work begins ({@link #stop}).
  */
 public final class TlsWarmup {
     private static final Logger log = LoggerFactory.getLogger("lazymig.warmup");
     static final long BYTES = 64L << 20;
     static final int RECORD = 1024;
 
+    private static volatile Thread running;
+    private static volatile boolean stopped;
+
     private TlsWarmup() {
+    }
+
+    /** Waits (up to 30 s) for the warm-up started by {@link #inBackground} to end: before a freeze. */
+    public static void finish() throws InterruptedException {
+        Thread t = running;
+        if (t != null) {
+            t.join(30_000);
+        }
+    }
+
+    /** Stops the warm-up at its next record batch: the real transfer begins and needs the CPU. */
+    public static void stop() {
+        stopped = true;
     }
 
     /** Starts the warm-up on a daemon thread when {@code key} encrypts; returns at once. */
@@ -40,7 +60,7 @@ public final class TlsWarmup {
             }
         }, "tls warm-up");
         t.setDaemon(true);
-        t.setPriority(Thread.MIN_PRIORITY);
+        running = t;
         t.start();
     }
 
@@ -68,7 +88,7 @@ public final class TlsWarmup {
         // Then full records, as a transfer sends them.
         ByteBuffer small = ByteBuffer.allocateDirect(RECORD);
         ByteBuffer full = ByteBuffer.allocateDirect(1 << 20);
-        for (long done = 0; done < bytes; ) {
+        for (long done = 0; done < bytes && !stopped; ) {
             ByteBuffer data = done < bytes / 4 ? small : full;
             done += data.capacity();
             data.clear();
