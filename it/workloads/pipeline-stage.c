@@ -1,0 +1,97 @@
+/*
+ * One stage of a three-stage shell pipeline for the tree-pipe tests:
+ *   pipeline-stage produce | pipeline-stage filter | pipeline-stage consume LOG
+ * The producer writes records "r SEQ H1\n" as fast as its pipe takes them; the filter checks each
+ * one and appends H2; the consumer, paced (100 records every 5 ms) so that both pipes stay full,
+ * checks that every record comes once and in order with both hashes right, and every 2000 records
+ * appends "consumer pid P seq N sum S ok" to LOG (S: a running hash of every record so far); on a
+ * lost, doubled or damaged record it appends a line with BAD and exits 1. A stage that finds a
+ * bad record exits 1 too.
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t mix(uint64_t x, uint64_t salt) {
+    x ^= salt;
+    x *= 0x9e3779b97f4a7c15ULL;
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    return x ^ (x >> 32);
+}
+
+static int produce(void) {
+    for (uint64_t seq = 0;; seq++) {
+        if (printf("r %" PRIu64 " %016" PRIx64 "\n", seq, mix(seq, 1)) < 0) {
+            return 1;
+        }
+    }
+}
+
+static int filter(void) {
+    char line[256];
+    uint64_t expected = 0;
+    while (fgets(line, sizeof line, stdin)) {
+        uint64_t seq, h1;
+        if (sscanf(line, "r %" SCNu64 " %" SCNx64, &seq, &h1) != 2 || seq != expected || h1 != mix(seq, 1)) {
+            fprintf(stderr, "filter: BAD record %s (expected seq %" PRIu64 ")\n", line, expected);
+            return 1;
+        }
+        if (printf("r %" PRIu64 " %016" PRIx64 " %016" PRIx64 "\n", seq, h1, mix(seq, 2)) < 0) {
+            return 1;
+        }
+        expected++;
+    }
+    return 0;
+}
+
+static int consume(const char *log) {
+    FILE *out = fopen(log, "a");
+    if (!out) {
+        perror(log);
+        return 1;
+    }
+    char line[256];
+    uint64_t expected = 0, sum = 0;
+    struct timespec pause = {0, 5 * 1000 * 1000};
+    while (fgets(line, sizeof line, stdin)) {
+        uint64_t seq, h1, h2;
+        if (sscanf(line, "r %" SCNu64 " %" SCNx64 " %" SCNx64, &seq, &h1, &h2) != 3 || seq != expected
+                || h1 != mix(seq, 1) || h2 != mix(seq, 2)) {
+            line[strcspn(line, "\n")] = 0;
+            fprintf(out, "consumer pid %d BAD expected seq %" PRIu64 " got '%s'\n", getpid(), expected, line);
+            fclose(out);
+            return 1;
+        }
+        sum = mix(sum ^ h2, seq);
+        expected++;
+        if (expected % 2000 == 0) {
+            fprintf(out, "consumer pid %d seq %" PRIu64 " sum %016" PRIx64 " ok\n", getpid(), expected, sum);
+            fflush(out);
+        }
+        if (expected % 100 == 0) {
+            nanosleep(&pause, NULL);
+        }
+    }
+    fprintf(out, "consumer pid %d BAD end of input after seq %" PRIu64 "\n", getpid(), expected);
+    fclose(out);
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "produce") == 0) {
+        return produce();
+    }
+    if (argc >= 2 && strcmp(argv[1], "filter") == 0) {
+        return filter();
+    }
+    if (argc >= 3 && strcmp(argv[1], "consume") == 0) {
+        return consume(argv[2]);
+    }
+    fprintf(stderr, "usage: %s produce | filter | consume LOG\n", argv[0]);
+    return 2;
+}
