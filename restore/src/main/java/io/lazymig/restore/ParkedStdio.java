@@ -98,8 +98,16 @@ final class ParkedStdio {
         return shared;
     }
 
-    /** Moves {@code fd} into the area (closing it where it was) and returns its parked number. */
+    /**
+     * Moves {@code fd} into the area (closing it where it was) and returns its parked number; an fd
+     * the kernel gave inside the area already stays where it is (the next move skips it).
+     */
     long park(Injector in, long fd) throws IOException {
+        if (fd >= base + fds.length && fd < end) {
+            // already in the area: a pipe2() made while the slots below are full returns a free fd of it
+            parked.add(fd);
+            return fd;
+        }
         if (next >= end) {
             throw new IllegalStateException("the parking area of " + (end - base) + " fds is full");
         }
