@@ -4,7 +4,8 @@
  * The producer writes records "r SEQ H1\n" as fast as its pipe takes them; the filter checks each
  * one and appends H2; the consumer, paced (100 records every 5 ms) so that both pipes stay full,
  * checks that every record comes once and in order with both hashes right, and every 2000 records
- * appends "consumer pid P seq N sum S ok" to LOG (S: a running hash of every record so far); on a
+ * appends "pid P counter K seq N sum S ok" to LOG (K = N / 2000 - 1, S: a running hash of every
+ * record so far; LOG "-" is stdout, which the caller opens O_APPEND); on a
  * lost, doubled or damaged record it appends a line with BAD and exits 1. A stage that finds a
  * bad record exits 1 too.
  *
@@ -14,7 +15,7 @@
  * whenever its (non-blocking) request pipe takes them, the child answers each with
  * "a SEQ H1 H2
 ", and the parent, paced as the consumer is, checks every answer once and in order
- * and logs "pair pid P child C seq N sum S ok" (or BAD) to LOG: the child blocks on its full answer
+ * and logs "pid P counter K seq N sum S ok child C" (or BAD) to LOG: the child blocks on its full answer
  * pipe, so both pipes stay full, with bytes in flight each way.
  */
 #define _GNU_SOURCE
@@ -60,7 +61,7 @@ static int filter(void) {
 }
 
 static int consume(const char *log) {
-    FILE *out = fopen(log, "a");
+    FILE *out = strcmp(log, "-") == 0 ? stdout : fopen(log, "a");
     if (!out) {
         perror(log);
         return 1;
@@ -73,21 +74,22 @@ static int consume(const char *log) {
         if (sscanf(line, "r %" SCNu64 " %" SCNx64 " %" SCNx64, &seq, &h1, &h2) != 3 || seq != expected
                 || h1 != mix(seq, 1) || h2 != mix(seq, 2)) {
             line[strcspn(line, "\n")] = 0;
-            fprintf(out, "consumer pid %d BAD expected seq %" PRIu64 " got '%s'\n", getpid(), expected, line);
+            fprintf(out, "BAD consumer pid %d expected seq %" PRIu64 " got '%s'\n", getpid(), expected, line);
             fclose(out);
             return 1;
         }
         sum = mix(sum ^ h2, seq);
         expected++;
         if (expected % 2000 == 0) {
-            fprintf(out, "consumer pid %d seq %" PRIu64 " sum %016" PRIx64 " ok\n", getpid(), expected, sum);
+            fprintf(out, "pid %d counter %" PRIu64 " seq %" PRIu64 " sum %016" PRIx64 " ok\n", getpid(),
+                    expected / 2000 - 1, expected, sum);
             fflush(out);
         }
         if (expected % 100 == 0) {
             nanosleep(&pause, NULL);
         }
     }
-    fprintf(out, "consumer pid %d BAD end of input after seq %" PRIu64 "\n", getpid(), expected);
+    fprintf(out, "BAD consumer pid %d end of input after seq %" PRIu64 "\n", getpid(), expected);
     fclose(out);
     return 1;
 }
@@ -160,20 +162,21 @@ static int pair(const char *log) {
             char line[256];
             uint64_t seq, h1, h2;
             if (!fgets(line, sizeof line, in)) {
-                fprintf(out, "pair pid %d child %d BAD end of answers after seq %" PRIu64 "\n", getpid(), child, expected);
+                fprintf(out, "BAD pair pid %d child %d end of answers after seq %" PRIu64 "\n", getpid(), child, expected);
                 return 1;
             }
             if (sscanf(line, "a %" SCNu64 " %" SCNx64 " %" SCNx64, &seq, &h1, &h2) != 3 || seq != expected
                     || h1 != mix(seq, 1) || h2 != mix(seq, 2)) {
                 line[strcspn(line, "\n")] = 0;
-                fprintf(out, "pair pid %d child %d BAD expected seq %" PRIu64 " got '%s'\n", getpid(), child, expected, line);
+                fprintf(out, "BAD pair pid %d child %d expected seq %" PRIu64 " got '%s'\n", getpid(), child, expected, line);
                 fclose(out);
                 return 1;
             }
             sum = mix(sum ^ h2, seq);
             expected++;
             if (expected % 2000 == 0) {
-                fprintf(out, "pair pid %d child %d seq %" PRIu64 " sum %016" PRIx64 " ok\n", getpid(), child, expected, sum);
+                fprintf(out, "pid %d counter %" PRIu64 " seq %" PRIu64 " sum %016" PRIx64 " ok child %d\n", getpid(),
+                        expected / 2000 - 1, expected, sum, child);
                 fflush(out);
             }
         }

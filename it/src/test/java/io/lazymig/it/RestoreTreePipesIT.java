@@ -38,7 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RestoreTreePipesIT {
     private static final long PATIENCE_MS = 30_000;
-    private static final Pattern LINE = Pattern.compile("(?:consumer|pair) pid (\\d+)(?: child \\d+)? seq (\\d+) sum [0-9a-f]+ ok");
+    private static final Pattern LINE = Pattern.compile("pid (\\d+) counter \\d+ seq (\\d+) sum [0-9a-f]+ ok(?: child \\d+)?");
 
     @TempDir
     Path dir;
