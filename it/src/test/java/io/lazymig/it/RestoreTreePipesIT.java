@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.lazymig.images.Checkpoint;
 import io.lazymig.images.FdSlot;
+import io.lazymig.images.Fifo;
 import io.lazymig.images.FileObject;
 import io.lazymig.images.Pipe;
 import io.lazymig.images.ProcessImage;
@@ -73,6 +74,26 @@ class RestoreTreePipesIT {
         pipeline(true);
     }
 
+    /**
+     * The first stage writes into a FIFO the second reads ({@code produce > FIFO & filter < FIFO |
+     * consume}): the FIFO's bytes are put back once, by the first of the two processes restored.
+     */
+    @Test
+    @Timeout(180)
+    void fifoPipelineEager() throws Exception {
+        String stage = Workloads.path("pipeline-stage");
+        Path log = dir.resolve("consumer.log");
+        Path fifo = dir.resolve("fifo");
+        try (Workload w = Workload.shell("mkfifo " + fifo + "; " + stage + " produce >" + fifo + " & " + stage + " filter <" + fifo + " | " + stage
+                + " consume " + log)) {
+            awaitSeqAbove(log, 4000);
+            track(List.of(w.pid));
+            track(children(w.pid));
+            assertEquals(3, pids.size() - 1, "sh has its three stages as children: " + pids);
+            migrateAndCheck(w.pid, log, false, 4, 1);
+        }
+    }
+
     @Test
     @Timeout(180)
     void bothWaysEager() throws Exception {
@@ -124,6 +145,9 @@ class RestoreTreePipesIT {
         for (ProcessImage p : cp.processes()) {
             for (FdSlot s : p.fds()) {
                 FileObject f = cp.file(s.fileId());
+                if (f instanceof Fifo ff) {
+                    assertTrue(ff.buffer().length() > 0, "bytes in flight in " + ff.describe());
+                }
                 if (f instanceof Pipe pipe) {
                     assertFalse(pipe.external(), pipe.describe());
                     holders.computeIfAbsent(pipe.pipeId(), k -> new HashSet<>()).add(p.pid());
