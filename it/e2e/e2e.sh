@@ -27,7 +27,7 @@
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key migrate-static migrate-dynamic migrate-python migrate-threads migrate-python-threads migrate-eventfds migrate-jvm migrate-tree migrate-wrong-key migrate-no-agent migrate-agent-kill"
+CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key migrate-static migrate-dynamic migrate-python migrate-threads migrate-python-threads migrate-eventfds migrate-jvm migrate-tree migrate-pipeline migrate-node migrate-wrong-key migrate-no-agent migrate-agent-kill"
 E2E_MIB=${E2E_MIB:-64}
 E2E_JVM_MIB=${E2E_JVM_MIB:-16}
 E2E_BIG_MIB=${E2E_BIG_MIB:-1024}
@@ -555,6 +555,7 @@ migrate_case() { # migrate_case WORKLOAD-CMD [LINES-BEFORE LINES-AFTER]
     start_agent
     start_workload "$1"
     wait_workload "${2:-3}" 120
+    [ -z "${BEFORE_B:-}" ] || $BEFORE_B
     prepare_a "$E2E_DST"
     run_migrate $HD/src.key
     wait_on "$E2E_SRC" 60 "grep -q 'runs on' $HD/$C/migrate.log || [ -s $HD/$C/migrate.rc ]" \
@@ -683,6 +684,60 @@ tree_on_a() {
     for role in a b c g; do
         on "$E2E_DST" "kill -9 \$(grep '^role ' $HD/$C/$role.log | tail -n1 | awk '{print \$4}')"
     done
+}
+
+# A shell pipeline of three stages, sh -c 'produce | filter | consume -' (it/workloads/pipeline-stage.c):
+# 4 processes, the two pipes between them full at the freeze (the consumer is paced). The consumer
+# checks every record once and in order with the hashes both stages put in, and prints "pid P
+# counter K seq N sum S ok" every 2,000 records (a BAD line when one is lost, doubled or damaged).
+case_migrate_pipeline() {
+    local s=$WORKLOADS/pipeline-stage
+    VERIFY=verify_records BEFORE_B=pipeline_on_b CHECK_A=pipeline_on_a migrate_case "sh -c '$s produce | $s filter | $s consume -'" 3 10
+}
+
+# verify_records BEFORE AFTER MIN: the checker's lines go on from its last line before the dump:
+# the same pid, counter +1 each (2,000 more records each, checked by the checker), no BAD line.
+verify_records() {
+    awk -v min="$3" '
+        FILENAME == ARGV[1] { file = 1 }
+        FILENAME == ARGV[2] { file = 2 }
+        /BAD/ { bad = bad $0 "\n" }
+        file == 1 && /^pid / { bp = $2; bc = $4; bq = $6; nb++ }
+        file == 2 && /^pid / { na++
+                               if (na == 1 && $4 != bc + 1) bad = bad "counter after restore is " $4 ", not " bc + 1 "\n"
+                               if (na > 1 && $4 != last + 1) bad = bad "counter jumps from " last " to " $4 "\n"
+                               if ($2 != bp) bad = bad "pid " $2 " after restore, " bp " before\n"
+                               if ($9 != "ok") bad = bad $0 "\n"
+                               last = $4; lq = $6 }
+        END { if (nb == 0) bad = bad "no line before the dump\n"
+              if (na < min) bad = bad "only " na + 0 " lines after restore, " min " wanted\n"
+              if (bad != "") { printf "%s", bad; exit 1 }
+              printf "pid %s: %s records checked at the dump, %s after restore, each once and in order\n", bp, bq, lq }' "$1" "$2"
+}
+
+pipeline_on_b() {
+    PIPELINE_KIDS=$(on "$E2E_SRC" "cat /proc/$PID/task/$PID/children")
+    step "B: sh $PID, its stages $PIPELINE_KIDS"
+}
+
+# pipeline_on_a: sh and its three stages run on A with the pids they had on B, sh their parent;
+# then the stages are killed (sh stopped first, so that the case's kill finds it).
+pipeline_on_a() {
+    local kids
+    kids=$(on "$E2E_DST" "cat /proc/$PID/task/$PID/children")
+    [ "$(echo $kids | wc -w)" = 3 ] || fail "sh on A has children '$kids', not its 3 stages"
+    [ "$(echo $kids)" = "$(echo $PIPELINE_KIDS)" ] || fail "the stages on A are '$kids', on B they were '$PIPELINE_KIDS'"
+    on "$E2E_DST" "! grep BAD $HD/$C/out.txt" || fail "a record was lost, doubled or damaged on A"
+    note "sh and its 3 stages on A with their pids, every record once and in order across the 2 pipes"
+    on "$E2E_DST" "kill -STOP $PID; kill -9 $kids"
+}
+
+# node (NODE, default node) running it/workloads/node_checksum.js: 7 threads, epolls over
+# eventfds and pipes, a setInterval that checksums MIB MiB of Buffers and prints the same sum each round.
+case_migrate_node() {
+    local code
+    code=$(base64 -w0 "$(dirname "${BASH_SOURCE[0]}")/../workloads/node_checksum.js")
+    migrate_case "$NODE -e \"eval(Buffer.from('$code', 'base64').toString())  // lm-e2e\" $E2E_MIB 200" 3 5
 }
 
 # perf_data_on_a: the JVM on A maps its perf-data file shared, as on B, that file is in place and

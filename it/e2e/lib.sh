@@ -67,6 +67,7 @@ e2e_config() {
     WORKLOADS=${WORKLOADS:-$E2E_ROOT/it/target/workloads}
     PYTHON=${PYTHON:-/usr/bin/python3}
     JAVA=${JAVA:-java}
+    NODE=${NODE:-node}
     PORT=${PORT:-2727}
     E2E_LOGS=${E2E_LOGS:-$E2E_ROOT/it/target/e2e}
     mkdir -p "$E2E_LOGS"

@@ -81,6 +81,24 @@ class E2EMigrateIT {
         run("migrate-tree");
     }
 
+    /**
+     * sh -c 'produce | filter | consume -' (it/workloads/pipeline-stage.c) migrated lazily: sh and its
+     * three stages on A with their pids, the two pipes between them with their bytes in flight, the
+     * consumer checking every record once and in order on A.
+     */
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void pipeline() throws Exception {
+        run("migrate-pipeline");
+    }
+
+    /** node running a setInterval checksum (it/workloads/node_checksum.js): its output goes on on A, the sum equal. */
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void node() throws Exception {
+        run("migrate-node");
+    }
+
     @Test
     @Timeout(E2ECasesIT.LIMIT)
     void wrongKeyIsRefusedBeforeAnyFreeze() throws Exception {

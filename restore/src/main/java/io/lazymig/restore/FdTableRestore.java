@@ -50,7 +50,7 @@ final class FdTableRestore {
         List<Rlimit> limits = cp.process(pid).orElse(cp.root()).state().rlimits();
         Rlimit nofile = limits.size() > ParkedStdio.RLIMIT_NOFILE ? limits.get(ParkedStdio.RLIMIT_NOFILE) : null;
         // room for both ends of every pipe (a FIFO parks one)
-        ParkedStdio stdio = ParkedStdio.park(in, highest, 2 * pipes, nofile, inherited);
+        ParkedStdio stdio = ParkedStdio.park(in, highest, 2 * pipes, nofile, inherited, shared);
         Map<Integer, Integer> fdOfFile = new HashMap<>();
         for (FdSlot s : slots) {
             Integer first = fdOfFile.get(s.fileId());
@@ -74,6 +74,11 @@ final class FdTableRestore {
                 seek(in, s.fd(), f);
                 fdOfFile.put(s.fileId(), s.fd());
                 shared.opened(s.fileId(), in.pid(), s.fd());
+                Object pipe = PipeOpener.key(f);
+                if (pipe != null) {
+                    // a later process holding another end of this pipe takes it from here (its parked ends close below)
+                    shared.pipeHeld(pipe, in.pid(), s.fd());
+                }
                 Optional<FileLock> lock = cp.fdLock(pid, s.fd());
                 if (lock.isPresent()) {
                     FlockInjection.take(in, s.fd(), lock.get());

@@ -36,9 +36,11 @@ final class ParkedStdio {
     private final List<Long> parked = new ArrayList<>();
 
     private final InheritedFds inherited;
+    private final SharedFiles shared;
 
-    private ParkedStdio(long[] fds, int base, int end, Rlimit raised, InheritedFds inherited) {
+    private ParkedStdio(long[] fds, int base, int end, Rlimit raised, InheritedFds inherited, SharedFiles shared) {
         this.inherited = inherited;
+        this.shared = shared;
         this.fds = fds;
         this.base = base;
         this.end = end;
@@ -50,8 +52,8 @@ final class ParkedStdio {
      * Moves fds 0..2 just above {@code highestFd} (a missing one stays missing: -errno), leaving room
      * for {@code more} fds after them, under {@code nofile}, the process's RLIMIT_NOFILE.
      */
-    static ParkedStdio park(Injector in, int highestFd, int more, Rlimit nofile, InheritedFds inherited)
-            throws IOException {
+    static ParkedStdio park(Injector in, int highestFd, int more, Rlimit nofile, InheritedFds inherited,
+            SharedFiles shared) throws IOException {
         int base = Math.max(highestFd + 1, 3);
         int end = base + 3 + more; // one past the last fd of the area
         Rlimit raised = null;
@@ -69,7 +71,7 @@ final class ParkedStdio {
             fds[i] = in.raw(Syscalls.FCNTL, i, Syscalls.F_DUPFD, base + i);
             in.raw(Syscalls.CLOSE, i);
         }
-        return new ParkedStdio(fds, base, end, raised, inherited);
+        return new ParkedStdio(fds, base, end, raised, inherited, shared);
     }
 
     /** The parked copy of stdio fd {@code fd} (fds above 2 use stderr), else any parked one; -1 when none. */
@@ -91,8 +93,21 @@ final class ParkedStdio {
         return inherited;
     }
 
-    /** Moves {@code fd} into the area (closing it where it was) and returns its parked number. */
+    /** The pipes and files of the whole tree restored so far (a pipe another process made is taken from it). */
+    SharedFiles shared() {
+        return shared;
+    }
+
+    /**
+     * Moves {@code fd} into the area (closing it where it was) and returns its parked number; an fd
+     * the kernel gave inside the area already stays where it is (the next move skips it).
+     */
     long park(Injector in, long fd) throws IOException {
+        if (fd >= base + fds.length && fd < end) {
+            // already in the area: a pipe2() made while the slots below are full returns a free fd of it
+            parked.add(fd);
+            return fd;
+        }
         if (next >= end) {
             throw new IllegalStateException("the parking area of " + (end - base) + " fds is full");
         }

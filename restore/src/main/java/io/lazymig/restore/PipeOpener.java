@@ -8,11 +8,14 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
- * One end of a pipe. The pipe is made once per restore ({@code pipe2} in the process, both ends
- * parked), its size set and its bytes put back; each end a slot asks for is then opened anew from
- * the parked one through /proc/PID/fd (a new open file description of the same pipe, with the end's
- * own flags), as another process of a tree could open it too. An end no slot asks for is closed with
- * the parking area: the reader of a pipe whose writers were gone at dump reads its bytes, then EOF.
+ * One end of a pipe. The pipe is made once per restore, for the whole tree ({@code pipe2} in the
+ * first process that holds an end, both ends parked), its size set and its bytes put back; each end
+ * a slot asks for is then opened anew from the parked one through /proc/PID/fd (a new open file
+ * description of the same pipe, with the end's own flags). A later process of the tree holding an
+ * end takes the pipe from a process that has it already ({@link SharedFiles#pipeElsewhere}: any of
+ * its fds of that pipe, by pidfd_getfd, parked), so its bytes are neither lost nor put back twice.
+ * An end no slot of any process asks for is closed with the parking area: the reader of a pipe
+ * whose writers were gone at dump reads its bytes, then EOF.
  * An external end becomes what --inherit-fd names ({@link InheritedFds}).
  */
 final class PipeOpener implements FileOpener<Pipe> {
@@ -28,11 +31,29 @@ final class PipeOpener implements FileOpener<Pipe> {
         }
         long[] ends = parking.pipe(file.resource());
         if (ends == null) {
-            ends = create(in, file, parking);
+            SharedFiles.Owner elsewhere = parking.shared().pipeElsewhere(file.resource(), in.pid());
+            if (elsewhere != null) {
+                // an anonymous pipe reopened through /proc opens either end, whichever end this fd is
+                long taken = parking.park(in, SharedFiles.take(in, elsewhere, "fd " + fd + " (" + file.describe() + ")"));
+                ends = new long[] {taken, taken};
+            } else {
+                ends = create(in, file, parking);
+            }
             parking.keep(file.resource(), ends);
         }
         long parked = file.isWriteEnd() ? ends[1] : ends[0];
         return reopen(in, parked, file.flags(), "fd " + fd + " (" + file.describe() + ")");
+    }
+
+    /** The key of the pipe or FIFO {@code f} is an end of, across the tree; null for other kinds and external pipes. */
+    static Object key(io.lazymig.images.FileObject f) {
+        if (f instanceof Pipe p) {
+            return p.external() ? null : p.resource();
+        }
+        if (f instanceof io.lazymig.images.Fifo ff) {
+            return FifoOpener.key(ff);
+        }
+        return null;
     }
 
     /** A new open file description of the pipe or FIFO behind parked fd {@code parked}, with {@code flags}. */

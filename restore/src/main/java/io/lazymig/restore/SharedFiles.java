@@ -21,6 +21,8 @@ final class SharedFiles {
     }
 
     private final Map<Integer, Owner> owners = new HashMap<>();
+    /** Pipe or FIFO key ({@link PipeOpener#key}) → a process and fd of the tree holding that pipe. */
+    private final Map<Object, Owner> pipes = new HashMap<>();
 
     /** The process and fd holding file {@code fileId}, or null when no process restored it yet. */
     Owner owner(int fileId) {
@@ -30,6 +32,21 @@ final class SharedFiles {
     /** Notes that process {@code pid} (here) now holds file {@code fileId} at {@code fd}. */
     void opened(int fileId, int pid, int fd) {
         owners.putIfAbsent(fileId, new Owner(pid, fd));
+    }
+
+    /**
+     * A process of the tree restored before {@code pid} that holds the pipe or FIFO {@code key} (any
+     * end: an anonymous pipe reopened through /proc/PID/fd opens with whatever access one asks), or
+     * null when none does: the pipe is then made (and its bytes put back) in {@code pid}.
+     */
+    Owner pipeElsewhere(Object key, int pid) {
+        Owner o = pipes.get(key);
+        return o == null || o.pid() == pid ? null : o;
+    }
+
+    /** Notes that process {@code pid} holds the pipe or FIFO {@code key} at {@code fd}, in its final fd table. */
+    void pipeHeld(Object key, int pid, int fd) {
+        pipes.putIfAbsent(key, new Owner(pid, fd));
     }
 
     /**
