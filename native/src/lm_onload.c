@@ -40,6 +40,7 @@ static const struct lm_module modules[] = {
     { "Cpuid", lm_cpuid_register },
     { "PagemapScan", lm_pagemap_register },
     { "ThreadNice", lm_sched_register },
+    { "Sockets", lm_sockets_register },
 };
 
 JNIEXPORT jint JNI_OnLoad(JavaVM *vm, void *reserved)

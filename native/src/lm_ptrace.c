@@ -171,6 +171,10 @@ static const struct lm_constant syscall_constants[] = {
     LM_CONST(SYS_rt_sigqueueinfo), LM_CONST(SYS_rt_tgsigqueueinfo), LM_CONST(SYS_sched_setscheduler),
     LM_CONST(SYS_setpriority),
     LM_CONST(SYS_flock),
+    LM_CONST(SYS_socket), LM_CONST(SYS_bind), LM_CONST(SYS_listen), LM_CONST(SYS_connect),
+    LM_CONST(SYS_getsockopt), LM_CONST(SYS_setsockopt), LM_CONST(SYS_getsockname), LM_CONST(SYS_getpeername),
+    LM_CONST(SYS_socketpair), LM_CONST(SYS_shutdown), LM_CONST(SYS_sendto), LM_CONST(SYS_recvfrom),
+    LM_CONST(SYS_unlink), LM_CONST(SYS_fchmod), LM_CONST(SYS_fchown),
     /* argument values */
     LM_CONST(PROT_NONE), LM_CONST(PROT_READ), LM_CONST(PROT_WRITE), LM_CONST(PROT_EXEC),
     LM_CONST(MAP_SHARED), LM_CONST(MAP_PRIVATE), LM_CONST(MAP_ANONYMOUS), LM_CONST(MAP_FIXED),

@@ -50,5 +50,6 @@ int lm_memory_register(JNIEnv *env);
 int lm_cpuid_register(JNIEnv *env);
 int lm_pagemap_register(JNIEnv *env);
 int lm_sched_register(JNIEnv *env);
+int lm_sockets_register(JNIEnv *env);
 
 #endif

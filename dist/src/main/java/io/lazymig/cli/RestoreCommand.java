@@ -54,7 +54,24 @@ final class RestoreCommand implements Command {
                         + "(default " + DEFAULT_WAIT_DAEMON + "; 0: do not wait)").build());
         o.addOption(Option.builder().longOpt("lazy-deadline").hasArg().argName("SECONDS")
                 .desc("kill the process if no lazy-pages daemon serves it for this long (default 120)").build());
+        o.addOption(ipMapOption());
         return o;
+    }
+
+    /** --ip-map OLD=NEW, repeatable: sockets bound to the source's address OLD are bound to NEW here. */
+    static Option ipMapOption() {
+        return Option.builder().longOpt("ip-map").hasArg().argName("OLD=NEW")
+                .desc("bind sockets that were bound to address OLD on the source to NEW on this host (repeatable; "
+                        + "wildcard addresses stay wildcard)").build();
+    }
+
+    static io.lazymig.restore.IpMap ipMap(CommandLine cl) throws UsageException {
+        String[] v = cl.getOptionValues("ip-map");
+        try {
+            return v == null ? io.lazymig.restore.IpMap.NONE : io.lazymig.restore.IpMap.parse(java.util.List.of(v));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
     }
 
     @Override
@@ -91,7 +108,8 @@ final class RestoreCommand implements Command {
             awaitSocket(address, Duration.ofSeconds(waitDaemon));
         }
         Path dir = CliOptions.requireDir(cl); // after the wait: the daemon may be the one that makes it
-        Restorer.Restored r = Restorer.restore(new Restorer.Options(dir, lazy, address, cl.hasOption("any-pid"), stubPath()));
+        Restorer.Restored r = Restorer.restore(new Restorer.Options(dir, lazy, address, cl.hasOption("any-pid"), stubPath())
+                .withIpMap(ipMap(cl)));
         if (cl.hasOption("pidfile")) {
             Files.writeString(Path.of(cl.getOptionValue("pidfile")), r.pid() + "\n");
         }

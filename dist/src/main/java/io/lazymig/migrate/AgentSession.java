@@ -152,7 +152,7 @@ final class AgentSession implements Runnable {
                         public void beforeHandoff() throws IOException {
                             daemon.awaitListening();
                         }
-                    }));
+                    }).withIpMap(o.ipMap()));
             r.handoff().close(); // the guard and the daemon hold theirs
             released = true;
             long tRunning = r.detachNanos();

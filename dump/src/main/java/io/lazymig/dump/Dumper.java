@@ -98,6 +98,8 @@ public final class Dumper {
             List<SigAction> actions;
             Timers timers;
             frozen.blockSignals();
+            FdTableReader.Table fds;
+            SocketReader sockets;
             try (Injections inj = Injections.open(pid)) {
                 brk = inj.brk();
                 actions = inj.signalActions();
@@ -105,6 +107,8 @@ public final class Dumper {
                 for (int i = 0; i < threads.size(); i++) {
                     threads.set(i, inj.askThread(threads.get(i)));
                 }
+                sockets = new SocketReader(pid, inj);
+                fds = FdTableReader.read(FdTableReader.Source.of(pid), 1, sockets); // sockets' options by injection
             }
             frozen.putBack(); // nothing is injected after this: a dump killed from here on leaves the process running
             clock.lap(FrozenSteps.INJECT);
@@ -114,7 +118,6 @@ public final class Dumper {
             }
             clock.lap(FrozenSteps.MAPS);
             ProcessState state = ProcessStateReader.read(pid, brk, actions, ThreadReader.pending(pid, true), timers);
-            FdTableReader.Table fds = FdTableReader.read(FdTableReader.Source.of(pid), 1);
             clock.lap(FrozenSteps.PROC);
             List<CarriedFile> carried = CarriedFiles.read(pid, fds.slots(), fds.files(), vmas, o.carryLimit(),
                     prefetched);
@@ -149,8 +152,12 @@ public final class Dumper {
                 frozen.kill();
             }
             long frozenNanos = System.nanoTime() - t0;
-            log.info("dump: process {}: {} thread(s), {} VMAs, {} pages ({} lazy), frozen {} ms", pid, threads.size(),
-                    vmas.size(), pages.pages(), pagemap.lazyPages(), frozenNanos / 1_000_000);
+            log.info("dump: process {}: {} thread(s), {} VMAs, {} pages ({} lazy), frozen {} ms{}", pid, threads.size(),
+                    vmas.size(), pages.pages(), pagemap.lazyPages(), frozenNanos / 1_000_000, SocketSummary.of(cp));
+            if (sockets.waitingConnections() > 0) {
+                log.info("dump: {} connection(s) were waiting in accept queues: not migrated, reset when this host's "
+                        + "listening socket closes; their clients reconnect to the destination", sockets.waitingConnections());
+            }
             return new Result(cp, pages.pages(), pagemap.lazyPages(), frozenNanos, pageNanos, steps);
         } catch (NativeException e) {
             throw new DumpException("dump of process " + o.pid() + " failed: " + e.getMessage(), e);

@@ -61,6 +61,11 @@ final class FdTableReader {
     }
 
     static Table read(Source source, int firstId) throws IOException {
+        return read(source, firstId, null);
+    }
+
+    /** As {@link #read(Source, int)}, with {@code sockets} reading the socket fds (null: a socket is refused). */
+    static Table read(Source source, int firstId, SocketReader sockets) throws IOException {
         List<FdSlot> slots = new ArrayList<>();
         List<FileObject> files = new ArrayList<>();
         List<Integer> owners = new ArrayList<>(); // the first fd of each file, by index in files
@@ -76,7 +81,15 @@ final class FdTableReader {
             }
             if (id == 0) {
                 id = nextId++;
-                files.add(FileKinds.read(id, source.target(fd), info.flags() & ~FileDescriptor.O_CLOEXEC, info.pos()));
+                String target = source.target(fd);
+                if (SocketReader.isSocket(target)) {
+                    if (sockets == null) {
+                        throw new DumpException("fd " + fd + " is a socket (" + target + "): not read here");
+                    }
+                    files.add(sockets.read(id, fd, target, info.flags()));
+                } else {
+                    files.add(FileKinds.read(id, target, info.flags() & ~FileDescriptor.O_CLOEXEC, info.pos()));
+                }
                 owners.add(fd);
             }
             slots.add(new FdSlot(fd, cloexec, id));

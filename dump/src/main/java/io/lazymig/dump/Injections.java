@@ -137,6 +137,73 @@ final class Injections implements AutoCloseable {
         return (int) check("timer_getoverrun(" + id + ")", injector.inject(Syscalls.TIMER_GETOVERRUN, id));
     }
 
+    /**
+     * getsockopt(fd, level, name) of an int option, injected: the value at the scratch page, its
+     * length (4) just after; an error (ENOPROTOOPT for an option this socket lacks) is -errno.
+     */
+    long intSockOpt(int fd, int level, int name) throws IOException {
+        return sockOpt(fd, level, name, 4) == 0 ? answer.getInt(0) : lastError;
+    }
+
+    /** getsockopt of a struct timeval option (SO_RCVTIMEO, SO_SNDTIMEO), in microseconds. */
+    long timevalSockOpt(int fd, int level, int name) throws IOException {
+        long rc = sockOpt(fd, level, name, 16);
+        if (rc != 0) {
+            throw new DumpException("injected getsockopt(" + fd + ", " + level + ", " + name + ") failed: "
+                    + Errno.name(Syscalls.errno(rc)));
+        }
+        return answer.getLong(0) * 1_000_000L + answer.getLong(8);
+    }
+
+    private long lastError;
+
+    private long sockOpt(int fd, int level, int name, int len) throws IOException {
+        ByteBuffer l = ByteBuffer.allocateDirect(4).order(ByteOrder.nativeOrder()).putInt(0, len);
+        ProcessMemory.write(injector.pid(), scratch + 64, l);
+        long rc = injector.inject(Syscalls.GETSOCKOPT, fd, level, name, scratch, scratch + 64);
+        if (Syscalls.isError(rc)) {
+            lastError = rc;
+            return rc;
+        }
+        answer.clear();
+        ProcessMemory.read(injector.pid(), scratch, answer);
+        return 0;
+    }
+
+    /**
+     * Up to {@code max} bytes at the head of socket {@code fd}'s receive queue, read with
+     * recvfrom(MSG_PEEK | MSG_DONTWAIT) at peek offset {@code off} (SO_PEEK_OFF set first when
+     * non-zero), so nothing is consumed; an empty queue gives an empty array. Uses a mapping of
+     * its own of {@code max} bytes, unmapped after.
+     */
+    byte[] peek(int fd, int max, int peekFlags) throws IOException {
+        long buf = check("mmap(peek buffer)", injector.inject(Syscalls.MMAP, 0, max, Syscalls.PROT_READ | Syscalls.PROT_WRITE,
+                Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS, -1, 0));
+        try {
+            long n = injector.inject(Syscalls.RECVFROM, fd, buf, max, peekFlags, 0, 0);
+            if (Syscalls.isError(n)) {
+                if (Syscalls.errno(n) == Errno.EAGAIN) {
+                    return new byte[0];
+                }
+                throw new DumpException("injected recvfrom(" + fd + ", MSG_PEEK) failed: " + Errno.name(Syscalls.errno(n)));
+            }
+            ByteBuffer data = ByteBuffer.allocateDirect((int) Math.min(n, max));
+            ProcessMemory.read(injector.pid(), buf, data);
+            byte[] out = new byte[data.capacity()];
+            data.get(0, out);
+            return out;
+        } finally {
+            check("munmap(peek buffer)", injector.inject(Syscalls.MUNMAP, buf, max));
+        }
+    }
+
+    /** setsockopt(fd, level, name, &value, 4), injected; -errno on failure. */
+    long setIntSockOpt(int fd, int level, int name, int value) throws IOException {
+        ByteBuffer v = ByteBuffer.allocateDirect(4).order(ByteOrder.nativeOrder()).putInt(0, value);
+        ProcessMemory.write(injector.pid(), scratch + 128, v);
+        return injector.inject(Syscalls.SETSOCKOPT, fd, level, name, scratch + 128, 4);
+    }
+
     /** Unmaps the scratch page. */
     @Override
     public void close() throws IOException {

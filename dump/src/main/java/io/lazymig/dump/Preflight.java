@@ -10,7 +10,7 @@ import java.util.stream.Stream;
 
 /**
  * What lazymig can dump today: one x86_64 process (with any number of threads, none under seccomp)
- * without children, whose fds are regular files, /dev/null or terminals (an io_uring, like every
+ * without children, whose fds are regular files, /dev/null, terminals or TCP/UDP sockets (an io_uring, like every
  * anon_inode kind, is refused by its fd). Anything else is refused with one line naming it, before the process is touched (and again once it is
  * frozen, against races).
  */
@@ -38,12 +38,27 @@ public final class Preflight {
                 throw new DumpException("process " + pid + " " + refusal);
             }
         }
+        InetSockets inet = null;
         for (int fd : openFds(pid)) {
             String target = fdTarget(pid, fd);
+            if (SocketReader.isSocket(target)) {
+                String netns = SocketReader.netnsRefusal(pid);
+                if (netns != null) {
+                    throw new DumpException("process " + pid + " fd " + fd + " is a socket (" + target + ") and the process "
+                            + netns);
+                }
+                if (inet == null) {
+                    inet = InetSockets.list();
+                }
+                if (inet.find(SocketReader.inode(target)) == null) {
+                    throw new DumpException("process " + pid + " fd " + fd + " is " + SocketReader.refusal(target));
+                }
+                continue;
+            }
             String kind = unsupportedKind(pid, fd, target);
             if (kind != null) {
                 throw new DumpException("process " + pid + " fd " + fd + " is " + kind + " (" + target
-                        + "): only regular files, /dev/null and terminals are supported yet");
+                        + "): only regular files, /dev/null, terminals and TCP/UDP sockets are supported yet");
             }
         }
     }

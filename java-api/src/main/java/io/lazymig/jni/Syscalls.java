@@ -69,6 +69,21 @@ public final class Syscalls {
     public static final int SCHED_SETSCHEDULER = Ptrace.syscallNumber("sched_setscheduler");
     public static final int SETPRIORITY = Ptrace.syscallNumber("setpriority");
     public static final int FLOCK = Ptrace.syscallNumber("flock");
+    public static final int SOCKET = Ptrace.syscallNumber("socket");
+    public static final int BIND = Ptrace.syscallNumber("bind");
+    public static final int LISTEN = Ptrace.syscallNumber("listen");
+    public static final int CONNECT = Ptrace.syscallNumber("connect");
+    public static final int GETSOCKOPT = Ptrace.syscallNumber("getsockopt");
+    public static final int SETSOCKOPT = Ptrace.syscallNumber("setsockopt");
+    public static final int GETSOCKNAME = Ptrace.syscallNumber("getsockname");
+    public static final int GETPEERNAME = Ptrace.syscallNumber("getpeername");
+    public static final int SOCKETPAIR = Ptrace.syscallNumber("socketpair");
+    public static final int SHUTDOWN = Ptrace.syscallNumber("shutdown");
+    public static final int SENDTO = Ptrace.syscallNumber("sendto");
+    public static final int RECVFROM = Ptrace.syscallNumber("recvfrom");
+    public static final int UNLINK = Ptrace.syscallNumber("unlink");
+    public static final int FCHMOD = Ptrace.syscallNumber("fchmod");
+    public static final int FCHOWN = Ptrace.syscallNumber("fchown");
 
     public static final int PROT_NONE = (int) Ptrace.syscallValue("PROT_NONE");
     public static final int PROT_READ = (int) Ptrace.syscallValue("PROT_READ");

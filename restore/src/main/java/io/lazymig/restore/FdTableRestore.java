@@ -24,6 +24,11 @@ final class FdTableRestore {
     }
 
     static void restore(Injector in, Checkpoint cp, List<FdSlot> slots) throws IOException {
+        restore(in, cp, slots, IpMap.NONE);
+    }
+
+    static void restore(Injector in, Checkpoint cp, List<FdSlot> slots, IpMap ipMap) throws IOException {
+        FileOpeners openers = FileOpeners.with(ipMap);
         ParkedStdio stdio = ParkedStdio.park(in);
         Map<Integer, Integer> fdOfFile = new HashMap<>();
         for (FdSlot s : slots) {
@@ -32,7 +37,7 @@ final class FdTableRestore {
                 in.call("dup2(" + first + ", " + s.fd() + ")", Syscalls.DUP2, first, s.fd());
             } else {
                 FileObject f = cp.file(s.fileId());
-                long got = FileOpeners.open(in, f, s.fd(), stdio);
+                long got = openers.openFile(in, f, s.fd(), stdio);
                 if (got != s.fd()) {
                     in.call("dup2", Syscalls.DUP2, got, s.fd());
                     in.call("close", Syscalls.CLOSE, got);

@@ -11,6 +11,6 @@ final class FdTableStep implements RestoreStep {
 
     @Override
     public void run(Restoring r) throws IOException {
-        FdTableRestore.restore(r.stub, r.checkpoint, r.process.fds());
+        FdTableRestore.restore(r.stub, r.checkpoint, r.process.fds(), r.options.ipMap());
     }
 }

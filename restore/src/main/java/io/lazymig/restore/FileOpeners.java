@@ -4,16 +4,26 @@ import io.lazymig.images.FileObject;
 import java.io.IOException;
 import java.util.List;
 
-/** The opener of every file kind. */
+/** The opener of every file kind; the socket ones take the restore's --ip-map. */
 final class FileOpeners {
-    private static final List<FileOpener<?>> OPENERS = List.of(new RegularFileOpener(), new DevNullOpener(),
-            new TerminalOpener());
+    private static final FileOpeners DEFAULT = new FileOpeners(IpMap.NONE);
 
-    private FileOpeners() {
+    private final List<FileOpener<?>> openers;
+
+    FileOpeners(IpMap ipMap) {
+        openers = List.of(new RegularFileOpener(), new DevNullOpener(), new TerminalOpener(), new InetSocketOpener(ipMap));
+    }
+
+    static FileOpeners with(IpMap ipMap) {
+        return ipMap.isEmpty() ? DEFAULT : new FileOpeners(ipMap);
     }
 
     static FileOpener<?> of(FileObject f) {
-        for (FileOpener<?> o : OPENERS) {
+        return DEFAULT.opener(f);
+    }
+
+    FileOpener<?> opener(FileObject f) {
+        for (FileOpener<?> o : openers) {
             if (o.kind() == f.getClass()) {
                 return o;
             }
@@ -22,7 +32,11 @@ final class FileOpeners {
     }
 
     static long open(Injector in, FileObject f, int fd, ParkedStdio stdio) throws IOException {
-        return open(of(f), in, f, fd, stdio);
+        return DEFAULT.openFile(in, f, fd, stdio);
+    }
+
+    long openFile(Injector in, FileObject f, int fd, ParkedStdio stdio) throws IOException {
+        return open(opener(f), in, f, fd, stdio);
     }
 
     static long position(FileObject f) {

@@ -23,9 +23,22 @@ public final class Restorer {
     private static final Logger log = LoggerFactory.getLogger("lazymig.restore");
 
     /** What to restore and how. */
-    public record Options(Path dir, boolean lazy, Path address, boolean anyPid, Path stub, Guardian guardian) {
+    public record Options(Path dir, boolean lazy, Path address, boolean anyPid, Path stub, Guardian guardian, IpMap ipMap) {
+        public Options {
+            ipMap = ipMap == null ? IpMap.NONE : ipMap;
+        }
+
+        public Options(Path dir, boolean lazy, Path address, boolean anyPid, Path stub, Guardian guardian) {
+            this(dir, lazy, address, anyPid, stub, guardian, IpMap.NONE);
+        }
+
         public Options(Path dir, boolean lazy, Path address, boolean anyPid, Path stub) {
             this(dir, lazy, address, anyPid, stub, null);
+        }
+
+        /** The same, binding sockets through {@code map}. */
+        public Options withIpMap(IpMap map) {
+            return new Options(dir, lazy, address, anyPid, stub, guardian, map);
         }
     }
 

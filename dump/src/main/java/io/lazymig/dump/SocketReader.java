@@ -1,0 +1,106 @@
+package io.lazymig.dump;
+
+import io.lazymig.images.FileObject;
+import io.lazymig.images.InetSocket;
+import io.lazymig.jni.Sockets;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads the socket fds of one frozen process ("socket:[INO]" links), each by the reader of its
+ * family, chosen by where sock_diag lists its inode; a socket of a kind lazymig does not restore is
+ * refused with the process, the fd and the reason. Counts what the migration will not carry: TCP
+ * connections (restored closed) and connections waiting in a listener's accept queue (reset when
+ * the source's socket closes), for the dump's summary.
+ */
+final class SocketReader {
+    private static final Logger log = LoggerFactory.getLogger("lazymig.dump");
+
+    private final int pid;
+    private final Injections inj;
+    private InetSockets inet;
+    private int closedConnections;
+    private int waitingConnections;
+
+    SocketReader(int pid, Injections inj) {
+        this.pid = pid;
+        this.inj = inj;
+    }
+
+    static boolean isSocket(String target) {
+        return target.startsWith("socket:[") && target.endsWith("]");
+    }
+
+    static long inode(String target) {
+        return Long.parseLong(target.substring("socket:[".length(), target.length() - 1));
+    }
+
+    FileObject read(int id, int fd, String target, int flags) throws IOException {
+        long ino = inode(target);
+        Sockets.Inet s = inet().find(ino);
+        if (s != null) {
+            InetSocket sk = InetSockets.read(id, fd, s, flags, inj);
+            if (sk.isConnectedStream()) {
+                closedConnections++;
+                log.info("dump: process {} fd {}: {} will be restored closed (the application sees the connection fail)",
+                        pid, fd, sk.describe());
+            }
+            int waiting = InetSockets.waiting(s);
+            if (waiting > 0) {
+                waitingConnections += waiting;
+                log.info("dump: process {} fd {}: {} has {} connection(s) waiting in its accept queue: they stay on this "
+                        + "host and are reset when its socket closes", pid, fd, sk.describe(), waiting);
+            }
+            return sk;
+        }
+        throw new DumpException("process " + pid + " fd " + fd + " is " + refusal(target));
+    }
+
+    /** What socket {@code target} is and why it is not restored: "a unix socket (socket:[5]): ...". */
+    static String refusal(String target) throws IOException {
+        long ino = inode(target);
+        for (Sockets.Unix u : Sockets.unix()) {
+            if (u.ino() == ino) {
+                return "a unix socket (" + target + "): unix sockets are not supported yet";
+            }
+        }
+        for (Sockets.Netlink n : Sockets.netlink()) {
+            if (n.ino() == ino) {
+                return "a netlink socket (" + target + ", protocol " + n.protocol()
+                        + "): netlink sockets are not supported yet";
+            }
+        }
+        return "a socket (" + target + ") of a kind lazymig does not restore (raw, packet or another family)";
+    }
+
+    /** Whether process {@code pid} is in lazymig's own network namespace, where sock_diag lists its sockets. */
+    static String netnsRefusal(int pid) throws IOException {
+        String mine = Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString();
+        String its = Files.readSymbolicLink(Path.of("/proc", Integer.toString(pid), "ns", "net")).toString();
+        if (mine.equals(its)) {
+            return null;
+        }
+        return "is in network namespace " + its + ", lazymig in " + mine
+                + ": run lazymig in the process's namespace (ip netns exec NAME lazymig ...) to dump its sockets";
+    }
+
+    private InetSockets inet() throws IOException {
+        if (inet == null) {
+            inet = InetSockets.list();
+        }
+        return inet;
+    }
+
+    /** TCP connections that will be restored closed. */
+    int closedConnections() {
+        return closedConnections;
+    }
+
+    /** Connections that were waiting in accept queues. */
+    int waitingConnections() {
+        return waitingConnections;
+    }
+}

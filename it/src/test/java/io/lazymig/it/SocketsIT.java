@@ -1,0 +1,267 @@
+package io.lazymig.it;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.containsString;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lazymig.images.ImageDir;
+import io.lazymig.images.proto.fd_types;
+import io.lazymig.images.proto.file_entry;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Servers through dump and restore on this host, eager and lazy: their listening TCP sockets (IPv4
+ * and IPv6, with their options and backlogs) and bound UDP sockets come back on the same ports and
+ * serve; an established TCP connection comes back closed (the application's next read fails) and
+ * the dump's summary counts it; --ip-map moves a bound address, and an address this host lacks is
+ * an error naming the socket; a corrupt socket entry is one clear error.
+ */
+class SocketsIT {
+    @TempDir
+    Path dir;
+
+    /** python3 -m http.server serves a file byte for byte after restore. */
+    @ParameterizedTest(name = "lazy={0}")
+    @ValueSource(booleans = {false, true})
+    @Timeout(180)
+    void pythonHttpServerServesAfterRestore(boolean lazy) throws Exception {
+        byte[] blob = new byte[300_000];
+        new Random(14).nextBytes(blob);
+        Files.write(dir.resolve("blob.bin"), blob);
+        int port = freePort();
+        RestoreWorkload w = RestoreWorkload.start(dir, "http", List.of("/usr/bin/python3", "-m", "http.server",
+                Integer.toString(port), "--bind", "127.0.0.1"));
+        try (RestoreCycle c = new RestoreCycle(dir, w)) {
+            awaitListening("127.0.0.1", port);
+            assertArrayEquals(blob, get("127.0.0.1", port, "/blob.bin"), "served before the dump");
+            RestoreLauncher.Result d = RestoreLauncher.run(dir, "dump", "-t", Integer.toString(w.pid), "-D", c.images.toString());
+            assertEquals(0, d.exit(), d.toString());
+            RestoreProcs.awaitGone(w.pid);
+            if (lazy) {
+                c.restoreFromLocalDaemon();
+            } else {
+                c.restore();
+            }
+            c.restore.awaitLog("restore: process " + w.pid + " running after");
+            awaitListening("127.0.0.1", port);
+            for (int i = 0; i < 3; i++) {
+                assertArrayEquals(blob, get("127.0.0.1", port, "/blob.bin"), "served after restore, request " + i);
+            }
+            c.killRestoredAndAwaitRestore();
+        }
+    }
+
+    /**
+     * restore-sockets: both listeners serve on their ports with their options, both UDP sockets
+     * echo, the process's own connection reads ENOTCONN after restore where it was open before,
+     * and the dump says it closed 2 connections (the client end and the accepted end).
+     */
+    @ParameterizedTest(name = "lazy={0}")
+    @ValueSource(booleans = {false, true})
+    @Timeout(180)
+    void listenersUdpAndAClosedConnection(boolean lazy) throws Exception {
+        int base = freePorts(4);
+        RestoreWorkload w = RestoreWorkload.c(dir, "restore-sockets", Integer.toString(base), "100");
+        try (RestoreCycle c = new RestoreCycle(dir, w)) {
+            RestoreWorkload.Line first = w.awaitLine("counter 1", l -> l.counter() >= 1);
+            assertEquals("open", first.get("conn"), first.raw());
+            assertThat(greeting("127.0.0.1", base), containsString("hello " + base));
+            RestoreLauncher.Result d = c.dump(3, false);
+            assertThat(d.stdout(), containsString("2 TCP connection(s) closed"));
+            if (lazy) {
+                c.restoreFromLocalDaemon();
+            } else {
+                c.restore();
+            }
+            RestoreWorkload.Line after = c.awaitRestoredLine();
+            assertEquals("ENOTCONN", after.get("conn"), "the connection is restored closed: " + after.raw());
+            assertEquals(first.get("opts4"), after.get("opts4"), "IPv4 listener's options (reuseaddr nodelay keepalive rcvbuf)");
+            assertEquals(first.get("opts6"), after.get("opts6"), "IPv6 listener's options (v6only reuseaddr reuseport)");
+            assertThat(greeting("127.0.0.1", base), containsString("hello " + base));
+            assertThat(greeting("::1", base + 1), containsString("hello " + (base + 1)));
+            assertEquals("echo v4", echo("127.0.0.1", base + 2, "v4"));
+            assertEquals("echo v6", echo("::1", base + 3, "v6"));
+            String ss = ss(w.pid);
+            assertThat("backlog 7 of the IPv4 listener: " + ss, ss, containsString("LISTEN 0      7"));
+            assertThat("backlog 9 of the IPv6 listener: " + ss, ss, containsString("LISTEN 0      9"));
+            c.assertOneContinuousRun(w.pid);
+            c.killRestoredAndAwaitRestore();
+        }
+    }
+
+    /** --ip-map moves a listener to another address; a mapped address this host lacks is an error naming the socket. */
+    @Test
+    @Timeout(180)
+    void ipMap() throws Exception {
+        int port = freePort();
+        RestoreWorkload w = RestoreWorkload.start(dir, "http", List.of("/usr/bin/python3", "-m", "http.server",
+                Integer.toString(port), "--bind", "127.0.0.1"));
+        Files.writeString(dir.resolve("hello.txt"), "moved\n");
+        try (RestoreCycle c = new RestoreCycle(dir, w)) {
+            awaitListening("127.0.0.1", port);
+            RestoreLauncher.Result d = RestoreLauncher.run(dir, "dump", "-t", Integer.toString(w.pid), "-D", c.images.toString());
+            assertEquals(0, d.exit(), d.toString());
+            RestoreProcs.awaitGone(w.pid);
+
+            RestoreLauncher.Result bad = RestoreLauncher.run(dir, "restore", "-D", c.images.toString(), "--ip-map",
+                    "127.0.0.1=192.0.2.1");
+            assertEquals(1, bad.exit(), bad.toString());
+            assertThat(bad.stderr(), containsString("cannot bind fd 3 (tcp listening on 127.0.0.1:" + port
+                    + "): this host has no address 192.0.2.1 (mapped by --ip-map)"));
+            assertEquals(1, bad.stderr().strip().lines().count(), "one line: " + bad.stderr());
+
+            c.restore("--ip-map", "127.0.0.1=127.0.0.3");
+            c.restore.awaitLog("restore: process " + w.pid + " running after");
+            awaitListening("127.0.0.3", port);
+            assertEquals("moved\n", new String(get("127.0.0.3", port, "/hello.txt"), StandardCharsets.UTF_8));
+            c.killRestoredAndAwaitRestore();
+        }
+    }
+
+    /** A socket entry with an impossible family is one clear error naming the image and the fd, and nothing is restored. */
+    @Test
+    @Timeout(120)
+    void corruptSocketEntry() throws Exception {
+        int base = freePorts(4);
+        RestoreWorkload w = RestoreWorkload.c(dir, "restore-sockets", Integer.toString(base), "100");
+        try (RestoreCycle c = new RestoreCycle(dir, w)) {
+            c.dump(2, false);
+            ImageDir images = ImageDir.of(c.images);
+            List<file_entry> files = new ArrayList<>();
+            for (file_entry f : images.readFiles()) {
+                if (f.getType() == fd_types.INETSK && f.getIsk().getSrcPort() == base) {
+                    f = f.toBuilder().setIsk(f.getIsk().toBuilder().setFamily(99)).build();
+                }
+                files.add(f);
+            }
+            images.writeFiles(files);
+            RestoreLauncher.Result r = RestoreLauncher.run(dir, "restore", "-D", c.images.toString());
+            assertEquals(1, r.exit(), r.toString());
+            assertThat(r.stderr(), containsString("fd 3"));
+            assertThat(r.stderr(), containsString("family 99 is neither AF_INET nor AF_INET6"));
+            assertEquals(1, r.stderr().strip().lines().count(), "one line: " + r.stderr());
+            RestoreProcs.awaitGone(w.pid); // nothing left running under its pid
+        }
+    }
+
+    // ---- helpers
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** A base port with the next {@code n - 1} ports free too (TCP and UDP, v4 and v6), for restore-sockets. */
+    private static int freePorts(int n) throws IOException {
+        for (int attempt = 0; attempt < 50; attempt++) {
+            int base = 20000 + new Random().nextInt(30000);
+            boolean free = true;
+            for (int p = base; p < base + n && free; p++) {
+                try (ServerSocket s = new ServerSocket(); DatagramSocket u = new DatagramSocket(null)) {
+                    s.bind(new InetSocketAddress("::", p));
+                    u.bind(new InetSocketAddress("::", p));
+                } catch (IOException e) {
+                    free = false;
+                }
+            }
+            if (free) {
+                return base;
+            }
+        }
+        throw new AssertionError("no " + n + " consecutive free ports");
+    }
+
+    /** Waits (bounded) until something accepts connections at addr:port. */
+    private static void awaitListening(String addr, int port) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RestoreWorkload.PATIENCE_MS);
+        while (System.nanoTime() < end) {
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress(addr, port), 1000);
+                return;
+            } catch (IOException e) {
+                Thread.sleep(20);
+            }
+        }
+        throw new AssertionError("nothing listens at " + addr + ":" + port);
+    }
+
+    private static byte[] get(String addr, int port, String path) throws IOException {
+        URI uri = URI.create("http://" + addr + ":" + port + path);
+        java.net.HttpURLConnection c = (java.net.HttpURLConnection) uri.toURL().openConnection();
+        c.setConnectTimeout(10_000);
+        c.setReadTimeout(30_000);
+        try (InputStream in = c.getInputStream()) {
+            assertEquals(200, c.getResponseCode());
+            return in.readAllBytes();
+        } finally {
+            c.disconnect();
+        }
+    }
+
+    private static String greeting(String addr, int port) throws IOException {
+        try (Socket s = new Socket()) {
+            s.setSoTimeout(10_000);
+            s.connect(new InetSocketAddress(addr, port), 10_000);
+            return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    private static String echo(String addr, int port, String text) throws IOException {
+        try (DatagramSocket u = new DatagramSocket()) {
+            u.setSoTimeout(2_000);
+            byte[] out = text.getBytes(StandardCharsets.UTF_8);
+            byte[] in = new byte[512];
+            for (int i = 0; i < 10; i++) {
+                u.send(new DatagramPacket(out, out.length, InetAddress.getByName(addr), port));
+                DatagramPacket p = new DatagramPacket(in, in.length);
+                try {
+                    u.receive(p);
+                    return new String(in, 0, p.getLength(), StandardCharsets.UTF_8);
+                } catch (SocketTimeoutException e) {
+                    // a datagram may be dropped: send again
+                }
+            }
+            throw new AssertionError("no echo from " + addr + ":" + port);
+        }
+    }
+
+    /** ss's listening TCP sockets of process {@code pid}. */
+    private static String ss(int pid) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("ss", "-ltnp").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "ss did not exit");
+        StringBuilder b = new StringBuilder();
+        for (String l : out.split("\n")) {
+            if (l.contains("pid=" + pid + ",")) {
+                b.append(l).append('\n');
+            }
+        }
+        assertNotEquals("", b.toString(), "no listening socket of " + pid + " in:\n" + out);
+        return b.toString();
+    }
+}
