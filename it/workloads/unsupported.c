@@ -3,7 +3,7 @@
  * every INTERVAL ms so a test can see it is still running after the refusal:
  *   thread   a second thread (sleeping)
  *   child    a child process (sleeping; killed when this process dies)
- *   socket   an AF_UNIX socket on fd 3
+ *   socket   an AF_PACKET socket on fd 3 (a kind lazymig does not restore)
  *   eventfd  an eventfd on fd 3
  *   pipe     both ends of a pipe on fds 3 and 4
  *   seccomp  a second thread, named "filtered", with a seccomp filter (allow-all) of its own
@@ -26,6 +26,7 @@
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <netpacket/packet.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -98,7 +99,7 @@ static int make(const char *kind)
         return pid > 0 ? 0 : -1;
     }
     if (strcmp(kind, "socket") == 0)
-        return socket(AF_UNIX, SOCK_STREAM, 0) >= 0 ? 0 : -1;
+        return socket(AF_PACKET, SOCK_DGRAM, 0) >= 0 ? 0 : -1;
     if (strcmp(kind, "eventfd") == 0)
         return eventfd(0, 0) >= 0 ? 0 : -1;
     if (strcmp(kind, "pipe") == 0) {

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -102,6 +103,10 @@ static const struct lm_constant sockdiag_constants[] = {
     { "SIZEOF_SOCKADDR_IN", sizeof(struct sockaddr_in) }, { "SIZEOF_SOCKADDR_IN6", sizeof(struct sockaddr_in6) },
     { "SIZEOF_SOCKADDR_UN", sizeof(struct sockaddr_un) }, { "SIZEOF_SOCKADDR_NL", sizeof(struct sockaddr_nl) },
     { "SOCKADDR_UN_PATH_OFFSET", offsetof(struct sockaddr_un, sun_path) },
+    { "SIZEOF_MSGHDR", sizeof(struct msghdr) }, { "SIZEOF_IOVEC", sizeof(struct iovec) },
+    { "MSGHDR_IOV", offsetof(struct msghdr, msg_iov) }, { "MSGHDR_IOVLEN", offsetof(struct msghdr, msg_iovlen) },
+    { "MSGHDR_FLAGS", offsetof(struct msghdr, msg_flags) },
+    LM_CONST(MSG_TRUNC), LM_CONST(MSG_CTRUNC),
 };
 
 /* Sends one dump request and hands every reply message to `each`, until NLMSG_DONE. */

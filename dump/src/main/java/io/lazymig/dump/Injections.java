@@ -9,6 +9,7 @@ import io.lazymig.jni.ProcessMemory;
 import io.lazymig.jni.Ptrace;
 import io.lazymig.jni.SyscallInjector;
 import io.lazymig.jni.Syscalls;
+import io.lazymig.jni.Sockets;
 import io.lazymig.jni.SystemInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -170,31 +171,81 @@ final class Injections implements AutoCloseable {
         return 0;
     }
 
+    /** A socket's receive queue read without consuming it: its packets, and whether control data (SCM) rode on any. */
+    record Peeked(List<byte[]> packets, boolean control) {
+    }
+
+    /** The largest datagram {@link #peekQueue} reads, and the most it reads of one queue. */
+    static final int PEEK_BUFFER = 256 * 1024;
+    static final long PEEK_LIMIT = 64L << 20;
+
     /**
-     * Up to {@code max} bytes at the head of socket {@code fd}'s receive queue, read with
-     * recvfrom(MSG_PEEK | MSG_DONTWAIT) at peek offset {@code off} (SO_PEEK_OFF set first when
-     * non-zero), so nothing is consumed; an empty queue gives an empty array. Uses a mapping of
-     * its own of {@code max} bytes, unmapped after.
+     * Socket {@code fd}'s whole receive queue, by recvmsg(MSG_PEEK | MSG_DONTWAIT) injected with
+     * SO_PEEK_OFF stepping through it (set back to -1, its default, after): nothing is consumed.
+     * A stream's bytes come as one packet; a datagram or seqpacket queue packet by packet. No
+     * control buffer is given, so passed fds are never installed: MSG_CTRUNC says they were there.
      */
-    byte[] peek(int fd, int max, int peekFlags) throws IOException {
-        long buf = check("mmap(peek buffer)", injector.inject(Syscalls.MMAP, 0, max, Syscalls.PROT_READ | Syscalls.PROT_WRITE,
-                Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS, -1, 0));
+    Peeked peekQueue(int fd, boolean stream) throws IOException {
+        long page = pageSize;
+        long region = check("mmap(peek buffer)", injector.inject(Syscalls.MMAP, 0, PEEK_BUFFER + page,
+                Syscalls.PROT_READ | Syscalls.PROT_WRITE, Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS, -1, 0));
+        long data = region + page;
+        List<byte[]> packets = new ArrayList<>();
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        boolean control = false;
+        long total = 0;
         try {
-            long n = injector.inject(Syscalls.RECVFROM, fd, buf, max, peekFlags, 0, 0);
-            if (Syscalls.isError(n)) {
-                if (Syscalls.errno(n) == Errno.EAGAIN) {
-                    return new byte[0];
-                }
-                throw new DumpException("injected recvfrom(" + fd + ", MSG_PEEK) failed: " + Errno.name(Syscalls.errno(n)));
+            long rc = setIntSockOpt(fd, Sockets.SOL_SOCKET, Sockets.SO_PEEK_OFF, 0);
+            if (Syscalls.isError(rc)) {
+                throw new DumpException("injected setsockopt(" + fd + ", SO_PEEK_OFF) failed: " + Errno.name(Syscalls.errno(rc)));
             }
-            ByteBuffer data = ByteBuffer.allocateDirect((int) Math.min(n, max));
-            ProcessMemory.read(injector.pid(), buf, data);
-            byte[] out = new byte[data.capacity()];
-            data.get(0, out);
-            return out;
+            ByteBuffer hdr = ByteBuffer.allocateDirect(Sockets.SIZEOF_MSGHDR + Sockets.SIZEOF_IOVEC)
+                    .order(ByteOrder.nativeOrder());
+            int iov = Sockets.SIZEOF_MSGHDR;
+            hdr.putLong(Sockets.MSGHDR_IOV, region + iov).putLong(Sockets.MSGHDR_IOVLEN, 1);
+            hdr.putLong(iov, data).putLong(iov + 8, PEEK_BUFFER);
+            ByteBuffer flags = ByteBuffer.allocateDirect(4).order(ByteOrder.nativeOrder());
+            while (true) {
+                ProcessMemory.write(injector.pid(), region, hdr.clear());
+                long n = injector.inject(Syscalls.RECVMSG, fd, region,
+                        Sockets.MSG_PEEK | Sockets.MSG_DONTWAIT | (stream ? 0 : Sockets.MSG_TRUNC));
+                if (Syscalls.isError(n)) {
+                    if (Syscalls.errno(n) == Errno.EAGAIN) {
+                        break;
+                    }
+                    throw new DumpException("injected recvmsg(" + fd + ", MSG_PEEK) failed: " + Errno.name(Syscalls.errno(n)));
+                }
+                if (n == 0) {
+                    break; // end of a stream whose peer shut down (or an empty datagram: not carried)
+                }
+                ProcessMemory.read(injector.pid(), region + Sockets.MSGHDR_FLAGS, flags.clear());
+                control |= (flags.getInt(0) & Sockets.MSG_CTRUNC) != 0;
+                if (n > PEEK_BUFFER) {
+                    throw new DumpException("fd " + fd + ": a queued packet of " + n + " bytes (lazymig carries up to "
+                            + PEEK_BUFFER + ")");
+                }
+                total += n;
+                if (total > PEEK_LIMIT) {
+                    throw new DumpException("fd " + fd + ": more than " + PEEK_LIMIT + " bytes queued");
+                }
+                ByteBuffer got = ByteBuffer.allocateDirect((int) n);
+                ProcessMemory.read(injector.pid(), data, got);
+                byte[] b = new byte[(int) n];
+                got.get(0, b);
+                if (stream) {
+                    bytes.write(b);
+                } else {
+                    packets.add(b);
+                }
+            }
         } finally {
-            check("munmap(peek buffer)", injector.inject(Syscalls.MUNMAP, buf, max));
+            setIntSockOpt(fd, Sockets.SOL_SOCKET, Sockets.SO_PEEK_OFF, -1);
+            check("munmap(peek buffer)", injector.inject(Syscalls.MUNMAP, region, PEEK_BUFFER + page));
         }
+        if (stream && bytes.size() > 0) {
+            packets.add(bytes.toByteArray());
+        }
+        return new Peeked(packets, control);
     }
 
     /** setsockopt(fd, level, name, &value, 4), injected; -errno on failure. */

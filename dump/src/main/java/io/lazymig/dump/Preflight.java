@@ -10,7 +10,7 @@ import java.util.stream.Stream;
 
 /**
  * What lazymig can dump today: one x86_64 process (with any number of threads, none under seccomp)
- * without children, whose fds are regular files, /dev/null, terminals or TCP/UDP sockets (an io_uring, like every
+ * without children, whose fds are regular files, /dev/null, terminals or TCP/UDP/unix sockets (an io_uring, like every
  * anon_inode kind, is refused by its fd). Anything else is refused with one line naming it, before the process is touched (and again once it is
  * frozen, against races).
  */
@@ -39,6 +39,7 @@ public final class Preflight {
             }
         }
         InetSockets inet = null;
+        UnixSockets unix = null;
         for (int fd : openFds(pid)) {
             String target = fdTarget(pid, fd);
             if (SocketReader.isSocket(target)) {
@@ -50,15 +51,27 @@ public final class Preflight {
                 if (inet == null) {
                     inet = InetSockets.list();
                 }
-                if (inet.find(SocketReader.inode(target)) == null) {
-                    throw new DumpException("process " + pid + " fd " + fd + " is " + SocketReader.refusal(target));
+                long ino = SocketReader.inode(target);
+                if (inet.find(ino) != null) {
+                    continue;
                 }
-                continue;
+                if (unix == null) {
+                    unix = UnixSockets.list();
+                }
+                io.lazymig.jni.Sockets.Unix u = unix.find(ino);
+                if (u != null) {
+                    String no = unix.refusal(u, SocketReader.processSockets(pid));
+                    if (no != null) {
+                        throw new DumpException("process " + pid + " fd " + fd + " is " + no);
+                    }
+                    continue;
+                }
+                throw new DumpException("process " + pid + " fd " + fd + " is " + SocketReader.refusal(target));
             }
             String kind = unsupportedKind(pid, fd, target);
             if (kind != null) {
                 throw new DumpException("process " + pid + " fd " + fd + " is " + kind + " (" + target
-                        + "): only regular files, /dev/null, terminals and TCP/UDP sockets are supported yet");
+                        + "): only regular files, /dev/null, terminals, TCP/UDP and unix sockets are supported yet");
             }
         }
     }

@@ -2,10 +2,13 @@ package io.lazymig.dump;
 
 import io.lazymig.images.FileObject;
 import io.lazymig.images.InetSocket;
+import io.lazymig.images.UnixSock;
 import io.lazymig.jni.Sockets;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,6 +25,7 @@ final class SocketReader {
     private final int pid;
     private final Injections inj;
     private InetSockets inet;
+    private UnixSockets unix;
     private int closedConnections;
     private int waitingConnections;
 
@@ -56,17 +60,55 @@ final class SocketReader {
             }
             return sk;
         }
+        Sockets.Unix u = unix().find(ino);
+        if (u != null) {
+            String where = "process " + pid + " fd " + fd;
+            String no = unix().refusal(u, processSockets(pid));
+            if (no != null) {
+                throw new DumpException(where + " is " + no);
+            }
+            UnixSock sk = unix().read(id, fd, u, flags, inj, where);
+            if (sk.isListening() && u.pendingCount() > 0) {
+                waitingConnections += u.pendingCount();
+                log.info("dump: process {} fd {}: {} has {} connection(s) waiting to be accepted: they stay on this host",
+                        pid, fd, sk.describe(), u.pendingCount());
+            }
+            if (!sk.queue().isEmpty()) {
+                log.info("dump: process {} fd {}: {}: {} byte(s) queued in {} packet(s), carried in sk-queues.img", pid, fd,
+                        sk.describe(), sk.queuedBytes(), sk.queue().size());
+            }
+            return sk;
+        }
         throw new DumpException("process " + pid + " fd " + fd + " is " + refusal(target));
     }
 
-    /** What socket {@code target} is and why it is not restored: "a unix socket (socket:[5]): ...". */
-    static String refusal(String target) throws IOException {
-        long ino = inode(target);
-        for (Sockets.Unix u : Sockets.unix()) {
-            if (u.ino() == ino) {
-                return "a unix socket (" + target + "): unix sockets are not supported yet";
+    /** The inodes of every socket process {@code pid} has open. */
+    static Set<Long> processSockets(int pid) throws IOException {
+        Set<Long> s = new HashSet<>();
+        for (int fd : Preflight.openFds(pid)) {
+            String t;
+            try {
+                t = Preflight.fdTarget(pid, fd);
+            } catch (IOException e) {
+                continue;
+            }
+            if (isSocket(t)) {
+                s.add(inode(t));
             }
         }
+        return s;
+    }
+
+    private UnixSockets unix() throws IOException {
+        if (unix == null) {
+            unix = UnixSockets.list();
+        }
+        return unix;
+    }
+
+    /** What socket {@code target} is and why it is not restored: "a netlink socket (socket:[5]): ...". */
+    static String refusal(String target) throws IOException {
+        long ino = inode(target);
         for (Sockets.Netlink n : Sockets.netlink()) {
             if (n.ino() == ino) {
                 return "a netlink socket (" + target + ", protocol " + n.protocol()

@@ -10,10 +10,10 @@ import java.util.List;
  */
 final class FileCodecs {
     private static final List<FileCodec<?>> CODECS = List.of(new DevNullCodec(), new TerminalCodec(),
-            new RegularFileCodec(), new InetSocketCodec());
+            new RegularFileCodec(), new InetSocketCodec(), new UnixSockCodec());
 
     /** What the message about an unsupported kind says. */
-    static final String SUPPORTED = "lazymig restores regular files, /dev/null, terminals and inet sockets only";
+    static final String SUPPORTED = "lazymig restores regular files, /dev/null, terminals, inet and unix sockets only";
 
     private FileCodecs() {
     }

@@ -56,6 +56,11 @@ public final class ImageWriter implements Closeable {
         out.write(bytes);
     }
 
+    /** Appends raw bytes after an entry (sk-queues.img's packet data). */
+    public void writeRaw(byte[] bytes) throws IOException {
+        out.write(bytes);
+    }
+
     private void writeU32(int v) throws IOException {
         out.write(v);
         out.write(v >>> 8);

@@ -22,6 +22,7 @@ public final class Magic {
     public static final int FDINFO = 0x56213732;
     public static final int FILES = 0x56303138;
     public static final int FS = 0x51403912;
+    public static final int SK_QUEUES = 0x56264026;
     /** lazymig's own carried-files.img (not a CRIU image; CRIU ignores the file). */
     public static final int CARRIED_FILES = 0x4c4d4346;
     /** lazymig's own flocks.img (not CRIU's file-lock.img; CRIU ignores the file). */
@@ -45,6 +46,7 @@ public final class Magic {
             case FDINFO -> "FDINFO";
             case FILES -> "FILES";
             case FS -> "FS";
+            case SK_QUEUES -> "SK_QUEUES";
             case CARRIED_FILES -> "CARRIED_FILES";
             case FLOCKS -> "FLOCKS";
             default -> null;

@@ -73,4 +73,44 @@ class SocketCodecsTest {
         assertEquals("file id 4 is of type INETSK without an isk entry",
                 assertThrows(IllegalArgumentException.class, () -> FileCodecs.decode(noIsk)).getMessage());
     }
+
+    @Test
+    void unixSocketRoundTripAndItsQueueInSkQueues(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        UnixSock listener = new UnixSock(5, 77, UnixSock.SOCK_STREAM, UnixSock.TCP_LISTEN, "/run/app.sock".getBytes(), 0,
+                16, 04000, SocketOptions.DEFAULTS, 0, 0660, 0, 0, java.util.List.of());
+        file_entry e = FileCodecs.encode(listener);
+        assertEquals(fd_types.UNIXSK, e.getType());
+        assertEquals(0660, e.getUsk().getFilePerms().getMode());
+        assertEquals(listener, FileCodecs.decode(e));
+        assertEquals("unix stream listening on /run/app.sock", listener.describe());
+
+        UnixSock end = new UnixSock(6, 78, UnixSock.SOCK_DGRAM, UnixSock.TCP_ESTABLISHED, new byte[] {0, 'x'}, 79, 0, 0,
+                SocketOptions.DEFAULTS, 2, -1, 0, 0, java.util.List.of("d1".getBytes(), new byte[0], "d3".getBytes()));
+        assertTrue(end.isAbstract());
+        assertFalse(FileCodecs.encode(end).getUsk().hasFilePerms());
+        ImageDir d = ImageDir.of(dir);
+        d.writeSkQueues(java.util.List.of(new ImageDir.QueuedPacket(6, "d1".getBytes()),
+                new ImageDir.QueuedPacket(6, new byte[0]), new ImageDir.QueuedPacket(6, "d3".getBytes())));
+        java.util.List<ImageDir.QueuedPacket> back = d.readSkQueues();
+        assertEquals(3, back.size());
+        assertArrayEquals("d3".getBytes(), back.get(2).data());
+        assertEquals(end, ((UnixSock) FileCodecs.decode(FileCodecs.encode(end))).withQueue(
+                back.stream().map(ImageDir.QueuedPacket::data).toList()));
+
+        // a truncated packet is an error naming the image
+        java.nio.file.Path q = dir.resolve("sk-queues.img");
+        byte[] all = java.nio.file.Files.readAllBytes(q);
+        java.nio.file.Files.write(q, java.util.Arrays.copyOf(all, all.length - 1));
+        assertEquals("sk-queues.img: entry 3's data of 2 bytes but only 1 left (truncated)",
+                assertThrows(ImageException.class, d::readSkQueues).getMessage());
+    }
+
+    @Test
+    void unixSocketWithARelativeNameIsRefused() {
+        assertEquals("unix socket 5: name app.sock is a relative path (not supported)",
+                assertThrows(IllegalArgumentException.class, () -> new UnixSock(5, 1, UnixSock.SOCK_STREAM,
+                        UnixSock.TCP_LISTEN, "app.sock".getBytes(), 0, 1, 0, SocketOptions.DEFAULTS, 0, -1, 0, 0,
+                        java.util.List.of())).getMessage());
+    }
 }

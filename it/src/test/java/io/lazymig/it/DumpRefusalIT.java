@@ -23,10 +23,10 @@ class DumpRefusalIT {
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
         "child   | has child processes \\(\\d+\\): process trees are not supported yet",
-        "socket  | fd 3 is a unix socket \\(socket:\\[\\d+\\]\\): unix sockets are not supported yet",
-        "eventfd | fd 3 is an eventfd \\(anon_inode:\\[eventfd\\]\\): only regular files, /dev/null, terminals and TCP/UDP sockets are supported yet",
-        "pipe    | fd 3 is a pipe \\(pipe:\\[\\d+\\]\\): only regular files, /dev/null, terminals and TCP/UDP sockets are supported yet",
-        "io_uring | fd 3 is an io_uring \\(anon_inode:\\[io_uring\\]\\): only regular files, /dev/null, terminals and TCP/UDP sockets are supported yet",
+        "socket  | fd 3 is a socket \\(socket:\\[\\d+\\]\\) of a kind lazymig does not restore \\(raw, packet or another family\\)",
+        "eventfd | fd 3 is an eventfd \\(anon_inode:\\[eventfd\\]\\): only regular files, /dev/null, terminals, TCP/UDP and unix sockets are supported yet",
+        "pipe    | fd 3 is a pipe \\(pipe:\\[\\d+\\]\\): only regular files, /dev/null, terminals, TCP/UDP and unix sockets are supported yet",
+        "io_uring | fd 3 is an io_uring \\(anon_inode:\\[io_uring\\]\\): only regular files, /dev/null, terminals, TCP/UDP and unix sockets are supported yet",
         "seccomp | thread \\d+ \\(filtered\\) has seccomp filter \\(Seccomp: 2\\): seccomp is not supported yet",
     })
     @Timeout(60)

@@ -20,6 +20,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.URI;
+import java.net.UnixDomainSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,7 +39,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * and IPv6, with their options and backlogs) and bound UDP sockets come back on the same ports and
  * serve; an established TCP connection comes back closed (the application's next read fails) and
  * the dump's summary counts it; --ip-map moves a bound address, and an address this host lacks is
- * an error naming the socket; a corrupt socket entry is one clear error.
+ * an error naming the socket; unix socketpairs keep their queued data and unix listeners serve
+ * again; a unix peer outside the process is refused; a corrupt socket entry is one clear error.
  */
 class SocketsIT {
     @TempDir
@@ -168,7 +170,106 @@ class SocketsIT {
         }
     }
 
+    /**
+     * restore-unix: a stream, a datagram and a seqpacket socketpair with data queued on their ends
+     * get every byte back once, in order; a listener on a path (its file recreated with mode 0660)
+     * and one on an abstract name serve again.
+     */
+    @ParameterizedTest(name = "lazy={0}")
+    @ValueSource(booleans = {false, true})
+    @Timeout(180)
+    void unixSocketsWithDataInFlight(boolean lazy) throws Exception {
+        Path sock = dir.resolve("u.sock");
+        String abstractName = "lazymig-it-" + ProcessHandle.current().pid() + "-" + lazy;
+        RestoreWorkload w = RestoreWorkload.c(dir, "restore-unix", sock.toString(), abstractName, "100");
+        try (RestoreCycle c = new RestoreCycle(dir, w)) {
+            w.awaitLine("counter 1", l -> l.counter() >= 1);
+            assertEquals("unix hello " + sock + "\n", unixGreeting(UnixDomainSocketAddress.of(sock)));
+            c.dump(3, false);
+            assertTrue(Files.exists(c.images.resolve("sk-queues.img")), "the queued data is in sk-queues.img");
+            if (lazy) {
+                c.restoreFromLocalDaemon();
+            } else {
+                c.restore();
+            }
+            c.awaitRestoredLine();
+            Files.writeString(dir.resolve("drain"), "");
+            String drained = awaitRaw(w, "drained ");
+            assertEquals("drained a=pong-from-b b=ping-from-a y=d1,d2,d3 q=s1,s2", drained, "every queue, once, in order");
+            assertEquals("unix hello " + sock + "\n", unixGreeting(UnixDomainSocketAddress.of(sock)));
+            assertEquals("rw-rw----", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(sock)));
+            assertThat(abstractGreeting(abstractName), containsString("unix hello " + abstractName));
+            c.killRestoredAndAwaitRestore();
+        }
+    }
+
+    /** A unix socket connected to a peer outside the process is refused, naming the process, the fd and why; it runs on. */
+    @Test
+    @Timeout(120)
+    void unixPeerOutsideTheProcessIsRefused() throws Exception {
+        Path sock = dir.resolve("outside.sock");
+        try (java.nio.channels.ServerSocketChannel server = java.nio.channels.ServerSocketChannel.open(
+                java.net.StandardProtocolFamily.UNIX)) {
+            server.bind(UnixDomainSocketAddress.of(sock));
+            String script = "import socket, time, os\n"
+                    + "s = socket.socket(socket.AF_UNIX); s.connect('" + sock + "')\n"
+                    + "n = 0\n"
+                    + "while True:\n"
+                    + "    print(f'pid {os.getpid()} counter {n} sum 0', flush=True); n += 1; time.sleep(0.05)\n";
+            RestoreWorkload w = RestoreWorkload.start(dir, "peer", List.of("/usr/bin/python3", "-c", script));
+            try (RestoreCycle c = new RestoreCycle(dir, w); java.nio.channels.SocketChannel accepted = server.accept()) {
+                w.awaitLine("counter 1", l -> l.counter() >= 1);
+                RestoreLauncher.Result r = RestoreLauncher.run(dir, "dump", "-t", Integer.toString(w.pid), "-D",
+                        c.images.toString());
+                assertEquals(1, r.exit(), r.toString());
+                assertThat(r.stderr(), org.hamcrest.Matchers.matchesPattern("lazymig dump: process " + w.pid
+                        + " fd 3 is a unix socket connected to socket:\\[\\d+\\], which is not this process's: its peer "
+                        + "cannot move with it \\(not supported\\)\n"));
+                long last = w.lastCounter();
+                w.awaitLine("counter " + (last + 2) + " after the refusal", l -> l.counter() >= last + 2);
+            }
+        }
+    }
+
     // ---- helpers
+
+    private static String awaitRaw(RestoreWorkload w, String prefix) throws IOException, InterruptedException {
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RestoreWorkload.PATIENCE_MS);
+        while (System.nanoTime() < end) {
+            for (String l : w.rawLines()) {
+                if (l.startsWith(prefix)) {
+                    return l;
+                }
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no line starting '" + prefix + "':\n" + w.text());
+    }
+
+    private static String unixGreeting(UnixDomainSocketAddress a) throws IOException {
+        try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(a)) {
+            return new String(readAll(ch), StandardCharsets.UTF_8);
+        }
+    }
+
+    private static byte[] readAll(java.nio.channels.SocketChannel ch) throws IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(256);
+        while (ch.read(b.clear()) > 0) {
+            out.write(b.array(), 0, b.position());
+        }
+        return out.toByteArray();
+    }
+
+    /** Java cannot name an abstract socket: python connects to it. */
+    private static String abstractGreeting(String name) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("/usr/bin/python3", "-c", "import socket,sys\n"
+                + "s = socket.socket(socket.AF_UNIX); s.settimeout(10); s.connect('\\0' + sys.argv[1])\n"
+                + "print(s.recv(200).decode(), end='')", name).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "python did not exit");
+        return out;
+    }
 
     private static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {

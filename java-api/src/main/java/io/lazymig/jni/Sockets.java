@@ -73,6 +73,13 @@ public final class Sockets {
     public static final int SIZEOF_SOCKADDR_UN = (int) constant("SIZEOF_SOCKADDR_UN");
     public static final int SIZEOF_SOCKADDR_NL = (int) constant("SIZEOF_SOCKADDR_NL");
     public static final int SOCKADDR_UN_PATH_OFFSET = (int) constant("SOCKADDR_UN_PATH_OFFSET");
+    public static final int SIZEOF_MSGHDR = (int) constant("SIZEOF_MSGHDR");
+    public static final int SIZEOF_IOVEC = (int) constant("SIZEOF_IOVEC");
+    public static final int MSGHDR_IOV = (int) constant("MSGHDR_IOV");
+    public static final int MSGHDR_IOVLEN = (int) constant("MSGHDR_IOVLEN");
+    public static final int MSGHDR_FLAGS = (int) constant("MSGHDR_FLAGS");
+    public static final int MSG_TRUNC = (int) constant("MSG_TRUNC");
+    public static final int MSG_CTRUNC = (int) constant("MSG_CTRUNC");
 
     private static final int INET_SIZE = (int) constant("SIZE_lm_inet_rec");
     private static final int UNIX_SIZE = (int) constant("SIZE_lm_unix_rec");
@@ -128,6 +135,13 @@ public final class Sockets {
         for (int at = 0; at < b.limit(); at += UNIX_SIZE) {
             byte[] name = new byte[b.get(at + UNIX_NAME_LEN) & 0xff];
             b.get(at + UNIX_NAME, name);
+            if (name.length > 0 && name[0] != 0) { // a path: up to its NUL (the kernel keeps the one bind was given)
+                int end = 0;
+                while (end < name.length && name[end] != 0) {
+                    end++;
+                }
+                name = Arrays.copyOf(name, end);
+            }
             int n = b.getInt(at + UNIX_NICONS);
             long[] pending = new long[Math.min(n, UNIX_MAX_ICONS)];
             for (int i = 0; i < pending.length; i++) {

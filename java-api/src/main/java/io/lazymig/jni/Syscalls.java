@@ -84,6 +84,10 @@ public final class Syscalls {
     public static final int UNLINK = Ptrace.syscallNumber("unlink");
     public static final int FCHMOD = Ptrace.syscallNumber("fchmod");
     public static final int FCHOWN = Ptrace.syscallNumber("fchown");
+    public static final int CHMOD = Ptrace.syscallNumber("chmod");
+    public static final int LCHOWN = Ptrace.syscallNumber("lchown");
+    public static final int RECVMSG = Ptrace.syscallNumber("recvmsg");
+    public static final int SENDMSG = Ptrace.syscallNumber("sendmsg");
 
     public static final int PROT_NONE = (int) Ptrace.syscallValue("PROT_NONE");
     public static final int PROT_READ = (int) Ptrace.syscallValue("PROT_READ");
@@ -106,6 +110,8 @@ public final class Syscalls {
     public static final int LOCK_EX = (int) Ptrace.syscallValue("LOCK_EX");
     public static final int LOCK_NB = (int) Ptrace.syscallValue("LOCK_NB");
     public static final int F_DUPFD = (int) Ptrace.syscallValue("F_DUPFD");
+    public static final int F_SETFL = (int) Ptrace.syscallValue("F_SETFL");
+    public static final int F_GETFL = (int) Ptrace.syscallValue("F_GETFL");
     public static final int F_GETFD = (int) Ptrace.syscallValue("F_GETFD");
     public static final int F_SETFD = (int) Ptrace.syscallValue("F_SETFD");
     public static final int FD_CLOEXEC = (int) Ptrace.syscallValue("FD_CLOEXEC");

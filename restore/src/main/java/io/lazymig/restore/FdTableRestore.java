@@ -28,7 +28,7 @@ final class FdTableRestore {
     }
 
     static void restore(Injector in, Checkpoint cp, List<FdSlot> slots, IpMap ipMap) throws IOException {
-        FileOpeners openers = FileOpeners.with(ipMap);
+        FileOpeners openers = new FileOpeners(ipMap, cp.files());
         ParkedStdio stdio = ParkedStdio.park(in);
         Map<Integer, Integer> fdOfFile = new HashMap<>();
         for (FdSlot s : slots) {

@@ -4,18 +4,16 @@ import io.lazymig.images.FileObject;
 import java.io.IOException;
 import java.util.List;
 
-/** The opener of every file kind; the socket ones take the restore's --ip-map. */
+/** The opener of every file kind; the socket ones take the restore's --ip-map and the file table. */
 final class FileOpeners {
-    private static final FileOpeners DEFAULT = new FileOpeners(IpMap.NONE);
+    private static final FileOpeners DEFAULT = new FileOpeners(IpMap.NONE, List.of());
 
     private final List<FileOpener<?>> openers;
 
-    FileOpeners(IpMap ipMap) {
-        openers = List.of(new RegularFileOpener(), new DevNullOpener(), new TerminalOpener(), new InetSocketOpener(ipMap));
-    }
-
-    static FileOpeners with(IpMap ipMap) {
-        return ipMap.isEmpty() ? DEFAULT : new FileOpeners(ipMap);
+    /** The openers of one restore: {@code files} is the checkpoint's file table (pairs are made from it). */
+    FileOpeners(IpMap ipMap, List<FileObject> files) {
+        openers = List.of(new RegularFileOpener(), new DevNullOpener(), new TerminalOpener(), new InetSocketOpener(ipMap),
+                new UnixSockOpener(files));
     }
 
     static FileOpener<?> of(FileObject f) {
