@@ -66,12 +66,15 @@ public final class Preflight {
                     }
                     continue;
                 }
+                if (io.lazymig.jni.Sockets.netlink().stream().anyMatch(n -> n.ino() == ino)) {
+                    continue;
+                }
                 throw new DumpException("process " + pid + " fd " + fd + " is " + SocketReader.refusal(target));
             }
             String kind = unsupportedKind(pid, fd, target);
             if (kind != null) {
                 throw new DumpException("process " + pid + " fd " + fd + " is " + kind + " (" + target
-                        + "): only regular files, /dev/null, terminals, TCP/UDP and unix sockets are supported yet");
+                        + "): only regular files, /dev/null, terminals and TCP/UDP, unix and netlink sockets are supported yet");
             }
         }
     }

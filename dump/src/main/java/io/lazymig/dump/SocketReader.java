@@ -2,6 +2,7 @@ package io.lazymig.dump;
 
 import io.lazymig.images.FileObject;
 import io.lazymig.images.InetSocket;
+import io.lazymig.images.NetlinkSocket;
 import io.lazymig.images.UnixSock;
 import io.lazymig.jni.Sockets;
 import java.io.IOException;
@@ -79,7 +80,32 @@ final class SocketReader {
             }
             return sk;
         }
+        for (Sockets.Netlink n : Sockets.netlink()) {
+            if (n.ino() == ino) {
+                return readNetlink(id, fd, n, flags);
+            }
+        }
         throw new DumpException("process " + pid + " fd " + fd + " is " + refusal(target));
+    }
+
+    private NetlinkSocket readNetlink(int id, int fd, Sockets.Netlink n, int flags) throws IOException {
+        String where = "process " + pid + " fd " + fd;
+        if ((n.groups() >>> 32) != 0) {
+            throw new DumpException(where + " is a netlink socket (protocol " + n.protocol() + ") in multicast groups above "
+                    + "32 (0x" + Long.toHexString(n.groups()) + "): not supported");
+        }
+        int type = (int) inj.intSockOpt(fd, Sockets.SOL_SOCKET, Sockets.SO_TYPE);
+        try {
+            NetlinkSocket s = new NetlinkSocket(id, n.ino(), type == Sockets.SOCK_DGRAM ? NetlinkSocket.SOCK_DGRAM
+                    : NetlinkSocket.SOCK_RAW, n.protocol(), n.portid(), (int) n.groups(), n.dstPortid(), (int) n.dstGroup(),
+                    flags & ~(io.lazymig.jni.FileDescriptor.O_CLOEXEC | io.lazymig.jni.FileDescriptor.O_ACCMODE),
+                    SocketOptionsReader.read(fd, inj, false));
+            log.info("dump: process {} fd {}: {}: restored bound to the same groups (a new port id); messages queued on "
+                    + "it are not carried", pid, fd, s.describe());
+            return s;
+        } catch (IllegalArgumentException e) {
+            throw new DumpException(where + ": " + e.getMessage(), e);
+        }
     }
 
     /** The inodes of every socket process {@code pid} has open. */
@@ -109,12 +135,6 @@ final class SocketReader {
     /** What socket {@code target} is and why it is not restored: "a netlink socket (socket:[5]): ...". */
     static String refusal(String target) throws IOException {
         long ino = inode(target);
-        for (Sockets.Netlink n : Sockets.netlink()) {
-            if (n.ino() == ino) {
-                return "a netlink socket (" + target + ", protocol " + n.protocol()
-                        + "): netlink sockets are not supported yet";
-            }
-        }
         return "a socket (" + target + ") of a kind lazymig does not restore (raw, packet or another family)";
     }
 

@@ -10,10 +10,11 @@ import java.util.List;
  */
 final class FileCodecs {
     private static final List<FileCodec<?>> CODECS = List.of(new DevNullCodec(), new TerminalCodec(),
-            new RegularFileCodec(), new InetSocketCodec(), new UnixSockCodec());
+            new RegularFileCodec(), new InetSocketCodec(), new UnixSockCodec(),
+            new NetlinkSocketCodec());
 
     /** What the message about an unsupported kind says. */
-    static final String SUPPORTED = "lazymig restores regular files, /dev/null, terminals, inet and unix sockets only";
+    static final String SUPPORTED = "lazymig restores regular files, /dev/null, terminals, inet, unix and netlink sockets only";
 
     private FileCodecs() {
     }

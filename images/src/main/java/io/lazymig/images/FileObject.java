@@ -6,7 +6,7 @@ package io.lazymig.images;
  * files.img entry) and one writer in restore. A new kind (pipe, socket, eventfd, ...) is a new
  * record here, not a branch elsewhere.
  */
-public sealed interface FileObject permits RegularFile, DevNull, Terminal, InetSocket, UnixSock {
+public sealed interface FileObject permits RegularFile, DevNull, Terminal, InetSocket, UnixSock, NetlinkSocket {
     /** Its id in the file table (files.img), from 1. */
     int id();
 

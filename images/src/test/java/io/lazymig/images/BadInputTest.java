@@ -387,7 +387,7 @@ class BadInputTest {
         List<fdinfo_entry> fds = new ArrayList<>(images.readFdinfo(2));
         fds.set(3, fds.get(3).toBuilder().setType(fd_types.PIPE).build());
         images.writeFdinfo(2, fds);
-        assertEquals("fdinfo-2.img: fd 3 is of type PIPE; lazymig restores regular files, /dev/null, terminals, inet and unix sockets only", readFails());
+        assertEquals("fdinfo-2.img: fd 3 is of type PIPE; lazymig restores regular files, /dev/null, terminals, inet, unix and netlink sockets only", readFails());
     }
 
     @Test

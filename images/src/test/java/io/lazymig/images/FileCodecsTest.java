@@ -54,7 +54,7 @@ class FileCodecsTest {
     void anUnsupportedKindIsRefusedNamingItsType() {
         file_entry pipe = file_entry.newBuilder().setType(fd_types.PIPE).setId(9).build();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FileCodecs.decode(pipe));
-        assertEquals("file id 9 is of type PIPE; lazymig restores regular files, /dev/null, terminals, inet and unix sockets only", e.getMessage());
+        assertEquals("file id 9 is of type PIPE; lazymig restores regular files, /dev/null, terminals, inet, unix and netlink sockets only", e.getMessage());
         assertFalse(FileCodecs.supports(fd_types.PIPE));
         assertTrue(FileCodecs.supports(fd_types.REG));
     }

@@ -113,4 +113,20 @@ class SocketCodecsTest {
                         UnixSock.TCP_LISTEN, "app.sock".getBytes(), 0, 1, 0, SocketOptions.DEFAULTS, 0, -1, 0, 0,
                         java.util.List.of())).getMessage());
     }
+
+    @Test
+    void netlinkRoundTrip() {
+        NetlinkSocket uevent = new NetlinkSocket(9, 501, NetlinkSocket.SOCK_DGRAM, 15, 4242, 1, 0, 0, 04000,
+                SocketOptions.DEFAULTS);
+        file_entry e = FileCodecs.encode(uevent);
+        assertEquals(fd_types.NETLINKSK, e.getType());
+        assertEquals(1, e.getNlsk().getGroups(0));
+        assertEquals(uevent, FileCodecs.decode(e));
+        NetlinkSocket route = new NetlinkSocket(10, 502, NetlinkSocket.SOCK_RAW, 0, 0, 0, 0, 0, 0, SocketOptions.DEFAULTS);
+        assertEquals(route, FileCodecs.decode(FileCodecs.encode(route)));
+        assertFalse(route.isBound());
+        file_entry many = e.toBuilder().setNlsk(e.getNlsk().toBuilder().addGroups(2)).build();
+        assertEquals("file id 9: netlink groups above 32 are not supported",
+                assertThrows(IllegalArgumentException.class, () -> FileCodecs.decode(many)).getMessage());
+    }
 }

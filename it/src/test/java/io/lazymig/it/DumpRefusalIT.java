@@ -24,9 +24,9 @@ class DumpRefusalIT {
     @CsvSource(delimiter = '|', value = {
         "child   | has child processes \\(\\d+\\): process trees are not supported yet",
         "socket  | fd 3 is a socket \\(socket:\\[\\d+\\]\\) of a kind lazymig does not restore \\(raw, packet or another family\\)",
-        "eventfd | fd 3 is an eventfd \\(anon_inode:\\[eventfd\\]\\): only regular files, /dev/null, terminals, TCP/UDP and unix sockets are supported yet",
-        "pipe    | fd 3 is a pipe \\(pipe:\\[\\d+\\]\\): only regular files, /dev/null, terminals, TCP/UDP and unix sockets are supported yet",
-        "io_uring | fd 3 is an io_uring \\(anon_inode:\\[io_uring\\]\\): only regular files, /dev/null, terminals, TCP/UDP and unix sockets are supported yet",
+        "eventfd | fd 3 is an eventfd \\(anon_inode:\\[eventfd\\]\\): only regular files, /dev/null, terminals and TCP/UDP, unix and netlink sockets are supported yet",
+        "pipe    | fd 3 is a pipe \\(pipe:\\[\\d+\\]\\): only regular files, /dev/null, terminals and TCP/UDP, unix and netlink sockets are supported yet",
+        "io_uring | fd 3 is an io_uring \\(anon_inode:\\[io_uring\\]\\): only regular files, /dev/null, terminals and TCP/UDP, unix and netlink sockets are supported yet",
         "seccomp | thread \\d+ \\(filtered\\) has seccomp filter \\(Seccomp: 2\\): seccomp is not supported yet",
     })
     @Timeout(60)

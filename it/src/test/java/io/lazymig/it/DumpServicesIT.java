@@ -41,7 +41,7 @@ class DumpServicesIT {
     private static final Pattern NEXT_ISSUE = Pattern.compile("anon_inode:\\[(eventpoll|eventfd)\\]|pipe:\\[\\d+\\]|socket:\\[\\d+\\]");
     private static final Pattern REFUSAL = Pattern.compile(
             "lazymig dump: process (\\d+) fd (\\d+) is an? (eventpoll|eventfd|pipe|socket) \\(([^)]*)\\): "
-                    + "only regular files, /dev/null, terminals, TCP/UDP and unix sockets are supported yet\n");
+                    + "only regular files, /dev/null, terminals and TCP/UDP, unix and netlink sockets are supported yet\n");
 
     @TempDir
     Path dir;

@@ -40,7 +40,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * serve; an established TCP connection comes back closed (the application's next read fails) and
  * the dump's summary counts it; --ip-map moves a bound address, and an address this host lacks is
  * an error naming the socket; unix socketpairs keep their queued data and unix listeners serve
- * again; a unix peer outside the process is refused; a corrupt socket entry is one clear error.
+ * again; a unix peer outside the process is refused; netlink sockets are bound again to their
+ * groups; a corrupt socket entry is one clear error.
  */
 class SocketsIT {
     @TempDir
@@ -231,7 +232,72 @@ class SocketsIT {
         }
     }
 
+    /**
+     * A python process's netlink sockets (route, bound to RTMGRP_LINK; uevent, group 1) come back
+     * with their protocols and groups, and the route socket answers an RTM_GETLINK dump after restore.
+     */
+    @Test
+    @Timeout(180)
+    void netlinkRouteAndUevent() throws Exception {
+        String script = String.join("\n",
+                "import socket, struct, time, os",
+                "r = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE); r.bind((0, 1))",
+                "u = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 15); u.bind((0, 1))",
+                "n = 0; asked = False",
+                "while True:",
+                "    print(f'pid {os.getpid()} counter {n} sum 0', flush=True); n += 1; time.sleep(0.05)",
+                "    if not asked and os.path.exists('ask'):",
+                "        asked = True",
+                "        r.send(struct.pack('=LHHLLBxxx', 20, 18, 0x301, 1, 0, 0))",  // RTM_GETLINK, NLM_F_REQUEST|DUMP
+                "        links = 0; done = False",
+                "        while not done:",
+                "            data = r.recv(65536); off = 0",
+                "            while off < len(data):",
+                "                ln, ty = struct.unpack_from('=LH', data, off)",
+                "                if ty == 3: done = True; break",
+                "                if ty == 16: links += 1",
+                "                off += (ln + 3) & ~3",
+                "        print(f'links {links}', flush=True)",
+                "");
+        RestoreWorkload w = RestoreWorkload.start(dir, "netlink", List.of("/usr/bin/python3", "-c", script));
+        try (RestoreCycle c = new RestoreCycle(dir, w)) {
+            w.awaitLine("counter 1", l -> l.counter() >= 1);
+            String before = netlinkOf(w.pid);
+            c.dump(3, false);
+            c.restore();
+            c.awaitRestoredLine();
+            assertEquals(before, netlinkOf(w.pid), "protocols and groups of the process's netlink sockets");
+            Files.writeString(dir.resolve("ask"), "");
+            String links = awaitRaw(w, "links ");
+            assertTrue(Integer.parseInt(links.substring(6)) >= 1, "the route socket answers: " + links);
+            c.killRestoredAndAwaitRestore();
+        }
+    }
+
     // ---- helpers
+
+    /** "protocol groups" of each netlink socket process {@code pid} has, from /proc/net/netlink, sorted. */
+    private static String netlinkOf(int pid) throws IOException {
+        java.util.Set<String> inodes = new java.util.HashSet<>();
+        try (var s = Files.list(Path.of("/proc", Integer.toString(pid), "fd"))) {
+            for (Path p : s.toList()) {
+                String t = Files.readSymbolicLink(p).toString();
+                if (t.startsWith("socket:[")) {
+                    inodes.add(t.substring(8, t.length() - 1));
+                }
+            }
+        }
+        List<String> out = new ArrayList<>();
+        for (String l : Files.readAllLines(Path.of("/proc/net/netlink")).subList(1, Files.readAllLines(Path.of("/proc/net/netlink")).size())) {
+            String[] f = l.trim().split("\\s+");
+            if (inodes.contains(f[f.length - 1])) {
+                out.add(f[1] + " " + f[3]);
+            }
+        }
+        java.util.Collections.sort(out);
+        assertEquals(2, out.size(), "two netlink sockets: " + out);
+        return out.toString();
+    }
 
     private static String awaitRaw(RestoreWorkload w, String prefix) throws IOException, InterruptedException {
         long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RestoreWorkload.PATIENCE_MS);

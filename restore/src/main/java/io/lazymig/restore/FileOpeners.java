@@ -13,7 +13,7 @@ final class FileOpeners {
     /** The openers of one restore: {@code files} is the checkpoint's file table (pairs are made from it). */
     FileOpeners(IpMap ipMap, List<FileObject> files) {
         openers = List.of(new RegularFileOpener(), new DevNullOpener(), new TerminalOpener(), new InetSocketOpener(ipMap),
-                new UnixSockOpener(files));
+                new UnixSockOpener(files), new NetlinkSocketOpener());
     }
 
     static FileOpener<?> of(FileObject f) {
