@@ -1,6 +1,6 @@
 /*
  * restore-sockets: a small server with the sockets a test can check after dump and restore.
- * Ports from BASE: a TCP listener on 127.0.0.1:BASE (SO_REUSEADDR, TCP_NODELAY, SO_KEEPALIVE,
+ * Ports from BASE: a TCP listener on ADDR:BASE (default 127.0.0.1; SO_REUSEADDR, TCP_NODELAY, SO_KEEPALIVE,
  * SO_RCVBUF 65536, backlog 7), a TCP listener on [::]:BASE+1 (IPV6_V6ONLY, SO_REUSEADDR,
  * SO_REUSEPORT), a UDP socket on 127.0.0.1:BASE+2 and one on [::1]:BASE+3, and one established
  * TCP connection of its own (a client connected to the first listener, and the accepted end).
@@ -11,7 +11,7 @@
  * eof; or the errno name) and A, B are the listeners' options read back with getsockopt
  * (reuseaddr nodelay keepalive rcvbuf / v6only reuseaddr reuseport, as digits and a number).
  *
- * usage: restore-sockets BASE INTERVAL_MS
+ * usage: restore-sockets BASE INTERVAL_MS [ADDR]
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -87,15 +87,16 @@ static const char *conn_state(int fd)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: restore-sockets BASE INTERVAL_MS\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: restore-sockets BASE INTERVAL_MS [ADDR]\n");
         return 2;
     }
     int base = atoi(argv[1]);
     long interval = strtol(argv[2], NULL, 10);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    int l4 = bound(AF_INET, SOCK_STREAM, "127.0.0.1", base);
+    const char *addr = argc == 4 ? argv[3] : "127.0.0.1";
+    int l4 = bound(AF_INET, SOCK_STREAM, addr, base);
     set(l4, IPPROTO_TCP, TCP_NODELAY, 1);
     set(l4, SOL_SOCKET, SO_KEEPALIVE, 1);
     set(l4, SOL_SOCKET, SO_RCVBUF, 65536);
@@ -108,7 +109,7 @@ int main(int argc, char **argv)
     }
     int client = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(base) };
-    inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    inet_pton(AF_INET, addr, &to.sin_addr);
     if (client < 0 || connect(client, (struct sockaddr *)&to, sizeof(to)) != 0) {
         perror("connect");
         return 1;
