@@ -181,7 +181,7 @@ final class Injections implements AutoCloseable {
 
     /**
      * Socket {@code fd}'s whole receive queue, by recvmsg(MSG_PEEK | MSG_DONTWAIT) injected with
-     * SO_PEEK_OFF stepping through it (set back to -1, its default, after): nothing is consumed.
+     * SO_PEEK_OFF stepping through it (set back to what it was after): nothing is consumed.
      * A stream's bytes come as one packet; a datagram or seqpacket queue packet by packet. No
      * control buffer is given, so passed fds are never installed: MSG_CTRUNC says they were there.
      */
@@ -194,6 +194,7 @@ final class Injections implements AutoCloseable {
         java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
         boolean control = false;
         long total = 0;
+        long peekOff = intSockOpt(fd, Sockets.SOL_SOCKET, Sockets.SO_PEEK_OFF); // -1 unless the program set one
         try {
             long rc = setIntSockOpt(fd, Sockets.SOL_SOCKET, Sockets.SO_PEEK_OFF, 0);
             if (Syscalls.isError(rc)) {
@@ -239,7 +240,7 @@ final class Injections implements AutoCloseable {
                 }
             }
         } finally {
-            setIntSockOpt(fd, Sockets.SOL_SOCKET, Sockets.SO_PEEK_OFF, -1);
+            setIntSockOpt(fd, Sockets.SOL_SOCKET, Sockets.SO_PEEK_OFF, peekOff < 0 ? -1 : (int) peekOff);
             check("munmap(peek buffer)", injector.inject(Syscalls.MUNMAP, region, PEEK_BUFFER + page));
         }
         if (stream && bytes.size() > 0) {

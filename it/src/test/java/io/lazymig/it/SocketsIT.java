@@ -95,6 +95,13 @@ class SocketsIT {
             assertThat(greeting("127.0.0.1", base), containsString("hello " + base));
             RestoreLauncher.Result d = c.dump(3, false);
             assertThat(d.stdout(), containsString("2 TCP connection(s) closed"));
+            if (!lazy) {
+                String files = crit("files.img", c.images);
+                assertThat(files, containsString("\"type\": \"INETSK\""));
+                assertThat(files, containsString("\"src_port\": " + (base + 1)));
+                assertThat(files, containsString("\"v6only\": true"));
+                assertThat(files, containsString("\"state\": \"ESTABLISHED\""));
+            }
             if (lazy) {
                 c.restoreFromLocalDaemon();
             } else {
@@ -188,6 +195,14 @@ class SocketsIT {
             assertEquals("unix hello " + sock + "\n", unixGreeting(UnixDomainSocketAddress.of(sock)));
             c.dump(3, false);
             assertTrue(Files.exists(c.images.resolve("sk-queues.img")), "the queued data is in sk-queues.img");
+            if (!lazy) { // crit decodes the socket images (Debian's crit, as DumpImagesIT uses)
+                String files = crit("files.img", c.images);
+                assertThat(files, containsString("\"type\": \"UNIXSK\""));
+                assertThat(files, containsString("\"type\": \"SEQPACKET\""));
+                assertThat(files, containsString("\"state\": \"LISTEN\""));
+                String queues = crit("sk-queues.img", c.images);
+                assertEquals(7, queues.split("\"id_for\"", -1).length - 1, "7 queued packets:\n" + queues);
+            }
             if (lazy) {
                 c.restoreFromLocalDaemon();
             } else {
@@ -275,6 +290,14 @@ class SocketsIT {
     }
 
     // ---- helpers
+
+    private static String crit(String image, Path dir) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(Crit.system());
+        cmd.addAll(List.of("show", dir.resolve(image).toString()));
+        ChildGroup.Finished f = ChildGroup.run(120, cmd);
+        assertTrue(!f.timedOut() && f.exit() == 0, "crit show " + image + ":\n" + f.output());
+        return f.output();
+    }
 
     /** "protocol groups" of each netlink socket process {@code pid} has, from /proc/net/netlink, sorted. */
     private static String netlinkOf(int pid) throws IOException {
