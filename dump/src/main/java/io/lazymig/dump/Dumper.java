@@ -86,7 +86,7 @@ public final class Dumper {
             long t0 = frozen.seizedAt();
             FrozenSteps.Clock clock = new FrozenSteps.Clock(t0);
             clock.lap(FrozenSteps.FREEZE);
-            Preflight.check(o.pid()); // again, now that nothing can change under us
+            Preflight.checkFrozen(o.pid()); // again, now that nothing can change under us
             clock.lap(FrozenSteps.PREFLIGHT);
             int pid = o.pid();
             List<ThreadState> threads = new ArrayList<>();

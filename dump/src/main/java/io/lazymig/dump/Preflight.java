@@ -20,6 +20,19 @@ public final class Preflight {
 
     /** What a migration or a restore of the dump needs: one process (threads and all), regular files, and the rest. */
     public static void check(int pid) throws IOException {
+        check(pid, true);
+    }
+
+    /**
+     * The check again once the process is frozen, against races: sockets are left to the dump's
+     * socket reader, which refuses the same ones with the same words (sparing the frozen time of
+     * listing the namespace's sockets twice).
+     */
+    static void checkFrozen(int pid) throws IOException {
+        check(pid, false);
+    }
+
+    private static void check(int pid, boolean sockets) throws IOException {
         Path proc = Path.of("/proc", Integer.toString(pid));
         if (pid <= 0 || !Files.isDirectory(proc)) {
             throw new DumpException("no process " + pid);
@@ -43,6 +56,9 @@ public final class Preflight {
         for (int fd : openFds(pid)) {
             String target = fdTarget(pid, fd);
             if (SocketReader.isSocket(target)) {
+                if (!sockets) {
+                    continue;
+                }
                 String netns = SocketReader.netnsRefusal(pid);
                 if (netns != null) {
                     throw new DumpException("process " + pid + " fd " + fd + " is a socket (" + target + ") and the process "

@@ -27,6 +27,7 @@ final class SocketReader {
     private final Injections inj;
     private InetSockets inet;
     private UnixSockets unix;
+    private boolean netnsChecked;
     private int closedConnections;
     private int waitingConnections;
 
@@ -44,6 +45,14 @@ final class SocketReader {
     }
 
     FileObject read(int id, int fd, String target, int flags) throws IOException {
+        if (!netnsChecked) {
+            String netns = netnsRefusal(pid);
+            if (netns != null) {
+                throw new DumpException("process " + pid + " fd " + fd + " is a socket (" + target + ") and the process "
+                        + netns);
+            }
+            netnsChecked = true;
+        }
         long ino = inode(target);
         Sockets.Inet s = inet().find(ino);
         if (s != null) {
