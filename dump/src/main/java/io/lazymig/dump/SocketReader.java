@@ -73,11 +73,12 @@ final class SocketReader {
         Sockets.Unix u = unix().find(ino);
         if (u != null) {
             String where = "process " + pid + " fd " + fd;
-            String no = unix().refusal(u, processSockets(pid));
+            Set<Long> mine = processSockets(pid);
+            String no = unix().refusal(u, mine);
             if (no != null) {
                 throw new DumpException(where + " is " + no);
             }
-            UnixSock sk = unix().read(id, fd, u, flags, inj, where);
+            UnixSock sk = unix().read(id, fd, u, flags, inj, where, mine);
             if (sk.isListening() && u.pendingCount() > 0) {
                 waitingConnections += u.pendingCount();
                 log.info("dump: process {} fd {}: {} has {} connection(s) waiting to be accepted: they stay on this host",

@@ -43,6 +43,9 @@ final class UnixSockets {
     /** Why socket {@code u} cannot be restored, or null; {@code mine} are the process's socket inodes. */
     String refusal(Sockets.Unix u, Set<Long> mine) {
         if (u.peer() != 0) {
+            if (!mine.contains(u.peer()) && externalName(u) != null) {
+                return null; // a datagram socket connected to a named socket outside (/dev/log): reconnected by name
+            }
             if (!mine.contains(u.peer())) {
                 return "a unix socket connected to socket:[" + u.peer() + "], which is not this process's: "
                         + "its peer cannot move with it (not supported)";
@@ -59,8 +62,21 @@ final class UnixSockets {
         return null;
     }
 
-    /** Socket {@code fd} as a file object: sock_diag's state, its options and queue asked from the process. */
-    UnixSock read(int id, int fd, Sockets.Unix u, int flags, Injections inj, String where) throws IOException {
+    /** The name of the peer a datagram socket {@code u} is connected to, when that peer is named, else null. */
+    byte[] externalName(Sockets.Unix u) {
+        Sockets.Unix p = byIno.get(u.peer());
+        if (u.type() != Sockets.SOCK_DGRAM || p == null || p.name().length == 0 || p.peer() == u.ino()) {
+            return null;
+        }
+        return p.name();
+    }
+
+    /**
+     * Socket {@code fd} as a file object: sock_diag's state, its options and queue asked from the
+     * process; {@code mine} are the process's socket inodes (a peer among them is in the checkpoint).
+     */
+    UnixSock read(int id, int fd, Sockets.Unix u, int flags, Injections inj, String where, Set<Long> mine)
+            throws IOException {
         SocketOptions opts = SocketOptionsReader.read(fd, inj, false);
         boolean listening = u.state() == Sockets.TCP_LISTEN;
         java.util.List<byte[]> queue = java.util.List.of();
@@ -71,6 +87,12 @@ final class UnixSockets {
                         + "fds, SCM_RIGHTS, or credentials): not supported yet");
             }
             queue = q.packets();
+        }
+        byte[] peerName = new byte[0];
+        long peer = u.peer();
+        if (peer != 0 && !mine.contains(peer)) {
+            peerName = externalName(u);
+            peer = 0; // not in the checkpoint: the name is what restore connects to
         }
         int mode = -1;
         int uid = 0;
@@ -91,8 +113,9 @@ final class UnixSockets {
             }
         }
         try {
-            return new UnixSock(id, u.ino(), u.type(), u.state(), u.name(), u.peer(), listening ? u.wqueue() : 0,
-                    flags & ~(FileDescriptor.O_CLOEXEC | FileDescriptor.O_ACCMODE), opts, u.shutdown(), mode, uid, gid, queue);
+            return new UnixSock(id, u.ino(), u.type(), u.state(), u.name(), peer, listening ? u.wqueue() : 0,
+                    flags & ~(FileDescriptor.O_CLOEXEC | FileDescriptor.O_ACCMODE), opts, u.shutdown(), mode, uid, gid, queue,
+                    peerName);
         } catch (IllegalArgumentException e) {
             throw new DumpException(where + ": " + e.getMessage(), e);
         }

@@ -11,10 +11,13 @@ import java.util.List;
  * options, shutdown mask, the mode and owner of its socket file (a path; mode -1: unknown), and
  * the data waiting in its receive queue (sk-queues.img), one entry per packet (a stream: one
  * entry for all its bytes). Restore makes a pair of two sockets that are each other's peer with
- * socketpair and sends each one's queue through the other.
+ * socketpair and sends each one's queue through the other. {@code peerName} (empty: none) is the
+ * name of a peer outside the process that a datagram socket is connected to (/dev/log): restore
+ * connects it to that name again.
  */
 public record UnixSock(int id, long ino, int type, int state, byte[] name, long peer, int backlog, int flags,
-        SocketOptions opts, int shutdown, int mode, int uid, int gid, List<byte[]> queue) implements FileObject {
+        SocketOptions opts, int shutdown, int mode, int uid, int gid, List<byte[]> queue, byte[] peerName)
+        implements FileObject {
     public static final int SOCK_STREAM = 1;
     public static final int SOCK_DGRAM = 2;
     public static final int SOCK_SEQPACKET = 5;
@@ -44,6 +47,11 @@ public record UnixSock(int id, long ino, int type, int state, byte[] name, long 
             throw new IllegalArgumentException("unix socket " + id + ": backlog " + backlog + ", shutdown " + shutdown);
         }
         name = name.clone();
+        peerName = peerName.clone();
+        if (peerName.length > MAX_NAME || (peerName.length > 0 && type != SOCK_DGRAM)) {
+            throw new IllegalArgumentException("unix socket " + id + ": a peer name of " + peerName.length
+                    + " bytes on a socket of type " + type + " (only a datagram socket reconnects by name)");
+        }
         List<byte[]> q = new ArrayList<>();
         for (byte[] p : queue) {
             q.add(p.clone());
@@ -54,6 +62,16 @@ public record UnixSock(int id, long ino, int type, int state, byte[] name, long 
     @Override
     public byte[] name() {
         return name.clone();
+    }
+
+    @Override
+    public byte[] peerName() {
+        return peerName.clone();
+    }
+
+    /** A datagram socket connected to a named peer outside the process. */
+    public boolean reconnectsByName() {
+        return peerName.length > 0;
     }
 
     public boolean isListening() {
@@ -79,7 +97,7 @@ public record UnixSock(int id, long ino, int type, int state, byte[] name, long 
 
     /** The same socket with {@code packets} as its receive queue (sk-queues.img read back). */
     public UnixSock withQueue(List<byte[]> packets) {
-        return new UnixSock(id, ino, type, state, name, peer, backlog, flags, opts, shutdown, mode, uid, gid, packets);
+        return new UnixSock(id, ino, type, state, name, peer, backlog, flags, opts, shutdown, mode, uid, gid, packets, peerName);
     }
 
     @Override
@@ -87,7 +105,10 @@ public record UnixSock(int id, long ino, int type, int state, byte[] name, long 
         String t = type == SOCK_STREAM ? "stream" : type == SOCK_DGRAM ? "datagram" : "seqpacket";
         String n = name.length == 0 ? "" : isAbstract() ? " @" + new String(name, 1, name.length - 1,
                 java.nio.charset.StandardCharsets.UTF_8) : " " + path();
-        return "unix " + t + (isListening() ? " listening on" : "") + n + (peer != 0 ? " (peer socket:[" + peer + "])" : "");
+        String p = peerName.length > 0 ? " (connected to " + (peerName[0] == 0 ? "@" + new String(peerName, 1,
+                peerName.length - 1, java.nio.charset.StandardCharsets.UTF_8) : new String(peerName,
+                java.nio.charset.StandardCharsets.UTF_8)) + ")" : peer != 0 ? " (peer socket:[" + peer + "])" : "";
+        return "unix " + t + (isListening() ? " listening on" : "") + n + p;
     }
 
     @Override
@@ -102,7 +123,8 @@ public record UnixSock(int id, long ino, int type, int state, byte[] name, long 
         }
         return id == s.id && ino == s.ino && type == s.type && state == s.state && Arrays.equals(name, s.name)
                 && peer == s.peer && backlog == s.backlog && flags == s.flags && opts.equals(s.opts)
-                && shutdown == s.shutdown && mode == s.mode && uid == s.uid && gid == s.gid;
+                && shutdown == s.shutdown && mode == s.mode && uid == s.uid && gid == s.gid
+                && Arrays.equals(peerName, s.peerName);
     }
 
     @Override

@@ -31,6 +31,9 @@ final class UnixSockCodec implements FileCodec<UnixSock> {
                 .setState(s.state()).setFlags(s.flags()).setUflags(0).setBacklog(s.backlog()).setPeer((int) s.peer())
                 .setFown(SocketCodecs.NO_OWNER).setOpts(SocketCodecs.encode(s.opts()))
                 .setName(ByteString.copyFrom(s.name())).setShutdown(sk_shutdown.forNumber(s.shutdown()));
+        if (s.reconnectsByName()) {
+            b.setLmPeerName(ByteString.copyFrom(s.peerName()));
+        }
         if (s.mode() >= 0) {
             b.setFilePerms(file_perms_entry.newBuilder().setMode(s.mode()).setUid(s.uid()).setGid(s.gid()));
         }
@@ -52,6 +55,6 @@ final class UnixSockCodec implements FileCodec<UnixSock> {
                 s.getName().toByteArray(), Integer.toUnsignedLong(s.getPeer()), s.getBacklog(), s.getFlags(),
                 SocketCodecs.decode(s.getOpts()), s.hasShutdown() ? s.getShutdown().getNumber() : 0,
                 perms ? s.getFilePerms().getMode() : -1, perms ? s.getFilePerms().getUid() : 0,
-                perms ? s.getFilePerms().getGid() : 0, List.of());
+                perms ? s.getFilePerms().getGid() : 0, List.of(), s.getLmPeerName().toByteArray());
     }
 }

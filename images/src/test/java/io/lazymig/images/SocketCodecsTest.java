@@ -78,7 +78,7 @@ class SocketCodecsTest {
     void unixSocketRoundTripAndItsQueueInSkQueues(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
             throws Exception {
         UnixSock listener = new UnixSock(5, 77, UnixSock.SOCK_STREAM, UnixSock.TCP_LISTEN, "/run/app.sock".getBytes(), 0,
-                16, 04000, SocketOptions.DEFAULTS, 0, 0660, 0, 0, java.util.List.of());
+                16, 04000, SocketOptions.DEFAULTS, 0, 0660, 0, 0, java.util.List.of(), new byte[0]);
         file_entry e = FileCodecs.encode(listener);
         assertEquals(fd_types.UNIXSK, e.getType());
         assertEquals(0660, e.getUsk().getFilePerms().getMode());
@@ -86,7 +86,8 @@ class SocketCodecsTest {
         assertEquals("unix stream listening on /run/app.sock", listener.describe());
 
         UnixSock end = new UnixSock(6, 78, UnixSock.SOCK_DGRAM, UnixSock.TCP_ESTABLISHED, new byte[] {0, 'x'}, 79, 0, 0,
-                SocketOptions.DEFAULTS, 2, -1, 0, 0, java.util.List.of("d1".getBytes(), new byte[0], "d3".getBytes()));
+                SocketOptions.DEFAULTS, 2, -1, 0, 0, java.util.List.of("d1".getBytes(), new byte[0], "d3".getBytes()),
+                new byte[0]);
         assertTrue(end.isAbstract());
         assertFalse(FileCodecs.encode(end).getUsk().hasFilePerms());
         ImageDir d = ImageDir.of(dir);
@@ -111,7 +112,11 @@ class SocketCodecsTest {
         assertEquals("unix socket 5: name app.sock is a relative path (not supported)",
                 assertThrows(IllegalArgumentException.class, () -> new UnixSock(5, 1, UnixSock.SOCK_STREAM,
                         UnixSock.TCP_LISTEN, "app.sock".getBytes(), 0, 1, 0, SocketOptions.DEFAULTS, 0, -1, 0, 0,
-                        java.util.List.of())).getMessage());
+                        java.util.List.of(), new byte[0])).getMessage());
+        UnixSock log = new UnixSock(7, 3, UnixSock.SOCK_DGRAM, UnixSock.TCP_ESTABLISHED, new byte[0], 99, 0, 0,
+                SocketOptions.DEFAULTS, 0, -1, 0, 0, java.util.List.of(), "/dev/log".getBytes());
+        assertEquals(log, FileCodecs.decode(FileCodecs.encode(log)));
+        assertEquals("unix datagram (connected to /dev/log)", log.describe());
     }
 
     @Test

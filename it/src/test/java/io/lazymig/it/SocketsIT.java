@@ -248,6 +248,49 @@ class SocketsIT {
     }
 
     /**
+     * A datagram socket connected to a named socket outside the process (a syslog-like server's, as
+     * /dev/log is) is connected to that name again: what it sends after restore reaches the server.
+     */
+    @Test
+    @Timeout(180)
+    void datagramToAnOutsideLogSocketReconnects() throws Exception {
+        Path log = dir.resolve("log.sock");
+        Path received = dir.resolve("received.txt");
+        String server = String.join("\n",
+                "import socket, os, sys",
+                "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])",
+                "print(f'pid {os.getpid()} counter 0 sum 0', flush=True)",
+                "while True:",
+                "    with open(sys.argv[2], 'a') as f: f.write(s.recv(200).decode() + '\\n')",
+                "");
+        String client = String.join("\n",
+                "import socket, os, sys, time",
+                "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.connect(sys.argv[1]); s.send(b'before')",
+                "n = 0; sent = False",
+                "while True:",
+                "    print(f'pid {os.getpid()} counter {n} sum 0', flush=True); n += 1; time.sleep(0.05)",
+                "    if not sent and os.path.exists('send'): s.send(b'after'); sent = True",
+                "");
+        try (RestoreWorkload logServer = RestoreWorkload.start(dir, "logd", List.of("/usr/bin/python3", "-c", server,
+                log.toString(), received.toString()))) {
+            logServer.awaitLine("counter 0", l -> true);
+            RestoreWorkload w = RestoreWorkload.start(dir, "logger", List.of("/usr/bin/python3", "-c", client, log.toString()));
+            try (RestoreCycle c = new RestoreCycle(dir, w)) {
+                c.dump(3, false);
+                c.restore();
+                c.awaitRestoredLine();
+                Files.writeString(dir.resolve("send"), "");
+                long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RestoreWorkload.PATIENCE_MS);
+                while (System.nanoTime() < end && !(Files.exists(received) && Files.readString(received).contains("after"))) {
+                    Thread.sleep(20);
+                }
+                assertEquals("before\nafter\n", Files.readString(received), "the server got both datagrams");
+                c.killRestoredAndAwaitRestore();
+            }
+        }
+    }
+
+    /**
      * A python process's netlink sockets (route, bound to RTMGRP_LINK; uevent, group 1) come back
      * with their protocols and groups, and the route socket answers an RTM_GETLINK dump after restore.
      */

@@ -24,7 +24,8 @@ import java.util.Map;
  * it had queued, in order. A listener is bound to its name again (a stale socket file at its path
  * is removed first; the file gets its mode and owner back) and listens with its backlog; a bound
  * datagram socket gets its queue from a throw-away sender (the original senders' addresses are
- * not kept). One instance per restore: it holds the parked ends.
+ * not kept); a datagram socket connected to a named socket outside (/dev/log) is connected to that
+ * name again. One instance per restore: it holds the parked ends.
  */
 final class UnixSockOpener implements FileOpener<UnixSock> {
     /** Where the far end of a pair waits for its slot (above restore's parked stdio). */
@@ -59,6 +60,16 @@ final class UnixSockOpener implements FileOpener<UnixSock> {
         long sfd = socket(in, s, what);
         if (s.name().length > 0) {
             bind(in, sfd, s, what);
+        }
+        if (s.reconnectsByName()) {
+            in.resetScratch();
+            ByteBuffer addr = sockaddr(s.peerName());
+            long at = in.put(addr);
+            long rc = in.raw(Syscalls.CONNECT, sfd, at, addr.capacity());
+            if (Syscalls.isError(rc)) {
+                throw new RestoreException("cannot connect " + what + " again: " + Errno.name(Syscalls.errno(rc)) + " ("
+                        + Errno.text(Syscalls.errno(rc)) + ")");
+            }
         }
         if (s.isListening()) {
             in.call("listen " + what, Syscalls.LISTEN, sfd, s.backlog());
