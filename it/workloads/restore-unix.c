@@ -2,12 +2,13 @@
  * restore-unix: unix sockets with data in flight, for dump and restore. It makes a stream
  * socketpair with bytes queued both ways, a datagram socketpair with three datagrams queued on one
  * end, a seqpacket socketpair with two packets, a stream listener bound to PATH (mode 0660,
- * backlog 5) and one bound to the abstract name ABSTRACT (backlog 3). Every INTERVAL ms it
+ * backlog 5) and one bound to the abstract name ABSTRACT (backlog 3), and a datagram socket bound
+ * to the abstract name ABSTRACT-dg with two datagrams from a sender that is gone. Every INTERVAL ms it
  * answers clients of both listeners "unix hello NAME\n" and prints
  *   pid P counter N sum 0 t MS
  * Once the file "drain" exists in its directory it reads every queue once, without blocking, and
  * prints
- *   drained a=pong-from-b b=ping-from-a y=d1,d2,d3 q=s1,s2
+ *   drained a=pong-from-b b=ping-from-a y=d1,d2,d3 q=s1,s2 z=u1,u2
  * with what it read (what it had queued before the dump, if nothing was lost or doubled).
  *
  * usage: restore-unix PATH ABSTRACT INTERVAL_MS
@@ -88,6 +89,17 @@ int main(int argc, char **argv)
             die("send dgram");
     if (send(sp[0], "s1", 2, 0) != 2 || send(sp[0], "s2", 2, 0) != 2)
         die("send seqpacket");
+    int bd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    struct sockaddr_un ba = { .sun_family = AF_UNIX };
+    int bn = snprintf(ba.sun_path + 1, sizeof(ba.sun_path) - 1, "%s-dg", argv[2]);
+    socklen_t blen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + bn);
+    if (bd < 0 || bind(bd, (struct sockaddr *)&ba, blen) != 0)
+        die("bind dgram");
+    int sender = socket(AF_UNIX, SOCK_DGRAM, 0);
+    if (sendto(sender, "u1", 2, 0, (struct sockaddr *)&ba, blen) != 2
+        || sendto(sender, "u2", 2, 0, (struct sockaddr *)&ba, blen) != 2)
+        die("sendto dgram");
+    close(sender);
     int lp = listener(argv[1], 0, 5);
     int la = listener(argv[2], 1, 3);
 
@@ -114,12 +126,13 @@ int main(int argc, char **argv)
         long ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
         printf("pid %d counter %ld sum 0 t %ld\n", getpid(), counter, ms);
         if (!drained && access("drain", F_OK) == 0) {
-            char a[128], b[128], y[128], q[128];
+            char a[128], b[128], y[128], q[128], z[128];
             drain(st[0], a, sizeof(a));
             drain(st[1], b, sizeof(b));
             drain(dg[1], y, sizeof(y));
             drain(sp[1], q, sizeof(q));
-            printf("drained a=%s b=%s y=%s q=%s\n", a, b, y, q);
+            drain(bd, z, sizeof(z));
+            printf("drained a=%s b=%s y=%s q=%s z=%s\n", a, b, y, q, z);
             drained = 1;
         }
     }

@@ -201,7 +201,7 @@ class SocketsIT {
                 assertThat(files, containsString("\"type\": \"SEQPACKET\""));
                 assertThat(files, containsString("\"state\": \"LISTEN\""));
                 String queues = crit("sk-queues.img", c.images);
-                assertEquals(7, queues.split("\"id_for\"", -1).length - 1, "7 queued packets:\n" + queues);
+                assertEquals(9, queues.split("\"id_for\"", -1).length - 1, "9 queued packets:\n" + queues);
             }
             if (lazy) {
                 c.restoreFromLocalDaemon();
@@ -211,7 +211,7 @@ class SocketsIT {
             c.awaitRestoredLine();
             Files.writeString(dir.resolve("drain"), "");
             String drained = awaitRaw(w, "drained ");
-            assertEquals("drained a=pong-from-b b=ping-from-a y=d1,d2,d3 q=s1,s2", drained, "every queue, once, in order");
+            assertEquals("drained a=pong-from-b b=ping-from-a y=d1,d2,d3 q=s1,s2 z=u1,u2", drained, "every queue, once, in order");
             assertEquals("unix hello " + sock + "\n", unixGreeting(UnixDomainSocketAddress.of(sock)));
             assertEquals("rw-rw----", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(sock)));
             assertThat(abstractGreeting(abstractName), containsString("unix hello " + abstractName));
