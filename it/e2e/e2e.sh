@@ -27,7 +27,7 @@
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key migrate-static migrate-dynamic migrate-python migrate-threads migrate-python-threads migrate-eventfds migrate-jvm migrate-tree migrate-pipeline migrate-node migrate-wrong-key migrate-no-agent migrate-agent-kill"
+CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key migrate-static migrate-dynamic migrate-python migrate-threads migrate-python-threads migrate-eventfds migrate-jvm migrate-tree migrate-pipeline migrate-node migrate-sockets migrate-http migrate-wrong-key migrate-no-agent migrate-agent-kill"
 E2E_MIB=${E2E_MIB:-64}
 E2E_JVM_MIB=${E2E_JVM_MIB:-16}
 E2E_BIG_MIB=${E2E_BIG_MIB:-1024}
@@ -552,7 +552,7 @@ untouched() {
 
 migrate_case() { # migrate_case WORKLOAD-CMD [LINES-BEFORE LINES-AFTER]
     share_key "$E2E_DST"
-    start_agent
+    start_agent "${AGENT_OPTS:-}"
     start_workload "$1"
     wait_workload "${2:-3}" 120
     [ -z "${BEFORE_B:-}" ] || $BEFORE_B
@@ -738,6 +738,44 @@ case_migrate_node() {
     local code
     code=$(base64 -w0 "$(dirname "${BASH_SOURCE[0]}")/../workloads/node_checksum.js")
     migrate_case "$NODE -e \"eval(Buffer.from('$code', 'base64').toString())  // lm-e2e\" $E2E_MIB 200" 3 5
+}
+
+# restore-sockets (it/workloads): a TCP listener on B's own address 10.231.77.1 (moved to A's by the
+# agent's --ip-map), an IPv6 listener on [::], UDP sockets, and a connection of its own, which
+# comes back closed: the summary counts 2 (both ends); on A the listener answers B's client at A's
+# address, and the process's own connection reads ENOTCONN.
+SOCKETS_PORT=${SOCKETS_PORT:-18600}
+case_migrate_sockets() {
+    AGENT_OPTS="--ip-map $SRC_ADDR=$DST_ADDR" CHECK_A=sockets_on_a \
+        migrate_case "$WORKLOADS/restore-sockets $SOCKETS_PORT 200 $SRC_ADDR"
+}
+
+sockets_on_a() {
+    local hello
+    on "$E2E_SRC" "grep -q '2 TCP connection(s) closed' $HD/$C/migrate.log" \
+        || fail "migrate's summary does not count the 2 closed connections: $(on "$E2E_SRC" "tail -n1 $HD/$C/migrate.log")"
+    hello=$(on "$E2E_SRC" "$PYTHON -c \"import socket; s = socket.create_connection(('$DST_ADDR', $SOCKETS_PORT), 10); print(s.recv(100).decode().strip())\"") \
+        || fail "B's client cannot reach the listener at A's address $DST_ADDR:$SOCKETS_PORT"
+    case "$hello" in "hello $SOCKETS_PORT "*) ;; *) fail "the listener on A said '$hello'";; esac
+    on "$E2E_DST" "tail -n1 $HD/$C/out.txt | grep -q 'conn ENOTCONN'" \
+        || fail "the process's own connection is not closed on A: $(on "$E2E_DST" "tail -n1 $HD/$C/out.txt")"
+    note "listener moved to $DST_ADDR:$SOCKETS_PORT by --ip-map answers B ('$hello'); 2 connections restored closed"
+}
+
+# python3's http.server (it/e2e/e2e-http.py) bound to B's address, moved to A's by --ip-map: on A
+# it serves a 1 MiB binary to B's client byte for byte.
+HTTP_PORT=${HTTP_PORT:-18680}
+case_migrate_http() {
+    local code
+    code=$(base64 -w0 "$(dirname "${BASH_SOURCE[0]}")/e2e-http.py")
+    AGENT_OPTS="--ip-map $SRC_ADDR=$DST_ADDR" CHECK_A=http_on_a \
+        migrate_case "$PYTHON -c \"import base64, sys; sys.argv[0] = 'e2e-http'; exec(base64.b64decode('$code'))  # lm-e2e\" $SRC_ADDR $HTTP_PORT $WORKLOADS" 3 5
+}
+
+http_on_a() {
+    on "$E2E_SRC" "$PYTHON -c \"import urllib.request, sys; d = urllib.request.urlopen('http://$DST_ADDR:$HTTP_PORT/checksum-loop-static', timeout=30).read(); sys.exit(d != open('$WORKLOADS/checksum-loop-static', 'rb').read())\"" \
+        || fail "http.server on A did not serve checksum-loop-static byte for byte at $DST_ADDR:$HTTP_PORT"
+    note "http.server moved to $DST_ADDR:$HTTP_PORT by --ip-map serves a $(stat -c %s "$WORKLOADS/checksum-loop-static")-byte file byte for byte to B"
 }
 
 # perf_data_on_a: the JVM on A maps its perf-data file shared, as on B, that file is in place and

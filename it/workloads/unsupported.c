@@ -3,7 +3,7 @@
  * every INTERVAL ms so a test can see it is still running after the refusal:
  *   thread   a second thread (sleeping)
  *   child    a child process (sleeping; killed when this process dies)
- *   socket   an AF_UNIX socket on fd 3
+ *   socket   an AF_PACKET socket on fd 3 (a kind lazymig does not restore)
  *   eventfd  an eventfd on fd 3 (supported now: dump takes it)
  *   epoll-pidfd  an epoll on fd 3 watching a pidfd (of itself) on fd 4
  *   epoll-reused an epoll on fd 3 watching, under fd 4, an eventfd now at fd 5 only; fd 4 another eventfd
@@ -29,6 +29,7 @@
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <netpacket/packet.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -103,7 +104,7 @@ static int make(const char *kind)
         return pid > 0 && setpgid(0, 0) == 0 ? 0 : -1;
     }
     if (strcmp(kind, "socket") == 0)
-        return socket(AF_UNIX, SOCK_STREAM, 0) >= 0 ? 0 : -1;
+        return socket(AF_PACKET, SOCK_DGRAM, 0) >= 0 ? 0 : -1;
     if (strcmp(kind, "eventfd") == 0)
         return eventfd(0, 0) >= 0 ? 0 : -1;
     if (strcmp(kind, "epoll-pidfd") == 0) {

@@ -43,6 +43,7 @@ static const struct lm_module modules[] = {
     { "Pipes", lm_pipe_register },
     { "Clocks", lm_clock_register },
     { "FileHandles", lm_fhandle_register },
+    { "Sockets", lm_sockets_register },
 };
 
 JNIEXPORT jint JNI_OnLoad(JavaVM *vm, void *reserved)

@@ -53,5 +53,6 @@ int lm_sched_register(JNIEnv *env);
 int lm_pipe_register(JNIEnv *env);
 int lm_clock_register(JNIEnv *env);
 int lm_fhandle_register(JNIEnv *env);
+int lm_sockets_register(JNIEnv *env);
 
 #endif

@@ -34,6 +34,7 @@ final class AgentCommand implements Command {
         Options o = CliOptions.common();
         o.addOption(Option.builder().longOpt("port").hasArg().argName("PORT").desc("TCP port (default " + DEFAULT_PORT + ")").build());
         o.addOption(Option.builder().longOpt("address").hasArg().argName("BIND-ADDR").desc("address to listen on (default all)").build());
+        o.addOption(RestoreCommand.ipMapOption());
         o.addOption(Option.builder().longOpt("lazy-deadline").hasArg().argName("SECONDS")
                 .desc("kill a migrated process that no lazy-pages daemon serves for this long (default 120)").build());
         o.addOption(Option.builder().longOpt("fault-around").hasArg().argName("BYTES")
@@ -103,7 +104,8 @@ final class AgentCommand implements Command {
                 : Agent.DEFAULT_MAX_IMAGE_BYTES;
         Path work = Path.of(cl.hasOption("D") ? cl.getOptionValue("D") : DEFAULT_WORKDIR);
         Agent.Options o = new Agent.Options(new InetSocketAddress(bind, port), AuthOptions.key(cl), work,
-                RestoreCommand.stubPath(), Duration.ofSeconds(deadline), Main.class.getName(), faultAround, chunk, inFlight, idle, maxImages);
+                RestoreCommand.stubPath(), Duration.ofSeconds(deadline), Main.class.getName(), faultAround, chunk, inFlight, idle,
+                maxImages, RestoreCommand.ipMap(cl));
         try (Agent agent = new Agent(o)) {
             long t0 = System.nanoTime();
             int[] classes = ClassPreloader.loadAll(true); // warm: no class is read from a jar inside a downtime

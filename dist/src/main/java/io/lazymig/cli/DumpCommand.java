@@ -71,8 +71,8 @@ final class DumpCommand implements Command {
         }
         Dumper.Result r = Dumper.dump(new Dumper.Options(pid, dir, cl.hasOption("leave-running"), lazy,
                 CarryOption.limit(cl), ExternalOptions.externals(cl)));
-        out.printf("dump: process %d into %s: %d pages (%d lazy), frozen %.1f ms%n", pid, dir, r.pages(), r.lazyPages(),
-                r.frozenNanos() / 1e6);
+        out.printf("dump: process %d into %s: %d pages (%d lazy), frozen %.1f ms%s%n", pid, dir, r.pages(), r.lazyPages(),
+                r.frozenNanos() / 1e6, io.lazymig.dump.SocketSummary.of(r.checkpoint()));
         return 0;
     }
 

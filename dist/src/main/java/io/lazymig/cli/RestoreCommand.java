@@ -55,7 +55,24 @@ final class RestoreCommand implements Command {
         o.addOption(Option.builder().longOpt("lazy-deadline").hasArg().argName("SECONDS")
                 .desc("kill the process if no lazy-pages daemon serves it for this long (default 120)").build());
         ExternalOptions.addInherit(o, false);
+        o.addOption(ipMapOption());
         return o;
+    }
+
+    /** --ip-map OLD=NEW, repeatable: sockets bound to the source's address OLD are bound to NEW here. */
+    static Option ipMapOption() {
+        return Option.builder().longOpt("ip-map").hasArg().argName("OLD=NEW")
+                .desc("bind sockets that were bound to address OLD on the source to NEW on this host (repeatable; "
+                        + "wildcard addresses stay wildcard)").build();
+    }
+
+    static io.lazymig.restore.IpMap ipMap(CommandLine cl) throws UsageException {
+        String[] v = cl.getOptionValues("ip-map");
+        try {
+            return v == null ? io.lazymig.restore.IpMap.NONE : io.lazymig.restore.IpMap.parse(java.util.List.of(v));
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
     }
 
     @Override
@@ -64,7 +81,7 @@ final class RestoreCommand implements Command {
         CommandLine cl = CliOptions.parse(options, args);
         if (cl.hasOption("help")) {
             CliOptions.help(out, "lazymig restore -D DIR [--lazy-pages --address SOCK] [-d] [--pidfile FILE] [--any-pid] "
-                    + "[--inherit-fd fd[N]:pipe:[INODE] | PATH:pipe:[INODE]]...",
+                    + "[--inherit-fd fd[N]:pipe:[INODE] | PATH:pipe:[INODE]]... [--ip-map OLD=NEW]...",
                     "Rebuilds the checkpointed process in DIR and lets it run.", options);
             return 0;
         }
@@ -99,7 +116,7 @@ final class RestoreCommand implements Command {
         java.util.List<io.lazymig.restore.InheritFd> inherit = ExternalOptions.inherit(cl, false);
         Path dir = CliOptions.requireDir(cl); // after the wait: the daemon may be the one that makes it
         Restorer.Restored r = Restorer.restore(new Restorer.Options(dir, lazy, address, cl.hasOption("any-pid"), stubPath())
-                .withInherit(inherit));
+                .withInherit(inherit).withIpMap(ipMap(cl)));
         if (cl.hasOption("pidfile")) {
             Files.writeString(Path.of(cl.getOptionValue("pidfile")), r.pid() + "\n");
         }

@@ -44,7 +44,10 @@ public final class Agent implements AutoCloseable {
     /** The agent's settings. */
     public record Options(InetSocketAddress bind, AuthKey key, Path workDir, Path stub, Duration lazyDeadline,
                           String mainClass, int faultAroundBytes, int chunkBytes, int chunksInFlight,
-                          int idleTimeoutSeconds, long maxImageBytes) {
+                          int idleTimeoutSeconds, long maxImageBytes, io.lazymig.restore.IpMap ipMap) {
+        public Options {
+            ipMap = ipMap == null ? io.lazymig.restore.IpMap.NONE : ipMap;
+        }
     }
 
     private final Options options;

@@ -204,7 +204,7 @@ final class AgentSession implements Runnable {
                         public void beforeHandoff() throws IOException {
                             daemon.awaitListening();
                         }
-                    }).withInherit(inherit));
+                    }).withInherit(inherit).withIpMap(o.ipMap()));
             r.handoff().close(); // the guard and the daemon hold theirs
             released = true;
             long tRunning = r.detachNanos();

@@ -122,18 +122,20 @@ public final class Migration {
                     + deadline + " s); freezing process " + o.pid());
             Path dir = Files.createTempDirectory(o.workDir(), "lazymig-migrate-");
             Result[] result = {null};
+            String sockets;
             try {
-                Dumper.dump(new Dumper.Options(o.pid(), dir, o.leaveRunning(), (cp, frozenAt) ->
+                Dumper.Result d = Dumper.dump(new Dumper.Options(o.pid(), dir, o.leaveRunning(), (cp, frozenAt) ->
                         result[0] = whileFrozen(control, cp, dir, frozenAt,
                                 Duration.ofSeconds(deadline + reconnect).plus(LOST_AGENT_MARGIN)), o.carryLimit(),
                         externals));
+                sockets = io.lazymig.dump.SocketSummary.of(d.checkpoint());
             } finally {
                 deleteTree(dir);
             }
             double total = (System.nanoTime() - tBegin) / 1e9;
             Result r = result[0];
-            String line = String.format(Locale.ROOT, "%s, total %.2f s, source %s", r.summary(), total,
-                    o.leaveRunning() ? "resumed" : "killed");
+            String line = String.format(Locale.ROOT, "%s, total %.2f s, source %s%s", r.summary(), total,
+                    o.leaveRunning() ? "resumed" : "killed", sockets);
             out.println("migrate: " + line);
             out.flush();
             return r;

@@ -112,7 +112,7 @@ public final class Dumper {
             tree.zombies().forEach(z -> frozenPids.add(z.pid()));
             pipes.setDumped(frozenPids);
             for (FrozenTree.Member m : tree.members()) {
-                Preflight.check(m.pid(), pipes); // again, now that nothing can change under us
+                Preflight.checkFrozen(m.pid(), pipes); // again, now that nothing can change under us
                 nodes.add(new TreeIds.Node(m.pid(), m.ppid(), statField(m.pid(), 5), statField(m.pid(), 6)));
             }
             for (Zombie z : tree.zombies()) {
@@ -132,6 +132,7 @@ public final class Dumper {
             List<FdTableReader.Owner> owners = new ArrayList<>();
             long pages = 0;
             long pageNanos = 0;
+            int waitingConnections = 0;
             String walker = rootPages.walkerName();
             for (int i = 0; i < tree.members().size(); i++) {
                 FrozenTree.Member m = tree.members().get(i);
@@ -158,6 +159,7 @@ public final class Dumper {
                     locks.addAll(one.locks());
                     pages += collector.pages();
                     pageNanos += one.pageNanos();
+                    waitingConnections += one.waitingConnections();
                 } finally {
                     if (i != 0) {
                         collector.close();
@@ -188,9 +190,13 @@ public final class Dumper {
                 threads += p.threads().size();
                 vmas += p.vmas().size();
             }
-            log.info("dump: process {}{}: {} thread(s), {} VMAs, {} pages ({} lazy), frozen {} ms", o.pid(),
+            log.info("dump: process {}{}: {} thread(s), {} VMAs, {} pages ({} lazy), frozen {} ms{}", o.pid(),
                     cp.isTree() ? " and its tree, " + tree.describe() : "", threads, vmas, pages, lazyPages,
-                    frozenNanos / 1_000_000);
+                    frozenNanos / 1_000_000, SocketSummary.of(cp));
+            if (waitingConnections > 0) {
+                log.info("dump: {} connection(s) were waiting in accept queues: not migrated, reset when this host's "
+                        + "listening socket closes; their clients reconnect to the destination", waitingConnections);
+            }
             return new Result(cp, pages, lazyPages, frozenNanos, pageNanos, steps);
         } catch (NativeException e) {
             throw new DumpException("dump of process " + o.pid() + " failed: " + e.getMessage(), e);
@@ -199,7 +205,7 @@ public final class Dumper {
 
     /** What one process of the tree gave: its image, its open files, what travels and the locks it holds. */
     private record One(ProcessImage process, List<FileObject> files, List<CarriedFile> carried, List<FileLock> locks,
-            long pageNanos, List<FdTableReader.Owner> owners) {
+            long pageNanos, List<FdTableReader.Owner> owners, int waitingConnections) {
     }
 
     /** The first file id after those of {@code files}. */
@@ -225,6 +231,8 @@ public final class Dumper {
         List<SigAction> actions;
         Timers timers;
         m.process().blockSignals();
+        FdTableReader.Table fds;
+        SocketReader sockets;
         try (Injections inj = Injections.open(pid)) {
             brk = inj.brk();
             actions = inj.signalActions();
@@ -232,6 +240,9 @@ public final class Dumper {
             for (int i = 0; i < threads.size(); i++) {
                 threads.set(i, inj.askThread(threads.get(i)));
             }
+            sockets = new SocketReader(pid, inj);
+            // sockets' options by injection
+            fds = FdTableReader.read(FdTableReader.Source.of(pid, pipes), pid, firstFileId, earlier, sockets);
         }
         m.process().putBack(); // nothing is injected after this: a dump killed from here on leaves the process running
         clock.lap(FrozenSteps.INJECT);
@@ -242,7 +253,6 @@ public final class Dumper {
         clock.lap(FrozenSteps.MAPS);
         ProcessState state = ProcessStateReader.read(pid, m.ppid(), brk, actions, ThreadReader.pending(pid, true),
                 timers);
-        FdTableReader.Table fds = FdTableReader.read(FdTableReader.Source.of(pid, pipes), pid, firstFileId, earlier);
         clock.lap(FrozenSteps.PROC);
         List<CarriedFile> carried = CarriedFiles.read(pid, fds.slots(), fds.files(), vmas, o.carryLimit(), prefetched,
                 carriedAlready);
@@ -259,7 +269,7 @@ public final class Dumper {
                 new FrozenSteps.Step(FrozenSteps.WRITE, pages.writeNanos()));
         log.debug("dump: process {}: {} pages written in {} ms", pid, pages.pages(), pageNanos / 1_000_000);
         return new One(new ProcessImage(state, threads, vmas, pagemap, fds.slots()), fds.files(), carried, locks,
-                pageNanos, fds.owners());
+                pageNanos, fds.owners(), sockets.waitingConnections());
     }
 
     /** proc(5)'s 1-based field n of /proc/PID/stat (n >= 3). */

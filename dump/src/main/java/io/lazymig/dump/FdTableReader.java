@@ -164,14 +164,16 @@ final class FdTableReader {
     }
 
     static Table read(Source source, int firstId) throws IOException {
-        return read(source, 0, firstId, List.of());
+        return read(source, 0, firstId, List.of(), null);
     }
 
     /**
      * The fd table of process {@code pid}; an fd that is one open file description with a file of
-     * an earlier process of the tree ({@code earlier}: inherited across fork) points at that file.
+     * an earlier process of the tree ({@code earlier}: inherited across fork) points at that file;
+     * {@code sockets} reads the socket fds (null: a socket is refused).
      */
-    static Table read(Source source, int pid, int firstId, List<Owner> earlier) throws IOException {
+    static Table read(Source source, int pid, int firstId, List<Owner> earlier, SocketReader sockets)
+            throws IOException {
         List<FdSlot> slots = new ArrayList<>();
         List<FileObject> files = new ArrayList<>();
         List<Integer> owners = new ArrayList<>(); // the first fd of each file, by index in files
@@ -193,8 +195,16 @@ final class FdTableReader {
             }
             if (id == 0) {
                 id = nextId++;
-                files.add(FileKinds.read(source, fd, id, source.target(fd), info.flags() & ~FileDescriptor.O_CLOEXEC,
-                        info.pos(), info.text()));
+                String target = source.target(fd);
+                if (SocketReader.isSocket(target)) {
+                    if (sockets == null) {
+                        throw new DumpException("fd " + fd + " is a socket (" + target + "): not read here");
+                    }
+                    files.add(sockets.read(id, fd, target, info.flags()));
+                } else {
+                    files.add(FileKinds.read(source, fd, id, target, info.flags() & ~FileDescriptor.O_CLOEXEC,
+                            info.pos(), info.text()));
+                }
                 owners.add(fd);
             }
             slots.add(new FdSlot(fd, cloexec, id));

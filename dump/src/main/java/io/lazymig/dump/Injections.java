@@ -9,6 +9,7 @@ import io.lazymig.jni.ProcessMemory;
 import io.lazymig.jni.Ptrace;
 import io.lazymig.jni.SyscallInjector;
 import io.lazymig.jni.Syscalls;
+import io.lazymig.jni.Sockets;
 import io.lazymig.jni.SystemInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -135,6 +136,124 @@ final class Injections implements AutoCloseable {
     /** POSIX timer {@code id}'s overrun count of its last expiry, by timer_getoverrun. */
     int timerOverrun(int id) throws IOException {
         return (int) check("timer_getoverrun(" + id + ")", injector.inject(Syscalls.TIMER_GETOVERRUN, id));
+    }
+
+    /**
+     * getsockopt(fd, level, name) of an int option, injected: the value at the scratch page, its
+     * length (4) just after; an error (ENOPROTOOPT for an option this socket lacks) is -errno.
+     */
+    long intSockOpt(int fd, int level, int name) throws IOException {
+        return sockOpt(fd, level, name, 4) == 0 ? answer.getInt(0) : lastError;
+    }
+
+    /** getsockopt of a struct timeval option (SO_RCVTIMEO, SO_SNDTIMEO), in microseconds. */
+    long timevalSockOpt(int fd, int level, int name) throws IOException {
+        long rc = sockOpt(fd, level, name, 16);
+        if (rc != 0) {
+            throw new DumpException("injected getsockopt(" + fd + ", " + level + ", " + name + ") failed: "
+                    + Errno.name(Syscalls.errno(rc)));
+        }
+        return answer.getLong(0) * 1_000_000L + answer.getLong(8);
+    }
+
+    private long lastError;
+
+    private long sockOpt(int fd, int level, int name, int len) throws IOException {
+        ByteBuffer l = ByteBuffer.allocateDirect(4).order(ByteOrder.nativeOrder()).putInt(0, len);
+        ProcessMemory.write(injector.pid(), scratch + 64, l);
+        long rc = injector.inject(Syscalls.GETSOCKOPT, fd, level, name, scratch, scratch + 64);
+        if (Syscalls.isError(rc)) {
+            lastError = rc;
+            return rc;
+        }
+        answer.clear();
+        ProcessMemory.read(injector.pid(), scratch, answer);
+        return 0;
+    }
+
+    /** A socket's receive queue read without consuming it: its packets, and whether control data (SCM) rode on any. */
+    record Peeked(List<byte[]> packets, boolean control) {
+    }
+
+    /** The largest datagram {@link #peekQueue} reads, and the most it reads of one queue. */
+    static final int PEEK_BUFFER = 256 * 1024;
+    static final long PEEK_LIMIT = 64L << 20;
+
+    /**
+     * Socket {@code fd}'s whole receive queue, by recvmsg(MSG_PEEK | MSG_DONTWAIT) injected with
+     * SO_PEEK_OFF stepping through it (set back to what it was after): nothing is consumed.
+     * A stream's bytes come as one packet; a datagram or seqpacket queue packet by packet. No
+     * control buffer is given, so passed fds are never installed: MSG_CTRUNC says they were there.
+     */
+    Peeked peekQueue(int fd, boolean stream) throws IOException {
+        long page = pageSize;
+        long region = check("mmap(peek buffer)", injector.inject(Syscalls.MMAP, 0, PEEK_BUFFER + page,
+                Syscalls.PROT_READ | Syscalls.PROT_WRITE, Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS, -1, 0));
+        long data = region + page;
+        List<byte[]> packets = new ArrayList<>();
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        boolean control = false;
+        long total = 0;
+        long peekOff = intSockOpt(fd, Sockets.SOL_SOCKET, Sockets.SO_PEEK_OFF); // -1 unless the program set one
+        try {
+            long rc = setIntSockOpt(fd, Sockets.SOL_SOCKET, Sockets.SO_PEEK_OFF, 0);
+            if (Syscalls.isError(rc)) {
+                throw new DumpException("injected setsockopt(" + fd + ", SO_PEEK_OFF) failed: " + Errno.name(Syscalls.errno(rc)));
+            }
+            ByteBuffer hdr = ByteBuffer.allocateDirect(Sockets.SIZEOF_MSGHDR + Sockets.SIZEOF_IOVEC)
+                    .order(ByteOrder.nativeOrder());
+            int iov = Sockets.SIZEOF_MSGHDR;
+            hdr.putLong(Sockets.MSGHDR_IOV, region + iov).putLong(Sockets.MSGHDR_IOVLEN, 1);
+            hdr.putLong(iov, data).putLong(iov + 8, PEEK_BUFFER);
+            ByteBuffer flags = ByteBuffer.allocateDirect(4).order(ByteOrder.nativeOrder());
+            while (true) {
+                ProcessMemory.write(injector.pid(), region, hdr.clear());
+                long n = injector.inject(Syscalls.RECVMSG, fd, region,
+                        Sockets.MSG_PEEK | Sockets.MSG_DONTWAIT | (stream ? 0 : Sockets.MSG_TRUNC));
+                if (Syscalls.isError(n)) {
+                    if (Syscalls.errno(n) == Errno.EAGAIN) {
+                        break;
+                    }
+                    throw new DumpException("injected recvmsg(" + fd + ", MSG_PEEK) failed: " + Errno.name(Syscalls.errno(n)));
+                }
+                if (n == 0) {
+                    break; // end of a stream whose peer shut down (or an empty datagram: not carried)
+                }
+                ProcessMemory.read(injector.pid(), region + Sockets.MSGHDR_FLAGS, flags.clear());
+                control |= (flags.getInt(0) & Sockets.MSG_CTRUNC) != 0;
+                if (n > PEEK_BUFFER) {
+                    throw new DumpException("fd " + fd + ": a queued packet of " + n + " bytes (lazymig carries up to "
+                            + PEEK_BUFFER + ")");
+                }
+                total += n;
+                if (total > PEEK_LIMIT) {
+                    throw new DumpException("fd " + fd + ": more than " + PEEK_LIMIT + " bytes queued");
+                }
+                ByteBuffer got = ByteBuffer.allocateDirect((int) n);
+                ProcessMemory.read(injector.pid(), data, got);
+                byte[] b = new byte[(int) n];
+                got.get(0, b);
+                if (stream) {
+                    bytes.write(b);
+                } else {
+                    packets.add(b);
+                }
+            }
+        } finally {
+            setIntSockOpt(fd, Sockets.SOL_SOCKET, Sockets.SO_PEEK_OFF, peekOff < 0 ? -1 : (int) peekOff);
+            check("munmap(peek buffer)", injector.inject(Syscalls.MUNMAP, region, PEEK_BUFFER + page));
+        }
+        if (stream && bytes.size() > 0) {
+            packets.add(bytes.toByteArray());
+        }
+        return new Peeked(packets, control);
+    }
+
+    /** setsockopt(fd, level, name, &value, 4), injected; -errno on failure. */
+    long setIntSockOpt(int fd, int level, int name, int value) throws IOException {
+        ByteBuffer v = ByteBuffer.allocateDirect(4).order(ByteOrder.nativeOrder()).putInt(0, value);
+        ProcessMemory.write(injector.pid(), scratch + 128, v);
+        return injector.inject(Syscalls.SETSOCKOPT, fd, level, name, scratch + 128, 4);
     }
 
     /** Unmaps the scratch page. */

@@ -14,9 +14,10 @@ import java.util.stream.Stream;
 /**
  * What lazymig can dump today: an x86_64 process and its descendants (with any number of threads,
  * none under seccomp), whose fds are regular files, /dev/null, the char devices a runtime opens,
- * terminals, pipes (an outside process holding one too only when allowed: dump --external), FIFOs
- * or event fds (eventfd, timerfd, signalfd, inotify, epoll over those; an io_uring, like every
- * other anon_inode kind, is refused by its fd). Anything else is refused with one line naming it, before the process is touched (and again once it is
+ * terminals, pipes (an outside process holding one too only when allowed: dump --external), FIFOs,
+ * event fds (eventfd, timerfd, signalfd, inotify, epoll over those) or TCP/UDP, unix and netlink
+ * sockets (an io_uring, like every other anon_inode kind, is refused by its fd). Anything else is
+ * refused with one line naming it, before the process is touched (and again once it is
  * frozen, against races).
  */
 public final class Preflight {
@@ -30,6 +31,19 @@ public final class Preflight {
 
     /** {@link #check(int)} with the pipe reader of the dump (one scan of /proc for pipe holders, the tree's pids set). */
     static void check(int pid, PipeEnds pipes) throws IOException {
+        check(pid, pipes, true);
+    }
+
+    /**
+     * The check again once the process is frozen, against races: sockets are left to the dump's
+     * socket reader, which refuses the same ones with the same words (sparing the frozen time of
+     * listing the namespace's sockets twice).
+     */
+    static void checkFrozen(int pid, PipeEnds pipes) throws IOException {
+        check(pid, pipes, false);
+    }
+
+    private static void check(int pid, PipeEnds pipes, boolean sockets) throws IOException {
         Path proc = Path.of("/proc", Integer.toString(pid));
         if (pid <= 0 || !Files.isDirectory(proc)) {
             throw new DumpException("no process " + pid);
@@ -43,8 +57,42 @@ public final class Preflight {
                 throw new DumpException("process " + pid + " " + refusal);
             }
         }
+        InetSockets inet = null;
+        UnixSockets unix = null;
         for (int fd : openFds(pid)) {
             String target = fdTarget(pid, fd);
+            if (SocketReader.isSocket(target)) {
+                if (!sockets) {
+                    continue;
+                }
+                String netns = SocketReader.netnsRefusal(pid);
+                if (netns != null) {
+                    throw new DumpException("process " + pid + " fd " + fd + " is a socket (" + target + ") and the process "
+                            + netns);
+                }
+                if (inet == null) {
+                    inet = InetSockets.list();
+                }
+                long ino = SocketReader.inode(target);
+                if (inet.find(ino) != null) {
+                    continue;
+                }
+                if (unix == null) {
+                    unix = UnixSockets.list();
+                }
+                io.lazymig.jni.Sockets.Unix u = unix.find(ino);
+                if (u != null) {
+                    String no = unix.refusal(u, SocketReader.processSockets(pid));
+                    if (no != null) {
+                        throw new DumpException("process " + pid + " fd " + fd + " is " + no);
+                    }
+                    continue;
+                }
+                if (io.lazymig.jni.Sockets.netlink().stream().anyMatch(n -> n.ino() == ino)) {
+                    continue;
+                }
+                throw new DumpException("process " + pid + " fd " + fd + " is " + SocketReader.refusal(target));
+            }
             String kind = unsupportedKind(pid, fd, target);
             if (kind != null) {
                 throw new DumpException("process " + pid + " fd " + fd + " is " + kind + " (" + target
@@ -61,7 +109,8 @@ public final class Preflight {
 
     /** What the refusal of an fd says is supported. */
     static final String SUPPORTED = "only regular files, /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, "
-            + "terminals, pipes, FIFOs, eventfds, timerfds, signalfds, inotify and epoll are supported yet";
+            + "terminals, pipes, FIFOs, eventfds, timerfds, signalfds, inotify, epoll and TCP/UDP, unix and netlink "
+            + "sockets are supported yet";
 
     /** An epoll whose watched fds are not all of kinds lazymig restores is refused, naming the watched fd. */
     static void checkEpollTargets(int pid, int epfd) throws IOException {

@@ -84,7 +84,7 @@ class FdTableReaderTest {
     void aChildSharesWhatItInherited() throws Exception {
         int wr = FileDescriptor.O_WRONLY;
         Map<Integer, Fd> parent = Map.of(1, new Fd("/tmp/out", wr, 40, 7), 3, new Fd("/tmp/own", wr, 0, 8));
-        FdTableReader.Table p = FdTableReader.read(source(parent), 100, 1, List.of());
+        FdTableReader.Table p = FdTableReader.read(source(parent), 100, 1, List.of(), null);
         assertEquals(List.of(new FdTableReader.Owner(100, 1, 1), new FdTableReader.Owner(100, 3, 2)), p.owners());
         Map<Integer, Fd> child = Map.of(1, new Fd("/tmp/out", wr, 40, 7), 4, new Fd("/tmp/out", wr, 0, 9));
         FdTableReader.Source s = source(child);
@@ -114,7 +114,7 @@ class FdTableReaderTest {
                 return otherPid == 100 && child.get(fd).description() == parent.get(otherFd).description();
             }
         };
-        FdTableReader.Table c = FdTableReader.read(crossing, 101, 3, p.owners());
+        FdTableReader.Table c = FdTableReader.read(crossing, 101, 3, p.owners(), null);
         assertEquals(List.of(new FdSlot(1, false, 1), new FdSlot(4, false, 3)), c.slots(),
                 "fd 1 is the parent's file 1; fd 4, the same path opened anew, a file of its own");
         assertEquals(List.of(new RegularFile(3, "/tmp/out", wr, 0)), c.files());

@@ -84,6 +84,15 @@ final class CheckpointCodec {
                     .build());
         }
         d.writeFlocks(locks);
+        List<ImageDir.QueuedPacket> packets = new ArrayList<>();
+        for (FileObject f : c.files()) {
+            if (f instanceof UnixSock u) {
+                for (byte[] p : u.queue()) {
+                    packets.add(new ImageDir.QueuedPacket(u.id(), p));
+                }
+            }
+        }
+        d.writeSkQueues(packets);
     }
 
     /**
@@ -290,6 +299,17 @@ final class CheckpointCodec {
             }
             return list;
         });
+        String queuesName = ImageType.SK_QUEUES.fileName(0);
+        for (ImageDir.QueuedPacket packet : d.readSkQueues()) {
+            FileObject f = files.get(packet.socketId());
+            if (!(f instanceof UnixSock u)) {
+                throw new ImageException(queuesName + ": a packet for file id " + Integer.toUnsignedString(packet.socketId())
+                        + ", which is not an open unix socket");
+            }
+            List<byte[]> q = new ArrayList<>(u.queue());
+            q.add(packet.data());
+            files.put(u.id(), u.withQueue(q));
+        }
         List<FileObject> withData = PipeData.attach(new ArrayList<>(files.values()), d);
         return at(pstreeName, () -> new Checkpoint(processes, withData, carried, locks, zombies));
     }

@@ -14,6 +14,7 @@ import io.lazymig.images.proto.mm_entry;
 import io.lazymig.images.proto.pagemap_entry;
 import io.lazymig.images.proto.pagemap_head;
 import io.lazymig.images.proto.pstree_entry;
+import io.lazymig.images.proto.sk_packet_entry;
 import io.lazymig.images.proto.task_kobj_ids_entry;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -149,6 +150,45 @@ public final class ImageDir {
             for (PipeDataEntry e : entries) {
                 writer.write(e.entry());
                 writer.writeBlob(e.bytes());
+            }
+            writer.commit();
+        }
+    }
+
+    /** One packet of sk-queues.img: the file id of the socket whose queue holds it, and its bytes. */
+    public record QueuedPacket(int socketId, byte[] data) {
+    }
+
+    /** The queued packets, in order; none when the image is absent. */
+    public List<QueuedPacket> readSkQueues() throws ImageException {
+        List<QueuedPacket> out = new ArrayList<>();
+        if (!exists(ImageType.SK_QUEUES, 0)) {
+            return out;
+        }
+        try (ImageReader reader = ImageReader.open(file(ImageType.SK_QUEUES, 0), ImageType.SK_QUEUES)) {
+            while (!reader.atEnd()) {
+                sk_packet_entry e = reader.next(sk_packet_entry.parser());
+                if (e.getScmCount() > 0) {
+                    throw new ImageException(reader.name() + ": entry " + reader.entriesRead()
+                            + " carries SCM data (passed fds): not supported");
+                }
+                out.add(new QueuedPacket(e.getIdFor(), reader.nextRaw(Integer.toUnsignedLong(e.getLength()),
+                        "entry " + reader.entriesRead() + "'s data")));
+            }
+        }
+        return out;
+    }
+
+    /** Writes sk-queues.img (each entry then its bytes); with no packet, removes it. */
+    public void writeSkQueues(List<QueuedPacket> packets) throws IOException {
+        if (packets.isEmpty()) {
+            Files.deleteIfExists(file(ImageType.SK_QUEUES, 0));
+            return;
+        }
+        try (ImageWriter writer = ImageWriter.create(file(ImageType.SK_QUEUES, 0), ImageType.SK_QUEUES)) {
+            for (QueuedPacket p : packets) {
+                writer.write(sk_packet_entry.newBuilder().setIdFor(p.socketId()).setLength(p.data().length).build());
+                writer.writeBlob(p.data());
             }
             writer.commit();
         }

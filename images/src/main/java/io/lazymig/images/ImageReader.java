@@ -172,6 +172,21 @@ public final class ImageReader implements Closeable {
         return readFully((int) n);
     }
 
+    /**
+     * The {@code n} raw bytes that follow an entry (sk-queues.img's packet data); bounded like an
+     * entry, and a file that ends early is an ImageException naming it.
+     */
+    public byte[] nextRaw(long n, String what) throws ImageException {
+        if (n < 0 || n > MAX_ENTRY_SIZE) {
+            throw new ImageException(name + ": " + what + " of " + n + " bytes beyond the " + (MAX_ENTRY_SIZE >> 20)
+                    + " MiB bound");
+        }
+        if (n > left) {
+            throw new ImageException(name + ": " + what + " of " + n + " bytes but only " + left + " left (truncated)");
+        }
+        return readFully((int) n);
+    }
+
     /** protobuf-java's messages go on with advice after the first sentence; one line is enough here. */
     private static String firstSentence(String message) {
         if (message == null) {

@@ -19,6 +19,8 @@ public enum ImageType {
     PIPES_DATA("pipes-data.img", Magic.PIPES_DATA, true),
     /** The same for FIFOs. */
     FIFO_DATA("fifo-data.img", Magic.FIFO_DATA, true),
+    /** The data queued on sockets: sk_packet_entry, each followed by its raw bytes. */
+    SK_QUEUES("sk-queues.img", Magic.SK_QUEUES, true),
     /** lazymig's own: the small files that travel with the images ({@link CarriedFile}); absent when none. */
     CARRIED_FILES("carried-files.img", Magic.CARRIED_FILES, true),
     /** lazymig's own: the flock locks the processes hold ({@link FileLock}); absent when none. */

@@ -57,6 +57,8 @@ class FileCodecsTest {
         assertEquals("file id 9 is of type PACKETSK; " + FileCodecs.SUPPORTED, e.getMessage());
         assertFalse(FileCodecs.supports(fd_types.PACKETSK));
         assertTrue(FileCodecs.supports(fd_types.PIPE));
+        assertTrue(FileCodecs.supports(fd_types.INETSK));
+        assertTrue(FileCodecs.supports(fd_types.UNIXSK));
         assertTrue(FileCodecs.supports(fd_types.REG));
     }
 

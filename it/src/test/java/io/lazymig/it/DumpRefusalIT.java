@@ -22,12 +22,13 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class DumpRefusalIT {
     private static final String SUPPORTED = "only regular files, /dev/null, /dev/zero, /dev/full, /dev/random, "
-            + "/dev/urandom, terminals, pipes, FIFOs, eventfds, timerfds, signalfds, inotify and epoll are supported yet";
+            + "/dev/urandom, terminals, pipes, FIFOs, eventfds, timerfds, signalfds, inotify, epoll and TCP/UDP, unix and "
+            + "netlink sockets are supported yet";
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', value = {
         "childgroup | has a tree restore cannot rebuild: process \\d+ is in process group \\d+, which no process of the tree leads, and the root is in another: dump the group leader \\(or the session leader\\) instead",
-        "socket  | fd 3 is a socket \\(socket:\\[\\d+\\]\\): " + SUPPORTED,
+        "socket  | fd 3 is a socket \\(socket:\\[\\d+\\]\\) of a kind lazymig does not restore \\(raw, packet or another family\\)",
         "epoll-pidfd | fd 3 \\(epoll\\) watches fd 4, which is an pidfd \\(anon_inode:\\[pidfd\\]\\): " + SUPPORTED,
         "epoll-reused | fd 3 \\(epoll\\) watches fd 4, which holds another file now \\(the watched file lives on in a dup\\): "
                 + "remove the watch \\(EPOLL_CTL_DEL\\) when closing the fd to make it restorable",

@@ -44,7 +44,8 @@ class DumpServicesIT {
     private static final Pattern REFUSAL = Pattern.compile(
             "lazymig dump: process (\\d+) fd (\\d+) (?:\\(epoll\\) watches fd (\\d+), which )?is an? (pipe|socket) "
                     + "\\(([^)]*)\\): only regular files, /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, "
-                    + "terminals, pipes, FIFOs, eventfds, timerfds, signalfds, inotify and epoll are supported yet\n");
+                    + "terminals, pipes, FIFOs, eventfds, timerfds, signalfds, inotify, epoll and TCP/UDP, unix and "
+                    + "netlink sockets are supported yet\n");
 
     @TempDir
     Path dir;

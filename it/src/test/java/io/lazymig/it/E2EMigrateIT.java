@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Timeout;
 /**
  * {@code lazymig migrate} on host B (lm-src) to {@code lazymig agent} on host A (lm-dst), the
  * migrate-* cases of it/e2e/e2e.sh: static, dynamic, Python, event-loop and JVM workloads byte-exact (the
- * checksum each computes before and after); a wrong key and an absent agent fail before any freeze, the
+ * checksum each computes before and after); servers with their sockets (an --ip-map); a wrong key and an absent agent fail before any freeze, the
  * process untouched; the agent killed once the process runs on A leaves it blocked on its missing
  * pages (never on zero pages) until its guard kills it at the deadline, and the source resumes.
  */
@@ -97,6 +97,23 @@ class E2EMigrateIT {
     @Timeout(E2ECasesIT.LIMIT)
     void node() throws Exception {
         run("migrate-node");
+    }
+
+    /**
+     * restore-sockets, its IPv4 listener on B's address moved to A's by the agent's --ip-map: it
+     * answers B's client there, its own connection comes back closed, the summary counts 2.
+     */
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void sockets() throws Exception {
+        run("migrate-sockets");
+    }
+
+    /** python3's http.server moved from B's address to A's by --ip-map serves a file byte for byte. */
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void httpServer() throws Exception {
+        run("migrate-http");
     }
 
     @Test

@@ -408,7 +408,7 @@ class WireFuzzIT {
         AuthKey key = AuthKey.load(keyFile);
         WireFuzzer f = new WireFuzzer(seed);
         Agent.Options o = new Agent.Options(new InetSocketAddress("127.0.0.1", 0), key, dir.resolve("agent"),
-                dir.resolve("no-stub"), Duration.ofSeconds(10), "none", 64 * 1024, 1 << 20, 4, 0, 1 << 20);
+                dir.resolve("no-stub"), Duration.ofSeconds(10), "none", 64 * 1024, 1 << 20, 4, 0, 1 << 20, null);
         long frames = 0;
         int refusals = 0;
         try (Agent agent = new Agent(o)) {

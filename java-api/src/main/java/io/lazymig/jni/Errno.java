@@ -28,6 +28,8 @@ public final class Errno {
     public static final int EMSGSIZE = (int) constant("EMSGSIZE");
     public static final int ENOTCONN = (int) constant("ENOTCONN");
     public static final int ECONNREFUSED = (int) constant("ECONNREFUSED");
+    public static final int EADDRNOTAVAIL = (int) constant("EADDRNOTAVAIL");
+    public static final int EADDRINUSE = (int) constant("EADDRINUSE");
     public static final int ETIMEDOUT = (int) constant("ETIMEDOUT");
     public static final int ENXIO = (int) constant("ENXIO");
 

@@ -83,6 +83,25 @@ public final class Syscalls {
     public static final int EPOLL_CREATE1 = Ptrace.syscallNumber("epoll_create1");
     public static final int EPOLL_CTL = Ptrace.syscallNumber("epoll_ctl");
     public static final int CLOCK_GETTIME = Ptrace.syscallNumber("clock_gettime");
+    public static final int SOCKET = Ptrace.syscallNumber("socket");
+    public static final int BIND = Ptrace.syscallNumber("bind");
+    public static final int LISTEN = Ptrace.syscallNumber("listen");
+    public static final int CONNECT = Ptrace.syscallNumber("connect");
+    public static final int GETSOCKOPT = Ptrace.syscallNumber("getsockopt");
+    public static final int SETSOCKOPT = Ptrace.syscallNumber("setsockopt");
+    public static final int GETSOCKNAME = Ptrace.syscallNumber("getsockname");
+    public static final int GETPEERNAME = Ptrace.syscallNumber("getpeername");
+    public static final int SOCKETPAIR = Ptrace.syscallNumber("socketpair");
+    public static final int SHUTDOWN = Ptrace.syscallNumber("shutdown");
+    public static final int SENDTO = Ptrace.syscallNumber("sendto");
+    public static final int RECVFROM = Ptrace.syscallNumber("recvfrom");
+    public static final int UNLINK = Ptrace.syscallNumber("unlink");
+    public static final int FCHMOD = Ptrace.syscallNumber("fchmod");
+    public static final int FCHOWN = Ptrace.syscallNumber("fchown");
+    public static final int CHMOD = Ptrace.syscallNumber("chmod");
+    public static final int LCHOWN = Ptrace.syscallNumber("lchown");
+    public static final int RECVMSG = Ptrace.syscallNumber("recvmsg");
+    public static final int SENDMSG = Ptrace.syscallNumber("sendmsg");
 
     public static final int PROT_NONE = (int) Ptrace.syscallValue("PROT_NONE");
     public static final int PROT_READ = (int) Ptrace.syscallValue("PROT_READ");
@@ -104,7 +123,6 @@ public final class Syscalls {
     public static final int LOCK_SH = (int) Ptrace.syscallValue("LOCK_SH");
     public static final int LOCK_EX = (int) Ptrace.syscallValue("LOCK_EX");
     public static final int LOCK_NB = (int) Ptrace.syscallValue("LOCK_NB");
-    public static final int F_SETFL = (int) Ptrace.syscallValue("F_SETFL");
     public static final int EFD_SEMAPHORE = (int) Ptrace.syscallValue("EFD_SEMAPHORE");
     public static final int EPOLL_CTL_ADD = (int) Ptrace.syscallValue("EPOLL_CTL_ADD");
     /** ioctl setting a timerfd's expirations not read yet (needs CONFIG_CHECKPOINT_RESTORE). */
@@ -112,10 +130,11 @@ public final class Syscalls {
     public static final int IN_DONT_FOLLOW = (int) Ptrace.syscallValue("IN_DONT_FOLLOW");
     public static final int IN_NONBLOCK = (int) Ptrace.syscallValue("IN_NONBLOCK");
     public static final int F_DUPFD = (int) Ptrace.syscallValue("F_DUPFD");
+    public static final int F_SETFL = (int) Ptrace.syscallValue("F_SETFL");
+    public static final int F_GETFL = (int) Ptrace.syscallValue("F_GETFL");
     public static final int F_GETFD = (int) Ptrace.syscallValue("F_GETFD");
     public static final int F_SETFD = (int) Ptrace.syscallValue("F_SETFD");
     public static final int FD_CLOEXEC = (int) Ptrace.syscallValue("FD_CLOEXEC");
-    public static final int F_GETFL = (int) Ptrace.syscallValue("F_GETFL");
     public static final int F_GETPIPE_SZ = (int) Ptrace.syscallValue("F_GETPIPE_SZ");
     public static final int F_SETPIPE_SZ = (int) Ptrace.syscallValue("F_SETPIPE_SZ");
     /** mknodat's file type of a FIFO. */

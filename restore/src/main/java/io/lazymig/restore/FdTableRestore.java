@@ -29,15 +29,17 @@ final class FdTableRestore {
     }
 
     static void restore(Injector in, Checkpoint cp, List<FdSlot> slots) throws IOException {
-        restore(in, cp, cp.root().pid(), slots, new SharedFiles(), new InheritedFds(List.of()));
+        restore(in, cp, cp.root().pid(), slots, new SharedFiles(), new InheritedFds(List.of()), IpMap.NONE);
     }
 
     /**
      * The fd table {@code slots} of process {@code pid} of the checkpoint; a file an earlier
-     * process of the tree restored is taken from it ({@link SharedFiles}), not opened again.
+     * process of the tree restored is taken from it ({@link SharedFiles}), not opened again; sockets
+     * are bound through {@code ipMap}.
      */
     static void restore(Injector in, Checkpoint cp, int pid, List<FdSlot> slots, SharedFiles shared,
-            InheritedFds inherited) throws IOException {
+            InheritedFds inherited, IpMap ipMap) throws IOException {
+        FileOpeners openers = new FileOpeners(ipMap, cp.files());
         int highest = -1;
         int pipes = 0;
         for (FdSlot s : slots) {
@@ -66,7 +68,7 @@ final class FdTableRestore {
                 fdOfFile.put(s.fileId(), s.fd());
             } else {
                 FileObject f = cp.file(s.fileId());
-                long got = FileOpeners.open(in, f, s.fd(), stdio);
+                long got = openers.openFile(in, f, s.fd(), stdio);
                 if (got != s.fd()) {
                     in.call("dup2", Syscalls.DUP2, got, s.fd());
                     in.call("close", Syscalls.CLOSE, got);

@@ -5,17 +5,26 @@ import io.lazymig.images.FileObject;
 import java.io.IOException;
 import java.util.List;
 
-/** The opener of every file kind. */
+/** The opener of every file kind; the socket ones take the restore's --ip-map and the file table. */
 final class FileOpeners {
-    private static final List<FileOpener<?>> OPENERS = List.of(new RegularFileOpener(), new DevNullOpener(),
-            new TerminalOpener(), new PipeOpener(), new FifoOpener(), new CharDeviceOpener(), new EventfdOpener(),
-            new TimerfdOpener(), new SignalfdOpener(), new InotifyOpener(), new EpollOpener());
+    private static final FileOpeners DEFAULT = new FileOpeners(IpMap.NONE, List.of());
 
-    private FileOpeners() {
+    private final List<FileOpener<?>> openers;
+
+    /** The openers of one restore: {@code files} is the checkpoint's file table (pairs are made from it). */
+    FileOpeners(IpMap ipMap, List<FileObject> files) {
+        openers = List.of(new RegularFileOpener(), new DevNullOpener(), new TerminalOpener(), new PipeOpener(),
+                new FifoOpener(), new CharDeviceOpener(), new EventfdOpener(), new TimerfdOpener(), new SignalfdOpener(),
+                new InotifyOpener(), new EpollOpener(), new InetSocketOpener(ipMap), new UnixSockOpener(files),
+                new NetlinkSocketOpener());
     }
 
     static FileOpener<?> of(FileObject f) {
-        for (FileOpener<?> o : OPENERS) {
+        return DEFAULT.opener(f);
+    }
+
+    FileOpener<?> opener(FileObject f) {
+        for (FileOpener<?> o : openers) {
             if (o.kind() == f.getClass()) {
                 return o;
             }
@@ -24,7 +33,11 @@ final class FileOpeners {
     }
 
     static long open(Injector in, FileObject f, int fd, ParkedStdio stdio) throws IOException {
-        return open(of(f), in, f, fd, stdio);
+        return DEFAULT.openFile(in, f, fd, stdio);
+    }
+
+    long openFile(Injector in, FileObject f, int fd, ParkedStdio stdio) throws IOException {
+        return open(opener(f), in, f, fd, stdio);
     }
 
     static long position(FileObject f) {

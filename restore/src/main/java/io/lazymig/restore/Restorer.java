@@ -30,13 +30,14 @@ public final class Restorer {
 
     /** What to restore and how. */
     public record Options(Path dir, boolean lazy, Path address, boolean anyPid, Path stub, Guardian guardian,
-            List<InheritFd> inherit) {
+            List<InheritFd> inherit, IpMap ipMap) {
         public Options {
             inherit = List.copyOf(inherit);
+            ipMap = ipMap == null ? IpMap.NONE : ipMap;
         }
 
         public Options(Path dir, boolean lazy, Path address, boolean anyPid, Path stub, Guardian guardian) {
-            this(dir, lazy, address, anyPid, stub, guardian, List.of());
+            this(dir, lazy, address, anyPid, stub, guardian, List.of(), IpMap.NONE);
         }
 
         public Options(Path dir, boolean lazy, Path address, boolean anyPid, Path stub) {
@@ -45,7 +46,12 @@ public final class Restorer {
 
         /** These options with what the external resources become (--inherit-fd). */
         public Options withInherit(List<InheritFd> list) {
-            return new Options(dir, lazy, address, anyPid, stub, guardian, list);
+            return new Options(dir, lazy, address, anyPid, stub, guardian, list, ipMap);
+        }
+
+        /** The same, binding sockets through {@code map}. */
+        public Options withIpMap(IpMap map) {
+            return new Options(dir, lazy, address, anyPid, stub, guardian, inherit, map);
         }
     }
 

@@ -1,0 +1,178 @@
+package io.lazymig.dump;
+
+import io.lazymig.images.FileObject;
+import io.lazymig.images.InetSocket;
+import io.lazymig.images.NetlinkSocket;
+import io.lazymig.images.UnixSock;
+import io.lazymig.jni.Sockets;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads the socket fds of one frozen process ("socket:[INO]" links), each by the reader of its
+ * family, chosen by where sock_diag lists its inode; a socket of a kind lazymig does not restore is
+ * refused with the process, the fd and the reason. Counts what the migration will not carry: TCP
+ * connections (restored closed) and connections waiting in a listener's accept queue (reset when
+ * the source's socket closes), for the dump's summary.
+ */
+final class SocketReader {
+    private static final Logger log = LoggerFactory.getLogger("lazymig.dump");
+
+    private final int pid;
+    private final Injections inj;
+    private InetSockets inet;
+    private UnixSockets unix;
+    private boolean netnsChecked;
+    private int closedConnections;
+    private int waitingConnections;
+
+    SocketReader(int pid, Injections inj) {
+        this.pid = pid;
+        this.inj = inj;
+    }
+
+    static boolean isSocket(String target) {
+        return target.startsWith("socket:[") && target.endsWith("]");
+    }
+
+    static long inode(String target) {
+        return Long.parseLong(target.substring("socket:[".length(), target.length() - 1));
+    }
+
+    FileObject read(int id, int fd, String target, int flags) throws IOException {
+        if (!netnsChecked) {
+            String netns = netnsRefusal(pid);
+            if (netns != null) {
+                throw new DumpException("process " + pid + " fd " + fd + " is a socket (" + target + ") and the process "
+                        + netns);
+            }
+            netnsChecked = true;
+        }
+        long ino = inode(target);
+        Sockets.Inet s = inet().find(ino);
+        if (s != null) {
+            InetSocket sk = InetSockets.read(id, fd, s, flags, inj);
+            if (sk.isConnectedStream()) {
+                closedConnections++;
+                log.info("dump: process {} fd {}: {} will be restored closed (the application sees the connection fail)",
+                        pid, fd, sk.describe());
+            }
+            int waiting = InetSockets.waiting(s);
+            if (waiting > 0) {
+                waitingConnections += waiting;
+                log.info("dump: process {} fd {}: {} has {} connection(s) waiting in its accept queue: they stay on this "
+                        + "host and are reset when its socket closes", pid, fd, sk.describe(), waiting);
+            }
+            return sk;
+        }
+        Sockets.Unix u = unix().find(ino);
+        if (u != null) {
+            String where = "process " + pid + " fd " + fd;
+            Set<Long> mine = processSockets(pid);
+            String no = unix().refusal(u, mine);
+            if (no != null) {
+                throw new DumpException(where + " is " + no);
+            }
+            UnixSock sk = unix().read(id, fd, u, flags, inj, where, mine);
+            if (sk.isListening() && u.pendingCount() > 0) {
+                waitingConnections += u.pendingCount();
+                log.info("dump: process {} fd {}: {} has {} connection(s) waiting to be accepted: they stay on this host",
+                        pid, fd, sk.describe(), u.pendingCount());
+            }
+            if (!sk.queue().isEmpty()) {
+                log.info("dump: process {} fd {}: {}: {} byte(s) queued in {} packet(s), carried in sk-queues.img", pid, fd,
+                        sk.describe(), sk.queuedBytes(), sk.queue().size());
+            }
+            return sk;
+        }
+        for (Sockets.Netlink n : Sockets.netlink()) {
+            if (n.ino() == ino) {
+                return readNetlink(id, fd, n, flags);
+            }
+        }
+        throw new DumpException("process " + pid + " fd " + fd + " is " + refusal(target));
+    }
+
+    private NetlinkSocket readNetlink(int id, int fd, Sockets.Netlink n, int flags) throws IOException {
+        String where = "process " + pid + " fd " + fd;
+        if ((n.groups() >>> 32) != 0) {
+            throw new DumpException(where + " is a netlink socket (protocol " + n.protocol() + ") in multicast groups above "
+                    + "32 (0x" + Long.toHexString(n.groups()) + "): not supported");
+        }
+        int type = (int) inj.intSockOpt(fd, Sockets.SOL_SOCKET, Sockets.SO_TYPE);
+        try {
+            NetlinkSocket s = new NetlinkSocket(id, n.ino(), type == Sockets.SOCK_DGRAM ? NetlinkSocket.SOCK_DGRAM
+                    : NetlinkSocket.SOCK_RAW, n.protocol(), n.portid(), (int) n.groups(), n.dstPortid(), (int) n.dstGroup(),
+                    flags & ~(io.lazymig.jni.FileDescriptor.O_CLOEXEC | io.lazymig.jni.FileDescriptor.O_ACCMODE),
+                    SocketOptionsReader.read(fd, inj, false));
+            log.info("dump: process {} fd {}: {}: restored bound to the same groups (a new port id); messages queued on "
+                    + "it are not carried", pid, fd, s.describe());
+            return s;
+        } catch (IllegalArgumentException e) {
+            throw new DumpException(where + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The inodes of every socket process {@code pid} has open. */
+    static Set<Long> processSockets(int pid) throws IOException {
+        Set<Long> s = new HashSet<>();
+        for (int fd : Preflight.openFds(pid)) {
+            String t;
+            try {
+                t = Preflight.fdTarget(pid, fd);
+            } catch (IOException e) {
+                continue;
+            }
+            if (isSocket(t)) {
+                s.add(inode(t));
+            }
+        }
+        return s;
+    }
+
+    private UnixSockets unix() throws IOException {
+        if (unix == null) {
+            unix = UnixSockets.list();
+        }
+        return unix;
+    }
+
+    /** What socket {@code target} is and why it is not restored: "a netlink socket (socket:[5]): ...". */
+    static String refusal(String target) throws IOException {
+        long ino = inode(target);
+        return "a socket (" + target + ") of a kind lazymig does not restore (raw, packet or another family)";
+    }
+
+    /** Whether process {@code pid} is in lazymig's own network namespace, where sock_diag lists its sockets. */
+    static String netnsRefusal(int pid) throws IOException {
+        String mine = Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString();
+        String its = Files.readSymbolicLink(Path.of("/proc", Integer.toString(pid), "ns", "net")).toString();
+        if (mine.equals(its)) {
+            return null;
+        }
+        return "is in network namespace " + its + ", lazymig in " + mine
+                + ": run lazymig in the process's namespace (ip netns exec NAME lazymig ...) to dump its sockets";
+    }
+
+    private InetSockets inet() throws IOException {
+        if (inet == null) {
+            inet = InetSockets.list();
+        }
+        return inet;
+    }
+
+    /** TCP connections that will be restored closed. */
+    int closedConnections() {
+        return closedConnections;
+    }
+
+    /** Connections that were waiting in accept queues. */
+    int waitingConnections() {
+        return waitingConnections;
+    }
+}

@@ -1,0 +1,127 @@
+package io.lazymig.it;
+
+import static org.hamcrest.MatcherAssert.assertThat;
+import static org.hamcrest.Matchers.matchesPattern;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.lazymig.jni.SystemInfo;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Sockets in a process tree: a listener inherited across fork (a pre-fork server: the parent made
+ * it, the child accepts on it) is one socket after restore, held by both at their fds, and the
+ * child answers on it; a unix socketpair whose ends the parent and the child hold one each is
+ * refused at dump (not supported yet), naming the process and the fd, and the tree runs on.
+ */
+class SocketsTreeIT {
+    @TempDir
+    Path dir;
+
+    private final List<Integer> children = new ArrayList<>();
+
+    @AfterEach
+    void killChildren() throws Exception {
+        for (int pid : children) {
+            String exe = RestoreProcs.exists(pid) ? RestoreProcs.exe(pid) : null;
+            if (exe != null && exe.contains("python")) { // still ours (a gone child has no exe)
+                SystemInfo.kill(pid, SystemInfo.SIGKILL);
+            }
+        }
+    }
+
+    @Test
+    @Timeout(180)
+    void listenerSharedAcrossForkIsOneSocketAfterRestore() throws Exception {
+        int port;
+        try (ServerSocket probe = new ServerSocket(0)) {
+            port = probe.getLocalPort();
+        }
+        String script = String.join("\n",
+                "import socket, os, time",
+                "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)",
+                "s.bind(('127.0.0.1', " + port + ")); s.listen(8)",
+                "if os.fork() == 0:",
+                "    while True:",
+                "        c, _ = s.accept(); c.sendall(f'child {os.getpid()}\\n'.encode()); c.close()",
+                "n = 0",
+                "while True:",
+                "    print(f'pid {os.getpid()} counter {n} sum 0', flush=True); n += 1; time.sleep(0.05)",
+                "");
+        RestoreWorkload w = RestoreWorkload.start(dir, "prefork", List.of("/usr/bin/python3", "-c", script));
+        try (RestoreCycle c = new RestoreCycle(dir, w)) {
+            w.awaitLine("counter 1", l -> l.counter() >= 1);
+            int child = onlyChild(w.pid);
+            children.add(child);
+            assertEquals("child " + child + "\n", greeting(port), "the child answers before the dump");
+            c.dump(3, false);
+            RestoreProcs.awaitGone(child);
+            c.restore();
+            c.awaitRestoredLine();
+            assertEquals(child, onlyChild(w.pid), "the child is back with its pid");
+            String parentFd = Files.readSymbolicLink(Path.of("/proc", Integer.toString(w.pid), "fd", "3")).toString();
+            String childFd = Files.readSymbolicLink(Path.of("/proc", Integer.toString(child), "fd", "3")).toString();
+            assertThat(parentFd, matchesPattern("socket:\\[\\d+\\]"));
+            assertEquals(parentFd, childFd, "one listening socket for the parent and the child");
+            for (int i = 0; i < 3; i++) {
+                assertEquals("child " + child + "\n", greeting(port), "the child answers after restore, connection " + i);
+            }
+            SystemInfo.kill(child, SystemInfo.SIGKILL);
+            c.killRestoredAndAwaitRestore();
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void socketpairSplitAcrossTheTreeIsRefused() throws Exception {
+        String script = String.join("\n",
+                "import socket, os, time",
+                "a, b = socket.socketpair()",
+                "if os.fork() == 0:",
+                "    a.close()",
+                "    while True: time.sleep(1)",
+                "b.close()",
+                "n = 0",
+                "while True:",
+                "    print(f'pid {os.getpid()} counter {n} sum 0', flush=True); n += 1; time.sleep(0.05)",
+                "");
+        try (RestoreWorkload w = RestoreWorkload.start(dir, "split", List.of("/usr/bin/python3", "-c", script))) {
+            w.awaitLine("counter 1", l -> l.counter() >= 1);
+            children.add(onlyChild(w.pid));
+            RestoreLauncher.Result r = RestoreLauncher.run(dir, "dump", "-t", Integer.toString(w.pid), "-D",
+                    dir.resolve("img").toString());
+            assertEquals(1, r.exit(), r.toString());
+            assertThat(r.stderr(), matchesPattern("lazymig dump: process " + w.pid + " fd 3 is a unix socket connected to "
+                    + "socket:\\[\\d+\\], which is not this process's: its peer cannot move with it \\(not supported\\)\n"));
+            long last = w.lastCounter();
+            w.awaitLine("counter " + (last + 2) + " after the refusal", l -> l.counter() >= last + 2);
+        }
+    }
+
+    /** The one child of {@code pid} (/proc/PID/task/PID/children). */
+    private static int onlyChild(int pid) throws IOException {
+        String list = Files.readString(Path.of("/proc", Integer.toString(pid), "task", Integer.toString(pid), "children"))
+                .trim();
+        assertThat("children of " + pid, list, matchesPattern("\\d+"));
+        return Integer.parseInt(list);
+    }
+
+    private static String greeting(int port) throws IOException {
+        try (Socket s = new Socket()) {
+            s.setSoTimeout(10_000);
+            s.connect(new InetSocketAddress("127.0.0.1", port), 10_000);
+            return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+}

@@ -1,0 +1,214 @@
+package io.lazymig.restore;
+
+import io.lazymig.images.FileObject;
+import io.lazymig.images.UnixSock;
+import io.lazymig.jni.Errno;
+import io.lazymig.jni.FileDescriptor;
+import io.lazymig.jni.ProcessMemory;
+import io.lazymig.jni.Sockets;
+import io.lazymig.jni.Syscalls;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A unix socket, rebuilt by injected syscalls. Two sockets that are each other's peer come from
+ * one socketpair when the first of them is opened: the other end waits, parked above the fd range,
+ * for its own slot; each end's queue is sent again through the other end, so each receives what
+ * it had queued, in order. A listener is bound to its name again (a stale socket file at its path
+ * is removed first; the file gets its mode and owner back) and listens with its backlog; a bound
+ * datagram socket gets its queue from a throw-away sender (the original senders' addresses are
+ * not kept); a datagram socket connected to a named socket outside (/dev/log) is connected to that
+ * name again. One instance per restore: it holds the parked ends.
+ */
+final class UnixSockOpener implements FileOpener<UnixSock> {
+    /** Where the far end of a pair waits for its slot (above restore's parked stdio). */
+    static final int PARKING = 2000;
+
+    private final Map<Long, UnixSock> byIno = new HashMap<>();
+    private final Map<Long, Long> parked = new HashMap<>();
+
+    UnixSockOpener(List<FileObject> files) {
+        for (FileObject f : files) {
+            if (f instanceof UnixSock u) {
+                byIno.put(u.ino(), u);
+            }
+        }
+    }
+
+    @Override
+    public Class<UnixSock> kind() {
+        return UnixSock.class;
+    }
+
+    @Override
+    public long open(Injector in, UnixSock s, int fd, ParkedStdio stdio) throws IOException {
+        Long waiting = parked.remove(s.ino());
+        if (waiting != null) {
+            return waiting;
+        }
+        String what = "fd " + fd + " (" + s.describe() + ")";
+        if (s.peer() != 0) {
+            return pair(in, s, what);
+        }
+        long sfd = socket(in, s, what);
+        if (s.name().length > 0) {
+            bind(in, sfd, s, what);
+        }
+        if (s.reconnectsByName()) {
+            in.resetScratch();
+            ByteBuffer addr = sockaddr(s.peerName());
+            long at = in.put(addr);
+            long rc = in.raw(Syscalls.CONNECT, sfd, at, addr.capacity());
+            if (Syscalls.isError(rc)) {
+                throw new RestoreException("cannot connect " + what + " again: " + Errno.name(Syscalls.errno(rc)) + " ("
+                        + Errno.text(Syscalls.errno(rc)) + ")");
+            }
+        }
+        if (s.isListening()) {
+            in.call("listen " + what, Syscalls.LISTEN, sfd, s.backlog());
+        } else if (!s.queue().isEmpty()) {
+            if (s.name().length == 0) {
+                throw new RestoreException(what + ": data queued on a socket with neither name nor peer");
+            }
+            long sender = in.call("socket (sender for " + what + ")", Syscalls.SOCKET, Sockets.AF_UNIX, s.type(), 0);
+            try {
+                for (byte[] p : s.queue()) {
+                    send(in, sender, p, s.name(), what);
+                }
+            } finally {
+                in.raw(Syscalls.CLOSE, sender);
+            }
+        }
+        return sfd;
+    }
+
+    private long pair(Injector in, UnixSock s, String what) throws IOException {
+        UnixSock peer = byIno.get(s.peer());
+        if (peer == null || peer.peer() != s.ino()) {
+            throw new RestoreException(what + ": its peer socket:[" + s.peer() + "] is not in the checkpoint");
+        }
+        in.resetScratch();
+        long sv = in.put(ByteBuffer.allocateDirect(8));
+        in.call("socketpair " + what, Syscalls.SOCKETPAIR, Sockets.AF_UNIX, s.type(), 0, sv);
+        ByteBuffer fds = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder());
+        in.read(sv, fds);
+        long mine = fds.getInt(0);
+        long theirs = fds.getInt(4);
+        String peerWhat = "the peer of " + what;
+        setUp(in, mine, s, what);
+        setUp(in, theirs, peer, peerWhat);
+        for (byte[] p : s.queue()) {
+            send(in, theirs, p, null, what);
+        }
+        for (byte[] p : peer.queue()) {
+            send(in, mine, p, null, peerWhat);
+        }
+        shutdown(in, mine, s, what);
+        shutdown(in, theirs, peer, peerWhat);
+        long at = in.call("fcntl(F_DUPFD) " + peerWhat, Syscalls.FCNTL, theirs, Syscalls.F_DUPFD, PARKING);
+        in.raw(Syscalls.CLOSE, theirs);
+        parked.put(peer.ino(), at);
+        return mine;
+    }
+
+    private long socket(Injector in, UnixSock s, String what) throws IOException {
+        long sfd = in.raw(Syscalls.SOCKET, Sockets.AF_UNIX, s.type(), 0);
+        if (Syscalls.isError(sfd)) {
+            throw new RestoreException("cannot create socket " + what + ": " + Errno.name(Syscalls.errno(sfd)));
+        }
+        setUp(in, sfd, s, what);
+        return sfd;
+    }
+
+    /** Its open flags (O_NONBLOCK) and options. */
+    private static void setUp(Injector in, long sfd, UnixSock s, String what) throws IOException {
+        if ((s.flags() & FileDescriptor.O_NONBLOCK) != 0) {
+            in.call("fcntl(F_SETFL) " + what, Syscalls.FCNTL, sfd, Syscalls.F_SETFL, FileDescriptor.O_NONBLOCK);
+        }
+        new SocketOptionsWriter(in, (int) sfd, what).apply(s.opts(), false);
+    }
+
+    private static void shutdown(Injector in, long sfd, UnixSock s, String what) throws IOException {
+        if ((s.shutdown() & 2) != 0) { // SEND_SHUTDOWN: the peer sees end-of-file after the queue
+            in.call("shutdown " + what, Syscalls.SHUTDOWN, sfd, Sockets.SHUT_WR);
+        }
+    }
+
+    private static void bind(Injector in, long sfd, UnixSock s, String what) throws IOException {
+        if (s.hasPath()) {
+            Path p = Path.of(s.path());
+            if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+                Object mode = Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+                if (!(mode instanceof Integer m) || (m & 0170000) != 0140000) {
+                    throw new RestoreException("cannot bind " + what + ": " + p + " exists and is not a socket file");
+                }
+                in.resetScratch();
+                in.call("unlink " + p, Syscalls.UNLINK, in.putString(s.path()));
+            }
+        }
+        in.resetScratch();
+        ByteBuffer addr = sockaddr(s.name());
+        long at = in.put(addr);
+        long rc = in.raw(Syscalls.BIND, sfd, at, addr.capacity());
+        if (Syscalls.isError(rc)) {
+            throw new RestoreException("cannot bind " + what + ": " + Errno.name(Syscalls.errno(rc)) + " ("
+                    + Errno.text(Syscalls.errno(rc)) + ")");
+        }
+        if (s.hasPath() && s.mode() >= 0) {
+            in.resetScratch();
+            long path = in.putString(s.path());
+            in.call("chmod " + s.path(), Syscalls.CHMOD, path, s.mode());
+            in.call("lchown " + s.path(), Syscalls.LCHOWN, path, s.uid(), s.gid());
+        }
+    }
+
+    /** struct sockaddr_un for {@code name}, as long as the name needs (a path: with its NUL). */
+    private static ByteBuffer sockaddr(byte[] name) {
+        int len = Sockets.SOCKADDR_UN_PATH_OFFSET + name.length + (name.length > 0 && name[0] == '/' ? 1 : 0);
+        ByteBuffer b = ByteBuffer.allocateDirect(len).order(ByteOrder.nativeOrder());
+        b.putShort(0, (short) Sockets.AF_UNIX);
+        b.put(Sockets.SOCKADDR_UN_PATH_OFFSET, name);
+        return b;
+    }
+
+    /** Sends one packet (a stream's bytes) from {@code sfd}, to {@code name} when given; all of it, or an error. */
+    private static void send(Injector in, long sfd, byte[] data, byte[] name, String what) throws IOException {
+        long size = (data.length + 4095L) & ~4095L;
+        long buf = in.call("mmap (queue of " + what + ")", Syscalls.MMAP, 0, Math.max(size, 4096),
+                Syscalls.PROT_READ | Syscalls.PROT_WRITE, Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS, -1, 0);
+        try {
+            ByteBuffer b = ByteBuffer.allocateDirect(Math.max(data.length, 1));
+            b.put(0, data).limit(data.length);
+            if (data.length > 0) {
+                ProcessMemory.write(in.pid(), buf, b);
+            }
+            long addr = 0;
+            int addrLen = 0;
+            if (name != null) {
+                in.resetScratch();
+                ByteBuffer a = sockaddr(name);
+                addr = in.put(a);
+                addrLen = a.capacity();
+            }
+            long n = in.raw(Syscalls.SENDTO, sfd, buf, data.length, Sockets.MSG_DONTWAIT, addr, addrLen);
+            if (Syscalls.isError(n) || n != data.length) {
+                throw new RestoreException("cannot queue " + data.length + " byte(s) again on " + what + ": "
+                        + (Syscalls.isError(n) ? Errno.name(Syscalls.errno(n)) : "sent " + n));
+            }
+        } finally {
+            in.raw(Syscalls.MUNMAP, buf, Math.max(size, 4096));
+        }
+    }
+
+    @Override
+    public long position(UnixSock file) {
+        return -1;
+    }
+}
