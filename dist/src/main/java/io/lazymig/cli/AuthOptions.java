@@ -17,8 +17,6 @@ import org.slf4j.LoggerFactory;
  * --no-auth has no key, so no encryption either.
  */
 final class AuthOptions {
-    private static final Logger log = LoggerFactory.getLogger("lazymig.security");
-
     private AuthOptions() {
     }
 
@@ -34,6 +32,9 @@ final class AuthOptions {
 
     /** The key (with its TLS identity unless --no-encryption), or null with --no-auth. */
     static AuthKey key(CommandLine cl) throws UsageException, IOException {
+        // looked up here, not in a static field: add() runs before -v/-o configure the logging, and the
+        // simple logger takes its settings from the first logger made
+        Logger log = LoggerFactory.getLogger("lazymig.security");
         if (cl.hasOption("no-auth")) {
             if (cl.hasOption("auth-key")) {
                 throw new UsageException("--auth-key and --no-auth exclude each other");
