@@ -248,7 +248,11 @@ public final class Dumper {
         clock.lap(FrozenSteps.INJECT);
         List<Vma> vmas = new ArrayList<>();
         for (MapsEntry e : ProcSmaps.read(pid)) {
-            vmas.add(VmaClassifier.classify(e));
+            try {
+                vmas.add(VmaClassifier.classify(e));
+            } catch (DumpException refused) {
+                throw new DumpException("process " + pid + " has " + refused.getMessage(), refused);
+            }
         }
         clock.lap(FrozenSteps.MAPS);
         ProcessState state = ProcessStateReader.read(pid, m.ppid(), brk, actions, ThreadReader.pending(pid, true),

@@ -57,6 +57,12 @@ public final class Preflight {
                 throw new DumpException("process " + pid + " " + refusal);
             }
         }
+        for (MapsEntry m : ProcSmaps.read(pid)) {
+            String refusal = VmaClassifier.shmemRefusal(m);
+            if (refusal != null) {
+                throw new DumpException("process " + pid + " has " + refusal);
+            }
+        }
         InetSockets inet = null;
         UnixSockets unix = null;
         for (int fd : openFds(pid)) {
@@ -283,6 +289,9 @@ public final class Preflight {
         }
         if (!target.startsWith("/")) {
             return "an unsupported kind of file";
+        }
+        if (target.startsWith("/memfd:") && target.endsWith(" (deleted)")) {
+            return "a memfd";
         }
         if (target.endsWith(" (deleted)")) {
             return "a deleted file";

@@ -40,6 +40,10 @@ public final class VmaClassifier {
             return new Vma(m.start(), m.end(), prot, anonPrivate,
                     Vma.VMA_AREA_REGULAR | Vma.VMA_ANON_PRIVATE | Vma.VMA_AREA_VVAR, 0, null, madv);
         }
+        String shmem = shmemRefusal(m);
+        if (shmem != null) {
+            throw new DumpException(shmem);
+        }
         if (m.isFile()) {
             if (m.path().endsWith(" (deleted)")) {
                 throw new DumpException("mapping of a deleted file " + m + ": not supported yet");
@@ -57,6 +61,36 @@ public final class VmaClassifier {
         }
         int status = Vma.VMA_AREA_REGULAR | Vma.VMA_ANON_PRIVATE | ("[heap]".equals(m.path()) ? Vma.VMA_AREA_HEAP : 0);
         return new Vma(m.start(), m.end(), prot, anonPrivate | extra, status, 0, null, madv);
+    }
+
+    /** Why a shmem mapping cannot be dumped yet, naming the mapping and its inode; null for any other mapping. */
+    static String shmemRefusal(MapsEntry m) {
+        String kind = shmemKind(m);
+        return kind == null ? null : kind + " " + m + " (inode " + m.inode() + "): not supported yet";
+    }
+
+    /**
+     * The kind of shmem object a mapping of an inode of the kernel's shmem (not a file of any mounted
+     * file system) shows: maps names MAP_SHARED|MAP_ANONYMOUS (and a shared mapping of /dev/zero)
+     * "/dev/zero (deleted)", a memfd "/memfd:NAME (deleted)", a SysV segment "/SYSV%08x (deleted)";
+     * null for any other mapping. The inode identifies the object across the processes that share it
+     * (a SysV segment's is its shmid, 0 for the first).
+     */
+    static String shmemKind(MapsEntry m) {
+        String path = m.path();
+        if (path == null || !path.endsWith(" (deleted)")) {
+            return null;
+        }
+        if (path.startsWith("/SYSV")) {
+            return "SysV shared memory (shmat, key 0x" + path.substring(5, path.length() - " (deleted)".length()) + ")";
+        }
+        if (path.startsWith("/memfd:")) {
+            return (m.shared() ? "shared" : "private") + " mapping of a memfd";
+        }
+        if (path.equals("/dev/zero (deleted)") && m.shared()) {
+            return "shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS)";
+        }
+        return null;
     }
 
     private static long madvise(MapsEntry m) {

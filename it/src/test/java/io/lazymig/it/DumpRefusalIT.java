@@ -33,6 +33,10 @@ class DumpRefusalIT {
         "epoll-reused | fd 3 \\(epoll\\) watches fd 4, which holds another file now \\(the watched file lives on in a dup\\): "
                 + "remove the watch \\(EPOLL_CTL_DEL\\) when closing the fd to make it restorable",
         "io_uring | fd 3 is an io_uring \\(anon_inode:\\[io_uring\\]\\): " + SUPPORTED,
+        "shm-anon | 'has shared anonymous memory \\(MAP_SHARED\\|MAP_ANONYMOUS\\) [0-9a-f]+-[0-9a-f]+ rw-s 0 /dev/zero \\(deleted\\) \\(inode \\d+\\): not supported yet'",
+        "memfd-map | has shared mapping of a memfd [0-9a-f]+-[0-9a-f]+ rw-s 0 /memfd:lazymig-shm \\(deleted\\) \\(inode \\d+\\): not supported yet",
+        "memfd-fd | fd 3 is a memfd \\(/memfd:lazymig-held \\(deleted\\)\\): " + SUPPORTED,
+        "sysv-shm | has SysV shared memory \\(shmat, key 0x00000000\\) [0-9a-f]+-[0-9a-f]+ rw-s 0 /SYSV00000000 \\(deleted\\) \\(inode \\d+\\): not supported yet",
         "seccomp | thread \\d+ \\(filtered\\) has seccomp filter \\(Seccomp: 2\\): seccomp is not supported yet",
     })
     @Timeout(60)

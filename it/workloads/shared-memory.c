@@ -1,0 +1,116 @@
+/*
+ * shared-memory: a parent and a child sharing memory two ways, for dump and restore of shmem.
+ * Before forking, the parent maps KIB KiB of MAP_SHARED|MAP_ANONYMOUS memory ("anon") and a memfd
+ * named "lazymig-shared" of the same size, mapped MAP_SHARED and also held open on fd 3 ("memfd").
+ * Page 0 of each holds the two counters (slot 0 the parent's, slot 1 the child's); the other pages
+ * hold a pattern of a fixed seed (one per region), filled once. Every INTERVAL_MS each process adds
+ * one to its own counter in both regions, reads the other's, checks both patterns, and prints:
+ *   role R pid P counter N peer-anon A peer-memfd M ok|BAD
+ * A peer value that advances in R's lines is a write by the other process seen through the shared
+ * page: shared after restore too when it keeps advancing. BAD: a pattern changed, or a peer counter
+ * went backwards. The child dies with the parent (PR_SET_PDEATHSIG).
+ * usage: shared-memory KIB INTERVAL_MS
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE 4096
+
+static size_t bytes;
+static long interval_ms;
+
+static void fill(uint64_t *p, size_t words, uint64_t seed)
+{
+    uint64_t x = seed | 1;
+    for (size_t i = 0; i < words; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        p[i] = x;
+    }
+}
+
+static int same(const uint64_t *p, size_t words, uint64_t seed)
+{
+    uint64_t x = seed | 1;
+    for (size_t i = 0; i < words; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        if (p[i] != x)
+            return 0;
+    }
+    return 1;
+}
+
+static void run(const char *role, int slot, volatile uint64_t *anon, volatile uint64_t *memfd)
+{
+    size_t words = (bytes - PAGE) / 8;
+    uint64_t counter = 0, last_anon = 0, last_memfd = 0;
+    struct timespec ts = { interval_ms / 1000, (interval_ms % 1000) * 1000000L };
+    for (;;) {
+        counter++;
+        __atomic_store_n(&anon[slot], counter, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&memfd[slot], counter, __ATOMIC_SEQ_CST);
+        uint64_t peer_anon = __atomic_load_n(&anon[1 - slot], __ATOMIC_SEQ_CST);
+        uint64_t peer_memfd = __atomic_load_n(&memfd[1 - slot], __ATOMIC_SEQ_CST);
+        int ok = peer_anon >= last_anon && peer_memfd >= last_memfd
+                 && same((const uint64_t *)((const char *)anon + PAGE), words, 0xa11cea11)
+                 && same((const uint64_t *)((const char *)memfd + PAGE), words, 0x3e3f0d);
+        last_anon = peer_anon;
+        last_memfd = peer_memfd;
+        printf("role %s pid %d counter %" PRIu64 " peer-anon %" PRIu64 " peer-memfd %" PRIu64 " %s\n", role,
+               (int)getpid(), counter, peer_anon, peer_memfd, ok ? "ok" : "BAD");
+        fflush(stdout);
+        nanosleep(&ts, NULL);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: shared-memory KIB INTERVAL_MS\n");
+        return 2;
+    }
+    bytes = (size_t)strtoul(argv[1], NULL, 10) * 1024;
+    interval_ms = strtol(argv[2], NULL, 10);
+    if (bytes < 2 * PAGE || bytes % PAGE != 0 || interval_ms <= 0) {
+        fprintf(stderr, "shared-memory: KIB a multiple of 4, at least 8; INTERVAL_MS > 0\n");
+        return 2;
+    }
+    uint64_t *anon = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    int fd = memfd_create("lazymig-shared", 0);
+    if (anon == MAP_FAILED || fd != 3 || ftruncate(fd, (off_t)bytes) != 0) {
+        perror("shared-memory: setup");
+        return 1;
+    }
+    uint64_t *memfd = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (memfd == MAP_FAILED) {
+        perror("shared-memory: mmap memfd");
+        return 1;
+    }
+    fill((uint64_t *)((char *)anon + PAGE), (bytes - PAGE) / 8, 0xa11cea11);
+    fill((uint64_t *)((char *)memfd + PAGE), (bytes - PAGE) / 8, 0x3e3f0d);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("shared-memory: fork");
+        return 1;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(0);
+        run("child", 1, anon, memfd);
+    }
+    run("parent", 0, anon, memfd);
+    return 0;
+}
