@@ -118,7 +118,10 @@ public final class Preflight {
             + "terminals, pipes, FIFOs, eventfds, timerfds, signalfds, inotify, epoll and TCP/UDP, unix and netlink "
             + "sockets are supported yet";
 
-    /** An epoll whose watched fds are not all of kinds lazymig restores is refused, naming the watched fd. */
+    /**
+     * An epoll whose watched fds are not all of kinds lazymig restores is refused, naming the watched fd.
+     * A watched socket is let through here: it is an fd of the same table, refused or dumped there.
+     */
     static void checkEpollTargets(int pid, int epfd) throws IOException {
         String info;
         try {
@@ -134,7 +137,8 @@ public final class Preflight {
             } catch (NoSuchFileException e) {
                 throw FdTableReader.staleWatch(pid, epfd, w.fd(), false);
             }
-            String kind = unsupportedKind(pid, w.fd(), target);
+            // a watched socket is checked as an fd of the table itself (the same fd, watched here)
+            String kind = target.startsWith("socket:") ? null : unsupportedKind(pid, w.fd(), target);
             if (kind != null) {
                 throw new DumpException("process " + pid + " fd " + epfd + " (epoll) watches fd " + w.fd() + ", which is "
                         + kind + " (" + target + "): " + SUPPORTED);

@@ -116,6 +116,16 @@ class E2EMigrateIT {
         run("migrate-http");
     }
 
+    /**
+     * redis-server (an epoll over its listener) bound to B's address, moved to A's by --ip-map: the
+     * keys SET on B over TCP are read back with GET at A's address.
+     */
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void redis() throws Exception {
+        run("migrate-redis");
+    }
+
     @Test
     @Timeout(E2ECasesIT.LIMIT)
     void wrongKeyIsRefusedBeforeAnyFreeze() throws Exception {
