@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -63,7 +62,7 @@ public final class DumpWarmup {
                 }
             }
             if (dir != null) {
-                deleteTree(dir);
+                Warmup.deleteTree(dir);
             }
         }
     }
@@ -102,15 +101,5 @@ public final class DumpWarmup {
             Thread.sleep(2);
         }
         throw new IOException("the warm-up target did not start its threads");
-    }
-
-    private static void deleteTree(Path dir) {
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            log.debug("warm-up: cannot remove {}: {}", dir, e.getMessage());
-        }
     }
 }

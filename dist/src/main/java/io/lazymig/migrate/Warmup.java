@@ -251,7 +251,8 @@ public final class Warmup {
         throw new IOException("the warm-up process did not exec sleep");
     }
 
-    private static void deleteTree(Path dir) {
+    /** Removes a warm-up's directory; a failure only leaves it behind. */
+    static void deleteTree(Path dir) {
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);
