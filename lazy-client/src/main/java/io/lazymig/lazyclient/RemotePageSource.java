@@ -395,7 +395,9 @@ public final class RemotePageSource implements PageSource {
      */
     private Fetch readPages(ByteChannel ch, FrameCodec codec, ByteBuffer sub, ByteBuffer pages) throws IOException {
         FrameCodec.Header h = codec.readHeader(ch);
-        Fetch f = inFlight.remove(h.id());
+        // Removed from inFlight only once its pages are read whole: a connection cut in the middle
+        // of the frame leaves it there, to be asked again after the reconnect.
+        Fetch f = inFlight.get(h.id());
         if (h.type() == FrameType.ERROR) {
             ByteBuffer p = ByteBuffer.allocate(h.length()).order(ByteOrder.LITTLE_ENDIAN);
             codec.readPayload(ch, h, p);
@@ -416,7 +418,7 @@ public final class RemotePageSource implements PageSource {
         codec.readPayload(ch, h, sub, pages);
         sub.flip();
         pages.flip();
-        if (f == null) {
+        if (f == null || !inFlight.remove(h.id(), f)) {
             return null;
         }
         Messages.PageRange r = Messages.pageRange(sub);

@@ -153,7 +153,9 @@ public final class FrameCodec {
                 if (atFrameStart && first) {
                     throw new EOFException(peer + " closed the connection");
                 }
-                throw new ProtocolException(peer + " closed the connection in the middle of a frame");
+                // A cut connection, not a malformed frame: the peer died or the link broke, and a
+                // reader that reconnects must be able to tell the two apart.
+                throw new EOFException(peer + " closed the connection in the middle of a frame");
             }
             first = false;
         }
