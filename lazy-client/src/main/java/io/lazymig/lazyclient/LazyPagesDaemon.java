@@ -20,7 +20,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,18 +34,14 @@ import org.slf4j.LoggerFactory;
  * in with UFFDIO_COPY straight from the buffer they arrived in. Faults are asked for before
  * background chunks, of which several stay in flight for a remote source.
  *
- * <p>One lock, {@code this}, guards the shared state and every use of a uffd: reading its messages
- * and applying the events, each UFFDIO_COPY / ZEROPAGE / WAKE (computed from the state under the
- * same hold), and its close. So a copy never goes where the events read so far say the memory no
- * longer is, an event the kernel queued but this daemon has not read makes the copy fail with
- * EAGAIN (the kernel's mmap_changing), and no fd is closed under a thread using it. Copies are made
- * in pieces of at most {@link #COPY_PIECE} bytes, the lock released between them, so a background
- * chunk never holds a fault up for long; and a background copy takes the lock for its next piece
- * only while no thread of the fault path (reading the messages, asking for a fault's pages,
- * copying them in) is about to take it ({@link #urgent}): a fault waits at most for the one piece
- * in progress, never behind the rest of the background (measured before: waits of up to 12 ms
- * for the lock, the background copier re-taking it piece after piece and, at a lower priority,
- * preempted while holding it).
+ * <p>One lock, {@link #lock}, guards the shared state and every use of a uffd: reading its
+ * messages and applying the events, each UFFDIO_COPY / ZEROPAGE / WAKE (computed from the state
+ * under the same hold), and its close. So a copy never goes where the events read so far say the
+ * memory no longer is, an event the kernel queued but this daemon has not read makes the copy fail
+ * with EAGAIN (the kernel's mmap_changing), and no fd is closed under a thread using it. Copies are
+ * made in pieces of at most {@link #COPY_PIECE} bytes, the lock released between them, and a
+ * background piece gives way to every other taker of the lock ({@link FaultFirstLock}): a fault
+ * waits at most for the one piece in progress, never behind the rest of the background.
  */
 public final class LazyPagesDaemon {
     private static final Logger log = LoggerFactory.getLogger("lazymig.lazy-pages");
@@ -91,7 +86,7 @@ public final class LazyPagesDaemon {
     private volatile IOException fatal;
     private int backgroundInFlight;
     /** Threads of the fault path about to take the lock; background copies hold off while any is. */
-    private final AtomicInteger urgent = new AtomicInteger();
+    private final FaultFirstLock lock = new FaultFirstLock();
 
     public LazyPagesDaemon(Options options, Checkpoint checkpoint, Stats stats) {
         this.options = options;
@@ -159,8 +154,11 @@ public final class LazyPagesDaemon {
             stats.finished();
             log.info("lazy-pages: every page is in: {}", stats.summary());
         } finally {
-            synchronized (this) {
+            lock.lock();
+            try {
                 processes.forEach(LazyProcess::close);
+            } finally {
+                lock.unlock();
             }
             restore.close();
         }
@@ -180,8 +178,11 @@ public final class LazyPagesDaemon {
                     + options.dir() + " (it holds " + checkpoint.processes().stream().map(ProcessImage::pid).toList() + ")");
         }
         LazyProcess p = LazyProcess.restored(t.pid(), Userfaultfd.adopt(t.uffd(), UffdHandoff.FEATURES), image);
-        synchronized (this) {
+        lock.lock();
+        try {
             processes.add(p);
+        } finally {
+            lock.unlock();
         }
         wakeWaiters(p);
     }
@@ -213,12 +214,15 @@ public final class LazyPagesDaemon {
                 throw fatal;
             }
             List<LazyProcess> current;
-            synchronized (this) {
+            lock.lock();
+            try {
                 reapCompleted();
                 if (processes.isEmpty() && tasksLeft <= 0) {
                     return;
                 }
                 current = new ArrayList<>(processes);
+            } finally {
+                lock.unlock();
             }
             if (poll == null || poll.size() != current.size() + 1) {
                 poll = new Poll(current.size() + 1); // only when processes come or go, not per turn
@@ -291,9 +295,8 @@ public final class LazyPagesDaemon {
         boolean faulted = false;
         while (true) {
             int faults = 0;
-            urgent.incrementAndGet();
-            synchronized (this) {
-                urgent.decrementAndGet();
+            lock.lock();
+            try {
                 if (p.gone || p.closed) {
                     break;
                 }
@@ -313,6 +316,8 @@ public final class LazyPagesDaemon {
                         onEvent(p, m);
                     }
                 }
+            } finally {
+                lock.unlock();
             }
             for (int i = 0; i < faults; i++) {
                 serveFault(p, faultPages[i]);
@@ -338,9 +343,8 @@ public final class LazyPagesDaemon {
     private void serveFault(LazyProcess p, long page) throws IOException {
         lastFaultNanos = System.nanoTime();
         List<Fetch> fetches = new ArrayList<>();
-        urgent.incrementAndGet();
-        synchronized (this) {
-            urgent.decrementAndGet();
+        lock.lock();
+        try {
             if (p.gone || p.closed) {
                 return;
             }
@@ -371,6 +375,8 @@ public final class LazyPagesDaemon {
             if (!covered) {
                 zeroPage(p, page);
             }
+        } finally {
+            lock.unlock();
         }
         // The fault's own run first, so the faulting thread wakes as early as possible.
         fetches.sort((a, b) -> Boolean.compare(b.faultPage >= 0, a.faultPage >= 0));
@@ -409,17 +415,14 @@ public final class LazyPagesDaemon {
         boolean more = true;
         while (more) {
             if (background) {
-                while (urgent.get() > 0) {
-                    Thread.yield(); // a fault-path thread takes the lock next; it holds it for microseconds
-                }
+                lock.lockForBackground();
             } else {
-                urgent.incrementAndGet();
+                lock.lock();
             }
-            synchronized (this) {
-                if (!background) {
-                    urgent.decrementAndGet();
-                }
+            try {
                 more = copyPiece(f, base);
+            } finally {
+                lock.unlock();
             }
         }
         if (f.kind == Stats.Kind.BACKGROUND && source.async() && backgroundActive()) {
@@ -490,7 +493,8 @@ public final class LazyPagesDaemon {
         }
         while (true) {
             Fetch f = null;
-            synchronized (this) {
+            lock.lock();
+            try {
                 if (backgroundInFlight >= limit) {
                     return;
                 }
@@ -506,6 +510,8 @@ public final class LazyPagesDaemon {
                         break;
                     }
                 }
+            } finally {
+                lock.unlock();
             }
             if (f == null) {
                 return;
@@ -536,10 +542,15 @@ public final class LazyPagesDaemon {
         }
     }
 
-    private synchronized void gone(LazyProcess p) {
-        if (!p.gone) {
-            log.info("lazy-pages: process {} exited", p.imagePid);
-            p.gone = true;
+    private void gone(LazyProcess p) {
+        lock.lock();
+        try {
+            if (!p.gone) {
+                log.info("lazy-pages: process {} exited", p.imagePid);
+                p.gone = true;
+            }
+        } finally {
+            lock.unlock();
         }
     }
 }
