@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * JVM a dump's code runs several times slower the first times, and per thread: measured here, a
  * 64 MiB bench-tick froze 58 ms (1 thread) and 83 ms (8 threads) in a fresh JVM, ~21 ms and ~30 ms
  * from the third dump in the same JVM. The commands whose freeze is a downtime (migrate, dump
- * --lazy-pages) run it before they freeze; it costs ~0.3-0.5 s then. A failure only costs the warmth.
+ * --lazy-pages) run it before they freeze; it costs ~0.3-1.5 s then, at most {@link #DEADLINE}. A
+ * failure only costs the warmth.
  */
 public final class DumpWarmup {
     private static final Logger log = LoggerFactory.getLogger("lazymig.warmup");
@@ -119,7 +120,7 @@ public final class DumpWarmup {
         private volatile boolean completed;
         /** The target's pidfd while it may run (null before it starts and once it is killed); under the lock. */
         private Pidfd pidfd;
-        /** The target's threads, the leader last (reaped in reverse); only the rehearsal's thread uses it. */
+        /** The target's threads, the leader last; only the rehearsal's thread uses it. */
         private final List<Integer> tids = new ArrayList<>();
 
         Rehearsal(Path workDir, Path target) {
@@ -135,6 +136,7 @@ public final class DumpWarmup {
                 dir = Files.createTempDirectory(workDir, "dump-warmup-");
                 int pid = startTarget(target);
                 adopt(pid);
+                awaitThreads(pid);
                 for (int i = 0; i < ROUNDS && !abandoned; i++) {
                     Path images = Files.createDirectory(dir.resolve("r" + i));
                     Dumper.dump(new Dumper.Options(pid, images, true, (cp, frozenAt) -> { }, 0));
@@ -193,15 +195,28 @@ public final class DumpWarmup {
          */
         private synchronized void adopt(int pid) throws IOException {
             pidfd = Pidfd.open(pid);
-            try (Stream<Path> s = Files.list(Path.of("/proc", Integer.toString(pid), "task"))) {
-                s.map(p -> Integer.parseInt(p.getFileName().toString())).filter(t -> t != pid).forEach(tids::add);
-            } catch (IOException e) {
-                // gone already: nothing to reap but the leader
-            }
             tids.add(pid);
             if (abandoned) {
                 kill();
             }
+        }
+
+        /** Waits until every thread of the target exists (or the rehearsal is abandoned), then notes them before the leader. */
+        private void awaitThreads(int pid) throws IOException, InterruptedException {
+            Path task = Path.of("/proc", Integer.toString(pid), "task");
+            for (int i = 0; i < 1000 && !abandoned; i++) {
+                List<Integer> now = new ArrayList<>();
+                try (Stream<Path> s = Files.list(task)) {
+                    s.forEach(p -> now.add(Integer.parseInt(p.getFileName().toString())));
+                }
+                if (now.size() == THREADS) {
+                    now.remove(Integer.valueOf(pid));
+                    tids.addAll(0, now);
+                    return;
+                }
+                Thread.sleep(2);
+            }
+            throw new IOException(abandoned ? "abandoned" : "the warm-up target did not start its threads");
         }
 
         /** From the waiting thread: stop at the next step, and kill the target so that any wait for it ends. */
@@ -238,7 +253,7 @@ public final class DumpWarmup {
 
     /**
      * Starts the target through a shell that exits at once (the JVM reaps its own children and would
-     * take the tracer's wait notifications), and waits until every thread of it exists.
+     * take the tracer's wait notifications); returns its pid.
      */
     private static int startTarget(Path target) throws IOException, InterruptedException {
         Process sh = new ProcessBuilder("sh", "-c", "\"$0\" " + THREADS + " </dev/null >/dev/null 2>&1 & echo $!",
@@ -249,16 +264,6 @@ public final class DumpWarmup {
             sh.destroyForcibly();
             throw new IOException("the warm-up target did not start");
         }
-        int pid = Integer.parseInt(out);
-        Path task = Path.of("/proc", out, "task");
-        for (int i = 0; i < 1000; i++) {
-            try (Stream<Path> s = Files.list(task)) {
-                if (s.count() == THREADS) {
-                    return pid;
-                }
-            }
-            Thread.sleep(2);
-        }
-        throw new IOException("the warm-up target did not start its threads");
+        return Integer.parseInt(out);
     }
 }
