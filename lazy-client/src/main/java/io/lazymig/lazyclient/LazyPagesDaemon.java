@@ -398,6 +398,10 @@ public final class LazyPagesDaemon {
         } else if (rc >= 0) {
             stats.zeroPage();
             p.waits.ended(page, page + PAGE, System.nanoTime(), stats);
+            if (log.isDebugEnabled()) { // few per process; says which memory a crash found zero, if it was this
+                log.debug("lazy-pages: process {}: zero page at 0x{} (not in the checkpoint)", p.imagePid,
+                        Long.toHexString(page));
+            }
         }
         // -ENOENT: nothing registered there any more (the event that says so is read or queued)
     }
