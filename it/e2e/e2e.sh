@@ -27,7 +27,7 @@
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key link-cut disk-full-b disk-full-a restore-kill sixteen migrate-static migrate-dynamic migrate-python migrate-threads migrate-python-threads migrate-eventfds migrate-jvm migrate-tree migrate-pipeline migrate-node migrate-sockets migrate-http migrate-redis migrate-wrong-key migrate-no-agent migrate-agent-kill"
+CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key link-cut disk-full-b disk-full-a restore-kill sixteen migrate-static migrate-dynamic migrate-python migrate-threads migrate-python-threads migrate-eventfds migrate-jvm migrate-tree migrate-pipeline migrate-node migrate-sockets migrate-http migrate-redis migrate-wrong-key migrate-no-agent migrate-disk-full migrate-agent-kill"
 E2E_MIB=${E2E_MIB:-64}
 E2E_JVM_MIB=${E2E_JVM_MIB:-16}
 E2E_BIG_MIB=${E2E_BIG_MIB:-1024}
@@ -1110,6 +1110,43 @@ case_migrate_no_agent() {
     echo "$msg" | grep -q "untouched" || fail "migrate does not say the process is untouched: $msg"
     untouched
     note "no agent: migrate exit 1 before any freeze"
+}
+
+# The agent's image directory on A is a 1 MiB tmpfs with 16 KiB left: the images do not fit, so
+# migrate exits 1 with one line, the process on B runs on untouched, the agent says why and
+# serves on; with room again the same migrate moves the process byte-exact.
+case_migrate_disk_full() {
+    local rc msg
+    share_key "$E2E_DST"
+    small_fs "$E2E_DST" $HD/agent 1m
+    on "$E2E_DST" "dd if=/dev/zero of=$HD/agent/filler bs=4k count=252 2>/dev/null"
+    start_agent
+    start_workload "$WORKLOADS/checksum-loop-static $E2E_MIB 200"
+    wait_workload 3 60
+    prepare_a "$E2E_DST"
+    run_migrate $HD/src.key
+    rc=$(wait_rc "$E2E_SRC" $HD/$C/migrate.rc 120) || fail "migrate did not end with A's image directory full"
+    msg=$(on "$E2E_SRC" "cat $HD/$C/migrate.log")
+    step "B: exit $rc: $msg"
+    [ "$rc" = 1 ] || fail "migrate exited $rc with A's image directory full, not 1"
+    [ "$(echo "$msg" | grep -c '^lazymig migrate: ')" = 1 ] && echo "$msg" | tail -n1 | grep -q "^lazymig migrate: .*cannot write $HD/agent/.*: No space left on device\$" \
+        || fail "migrate did not end with one line naming the image A could not write and the full disk: $msg"
+    untouched
+    show_out "$E2E_SRC" > "$E2E_LOGS/$C/after.txt"
+    awk '/^pid / { if (s != "" && $6 != s) { print "checksum changed: " $0; bad = 1 }; s = $6 } END { exit bad }' \
+        "$E2E_LOGS/$C/after.txt" || fail "the process on B printed another checksum after the failed migrate"
+    [ -z "$(rc_of "$E2E_DST" $HD/$C/agent.rc)" ] || fail "the agent ended after the failed migration"
+    on "$E2E_DST" "grep -q 'No space left on device' $HD/$C/agent.log" || fail "the agent does not say its disk is full"
+    step "A: $(on "$E2E_DST" "grep -m1 'No space left on device' $HD/$C/agent.log")"
+    note "A's disk full: migrate exit 1: $(echo "$msg" | tail -n1)"
+    on "$E2E_DST" "rm -f $HD/agent/filler"
+    step "A: room again"
+    run_migrate $HD/src.key
+    rc=$(wait_rc "$E2E_SRC" $HD/$C/migrate.rc ${E2E_FINISH_TIMEOUT:-300}) || fail "migrate did not end"
+    [ "$rc" = 0 ] || fail "migrate exited $rc with room again: $(on "$E2E_SRC" "tail -n3 $HD/$C/migrate.log")"
+    check_migration "$E2E_DST" 60 3
+    on "$E2E_DST" "kill -9 $PID"
+    note "with room again migrated byte-exact"
 }
 
 # The agent is SIGKILLed once the process runs on A, its pages partly there (pages by fault only:
