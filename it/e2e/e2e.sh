@@ -21,6 +21,8 @@
 #   SRC='ssh root@host-b' DST='ssh root@host-a' SRC_ADDR=host-b DST_ADDR=host-a [LAZYMIG=lazymig] [WORKLOADS=DIR]
 # Sizes: E2E_MIB (default 64), E2E_JVM_MIB (the JVM's array, default 16), E2E_BIG_MIB (the 1 GiB case, default 1024), E2E_KILL_MIB (the
 # daemon-kill and server-restart cases, default 512), E2E_CHURN_MIB (default 16 per region).
+# link-cut: E2E_CUT_SECONDS (default 60), E2E_CUT_RATE (B's paced egress, default 200mbit), on real
+# hosts LINK_DOWN and LINK_UP (commands); sixteen: E2E_FAN (destinations, default 16).
 # E2E_VERBOSE=1 shows each step as it runs; E2E_KEEP=1 leaves the last case's hosts up;
 # E2E_FINISH_TIMEOUT (default 300 s) bounds the wait for a daemon to have every page.
 
