@@ -21,13 +21,15 @@
 #   SRC='ssh root@host-b' DST='ssh root@host-a' SRC_ADDR=host-b DST_ADDR=host-a [LAZYMIG=lazymig] [WORKLOADS=DIR]
 # Sizes: E2E_MIB (default 64), E2E_JVM_MIB (the JVM's array, default 16), E2E_BIG_MIB (the 1 GiB case, default 1024), E2E_KILL_MIB (the
 # daemon-kill and server-restart cases, default 512), E2E_CHURN_MIB (default 16 per region).
+# link-cut: E2E_CUT_SECONDS (default 60), E2E_CUT_RATE (B's paced egress, default 200mbit), on real
+# hosts LINK_DOWN and LINK_UP (commands); sixteen: E2E_FAN (destinations, default 16).
 # E2E_VERBOSE=1 shows each step as it runs; E2E_KEEP=1 leaves the last case's hosts up;
 # E2E_FINISH_TIMEOUT (default 300 s) bounds the wait for a daemon to have every page.
 
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key migrate-static migrate-dynamic migrate-python migrate-threads migrate-python-threads migrate-eventfds migrate-jvm migrate-tree migrate-pipeline migrate-node migrate-sockets migrate-http migrate-redis migrate-wrong-key migrate-no-agent migrate-agent-kill"
+CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key link-cut disk-full-b disk-full-a restore-kill sixteen migrate-static migrate-dynamic migrate-python migrate-threads migrate-python-threads migrate-eventfds migrate-jvm migrate-tree migrate-pipeline migrate-node migrate-sockets migrate-http migrate-redis migrate-wrong-key migrate-no-agent migrate-disk-full migrate-agent-kill"
 E2E_MIB=${E2E_MIB:-64}
 E2E_JVM_MIB=${E2E_JVM_MIB:-16}
 E2E_BIG_MIB=${E2E_BIG_MIB:-1024}
@@ -514,6 +516,247 @@ case_wrong_key() {
     kill_server
 }
 
+# --- faults ----------------------------------------------------------------------------------
+
+# link_cut down|up: the link between the hosts: B's end of the veth pair (its peer's carrier goes
+# with it); on real hosts the commands in LINK_DOWN and LINK_UP (run here, e.g. over ssh).
+link_cut() {
+    if [ "$E2E_MODE" = netns ]; then
+        ip -n lm-src link set lm-e2e-src "$1"
+    elif [ "$1" = down ]; then
+        [ -n "${LINK_DOWN:-}" ] || fail "on real hosts this case needs LINK_DOWN and LINK_UP (commands that cut and restore the link)"
+        eval "$LINK_DOWN"
+    else
+        eval "$LINK_UP"
+    fi
+}
+
+# The link is cut (ip link set down) for E2E_CUT_SECONDS (default 60) in the middle of the
+# background transfer, then restored: the process on A waits for its missing pages (never runs on
+# zero pages), the daemon gets its connection back (the same TCP connection once it retransmits,
+# or a new one), every page comes in, the checksum is the one printed on B. B's egress is paced
+# (a tbf qdisc, E2E_CUT_RATE, default 200mbit) so that the transfer lasts long enough for the cut
+# to land in its middle.
+case_link_cut() {
+    local secs=${E2E_CUT_SECONDS:-60} t0 t1
+    share_key "$E2E_DST"
+    start_workload "$WORKLOADS/checksum-loop-static $E2E_KILL_MIB 2500"
+    wait_workload 1 120
+    dump_workload
+    start_server
+    if [ "$E2E_MODE" = netns ]; then
+        tc -n lm-src qdisc add dev lm-e2e-src root tbf rate "${E2E_CUT_RATE:-200mbit}" burst 256kb latency 200ms \
+            || fail "cannot pace B's link"
+    fi
+    prepare_a "$E2E_DST"
+    start_client "$E2E_DST" daemon "" pty
+    start_restore "$E2E_DST"
+    wait_partial "$E2E_DST" daemon 60
+    step "link down for $secs s"
+    link_cut down || fail "cannot take the link down"
+    t0=$(date +%s)
+    note "link cut at $(progress "$E2E_DST" daemon | tr ' ' /) pages for $secs s"
+    sleep "$secs"
+    local during
+    during=$(progress "$E2E_DST" daemon | tr ' ' /)
+    link_cut up || fail "cannot bring the link up"
+    step "link up after $secs s (daemon at $during pages)"
+    [ -z "$(rc_of "$E2E_DST" $HD/$C/daemon.rc)" ] || fail "the daemon ended during the cut: $(on "$E2E_DST" "tr '\\r' '\\n' < $HD/$C/daemon.log | tail -n3")"
+    [ -z "$(rc_of "$E2E_DST" $HD/$C/restore.rc)" ] || fail "restore ended during the cut: $(on "$E2E_DST" "tail -n3 $HD/$C/restore.log")"
+    check_migration "$E2E_DST" 300 2
+    finish "$E2E_DST" daemon
+    t1=$(date +%s)
+    if on "$E2E_DST" "tr '\\r' '\\n' < $HD/$C/daemon.log | grep -q 'reconnected to the lazy server'"; then
+        note "the daemon reconnected; every page in $((t1 - t0 - secs)) s after the link came back"
+    else
+        note "the daemon's connections survived the cut; every page in $((t1 - t0 - secs)) s after the link came back"
+    fi
+    kill_server
+}
+
+# df_full HOST DIR SIZE: a tmpfs of SIZE on DIR (in the host's own mount namespace), filled up
+# but for FREE bytes by a file 'filler'.
+small_fs() {
+    on "$1" "mkdir -p $2 && mount -t tmpfs -o size=$3,mode=0755 lm-e2e-small $2" || fail "cannot mount a $3 tmpfs on $2"
+}
+
+# The dump directory on B is a 4 MiB tmpfs that fills in the middle of the dump: dump exits
+# non-zero with one clear line, and the process runs on untouched (not stopped, not traced, its
+# checksum the same).
+case_disk_full_b() {
+    local rc msg lines
+    start_workload "$WORKLOADS/checksum-loop-static $E2E_MIB 200"
+    wait_workload 3 60
+    small_fs "$E2E_SRC" $HD/$C/small 4m
+    lines=$(on "$E2E_SRC" "grep -c '^pid ' $HD/$C/out.txt")
+    wait_workload $((lines + 1)) 60
+    step "B: $LAZYMIG dump -t $PID -D $HD/$C/small/images (a 4 MiB tmpfs)"
+    on "$E2E_SRC" "$LAZYMIG dump -t $PID -D $HD/$C/small/images > $HD/$C/dump.log 2>&1"
+    rc=$?
+    msg=$(on "$E2E_SRC" "cat $HD/$C/dump.log")
+    step "B: exit $rc: $msg"
+    [ "$rc" != 0 ] || fail "dump into a full disk exited 0"
+    [ "$(echo "$msg" | grep -c '^lazymig dump: ')" = 1 ] || fail "dump did not end with one error line: $msg"
+    echo "$msg" | tail -n1 | grep -q "^lazymig dump: cannot write $HD/$C/small/images/.*: No space left on device\$" \
+        || fail "dump's line does not name the image it could not write and the full disk: $msg"
+    echo "$msg" | grep -q "process $PID resumed untouched" || fail "dump does not say the process was resumed: $msg"
+    untouched
+    show_out "$E2E_SRC" > "$E2E_LOGS/$C/after.txt"
+    awk '/^pid / { if (s != "" && $6 != s) { print "checksum changed: " $0; bad = 1 }; s = $6 } END { exit bad }' \
+        "$E2E_LOGS/$C/after.txt" || fail "the process on B printed another checksum after the failed dump"
+    note "dump exit $rc: $(echo "$msg" | tail -n1)"
+    on "$E2E_SRC" "kill -9 $PID; umount $HD/$C/small"
+}
+
+# The image directory on A is a 1 MiB tmpfs with 16 KiB left, which fills while the daemon fetches
+# the images into it: the daemon exits 1 before it listens with one line naming the image it could
+# not write (and leaves no half image), restore then fails with one clear line and leaves no
+# process; the server serves on, and once there is room again the migration completes.
+case_disk_full_a() {
+    local rc msg
+    share_key "$E2E_DST"
+    start_workload "$WORKLOADS/checksum-loop-static $E2E_MIB 200"
+    wait_workload 3 60
+    dump_workload
+    start_server
+    prepare_a "$E2E_DST"
+    small_fs "$E2E_DST" $HD/$C/images-a 1m
+    on "$E2E_DST" "dd if=/dev/zero of=$HD/$C/images-a/filler bs=4k count=252 2>/dev/null; df -k $HD/$C/images-a | tail -n1" \
+        | sed 's/^/--- A: /'
+    local cmd="$LAZYMIG lazy-pages --address $HD/$C/lp.sock -D $HD/$C/images-a --lazy-client $SRC_ADDR --port $PORT --auth-key $HD/dst.key"
+    step "A: $cmd"
+    spawn "$E2E_DST" "$HD/$C" daemon "$cmd" >/dev/null || fail "cannot start the daemon"
+    rc=$(wait_rc "$E2E_DST" $HD/$C/daemon.rc 60) || fail "the daemon did not end with its image directory full"
+    msg=$(on "$E2E_DST" "cat $HD/$C/daemon.log")
+    step "A: daemon exit $rc: $msg"
+    [ "$rc" = 1 ] || fail "the daemon exited $rc with its image directory full, not 1"
+    [ "$(echo "$msg" | grep -c '^lazymig lazy-pages: ')" = 1 ] || fail "the daemon did not end with one error line: $msg"
+    echo "$msg" | tail -n1 | grep -q "^lazymig lazy-pages: cannot write $HD/$C/images-a/.*: No space left on device\$" \
+        || fail "the daemon's line does not name the image it could not write and the full disk: $msg"
+    on "$E2E_DST" "[ ! -e $HD/$C/lp.sock ] && [ -z \"\$(ls $HD/$C/images-a | grep '\.part\$')\" ]" \
+        || fail "the daemon listened or left a half image: $(on "$E2E_DST" "ls -l $HD/$C/images-a")"
+    note "A's image directory full after $(on "$E2E_DST" "ls $HD/$C/images-a | grep -vc filler") images: daemon exit 1: $(echo "$msg" | tail -n1)"
+    step "A: $LAZYMIG restore --lazy-pages --address $HD/$C/lp.sock -D $HD/$C/images-a --wait-daemon 1"
+    msg=$(on "$E2E_DST" "$LAZYMIG restore --lazy-pages --address $HD/$C/lp.sock -D $HD/$C/images-a --wait-daemon 1 2>&1")
+    rc=$?
+    step "A: restore exit $rc: $msg"
+    [ "$rc" != 0 ] || fail "restore exited 0 with its image directory full"
+    [ "$(echo "$msg" | grep -c '^lazymig restore: ')" = 1 ] && echo "$msg" | tail -n1 | grep -q '^lazymig restore: ' \
+        || fail "restore did not end with one error line: $msg"
+    on "$E2E_DST" "[ ! -d /proc/$PID ] && [ -z \"\$(pgrep -f checksum-loop)\" ]" || fail "a process runs on A after the failed restore"
+    note "restore exit $rc: $(echo "$msg" | tail -n1)"
+    [ -z "$(rc_of "$E2E_SRC" $HD/$C/server.rc)" ] || fail "the server ended after the failed client"
+    step "A: room again"
+    on "$E2E_DST" "rm -rf $HD/$C/images-a/* $HD/$C/lp.sock"
+    start_client "$E2E_DST" daemon
+    start_restore "$E2E_DST"
+    check_migration "$E2E_DST" 60 3
+    finish "$E2E_DST" daemon
+    kill_server
+    on "$E2E_DST" "umount $HD/$C/images-a"
+}
+
+# restore's phases, in order (LAZYMIG_PAUSE_AFTER holds restore at the end of one).
+RESTORE_PHASES="read images|spawn stub|carried files|vdso moved|memory|process state|fd table|lazy handoff|thread state|pending signals|scheduling|timers|creds|arm timers|registers"
+
+# restore is SIGKILLed at the end of each of its phases (LAZYMIG_PAUSE_AFTER): no half-restored
+# process is left (the pid is free again, nothing runs), the server serves on, and the next
+# restore from the same images goes on. Before the lazy handoff the daemon has not heard of
+# restore and serves the next one; from the handoff on it has the uffd of the killed process and
+# ends. The last restore is killed once the process runs ("detached"): its daemon brings every
+# page in, the checksum is the one of B.
+case_restore_kill() {
+    local phase n=0 rc killed="" handed=""
+    share_key "$E2E_DST"
+    start_workload "$WORKLOADS/checksum-loop-static $E2E_MIB 200"
+    wait_workload 3 60
+    dump_workload
+    start_server
+    prepare_a "$E2E_DST"
+    IFS='|' read -ra phases <<< "$RESTORE_PHASES|detached"
+    for phase in "${phases[@]}"; do
+        n=$((n + 1))
+        [ "$phase" = "lazy handoff" ] && handed=1
+        if ! on "$E2E_DST" "[ -S $HD/$C/lp.sock ] && [ -f $HD/$C/daemon.pid ] && [ ! -s $HD/$C/daemon.rc ]"; then
+            on "$E2E_DST" "rm -f $HD/$C/lp.sock"
+            start_client "$E2E_DST" daemon
+        fi
+        local cmd="env LAZYMIG_PAUSE_AFTER=\"$phase\" $LAZYMIG restore --lazy-pages --address $HD/$C/lp.sock -D $HD/$C/images-a"
+        step "A: $cmd"
+        RESTORE=$(spawn "$E2E_DST" "$HD/$C" restore "$cmd") || fail "cannot start restore"
+        wait_on "$E2E_DST" 60 "grep -q 'paused after phase' $HD/$C/restore.log || [ -s $HD/$C/restore.rc ]" \
+            || fail "restore did not pause after '$phase': $(on "$E2E_DST" "tail -n3 $HD/$C/restore.log")"
+        [ -z "$(rc_of "$E2E_DST" $HD/$C/restore.rc)" ] || fail "restore ended before '$phase': $(on "$E2E_DST" "tail -n3 $HD/$C/restore.log")"
+        step "A: kill -9 restore ($RESTORE) after '$phase'"
+        on "$E2E_DST" "kill -9 $RESTORE"
+        rc=$(wait_rc "$E2E_DST" $HD/$C/restore.rc 30) || fail "the killed restore did not end"
+        [ "$rc" = 137 ] || fail "restore ended with $rc, not by SIGKILL"
+        on "$E2E_DST" "mv $HD/$C/restore.rc $HD/$C/restore-$n.rc; mv $HD/$C/restore.log $HD/$C/restore-$n.log"
+        [ "$phase" = detached ] && break
+        wait_on "$E2E_DST" 30 "[ ! -d /proc/$PID ]" \
+            || fail "after '$phase': process $PID still there on A: $(on "$E2E_DST" "grep -E '^(State|TracerPid)' /proc/$PID/status")"
+        on "$E2E_DST" "[ -z \"\$(pgrep -f checksum-loop)\" ] && [ -z \"\$(pgrep -x lazymig-stub)\" ]" \
+            || fail "after '$phase': a process is left on A: $(on "$E2E_DST" "ps -eo pid,stat,comm | grep -v ' sh$'")"
+        if [ -n "$handed" ]; then
+            rc=$(wait_rc "$E2E_DST" $HD/$C/daemon.rc 30) || fail "after '$phase': the daemon serves on with its process gone"
+            step "A: the daemon ended ($rc): $(on "$E2E_DST" "tail -n1 $HD/$C/daemon.log")"
+            [ "$rc" = 1 ] || fail "after '$phase': the daemon exited $rc with its process killed half-restored, not 1"
+            on "$E2E_DST" "tail -n1 $HD/$C/daemon.log | grep -q '^lazymig lazy-pages: restore ended before it finished'" \
+                || fail "after '$phase': the daemon does not say restore ended before it finished: $(on "$E2E_DST" "cat $HD/$C/daemon.log")"
+            on "$E2E_DST" "mv $HD/$C/daemon.log $HD/$C/daemon-$n.log; mv $HD/$C/daemon.rc $HD/$C/daemon-$n.rc; rm -f $HD/$C/lp.sock"
+        else
+            [ -z "$(rc_of "$E2E_DST" $HD/$C/daemon.rc)" ] || fail "after '$phase': the daemon ended: $(on "$E2E_DST" "tail -n3 $HD/$C/daemon.log")"
+        fi
+        killed="$killed, $phase"
+        [ -z "$(rc_of "$E2E_SRC" $HD/$C/server.rc)" ] || fail "the server ended after '$phase'"
+    done
+    note "restore SIGKILLed after ${killed#, }: nothing left on A each time"
+    check_migration "$E2E_DST" 60 3
+    rc=$(wait_rc "$E2E_DST" $HD/$C/daemon.rc ${E2E_FINISH_TIMEOUT:-300}) || fail "the daemon did not end (pages missing?)"
+    [ "$rc" = 0 ] || fail "the daemon exited $rc: $(on "$E2E_DST" "tail -n5 $HD/$C/daemon.log")"
+    on "$E2E_DST" "kill -9 $PID"
+    note "restore SIGKILLed once the process ran: the daemon brought every page in"
+    kill_server
+}
+
+# One dump served by one lazy server to E2E_FAN (default 16) destinations at once: holders with
+# their own pid and mount namespaces inside A's network, each restoring the same pid byte-exact.
+# The server's peak RSS (VmHWM) stays within its documented bound (idle + ~11 MiB per
+# authenticated connection, two per daemon); each daemon's throughput is reported.
+case_sixteen() {
+    local n=${E2E_FAN:-16} i h idle peak bound rates
+    FAN=()
+    for i in $(seq 1 "$n"); do
+        h=$(sub_host_up "$E2E_DST" | head -n1) || fail "cannot make destination host $i"
+        check_holder "$h" || fail "destination '$h' is not a host of its own"
+        FAN+=("$h")
+    done
+    trap 'for i in "${!FAN[@]}"; do collect_host "${FAN[$i]}" dst$((i + 1)); done' EXIT
+    share_key "${FAN[@]}"
+    start_workload "$WORKLOADS/checksum-loop-static $E2E_MIB 200"
+    wait_workload 3 60
+    dump_workload
+    start_server "--address $SRC_ADDR "
+    idle=$(on "$E2E_SRC" "awk '/^VmRSS/ { print \$2 }' /proc/$SERVER/status")
+    for i in "${!FAN[@]}"; do
+        LABEL=A$((i + 1)); prepare_a "${FAN[$i]}"; start_client "${FAN[$i]}" daemon "--stats-file $HD/$C/stats.json "
+    done
+    for i in "${!FAN[@]}"; do LABEL=A$((i + 1)); start_restore "${FAN[$i]}"; done
+    for i in "${!FAN[@]}"; do LABEL=A$((i + 1)); check_migration "${FAN[$i]}" 300 3; done
+    rates=""
+    for i in "${!FAN[@]}"; do
+        LABEL=A$((i + 1)); finish "${FAN[$i]}" daemon
+        rates="$rates $(on "${FAN[$i]}" "cat $HD/$C/stats.json" \
+            | awk -F'[:,]' '/"bytes"/ { b = $2 } /"duration_s"/ { d = $2 } END { if (d > 0) printf "%.0f", b / 1048576 / d; else print "?" }')"
+    done
+    peak=$(on "$E2E_SRC" "awk '/^VmHWM/ { print \$2 }' /proc/$SERVER/status")
+    bound=$((idle + n * 2 * 11 * 1024))
+    step "B: server RSS idle $((idle / 1024)) MiB, peak $((peak / 1024)) MiB (bound $((bound / 1024)) MiB)"
+    [ "$peak" -le "$bound" ] || fail "the server's peak RSS $((peak / 1024)) MiB is over its bound $((bound / 1024)) MiB"
+    note "the same pid restored byte-exact on $n destinations from one server; server RSS idle $((idle / 1024)) MiB, peak $((peak / 1024)) MiB (bound $((bound / 1024))); MiB/s per client (its bytes over its daemon's time):$rates"
+    kill_server
+}
+
 # --- lazymig migrate (B) and lazymig agent (A) ----------------------------------------------
 
 AGENT_PORT=${AGENT_PORT:-2728}
@@ -873,6 +1116,43 @@ case_migrate_no_agent() {
     echo "$msg" | grep -q "untouched" || fail "migrate does not say the process is untouched: $msg"
     untouched
     note "no agent: migrate exit 1 before any freeze"
+}
+
+# The agent's image directory on A is a 1 MiB tmpfs with 16 KiB left: the images do not fit, so
+# migrate exits 1 with one line, the process on B runs on untouched, the agent says why and
+# serves on; with room again the same migrate moves the process byte-exact.
+case_migrate_disk_full() {
+    local rc msg
+    share_key "$E2E_DST"
+    small_fs "$E2E_DST" $HD/agent 1m
+    on "$E2E_DST" "dd if=/dev/zero of=$HD/agent/filler bs=4k count=252 2>/dev/null"
+    start_agent
+    start_workload "$WORKLOADS/checksum-loop-static $E2E_MIB 200"
+    wait_workload 3 60
+    prepare_a "$E2E_DST"
+    run_migrate $HD/src.key
+    rc=$(wait_rc "$E2E_SRC" $HD/$C/migrate.rc 120) || fail "migrate did not end with A's image directory full"
+    msg=$(on "$E2E_SRC" "cat $HD/$C/migrate.log")
+    step "B: exit $rc: $msg"
+    [ "$rc" = 1 ] || fail "migrate exited $rc with A's image directory full, not 1"
+    [ "$(echo "$msg" | grep -c '^lazymig migrate: ')" = 1 ] && echo "$msg" | tail -n1 | grep -q "^lazymig migrate: .*cannot write $HD/agent/.*: No space left on device\$" \
+        || fail "migrate did not end with one line naming the image A could not write and the full disk: $msg"
+    untouched
+    show_out "$E2E_SRC" > "$E2E_LOGS/$C/after.txt"
+    awk '/^pid / { if (s != "" && $6 != s) { print "checksum changed: " $0; bad = 1 }; s = $6 } END { exit bad }' \
+        "$E2E_LOGS/$C/after.txt" || fail "the process on B printed another checksum after the failed migrate"
+    [ -z "$(rc_of "$E2E_DST" $HD/$C/agent.rc)" ] || fail "the agent ended after the failed migration"
+    on "$E2E_DST" "grep -q 'No space left on device' $HD/$C/agent.log" || fail "the agent does not say its disk is full"
+    step "A: $(on "$E2E_DST" "grep -m1 'No space left on device' $HD/$C/agent.log")"
+    note "A's disk full: migrate exit 1: $(echo "$msg" | tail -n1)"
+    on "$E2E_DST" "rm -f $HD/agent/filler"
+    step "A: room again"
+    run_migrate $HD/src.key
+    rc=$(wait_rc "$E2E_SRC" $HD/$C/migrate.rc ${E2E_FINISH_TIMEOUT:-300}) || fail "migrate did not end"
+    [ "$rc" = 0 ] || fail "migrate exited $rc with room again: $(on "$E2E_SRC" "tail -n3 $HD/$C/migrate.log")"
+    check_migration "$E2E_DST" 60 3
+    on "$E2E_DST" "kill -9 $PID"
+    note "with room again migrated byte-exact"
 }
 
 # The agent is SIGKILLed once the process runs on A, its pages partly there (pages by fault only:

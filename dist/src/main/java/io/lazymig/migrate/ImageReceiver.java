@@ -75,6 +75,8 @@ public final class ImageReceiver {
             while (p.hasRemaining()) {
                 at += out.write(p, at);
             }
+        } catch (IOException e) { // a full disk: the channel's own message names no file, and migrate shows this one
+            throw new IOException("cannot write " + dir.resolve(name) + ": " + e.getMessage(), e);
         }
         received += len;
         return len;

@@ -52,13 +52,21 @@ public final class ImageWriter implements Closeable {
             throw new ImageException(target.getFileName() + ": entry of " + bytes.length + " bytes beyond the "
                     + (ImageReader.MAX_ENTRY_SIZE >> 20) + " MiB bound");
         }
-        writeU32(bytes.length);
-        out.write(bytes);
+        try {
+            writeU32(bytes.length);
+            out.write(bytes);
+        } catch (IOException e) {
+            throw cannotWrite(e);
+        }
     }
 
     /** Appends raw bytes after the last entry (pipes-data.img's data). */
     public void writeBlob(byte[] bytes) throws IOException {
-        out.write(bytes);
+        try {
+            out.write(bytes);
+        } catch (IOException e) {
+            throw cannotWrite(e);
+        }
     }
 
     private void writeU32(int v) throws IOException {
@@ -70,9 +78,18 @@ public final class ImageWriter implements Closeable {
 
     /** Flushes and moves the image into place, replacing any old one. */
     public void commit() throws IOException {
-        out.close();
+        try {
+            out.close();
+        } catch (IOException e) {
+            throw cannotWrite(e);
+        }
         Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         done = true;
+    }
+
+    /** A write error names the image (the stream's own says only "No space left on device"). */
+    private IOException cannotWrite(IOException e) {
+        return new IOException("cannot write " + target + ": " + e.getMessage(), e);
     }
 
     @Override

@@ -140,6 +140,12 @@ class E2EMigrateIT {
 
     @Test
     @Timeout(E2ECasesIT.LIMIT)
+    void agentDiskFullFailsWithOneLineAndTheSourceRunsOn() throws Exception {
+        run("migrate-disk-full");
+    }
+
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
     void agentKilledMidMigrationLeavesNoProcessOnZeroPages() throws Exception {
         run("migrate-agent-kill");
     }

@@ -80,6 +80,11 @@ public final class LazyPagesDaemon {
     private PageSource source;
     private RestoreLink restore;
     private volatile boolean restoreFinished;
+    /** Restore closed its connection before RESTORE_FINISHED: it died (killed) before its processes ran, or just after. */
+    private volatile boolean restoreDied;
+    /** Processes (not forked children) that exited with pages still missing, and those that got every page (main loop only). */
+    private int goneIncomplete;
+    private int completed;
     /** Task records restore has still to send (main loop only). */
     private int tasksLeft;
     private volatile long lastFaultNanos = System.nanoTime();
@@ -152,6 +157,11 @@ public final class LazyPagesDaemon {
             stats.started();
             loop();
             stats.finished();
+            if (restoreDied && completed == 0 && goneIncomplete > 0) {
+                // restore traces its processes with PTRACE_O_EXITKILL until they run: its death took them along
+                throw new IOException("restore ended before it finished (killed?) and the process it was restoring is "
+                        + "gone with pages missing: nothing was migrated; restore again from the same images");
+            }
             log.info("lazy-pages: every page is in: {}", stats.summary());
         } finally {
             lock.lock();
@@ -282,6 +292,7 @@ public final class LazyPagesDaemon {
             log.debug("lazy-pages: restore finished");
         } catch (EOFException e) {
             log.warn("lazy-pages: restore closed the connection before RESTORE_FINISHED; serving on");
+            restoreDied = true;
         }
         restoreFinished = true;
     }
@@ -532,6 +543,11 @@ public final class LazyPagesDaemon {
             if (p.gone || p.complete()) {
                 processes.remove(p);
                 if (!p.forkedChild) {
+                    if (p.complete()) {
+                        completed++;
+                    } else {
+                        goneIncomplete++;
+                    }
                     // an exited one too: its guard (restore) waits for nothing more of it
                     restore.reportComplete(p.imagePid);
                     try {

@@ -159,6 +159,7 @@ public final class RemotePageSource implements PageSource {
                 continue;
             }
             Path part = dir.resolve(info.name() + ".part");
+            boolean whole = false;
             try (var out = Files.newByteChannel(part, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                     StandardOpenOption.WRITE)) {
                 long offset = 0;
@@ -171,10 +172,19 @@ public final class RemotePageSource implements PageSource {
                     if (data.remaining() < 8 || data.getLong() != offset || data.remaining() != len) {
                         throw new ProtocolException("lazy server sent the wrong part of " + info.name());
                     }
-                    while (data.hasRemaining()) {
-                        out.write(data);
+                    try {
+                        while (data.hasRemaining()) {
+                            out.write(data);
+                        }
+                    } catch (IOException e) { // a full disk: the channel's own message names no file
+                        throw new IOException("cannot write " + target + ": " + e.getMessage(), e);
                     }
                     offset += len;
+                }
+                whole = true;
+            } finally {
+                if (!whole) {
+                    Files.deleteIfExists(part); // no half image left behind (on a full disk, its room back)
                 }
             }
             Files.move(part, target);
