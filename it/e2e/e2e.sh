@@ -27,7 +27,7 @@
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key migrate-static migrate-dynamic migrate-python migrate-threads migrate-python-threads migrate-eventfds migrate-jvm migrate-tree migrate-pipeline migrate-node migrate-sockets migrate-http migrate-redis migrate-wrong-key migrate-no-agent migrate-agent-kill"
+CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key migrate-static migrate-dynamic migrate-python migrate-threads migrate-python-threads migrate-eventfds migrate-jvm migrate-tree migrate-pipeline migrate-node migrate-node-http migrate-sockets migrate-http migrate-redis migrate-redis-load migrate-wrong-key migrate-no-agent migrate-agent-kill"
 E2E_MIB=${E2E_MIB:-64}
 E2E_JVM_MIB=${E2E_JVM_MIB:-16}
 E2E_BIG_MIB=${E2E_BIG_MIB:-1024}
@@ -778,6 +778,42 @@ http_on_a() {
     note "http.server moved to $DST_ADDR:$HTTP_PORT by --ip-map serves a $(stat -c %s "$WORKLOADS/checksum-loop-static")-byte file byte for byte to B"
 }
 
+# A node HTTP server of its own (it/e2e/e2e-node-http.js: http.createServer, a request counter and
+# 16 MiB in a Buffer) bound to B's address, moved to A's by --ip-map: asked twice on B, then once at
+# A's address after migrate: the same pid, the request counter goes on (3), the buffer's checksum
+# is the one B answered, and its timer's counter went on from the one B reported.
+NODE_HTTP_PORT=${NODE_HTTP_PORT:-18690}
+case_migrate_node_http() {
+    local code
+    code=$(base64 -w0 "$(dirname "${BASH_SOURCE[0]}")/e2e-node-http.js")
+    AGENT_OPTS="--ip-map $SRC_ADDR=$DST_ADDR" BEFORE_B=node_http_on_b CHECK_A=node_http_on_a \
+        migrate_case "$NODE -e \"eval(Buffer.from('$code', 'base64').toString())  // lm-e2e\" $SRC_ADDR $NODE_HTTP_PORT 16 200" 3 5
+}
+
+# node_state ADDR: GET /state from B's host: "pid P requests R counter N sum S".
+node_state() {
+    on "$E2E_SRC" "$PYTHON -c \"import urllib.request; print(urllib.request.urlopen('http://$1:$NODE_HTTP_PORT/state', timeout=30).read().decode().strip())\""
+}
+
+node_http_on_b() {
+    node_state "$SRC_ADDR" >/dev/null || fail "the node server on B does not answer at $SRC_ADDR:$NODE_HTTP_PORT"
+    NODE_B=$(node_state "$SRC_ADDR") || fail "the node server on B does not answer at $SRC_ADDR:$NODE_HTTP_PORT"
+    step "B: GET /state: $NODE_B"
+    set -- $NODE_B
+    [ "$1 $2 $3 $4" = "pid $PID requests 2" ] || fail "the node server on B answered '$NODE_B' to its second request"
+}
+
+node_http_on_a() {
+    local a
+    a=$(node_state "$DST_ADDR") || fail "the node server on A does not answer at $DST_ADDR:$NODE_HTTP_PORT"
+    step "A: GET /state: $a"
+    set -- $a
+    [ "$1 $2 $3 $4" = "pid $PID requests 3" ] || fail "the node server on A answered '$a' (pid $PID, request 3 expected)"
+    [ "$8" = "$(echo "$NODE_B" | awk '{ print $8 }')" ] || fail "the buffer's checksum on A is $8, B answered: $NODE_B"
+    [ "$6" -gt "$(echo "$NODE_B" | awk '{ print $6 }')" ] || fail "the timer's counter on A ($6) did not go on from B's: $NODE_B"
+    note "node's http.createServer moved to $DST_ADDR:$NODE_HTTP_PORT by --ip-map: request 3 there after 2 on B, 16 MiB checksum $8 as on B"
+}
+
 # perf_data_on_a: the JVM on A maps its perf-data file shared, as on B, that file is in place and
 # the JVM holds its flock on it (through the mapping, as on B).
 # On the namespace hosts the file exists on B only: restore recreated it from the images.
@@ -830,6 +866,54 @@ case_migrate_redis() {
     done
     [ "$(on "$E2E_SRC" "$REDIS_CLI -h $DST_ADDR -p $REDIS_PORT SET after migrated")" = OK ] || fail "redis on A takes no write"
     note "redis on A at $DST_ADDR:$REDIS_PORT (--ip-map) gives back the 20 keys SET on B; $(echo "$summary" | grep -o 'downtime [0-9.]* ms')"
+    on "$E2E_DST" "kill -9 $PID"
+}
+
+# redis-server under a small load (it/e2e/e2e-redis-load.py, a client of its own on B, not migrated):
+# SETs and GETs 1 ms apart before, during and after 'lazymig migrate', reconnecting on any error to
+# B's address or A's (the connection comes back closed on A); every write redis acknowledged is
+# read back at A's address at the end: no acknowledged write lost.
+REDIS_LOAD_AFTER=${REDIS_LOAD_AFTER:-300}
+case_migrate_redis_load() {
+    local rc summary code load out gap
+    share_key "$E2E_DST"
+    start_agent "--ip-map $SRC_ADDR=$DST_ADDR"
+    start_workload "$REDIS_SERVER --port $REDIS_PORT --bind $SRC_ADDR --protected-mode no --save '' --appendonly no"
+    wait_on "$E2E_SRC" 60 "$REDIS_CLI -h $SRC_ADDR -p $REDIS_PORT PING 2>/dev/null | grep -q PONG" \
+        || fail "redis on B never answered PING: $(show_out "$E2E_SRC" | tail -n3)"
+    code=$(base64 -w0 "$(dirname "${BASH_SOURCE[0]}")/e2e-redis-load.py")
+    on "$E2E_SRC" "mkdir -p $HD/$C/load && echo $code | base64 -d > $HD/$C/redis-load.py" || fail "cannot put the load client on B"
+    load="$PYTHON $HD/$C/redis-load.py load $HD/$C/load $REDIS_PORT $SRC_ADDR $DST_ADDR"
+    step "B: $load"
+    spawn "$E2E_SRC" "$HD/$C" load "$load" >/dev/null || fail "cannot start the load client"
+    wait_on "$E2E_SRC" 60 "[ \$(grep -c ' $SRC_ADDR\$' $HD/$C/load/acked.txt 2>/dev/null) -ge 300 ] || [ -s $HD/$C/load.rc ]" \
+        || fail "the load client got fewer than 300 writes acknowledged on B: $(on "$E2E_SRC" "tail -n3 $HD/$C/load.log")"
+    [ -z "$(rc_of "$E2E_SRC" $HD/$C/load.rc)" ] || fail "the load client ended: $(on "$E2E_SRC" "tail -n3 $HD/$C/load.log")"
+    step "B: $(on "$E2E_SRC" "wc -l < $HD/$C/load/acked.txt") writes acknowledged so far"
+    prepare_a "$E2E_DST"
+    CMDLINE=$(on "$E2E_SRC" "base64 -w0 /proc/$PID/cmdline")
+    local cmd="$LAZYMIG migrate -t $PID --to $DST_ADDR --port $AGENT_PORT --auth-key $HD/src.key"
+    step "B: $cmd"
+    spawn "$E2E_SRC" "$HD/$C" migrate "$cmd" >/dev/null || fail "cannot start migrate"
+    rc=$(wait_rc "$E2E_SRC" $HD/$C/migrate.rc ${E2E_FINISH_TIMEOUT:-300}) || fail "migrate did not end"
+    on "$E2E_SRC" "cat $HD/$C/migrate.log"
+    [ "$rc" = 0 ] || fail "migrate exited $rc: $(on "$E2E_SRC" "tail -n3 $HD/$C/migrate.log")"
+    on "$E2E_DST" "echo $PID >> $HD/pids"
+    summary=$(on "$E2E_SRC" "grep 'migrate: process $PID migrated to' $HD/$C/migrate.log") || fail "migrate printed no summary line"
+    [ "$(on "$E2E_DST" "base64 -w0 /proc/$PID/cmdline 2>/dev/null")" = "$CMDLINE" ] \
+        || fail "no process $PID on A with the command line it had on B"
+    wait_on "$E2E_SRC" 120 "[ \$(grep -c ' $DST_ADDR\$' $HD/$C/load/acked.txt 2>/dev/null) -ge $REDIS_LOAD_AFTER ] || [ -s $HD/$C/load.rc ]" \
+        || fail "the load client got fewer than $REDIS_LOAD_AFTER writes acknowledged at A's address: $(on "$E2E_SRC" "tail -n3 $HD/$C/load.log")"
+    on "$E2E_SRC" "touch $HD/$C/load/stop"
+    rc=$(wait_rc "$E2E_SRC" $HD/$C/load.rc 30) || fail "the load client did not stop"
+    on "$E2E_SRC" "cat $HD/$C/load.log"
+    [ "$rc" = 0 ] || fail "the load client exited $rc: $(on "$E2E_SRC" "grep -m1 LOST $HD/$C/load.log || tail -n2 $HD/$C/load.log")"
+    on "$E2E_SRC" "grep -q 'reconnecting' $HD/$C/load.log" || fail "the load client never lost its connection to B"
+    out=$(on "$E2E_SRC" "$PYTHON $HD/$C/redis-load.py verify $HD/$C/load $REDIS_PORT $DST_ADDR") \
+        || fail "acknowledged writes lost on A: $out"
+    step "B: $out"
+    gap=$(on "$E2E_SRC" "grep -m1 'first write acknowledged after the reconnect' $HD/$C/load.log | grep -o '[0-9.]* s after'")
+    note "$out at $DST_ADDR:$REDIS_PORT after migrate under load ($(on "$E2E_SRC" "grep -c ' $SRC_ADDR\$' $HD/$C/load/acked.txt") acknowledged on B, $(on "$E2E_SRC" "grep -c ' $DST_ADDR\$' $HD/$C/load/acked.txt") on A, $(on "$E2E_SRC" "grep -c reconnecting $HD/$C/load.log") reconnect(s), writes resumed ${gap% after} after the last one on B); $(echo "$summary" | grep -o 'downtime [0-9.]* ms')"
     on "$E2E_DST" "kill -9 $PID"
 }
 

@@ -126,6 +126,27 @@ class E2EMigrateIT {
         run("migrate-redis");
     }
 
+    /**
+     * redis-server under a small load (it/e2e/e2e-redis-load.py: SET/GET 1 ms apart before, during
+     * and after migrate, reconnecting on error to B's or A's address): every write redis
+     * acknowledged, on B or on A, reads back at A's address.
+     */
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void redisUnderLoadLosesNoAcknowledgedWrite() throws Exception {
+        run("migrate-redis-load");
+    }
+
+    /**
+     * A node http.createServer of its own (it/e2e/e2e-node-http.js) moved from B's address to A's:
+     * its request counter goes on there and its 16 MiB buffer's checksum is the one B answered.
+     */
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void nodeHttpServer() throws Exception {
+        run("migrate-node-http");
+    }
+
     @Test
     @Timeout(E2ECasesIT.LIMIT)
     void wrongKeyIsRefusedBeforeAnyFreeze() throws Exception {
