@@ -39,7 +39,11 @@ final class FdTableRestore {
      */
     static void restore(Injector in, Checkpoint cp, int pid, List<FdSlot> slots, SharedFiles shared,
             InheritedFds inherited, IpMap ipMap) throws IOException {
-        FileOpeners openers = new FileOpeners(ipMap, cp.files());
+        java.util.Set<Integer> here = new java.util.HashSet<>();
+        for (FdSlot s : slots) {
+            here.add(s.fileId());
+        }
+        FileOpeners openers = new FileOpeners(ipMap, cp.files(), here);
         int highest = -1;
         int pipes = 0;
         for (FdSlot s : slots) {
