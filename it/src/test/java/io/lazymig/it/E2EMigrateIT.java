@@ -147,6 +147,17 @@ class E2EMigrateIT {
         run("migrate-node-http");
     }
 
+    /**
+     * nginx, a master and 2 workers with a MAP_SHARED anonymous zone: refused before any freeze,
+     * naming that zone, until shared memory is migrated; nginx on B untouched and serving
+     * (NGINX_EXPECT=migrated in e2e.sh checks the migration once it is).
+     */
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void nginxRefusedForItsSharedMemoryAndLeftServing() throws Exception {
+        run("migrate-nginx");
+    }
+
     @Test
     @Timeout(E2ECasesIT.LIMIT)
     void wrongKeyIsRefusedBeforeAnyFreeze() throws Exception {
