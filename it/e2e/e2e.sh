@@ -27,7 +27,7 @@
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key migrate-static migrate-dynamic migrate-python migrate-threads migrate-python-threads migrate-eventfds migrate-jvm migrate-tree migrate-pipeline migrate-node migrate-node-http migrate-sockets migrate-http migrate-redis migrate-redis-load migrate-nginx migrate-wrong-key migrate-no-agent migrate-agent-kill"
+CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key migrate-static migrate-dynamic migrate-python migrate-threads migrate-python-threads migrate-eventfds migrate-jvm migrate-tree migrate-pipeline migrate-node migrate-node-http migrate-socketpair migrate-sockets migrate-http migrate-redis migrate-redis-load migrate-nginx migrate-wrong-key migrate-no-agent migrate-agent-kill"
 E2E_MIB=${E2E_MIB:-64}
 E2E_JVM_MIB=${E2E_JVM_MIB:-16}
 E2E_BIG_MIB=${E2E_BIG_MIB:-1024}
@@ -738,6 +738,34 @@ case_migrate_node() {
     local code
     code=$(base64 -w0 "$(dirname "${BASH_SOURCE[0]}")/../workloads/node_checksum.js")
     migrate_case "$NODE -e \"eval(Buffer.from('$code', 'base64').toString())  // lm-e2e\" $E2E_MIB 200" 3 5
+}
+
+# A parent and its child holding one end each of a unix socketpair, data queued both ways
+# (it/e2e/e2e-socketpair.py): on A one pair again, each end at its process's fd; signalled there,
+# each reads what was queued for it and a reply crosses the pair.
+case_migrate_socketpair() {
+    local code
+    code=$(base64 -w0 "$(dirname "${BASH_SOURCE[0]}")/e2e-socketpair.py")
+    BEFORE_B=socketpair_on_b CHECK_A=socketpair_on_a \
+        migrate_case "$PYTHON -c \"import base64; exec(base64.b64decode('$code'))  # lm-e2e\"" 3 5
+}
+
+socketpair_on_b() {
+    KID=$(on "$E2E_SRC" "pgrep -P $PID") || fail "the workload on B has no child"
+    step "B: parent $PID, child $KID"
+}
+
+socketpair_on_a() {
+    on "$E2E_DST" "echo $KID >> $HD/pids"
+    [ "$(on "$E2E_DST" "pgrep -P $PID")" = "$KID" ] || fail "the child $KID is not back on A under $PID"
+    on "$E2E_DST" "[ \"\$(readlink /proc/$PID/fd/3)\" != \"\$(readlink /proc/$KID/fd/4)\" ] && readlink /proc/$KID/fd/4 | grep -q '^socket:'" \
+        || fail "the ends on A: $(on "$E2E_DST" "ls -l /proc/$PID/fd /proc/$KID/fd")"
+    on "$E2E_DST" "kill -USR1 $KID $PID" || fail "cannot signal the processes on A"
+    wait_on "$E2E_DST" 30 "grep -q 'replies 2\$' $HD/$C/out.txt" \
+        || fail "no reply across the pair on A: $(on "$E2E_DST" "tail -n4 $HD/$C/out.txt")"
+    on "$E2E_DST" "! grep BAD $HD/$C/out.txt" || fail "a wrong message crossed the pair on A"
+    note "the socketpair split between $PID and its child $KID is one pair on A: both queues received, a reply across"
+    on "$E2E_DST" "kill -9 $KID"
 }
 
 # restore-sockets (it/workloads): a TCP listener on B's own address 10.231.77.1 (moved to A's by the

@@ -100,6 +100,16 @@ class E2EMigrateIT {
     }
 
     /**
+     * A parent and its child holding one end each of a unix socketpair, data queued both ways
+     * (it/e2e/e2e-socketpair.py): one pair on A, both queues received there, a reply across.
+     */
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void socketpairSplitAcrossTheTree() throws Exception {
+        run("migrate-socketpair");
+    }
+
+    /**
      * restore-sockets, its IPv4 listener on B's address moved to A's by the agent's --ip-map: it
      * answers B's client there, its own connection comes back closed, the summary counts 2.
      */
