@@ -6,7 +6,9 @@ import io.lazymig.images.NetlinkSocket;
 import io.lazymig.images.UnixSock;
 import io.lazymig.jni.Sockets;
 import java.io.IOException;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Set;
@@ -128,7 +130,7 @@ final class SocketReader {
         for (int p : pids) {
             try {
                 s.addAll(processSockets(p));
-            } catch (java.nio.file.NoSuchFileException | java.nio.file.AccessDeniedException e) {
+            } catch (NoSuchFileException | AccessDeniedException e) {
                 // gone, or a zombie: no fds
             }
         }

@@ -38,7 +38,10 @@ final class SocketChecks {
                     throw new ImageException(filesName + ": " + what + ": its peer socket:[" + u.peer()
                             + "] is not a unix socket of the checkpoint");
                 }
-                if (p.peer() != u.ino() || p.type() != u.type() || p == u) {
+                if (p == u) {
+                    throw new ImageException(filesName + ": " + what + " is connected to itself (not supported)");
+                }
+                if (p.peer() != u.ino() || p.type() != u.type()) {
                     throw new ImageException(filesName + ": " + what + ": its peer socket:[" + u.peer()
                             + "] is not connected back to it with the same type");
                 }

@@ -113,7 +113,8 @@ class SocketImagesTest {
                 "unix socket 8 (socket:[81]): its peer socket:[80] is not connected back to it with the same type");
         refused(9, usk(b -> b.setType(UnixSock.SOCK_DGRAM)), "files.img: ", "is not connected back to it with the same type");
         refused(9, usk(b -> b.setIno(80)), "files.img: ", "socket:[80] is described twice");
-        refused(8, usk(b -> b.setPeer(81)), "files.img: ", "its peer socket:[81] is not connected back to it");
+        refused(8, usk(b -> b.setPeer(81)), "files.img: ", "unix socket 8 (socket:[81]) is connected to itself");
+        refused(10, usk(b -> b.setPeer(81)), "files.img: ", "its peer socket:[81] is not connected back to it");
     }
 
     @Test
