@@ -13,7 +13,7 @@ DEPS := gcc:gcc make:make javac:openjdk-17-jdk-headless mvn:maven python3:python
         crit:criu ip:iproute2 nsenter:util-linux unshare:util-linux
 # Programs only some integration tests run (DumpServicesIT); a test whose program is missing is
 # skipped and says why, so a machine without them (offline) still runs the rest.
-TEST_DEPS := redis-server:redis-server node:nodejs
+TEST_DEPS := redis-server:redis-server node:nodejs nginx:nginx-light
 
 .PHONY: all build test unit it e2e bench bench-dump bench-restore demo rpm rpm-test help clean deps deps-test check
 

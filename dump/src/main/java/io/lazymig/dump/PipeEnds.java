@@ -55,6 +55,11 @@ final class PipeEnds {
         }
     }
 
+    /** The processes being dumped. */
+    Set<Integer> dumped() {
+        return dumped;
+    }
+
     /** One end of a pipe: fd {@code fd} of {@code pid}, whose link is {@code target} ("pipe:[N]"). */
     Pipe pipe(int pid, int fd, int id, String target, int flags) throws IOException {
         int pipeId = pipeId(target);

@@ -6,7 +6,9 @@ import io.lazymig.images.NetlinkSocket;
 import io.lazymig.images.UnixSock;
 import io.lazymig.jni.Sockets;
 import java.io.IOException;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Set;
@@ -25,14 +27,17 @@ final class SocketReader {
 
     private final int pid;
     private final Injections inj;
+    private final Set<Integer> tree;
     private InetSockets inet;
     private UnixSockets unix;
     private boolean netnsChecked;
     private int closedConnections;
     private int waitingConnections;
 
-    SocketReader(int pid, Injections inj) {
+    /** {@code tree}: the pids being dumped (a unix socket's peer held by one of them is in the checkpoint). */
+    SocketReader(int pid, Injections inj, Set<Integer> tree) {
         this.pid = pid;
+        this.tree = Set.copyOf(tree);
         this.inj = inj;
     }
 
@@ -73,7 +78,7 @@ final class SocketReader {
         Sockets.Unix u = unix().find(ino);
         if (u != null) {
             String where = "process " + pid + " fd " + fd;
-            Set<Long> mine = processSockets(pid);
+            Set<Long> mine = treeSockets(tree);
             String no = unix().refusal(u, mine);
             if (no != null) {
                 throw new DumpException(where + " is " + no);
@@ -119,6 +124,19 @@ final class SocketReader {
     }
 
     /** The inodes of every socket process {@code pid} has open. */
+    /** The socket inodes the processes {@code pids} hold (one that exited meanwhile holds none). */
+    static Set<Long> treeSockets(Set<Integer> pids) throws IOException {
+        Set<Long> s = new HashSet<>();
+        for (int p : pids) {
+            try {
+                s.addAll(processSockets(p));
+            } catch (NoSuchFileException | AccessDeniedException e) {
+                // gone, or a zombie: no fds
+            }
+        }
+        return s;
+    }
+
     static Set<Long> processSockets(int pid) throws IOException {
         Set<Long> s = new HashSet<>();
         for (int fd : Preflight.openFds(pid)) {

@@ -40,14 +40,17 @@ final class UnixSockets {
         return byIno.get(ino);
     }
 
-    /** Why socket {@code u} cannot be restored, or null; {@code mine} are the process's socket inodes. */
+    /**
+     * Why socket {@code u} cannot be restored, or null; {@code mine} are the socket inodes of the
+     * processes dumped (the tree): a peer one of them holds is in the checkpoint, whichever holds it.
+     */
     String refusal(Sockets.Unix u, Set<Long> mine) {
         if (u.peer() != 0) {
             if (!mine.contains(u.peer()) && externalName(u) != null) {
                 return null; // a datagram socket connected to a named socket outside (/dev/log): reconnected by name
             }
             if (!mine.contains(u.peer())) {
-                return "a unix socket connected to socket:[" + u.peer() + "], which is not this process's: "
+                return "a unix socket connected to socket:[" + u.peer() + "], which no process of the dump holds: "
                         + "its peer cannot move with it (not supported)";
             }
             Sockets.Unix p = byIno.get(u.peer());
@@ -73,7 +76,7 @@ final class UnixSockets {
 
     /**
      * Socket {@code fd} as a file object: sock_diag's state, its options and queue asked from the
-     * process; {@code mine} are the process's socket inodes (a peer among them is in the checkpoint).
+     * process; {@code mine} are the socket inodes of the processes dumped (a peer among them is in the checkpoint).
      */
     UnixSock read(int id, int fd, Sockets.Unix u, int flags, Injections inj, String where, Set<Long> mine)
             throws IOException {

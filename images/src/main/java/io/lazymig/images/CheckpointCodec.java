@@ -310,6 +310,7 @@ final class CheckpointCodec {
             q.add(packet.data());
             files.put(u.id(), u.withQueue(q));
         }
+        SocketChecks.check(filesName, queuesName, files.values());
         List<FileObject> withData = PipeData.attach(new ArrayList<>(files.values()), d);
         return at(pstreeName, () -> new Checkpoint(processes, withData, carried, locks, zombies));
     }
@@ -388,7 +389,8 @@ final class CheckpointCodec {
                         + Integer.toUnsignedString(f.getId()) + " is of type " + entry.getType());
             }
             if (!files.containsKey(f.getId())) {
-                files.put(f.getId(), at(fdinfoName, () -> {
+                // a bad entry is files.img's, reached through this fd
+                files.put(f.getId(), at(ImageType.FILES.fileName(0), () -> {
                     try {
                         return FileCodecs.decode(entry, new FileTable() {
                             @Override
@@ -402,7 +404,7 @@ final class CheckpointCodec {
                             }
                         });
                     } catch (IllegalArgumentException e) {
-                        throw new IllegalArgumentException(fd + ": " + e.getMessage(), e);
+                        throw new IllegalArgumentException(fd + " of " + fdinfoName + ": " + e.getMessage(), e);
                     }
                 }));
             }

@@ -173,7 +173,7 @@ class EventFdCodecsTest {
         }
         d.writeFiles(entries);
         ImageException e = assertThrows(ImageException.class, () -> Checkpoint.read(dir));
-        assertThat(e.getMessage(), startsWith("fdinfo-2.img: fd 5: file id 5 is of type TIMERFD without its tfd entry"));
+        assertThat(e.getMessage(), startsWith("files.img: fd 5 of fdinfo-2.img: file id 5 is of type TIMERFD without its tfd entry"));
     }
 
     /** The sample process with every kind besides its own files, each at the fd of its id. */

@@ -59,10 +59,29 @@ class FuzzTest {
         assertTrue(rejected > 500, rejected + " rejected, " + accepted + " accepted");
     }
 
+    /**
+     * The sample with a socket of every kind open (inet listener, UDP, a connection, unix listener,
+     * a unix pair with data queued both ways, a datagram socket connected to /dev/log, netlink),
+     * its socket entries mutated: files.img and sk-queues.img only.
+     */
+    @Test
+    void mutatedSocketImages() throws Exception {
+        Path dir = work.resolve("sockets");
+        Files.createDirectory(dir);
+        SocketSamples.write(dir);
+        fuzz(dir, 0x50c3_e75aL, 3000, name -> name.equals("files.img") || name.equals("sk-queues.img"));
+        assertTrue(rejected > 1500, rejected + " rejected, " + accepted + " accepted");
+    }
+
     private void fuzz(Path dir, long seed, int rounds) throws IOException {
+        fuzz(dir, seed, rounds, name -> true);
+    }
+
+    /** {@code rounds} mutations of the files of {@code dir} whose name {@code victims} accepts. */
+    private void fuzz(Path dir, long seed, int rounds, java.util.function.Predicate<String> victims) throws IOException {
         List<Path> files = new ArrayList<>();
         try (Stream<Path> list = Files.list(dir)) {
-            list.sorted().forEach(files::add);
+            list.filter(f -> victims.test(f.getFileName().toString())).sorted().forEach(files::add);
         }
         List<byte[]> originals = new ArrayList<>();
         for (Path f : files) {
@@ -82,7 +101,7 @@ class FuzzTest {
             } catch (ImageException e) {
                 rejected++;
                 String message = e.getMessage();
-                assertTrue(message != null && message.matches("^[a-z]+(-\\d+)?\\.img: .+"), context + ": unnamed error: " + message);
+                assertTrue(message != null && message.matches("^[a-z]+(-[a-z]+)*(-\\d+)?\\.img: .+"), context + ": unnamed error: " + message);
             } catch (Throwable t) {
                 fail(context + ": " + t, t);
             } finally {

@@ -178,7 +178,7 @@ class PipeImagesTest {
                     : e);
         }
         d.writeFiles(entries);
-        assertEquals("fdinfo-2.img: fd 1000: FIFO file id 14: no REG entry 999 for its path",
+        assertEquals("files.img: fd 1000 of fdinfo-2.img: FIFO file id 14: no REG entry 999 for its path",
                 assertThrows(ImageException.class, this::read).getMessage());
     }
 

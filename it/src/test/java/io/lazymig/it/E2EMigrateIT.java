@@ -100,6 +100,16 @@ class E2EMigrateIT {
     }
 
     /**
+     * A parent and its child holding one end each of a unix socketpair, data queued both ways
+     * (it/e2e/e2e-socketpair.py): one pair on A, both queues received there, a reply across.
+     */
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void socketpairSplitAcrossTheTree() throws Exception {
+        run("migrate-socketpair");
+    }
+
+    /**
      * restore-sockets, its IPv4 listener on B's address moved to A's by the agent's --ip-map: it
      * answers B's client there, its own connection comes back closed, the summary counts 2.
      */
@@ -124,6 +134,38 @@ class E2EMigrateIT {
     @Timeout(E2ECasesIT.LIMIT)
     void redis() throws Exception {
         run("migrate-redis");
+    }
+
+    /**
+     * redis-server under a small load (it/e2e/e2e-redis-load.py: SET/GET 1 ms apart before, during
+     * and after migrate, reconnecting on error to B's or A's address): every write redis
+     * acknowledged, on B or on A, reads back at A's address.
+     */
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void redisUnderLoadLosesNoAcknowledgedWrite() throws Exception {
+        run("migrate-redis-load");
+    }
+
+    /**
+     * A node http.createServer of its own (it/e2e/e2e-node-http.js) moved from B's address to A's:
+     * its request counter goes on there and its 16 MiB buffer's checksum is the one B answered.
+     */
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void nodeHttpServer() throws Exception {
+        run("migrate-node-http");
+    }
+
+    /**
+     * nginx, a master and 2 workers with a MAP_SHARED anonymous zone: refused before any freeze,
+     * naming that zone, until shared memory is migrated; nginx on B untouched and serving
+     * (NGINX_EXPECT=migrated in e2e.sh checks the migration once it is).
+     */
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void nginxRefusedForItsSharedMemoryAndLeftServing() throws Exception {
+        run("migrate-nginx");
     }
 
     @Test

@@ -239,7 +239,7 @@ class SocketsIT {
                         c.images.toString());
                 assertEquals(1, r.exit(), r.toString());
                 assertThat(r.stderr(), org.hamcrest.Matchers.matchesPattern("lazymig dump: process " + w.pid
-                        + " fd 3 is a unix socket connected to socket:\\[\\d+\\], which is not this process's: its peer "
+                        + " fd 3 is a unix socket connected to socket:\\[\\d+\\], which no process of the dump holds: its peer "
                         + "cannot move with it \\(not supported\\)\n"));
                 long last = w.lastCounter();
                 w.awaitLine("counter " + (last + 2) + " after the refusal", l -> l.counter() >= last + 2);

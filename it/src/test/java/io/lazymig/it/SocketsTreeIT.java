@@ -3,6 +3,8 @@ package io.lazymig.it;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.matchesPattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import io.lazymig.jni.SystemInfo;
 import java.io.IOException;
@@ -22,8 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Sockets in a process tree: a listener inherited across fork (a pre-fork server: the parent made
  * it, the child accepts on it) is one socket after restore, held by both at their fds, and the
- * child answers on it; a unix socketpair whose ends the parent and the child hold one each is
- * refused at dump (not supported yet), naming the process and the fd, and the tree runs on.
+ * child answers on it; a unix socketpair whose ends the parent and the child hold one each is one
+ * pair again after restore, with the data queued on each end.
  */
 class SocketsTreeIT {
     @TempDir
@@ -82,30 +84,72 @@ class SocketsTreeIT {
         }
     }
 
+    /**
+     * A unix socketpair whose ends the parent (fd 3) and the child (fd 4) hold one each, with data
+     * queued both ways at dump: after restore they are one pair again (each process only its own
+     * end, no stray fd), each end receives what was queued for it, and a reply crosses the pair.
+     */
     @Test
-    @Timeout(120)
-    void socketpairSplitAcrossTheTreeIsRefused() throws Exception {
+    @Timeout(180)
+    void socketpairSplitAcrossTheTreeIsOnePairAfterRestore() throws Exception {
         String script = String.join("\n",
-                "import socket, os, time",
+                "import socket, os, time, signal",
+                "go = []",
+                "signal.signal(signal.SIGUSR1, lambda *a: go.append(1))",
                 "a, b = socket.socketpair()",
-                "if os.fork() == 0:",
+                "a.sendall(b'queued for the child\\n')",
+                "kid = os.fork()",
+                "if kid == 0:",
                 "    a.close()",
+                "    b.sendall(b'queued for the parent\\n')",
+                "    while not go: time.sleep(0.02)",
+                "    got = b.recv(100).decode()",
+                "    b.sendall(f'child {os.getpid()} got: {got}'.encode())",
                 "    while True: time.sleep(1)",
                 "b.close()",
                 "n = 0",
+                "replies = 0",
                 "while True:",
-                "    print(f'pid {os.getpid()} counter {n} sum 0', flush=True); n += 1; time.sleep(0.05)",
+                "    print(f'pid {os.getpid()} counter {n} sum 0 replies {replies}', flush=True); n += 1; time.sleep(0.05)",
+                "    if go and replies == 0:",
+                "        f = a.makefile()",
+                "        for want in ('queued for the parent', f'child {kid} got: queued for the child'):",
+                "            got = f.readline().strip()",
+                "            print(('' if got == want else 'BAD ') + 'parent got: ' + got, flush=True)",
+                "            replies += got == want",
                 "");
-        try (RestoreWorkload w = RestoreWorkload.start(dir, "split", List.of("/usr/bin/python3", "-c", script))) {
+        RestoreWorkload w = RestoreWorkload.start(dir, "split", List.of("/usr/bin/python3", "-c", script));
+        try (RestoreCycle c = new RestoreCycle(dir, w)) {
             w.awaitLine("counter 1", l -> l.counter() >= 1);
-            children.add(onlyChild(w.pid));
-            RestoreLauncher.Result r = RestoreLauncher.run(dir, "dump", "-t", Integer.toString(w.pid), "-D",
-                    dir.resolve("img").toString());
-            assertEquals(1, r.exit(), r.toString());
-            assertThat(r.stderr(), matchesPattern("lazymig dump: process " + w.pid + " fd 3 is a unix socket connected to "
-                    + "socket:\\[\\d+\\], which is not this process's: its peer cannot move with it \\(not supported\\)\n"));
-            long last = w.lastCounter();
-            w.awaitLine("counter " + (last + 2) + " after the refusal", l -> l.counter() >= last + 2);
+            int child = onlyChild(w.pid);
+            children.add(child);
+            String parentFd = Files.readSymbolicLink(Path.of("/proc", Integer.toString(w.pid), "fd", "3")).toString();
+            String childFd = Files.readSymbolicLink(Path.of("/proc", Integer.toString(child), "fd", "4")).toString();
+            List<String> childFds = fds(child);
+            c.dump(3, false);
+            RestoreProcs.awaitGone(child);
+            c.restore();
+            c.awaitRestoredLine();
+            assertEquals(child, onlyChild(w.pid), "the child is back with its pid");
+            assertEquals(childFds, fds(child), "the child's fds");
+            String parentAfter = Files.readSymbolicLink(Path.of("/proc", Integer.toString(w.pid), "fd", "3")).toString();
+            String childAfter = Files.readSymbolicLink(Path.of("/proc", Integer.toString(child), "fd", "4")).toString();
+            assertThat(parentAfter, matchesPattern("socket:\\[\\d+\\]"));
+            assertThat(childAfter, matchesPattern("socket:\\[\\d+\\]"));
+            assertNotEquals(parentAfter, childAfter, "each process its own end (before: " + parentFd + ", " + childFd + ")");
+            SystemInfo.kill(child, SystemInfo.SIGUSR1);
+            SystemInfo.kill(w.pid, SystemInfo.SIGUSR1); // it reads its queue, then waits for the child's reply
+            w.awaitLine("replies 2", l -> l.number("replies") == 2);
+            assertFalse(w.text().contains("BAD"), w.text());
+            SystemInfo.kill(child, SystemInfo.SIGKILL);
+            c.killRestoredAndAwaitRestore();
+        }
+    }
+
+    /** The fds of {@code pid}, by number. */
+    private static List<String> fds(int pid) throws IOException {
+        try (java.util.stream.Stream<Path> s = Files.list(Path.of("/proc", Integer.toString(pid), "fd"))) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
         }
     }
 

@@ -11,9 +11,11 @@ import io.lazymig.jni.Errno;
 import io.lazymig.jni.Syscalls;
 import java.io.IOException;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Rebuilds one process's fd table: the first slot of each open file opens it (by its kind's
@@ -39,7 +41,11 @@ final class FdTableRestore {
      */
     static void restore(Injector in, Checkpoint cp, int pid, List<FdSlot> slots, SharedFiles shared,
             InheritedFds inherited, IpMap ipMap) throws IOException {
-        FileOpeners openers = new FileOpeners(ipMap, cp.files());
+        Set<Integer> here = new HashSet<>();
+        for (FdSlot s : slots) {
+            here.add(s.fileId());
+        }
+        FileOpeners openers = new FileOpeners(ipMap, cp.files(), here);
         int highest = -1;
         int pipes = 0;
         for (FdSlot s : slots) {

@@ -4,18 +4,22 @@ import io.lazymig.images.FdSlot;
 import io.lazymig.images.FileObject;
 import java.io.IOException;
 import java.util.List;
+import java.util.Set;
 
 /** The opener of every file kind; the socket ones take the restore's --ip-map and the file table. */
 final class FileOpeners {
-    private static final FileOpeners DEFAULT = new FileOpeners(IpMap.NONE, List.of());
+    private static final FileOpeners DEFAULT = new FileOpeners(IpMap.NONE, List.of(), null);
 
     private final List<FileOpener<?>> openers;
 
-    /** The openers of one restore: {@code files} is the checkpoint's file table (pairs are made from it). */
-    FileOpeners(IpMap ipMap, List<FileObject> files) {
+    /**
+     * The openers of one process's restore: {@code files} is the checkpoint's file table (pairs are
+     * made from it), {@code here} the file ids the process's fds hold (null: all of them).
+     */
+    FileOpeners(IpMap ipMap, List<FileObject> files, Set<Integer> here) {
         openers = List.of(new RegularFileOpener(), new DevNullOpener(), new TerminalOpener(), new PipeOpener(),
                 new FifoOpener(), new CharDeviceOpener(), new EventfdOpener(), new TimerfdOpener(), new SignalfdOpener(),
-                new InotifyOpener(), new EpollOpener(), new InetSocketOpener(ipMap), new UnixSockOpener(files),
+                new InotifyOpener(), new EpollOpener(), new InetSocketOpener(ipMap), new UnixSockOpener(files, here),
                 new NetlinkSocketOpener());
     }
 

@@ -174,6 +174,9 @@ public final class Restorer {
         } catch (NativeException e) {
             throw new RestoreException("restore of " + o.dir() + " failed: " + e.getMessage(), e);
         } finally {
+            for (Restoring r : restorings) {
+                r.sharedFiles.close(); // restore's copies of pair ends (every process took its own, or it failed)
+            }
             if (!done) {
                 List<Integer> others = new ArrayList<>();
                 for (TreeSpawn.Spawned s : tree.spawned()) {

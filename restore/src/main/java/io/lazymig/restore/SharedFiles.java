@@ -1,9 +1,14 @@
 package io.lazymig.restore;
 
 import io.lazymig.jni.Errno;
+import io.lazymig.jni.FileDescriptor;
+import io.lazymig.jni.NativeException;
+import io.lazymig.jni.Pidfd;
 import io.lazymig.jni.Syscalls;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -14,13 +19,20 @@ import java.util.Map;
  * status flags stay shared as at dump. It works for any kind of file, pipes and sockets included,
  * as it never reopens anything. Owned by the restoring thread; the owners stay stopped (ptrace)
  * with their fd tables final until every process is rebuilt.
+ *
+ * <p>A file no earlier process holds in its fd table but one of them made (the far end of a unix
+ * socketpair whose ends processes of the tree hold one each) is held by restore itself meanwhile
+ * ({@link #hold}): the later process takes it from restore's own process the same way; restore's
+ * copies are closed with this object, once the tree is rebuilt (or failed).
  */
-final class SharedFiles {
+final class SharedFiles implements AutoCloseable {
     /** Where a file already lives: the restored process (its pid here) and the fd. */
     record Owner(int pid, int fd) {
     }
 
     private final Map<Integer, Owner> owners = new HashMap<>();
+    /** Restore's own copies of files made for a later process ({@link #hold}), closed by {@link #close}. */
+    private final List<FileDescriptor> held = new ArrayList<>();
     /** Pipe or FIFO key ({@link PipeOpener#key}) → a process and fd of the tree holding that pipe. */
     private final Map<Object, Owner> pipes = new HashMap<>();
 
@@ -32,6 +44,32 @@ final class SharedFiles {
     /** Notes that process {@code pid} (here) now holds file {@code fileId} at {@code fd}. */
     void opened(int fileId, int pid, int fd) {
         owners.putIfAbsent(fileId, new Owner(pid, fd));
+    }
+
+    /**
+     * Takes fd {@code fd} of the process {@code in} injects into (a file it made for a later process
+     * of the tree) into restore's own process, and notes it there as file {@code fileId}'s owner;
+     * closes it in the process. The later process takes it with {@link #take}.
+     */
+    void hold(Injector in, int fileId, long fd, String what) throws IOException {
+        FileDescriptor mine;
+        try (Pidfd p = Pidfd.open(in.pid())) {
+            mine = p.getfd((int) fd);
+        } catch (NativeException e) {
+            throw new RestoreException("cannot hold " + what + " for a later process: " + e.getMessage(), e);
+        }
+        held.add(mine);
+        owners.put(fileId, new Owner((int) ProcessHandle.current().pid(), mine.fd()));
+        in.call("close " + what, Syscalls.CLOSE, fd);
+    }
+
+    /** Closes restore's own copies ({@link #hold}): the processes that took them keep theirs. */
+    @Override
+    public void close() {
+        for (FileDescriptor f : held) {
+            f.close();
+        }
+        held.clear();
     }
 
     /**

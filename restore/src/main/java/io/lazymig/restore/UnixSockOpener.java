@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A unix socket, rebuilt by injected syscalls. Two sockets that are each other's peer come from
@@ -25,7 +26,9 @@ import java.util.Map;
  * is removed first; the file gets its mode and owner back) and listens with its backlog; a bound
  * datagram socket gets its queue from a throw-away sender (the original senders' addresses are
  * not kept); a datagram socket connected to a named socket outside (/dev/log) is connected to that
- * name again. One instance per restore: it holds the parked ends.
+ * name again. When the other end of a pair belongs to another process of the tree (each holds one
+ * end), restore holds it ({@link SharedFiles#hold}) until that process takes it. One instance per
+ * process restored: it holds the parked ends.
  */
 final class UnixSockOpener implements FileOpener<UnixSock> {
     /** Where the far end of a pair waits for its slot (above restore's parked stdio). */
@@ -33,8 +36,11 @@ final class UnixSockOpener implements FileOpener<UnixSock> {
 
     private final Map<Long, UnixSock> byIno = new HashMap<>();
     private final Map<Long, Long> parked = new HashMap<>();
+    /** The file ids this process's fds hold; null: all of them. */
+    private final Set<Integer> here;
 
-    UnixSockOpener(List<FileObject> files) {
+    UnixSockOpener(List<FileObject> files, Set<Integer> here) {
+        this.here = here == null ? null : Set.copyOf(here);
         for (FileObject f : files) {
             if (f instanceof UnixSock u) {
                 byIno.put(u.ino(), u);
@@ -55,7 +61,7 @@ final class UnixSockOpener implements FileOpener<UnixSock> {
         }
         String what = "fd " + fd + " (" + s.describe() + ")";
         if (s.peer() != 0) {
-            return pair(in, s, what);
+            return pair(in, s, what, stdio);
         }
         long sfd = socket(in, s, what);
         if (s.name().length > 0) {
@@ -89,7 +95,7 @@ final class UnixSockOpener implements FileOpener<UnixSock> {
         return sfd;
     }
 
-    private long pair(Injector in, UnixSock s, String what) throws IOException {
+    private long pair(Injector in, UnixSock s, String what, ParkedStdio stdio) throws IOException {
         UnixSock peer = byIno.get(s.peer());
         if (peer == null || peer.peer() != s.ino()) {
             throw new RestoreException(what + ": its peer socket:[" + s.peer() + "] is not in the checkpoint");
@@ -112,6 +118,11 @@ final class UnixSockOpener implements FileOpener<UnixSock> {
         }
         shutdown(in, mine, s, what);
         shutdown(in, theirs, peer, peerWhat);
+        if (here != null && !here.contains(peer.id())) {
+            // another process of the tree holds that end: it takes it from restore
+            stdio.shared().hold(in, peer.id(), theirs, peerWhat);
+            return mine;
+        }
         long at = in.call("fcntl(F_DUPFD) " + peerWhat, Syscalls.FCNTL, theirs, Syscalls.F_DUPFD, PARKING);
         in.raw(Syscalls.CLOSE, theirs);
         parked.put(peer.ino(), at);
