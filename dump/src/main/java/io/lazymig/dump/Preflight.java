@@ -295,7 +295,7 @@ public final class Preflight {
             return "an unsupported kind of file";
         }
         if (target.startsWith("/memfd:") && target.endsWith(" (deleted)")) {
-            return "a memfd";
+            return null; // its content is dumped once as a shmem object (ShmemReader)
         }
         if (target.endsWith(" (deleted)")) {
             return "a deleted file";

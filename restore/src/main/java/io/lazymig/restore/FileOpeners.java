@@ -13,7 +13,12 @@ final class FileOpeners {
 
     /** The openers of one restore: {@code files} is the checkpoint's file table (pairs are made from it). */
     FileOpeners(IpMap ipMap, List<FileObject> files) {
-        openers = List.of(new RegularFileOpener(), new DevNullOpener(), new TerminalOpener(), new PipeOpener(),
+        this(ipMap, files, null);
+    }
+
+    /** The same, with the tree's shared memory objects (null: none), which its memfds reopen. */
+    FileOpeners(IpMap ipMap, List<FileObject> files, ShmemObjects shmems) {
+        openers = List.of(new MemfdOpener(shmems), new RegularFileOpener(), new DevNullOpener(), new TerminalOpener(), new PipeOpener(),
                 new FifoOpener(), new CharDeviceOpener(), new EventfdOpener(), new TimerfdOpener(), new SignalfdOpener(),
                 new InotifyOpener(), new EpollOpener(), new InetSocketOpener(ipMap), new UnixSockOpener(files),
                 new NetlinkSocketOpener());
