@@ -4,11 +4,15 @@
  * named "lazymig-shared" of the same size, mapped MAP_SHARED and also held open on fd 3 ("memfd").
  * Page 0 of each holds the two counters (slot 0 the parent's, slot 1 the child's); the other pages
  * hold a pattern of a fixed seed (one per region), filled once. Every INTERVAL_MS each process adds
- * one to its own counter in both regions, reads the other's, checks both patterns, and prints:
- *   role R pid P counter N peer-anon A peer-memfd M ok|BAD
+ * one to its own counter in both regions, reads the other's (in the memfd also through fd 3, with
+ * pread), checks both patterns, and prints:
+ *   role R pid P counter N peer-anon A peer-memfd M peer-fd F sum-anon X sum-memfd Y sum-private Z ok|BAD
  * A peer value that advances in R's lines is a write by the other process seen through the shared
- * page: shared after restore too when it keeps advancing. BAD: a pattern changed, or a peer counter
- * went backwards. The child dies with the parent (PR_SET_PDEATHSIG).
+ * page: shared after restore too when it keeps advancing. X and Y are FNV-1a checksums of each
+ * region but its page 0 (the pattern pages), equal before and after a migration when every byte
+ * came back; Z the same of KIB KiB of private anonymous memory filled before the fork (copy-on-write
+ * shared, the part a lazy restore fetches on demand). BAD: a pattern changed, or a peer counter went backwards. The child dies with the
+ * parent (PR_SET_PDEATHSIG).
  * usage: shared-memory KIB INTERVAL_MS
  */
 #define _GNU_SOURCE
@@ -25,6 +29,7 @@
 #define PAGE 4096
 
 static size_t bytes;
+static const unsigned char *private_region;
 static long interval_ms;
 
 static void fill(uint64_t *p, size_t words, uint64_t seed)
@@ -51,6 +56,16 @@ static int same(const uint64_t *p, size_t words, uint64_t seed)
     return 1;
 }
 
+static uint64_t fnv(const unsigned char *p, size_t n)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
 static void run(const char *role, int slot, volatile uint64_t *anon, volatile uint64_t *memfd)
 {
     size_t words = (bytes - PAGE) / 8;
@@ -62,13 +77,20 @@ static void run(const char *role, int slot, volatile uint64_t *anon, volatile ui
         __atomic_store_n(&memfd[slot], counter, __ATOMIC_SEQ_CST);
         uint64_t peer_anon = __atomic_load_n(&anon[1 - slot], __ATOMIC_SEQ_CST);
         uint64_t peer_memfd = __atomic_load_n(&memfd[1 - slot], __ATOMIC_SEQ_CST);
-        int ok = peer_anon >= last_anon && peer_memfd >= last_memfd
+        uint64_t peer_fd = 0;
+        int fd_ok = pread(3, &peer_fd, sizeof(peer_fd), (off_t)(1 - slot) * 8) == sizeof(peer_fd);
+        uint64_t sum_anon = fnv((const unsigned char *)anon + PAGE, bytes - PAGE);
+        uint64_t sum_memfd = fnv((const unsigned char *)memfd + PAGE, bytes - PAGE);
+        uint64_t sum_private = fnv(private_region, bytes);
+        int ok = fd_ok && peer_fd >= peer_memfd && peer_anon >= last_anon && peer_memfd >= last_memfd
                  && same((const uint64_t *)((const char *)anon + PAGE), words, 0xa11cea11)
                  && same((const uint64_t *)((const char *)memfd + PAGE), words, 0x3e3f0d);
         last_anon = peer_anon;
         last_memfd = peer_memfd;
-        printf("role %s pid %d counter %" PRIu64 " peer-anon %" PRIu64 " peer-memfd %" PRIu64 " %s\n", role,
-               (int)getpid(), counter, peer_anon, peer_memfd, ok ? "ok" : "BAD");
+        printf("role %s pid %d counter %" PRIu64 " peer-anon %" PRIu64 " peer-memfd %" PRIu64 " peer-fd %" PRIu64
+               " sum-anon %016" PRIx64 " sum-memfd %016" PRIx64 " sum-private %016" PRIx64 " %s\n", role,
+               (int)getpid(), counter, peer_anon, peer_memfd, peer_fd, sum_anon, sum_memfd, sum_private,
+               ok ? "ok" : "BAD");
         fflush(stdout);
         nanosleep(&ts, NULL);
     }
@@ -97,6 +119,13 @@ int main(int argc, char **argv)
         perror("shared-memory: mmap memfd");
         return 1;
     }
+    uint64_t *priv = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (priv == MAP_FAILED) {
+        perror("shared-memory: mmap private");
+        return 1;
+    }
+    fill(priv, bytes / 8, 0x9e3779b9);
+    private_region = (const unsigned char *)priv;
     fill((uint64_t *)((char *)anon + PAGE), (bytes - PAGE) / 8, 0xa11cea11);
     fill((uint64_t *)((char *)memfd + PAGE), (bytes - PAGE) / 8, 0x3e3f0d);
     pid_t parent = getpid();

@@ -1,0 +1,260 @@
+package io.lazymig.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.lazymig.images.Checkpoint;
+import io.lazymig.images.Memfd;
+import io.lazymig.images.Shmem;
+import io.lazymig.images.Vma;
+import io.lazymig.jni.SystemInfo;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A parent and a child sharing memory two ways (it/workloads/shared-memory.c: MAP_SHARED anonymous
+ * memory and a memfd, mapped before the fork, the memfd also held on fd 3), each writing its
+ * counter into both shared pages and reading the other's: dumped with each object once, restored
+ * eagerly, lazily from a local daemon, and lazily from a lazy server through a lazy client (the
+ * images fetched over TCP on loopback). After restore both processes map one object each again
+ * (the same inode in both /proc/PID/maps), every byte of both objects and of the private memory is
+ * as at dump (the workload's checksums), and each process keeps seeing the other's new counter
+ * values through both pages and through fd 3: a write by one is seen by the other.
+ */
+class SharedMemoryIT {
+    private static final long PATIENCE_MS = 30_000;
+    private static final List<String> ROLES = List.of("parent", "child");
+    private static final Pattern LINE = Pattern.compile("role (\\w+) pid (\\d+) counter (\\d+) peer-anon (\\d+) "
+            + "peer-memfd (\\d+) peer-fd (\\d+) sum-anon ([0-9a-f]+) sum-memfd ([0-9a-f]+) sum-private ([0-9a-f]+) (ok|BAD)");
+    private static final Pattern SERVING = Pattern.compile("serving process \\d+ .* on /?127\\.0\\.0\\.1:(\\d+)");
+
+    record Line(String role, int pid, long counter, long peerAnon, long peerMemfd, long peerFd, String sumAnon,
+            String sumMemfd, String sumPrivate, boolean ok) {
+    }
+
+    private enum Mode { EAGER, LAZY, LAZY_REMOTE }
+
+    @TempDir
+    Path dir;
+
+    private final List<Integer> pids = new ArrayList<>();
+    /** The workload's executable, as /proc/PID/exe names it: what the clean-up kills. */
+    private String exe;
+
+    @AfterEach
+    void kill() throws Exception {
+        for (int pid : pids) {
+            RestoreProcs.killIfExe(pid, exe);
+        }
+    }
+
+    @Test
+    @Timeout(180)
+    void eager() throws Exception {
+        dumpAndRestore(Mode.EAGER);
+    }
+
+    /** Shared memory eager, the private memory of both processes lazy, from one local daemon. */
+    @Test
+    @Timeout(180)
+    void lazy() throws Exception {
+        dumpAndRestore(Mode.LAZY);
+    }
+
+    /** The same, the daemon a lazy client of a lazy server: the shared objects' images travel with the small ones. */
+    @Test
+    @Timeout(180)
+    void lazyFromAServer() throws Exception {
+        dumpAndRestore(Mode.LAZY_REMOTE);
+    }
+
+    private void dumpAndRestore(Mode mode) throws Exception {
+        Path images = dir.resolve("images");
+        try (Workload w = Workload.c("shared-memory", "512", "50")) {
+            Map<String, Line> before = await(w.output, Map.of());
+            int parent = before.get("parent").pid();
+            int child = before.get("child").pid();
+            exe = RestoreProcs.exe(parent);
+            pids.add(parent);
+            pids.add(child);
+            assertEquals(w.pid, parent);
+            long anonInode = inode(parent, "/dev/zero (deleted)");
+            assertEquals(anonInode, inode(child, "/dev/zero (deleted)"), "one shared anonymous object before the dump");
+
+            LazymigCli.Result d = LazymigCli.run("dump", "-t", Integer.toString(parent), "-D", images.toString());
+            assertEquals(0, d.exit(), d.toString());
+            Checkpoint cp = Checkpoint.read(images);
+            assertEquals(2, cp.processes().size());
+            assertEquals(2, cp.shmems().size(), "each object once for the tree: " + cp.shmems());
+            Shmem anon = cp.shmem(anonInode);
+            assertFalse(anon.isMemfd());
+            assertEquals(512 * 1024, anon.size());
+            Shmem memfd = cp.shmems().stream().filter(Shmem::isMemfd).findFirst().orElseThrow();
+            assertEquals("lazymig-shared", memfd.memfdName());
+            assertEquals(512 * 1024 / 4096, memfd.pagemap().presentBytes() / 4096, "every page of the memfd has data");
+            assertTrue(cp.files().stream().anyMatch(f -> f instanceof Memfd m && m.shmid() == memfd.shmid()),
+                    "fd 3 is the memfd");
+            for (var p : cp.processes()) {
+                assertEquals(2, p.vmas().stream().filter(Vma::isShmem).count(), p.pid() + " maps both objects");
+                assertTrue(p.pagemap().lazyPages() > 0, p.pid() + " has lazy private pages");
+            }
+            for (int pid : pids) {
+                awaitGone(pid);
+            }
+            Map<String, Line> dumped = lastLines(w.output);
+
+            Path socket = dir.resolve("lazy.sock");
+            List<AutoCloseable> opened = new ArrayList<>();
+            try {
+                RestoreLauncher.Running daemon = null;
+                if (mode == Mode.LAZY) {
+                    daemon = RestoreLauncher.lazyPages(dir.resolve("lazy-pages.log"), socket, images);
+                    opened.add(daemon);
+                } else if (mode == Mode.LAZY_REMOTE) {
+                    RestoreLauncher.Running server = RestoreLauncher.start(dir.resolve("lazy-server.log"), "lazy-pages",
+                            "--lazy-server", "-D", images.toString(), "--address", "127.0.0.1", "--port", "0",
+                            "--no-auth", "-v", "3");
+                    opened.add(server);
+                    Matcher s = SERVING.matcher(server.awaitLog("serving process"));
+                    assertTrue(s.find(), "no port in the lazy server's log:\n" + server.log());
+                    Path fetched = Files.createDirectories(dir.resolve("fetched"));
+                    daemon = RestoreLauncher.lazyPages(dir.resolve("lazy-pages.log"), socket, fetched, "--lazy-client",
+                            "127.0.0.1", "--port", s.group(1), "--no-auth");
+                    opened.add(daemon);
+                    images = fetched;
+                    assertTrue(Files.exists(fetched.resolve("pagemap-shmem-" + anonInode + ".img")), "fetched from the server");
+                    assertTrue(Files.exists(fetched.resolve("memfd.img")), "fetched from the server");
+                }
+                RestoreLauncher.Running r = mode == Mode.EAGER
+                        ? RestoreLauncher.start(dir.resolve("restore.log"), "restore", "-D", images.toString(), "-v", "3")
+                        : RestoreLauncher.start(dir.resolve("restore.log"), "restore", "--lazy-pages", "--address",
+                                socket.toString(), "-D", images.toString(), "-v", "3");
+                opened.add(r);
+                r.awaitLog("restore: process " + parent + " running after");
+                Map<String, Line> after = await(w.output, dumped);
+                if (daemon != null) {
+                    daemon.awaitLog("lazy-pages: every page is in");
+                    assertEquals(0, daemon.awaitExit(), daemon.log());
+                }
+                long restoredAnon = inode(parent, "/dev/zero (deleted)");
+                assertEquals(restoredAnon, inode(child, "/dev/zero (deleted)"), "one shared anonymous object after restore");
+                long restoredMemfd = inode(parent, "/memfd:lazymig-shared (deleted)");
+                assertEquals(restoredMemfd, inode(child, "/memfd:lazymig-shared (deleted)"), "one memfd after restore");
+                assertEquals("/memfd:lazymig-shared (deleted)", Files.readSymbolicLink(RestoreProcs.proc(parent, "fd/3"))
+                        .toString());
+                for (String role : ROLES) {
+                    Line b = before.get(role);
+                    Line a = after.get(role);
+                    assertEquals(b.pid(), a.pid(), role + ": pid");
+                    assertEquals(b.sumAnon(), a.sumAnon(), role + ": the shared anonymous memory, byte for byte");
+                    assertEquals(b.sumMemfd(), a.sumMemfd(), role + ": the memfd, byte for byte");
+                    assertEquals(b.sumPrivate(), a.sumPrivate(), role + ": its private memory, byte for byte");
+                }
+                // each sees, through both shared pages and through fd 3, counters the other wrote after the restore
+                Map<String, Line> later = await(w.output, Map.of("parent", dumped.get("parent").counter() + 5,
+                        "child", dumped.get("child").counter() + 5));
+                for (String role : ROLES) {
+                    String peer = role.equals("parent") ? "child" : "parent";
+                    long peerAtDump = dumped.get(peer).counter();
+                    Line l = later.get(role);
+                    assertTrue(l.peerAnon() > peerAtDump + 1, role + " sees " + peer + "'s writes after restore (anon): " + l);
+                    assertTrue(l.peerMemfd() > peerAtDump + 1, role + " sees " + peer + "'s writes after restore (memfd): "
+                            + l);
+                    assertTrue(l.peerFd() > peerAtDump + 1, role + " sees " + peer + "'s writes through fd 3: " + l);
+                }
+                assertAllOk(w.output);
+                SystemInfo.kill(parent, SystemInfo.SIGKILL);
+                SystemInfo.kill(child, SystemInfo.SIGKILL);
+            } finally {
+                for (int i = opened.size() - 1; i >= 0; i--) {
+                    opened.get(i).close();
+                }
+            }
+        }
+    }
+
+    /** The inode of the mapping of {@code pid} named {@code name} in /proc/PID/maps. */
+    private static long inode(int pid, String name) throws IOException {
+        for (String l : Files.readAllLines(RestoreProcs.proc(pid, "maps"))) {
+            String[] f = l.trim().split("\\s+", 6);
+            if (f.length == 6 && f[5].equals(name)) {
+                return Long.parseLong(f[4]);
+            }
+        }
+        throw new AssertionError("process " + pid + " maps no " + name);
+    }
+
+    private static Map<String, Line> await(Path out, Map<String, ?> past) throws IOException, InterruptedException {
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PATIENCE_MS);
+        while (true) {
+            Map<String, Line> last = lastLines(out);
+            boolean all = true;
+            for (String role : ROLES) {
+                Line l = last.get(role);
+                Object p = past.get(role);
+                long above = p == null ? 2 : p instanceof Line pl ? pl.counter() : (Long) p;
+                all &= l != null && l.counter() > above;
+            }
+            if (all) {
+                return last;
+            }
+            if (System.nanoTime() > end) {
+                fail("not both processes printed past " + past + ": " + last);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    private static Map<String, Line> lastLines(Path out) throws IOException {
+        Map<String, Line> last = new LinkedHashMap<>();
+        for (Line l : lines(out)) {
+            last.put(l.role(), l);
+        }
+        return last;
+    }
+
+    private static List<Line> lines(Path out) throws IOException {
+        List<Line> lines = new ArrayList<>();
+        for (String s : Files.readAllLines(out)) {
+            Matcher m = LINE.matcher(s);
+            if (m.matches()) {
+                lines.add(new Line(m.group(1), Integer.parseInt(m.group(2)), Long.parseLong(m.group(3)),
+                        Long.parseLong(m.group(4)), Long.parseLong(m.group(5)), Long.parseLong(m.group(6)), m.group(7),
+                        m.group(8), m.group(9), m.group(10).equals("ok")));
+            }
+        }
+        return lines;
+    }
+
+    private static void assertAllOk(Path out) throws IOException {
+        List<Line> lines = lines(out);
+        assertTrue(lines.size() > 10, "lines: " + lines.size());
+        for (Line l : lines) {
+            assertTrue(l.ok(), "a BAD line: " + l + "\n" + Files.readString(out));
+        }
+    }
+
+    private static void awaitGone(int pid) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PATIENCE_MS);
+        while (RestoreProcs.exists(pid)) {
+            if (System.nanoTime() > end) {
+                fail("process " + pid + " still exists after the dump");
+            }
+            Thread.sleep(10);
+        }
+    }
+}
