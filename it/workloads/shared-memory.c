@@ -6,12 +6,15 @@
  * hold a pattern of a fixed seed (one per region), filled once. Every INTERVAL_MS each process adds
  * one to its own counter in both regions, reads the other's (in the memfd also through fd 3, with
  * pread), checks both patterns, and prints:
- *   role R pid P counter N peer-anon A peer-memfd M peer-fd F sum-anon X sum-memfd Y sum-private Z ok|BAD
+ *   role R pid P counter N peer-anon A peer-memfd M peer-fd F sum-anon X sum-memfd Y sum-private Z
+ *   sum-sealed S seals L ok|BAD
  * A peer value that advances in R's lines is a write by the other process seen through the shared
  * page: shared after restore too when it keeps advancing. X and Y are FNV-1a checksums of each
  * region but its page 0 (the pattern pages), equal before and after a migration when every byte
  * came back; Z the same of KIB KiB of private anonymous memory filled before the fork (copy-on-write
- * shared, the part a lazy restore fetches on demand). BAD: a pattern changed, or a peer counter went backwards. The child dies with the
+ * shared, the part a lazy restore fetches on demand); S the same of a second memfd, "lazymig-sealed",
+ * held on fd 4 only (never mapped), of 5000 bytes (not a whole number of pages) read with pread,
+ * and L its seals (F_SEAL_SHRINK|F_SEAL_GROW|F_SEAL_WRITE|F_SEAL_SEAL = 0xf). BAD: a pattern changed, or a peer counter went backwards. The child dies with the
  * parent (PR_SET_PDEATHSIG).
  * usage: shared-memory KIB INTERVAL_MS
  */
@@ -22,11 +25,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define PAGE 4096
+#define SEALED_BYTES 5000
 
 static size_t bytes;
 static const unsigned char *private_region;
@@ -82,15 +88,21 @@ static void run(const char *role, int slot, volatile uint64_t *anon, volatile ui
         uint64_t sum_anon = fnv((const unsigned char *)anon + PAGE, bytes - PAGE);
         uint64_t sum_memfd = fnv((const unsigned char *)memfd + PAGE, bytes - PAGE);
         uint64_t sum_private = fnv(private_region, bytes);
-        int ok = fd_ok && peer_fd >= peer_memfd && peer_anon >= last_anon && peer_memfd >= last_memfd
+        unsigned char sealed[SEALED_BYTES + 1];
+        struct stat st;
+        int sealed_ok = fstat(4, &st) == 0 && st.st_size == SEALED_BYTES
+                        && pread(4, sealed, sizeof(sealed), 0) == SEALED_BYTES;
+        uint64_t sum_sealed = fnv(sealed, SEALED_BYTES);
+        int seals = fcntl(4, F_GET_SEALS);
+        int ok = fd_ok && sealed_ok && peer_fd >= peer_memfd && peer_anon >= last_anon && peer_memfd >= last_memfd
                  && same((const uint64_t *)((const char *)anon + PAGE), words, 0xa11cea11)
                  && same((const uint64_t *)((const char *)memfd + PAGE), words, 0x3e3f0d);
         last_anon = peer_anon;
         last_memfd = peer_memfd;
         printf("role %s pid %d counter %" PRIu64 " peer-anon %" PRIu64 " peer-memfd %" PRIu64 " peer-fd %" PRIu64
-               " sum-anon %016" PRIx64 " sum-memfd %016" PRIx64 " sum-private %016" PRIx64 " %s\n", role,
-               (int)getpid(), counter, peer_anon, peer_memfd, peer_fd, sum_anon, sum_memfd, sum_private,
-               ok ? "ok" : "BAD");
+               " sum-anon %016" PRIx64 " sum-memfd %016" PRIx64 " sum-private %016" PRIx64 " sum-sealed %016" PRIx64
+               " seals 0x%x %s\n", role, (int)getpid(), counter, peer_anon, peer_memfd, peer_fd, sum_anon, sum_memfd,
+               sum_private, sum_sealed, seals, ok ? "ok" : "BAD");
         fflush(stdout);
         nanosleep(&ts, NULL);
     }
@@ -126,6 +138,15 @@ int main(int argc, char **argv)
     }
     fill(priv, bytes / 8, 0x9e3779b9);
     private_region = (const unsigned char *)priv;
+    int sealed = memfd_create("lazymig-sealed", MFD_ALLOW_SEALING);
+    unsigned char text[SEALED_BYTES];
+    for (int i = 0; i < SEALED_BYTES; i++)
+        text[i] = (unsigned char)(i * 7 + 3);
+    if (sealed != 4 || write(sealed, text, sizeof(text)) != (ssize_t)sizeof(text)
+        || fcntl(sealed, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+        perror("shared-memory: sealed memfd");
+        return 1;
+    }
     fill((uint64_t *)((char *)anon + PAGE), (bytes - PAGE) / 8, 0xa11cea11);
     fill((uint64_t *)((char *)memfd + PAGE), (bytes - PAGE) / 8, 0x3e3f0d);
     pid_t parent = getpid();

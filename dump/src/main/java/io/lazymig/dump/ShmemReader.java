@@ -85,7 +85,8 @@ final class ShmemReader {
             }
             Map<String, Object> stat = Files.readAttributes(link, "unix:size,uid,gid");
             long fileSize = (Long) stat.get("size");
-            long size = roundUp(Math.max(fileSize, PagemapIov.PAGE_SIZE));
+            // a memfd keeps its exact size; anonymous memory is whole pages (its i_size is the mmap length)
+            long size = memfd ? fileSize : roundUp(Math.max(fileSize, PagemapIov.PAGE_SIZE));
             String name = null;
             int seals = 0;
             int uid = 0;
@@ -97,10 +98,6 @@ final class ShmemReader {
                 try (FileDescriptor fd = FileDescriptor.open(link.toString(), FileDescriptor.O_RDONLY
                         | FileDescriptor.O_CLOEXEC, 0)) {
                     seals = SharedMemory.seals(fd);
-                }
-                if (fileSize % PagemapIov.PAGE_SIZE != 0) {
-                    throw new DumpException("memfd " + name + " (" + link + ") is " + fileSize
-                            + " bytes, not a whole number of pages: not supported yet");
                 }
             }
             Pagemap pagemap = readPages(link, fileSize, images, pagesId++);

@@ -9,7 +9,8 @@ import java.util.Objects;
  * ({@link Vma#shmid()}) and which names {@code pagemap-shmem-SHMID.img}; {@code size} its size in
  * bytes; its pagemap's vaddr is the byte offset in the object (as in CRIU), with the data in
  * {@code pages-PAGESID.img} — pages that were never written (holes) or all zero are absent and read
- * back as zero. A memfd also has its name (without "memfd:"), owner and seals ({@code memfd.img});
+ * back as zero. Anonymous memory is a whole number of pages; a memfd has the exact size it had
+ * (its last page holds zeros past it). A memfd also has its name (without "memfd:"), owner and seals ({@code memfd.img});
  * anonymous memory has a null name.
  */
 public record Shmem(long shmid, long size, String memfdName, int uid, int gid, int seals, Pagemap pagemap) {
@@ -22,8 +23,9 @@ public record Shmem(long shmid, long size, String memfdName, int uid, int gid, i
         if (shmid <= 0 || shmid > 0xffffffffL) {
             throw new IllegalArgumentException(what + ": shmid out of range (1 to 2^32-1)");
         }
-        if (size <= 0 || size % PagemapIov.PAGE_SIZE != 0) {
-            throw new IllegalArgumentException(what + ": size " + size + " is not a positive number of pages");
+        if (memfdName == null ? size <= 0 || size % PagemapIov.PAGE_SIZE != 0 : size < 0) {
+            throw new IllegalArgumentException(what + ": size " + size + (memfdName == null
+                    ? " is not a positive number of pages" : " is negative"));
         }
         if (memfdName != null && (memfdName.length() > MAX_NAME || memfdName.indexOf('\0') >= 0)) {
             throw new IllegalArgumentException(what + ": memfd name too long or with a NUL");
@@ -36,11 +38,16 @@ public record Shmem(long shmid, long size, String memfdName, int uid, int gid, i
                 throw new IllegalArgumentException(what + ": page at offset 0x" + Long.toHexString(iov.vaddr())
                         + " is not PE_PRESENT only (shared memory is restored eagerly)");
             }
-            if (iov.vaddr() < 0 || iov.end() > size || iov.end() < iov.vaddr()) {
+            if (iov.vaddr() < 0 || iov.end() > pagesEnd(size) || iov.end() < iov.vaddr()) {
                 throw new IllegalArgumentException(what + ": pages at 0x" + Long.toHexString(iov.vaddr()) + "-0x"
                         + Long.toHexString(iov.end()) + " lie beyond its size " + size);
             }
         }
+    }
+
+    /** The end of the last page that holds bytes of an object of {@code size} bytes. */
+    private static long pagesEnd(long size) {
+        return (size + PagemapIov.PAGE_SIZE - 1) & -PagemapIov.PAGE_SIZE;
     }
 
     public boolean isMemfd() {

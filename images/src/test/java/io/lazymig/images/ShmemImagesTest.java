@@ -147,6 +147,41 @@ class ShmemImagesTest {
     }
 
     @Test
+    void aMemfdKeepsItsExactSizeAndMayBeEmpty() throws Exception {
+        Checkpoint c = tree();
+        List<FileObject> files = new ArrayList<>(c.files());
+        files.add(new Memfd(6, Samples.O_RDWR, 0, 503));
+        files.add(new Memfd(7, Samples.O_RDWR, 0, 504));
+        List<FdSlot> fds = new ArrayList<>(c.root().fds());
+        fds.add(new FdSlot(5, false, 6));
+        fds.add(new FdSlot(6, true, 7));
+        ProcessImage r = c.root();
+        List<ProcessImage> ps = List.of(new ProcessImage(r.state(), r.threads(), r.vmas(), r.pagemap(), fds),
+                c.processes().get(1));
+        List<Shmem> shmems = new ArrayList<>(c.shmems());
+        shmems.add(new Shmem(503, 5000, "odd", 0, 0, 0xf, Pagemap.builder(5).add(4096, 1, PagemapIov.PE_PRESENT).build()));
+        shmems.add(new Shmem(504, 0, "empty", 0, 0, 0, Pagemap.builder(6).build()));
+        Checkpoint odd = new Checkpoint(ps, files, List.of(), List.of(), List.of(), shmems);
+        for (ProcessImage p : odd.processes()) {
+            Samples.writePages(dir, p.pagemap());
+        }
+        for (Shmem m : odd.shmems()) {
+            Samples.writePages(dir, m.pagemap());
+        }
+        odd.write(dir);
+        Checkpoint read = Checkpoint.read(dir);
+        assertEquals(odd, read);
+        assertEquals(5000, read.shmem(503).size());
+        assertEquals(0, read.shmem(504).size());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Shmem(505, 5000, "odd",
+                0, 0, 0, Pagemap.builder(5).add(8192, 1, PagemapIov.PE_PRESENT).build()));
+        assertThat(e.getMessage(), containsString("beyond its size 5000"));
+        e = assertThrows(IllegalArgumentException.class, () -> new Shmem(506, 5000, null, 0, 0, 0, Pagemap.builder(5)
+                .build()));
+        assertThat(e.getMessage(), containsString("not a positive number of pages"));
+    }
+
+    @Test
     void memfdFileRoundTrip() {
         Memfd f = new Memfd(9, 02 | 04000, 8192, MEMFD);
         file_entry e = FileCodecs.encode(f);

@@ -27,23 +27,25 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A parent and a child sharing memory two ways (it/workloads/shared-memory.c: MAP_SHARED anonymous
- * memory and a memfd, mapped before the fork, the memfd also held on fd 3), each writing its
+ * memory and a memfd, mapped before the fork, the memfd also held on fd 3; a sealed memfd of 5000
+ * bytes held on fd 4 only), each writing its
  * counter into both shared pages and reading the other's: dumped with each object once, restored
  * eagerly, lazily from a local daemon, and lazily from a lazy server through a lazy client (the
  * images fetched over TCP on loopback). After restore both processes map one object each again
  * (the same inode in both /proc/PID/maps), every byte of both objects and of the private memory is
- * as at dump (the workload's checksums), and each process keeps seeing the other's new counter
+ * as at dump (the workload's checksums), the sealed memfd has its size, bytes and seals, and each process keeps seeing the other's new counter
  * values through both pages and through fd 3: a write by one is seen by the other.
  */
 class SharedMemoryIT {
     private static final long PATIENCE_MS = 30_000;
     private static final List<String> ROLES = List.of("parent", "child");
     private static final Pattern LINE = Pattern.compile("role (\\w+) pid (\\d+) counter (\\d+) peer-anon (\\d+) "
-            + "peer-memfd (\\d+) peer-fd (\\d+) sum-anon ([0-9a-f]+) sum-memfd ([0-9a-f]+) sum-private ([0-9a-f]+) (ok|BAD)");
+            + "peer-memfd (\\d+) peer-fd (\\d+) sum-anon ([0-9a-f]+) sum-memfd ([0-9a-f]+) sum-private ([0-9a-f]+) "
+            + "sum-sealed ([0-9a-f]+) seals (0x[0-9a-f]+) (ok|BAD)");
     private static final Pattern SERVING = Pattern.compile("serving process \\d+ .* on /?127\\.0\\.0\\.1:(\\d+)");
 
     record Line(String role, int pid, long counter, long peerAnon, long peerMemfd, long peerFd, String sumAnon,
-            String sumMemfd, String sumPrivate, boolean ok) {
+            String sumMemfd, String sumPrivate, String sumSealed, String seals, boolean ok) {
     }
 
     private enum Mode { EAGER, LAZY, LAZY_REMOTE }
@@ -99,11 +101,16 @@ class SharedMemoryIT {
             assertEquals(0, d.exit(), d.toString());
             Checkpoint cp = Checkpoint.read(images);
             assertEquals(2, cp.processes().size());
-            assertEquals(2, cp.shmems().size(), "each object once for the tree: " + cp.shmems());
+            assertEquals(3, cp.shmems().size(), "each object once for the tree: " + cp.shmems());
             Shmem anon = cp.shmem(anonInode);
             assertFalse(anon.isMemfd());
             assertEquals(512 * 1024, anon.size());
-            Shmem memfd = cp.shmems().stream().filter(Shmem::isMemfd).findFirst().orElseThrow();
+            Shmem memfd = cp.shmems().stream().filter(m -> "lazymig-shared".equals(m.memfdName())).findFirst()
+                    .orElseThrow();
+            Shmem sealed = cp.shmems().stream().filter(m -> "lazymig-sealed".equals(m.memfdName())).findFirst()
+                    .orElseThrow();
+            assertEquals(5000, sealed.size(), "a memfd keeps its exact size");
+            assertEquals(0xf, sealed.seals());
             assertEquals("lazymig-shared", memfd.memfdName());
             assertEquals(512 * 1024 / 4096, memfd.pagemap().presentBytes() / 4096, "every page of the memfd has data");
             assertTrue(cp.files().stream().anyMatch(f -> f instanceof Memfd m && m.shmid() == memfd.shmid()),
@@ -163,6 +170,8 @@ class SharedMemoryIT {
                     assertEquals(b.sumAnon(), a.sumAnon(), role + ": the shared anonymous memory, byte for byte");
                     assertEquals(b.sumMemfd(), a.sumMemfd(), role + ": the memfd, byte for byte");
                     assertEquals(b.sumPrivate(), a.sumPrivate(), role + ": its private memory, byte for byte");
+                    assertEquals(b.sumSealed(), a.sumSealed(), role + ": the sealed memfd of 5000 bytes on fd 4");
+                    assertEquals("0xf", a.seals(), role + ": its seals (SHRINK, GROW, WRITE, SEAL)");
                 }
                 // each sees, through both shared pages and through fd 3, counters the other wrote after the restore
                 Map<String, Line> later = await(w.output, Map.of("parent", dumped.get("parent").counter() + 5,
@@ -234,7 +243,7 @@ class SharedMemoryIT {
             if (m.matches()) {
                 lines.add(new Line(m.group(1), Integer.parseInt(m.group(2)), Long.parseLong(m.group(3)),
                         Long.parseLong(m.group(4)), Long.parseLong(m.group(5)), Long.parseLong(m.group(6)), m.group(7),
-                        m.group(8), m.group(9), m.group(10).equals("ok")));
+                        m.group(8), m.group(9), m.group(10), m.group(11), m.group(12).equals("ok")));
             }
         }
         return lines;

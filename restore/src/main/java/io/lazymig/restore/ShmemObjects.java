@@ -76,6 +76,7 @@ final class ShmemObjects implements AutoCloseable {
             }
             fill(m, fd);
             if (m.isMemfd()) {
+                SharedMemory.truncate(fd, m.size()); // the last page was written whole: back to the exact size
                 Path self = Path.of("/proc/self/fd/" + fd.fd());
                 if (m.uid() != 0 || m.gid() != 0) {
                     Files.setAttribute(self, "unix:gid", m.gid());
