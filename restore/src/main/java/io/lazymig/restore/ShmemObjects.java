@@ -68,6 +68,7 @@ final class ShmemObjects implements AutoCloseable {
     }
 
     private FileDescriptor make(Shmem m) throws IOException {
+        long t0 = System.nanoTime();
         FileDescriptor fd = m.isMemfd() ? SharedMemory.createMemfd(m.memfdName(),
                 SharedMemory.MFD_CLOEXEC | SharedMemory.MFD_ALLOW_SEALING) : anonymous(m.size());
         try {
@@ -86,7 +87,8 @@ final class ShmemObjects implements AutoCloseable {
                     SharedMemory.addSeals(fd, m.seals()); // after the pages: F_SEAL_WRITE forbids writing them
                 }
             }
-            log.debug("restore: {} made, {} bytes of data", m.describe(), m.pagemap().presentBytes());
+            log.debug("restore: {} made, {} bytes of data, in {} ms", m.describe(), m.pagemap().presentBytes(),
+                    String.format(java.util.Locale.ROOT, "%.1f", (System.nanoTime() - t0) / 1e6));
             return fd;
         } catch (IOException | RuntimeException e) {
             fd.close();
