@@ -84,6 +84,48 @@ class SharedMemoryIT {
         dumpAndRestore(Mode.LAZY_REMOTE);
     }
 
+    /**
+     * lazymig migrate to an agent on 127.0.0.1 (--any-pid: the originals hold their pids while frozen):
+     * the frozen tree is served as it is (dump --lazy-pages), the shared objects travel as images, and
+     * the two processes on the other side, under new pids, share both objects again.
+     */
+    @Test
+    @Timeout(180)
+    void migratedToAnAgent() throws Exception {
+        Path key = dir.resolve("auth.key");
+        RestoreLauncher.Result k = RestoreLauncher.run(dir, "keygen", key.toString());
+        assertEquals(0, k.exit(), k.toString());
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Path work = Files.createDirectories(dir.resolve("agent"));
+        try (RestoreLauncher.Running agent = RestoreLauncher.start(dir.resolve("agent.log"), "agent", "--port",
+                Integer.toString(port), "--address", "127.0.0.1", "--auth-key", key.toString(), "-D", work.toString());
+             Workload w = Workload.c("shared-memory", "512", "50")) {
+            agent.awaitLog("agent: ready on");
+            Map<String, Line> before = await(w.output, Map.of());
+            exe = RestoreProcs.exe(w.pid);
+            pids.add(before.get("parent").pid());
+            pids.add(before.get("child").pid());
+            RestoreLauncher.Result done = RestoreLauncher.run(dir, "migrate", "-t", Integer.toString(w.pid), "--to",
+                    "127.0.0.1", "--port", Integer.toString(port), "--auth-key", key.toString(), "--any-pid");
+            assertEquals(0, done.exit(), done + "\nagent:\n" + agent.log());
+            Matcher m = Pattern.compile("runs on \\S+ as pid (\\d+)").matcher(done.stdout());
+            assertTrue(m.find(), done.toString());
+            int parent = Integer.parseInt(m.group(1));
+            Map<String, Line> dumped = lastLines(w.output, before.get("parent").pid());
+            Map<String, Line> after = awaitOthers(w.output, List.of(before.get("parent").pid(), before.get("child").pid()));
+            assertEquals(parent, after.get("parent").pid(), "the parent's new pid, as migrate says");
+            int child = after.get("child").pid();
+            pids.add(parent);
+            pids.add(child);
+            checkShared(w.output, before, after, dumped, parent, child);
+            SystemInfo.kill(parent, SystemInfo.SIGKILL);
+            SystemInfo.kill(child, SystemInfo.SIGKILL);
+        }
+    }
+
     private void dumpAndRestore(Mode mode) throws Exception {
         Path images = dir.resolve("images");
         try (Workload w = Workload.c("shared-memory", "512", "50")) {
@@ -157,35 +199,10 @@ class SharedMemoryIT {
                     daemon.awaitLog("lazy-pages: every page is in");
                     assertEquals(0, daemon.awaitExit(), daemon.log());
                 }
-                long restoredAnon = inode(parent, "/dev/zero (deleted)");
-                assertEquals(restoredAnon, inode(child, "/dev/zero (deleted)"), "one shared anonymous object after restore");
-                long restoredMemfd = inode(parent, "/memfd:lazymig-shared (deleted)");
-                assertEquals(restoredMemfd, inode(child, "/memfd:lazymig-shared (deleted)"), "one memfd after restore");
-                assertEquals("/memfd:lazymig-shared (deleted)", Files.readSymbolicLink(RestoreProcs.proc(parent, "fd/3"))
-                        .toString());
                 for (String role : ROLES) {
-                    Line b = before.get(role);
-                    Line a = after.get(role);
-                    assertEquals(b.pid(), a.pid(), role + ": pid");
-                    assertEquals(b.sumAnon(), a.sumAnon(), role + ": the shared anonymous memory, byte for byte");
-                    assertEquals(b.sumMemfd(), a.sumMemfd(), role + ": the memfd, byte for byte");
-                    assertEquals(b.sumPrivate(), a.sumPrivate(), role + ": its private memory, byte for byte");
-                    assertEquals(b.sumSealed(), a.sumSealed(), role + ": the sealed memfd of 5000 bytes on fd 4");
-                    assertEquals("0xf", a.seals(), role + ": its seals (SHRINK, GROW, WRITE, SEAL)");
+                    assertEquals(before.get(role).pid(), after.get(role).pid(), role + ": its pid again");
                 }
-                // each sees, through both shared pages and through fd 3, counters the other wrote after the restore
-                Map<String, Line> later = await(w.output, Map.of("parent", dumped.get("parent").counter() + 5,
-                        "child", dumped.get("child").counter() + 5));
-                for (String role : ROLES) {
-                    String peer = role.equals("parent") ? "child" : "parent";
-                    long peerAtDump = dumped.get(peer).counter();
-                    Line l = later.get(role);
-                    assertTrue(l.peerAnon() > peerAtDump + 1, role + " sees " + peer + "'s writes after restore (anon): " + l);
-                    assertTrue(l.peerMemfd() > peerAtDump + 1, role + " sees " + peer + "'s writes after restore (memfd): "
-                            + l);
-                    assertTrue(l.peerFd() > peerAtDump + 1, role + " sees " + peer + "'s writes through fd 3: " + l);
-                }
-                assertAllOk(w.output);
+                checkShared(w.output, before, after, dumped, parent, child);
                 SystemInfo.kill(parent, SystemInfo.SIGKILL);
                 SystemInfo.kill(child, SystemInfo.SIGKILL);
             } finally {
@@ -194,6 +211,43 @@ class SharedMemoryIT {
                 }
             }
         }
+    }
+
+    /**
+     * After the restore: both processes map one object each (the same inode in both maps), hold the
+     * memfds, have every byte of both objects, the sealed memfd and their private memory as before
+     * the dump, and see the other's counters written since, through both pages and through fd 3.
+     */
+    private static void checkShared(Path out, Map<String, Line> before, Map<String, Line> after,
+            Map<String, Line> dumped, int parent, int child) throws Exception {
+        long restoredAnon = inode(parent, "/dev/zero (deleted)");
+        assertEquals(restoredAnon, inode(child, "/dev/zero (deleted)"), "one shared anonymous object after restore");
+        long restoredMemfd = inode(parent, "/memfd:lazymig-shared (deleted)");
+        assertEquals(restoredMemfd, inode(child, "/memfd:lazymig-shared (deleted)"), "one memfd after restore");
+        assertEquals("/memfd:lazymig-shared (deleted)", Files.readSymbolicLink(RestoreProcs.proc(parent, "fd/3"))
+                .toString());
+        for (String role : ROLES) {
+            Line b = before.get(role);
+            Line a = after.get(role);
+            assertEquals(b.sumAnon(), a.sumAnon(), role + ": the shared anonymous memory, byte for byte");
+            assertEquals(b.sumMemfd(), a.sumMemfd(), role + ": the memfd, byte for byte");
+            assertEquals(b.sumPrivate(), a.sumPrivate(), role + ": its private memory, byte for byte");
+            assertEquals(b.sumSealed(), a.sumSealed(), role + ": the sealed memfd of 5000 bytes on fd 4");
+            assertEquals("0xf", a.seals(), role + ": its seals (SHRINK, GROW, WRITE, SEAL)");
+        }
+        // each sees, through both shared pages and through fd 3, counters the other wrote after the restore
+        Map<String, Line> later = await(out, Map.of("parent", dumped.get("parent").counter() + 5,
+                "child", dumped.get("child").counter() + 5));
+        for (String role : ROLES) {
+            String peer = role.equals("parent") ? "child" : "parent";
+            long peerAtDump = dumped.get(peer).counter();
+            Line l = later.get(role);
+            assertTrue(l.peerAnon() > peerAtDump + 1, role + " sees " + peer + "'s writes after restore (anon): " + l);
+            assertTrue(l.peerMemfd() > peerAtDump + 1, role + " sees " + peer + "'s writes after restore (memfd): "
+                    + l);
+            assertTrue(l.peerFd() > peerAtDump + 1, role + " sees " + peer + "'s writes through fd 3: " + l);
+        }
+        assertAllOk(out);
     }
 
     /** The inode of the mapping of {@code pid} named {@code name} in /proc/PID/maps. */
@@ -234,6 +288,43 @@ class SharedMemoryIT {
             last.put(l.role(), l);
         }
         return last;
+    }
+
+    /** Each role's last line printed by the tree of {@code parent} (its child: the first child in the output). */
+    private static Map<String, Line> lastLines(Path out, int parent) throws IOException {
+        Map<String, Line> last = new LinkedHashMap<>();
+        int child = -1;
+        for (Line l : lines(out)) {
+            if (l.role().equals("parent") && l.pid() == parent) {
+                last.put("parent", l);
+            } else if (l.role().equals("child") && (child < 0 || l.pid() == child)) {
+                child = l.pid();
+                last.put("child", l);
+            }
+        }
+        return last;
+    }
+
+    /** Waits until both roles printed 3 lines from pids other than {@code old}; the last of them. */
+    private static Map<String, Line> awaitOthers(Path out, List<Integer> old) throws IOException, InterruptedException {
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PATIENCE_MS);
+        while (true) {
+            Map<String, Line> last = new LinkedHashMap<>();
+            Map<String, Integer> n = new LinkedHashMap<>();
+            for (Line l : lines(out)) {
+                if (!old.contains(l.pid())) {
+                    last.put(l.role(), l);
+                    n.merge(l.role(), 1, Integer::sum);
+                }
+            }
+            if (n.getOrDefault("parent", 0) >= 3 && n.getOrDefault("child", 0) >= 3) {
+                return last;
+            }
+            if (System.nanoTime() > end) {
+                fail("no lines from the migrated processes: " + last);
+            }
+            Thread.sleep(20);
+        }
     }
 
     private static List<Line> lines(Path out) throws IOException {
