@@ -102,8 +102,8 @@ final class ShmemReader {
             }
             Pagemap pagemap = readPages(link, fileSize, images, pagesId++);
             Shmem m = new Shmem(shmid, size, name, uid, gid, seals, pagemap);
-            log.debug("dump: {}: {} pages of data, read from {}", m.describe(), pagemap.presentBytes() / PagemapIov.PAGE_SIZE,
-                    link);
+            log.debug("dump: {}: {} pages of data, read from {}", m.describe(),
+                    pagemap.presentBytes() / PagemapIov.PAGE_SIZE, link);
             out.add(m);
         }
         return out;

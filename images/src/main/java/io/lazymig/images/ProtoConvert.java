@@ -237,7 +237,8 @@ public final class ProtoConvert {
      * {@code pathOfFileId} resolves shmid for file mappings, {@code memfdOfFileId} the shmid of the
      * memfd a MEMFD file entry opens for memfd mappings (both throw for unknown ids).
      */
-    public static Vma fromProto(vma_entry p, IntFunction<String> pathOfFileId, java.util.function.IntToLongFunction memfdOfFileId) {
+    public static Vma fromProto(vma_entry p, IntFunction<String> pathOfFileId,
+            java.util.function.IntToLongFunction memfdOfFileId) {
         boolean memfd = (p.getStatus() & Vma.VMA_AREA_MEMFD) != 0;
         boolean file = (p.getStatus() & (Vma.VMA_FILE_PRIVATE | Vma.VMA_FILE_SHARED)) != 0;
         if (file && (p.getShmid() < 0 || p.getShmid() > U32_MAX)) {

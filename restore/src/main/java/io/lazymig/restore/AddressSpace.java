@@ -13,6 +13,7 @@ import io.lazymig.jni.Buffers;
 import io.lazymig.jni.FileDescriptor;
 import io.lazymig.jni.IoVecBatch;
 import io.lazymig.jni.ProcessMemory;
+import io.lazymig.jni.SharedMemory;
 import io.lazymig.jni.Syscalls;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -160,7 +161,7 @@ final class AddressSpace {
             throw new RestoreException("no shared memory objects for " + v);
         }
         int seals = cp.shmem(v.shmid()).seals();
-        boolean sealed = (seals & (io.lazymig.jni.SharedMemory.F_SEAL_WRITE | io.lazymig.jni.SharedMemory.F_SEAL_FUTURE_WRITE)) != 0;
+        boolean sealed = (seals & (SharedMemory.F_SEAL_WRITE | SharedMemory.F_SEAL_FUTURE_WRITE)) != 0;
         long fd = openFile(shmems.path(v.shmid()), sealed ? FileDescriptor.O_RDONLY : FileDescriptor.O_RDWR);
         try {
             mapCall(v, "mmap", Syscalls.MMAP, v.start(), v.length(), prot, flags, fd, v.pgoff());
