@@ -16,7 +16,9 @@
  * held on fd 4 only (never mapped), of 5000 bytes (not a whole number of pages) read with pread,
  * and L its seals (F_SEAL_SHRINK|F_SEAL_GROW|F_SEAL_WRITE|F_SEAL_SEAL = 0xf). BAD: a pattern changed, or a peer counter went backwards. The child dies with the
  * parent (PR_SET_PDEATHSIG).
- * usage: shared-memory KIB INTERVAL_MS
+ * With DIR (make e2e), each role writes those lines to DIR/ROLE.log instead, and the parent also
+ * prints "pid P counter N sum S ok|BAD" on stdout, S a checksum of the five checksums above.
+ * usage: shared-memory KIB INTERVAL_MS [DIR]
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -35,6 +37,7 @@
 #define SEALED_BYTES 5000
 
 static size_t bytes;
+static const char *dir;
 static const unsigned char *private_region;
 static long interval_ms;
 
@@ -77,6 +80,16 @@ static void run(const char *role, int slot, volatile uint64_t *anon, volatile ui
     size_t words = (bytes - PAGE) / 8;
     uint64_t counter = 0, last_anon = 0, last_memfd = 0;
     struct timespec ts = { interval_ms / 1000, (interval_ms % 1000) * 1000000L };
+    FILE *out = stdout;
+    if (dir != NULL) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s.log", dir, role);
+        out = fopen(path, "a");
+        if (out == NULL) {
+            perror("shared-memory: role log");
+            exit(1);
+        }
+    }
     for (;;) {
         counter++;
         __atomic_store_n(&anon[slot], counter, __ATOMIC_SEQ_CST);
@@ -99,21 +112,28 @@ static void run(const char *role, int slot, volatile uint64_t *anon, volatile ui
                  && same((const uint64_t *)((const char *)memfd + PAGE), words, 0x3e3f0d);
         last_anon = peer_anon;
         last_memfd = peer_memfd;
-        printf("role %s pid %d counter %" PRIu64 " peer-anon %" PRIu64 " peer-memfd %" PRIu64 " peer-fd %" PRIu64
+        fprintf(out, "role %s pid %d counter %" PRIu64 " peer-anon %" PRIu64 " peer-memfd %" PRIu64 " peer-fd %" PRIu64
                " sum-anon %016" PRIx64 " sum-memfd %016" PRIx64 " sum-private %016" PRIx64 " sum-sealed %016" PRIx64
                " seals 0x%x %s\n", role, (int)getpid(), counter, peer_anon, peer_memfd, peer_fd, sum_anon, sum_memfd,
                sum_private, sum_sealed, seals, ok ? "ok" : "BAD");
-        fflush(stdout);
+        fflush(out);
+        if (dir != NULL && slot == 0) {
+            uint64_t sums[5] = { sum_anon, sum_memfd, sum_private, sum_sealed, (uint64_t)seals };
+            printf("pid %d counter %" PRIu64 " sum %016" PRIx64 " %s\n", (int)getpid(), counter,
+                   fnv((const unsigned char *)sums, sizeof(sums)), ok ? "ok" : "BAD");
+            fflush(stdout);
+        }
         nanosleep(&ts, NULL);
     }
 }
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: shared-memory KIB INTERVAL_MS\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: shared-memory KIB INTERVAL_MS [DIR]\n");
         return 2;
     }
+    dir = argc == 4 ? argv[3] : NULL;
     bytes = (size_t)strtoul(argv[1], NULL, 10) * 1024;
     interval_ms = strtol(argv[2], NULL, 10);
     if (bytes < 2 * PAGE || bytes % PAGE != 0 || interval_ms <= 0) {
