@@ -256,6 +256,8 @@ final class CheckpointCodec {
                     + ", only " + IMG_VERSION + " is supported");
         }
         List<pstree_entry> tree = d.readPstree();
+        Map<Long, memfd_inode_entry> memfds = readMemfds(d);
+        String memfdName = ImageType.MEMFD_INODE.fileName(0);
         String pstreeName = ImageType.PSTREE.fileName(0);
         if (tree.isEmpty()) {
             throw new ImageException(pstreeName + ": no process");
@@ -298,7 +300,7 @@ final class CheckpointCodec {
                 continue;
             }
             live.add(pid);
-            processes.add(readProcess(d, p, core, fileTable, files, layoutForCriuImages));
+            processes.add(readProcess(d, p, core, fileTable, files, memfds, layoutForCriuImages));
         }
         String carriedName = ImageType.CARRIED_FILES.fileName(0);
         List<carried_file_entry> carriedEntries = d.readCarriedFiles();
@@ -343,8 +345,14 @@ final class CheckpointCodec {
             q.add(packet.data());
             files.put(u.id(), u.withQueue(q));
         }
+        for (Map.Entry<Integer, FileObject> f : files.entrySet()) {
+            if (f.getValue() instanceof Memfd m) { // its inode_id, as decoded, becomes the object's shmid
+                f.setValue(at(memfdName, () -> new Memfd(m.id(), m.flags(), m.pos(),
+                        shmidOf(memfds, m.shmid(), "file id " + m.id()))));
+            }
+        }
         List<FileObject> withData = PipeData.attach(new ArrayList<>(files.values()), d);
-        List<Shmem> shmems = readShmems(d, processes, withData);
+        List<Shmem> shmems = readShmems(d, processes, withData, memfds);
         return at(pstreeName, () -> new Checkpoint(processes, withData, carried, locks, zombies, shmems));
     }
 
@@ -353,20 +361,12 @@ final class CheckpointCodec {
      * names (CRIU keeps no entry for those: the size is the end of the furthest VMA or page), each
      * with its pagemap-shmem-SHMID.img, checked against its pages file.
      */
-    private static List<Shmem> readShmems(ImageDir d, List<ProcessImage> processes, List<FileObject> files)
-            throws IOException {
+    private static List<Shmem> readShmems(ImageDir d, List<ProcessImage> processes, List<FileObject> files,
+            Map<Long, memfd_inode_entry> memfdsByInode) throws IOException {
         String memfdName = ImageType.MEMFD_INODE.fileName(0);
         Map<Long, memfd_inode_entry> memfds = new LinkedHashMap<>();
-        if (d.exists(ImageType.MEMFD_INODE, 0)) {
-            for (memfd_inode_entry e : d.readAll(ImageType.MEMFD_INODE, 0, memfd_inode_entry.parser())) {
-                if (e.getInodeId() != Integer.toUnsignedLong(e.getShmid())) {
-                    throw new ImageException(memfdName + ": inode_id " + Long.toUnsignedString(e.getInodeId())
-                            + " differs from shmid " + Integer.toUnsignedString(e.getShmid()) + " (lazymig keys both by the inode)");
-                }
-                if (memfds.put(e.getInodeId(), e) != null) {
-                    throw new ImageException(memfdName + ": inode " + Long.toUnsignedString(e.getInodeId()) + " listed twice");
-                }
-            }
+        for (memfd_inode_entry e : memfdsByInode.values()) {
+            memfds.put(Integer.toUnsignedLong(e.getShmid()), e);
         }
         Map<Long, Long> anonExtent = new LinkedHashMap<>();
         for (ProcessImage p : processes) {
@@ -418,8 +418,8 @@ final class CheckpointCodec {
 
     /** One live process of the tree: its threads' cores, mm, pagemap (checked against its pages file), fds and fs. */
     private static ProcessImage readProcess(ImageDir d, pstree_entry p, core_entry core,
-            Map<Integer, file_entry> fileTable, Map<Integer, FileObject> files, XsaveLayout layoutForCriuImages)
-            throws IOException {
+            Map<Integer, file_entry> fileTable, Map<Integer, FileObject> files, Map<Long, memfd_inode_entry> memfds,
+            XsaveLayout layoutForCriuImages) throws IOException {
         String pstreeName = ImageType.PSTREE.fileName(0);
         int pid = p.getPid();
         List<Integer> tids = threadIds(pstreeName, p);
@@ -445,7 +445,7 @@ final class CheckpointCodec {
             List<Vma> list = new ArrayList<>();
             for (vma_entry v : mm.getVmasList()) {
                 list.add(ProtoConvert.fromProto(v, id -> pathOf(fileTable, id, "mapped by vma 0x" + Long.toHexString(v.getStart())),
-                        id -> memfdOf(fileTable, id, "mapped by vma 0x" + Long.toHexString(v.getStart()))));
+                        id -> memfdOf(fileTable, memfds, id, "mapped by vma 0x" + Long.toHexString(v.getStart()))));
             }
             ProcessImage.checkVmas(list);
             return list;
@@ -567,13 +567,44 @@ final class CheckpointCodec {
         }
     }
 
-    /** The memfd (its shmid) a MEMFD entry opens. */
-    private static long memfdOf(Map<Integer, file_entry> table, int id, String what) {
+    /**
+     * memfd.img's entries by their inode_id, the key MEMFD file entries name them by (lazymig writes
+     * the kernel inode, which is also the shmid; CRIU a counter from 1, the shmid apart).
+     */
+    private static Map<Long, memfd_inode_entry> readMemfds(ImageDir d) throws IOException {
+        String memfdName = ImageType.MEMFD_INODE.fileName(0);
+        Map<Long, memfd_inode_entry> byInode = new LinkedHashMap<>();
+        Set<Integer> shmids = new HashSet<>();
+        if (!d.exists(ImageType.MEMFD_INODE, 0)) {
+            return byInode;
+        }
+        for (memfd_inode_entry e : d.readAll(ImageType.MEMFD_INODE, 0, memfd_inode_entry.parser())) {
+            if (byInode.put(e.getInodeId(), e) != null) {
+                throw new ImageException(memfdName + ": inode_id " + Long.toUnsignedString(e.getInodeId()) + " listed twice");
+            }
+            if (!shmids.add(e.getShmid())) {
+                throw new ImageException(memfdName + ": shmid " + Integer.toUnsignedString(e.getShmid()) + " listed twice");
+            }
+        }
+        return byInode;
+    }
+
+    /** The shmid of the memfd a MEMFD entry opens (through its memfd.img entry). */
+    private static long memfdOf(Map<Integer, file_entry> table, Map<Long, memfd_inode_entry> memfds, int id,
+            String what) {
         file_entry f = table.get(id);
         if (f == null || !f.hasMemfd()) {
             throw new IllegalArgumentException("no memfd file id " + Integer.toUnsignedString(id) + " for " + what);
         }
-        return Integer.toUnsignedLong(f.getMemfd().getInodeId());
+        return shmidOf(memfds, Integer.toUnsignedLong(f.getMemfd().getInodeId()), "file id " + id);
+    }
+
+    private static long shmidOf(Map<Long, memfd_inode_entry> memfds, long inodeId, String what) {
+        memfd_inode_entry e = memfds.get(inodeId);
+        if (e == null) {
+            throw new IllegalArgumentException(what + " opens memfd inode " + inodeId + ", which memfd.img does not list");
+        }
+        return Integer.toUnsignedLong(e.getShmid());
     }
 
     interface Conversion<T> {

@@ -181,6 +181,29 @@ class ShmemImagesTest {
         assertThat(e.getMessage(), containsString("not a positive number of pages"));
     }
 
+    /** CRIU numbers memfd.img's inode_id from 1, the shmid apart; MEMFD file entries name that number. */
+    @Test
+    void criusMemfdInodeIdsAreReadThroughTheirShmid() throws Exception {
+        Checkpoint c = written();
+        ImageDir d = ImageDir.of(dir);
+        List<memfd_inode_entry> inodes = new ArrayList<>();
+        for (memfd_inode_entry e : d.readAll(ImageType.MEMFD_INODE, 0, memfd_inode_entry.parser())) {
+            inodes.add(e.toBuilder().setInodeId(1).build());
+        }
+        d.writeAll(ImageType.MEMFD_INODE, 0, inodes);
+        List<file_entry> files = new ArrayList<>();
+        for (file_entry f : d.readFiles()) {
+            files.add(f.hasMemfd() ? f.toBuilder().setMemfd(f.getMemfd().toBuilder().setInodeId(1)).build() : f);
+        }
+        d.writeFiles(files);
+        assertEquals(c, Checkpoint.read(dir), "the memfd object still has its shmid, 502");
+        files.set(files.size() - 1, files.get(files.size() - 1).toBuilder()
+                .setMemfd(files.get(files.size() - 1).getMemfd().toBuilder().setInodeId(9)).build());
+        d.writeFiles(files);
+        ImageException e = assertThrows(ImageException.class, () -> Checkpoint.read(dir));
+        assertThat(e.getMessage(), containsString("opens memfd inode 9, which memfd.img does not list"));
+    }
+
     @Test
     void memfdFileRoundTrip() {
         Memfd f = new Memfd(9, 02 | 04000, 8192, MEMFD);
