@@ -29,7 +29,7 @@
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key link-cut disk-full-b disk-full-a restore-kill sixteen migrate-static migrate-dynamic migrate-python migrate-threads migrate-python-threads migrate-eventfds migrate-jvm migrate-tree migrate-pipeline migrate-node migrate-node-http migrate-socketpair migrate-sockets migrate-http migrate-redis migrate-redis-load migrate-nginx migrate-wrong-key migrate-no-agent migrate-disk-full migrate-agent-kill"
+CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key link-cut disk-full-b disk-full-a restore-kill sixteen migrate-static migrate-dynamic migrate-python migrate-threads migrate-python-threads migrate-eventfds migrate-jvm migrate-tree migrate-shmem migrate-pipeline migrate-node migrate-node-http migrate-socketpair migrate-sockets migrate-http migrate-redis migrate-redis-load migrate-nginx migrate-wrong-key migrate-no-agent migrate-disk-full migrate-agent-kill"
 E2E_MIB=${E2E_MIB:-64}
 E2E_JVM_MIB=${E2E_JVM_MIB:-16}
 E2E_BIG_MIB=${E2E_BIG_MIB:-1024}
@@ -931,6 +931,43 @@ tree_on_a() {
     for role in a b c g; do
         on "$E2E_DST" "kill -9 \$(grep '^role ' $HD/$C/$role.log | tail -n1 | awk '{print \$4}')"
     done
+}
+
+# shared-memory (it/workloads): a parent and a child sharing 4 MiB of MAP_SHARED anonymous memory
+# and a 4 MiB memfd (also on fd 3), with a sealed memfd of 5000 bytes on fd 4, each writing its
+# counter into both shared pages and reading the other's; the parent prints "pid P counter N sum S"
+# (S: the checksums of both objects, the sealed memfd, its private memory and the seals), each
+# role its full line to ROLE.log.
+case_migrate_shmem() {
+    CHECK_A=shmem_on_a migrate_case "$WORKLOADS/shared-memory 4096 100 $HD/$C" 3 5
+}
+
+# shmem_on_a: both processes on A, each mapping the same shared anonymous object and memfd as the
+# other (one inode each in both maps), every check of every line ok, and each seeing counters the
+# other wrote on A (past its last counter on B) through both shared pages and the memfd's fd.
+shmem_on_a() {
+    local role peer nb child last i
+    for role in parent child; do
+        nb=$(on "$E2E_SRC" "grep -c '^role ' $HD/$C/$role.log")
+        wait_on "$E2E_DST" 60 "[ \$(grep -c '^role ' $HD/$C/$role.log) -gt $((nb + 3)) ]" \
+            || fail "$role printed nothing on A in 60 s"
+        on "$E2E_DST" "! grep -q BAD $HD/$C/$role.log" || fail "$role: a check failed: $(on "$E2E_DST" "grep -m1 BAD $HD/$C/$role.log")"
+    done
+    for role in parent child; do
+        [ $role = parent ] && peer=child || peer=parent
+        last=$(on "$E2E_SRC" "grep '^role ' $HD/$C/$peer.log | tail -n1 | awk '{print \$6}'")
+        i=$(on "$E2E_DST" "grep '^role ' $HD/$C/$role.log | tail -n1")
+        echo "$i" | awk -v last="$last" '{ exit !($8 > last + 1 && $10 > last + 1 && $12 > last + 1) }' \
+            || fail "$role does not see $peer's counters written on A (past $last): $i"
+    done
+    child=$(on "$E2E_DST" "grep '^role ' $HD/$C/child.log | tail -n1 | awk '{print \$4}'")
+    for name in '/dev/zero (deleted)' '/memfd:lazymig-shared (deleted)'; do
+        [ "$(on "$E2E_DST" "grep -F '$name' /proc/$PID/maps | awk '{print \$5}'")" = \
+          "$(on "$E2E_DST" "grep -F '$name' /proc/$child/maps | awk '{print \$5}'")" ] \
+            || fail "parent and child on A map different objects for $name"
+    done
+    note "parent $PID and child $child on A share one anonymous object and one memfd, each seeing the other's counters"
+    on "$E2E_DST" "kill -9 $child"
 }
 
 # A shell pipeline of three stages, sh -c 'produce | filter | consume -' (it/workloads/pipeline-stage.c):

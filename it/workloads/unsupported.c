@@ -10,9 +10,7 @@
  *   pipe     both ends of a pipe on fds 3 and 4
  *   seccomp  a second thread, named "filtered", with a seccomp filter (allow-all) of its own
  *   io_uring an io_uring instance on fd 3
- *   shm-anon 8 KiB of MAP_SHARED|MAP_ANONYMOUS memory
- *   memfd-map a memfd mapped MAP_SHARED (its fd closed)
- *   memfd-fd a memfd held on fd 3
+ *   memfd-private a memfd mapped MAP_PRIVATE (its fd closed; a MAP_SHARED one is dumped)
  *   sysv-shm a SysV shared memory segment attached (and marked removed)
  *
  * usage: unsupported KIND [INTERVAL_MS]
@@ -129,27 +127,18 @@ static int make(const char *kind)
         close(watched);
         return eventfd(0, 0) == 4 ? 0 : -1;
     }
-    if (strcmp(kind, "shm-anon") == 0) {
-        char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED)
-            return -1;
-        p[0] = 1;
-        return 0;
-    }
-    if (strcmp(kind, "memfd-map") == 0) {
-        int fd = memfd_create("lazymig-shm", 0);
+    if (strcmp(kind, "memfd-private") == 0) {
+        int fd = memfd_create("lazymig-priv", 0);
         char *p;
         if (fd < 0 || ftruncate(fd, 4096) != 0)
             return -1;
-        p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
         close(fd);
         if (p == MAP_FAILED)
             return -1;
         p[0] = 1;
         return 0;
     }
-    if (strcmp(kind, "memfd-fd") == 0)
-        return memfd_create("lazymig-held", 0) == 3 ? 0 : -1;
     if (strcmp(kind, "sysv-shm") == 0) {
         int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
         char *p = id < 0 ? (char *)-1 : shmat(id, NULL, 0);

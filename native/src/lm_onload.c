@@ -41,6 +41,7 @@ static const struct lm_module modules[] = {
     { "PagemapScan", lm_pagemap_register },
     { "ThreadNice", lm_sched_register },
     { "Pipes", lm_pipe_register },
+    { "SharedMemory", lm_memfd_register },
     { "Clocks", lm_clock_register },
     { "FileHandles", lm_fhandle_register },
     { "Sockets", lm_sockets_register },

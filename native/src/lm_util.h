@@ -51,6 +51,7 @@ int lm_cpuid_register(JNIEnv *env);
 int lm_pagemap_register(JNIEnv *env);
 int lm_sched_register(JNIEnv *env);
 int lm_pipe_register(JNIEnv *env);
+int lm_memfd_register(JNIEnv *env);
 int lm_clock_register(JNIEnv *env);
 int lm_fhandle_register(JNIEnv *env);
 int lm_sockets_register(JNIEnv *env);

@@ -7,6 +7,7 @@ import io.lazymig.images.ImageDir;
 import io.lazymig.images.Pagemap;
 import io.lazymig.images.PagesWriter;
 import io.lazymig.images.ProcessImage;
+import io.lazymig.images.Shmem;
 import io.lazymig.images.ProcessState;
 import io.lazymig.images.SigAction;
 import io.lazymig.images.ThreadState;
@@ -166,7 +167,9 @@ public final class Dumper {
                     }
                 }
             }
-            Checkpoint cp = new Checkpoint(processes, files, new ArrayList<>(carried.values()), locks, tree.zombies());
+            List<Shmem> shmems = ShmemReader.read(processes, files, images, tree.members().size() + 1);
+            Checkpoint cp = new Checkpoint(processes, files, new ArrayList<>(carried.values()), locks, tree.zombies(),
+                    shmems);
             cp.write(o.dir());
             clock.lap(FrozenSteps.IMAGES);
             FrozenSteps steps = clock.stop();

@@ -2,6 +2,7 @@ package io.lazymig.dump;
 
 import io.lazymig.images.DevNull;
 import io.lazymig.images.FileObject;
+import io.lazymig.images.Memfd;
 import io.lazymig.images.RegularFile;
 import io.lazymig.images.Terminal;
 import java.io.IOException;
@@ -27,6 +28,10 @@ final class FileKinds {
         }
         if (EventFdKinds.supported(target)) {
             return EventFdKinds.read(source.pid(), fd, id, target, flags, pos, fdinfo);
+        }
+        if (target.startsWith("/memfd:") && target.endsWith(" (deleted)")) {
+            return new Memfd(id, flags, pos, ShmemReader.inodeOf(java.nio.file.Path.of("/proc",
+                    Integer.toString(source.pid()), "fd", Integer.toString(fd))));
         }
         if (target.equals(DevNull.PATH)) {
             return new DevNull(id, flags, pos);

@@ -115,8 +115,8 @@ public final class Preflight {
 
     /** What the refusal of an fd says is supported. */
     static final String SUPPORTED = "only regular files, /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, "
-            + "terminals, pipes, FIFOs, eventfds, timerfds, signalfds, inotify, epoll and TCP/UDP, unix and netlink "
-            + "sockets are supported yet";
+            + "terminals, pipes, FIFOs, memfds, eventfds, timerfds, signalfds, inotify, epoll and TCP/UDP, unix and "
+            + "netlink sockets are supported yet";
 
     /**
      * An epoll whose watched fds are not all of kinds lazymig restores is refused, naming the watched fd.
@@ -295,7 +295,7 @@ public final class Preflight {
             return "an unsupported kind of file";
         }
         if (target.startsWith("/memfd:") && target.endsWith(" (deleted)")) {
-            return "a memfd";
+            return null; // its content is dumped once as a shmem object (ShmemReader)
         }
         if (target.endsWith(" (deleted)")) {
             return "a deleted file";

@@ -44,6 +44,15 @@ public final class VmaClassifier {
         if (shmem != null) {
             throw new DumpException(shmem);
         }
+        if (isSharedAnonymous(m)) {
+            // its pages are the shared object's (ShmemReader), dumped once for every process mapping it
+            return new Vma(m.start(), m.end(), prot, Vma.MAP_SHARED | Vma.MAP_ANONYMOUS | extra,
+                    Vma.VMA_AREA_REGULAR | Vma.VMA_ANON_SHARED, m.offset(), null, madv, m.inode());
+        }
+        if (isMemfd(m)) {
+            return new Vma(m.start(), m.end(), prot, Vma.MAP_SHARED | extra,
+                    Vma.VMA_AREA_REGULAR | Vma.VMA_FILE_SHARED | Vma.VMA_AREA_MEMFD, m.offset(), null, madv, m.inode());
+        }
         if (m.isFile()) {
             if (m.path().endsWith(" (deleted)")) {
                 throw new DumpException("mapping of a deleted file " + m + ": not supported yet");
@@ -63,10 +72,29 @@ public final class VmaClassifier {
         return new Vma(m.start(), m.end(), prot, anonPrivate | extra, status, 0, null, madv);
     }
 
-    /** Why a shmem mapping cannot be dumped yet, naming the mapping and its inode; null for any other mapping. */
+    /**
+     * Why a shmem mapping cannot be dumped yet (SysV segments, private mappings of a memfd), naming
+     * the mapping and its inode; null for any other mapping, shared anonymous memory and shared memfd
+     * mappings included.
+     */
     static String shmemRefusal(MapsEntry m) {
         String kind = shmemKind(m);
-        return kind == null ? null : kind + " " + m + " (inode " + m.inode() + "): not supported yet";
+        if (kind == null || isSharedAnonymous(m) || isMemfd(m)) {
+            return null;
+        }
+        return kind + " " + m + " (inode " + m.inode() + "): not supported yet"
+                + (m.shared() ? "" : " (a shared mapping of it is)");
+    }
+
+    /** MAP_SHARED|MAP_ANONYMOUS memory (or a shared mapping of /dev/zero): maps calls it "/dev/zero (deleted)". */
+    static boolean isSharedAnonymous(MapsEntry m) {
+        return m.shared() && "/dev/zero (deleted)".equals(m.path()) && m.inode() != 0;
+    }
+
+    /** A shared mapping of a memfd: "/memfd:NAME (deleted)". */
+    static boolean isMemfd(MapsEntry m) {
+        return m.shared() && m.path() != null && m.path().startsWith("/memfd:") && m.path().endsWith(" (deleted)")
+                && m.inode() != 0;
     }
 
     /**

@@ -1,10 +1,12 @@
 package io.lazymig.dump;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lazymig.images.Vma;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -30,8 +32,33 @@ class VmaClassifierTest {
     @Test
     void refusalNamesTheMappingAndItsInode() {
         DumpException e = assertThrows(DumpException.class,
-                () -> VmaClassifier.classify(entry(true, 4242, "/dev/zero (deleted)")));
-        assertTrue(e.getMessage().contains("7f0000000000-7f0000002000 rw-s 0 /dev/zero (deleted) (inode 4242)"),
+                () -> VmaClassifier.classify(entry(true, 4242, "/SYSV0000abcd (deleted)")));
+        assertTrue(e.getMessage().contains("7f0000000000-7f0000002000 rw-s 0 /SYSV0000abcd (deleted) (inode 4242)"),
                 e.getMessage());
+        e = assertThrows(DumpException.class, () -> VmaClassifier.classify(entry(false, 77, "/memfd:x (deleted)")));
+        assertTrue(e.getMessage().endsWith("(inode 77): not supported yet (a shared mapping of it is)"), e.getMessage());
+    }
+
+    @Test
+    void sharedAnonymousMemoryIsItsObjectByInode() throws Exception {
+        Vma v = VmaClassifier.classify(entry(true, 4242, "/dev/zero (deleted)"));
+        assertEquals(Vma.VMA_AREA_REGULAR | Vma.VMA_ANON_SHARED, v.status());
+        assertEquals(Vma.MAP_SHARED | Vma.MAP_ANONYMOUS, v.flags());
+        assertEquals(4242, v.shmid());
+        assertNull(v.path());
+        assertFalse(v.canBeLazy());
+        assertNull(VmaClassifier.shmemRefusal(entry(true, 4242, "/dev/zero (deleted)")));
+    }
+
+    @Test
+    void aSharedMemfdMappingIsItsObjectByInode() throws Exception {
+        Vma v = VmaClassifier.classify(entry(true, 8, "/memfd:cache (deleted)"));
+        assertEquals(Vma.VMA_AREA_REGULAR | Vma.VMA_FILE_SHARED | Vma.VMA_AREA_MEMFD, v.status());
+        assertEquals(Vma.MAP_SHARED, v.flags());
+        assertEquals(8, v.shmid());
+        assertTrue(v.isMemfd());
+        assertFalse(v.isFileBacked(), "no path: it is reached through its object, not a file of any mount");
+        assertEquals("cache", ShmemReader.memfdName("/memfd:cache (deleted)"));
+        assertEquals("a b (deleted)", ShmemReader.memfdName("/memfd:a b (deleted) (deleted)"));
     }
 }

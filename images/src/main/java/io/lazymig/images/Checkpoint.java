@@ -26,11 +26,16 @@ import java.util.Set;
  * each the child of a live process of the checkpoint. {@link #vmas()}, {@link #pagemap()} and
  * {@link #vmaAt} are the root's, for the page servers and the lazy daemon, which serve one process
  * per checkpoint.
+ *
+ * <p>{@code shmems}: the shared memory objects (MAP_SHARED anonymous memory, memfds) the processes
+ * map or hold, each once however many processes share it ({@link Shmem}); every shared-memory VMA
+ * and every open {@link Memfd} names one by its shmid.
  */
 public record Checkpoint(List<ProcessImage> processes, List<FileObject> files, List<CarriedFile> carried,
-        List<FileLock> locks, List<Zombie> zombies) {
+        List<FileLock> locks, List<Zombie> zombies, List<Shmem> shmems) {
     public Checkpoint {
         processes = List.copyOf(processes);
+        shmems = List.copyOf(shmems);
         zombies = List.copyOf(zombies);
         carried = List.copyOf(carried);
         locks = List.copyOf(locks);
@@ -86,7 +91,71 @@ public record Checkpoint(List<ProcessImage> processes, List<FileObject> files, L
                             + s.fileId() + ", which is not in the file table");
                 }
             }
+        }        Map<Long, Shmem> objects = new HashMap<>();
+        for (Shmem m : shmems) {
+            if (objects.put(m.shmid(), m) != null) {
+                throw new IllegalArgumentException("shmem " + m.shmid() + " listed twice");
+            }
+            for (ProcessImage p : processes) {
+                if (p.pagemap().pagesId() == m.pagemap().pagesId()) {
+                    throw new IllegalArgumentException(m.describe() + ": pages id " + m.pagemap().pagesId()
+                            + " is process " + p.pid() + "'s too");
+                }
+            }
         }
+        if (new HashSet<>(shmems.stream().map(m -> m.pagemap().pagesId()).toList()).size() != shmems.size()) {
+            throw new IllegalArgumentException("two shmem objects share a pages id");
+        }
+        for (ProcessImage p : processes) {
+            for (Vma v : p.vmas()) {
+                if (!v.isShmem()) {
+                    continue;
+                }
+                Shmem m = objects.get(v.shmid());
+                if (m == null || m.isMemfd() != v.isMemfd()) {
+                    throw new IllegalArgumentException("process " + p.pid() + ": " + v + " maps no "
+                            + (v.isMemfd() ? "memfd" : "shared anonymous memory") + " of the checkpoint");
+                }
+                if (Long.compareUnsigned(v.pgoff() + v.length(), m.size()) > 0 && !m.isMemfd()) {
+                    throw new IllegalArgumentException("process " + p.pid() + ": " + v + " lies beyond " + m.describe());
+                }
+            }
+        }
+        for (FileObject f : files) {
+            if (f instanceof Memfd mf && (objects.get(mf.shmid()) == null || !objects.get(mf.shmid()).isMemfd())) {
+                throw new IllegalArgumentException("file id " + mf.id() + ": memfd shmid " + mf.shmid()
+                        + " is no memfd of the checkpoint");
+            }
+        }
+    }
+
+    /** The shared memory object {@code shmid}. */
+    public Shmem shmem(long shmid) {
+        for (Shmem m : shmems) {
+            if (m.shmid() == shmid) {
+                return m;
+            }
+        }
+        throw new IllegalArgumentException("no shmem " + shmid);
+    }
+
+    /** This checkpoint with shared memory object {@code shmid}'s pagemap replaced. */
+    public Checkpoint withShmemPagemap(long shmid, Pagemap pagemap) {
+        List<Shmem> ms = new ArrayList<>(shmems);
+        for (int i = 0; i < ms.size(); i++) {
+            Shmem m = ms.get(i);
+            if (m.shmid() == shmid) {
+                ms.set(i, new Shmem(m.shmid(), m.size(), m.memfdName(), m.uid(), m.gid(), m.seals(), pagemap));
+                return new Checkpoint(processes, files, carried, locks, zombies, ms);
+            }
+        }
+        throw new IllegalArgumentException("no shmem " + shmid);
+    }
+
+    /** A checkpoint without shared memory. */
+    public Checkpoint(List<ProcessImage> processes, List<FileObject> files, List<CarriedFile> carried,
+            List<FileLock> locks, List<Zombie> zombies) {
+        this(processes, files, carried, locks, zombies, List.of());
     }
 
     /** A checkpoint without zombies. */
@@ -181,7 +250,7 @@ public record Checkpoint(List<ProcessImage> processes, List<FileObject> files, L
         ProcessImage r = root();
         List<ProcessImage> ps = new ArrayList<>(processes);
         ps.set(0, new ProcessImage(r.state(), r.threads(), r.vmas(), Objects.requireNonNull(pagemap), r.fds()));
-        return new Checkpoint(ps, files, carried, locks, zombies);
+        return new Checkpoint(ps, files, carried, locks, zombies, shmems);
     }
 
     /** This checkpoint with the pagemap of process {@code pid} replaced. */
@@ -191,7 +260,7 @@ public record Checkpoint(List<ProcessImage> processes, List<FileObject> files, L
             ProcessImage p = ps.get(i);
             if (p.pid() == pid) {
                 ps.set(i, new ProcessImage(p.state(), p.threads(), p.vmas(), Objects.requireNonNull(pagemap), p.fds()));
-                return new Checkpoint(ps, files, carried, locks, zombies);
+                return new Checkpoint(ps, files, carried, locks, zombies, shmems);
             }
         }
         throw new IllegalArgumentException("no process " + pid + " in the checkpoint");

@@ -9,6 +9,7 @@ import io.lazymig.images.proto.flock_entry;
 import io.lazymig.images.proto.fs_entry;
 import io.lazymig.images.proto.inventory_entry;
 import io.lazymig.images.proto.lsmtype;
+import io.lazymig.images.proto.memfd_inode_entry;
 import io.lazymig.images.proto.mm_entry;
 import io.lazymig.images.proto.pagemap_head;
 import io.lazymig.images.proto.pstree_entry;
@@ -43,6 +44,7 @@ final class CheckpointCodec {
     static final int DUMPER_OBJECT_ID = 1;
     static final int TASK_OBJECT_ID = 2;
     static final int FD_CLOEXEC = 1;
+    static final int O_RDWR = 2;
     static final int DEFAULT_UMASK = 022;
 
     private CheckpointCodec() {
@@ -63,6 +65,24 @@ final class CheckpointCodec {
                         + " is another process's too");
             }
             tree.add(writeProcess(c, proc, TASK_OBJECT_ID + i, files, d));
+        }
+        List<memfd_inode_entry> memfds = new ArrayList<>();
+        for (Shmem m : c.shmems()) {
+            if (!pagesIds.add(m.pagemap().pagesId())) {
+                throw new ImageException(m.describe() + ": pages id " + m.pagemap().pagesId() + " is another's too");
+            }
+            checkPagesFile(m.pagemap(), d);
+            d.writeShmemPagemap((int) m.shmid(), new ImageDir.PagemapImage(
+                    pagemap_head.newBuilder().setPagesId(m.pagemap().pagesId()).build(), ProtoConvert.toProto(m.pagemap())));
+            if (m.isMemfd()) {
+                memfds.add(memfd_inode_entry.newBuilder().setName(m.memfdName()).setUid(m.uid()).setGid(m.gid())
+                        .setSize(m.size()).setShmid((int) m.shmid()).setSeals(m.seals()).setInodeId(m.shmid()).build());
+            }
+        }
+        if (memfds.isEmpty()) {
+            Files.deleteIfExists(d.file(ImageType.MEMFD_INODE, 0));
+        } else {
+            d.writeAll(ImageType.MEMFD_INODE, 0, memfds);
         }
         for (Zombie z : c.zombies()) {
             tree.add(pstree_entry.newBuilder().setPid(z.pid()).setPpid(z.ppid()).setPgid(z.pgid()).setSid(z.sid())
@@ -110,7 +130,8 @@ final class CheckpointCodec {
         int rootId = files.byPath(t.root());
         List<vma_entry> vmas = new ArrayList<>();
         for (Vma v : proc.vmas()) {
-            vmas.add(ProtoConvert.toProto(v, v.isFileBacked() ? files.byPath(v.path()) : 0));
+            vmas.add(ProtoConvert.toProto(v, v.isMemfd() ? files.byMemfd(v.shmid())
+                    : v.isFileBacked() ? files.byPath(v.path()) : 0));
         }
         List<fdinfo_entry> fdinfo = new ArrayList<>();
         for (FdSlot s : proc.fds()) {
@@ -172,6 +193,7 @@ final class CheckpointCodec {
      */
     private static final class FilesImage implements FileTable {
         private final Map<String, Integer> byPath = new LinkedHashMap<>();
+        private final Map<Long, Integer> byMemfd = new LinkedHashMap<>();
         private final List<file_entry> entries = new ArrayList<>();
         private int nextId;
 
@@ -208,6 +230,17 @@ final class CheckpointCodec {
             return id;
         }
 
+        /** The MEMFD entry the mappings of memfd {@code shmid} name (CRIU gives each mapping one; one per memfd here). */
+        int byMemfd(long shmid) {
+            Integer id = byMemfd.get(shmid);
+            if (id == null) {
+                id = nextId++;
+                entries.add(MemfdCodec.entry(id, O_RDWR, 0, shmid));
+                byMemfd.put(shmid, id);
+            }
+            return id;
+        }
+
         List<file_entry> entries() {
             return entries;
         }
@@ -223,6 +256,8 @@ final class CheckpointCodec {
                     + ", only " + IMG_VERSION + " is supported");
         }
         List<pstree_entry> tree = d.readPstree();
+        Map<Long, memfd_inode_entry> memfds = readMemfds(d);
+        String memfdName = ImageType.MEMFD_INODE.fileName(0);
         String pstreeName = ImageType.PSTREE.fileName(0);
         if (tree.isEmpty()) {
             throw new ImageException(pstreeName + ": no process");
@@ -265,7 +300,7 @@ final class CheckpointCodec {
                 continue;
             }
             live.add(pid);
-            processes.add(readProcess(d, p, core, fileTable, files, layoutForCriuImages));
+            processes.add(readProcess(d, p, core, fileTable, files, memfds, layoutForCriuImages));
         }
         String carriedName = ImageType.CARRIED_FILES.fileName(0);
         List<carried_file_entry> carriedEntries = d.readCarriedFiles();
@@ -310,15 +345,82 @@ final class CheckpointCodec {
             q.add(packet.data());
             files.put(u.id(), u.withQueue(q));
         }
+        for (Map.Entry<Integer, FileObject> f : files.entrySet()) {
+            if (f.getValue() instanceof Memfd m) { // its inode_id, as decoded, becomes the object's shmid
+                f.setValue(at(memfdName, () -> new Memfd(m.id(), m.flags(), m.pos(),
+                        shmidOf(memfds, m.shmid(), "file id " + m.id()))));
+            }
+        }
         SocketChecks.check(filesName, queuesName, files.values());
         List<FileObject> withData = PipeData.attach(new ArrayList<>(files.values()), d);
-        return at(pstreeName, () -> new Checkpoint(processes, withData, carried, locks, zombies));
+        List<Shmem> shmems = readShmems(d, processes, withData, memfds);
+        return at(pstreeName, () -> new Checkpoint(processes, withData, carried, locks, zombies, shmems));
+    }
+
+    /**
+     * The shared memory objects: every memfd of memfd.img, and every shared anonymous object a VMA
+     * names (CRIU keeps no entry for those: the size is the end of the furthest VMA or page), each
+     * with its pagemap-shmem-SHMID.img, checked against its pages file.
+     */
+    private static List<Shmem> readShmems(ImageDir d, List<ProcessImage> processes, List<FileObject> files,
+            Map<Long, memfd_inode_entry> memfdsByInode) throws IOException {
+        String memfdName = ImageType.MEMFD_INODE.fileName(0);
+        Map<Long, memfd_inode_entry> memfds = new LinkedHashMap<>();
+        for (memfd_inode_entry e : memfdsByInode.values()) {
+            memfds.put(Integer.toUnsignedLong(e.getShmid()), e);
+        }
+        Map<Long, Long> anonExtent = new LinkedHashMap<>();
+        for (ProcessImage p : processes) {
+            for (Vma v : p.vmas()) {
+                if (v.isShmem() && !v.isMemfd()) {
+                    anonExtent.merge(v.shmid(), v.pgoff() + v.length(), Math::max);
+                }
+            }
+        }
+        for (FileObject f : files) {
+            if (f instanceof Memfd m && !memfds.containsKey(m.shmid())) {
+                throw new ImageException(memfdName + ": no memfd inode " + m.shmid() + " for file id " + m.id());
+            }
+        }
+        List<Shmem> out = new ArrayList<>();
+        for (long shmid : anonExtent.keySet()) {
+            if (memfds.containsKey(shmid)) {
+                throw new ImageException(memfdName + ": shmid " + shmid + " is also shared anonymous memory");
+            }
+        }
+        List<Long> ids = new ArrayList<>(anonExtent.keySet());
+        ids.addAll(memfds.keySet());
+        for (long shmid : ids) {
+            if (shmid <= 0 || shmid > 0xffffffffL) {
+                throw new ImageException("shmid " + Long.toUnsignedString(shmid) + " out of range (1 to 2^32-1)");
+            }
+            String name = ImageType.PAGEMAP_SHMEM.fileName((int) shmid);
+            ImageDir.PagemapImage image = d.readShmemPagemap((int) shmid);
+            memfd_inode_entry e = memfds.get(shmid);
+            Shmem m = at(name, () -> {
+                Pagemap pm = ProtoConvert.pagemapFromProto(image);
+                long size = e != null ? e.getSize() : anonExtent.get(shmid);
+                for (PagemapIov iov : pm.iovs()) {
+                    size = e != null ? size : Math.max(size, iov.end());
+                }
+                return e == null ? new Shmem(shmid, size, null, 0, 0, 0, pm)
+                        : new Shmem(shmid, size, e.getName(), e.getUid(), e.getGid(), e.getSeals(), pm);
+            });
+            try (PagesFile pages = d.openPages(m.pagemap().pagesId())) {
+                if (pages.size() != m.pagemap().presentBytes()) {
+                    throw new ImageException(pages.name() + ": " + pages.size() + " bytes, but " + name + " needs "
+                            + m.pagemap().presentBytes());
+                }
+            }
+            out.add(m);
+        }
+        return out;
     }
 
     /** One live process of the tree: its threads' cores, mm, pagemap (checked against its pages file), fds and fs. */
     private static ProcessImage readProcess(ImageDir d, pstree_entry p, core_entry core,
-            Map<Integer, file_entry> fileTable, Map<Integer, FileObject> files, XsaveLayout layoutForCriuImages)
-            throws IOException {
+            Map<Integer, file_entry> fileTable, Map<Integer, FileObject> files, Map<Long, memfd_inode_entry> memfds,
+            XsaveLayout layoutForCriuImages) throws IOException {
         String pstreeName = ImageType.PSTREE.fileName(0);
         int pid = p.getPid();
         List<Integer> tids = threadIds(pstreeName, p);
@@ -343,7 +445,8 @@ final class CheckpointCodec {
         List<Vma> vmas = at(mmName, () -> {
             List<Vma> list = new ArrayList<>();
             for (vma_entry v : mm.getVmasList()) {
-                list.add(ProtoConvert.fromProto(v, id -> pathOf(fileTable, id, "mapped by vma 0x" + Long.toHexString(v.getStart()))));
+                list.add(ProtoConvert.fromProto(v, id -> pathOf(fileTable, id, "mapped by vma 0x" + Long.toHexString(v.getStart())),
+                        id -> memfdOf(fileTable, memfds, id, "mapped by vma 0x" + Long.toHexString(v.getStart()))));
             }
             ProcessImage.checkVmas(list);
             return list;
@@ -464,6 +567,46 @@ final class CheckpointCodec {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(e.getMessage() + " (for " + what + ")", e);
         }
+    }
+
+    /**
+     * memfd.img's entries by their inode_id, the key MEMFD file entries name them by (lazymig writes
+     * the kernel inode, which is also the shmid; CRIU a counter from 1, the shmid apart).
+     */
+    private static Map<Long, memfd_inode_entry> readMemfds(ImageDir d) throws IOException {
+        String memfdName = ImageType.MEMFD_INODE.fileName(0);
+        Map<Long, memfd_inode_entry> byInode = new LinkedHashMap<>();
+        Set<Integer> shmids = new HashSet<>();
+        if (!d.exists(ImageType.MEMFD_INODE, 0)) {
+            return byInode;
+        }
+        for (memfd_inode_entry e : d.readAll(ImageType.MEMFD_INODE, 0, memfd_inode_entry.parser())) {
+            if (byInode.put(e.getInodeId(), e) != null) {
+                throw new ImageException(memfdName + ": inode_id " + Long.toUnsignedString(e.getInodeId()) + " listed twice");
+            }
+            if (!shmids.add(e.getShmid())) {
+                throw new ImageException(memfdName + ": shmid " + Integer.toUnsignedString(e.getShmid()) + " listed twice");
+            }
+        }
+        return byInode;
+    }
+
+    /** The shmid of the memfd a MEMFD entry opens (through its memfd.img entry). */
+    private static long memfdOf(Map<Integer, file_entry> table, Map<Long, memfd_inode_entry> memfds, int id,
+            String what) {
+        file_entry f = table.get(id);
+        if (f == null || !f.hasMemfd()) {
+            throw new IllegalArgumentException("no memfd file id " + Integer.toUnsignedString(id) + " for " + what);
+        }
+        return shmidOf(memfds, Integer.toUnsignedLong(f.getMemfd().getInodeId()), "file id " + id);
+    }
+
+    private static long shmidOf(Map<Long, memfd_inode_entry> memfds, long inodeId, String what) {
+        memfd_inode_entry e = memfds.get(inodeId);
+        if (e == null) {
+            throw new IllegalArgumentException(what + " opens memfd inode " + inodeId + ", which memfd.img does not list");
+        }
+        return Integer.toUnsignedLong(e.getShmid());
     }
 
     interface Conversion<T> {

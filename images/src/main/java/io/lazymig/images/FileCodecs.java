@@ -13,11 +13,11 @@ final class FileCodecs {
     private static final List<FileCodec<?>> CODECS = List.of(new DevNullCodec(), new TerminalCodec(),
             new CharDeviceCodec(), new RegularFileCodec(), new PipeCodec(), new FifoCodec(), new EventfdCodec(),
             new TimerfdCodec(), new SignalfdCodec(), new InotifyCodec(), new EpollCodec(), new InetSocketCodec(),
-            new UnixSockCodec(), new NetlinkSocketCodec());
+            new UnixSockCodec(), new NetlinkSocketCodec(), new MemfdCodec());
 
     /** What the message about an unsupported kind says. */
     static final String SUPPORTED = "lazymig restores regular files, /dev/null, /dev/zero, /dev/full, /dev/random, "
-            + "/dev/urandom, terminals, pipes, FIFOs, eventfds, timerfds, signalfds, inotify, epoll, "
+            + "/dev/urandom, terminals, pipes, FIFOs, memfds, eventfds, timerfds, signalfds, inotify, epoll, "
             + "inet, unix and netlink sockets only";
 
     private FileCodecs() {

@@ -7,7 +7,7 @@ package io.lazymig.images;
  * record here, not a branch elsewhere.
  */
 public sealed interface FileObject permits RegularFile, DevNull, Terminal, Pipe, Fifo, CharDevice, Eventfd,
-        Timerfd, Signalfd, Inotify, Epoll, InetSocket, UnixSock, NetlinkSocket {
+        Timerfd, Signalfd, Inotify, Epoll, InetSocket, UnixSock, NetlinkSocket, Memfd {
     /** Its id in the file table (files.img), from 1. */
     int id();
 

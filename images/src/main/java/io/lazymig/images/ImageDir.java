@@ -83,7 +83,16 @@ public final class ImageDir {
     }
 
     public PagemapImage readPagemap(int pid) throws ImageException {
-        try (ImageReader reader = ImageReader.open(file(ImageType.PAGEMAP, pid), ImageType.PAGEMAP)) {
+        return readPagemap(ImageType.PAGEMAP, pid);
+    }
+
+    /** pagemap-shmem-SHMID.img of a shared memory object ({@code shmid} an unsigned 32-bit value). */
+    public PagemapImage readShmemPagemap(int shmid) throws ImageException {
+        return readPagemap(ImageType.PAGEMAP_SHMEM, shmid);
+    }
+
+    private PagemapImage readPagemap(ImageType type, int id) throws ImageException {
+        try (ImageReader reader = ImageReader.open(file(type, id), type)) {
             pagemap_head head = reader.next(pagemap_head.parser());
             List<pagemap_entry> entries = new ArrayList<>();
             while (!reader.atEnd()) {
@@ -247,10 +256,18 @@ public final class ImageDir {
     }
 
     public void writePagemap(int pid, PagemapImage image) throws IOException {
+        writePagemap(ImageType.PAGEMAP, pid, image);
+    }
+
+    public void writeShmemPagemap(int shmid, PagemapImage image) throws IOException {
+        writePagemap(ImageType.PAGEMAP_SHMEM, shmid, image);
+    }
+
+    private void writePagemap(ImageType type, int id, PagemapImage image) throws IOException {
         List<Message> all = new ArrayList<>();
         all.add(image.head());
         all.addAll(image.entries());
-        writeAll(ImageType.PAGEMAP, pid, all);
+        writeAll(type, id, all);
     }
 
     public void writeFiles(List<file_entry> entries) throws IOException {

@@ -9,6 +9,10 @@ public enum ImageType {
     IDS("ids-%s.img", Magic.IDS, true),
     MM("mm-%s.img", Magic.MM, true),
     PAGEMAP("pagemap-%s.img", Magic.PAGEMAP, true),
+    /** One per shared memory object (MAP_SHARED anonymous or memfd): pagemap-shmem-SHMID.img, vaddr = offset in it. */
+    PAGEMAP_SHMEM("pagemap-shmem-%s.img", Magic.PAGEMAP, true),
+    /** The memfds of the tree: one memfd_inode_entry each; absent when none. */
+    MEMFD_INODE("memfd.img", Magic.MEMFD_INODE, true),
     /** Raw page data in pagemap order, no magic and no framing. */
     PAGES("pages-%s.img", Magic.RAW, false),
     /** One per files_id of ids-PID.img. */

@@ -102,6 +102,10 @@ public record ProcessImage(ProcessState state, List<ThreadState> threads, List<V
                     throw new IllegalArgumentException(iov + ": page 0x" + Long.toHexString(at) + " is in no VMA");
                 }
                 Vma vma = vmas.get(v);
+                if (vma.isShmem()) {
+                    throw new IllegalArgumentException(iov + " lies in " + vma
+                            + ": shared memory's pages are its object's (pagemap-shmem), not a process's");
+                }
                 if (iov.isLazy() && !vma.canBeLazy()) {
                     throw new IllegalArgumentException(iov + " is PE_LAZY inside " + vma + ", which cannot be lazy");
                 }

@@ -207,30 +207,53 @@ public final class ProtoConvert {
 
     // ---- VMAs
 
-    /** {@code fileId} is the files.img id of the mapped file (ignored for anonymous memory). */
+    /**
+     * {@code fileId} is the files.img id of the mapped file, or of the MEMFD entry of a memfd mapping
+     * (ignored for anonymous memory); shared anonymous memory carries its shmid (CRIU's).
+     */
     public static vma_entry toProto(Vma v, int fileId) {
+        boolean byFile = v.isFileBacked() || v.isMemfd();
+        long shmid = byFile ? Integer.toUnsignedLong(fileId) : v.shmid();
         vma_entry.Builder b = vma_entry.newBuilder().setStart(v.start()).setEnd(v.end()).setPgoff(v.pgoff())
-                .setShmid(v.isFileBacked() ? Integer.toUnsignedLong(fileId) : 0).setProt(v.prot())
-                .setFlags(v.flags()).setStatus(v.status()).setFd(-1);
+                .setShmid(shmid).setProt(v.prot()).setFlags(v.flags()).setStatus(v.status()).setFd(-1);
         if (v.madv() != 0) {
             b.setMadv(v.madv());
         }
-        if (v.isFileBacked()) {
+        if (byFile) {
             boolean writableShared = (v.flags() & Vma.MAP_SHARED) != 0 && (v.prot() & Vma.PROT_WRITE) != 0;
             b.setFdflags(writableShared ? O_RDWR : 0);
         }
         return b.build();
     }
 
-    /** {@code pathOfFileId} resolves shmid for file mappings (and throws for unknown ids). */
+    /** {@code pathOfFileId} resolves shmid for file mappings (and throws for unknown ids); no memfd mapping allowed. */
     public static Vma fromProto(vma_entry p, IntFunction<String> pathOfFileId) {
+        return fromProto(p, pathOfFileId, id -> {
+            throw new IllegalArgumentException("vma 0x" + Long.toHexString(p.getStart()) + ": a memfd mapping");
+        });
+    }
+
+    /**
+     * {@code pathOfFileId} resolves shmid for file mappings, {@code memfdOfFileId} the shmid of the
+     * memfd a MEMFD file entry opens for memfd mappings (both throw for unknown ids).
+     */
+    public static Vma fromProto(vma_entry p, IntFunction<String> pathOfFileId,
+            java.util.function.IntToLongFunction memfdOfFileId) {
+        boolean memfd = (p.getStatus() & Vma.VMA_AREA_MEMFD) != 0;
         boolean file = (p.getStatus() & (Vma.VMA_FILE_PRIVATE | Vma.VMA_FILE_SHARED)) != 0;
         if (file && (p.getShmid() < 0 || p.getShmid() > U32_MAX)) {
             throw new IllegalArgumentException("vma 0x" + Long.toHexString(p.getStart()) + ": file id "
                     + Long.toUnsignedString(p.getShmid()) + " out of range");
         }
+        if (memfd) {
+            long shmid = memfdOfFileId.applyAsLong((int) p.getShmid());
+            return new Vma(p.getStart(), p.getEnd(), p.getProt(), p.getFlags(), p.getStatus(), p.getPgoff(), null,
+                    p.getMadv(), shmid);
+        }
         String path = file ? pathOfFileId.apply((int) p.getShmid()) : null;
-        return new Vma(p.getStart(), p.getEnd(), p.getProt(), p.getFlags(), p.getStatus(), p.getPgoff(), path, p.getMadv());
+        long shmid = (p.getStatus() & Vma.VMA_ANON_SHARED) != 0 ? p.getShmid() : 0;
+        return new Vma(p.getStart(), p.getEnd(), p.getProt(), p.getFlags(), p.getStatus(), p.getPgoff(), path,
+                p.getMadv(), shmid);
     }
 
     // ---- pagemap

@@ -3,13 +3,18 @@ package io.lazymig.images;
 /**
  * One memory area as CRIU's vma_entry describes it (CRIU-FACTS §4.6): [start, end), protection,
  * MAP_* flags, CRIU's VMA_* status bits, file offset in bytes, the mapped file's path (null unless
- * file-backed) and the madvise bitmap. Addresses are unsigned 64-bit values held in a long.
+ * file-backed), the madvise bitmap and, for shared memory, the id of the {@link Shmem} object
+ * mapped (its shmem inode number at dump; 0 for any other area). Addresses are unsigned 64-bit
+ * values held in a long.
  *
  * <p>Supported: private anonymous memory (heap, stack, plain), private and shared file mappings,
- * and the kernel's special areas (vdso, vvar, vsyscall). Shared anonymous memory, SysV shm, memfd,
- * AIO rings, sockets, shadow stacks, guard regions and uprobes areas are rejected.
+ * shared anonymous memory (VMA_ANON_SHARED), shared mappings of a memfd (VMA_FILE_SHARED |
+ * VMA_AREA_MEMFD, no path: the memfd is its shmid) and the kernel's special areas (vdso, vvar,
+ * vsyscall). SysV shm, private memfd mappings, AIO rings, sockets, shadow stacks, guard regions
+ * and uprobes areas are rejected.
  */
-public record Vma(long start, long end, int prot, int flags, int status, long pgoff, String path, long madv) {
+public record Vma(long start, long end, int prot, int flags, int status, long pgoff, String path, long madv,
+        long shmid) {
     public static final int PROT_READ = 0x1;
     public static final int PROT_WRITE = 0x2;
     public static final int PROT_EXEC = 0x4;
@@ -45,7 +50,8 @@ public record Vma(long start, long end, int prot, int flags, int status, long pg
     public static final int VMA_UNSUPP = 1 << 31;
 
     static final int SUPPORTED_STATUS = VMA_AREA_REGULAR | VMA_AREA_STACK | VMA_AREA_VSYSCALL | VMA_AREA_VDSO
-            | VMA_AREA_HEAP | VMA_FILE_PRIVATE | VMA_FILE_SHARED | VMA_ANON_PRIVATE | VMA_AREA_VVAR;
+            | VMA_AREA_HEAP | VMA_FILE_PRIVATE | VMA_FILE_SHARED | VMA_ANON_PRIVATE | VMA_AREA_VVAR | VMA_ANON_SHARED
+            | VMA_AREA_MEMFD;
     static final int KNOWN_STATUS = (1 << 18) - 1 & ~(1 << 4);
 
     public Vma {
@@ -68,28 +74,54 @@ public record Vma(long start, long end, int prot, int flags, int status, long pg
         if ((status & ~SUPPORTED_STATUS) != 0) {
             throw new IllegalArgumentException(where + ": " + statusNames(status & ~SUPPORTED_STATUS) + " is not supported");
         }
-        int kind = status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED | VMA_ANON_PRIVATE);
+        int kind = status & (VMA_FILE_PRIVATE | VMA_FILE_SHARED | VMA_ANON_PRIVATE | VMA_ANON_SHARED);
         if (Integer.bitCount(kind) != 1) {
             throw new IllegalArgumentException(where + ": status 0x" + Integer.toHexString(status)
-                    + " needs exactly one of VMA_FILE_PRIVATE, VMA_FILE_SHARED, VMA_ANON_PRIVATE");
+                    + " needs exactly one of VMA_FILE_PRIVATE, VMA_FILE_SHARED, VMA_ANON_PRIVATE, VMA_ANON_SHARED");
+        }
+        boolean memfd = (status & VMA_AREA_MEMFD) != 0;
+        if (memfd && kind != VMA_FILE_SHARED) {
+            throw new IllegalArgumentException(where + ": a memfd mapping (VMA_AREA_MEMFD) must be VMA_FILE_SHARED");
         }
         int sharing = flags & (MAP_SHARED | MAP_PRIVATE);
         boolean anonymous = (flags & MAP_ANONYMOUS) != 0;
         boolean consistent = switch (kind) {
             case VMA_FILE_PRIVATE -> sharing == MAP_PRIVATE && !anonymous;
             case VMA_FILE_SHARED -> sharing == MAP_SHARED && !anonymous;
+            case VMA_ANON_SHARED -> sharing == MAP_SHARED && anonymous;
             default -> sharing == MAP_PRIVATE && anonymous;
         };
         if (!consistent) {
             throw new IllegalArgumentException(where + ": flags 0x" + Integer.toHexString(flags)
                     + " do not match status " + statusNames(kind));
         }
-        if ((kind == VMA_ANON_PRIVATE) != (path == null)) {
-            throw new IllegalArgumentException(where + (path == null ? ": a file mapping needs a path" : ": anonymous memory has no path"));
+        boolean shmem = kind == VMA_ANON_SHARED || memfd;
+        if ((kind == VMA_ANON_PRIVATE || shmem) != (path == null)) {
+            throw new IllegalArgumentException(where + (path == null ? ": a file mapping needs a path"
+                    : shmem ? ": shared memory has no path (its shmid names it)" : ": anonymous memory has no path"));
+        }
+        if (shmem != (shmid != 0)) {
+            throw new IllegalArgumentException(where + (shmem ? ": shared memory needs a shmid"
+                    : ": shmid " + Long.toUnsignedString(shmid) + " on an area that is no shared memory"));
         }
         if (path != null) {
             FilePaths.check(path);
         }
+    }
+
+    /** An area of no shared memory object (shmid 0). */
+    public Vma(long start, long end, int prot, int flags, int status, long pgoff, String path, long madv) {
+        this(start, end, prot, flags, status, pgoff, path, madv, 0);
+    }
+
+    /** Whether it maps a {@link Shmem} object (shared anonymous memory or a memfd), named by {@link #shmid()}. */
+    public boolean isShmem() {
+        return shmid != 0;
+    }
+
+    /** Whether it maps a memfd. */
+    public boolean isMemfd() {
+        return (status & VMA_AREA_MEMFD) != 0;
     }
 
     public long length() {
@@ -126,7 +158,8 @@ public record Vma(long start, long end, int prot, int flags, int status, long pg
     @Override
     public String toString() {
         return "vma 0x" + Long.toHexString(start) + "-0x" + Long.toHexString(end) + " prot " + prot + " flags 0x"
-                + Integer.toHexString(flags) + " " + statusNames(status) + (path == null ? "" : " " + path + " @" + pgoff);
+                + Integer.toHexString(flags) + " " + statusNames(status) + (path == null ? "" : " " + path + " @" + pgoff)
+                + (shmid == 0 ? "" : " shmid " + Long.toUnsignedString(shmid) + " @" + pgoff);
     }
 
     static String statusNames(int status) {

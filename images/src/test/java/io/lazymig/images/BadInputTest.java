@@ -305,9 +305,17 @@ class BadInputTest {
 
     @Test
     void unsupportedVmaKind() throws Exception {
+        editMm(m -> m.setVmas(4, m.getVmas(4).toBuilder()
+                .setStatus(Vma.VMA_AREA_REGULAR | Vma.VMA_ANON_SHARED | Vma.VMA_AREA_SYSVIPC)
+                .setFlags(Vma.MAP_SHARED | Vma.MAP_ANONYMOUS)));
+        assertEquals("mm-4242.img: vma 0x7ffff7d00000-0x7ffff7e00000: VMA_AREA_SYSVIPC is not supported", readFails());
+    }
+
+    @Test
+    void sharedMemoryWithoutShmid() throws Exception {
         editMm(m -> m.setVmas(4, m.getVmas(4).toBuilder().setStatus(Vma.VMA_AREA_REGULAR | Vma.VMA_ANON_SHARED)
                 .setFlags(Vma.MAP_SHARED | Vma.MAP_ANONYMOUS)));
-        assertEquals("mm-4242.img: vma 0x7ffff7d00000-0x7ffff7e00000: VMA_ANON_SHARED is not supported", readFails());
+        assertEquals("mm-4242.img: vma 0x7ffff7d00000-0x7ffff7e00000: shared memory needs a shmid", readFails());
     }
 
     @Test

@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class DumpRefusalIT {
     private static final String SUPPORTED = "only regular files, /dev/null, /dev/zero, /dev/full, /dev/random, "
-            + "/dev/urandom, terminals, pipes, FIFOs, eventfds, timerfds, signalfds, inotify, epoll and TCP/UDP, unix and "
+            + "/dev/urandom, terminals, pipes, FIFOs, memfds, eventfds, timerfds, signalfds, inotify, epoll and TCP/UDP, unix and "
             + "netlink sockets are supported yet";
 
     @ParameterizedTest(name = "{0}")
@@ -33,9 +33,7 @@ class DumpRefusalIT {
         "epoll-reused | fd 3 \\(epoll\\) watches fd 4, which holds another file now \\(the watched file lives on in a dup\\): "
                 + "remove the watch \\(EPOLL_CTL_DEL\\) when closing the fd to make it restorable",
         "io_uring | fd 3 is an io_uring \\(anon_inode:\\[io_uring\\]\\): " + SUPPORTED,
-        "shm-anon | 'has shared anonymous memory \\(MAP_SHARED\\|MAP_ANONYMOUS\\) [0-9a-f]+-[0-9a-f]+ rw-s 0 /dev/zero \\(deleted\\) \\(inode \\d+\\): not supported yet'",
-        "memfd-map | has shared mapping of a memfd [0-9a-f]+-[0-9a-f]+ rw-s 0 /memfd:lazymig-shm \\(deleted\\) \\(inode \\d+\\): not supported yet",
-        "memfd-fd | fd 3 is a memfd \\(/memfd:lazymig-held \\(deleted\\)\\): " + SUPPORTED,
+        "memfd-private | has private mapping of a memfd [0-9a-f]+-[0-9a-f]+ rw-p 0 /memfd:lazymig-priv \\(deleted\\) \\(inode \\d+\\): not supported yet \\(a shared mapping of it is\\)",
         "sysv-shm | has SysV shared memory \\(shmat, key 0x00000000\\) [0-9a-f]+-[0-9a-f]+ rw-s 0 /SYSV00000000 \\(deleted\\) \\(inode \\d+\\): not supported yet",
         "seccomp | thread \\d+ \\(filtered\\) has seccomp filter \\(Seccomp: 2\\): seccomp is not supported yet",
     })

@@ -82,6 +82,17 @@ class E2EMigrateIT {
     }
 
     /**
+     * A parent and a child sharing MAP_SHARED anonymous memory and memfds (it/workloads/shared-memory.c)
+     * migrated lazily between the namespace hosts: the shared objects eager, once each; on A both
+     * processes map one object each again and see each other's new counters, every checksum equal.
+     */
+    @Test
+    @Timeout(E2ECasesIT.LIMIT)
+    void sharedMemory() throws Exception {
+        run("migrate-shmem");
+    }
+
+    /**
      * sh -c 'produce | filter | consume -' (it/workloads/pipeline-stage.c) migrated lazily: sh and its
      * three stages on A with their pids, the two pipes between them with their bytes in flight, the
      * consumer checking every record once and in order on A.

@@ -5,6 +5,7 @@ import io.lazymig.images.ImageDir;
 import io.lazymig.images.Pagemap;
 import io.lazymig.images.PagemapIov;
 import io.lazymig.images.ProcessImage;
+import io.lazymig.images.Shmem;
 import io.lazymig.images.PagesFile;
 import io.lazymig.images.PagesWriter;
 import io.lazymig.protocol.Messages;
@@ -38,6 +39,10 @@ public final class DestinationImages implements AutoCloseable {
             Checkpoint dest = cp;
             for (ProcessImage p : cp.processes()) {
                 dest = dest.withPagemap(p.pid(), eagerOnly(p.pagemap(), sourceDir, tmp));
+            }
+            for (Shmem m : cp.shmems()) {
+                // shared memory is restored eagerly (restore's ShmemObjects): all its pages travel as images
+                dest = dest.withShmemPagemap(m.shmid(), eagerOnly(m.pagemap(), sourceDir, tmp));
             }
             dest.write(tmp);
             List<Messages.ImageInfo> list = new ArrayList<>();

@@ -13,6 +13,7 @@ import io.lazymig.jni.Buffers;
 import io.lazymig.jni.FileDescriptor;
 import io.lazymig.jni.IoVecBatch;
 import io.lazymig.jni.ProcessMemory;
+import io.lazymig.jni.SharedMemory;
 import io.lazymig.jni.Syscalls;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -38,6 +39,7 @@ final class AddressSpace {
     private final Checkpoint cp;
     private final ProcessImage process;
     private final boolean lazy;
+    private final ShmemObjects shmems;
     /** Lazy pages restore writes all the same (see {@link #pagesWrittenAnyway}). */
     private final List<Long> anyway;
     /** The files whose flock a mapping holds, taken once each. */
@@ -49,6 +51,12 @@ final class AddressSpace {
 
     /** The address space of {@code process}, one process of {@code cp}. */
     AddressSpace(Stub stub, Checkpoint cp, ProcessImage process, boolean lazy) {
+        this(stub, cp, process, lazy, null);
+    }
+
+    /** The same; {@code shmems} holds the tree's shared memory objects its shared mappings map (null: none). */
+    AddressSpace(Stub stub, Checkpoint cp, ProcessImage process, boolean lazy, ShmemObjects shmems) {
+        this.shmems = shmems;
         this.stub = stub;
         this.cp = cp;
         this.process = process;
@@ -119,7 +127,9 @@ final class AddressSpace {
         int prot = v.prot() | (writeNow ? Vma.PROT_WRITE : 0);
         int flags = (v.flags() & (Vma.MAP_SHARED | Vma.MAP_PRIVATE | Vma.MAP_ANONYMOUS | Vma.MAP_GROWSDOWN
                 | Vma.MAP_NORESERVE | Vma.MAP_LOCKED)) | Syscalls.MAP_FIXED;
-        if (v.isFileBacked()) {
+        if (v.isShmem()) {
+            mapShmem(v, prot, flags & ~Vma.MAP_ANONYMOUS);
+        } else if (v.isFileBacked()) {
             boolean sharedWritable = (v.flags() & Vma.MAP_SHARED) != 0 && (v.prot() & Vma.PROT_WRITE) != 0;
             long fd = openFile(v.path(), sharedWritable ? FileDescriptor.O_RDWR : FileDescriptor.O_RDONLY);
             try {
@@ -138,6 +148,25 @@ final class AddressSpace {
             if ((v.madv() >>> advice & 1) != 0) {
                 mapCall(v, "madvise", Syscalls.MADVISE, v.start(), v.length(), advice);
             }
+        }
+    }
+
+    /**
+     * Maps shared memory object {@code v.shmid()} (made once for the tree by {@link ShmemObjects}) through
+     * restore's fd: every process mapping it shares it. Opened read-write (a read-only mapping may be
+     * made writable later by mprotect), unless a memfd's seals forbid writing.
+     */
+    private void mapShmem(Vma v, int prot, int flags) throws IOException {
+        if (shmems == null) {
+            throw new RestoreException("no shared memory objects for " + v);
+        }
+        int seals = cp.shmem(v.shmid()).seals();
+        boolean sealed = (seals & (SharedMemory.F_SEAL_WRITE | SharedMemory.F_SEAL_FUTURE_WRITE)) != 0;
+        long fd = openFile(shmems.path(v.shmid()), sealed ? FileDescriptor.O_RDONLY : FileDescriptor.O_RDWR);
+        try {
+            mapCall(v, "mmap", Syscalls.MMAP, v.start(), v.length(), prot, flags, fd, v.pgoff());
+        } finally {
+            stub.call("close", Syscalls.CLOSE, fd);
         }
     }
 

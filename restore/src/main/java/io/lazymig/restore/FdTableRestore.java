@@ -41,11 +41,17 @@ final class FdTableRestore {
      */
     static void restore(Injector in, Checkpoint cp, int pid, List<FdSlot> slots, SharedFiles shared,
             InheritedFds inherited, IpMap ipMap) throws IOException {
+        restore(in, cp, pid, slots, shared, inherited, ipMap, null);
+    }
+
+    /** The same, with the tree's shared memory objects ({@code shmems}, null when it has none) for its memfds. */
+    static void restore(Injector in, Checkpoint cp, int pid, List<FdSlot> slots, SharedFiles shared,
+            InheritedFds inherited, IpMap ipMap, ShmemObjects shmems) throws IOException {
         Set<Integer> here = new HashSet<>();
         for (FdSlot s : slots) {
             here.add(s.fileId());
         }
-        FileOpeners openers = new FileOpeners(ipMap, cp.files(), here);
+        FileOpeners openers = new FileOpeners(ipMap, cp.files(), here, shmems);
         int highest = -1;
         int pipes = 0;
         for (FdSlot s : slots) {

@@ -17,7 +17,7 @@ final class MemoryStep implements RestoreStep {
 
     @Override
     public void run(Restoring r) throws IOException {
-        AddressSpace space = new AddressSpace(r.stub, r.checkpoint, r.process, r.options.lazy());
+        AddressSpace space = new AddressSpace(r.stub, r.checkpoint, r.process, r.options.lazy(), r.shmems);
         r.space = space;
         space.unmapStub(r.keptBlock, r.keptScratch);
         List<Vma> raised = space.mapAll();

@@ -94,6 +94,7 @@ public final class Restorer {
         TreeSpawn tree = new TreeSpawn();
         List<Restoring> restorings = new ArrayList<>();
         boolean done = false;
+        ShmemObjects shmems = new ShmemObjects(cp, o.dir());
         try {
             long zombieDeadline = System.nanoTime() + ZOMBIE_PATIENCE_NANOS;
             for (int original : originalPids(cp)) {
@@ -133,6 +134,9 @@ public final class Restorer {
                 }
             }
             for (Restoring r : restorings) {
+                r.shmems = shmems;
+            }
+            for (Restoring r : restorings) {
                 for (RestoreStep step : RestorePlan.steps(o.lazy())) {
                     step.run(r);
                     phases.done(step.name());
@@ -166,8 +170,9 @@ public final class Restorer {
                 for (Restoring r : restorings) {
                     eager += r.eagerBytes;
                 }
-                log.info("restore: process {} running after {} ms ({} eager bytes){}", pid,
+                log.info("restore: process {} running after {} ms ({} eager bytes{}){}", pid,
                         String.format(Locale.ROOT, "%.1f", (detached - t0) / 1e6), eager,
+                        shmems.bytes() > 0 ? ", and " + shmems.bytes() + " bytes of shared memory" : "",
                         cp.isTree() ? ", with its tree: " + tree.pids() : "");
             }
             return new Restored(pid, root.handoff, t0, detached, root.eagerBytes);
@@ -177,6 +182,7 @@ public final class Restorer {
             for (Restoring r : restorings) {
                 r.sharedFiles.close(); // restore's copies of pair ends (every process took its own, or it failed)
             }
+            shmems.close(); // the processes hold the objects now (or are killed below)
             if (!done) {
                 List<Integer> others = new ArrayList<>();
                 for (TreeSpawn.Spawned s : tree.spawned()) {

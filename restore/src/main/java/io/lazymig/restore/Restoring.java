@@ -18,6 +18,8 @@ final class Restoring {
     final int pid;
     /** Set by {@link StubSetup}. */
     Stub stub;
+    /** The tree's shared memory objects, made once for all its processes (one instance shared by every process's restore). */
+    ShmemObjects shmems;
     /** Set by {@link MemoryStep}. */
     AddressSpace space;
     /** The stub's vdso block and scratch area, kept mapped while the stub's own mappings go (StubSetup). */
