@@ -54,5 +54,6 @@ int lm_pipe_register(JNIEnv *env);
 int lm_clock_register(JNIEnv *env);
 int lm_fhandle_register(JNIEnv *env);
 int lm_sockets_register(JNIEnv *env);
+int lm_tcprepair_register(JNIEnv *env);
 
 #endif

@@ -93,6 +93,12 @@ final class CheckpointCodec {
             }
         }
         d.writeSkQueues(packets);
+        for (FileObject f : c.files()) {
+            if (f instanceof InetSocket s && s.isCarriedAlive()) {
+                d.writeTcpStream((int) s.ino(), new ImageDir.TcpStreamImage(TcpStreamCodec.encode(s.stream(), s.nodelay()),
+                        s.stream().inq(), s.stream().outq()));
+            }
+        }
     }
 
     /**
@@ -309,6 +315,15 @@ final class CheckpointCodec {
             List<byte[]> q = new ArrayList<>(u.queue());
             q.add(packet.data());
             files.put(u.id(), u.withQueue(q));
+        }
+        for (FileObject f : new ArrayList<>(files.values())) {
+            if (f instanceof InetSocket s && s.isTcp() && s.state() == InetSocket.TCP_ESTABLISHED) {
+                ImageDir.TcpStreamImage t = d.readTcpStream((int) s.ino());
+                if (t != null) {
+                    String name = ImageType.TCP_STREAM.fileName((int) s.ino());
+                    files.put(s.id(), at(name, () -> s.withStream(TcpStreamCodec.decode(t.entry(), t.inq(), t.outq()))));
+                }
+            }
         }
         List<FileObject> withData = PipeData.attach(new ArrayList<>(files.values()), d);
         return at(pstreeName, () -> new Checkpoint(processes, withData, carried, locks, zombies));

@@ -25,6 +25,7 @@ public final class Magic {
     public static final int PIPES_DATA = 0x56453709;
     public static final int FIFO_DATA = 0x59333054;
     public static final int SK_QUEUES = 0x56264026;
+    public static final int TCP_STREAM = 0x51465506;
     /** lazymig's own carried-files.img (not a CRIU image; CRIU ignores the file). */
     public static final int CARRIED_FILES = 0x4c4d4346;
     /** lazymig's own flocks.img (not CRIU's file-lock.img; CRIU ignores the file). */
@@ -51,6 +52,7 @@ public final class Magic {
             case PIPES_DATA -> "PIPES_DATA";
             case FIFO_DATA -> "FIFO_DATA";
             case SK_QUEUES -> "SK_QUEUES";
+            case TCP_STREAM -> "TCP_STREAM";
             case CARRIED_FILES -> "CARRIED_FILES";
             case FLOCKS -> "FLOCKS";
             default -> null;
