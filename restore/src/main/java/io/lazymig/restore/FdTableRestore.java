@@ -29,17 +29,18 @@ final class FdTableRestore {
     }
 
     static void restore(Injector in, Checkpoint cp, List<FdSlot> slots) throws IOException {
-        restore(in, cp, cp.root().pid(), slots, new SharedFiles(), new InheritedFds(List.of()), IpMap.NONE);
+        restore(in, cp, cp.root().pid(), slots, new SharedFiles(), new InheritedFds(List.of()), IpMap.NONE, false);
     }
 
     /**
      * The fd table {@code slots} of process {@code pid} of the checkpoint; a file an earlier
      * process of the tree restored is taken from it ({@link SharedFiles}), not opened again; sockets
-     * are bound through {@code ipMap}.
+     * are bound through {@code ipMap}; established TCP connections come back alive when
+     * {@code tcpEstablished} (and they were dumped so), else closed.
      */
     static void restore(Injector in, Checkpoint cp, int pid, List<FdSlot> slots, SharedFiles shared,
-            InheritedFds inherited, IpMap ipMap) throws IOException {
-        FileOpeners openers = new FileOpeners(ipMap, cp.files());
+            InheritedFds inherited, IpMap ipMap, boolean tcpEstablished) throws IOException {
+        FileOpeners openers = new FileOpeners(ipMap, tcpEstablished, cp.files());
         int highest = -1;
         int pipes = 0;
         for (FdSlot s : slots) {

@@ -7,15 +7,15 @@ import java.util.List;
 
 /** The opener of every file kind; the socket ones take the restore's --ip-map and the file table. */
 final class FileOpeners {
-    private static final FileOpeners DEFAULT = new FileOpeners(IpMap.NONE, List.of());
+    private static final FileOpeners DEFAULT = new FileOpeners(IpMap.NONE, false, List.of());
 
     private final List<FileOpener<?>> openers;
 
     /** The openers of one restore: {@code files} is the checkpoint's file table (pairs are made from it). */
-    FileOpeners(IpMap ipMap, List<FileObject> files) {
+    FileOpeners(IpMap ipMap, boolean tcpEstablished, List<FileObject> files) {
         openers = List.of(new RegularFileOpener(), new DevNullOpener(), new TerminalOpener(), new PipeOpener(),
                 new FifoOpener(), new CharDeviceOpener(), new EventfdOpener(), new TimerfdOpener(), new SignalfdOpener(),
-                new InotifyOpener(), new EpollOpener(), new InetSocketOpener(ipMap), new UnixSockOpener(files),
+                new InotifyOpener(), new EpollOpener(), new InetSocketOpener(ipMap, tcpEstablished), new UnixSockOpener(files),
                 new NetlinkSocketOpener());
     }
 
