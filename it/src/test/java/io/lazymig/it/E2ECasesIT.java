@@ -66,6 +66,13 @@ class E2ECasesIT {
         run("tcp-established");
     }
 
+    /** The same with migrate --tcp-established and the agent. */
+    @Test
+    @Timeout(LIMIT)
+    void tcpConnectionCarriedAliveByMigrate() throws Exception {
+        run("migrate-tcp-established");
+    }
+
     @Test
     @Timeout(LIMIT)
     void dumpLazyPagesServesTheFrozenSource() throws Exception {
