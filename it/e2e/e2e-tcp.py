@@ -1,10 +1,12 @@
 # e2e-tcp.py: the floating-address case's programs (run with python3; e2e.sh passes it as base64).
 #
-#   server PORT [HOLD]     the migrated service: listens on 0.0.0.0:PORT, serves one connection:
+#   server PORT [HOLD [BIND]]  the migrated service: listens on BIND:PORT (default 0.0.0.0; an
+#                          IPv6 address makes it an IPv6 listener), serves one connection:
 #                          for every record "c N" it reads, checks N is the next one (each once, in
 #                          order) and answers "s N"; prints "pid P listening", "pid P connection
 #                          from A:P", and "pid P BAD ..." on any gap, doubling or damage, then exits.
-#                          While the file HOLD exists it reads nothing (records wait in its queue).
+#                          While the file HOLD exists it reads nothing (records wait in its queue;
+#                          "-": no hold file).
 #   client ADDR PORT STOP  the long-lived client: one connection, never another; sends "c 1", "c 2",
 #                          ... every 5 ms (without waiting for the answers) and checks that the
 #                          answers are "s 1", "s 2", ...; prints "records N" every 100 answers and
@@ -22,11 +24,13 @@ import sys
 import time
 
 
-def server(port, hold=None):
+def server(port, hold=None, bind="0.0.0.0"):
     pid = os.getpid()
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if hold == "-":
+        hold = None
+    ls = socket.socket(socket.AF_INET6 if ":" in bind else socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(("0.0.0.0", port))
+    ls.bind((bind, port))
     ls.listen(4)
     print("pid %d listening on %d" % (pid, port), flush=True)
     conn, peer = ls.accept()
@@ -132,12 +136,12 @@ def garp(iface, addr):
 if __name__ == "__main__":
     try:
         if sys.argv[1] == "server":
-            sys.exit(server(int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None))
+            sys.exit(server(int(sys.argv[2]), *sys.argv[3:5]))
         elif sys.argv[1] == "client":
             sys.exit(client(sys.argv[2], int(sys.argv[3]), sys.argv[4]))
         elif sys.argv[1] == "garp":
             sys.exit(garp(sys.argv[2], sys.argv[3]))
-        sys.exit("usage: e2e-tcp.py server PORT [HOLD] | client ADDR PORT STOP | garp IFACE ADDR")
+        sys.exit("usage: e2e-tcp.py server PORT [HOLD [BIND]] | client ADDR PORT STOP | garp IFACE ADDR")
     except OSError as e:
         print("FAIL: %s" % e, flush=True)
         sys.exit(1)

@@ -48,13 +48,14 @@ class TcpEstablishedIT {
      * at the dump. Between the kill and the restore the client sends nothing (every byte of it is
      * acknowledged), so nothing on this host answers it with a reset.
      */
-    @Test
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"127.0.0.1", "::1"})
     @Timeout(240)
-    void recordsQueuedAtTheDumpReachTheRestoredServerOverTheSameConnection() throws Exception {
+    void recordsQueuedAtTheDumpReachTheRestoredServerOverTheSameConnection(String address) throws Exception {
         int port = freePort();
         Path hold = Files.createFile(dir.resolve("hold"));
-        RestoreWorkload w = server(port, hold);
-        try (RestoreCycle c = new RestoreCycle(dir, w); Socket s = connect(port)) {
+        RestoreWorkload w = server(port, hold, address);
+        try (RestoreCycle c = new RestoreCycle(dir, w); Socket s = connect(InetAddress.getByName(address), port)) {
             byte[] queued = records(1, 2000);
             s.getOutputStream().write(queued);
             awaitReceiveQueue(port, queued.length);
@@ -63,6 +64,8 @@ class TcpEstablishedIT {
             assertEquals(0, d.exit(), d.toString());
             assertThat(d.stdout(), containsString("1 TCP connection(s) carried alive (--tcp-established)"));
             RestoreProcs.awaitGone(w.pid);
+            assertThat(critDecode(c.images.resolve("files.img")), containsString(address.contains(":") ? "\"family\": \"INET6\""
+                    : "\"family\": \"INET\""));
 
             Path img = tcpStreamImage(c.images);
             ImageDir.TcpStreamImage t = ImageDir.of(c.images).readTcpStream(
@@ -141,18 +144,24 @@ class TcpEstablishedIT {
     }
 
     private RestoreWorkload server(int port, Path hold) throws IOException, InterruptedException {
+        return server(port, hold, "127.0.0.1");
+    }
+
+    private RestoreWorkload server(int port, Path hold, String bind) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("/usr/bin/python3",
-                RestoreWorkload.root().resolve("it/e2e/e2e-tcp.py").toString(), "server", Integer.toString(port)));
-        if (hold != null) {
-            cmd.add(hold.toString());
-        }
+                RestoreWorkload.root().resolve("it/e2e/e2e-tcp.py").toString(), "server", Integer.toString(port),
+                hold == null ? "-" : hold.toString(), bind));
         RestoreWorkload w = RestoreWorkload.start(dir, "tcp-server", cmd);
         w.awaitRaw("pid " + w.pid + " listening on " + port);
         return w;
     }
 
     private static Socket connect(int port) throws IOException {
-        Socket s = new Socket(LOOPBACK, port);
+        return connect(LOOPBACK, port);
+    }
+
+    private static Socket connect(InetAddress to, int port) throws IOException {
+        Socket s = new Socket(to, port);
         s.setTcpNoDelay(true);
         return s;
     }
