@@ -38,7 +38,11 @@ final class InetSocketOpener implements FileOpener<InetSocket> {
     public long open(Injector in, InetSocket s, int fd, ParkedStdio stdio) throws IOException {
         String what = "fd " + fd + " (" + s.describe() + ")";
         if (s.isCarriedAlive() && tcpEstablished) {
-            return TcpConnectionOpener.open(in, s, s.isWildcard() ? s.src() : ipMap.map(s.src()), what);
+            if (ipMap.maps(s.src())) {
+                log.warn("restore: {}: --ip-map does not apply to a connection restored alive: its peer knows it by {}, "
+                        + "so that address stays", what, InetSocket.addressText(s.src()));
+            }
+            return TcpConnectionOpener.open(in, s, s.src(), what);
         }
         if (s.isCarriedAlive()) {
             log.info("restore: {}: dumped with --tcp-established, restored closed (restore without --tcp-established)",

@@ -33,7 +33,7 @@ final class TcpConnectionOpener {
     private TcpConnectionOpener() {
     }
 
-    /** Opens connection {@code s} bound to {@code local} (its address, or the one --ip-map gives it); returns the stub's fd. */
+    /** Opens connection {@code s} bound to {@code local} (its own address: the peer knows no other); returns the stub's fd. */
     static long open(Injector in, InetSocket s, byte[] local, String what) throws IOException {
         int family = s.family() == InetSocket.AF_INET ? Sockets.AF_INET : Sockets.AF_INET6;
         TcpStream t = s.stream();
