@@ -112,6 +112,30 @@ class TcpEstablishedIT {
     }
 
     /**
+     * A dump that fails after the connection was locked (files.img cannot be written: a non-empty
+     * directory holds its name) unlocks it before the process runs again: it serves on.
+     */
+    @Test
+    @Timeout(180)
+    void aFailedDumpUnlocksTheConnection() throws Exception {
+        int port = freePort();
+        RestoreWorkload w = server(port, null);
+        try (RestoreCycle c = new RestoreCycle(dir, w); Socket s = connect(port)) {
+            s.setSoTimeout(60_000);
+            s.getOutputStream().write(records(1, 100));
+            expectAnswers(s.getInputStream(), 1, 100);
+            Files.createDirectories(c.images.resolve("files.img").resolve("in-the-way"));
+            RestoreLauncher.Result d = RestoreLauncher.run(dir, "dump", "-t", Integer.toString(w.pid), "-D",
+                    c.images.toString(), "--tcp-established");
+            assertTrue(d.exit() != 0, "the dump fails: " + d);
+            assertThat(d.stderr(), containsString("files.img"));
+            s.getOutputStream().write(records(101, 300));
+            expectAnswers(s.getInputStream(), 101, 300);
+            assertTrue(RestoreProcs.exe(w.pid) != null, "the server runs on");
+        }
+    }
+
+    /**
      * After a dump that kills the server, its connection is closed in repair mode: the client
      * reads neither an end of file nor a reset. Without --tcp-established the kernel closes it
      * normally and the client reads the end of file.
