@@ -91,6 +91,42 @@ class TcpEstablishedIT {
         }
     }
 
+    /**
+     * The server's answers wait in its send queue at the dump, most of them never sent: the client
+     * (a 4 KiB receive buffer) reads nothing until after the restore, its window closed. The client
+     * sends nothing meanwhile either (all its records are in), so nothing resets the connection.
+     */
+    @Test
+    @Timeout(240)
+    void answersInTheSendQueueAtTheDumpAreSentByTheRestoredServer() throws Exception {
+        int port = freePort();
+        RestoreWorkload w = server(port, null);
+        try (RestoreCycle c = new RestoreCycle(dir, w); Socket s = new Socket()) {
+            s.setReceiveBufferSize(4096);
+            s.connect(new java.net.InetSocketAddress(LOOPBACK, port));
+            s.setTcpNoDelay(true);
+            s.getOutputStream().write(records(1, 5000));
+            int answers = records(1, 5000).length;
+            awaitSendQueueAbove(port, answers / 2);
+            RestoreLauncher.Result d = RestoreLauncher.run(dir, "dump", "-t", Integer.toString(w.pid), "-D",
+                    c.images.toString(), "--tcp-established");
+            assertEquals(0, d.exit(), d.toString());
+            RestoreProcs.awaitGone(w.pid);
+            Path img = tcpStreamImage(c.images);
+            ImageDir.TcpStreamImage t = ImageDir.of(c.images).readTcpStream(
+                    Integer.parseUnsignedInt(img.getFileName().toString().replaceAll("tcp-stream-|\\.img", ""), 16));
+            assertTrue(t.outq().length > answers / 2, "the answers wait in the send queue: " + t.outq().length);
+            assertTrue(t.entry().getUnsqLen() > 0, "some never sent: " + t.entry().getUnsqLen());
+            assertEquals(0, t.inq().length, "the server had read every record");
+            c.restore("--tcp-established");
+            c.restore.awaitLog("restore: process " + w.pid + " running after");
+            s.setSoTimeout(60_000);
+            expectAnswers(s.getInputStream(), 1, 5000);
+            s.getOutputStream().write(records(5001, 5100));
+            expectAnswers(s.getInputStream(), 5001, 5100);
+        }
+    }
+
     /** dump --leave-running --tcp-established: the connection is unlocked and the same process serves on. */
     @Test
     @Timeout(180)
@@ -232,6 +268,22 @@ class TcpEstablishedIT {
             Thread.sleep(50);
         }
         fail("the server's receive queue never held " + bytes + " bytes: " + last);
+    }
+
+    /** Waits until the server's connection (local port {@code port}) holds more than {@code bytes} to send. */
+    private static void awaitSendQueueAbove(int port, int bytes) throws IOException, InterruptedException {
+        String last = "";
+        for (int i = 0; i < 600; i++) {
+            ChildGroup.Finished f = ChildGroup.run(30, List.of("ss", "-tnH", "state", "established", "( sport = :" + port
+                    + " )"));
+            last = f.output().trim();
+            String[] cols = last.split("\\s+");
+            if (cols.length > 1 && Integer.parseInt(cols[1]) > bytes && cols[0].equals("0")) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        fail("the server's send queue never held more than " + bytes + " bytes: " + last);
     }
 
     private static Path tcpStreamImage(Path images) throws IOException {
