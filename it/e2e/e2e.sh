@@ -29,7 +29,7 @@
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-CASES="static dynamic python big churn dump-lazy three daemon-kill server-restart wrong-key link-cut disk-full-b disk-full-a restore-kill sixteen migrate-static migrate-dynamic migrate-python migrate-threads migrate-python-threads migrate-eventfds migrate-jvm migrate-tree migrate-shmem migrate-pipeline migrate-node migrate-node-http migrate-socketpair migrate-sockets migrate-http migrate-redis migrate-redis-load migrate-nginx migrate-wrong-key migrate-no-agent migrate-disk-full migrate-agent-kill"
+CASES="static dynamic python big churn dump-lazy tcp-established migrate-tcp-established three daemon-kill server-restart wrong-key link-cut disk-full-b disk-full-a restore-kill sixteen migrate-static migrate-dynamic migrate-python migrate-threads migrate-python-threads migrate-eventfds migrate-jvm migrate-tree migrate-shmem migrate-pipeline migrate-node migrate-node-http migrate-socketpair migrate-sockets migrate-http migrate-redis migrate-redis-load migrate-nginx migrate-wrong-key migrate-no-agent migrate-disk-full migrate-agent-kill"
 E2E_MIB=${E2E_MIB:-64}
 E2E_JVM_MIB=${E2E_JVM_MIB:-16}
 E2E_BIG_MIB=${E2E_BIG_MIB:-1024}
@@ -134,7 +134,7 @@ start_client() {
 }
 
 start_restore() { # start_restore HOST
-    local cmd="$LAZYMIG restore --lazy-pages --address $HD/$C/lp.sock -D $HD/$C/images-a"
+    local cmd="$LAZYMIG restore --lazy-pages --address $HD/$C/lp.sock -D $HD/$C/images-a${RESTORE_OPTS:+ $RESTORE_OPTS}"
     step "${LABEL:-A}: $cmd"
     spawn "$1" "$HD/$C" restore "$cmd" >/dev/null || fail "cannot start restore"
 }
@@ -473,6 +473,141 @@ case_dump_lazy() {
     on "$E2E_SRC" "[ ! -d /proc/$PID ] || grep -q '^State:.*Z' /proc/$PID/status" \
         || fail "the source process still runs after every page went over"
     note "served from the frozen source; released after the client finished"
+}
+
+# --tcp-established with a floating address (namespace hosts only): the service address
+# $E2E_FLOAT lives on B; a client in a third host, lm-cli (lib.sh), holds one connection to the
+# server on it (it/e2e/e2e-tcp.py) and streams numbered records both ways all along: before, while
+# the server is frozen, after it runs on A. B: dump --lazy-pages --tcp-established (the connection
+# is held in repair mode behind a drop-all socket filter: the client's segments are neither
+# acknowledged nor answered with a reset), the address leaves B; A: restore --tcp-established
+# (the socket is rebound to the address in repair mode with IP_TRANSPARENT, as the address is not
+# there yet), then the address comes up on A with a gratuitous ARP. Between its removal from B and
+# its arrival on A nothing answers for it, so nothing can reset the connection: the client only
+# retransmits. Every record once and in order both ways, one connection, never a reconnect.
+TCP_PORT=${TCP_PORT:-2790}
+case_tcp_established() {
+    local cmd rc
+    tcp_start
+    cmd="$LAZYMIG dump -t $PID -D $HD/$C/images-b --lazy-pages --port $PORT --tcp-established -v --auth-key $HD/src.key"
+    step "B: $cmd"
+    spawn "$E2E_SRC" "$HD/$C" dump "$cmd" >/dev/null || fail "cannot start dump --lazy-pages"
+    wait_on "$E2E_SRC" 60 "grep -q 'serving the lazy pages' $HD/$C/dump.log || [ -s $HD/$C/dump.rc ]" \
+        || fail "dump --lazy-pages did not start serving"
+    [ -z "$(rc_of "$E2E_SRC" $HD/$C/dump.rc)" ] || fail "dump exited: $(on "$E2E_SRC" "cat $HD/$C/dump.log")"
+    on "$E2E_SRC" "cat $HD/$C/dump.log"
+    step "B: ip addr del $E2E_FLOAT/32 dev lm-e2e-sc"
+    on "$E2E_SRC" "ip addr del $E2E_FLOAT/32 dev lm-e2e-sc" || fail "cannot take $E2E_FLOAT off B"
+    TCP_BEFORE=$(tcp_answers)
+    prepare_a "$E2E_DST"
+    start_client "$E2E_DST" daemon
+    RESTORE_OPTS="--tcp-established -v" start_restore "$E2E_DST"
+    wait_on "$E2E_DST" 120 "grep -q 'restore: process $PID running' $HD/$C/restore.log || [ -s $HD/$C/restore.rc ]" \
+        || fail "restore did not finish"
+    on "$E2E_DST" "grep -q 'restored alive' $HD/$C/restore.log" \
+        || fail "restore did not restore the connection alive: $(on "$E2E_DST" "cat $HD/$C/restore.log")"
+    tcp_address_to_a
+    tcp_flowing
+    rc=$(wait_rc "$E2E_DST" $HD/$C/daemon.rc ${E2E_FINISH_TIMEOUT:-300}) || fail "the lazy-pages daemon did not end (pages missing?)"
+    [ "$rc" = 0 ] || fail "the lazy-pages daemon exited $rc: $(on "$E2E_DST" "tail -n5 $HD/$C/daemon.log")"
+    tcp_stop restore
+    rc=$(wait_rc "$E2E_SRC" $HD/$C/dump.rc 60) || fail "dump did not release the source after the client had every page"
+    [ "$rc" = 0 ] || fail "dump --lazy-pages exited $rc: $(on "$E2E_SRC" "tail -n3 $HD/$C/dump.log")"
+    on "$E2E_SRC" "grep -q '1 TCP connection(s) carried alive' $HD/$C/dump.log" \
+        || fail "dump's summary does not say it carried the connection: $(on "$E2E_SRC" "tail -n1 $HD/$C/dump.log")"
+    note "one connection carried alive from B to A with its address: $TCP_VERDICT"
+}
+
+# The same in one command: migrate --tcp-established on B, the agent on A restores the connection
+# alive (the flag travels in the migration request); the address moves once the agent has it.
+case_migrate_tcp_established() {
+    local cmd rc
+    tcp_start
+    start_agent
+    cmd="$LAZYMIG migrate -t $PID --to $DST_ADDR --port $AGENT_PORT --auth-key $HD/src.key --tcp-established -v"
+    step "B: $cmd"
+    spawn "$E2E_SRC" "$HD/$C" migrate "$cmd" >/dev/null || fail "cannot start migrate"
+    TCP_BEFORE=$(tcp_answers)
+    wait_on "$E2E_DST" 120 "grep -q 'restored alive' $HD/$C/agent.log || [ -s $HD/$C/agent.rc ]" \
+        || fail "the agent did not restore the connection alive: $(on "$E2E_DST" "tail -n5 $HD/$C/agent.log")"
+    step "B: ip addr del $E2E_FLOAT/32 dev lm-e2e-sc"
+    on "$E2E_SRC" "ip addr del $E2E_FLOAT/32 dev lm-e2e-sc" || fail "cannot take $E2E_FLOAT off B"
+    tcp_address_to_a
+    tcp_flowing
+    rc=$(wait_rc "$E2E_SRC" $HD/$C/migrate.rc 120) || fail "migrate did not end"
+    [ "$rc" = 0 ] || fail "migrate exited $rc: $(on "$E2E_SRC" "tail -n3 $HD/$C/migrate.log")"
+    on "$E2E_SRC" "cat $HD/$C/migrate.log | grep '^migrate:'"
+    on "$E2E_SRC" "grep -q '1 TCP connection(s) carried alive' $HD/$C/migrate.log" \
+        || fail "migrate's summary does not say it carried the connection: $(on "$E2E_SRC" "tail -n1 $HD/$C/migrate.log")"
+    tcp_stop
+    note "one connection carried alive by migrate from B to A with its address: $TCP_VERDICT"
+}
+
+# tcp_start: lm-cli, the address on B, the server there (PID), the client streaming (TCP_CLI_PID),
+# until 500 records went both ways.
+tcp_start() {
+    local code n
+    [ "$E2E_MODE" = netns ] || fail "needs the namespace hosts: the client runs in a third one, lm-cli"
+    cli_up || fail "cannot make the client host lm-cli"
+    code=$(grep -v '^#' "$(dirname "${BASH_SOURCE[0]}")/e2e-tcp.py" | base64 -w0)
+    TCP_PY="$PYTHON -c \"import base64; exec(base64.b64decode('$code'))  # lm-e2e\""
+    share_key "$E2E_DST"
+    step "B: ip addr add $E2E_FLOAT/32 dev lm-e2e-sc"
+    on "$E2E_SRC" "ip addr add $E2E_FLOAT/32 dev lm-e2e-sc" || fail "cannot put $E2E_FLOAT on B"
+    start_workload "$TCP_PY server $TCP_PORT"
+    wait_lines "$E2E_SRC" 60 1 "pid [0-9]* listening" || fail "the server did not listen: $(show_out "$E2E_SRC")"
+    TCP_LOG=$E2E_LOGS/$C/client.log
+    TCP_STOP=$E2E_LOGS/$C/client.stop
+    step "lm-cli: e2e-tcp.py client $E2E_FLOAT $TCP_PORT"
+    : > "$TCP_LOG"
+    ip netns exec lm-cli "$PYTHON" "$(dirname "${BASH_SOURCE[0]}")/e2e-tcp.py" client $E2E_FLOAT $TCP_PORT "$TCP_STOP" \
+        </dev/null >"$TCP_LOG" 2>&1 &
+    TCP_CLI_PID=$!
+    n=0; until [ "$(tcp_answers)" -ge 5 ]; do
+        kill -0 $TCP_CLI_PID 2>/dev/null || fail "the client ended: $(cat "$TCP_LOG")"
+        n=$((n+1)); [ $n -ge 600 ] && fail "the client got fewer than 500 answers in 60 s: $(tail -n3 "$TCP_LOG")"; sleep 0.1
+    done
+}
+
+tcp_answers() { grep -c '^records ' "$TCP_LOG"; }
+
+tcp_address_to_a() {
+    step "A: ip addr add $E2E_FLOAT/32 dev lm-e2e-dc; gratuitous ARP"
+    on "$E2E_DST" "ip addr add $E2E_FLOAT/32 dev lm-e2e-dc && $TCP_PY garp lm-e2e-dc $E2E_FLOAT" || fail "cannot put $E2E_FLOAT on A"
+}
+
+# tcp_flowing: 500 more records went both ways after the move, the server on A saw no bad one.
+tcp_flowing() {
+    local n=0
+    until [ "$(tcp_answers)" -ge $((TCP_BEFORE + 5)) ]; do
+        kill -0 $TCP_CLI_PID 2>/dev/null || fail "the client ended: $(tail -n3 "$TCP_LOG")"
+        # the client's neighbour entry may have been fresh when the first ARP came (it then keeps B's): again each 2 s
+        [ $((n % 20)) = 19 ] && on "$E2E_DST" "$TCP_PY garp lm-e2e-dc $E2E_FLOAT"
+        n=$((n+1)); [ $n -ge 1200 ] && fail "no 500 answers from A within 120 s: $(tail -n3 "$TCP_LOG")"; sleep 0.1
+    done
+    step "the client got $(tail -n1 "$TCP_LOG"), $TCP_BEFORE hundred when the server froze"
+    on "$E2E_DST" "! grep -q BAD $HD/$C/out.txt" || fail "the server on A saw a bad record: $(show_out "$E2E_DST")"
+}
+
+# tcp_stop [LAUNCHER]: the client stops and checks every answer (TCP_VERDICT); the server on A reads
+# the end of file after exactly the records the client sent, and exits 0 (so does LAUNCHER).
+tcp_stop() {
+    local rc records
+    on "$E2E_DST" "[ -d /proc/$PID ]" || fail "no process $PID on A"
+    touch "$TCP_STOP"
+    wait $TCP_CLI_PID
+    rc=$?
+    TCP_VERDICT=$(grep -a '^ok:\|^FAIL' "$TCP_LOG" | tail -n1)
+    [ "$rc" = 0 ] || fail "the client exited $rc: $TCP_VERDICT $(tail -n3 "$TCP_LOG")"
+    step "client: $TCP_VERDICT"
+    records=$(echo "$TCP_VERDICT" | awk '{print $2}')
+    wait_on "$E2E_DST" 30 "grep -q 'end of file after' $HD/$C/out.txt" || fail "the server on A did not see the end: $(show_out "$E2E_DST")"
+    on "$E2E_DST" "grep -q 'pid $PID end of file after $records records' $HD/$C/out.txt" \
+        || fail "the server on A counted otherwise: $(show_out "$E2E_DST" | tail -n2), the client $records"
+    if [ -n "${1:-}" ]; then
+        rc=$(wait_rc "$E2E_DST" $HD/$C/$1.rc 30) || fail "$1 did not end after its process exited"
+        [ "$rc" = 0 ] || fail "$1 exited $rc after its process exited 0: $(on "$E2E_DST" "tail -n3 $HD/$C/$1.log")"
+    fi
 }
 
 case_wrong_key() {

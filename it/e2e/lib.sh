@@ -110,10 +110,10 @@ holder_pid() {
     return 1
 }
 
-# Removes lm-src and lm-dst with everything that runs in them (a crashed run's leftovers too).
+# Removes lm-src and lm-dst (and lm-cli) with everything that runs in them (a crashed run's leftovers too).
 netns_down() {
     local ns p n
-    for ns in lm-src lm-dst; do
+    for ns in lm-cli lm-src lm-dst; do
         ip netns list 2>/dev/null | grep -qw "^$ns" || continue
         for n in 1 2 3 4 5 6 7 8 9 10; do
             p=$(ip netns pids "$ns" 2>/dev/null)
@@ -160,6 +160,28 @@ netns_up() {
     # Fresh pid namespaces hand out the same low pids on both hosts, and a JVM's threads take a few
     # dozen: on B the workloads start at 10000, so their pids are free on A, as on real machines.
     on "$E2E_SRC" 'echo 9999 > /proc/sys/kernel/ns_last_pid'
+}
+
+# The client host of the floating-address case (namespace hosts only): network namespace lm-cli
+# (no holder: the driver runs the client there with ip netns exec) with a bridge lm-e2e-br holding
+# the client's address $E2E_NET.3/24 and one veth to each host: lm-e2e-sc in lm-src, lm-e2e-dc in
+# lm-dst. The hosts' ends carry no address of the /24, only a route to the client; the floating
+# service address (E2E_FLOAT, a /32) is put on the end of the host that owns the service, and ARP
+# on the bridge finds it there. lm-src and lm-dst keep their own link untouched.
+E2E_FLOAT=$E2E_NET.100
+E2E_CLI_ADDR=$E2E_NET.3
+cli_up() {
+    ip netns add lm-cli \
+        && ip -n lm-cli link add lm-e2e-br type bridge \
+        && ip link add lm-e2e-sc netns lm-src type veth peer name lm-e2e-cs netns lm-cli \
+        && ip link add lm-e2e-dc netns lm-dst type veth peer name lm-e2e-cd netns lm-cli \
+        && ip -n lm-cli link set lm-e2e-cs master lm-e2e-br && ip -n lm-cli link set lm-e2e-cd master lm-e2e-br \
+        && ip -n lm-cli addr add $E2E_CLI_ADDR/24 dev lm-e2e-br \
+        && ip -n lm-cli link set lo up && ip -n lm-cli link set lm-e2e-br up \
+        && ip -n lm-cli link set lm-e2e-cs up && ip -n lm-cli link set lm-e2e-cd up \
+        && ip -n lm-src link set lm-e2e-sc up && ip -n lm-dst link set lm-e2e-dc up \
+        && ip -n lm-src route add $E2E_CLI_ADDR/32 dev lm-e2e-sc && ip -n lm-dst route add $E2E_CLI_ADDR/32 dev lm-e2e-dc \
+        || { echo "e2e: cannot create the client host lm-cli" >&2; return 1; }
 }
 
 # --- hosts, either kind ---------------------------------------------------------------------

@@ -45,6 +45,7 @@ static const struct lm_module modules[] = {
     { "Clocks", lm_clock_register },
     { "FileHandles", lm_fhandle_register },
     { "Sockets", lm_sockets_register },
+    { "TcpRepair", lm_tcprepair_register },
 };
 
 JNIEXPORT jint JNI_OnLoad(JavaVM *vm, void *reserved)

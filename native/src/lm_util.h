@@ -55,5 +55,6 @@ int lm_memfd_register(JNIEnv *env);
 int lm_clock_register(JNIEnv *env);
 int lm_fhandle_register(JNIEnv *env);
 int lm_sockets_register(JNIEnv *env);
+int lm_tcprepair_register(JNIEnv *env);
 
 #endif

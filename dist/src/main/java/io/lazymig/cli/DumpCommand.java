@@ -39,10 +39,18 @@ final class DumpCommand implements Command {
         o.addOption(Option.builder().longOpt("port").hasArg().argName("PORT").desc("TCP port to serve lazy pages on").build());
         o.addOption(Option.builder().longOpt("address").hasArg().argName("BIND-ADDR")
                 .desc("address to serve lazy pages on (default all)").build());
+        o.addOption(tcpEstablishedOption());
         CarryOption.add(o);
         ExternalOptions.addExternal(o);
         AuthOptions.add(o);
         return o;
+    }
+
+    /** --tcp-established (dump, restore, migrate): established TCP connections carried alive (CRIU's meaning). */
+    static Option tcpEstablishedOption() {
+        return Option.builder().longOpt("tcp-established")
+                .desc("carry established TCP connections alive with TCP_REPAIR (their local address must move to the "
+                        + "destination with the process) instead of restoring them closed").build();
     }
 
     @Override
@@ -50,7 +58,7 @@ final class DumpCommand implements Command {
         Options options = options();
         CommandLine cl = CliOptions.parse(options, args);
         if (cl.hasOption("help")) {
-            CliOptions.help(out, "lazymig dump -t PID -D DIR [--leave-running] [--lazy-pages --port PORT [--address BIND]] [--carry-limit SIZE] [--external pipe:[INODE]]... [-v N] [-o LOG]",
+            CliOptions.help(out, "lazymig dump -t PID -D DIR [--leave-running] [--lazy-pages --port PORT [--address BIND]] [--tcp-established] [--carry-limit SIZE] [--external pipe:[INODE]]... [-v N] [-o LOG]",
                     "Freezes the process, writes its checkpoint into DIR, then kills it (or lets it run with --leave-running).",
                     options);
             return 0;
@@ -70,7 +78,7 @@ final class DumpCommand implements Command {
             throw new UsageException("--port and --address go with --lazy-pages");
         }
         Dumper.Result r = Dumper.dump(new Dumper.Options(pid, dir, cl.hasOption("leave-running"), lazy,
-                CarryOption.limit(cl), ExternalOptions.externals(cl)));
+                CarryOption.limit(cl), ExternalOptions.externals(cl)).withTcpEstablished(cl.hasOption("tcp-established")));
         out.printf("dump: process %d into %s: %d pages (%d lazy), frozen %.1f ms%s%n", pid, dir, r.pages(), r.lazyPages(),
                 r.frozenNanos() / 1e6, io.lazymig.dump.SocketSummary.of(r.checkpoint()));
         return 0;

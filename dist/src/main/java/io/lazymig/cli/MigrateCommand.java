@@ -36,6 +36,7 @@ final class MigrateCommand implements Command {
                 + "(default: kill it)").build());
         o.addOption(Option.builder().longOpt("any-pid").desc("let the destination restore the process under another pid when "
                 + "its pid is taken there").build());
+        o.addOption(DumpCommand.tcpEstablishedOption());
         CarryOption.add(o);
         ExternalOptions.addInherit(o, true);
         AuthOptions.add(o);
@@ -47,7 +48,7 @@ final class MigrateCommand implements Command {
         Options options = options();
         CommandLine cl = CliOptions.parse(options, args);
         if (cl.hasOption("help")) {
-            CliOptions.help(out, "lazymig migrate -t PID --to ADDR [--port PORT] [--auth-key FILE] [--leave-running] [--any-pid] [--carry-limit SIZE] [--inherit-fd PATH:pipe:[INODE]]...",
+            CliOptions.help(out, "lazymig migrate -t PID --to ADDR [--port PORT] [--auth-key FILE] [--leave-running] [--any-pid] [--tcp-established] [--carry-limit SIZE] [--inherit-fd PATH:pipe:[INODE]]...",
                     "Checks the agent on ADDR is ready, freezes the process, sends its images, serves its pages until "
                             + "the destination has them all, then kills it (or resumes it with --leave-running). Prints "
                             + "the downtime. -D: where the images are kept during the migration (default /tmp).", options);
@@ -66,7 +67,8 @@ final class MigrateCommand implements Command {
         ClassPreloader.loadAll(true); // before the freeze: no class is read from a jar while the process stands still
         Path work = Path.of(cl.hasOption("D") ? cl.getOptionValue("D") : System.getProperty("java.io.tmpdir"));
         new Migration(new Migration.Options(pid, agent, AuthOptions.key(cl), cl.hasOption("leave-running"),
-                cl.hasOption("any-pid"), work, CarryOption.limit(cl), ExternalOptions.inherit(cl, true)), out,
+                cl.hasOption("any-pid"), work, CarryOption.limit(cl), ExternalOptions.inherit(cl, true))
+                .withTcpEstablished(cl.hasOption("tcp-established")), out,
                 System.console() != null).run();
         return 0;
     }

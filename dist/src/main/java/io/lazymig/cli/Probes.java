@@ -32,6 +32,7 @@ final class Probes {
                 new Probe("process_vm_readv/writev and /proc/PID/mem", Probes::processMemory),
                 new Probe("pidfd_open and pidfd_getfd (take a uffd out of a process)", Probes::pidfdGetfd),
                 new Probe("PR_SET_MM_MAP (restore the mm of a process)", Probes::prSetMmMap),
+                new Probe("TCP repair and socket filters (--tcp-established)", Probes::tcpRepair),
                 new Probe("network namespaces (ip netns, veth: the test hosts)", Probes::networkNamespaces));
     }
 
@@ -48,6 +49,21 @@ final class Probes {
             if (!Userfaultfd.hasIoctl(ioctls, Userfaultfd.IOCTL_REGISTER)) {
                 throw new IOException("UFFDIO_API does not offer UFFDIO_REGISTER");
             }
+        }
+    }
+
+    /** A TCP socket into and out of repair mode, with the drop-all filter dump locks connections with. */
+    static void tcpRepair() throws Exception {
+        try (FileDescriptor s = io.lazymig.jni.TcpRepair.socket(io.lazymig.jni.Sockets.AF_INET,
+                io.lazymig.jni.Sockets.SOCK_STREAM, io.lazymig.jni.Sockets.IPPROTO_TCP)) {
+            try {
+                io.lazymig.jni.TcpRepair.setRepair(s, 1);
+            } catch (io.lazymig.jni.NativeException e) {
+                throw new IOException(e.getMessage() + " (TCP repair needs CAP_NET_ADMIN)", e);
+            }
+            io.lazymig.jni.TcpRepair.attachDropFilter(s);
+            io.lazymig.jni.TcpRepair.detachFilter(s);
+            io.lazymig.jni.TcpRepair.setRepair(s, io.lazymig.jni.TcpRepair.TCP_REPAIR_OFF_NO_WP);
         }
     }
 

@@ -56,6 +56,7 @@ final class RestoreCommand implements Command {
                 .desc("kill the process if no lazy-pages daemon serves it for this long (default 120)").build());
         ExternalOptions.addInherit(o, false);
         o.addOption(ipMapOption());
+        o.addOption(DumpCommand.tcpEstablishedOption());
         return o;
     }
 
@@ -81,7 +82,7 @@ final class RestoreCommand implements Command {
         CommandLine cl = CliOptions.parse(options, args);
         if (cl.hasOption("help")) {
             CliOptions.help(out, "lazymig restore -D DIR [--lazy-pages --address SOCK] [-d] [--pidfile FILE] [--any-pid] "
-                    + "[--inherit-fd fd[N]:pipe:[INODE] | PATH:pipe:[INODE]]... [--ip-map OLD=NEW]...",
+                    + "[--inherit-fd fd[N]:pipe:[INODE] | PATH:pipe:[INODE]]... [--ip-map OLD=NEW]... [--tcp-established]",
                     "Rebuilds the checkpointed process in DIR and lets it run.", options);
             return 0;
         }
@@ -116,7 +117,7 @@ final class RestoreCommand implements Command {
         java.util.List<io.lazymig.restore.InheritFd> inherit = ExternalOptions.inherit(cl, false);
         Path dir = CliOptions.requireDir(cl); // after the wait: the daemon may be the one that makes it
         Restorer.Restored r = Restorer.restore(new Restorer.Options(dir, lazy, address, cl.hasOption("any-pid"), stubPath())
-                .withInherit(inherit).withIpMap(ipMap(cl)));
+                .withInherit(inherit).withIpMap(ipMap(cl)).withTcpEstablished(cl.hasOption("tcp-established")));
         if (cl.hasOption("pidfile")) {
             Files.writeString(Path.of(cl.getOptionValue("pidfile")), r.pid() + "\n");
         }

@@ -42,6 +42,10 @@ import org.slf4j.LoggerFactory;
 final class AgentSession implements Runnable {
     /** The migrate request's keys of --inherit-fd entries: inherit-fd.0, inherit-fd.1, ... */
     static final String INHERIT_KEY = "inherit-fd.";
+    /** "1": migrate --tcp-established dumped established TCP connections alive; restore them alive. */
+    static final String TCP_ESTABLISHED_KEY = "tcp-established";
+    /** This session's migration request's --tcp-established (set once, read by the session's own thread). */
+    private boolean tcpEstablished;
     private static final Logger log = LoggerFactory.getLogger("lazymig.agent");
     /** Every migration taken or refused after authentication, with the peer's identity: always logged. */
     private static final Logger audit = LoggerFactory.getLogger(Agent.AUDIT_LOG);
@@ -108,6 +112,7 @@ final class AgentSession implements Runnable {
     private void serve(Control control, Map<String, String> request) throws IOException {
         int pid = (int) Control.number(request, "pid", peer);
         boolean anyPid = "1".equals(request.get("any-pid"));
+        tcpEstablished = "1".equals(request.get(TCP_ESTABLISHED_KEY));
         List<InheritFd> inherit = new ArrayList<>();
         for (int i = 0; request.containsKey(INHERIT_KEY + i); i++) {
             try {
@@ -204,7 +209,7 @@ final class AgentSession implements Runnable {
                         public void beforeHandoff() throws IOException {
                             daemon.awaitListening();
                         }
-                    }).withInherit(inherit).withIpMap(o.ipMap()));
+                    }).withInherit(inherit).withIpMap(o.ipMap()).withTcpEstablished(tcpEstablished));
             r.handoff().close(); // the guard and the daemon hold theirs
             released = true;
             long tRunning = r.detachNanos();

@@ -65,9 +65,19 @@ public final class Migration {
      * the path each becomes on A (restore --inherit-fd PATH:pipe:[INODE], sent to the agent).
      */
     public record Options(int pid, InetSocketAddress agent, AuthKey key, boolean leaveRunning, boolean anyPid, Path workDir,
-            long carryLimit, List<InheritFd> inherit) {
+            long carryLimit, List<InheritFd> inherit, boolean tcpEstablished) {
         public Options {
             inherit = List.copyOf(inherit);
+        }
+
+        public Options(int pid, InetSocketAddress agent, AuthKey key, boolean leaveRunning, boolean anyPid, Path workDir,
+                long carryLimit, List<InheritFd> inherit) {
+            this(pid, agent, key, leaveRunning, anyPid, workDir, carryLimit, inherit, false);
+        }
+
+        /** These options, carrying established TCP connections alive (migrate --tcp-established) or not. */
+        public Options withTcpEstablished(boolean on) {
+            return new Options(pid, agent, key, leaveRunning, anyPid, workDir, carryLimit, inherit, on);
         }
 
         public Options(int pid, InetSocketAddress agent, AuthKey key, boolean leaveRunning, boolean anyPid, Path workDir,
@@ -111,6 +121,7 @@ public final class Migration {
             Map<String, String> req = new LinkedHashMap<>();
             req.put("pid", Integer.toString(o.pid()));
             req.put("any-pid", o.anyPid() ? "1" : "0");
+            req.put(AgentSession.TCP_ESTABLISHED_KEY, o.tcpEstablished() ? "1" : "0");
             for (int i = 0; i < o.inherit().size(); i++) {
                 req.put(AgentSession.INHERIT_KEY + i, o.inherit().get(i).toString());
             }
@@ -127,7 +138,7 @@ public final class Migration {
                 Dumper.Result d = Dumper.dump(new Dumper.Options(o.pid(), dir, o.leaveRunning(), (cp, frozenAt) ->
                         result[0] = whileFrozen(control, cp, dir, frozenAt,
                                 Duration.ofSeconds(deadline + reconnect).plus(LOST_AGENT_MARGIN)), o.carryLimit(),
-                        externals));
+                        externals).withTcpEstablished(o.tcpEstablished()));
                 sockets = io.lazymig.dump.SocketSummary.of(d.checkpoint());
             } finally {
                 deleteTree(dir);

@@ -47,10 +47,21 @@ public final class Dumper {
      * to recreate where they are missing (0: none; {@link #DEFAULT_CARRY_LIMIT} by default).
      * {@code externals}: the pipes ("pipe:[INODE]") whose other end may lie outside the dump
      * (dump --external); they are dumped without their data, which stays in this host's pipe.
+     * {@code tcpEstablished}: established TCP connections are carried alive ({@link TcpLocks}), not closed.
      */
-    public record Options(int pid, Path dir, boolean leaveRunning, WhileFrozen lazy, long carryLimit, Set<String> externals) {
+    public record Options(int pid, Path dir, boolean leaveRunning, WhileFrozen lazy, long carryLimit, Set<String> externals,
+            boolean tcpEstablished) {
         public Options {
             externals = Set.copyOf(externals);
+        }
+
+        public Options(int pid, Path dir, boolean leaveRunning, WhileFrozen lazy, long carryLimit, Set<String> externals) {
+            this(pid, dir, leaveRunning, lazy, carryLimit, externals, false);
+        }
+
+        /** These options, carrying established TCP connections alive or not (dump --tcp-established). */
+        public Options withTcpEstablished(boolean on) {
+            return new Options(pid, dir, leaveRunning, lazy, carryLimit, externals, on);
         }
 
         public Options(int pid, Path dir, boolean leaveRunning, WhileFrozen lazy, long carryLimit) {
@@ -103,7 +114,8 @@ public final class Dumper {
         PausePoint.after(PausePoint.PREFETCH);
         // the page walker and the 8 MiB page buffer are made before the freeze (4.5 ms inside it otherwise)
         try (PageCollector rootPages = PageCollector.open(o.pid(), SystemInfo.PAGE_SIZE, o.lazy() != null);
-             FrozenTree tree = FrozenTree.freeze(o.pid())) {
+             FrozenTree tree = FrozenTree.freeze(o.pid());
+             TcpLocks tcpLocks = new TcpLocks()) { // closed first: a failed dump unlocks before the tree resumes
             long t0 = tree.seizedAt();
             FrozenSteps.Clock clock = new FrozenSteps.Clock(t0);
             clock.lap(FrozenSteps.FREEZE);
@@ -143,7 +155,7 @@ public final class Dumper {
                     One one;
                     try {
                         one = dumpOne(o, m, i + 1, layout, collector, images, clock, nextId(files), owners,
-                                carried.keySet(), pipes, prefetched);
+                                carried.keySet(), pipes, prefetched, o.tcpEstablished() ? tcpLocks : null);
                     } catch (DumpException e) {
                         if (i == 0 || e.getMessage().startsWith("process ")) {
                             throw e;
@@ -180,9 +192,11 @@ public final class Dumper {
             }
 
             if (o.leaveRunning()) {
+                tcpLocks.release(); // before the process runs: a write in repair mode would fail with EPERM
                 tree.resume();
             } else {
                 tree.kill();
+                tcpLocks.vanish();
             }
             long frozenNanos = System.nanoTime() - t0;
             long lazyPages = 0;
@@ -223,7 +237,8 @@ public final class Dumper {
     /** Reads one frozen process of the tree; its pages go to pages-{@code pagesId}.img. */
     private static One dumpOne(Options o, FrozenTree.Member m, int pagesId, XsaveLayout layout, PageCollector pages,
             ImageDir images, FrozenSteps.Clock clock, int firstFileId, List<FdTableReader.Owner> earlier,
-            Set<String> carriedAlready, PipeEnds pipes, CarriedFiles.Prefetched prefetched) throws IOException {
+            Set<String> carriedAlready, PipeEnds pipes, CarriedFiles.Prefetched prefetched, TcpLocks tcpLocks)
+            throws IOException {
         int pid = m.pid();
         List<ThreadState> threads = new ArrayList<>();
         for (FrozenProcess.Stopped t : m.process().threads()) {
@@ -243,7 +258,7 @@ public final class Dumper {
             for (int i = 0; i < threads.size(); i++) {
                 threads.set(i, inj.askThread(threads.get(i)));
             }
-            sockets = new SocketReader(pid, inj, pipes.dumped());
+            sockets = new SocketReader(pid, inj, pipes.dumped(), tcpLocks);
             // sockets' options by injection
             fds = FdTableReader.read(FdTableReader.Source.of(pid, pipes), pid, firstFileId, earlier, sockets);
         }

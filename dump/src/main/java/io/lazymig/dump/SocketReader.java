@@ -28,17 +28,23 @@ final class SocketReader {
     private final int pid;
     private final Injections inj;
     private final Set<Integer> tree;
+    private final TcpLocks tcpLocks;
     private InetSockets inet;
     private UnixSockets unix;
     private boolean netnsChecked;
     private int closedConnections;
     private int waitingConnections;
 
-    /** {@code tree}: the pids being dumped (a unix socket's peer held by one of them is in the checkpoint). */
-    SocketReader(int pid, Injections inj, Set<Integer> tree) {
+    /**
+     * {@code tree}: the pids being dumped (a unix socket's peer held by one of them is in the
+     * checkpoint); {@code tcpLocks}: dump --tcp-established carries established connections alive,
+     * locked there (null: closed).
+     */
+    SocketReader(int pid, Injections inj, Set<Integer> tree, TcpLocks tcpLocks) {
         this.pid = pid;
         this.tree = Set.copyOf(tree);
         this.inj = inj;
+        this.tcpLocks = tcpLocks;
     }
 
     static boolean isSocket(String target) {
@@ -62,10 +68,16 @@ final class SocketReader {
         Sockets.Inet s = inet().find(ino);
         if (s != null) {
             InetSocket sk = InetSockets.read(id, fd, s, flags, inj);
-            if (sk.isConnectedStream()) {
+            if (sk.isConnectedStream() && tcpLocks != null && sk.state() == InetSocket.TCP_ESTABLISHED) {
+                String what = "process " + pid + " fd " + fd + " (" + sk.describe() + ")";
+                sk = sk.withStream(TcpStreamReader.read(tcpLocks.lock(pid, fd, what), what));
+                log.info("dump: {}: carried alive (held in repair mode while frozen): {}", what,
+                        sk.stream().describeQueues());
+            } else if (sk.isConnectedStream()) {
                 closedConnections++;
-                log.info("dump: process {} fd {}: {} will be restored closed (the application sees the connection fail)",
-                        pid, fd, sk.describe());
+                log.info("dump: process {} fd {}: {} will be restored closed (the application sees the connection fail){}",
+                        pid, fd, sk.describe(), tcpLocks == null ? "" : ": --tcp-established carries ESTABLISHED "
+                        + "connections only, this one is in TCP state " + sk.state());
             }
             int waiting = InetSockets.waiting(s);
             if (waiting > 0) {

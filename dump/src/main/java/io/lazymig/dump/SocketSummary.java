@@ -13,16 +13,29 @@ public final class SocketSummary {
     public static int closedConnections(Checkpoint cp) {
         int n = 0;
         for (FileObject f : cp.files()) {
-            if (f instanceof InetSocket s && s.isConnectedStream()) {
+            if (f instanceof InetSocket s && s.isConnectedStream() && !s.isCarriedAlive()) {
                 n++;
             }
         }
         return n;
     }
 
-    /** ", 2 TCP connection(s) closed" for the summary line, or "" when there is none. */
+    /** The established TCP connections of {@code cp} carried alive (dump --tcp-established). */
+    public static int carriedConnections(Checkpoint cp) {
+        int n = 0;
+        for (FileObject f : cp.files()) {
+            if (f instanceof InetSocket s && s.isCarriedAlive()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** ", 2 TCP connection(s) closed" (and ", 1 carried alive") for the summary line, or "" when there is none. */
     public static String of(Checkpoint cp) {
         int n = closedConnections(cp);
-        return n == 0 ? "" : ", " + n + " TCP connection(s) closed (restored closed: the application sees them fail)";
+        int alive = carriedConnections(cp);
+        return (n == 0 ? "" : ", " + n + " TCP connection(s) closed (restored closed: the application sees them fail)")
+                + (alive == 0 ? "" : ", " + alive + " TCP connection(s) carried alive (--tcp-established)");
     }
 }

@@ -113,6 +113,12 @@ final class CheckpointCodec {
             }
         }
         d.writeSkQueues(packets);
+        for (FileObject f : c.files()) {
+            if (f instanceof InetSocket s && s.isCarriedAlive()) {
+                d.writeTcpStream((int) s.ino(), new ImageDir.TcpStreamImage(TcpStreamCodec.encode(s.stream(), s.nodelay()),
+                        s.stream().inq(), s.stream().outq()));
+            }
+        }
     }
 
     /**
@@ -349,6 +355,15 @@ final class CheckpointCodec {
             if (f.getValue() instanceof Memfd m) { // its inode_id, as decoded, becomes the object's shmid
                 f.setValue(at(memfdName, () -> new Memfd(m.id(), m.flags(), m.pos(),
                         shmidOf(memfds, m.shmid(), "file id " + m.id()))));
+            }
+        }
+        for (FileObject f : new ArrayList<>(files.values())) {
+            if (f instanceof InetSocket s && s.isTcp() && s.state() == InetSocket.TCP_ESTABLISHED) {
+                ImageDir.TcpStreamImage t = d.readTcpStream((int) s.ino());
+                if (t != null) {
+                    String name = ImageType.TCP_STREAM.fileName((int) s.ino());
+                    files.put(s.id(), at(name, () -> s.withStream(TcpStreamCodec.decode(t.entry(), t.inq(), t.outq()))));
+                }
             }
         }
         SocketChecks.check(filesName, queuesName, files.values());

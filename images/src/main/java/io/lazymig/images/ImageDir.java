@@ -16,6 +16,7 @@ import io.lazymig.images.proto.pagemap_head;
 import io.lazymig.images.proto.pstree_entry;
 import io.lazymig.images.proto.sk_packet_entry;
 import io.lazymig.images.proto.task_kobj_ids_entry;
+import io.lazymig.images.proto.tcp_stream_entry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -199,6 +200,36 @@ public final class ImageDir {
                 writer.write(sk_packet_entry.newBuilder().setIdFor(p.socketId()).setLength(p.data().length).build());
                 writer.writeBlob(p.data());
             }
+            writer.commit();
+        }
+    }
+
+    /** tcp-stream-INO.img: its entry and the bytes of the receive and send queues after it. */
+    public record TcpStreamImage(tcp_stream_entry entry, byte[] inq, byte[] outq) {
+    }
+
+    /** The stream of the socket with inode {@code ino}; null when it has no tcp-stream image. */
+    public TcpStreamImage readTcpStream(int ino) throws ImageException {
+        if (!exists(ImageType.TCP_STREAM, ino)) {
+            return null;
+        }
+        try (ImageReader reader = ImageReader.open(file(ImageType.TCP_STREAM, ino), ImageType.TCP_STREAM)) {
+            tcp_stream_entry e = reader.next(tcp_stream_entry.parser());
+            byte[] inq = reader.nextRaw(Integer.toUnsignedLong(e.getInqLen()), "the receive queue");
+            byte[] outq = reader.nextRaw(Integer.toUnsignedLong(e.getOutqLen()), "the send queue");
+            if (!reader.atEnd()) {
+                throw new ImageException(reader.name() + ": bytes after the send queue");
+            }
+            return new TcpStreamImage(e, inq, outq);
+        }
+    }
+
+    /** Writes tcp-stream-INO.img (INO in hex, as CRIU names it). */
+    public void writeTcpStream(int ino, TcpStreamImage image) throws IOException {
+        try (ImageWriter writer = ImageWriter.create(file(ImageType.TCP_STREAM, ino), ImageType.TCP_STREAM)) {
+            writer.write(image.entry());
+            writer.writeBlob(image.inq());
+            writer.writeBlob(image.outq());
             writer.commit();
         }
     }

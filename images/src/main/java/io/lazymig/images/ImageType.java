@@ -25,6 +25,8 @@ public enum ImageType {
     FIFO_DATA("fifo-data.img", Magic.FIFO_DATA, true),
     /** The data queued on sockets: sk_packet_entry, each followed by its raw bytes. */
     SK_QUEUES("sk-queues.img", Magic.SK_QUEUES, true),
+    /** One per established TCP connection carried alive, named by the socket's inode in hex: a tcp_stream_entry, then the bytes of its receive and send queues. */
+    TCP_STREAM("tcp-stream-%x.img", Magic.TCP_STREAM, true),
     /** lazymig's own: the small files that travel with the images ({@link CarriedFile}); absent when none. */
     CARRIED_FILES("carried-files.img", Magic.CARRIED_FILES, true),
     /** lazymig's own: the flock locks the processes hold ({@link FileLock}); absent when none. */
@@ -56,11 +58,14 @@ public enum ImageType {
 
     /** Whether the file name carries an id (pid, tid, files_id or pages_id). */
     public boolean isPerId() {
-        return pattern.contains("%s");
+        return pattern.contains("%s") || pattern.contains("%x");
     }
 
-    /** The file name; {@code id} is an unsigned 32-bit value and ignored for global images. */
+    /** The file name; {@code id} is an unsigned 32-bit value (in hex for tcp-stream) and ignored for global images. */
     public String fileName(int id) {
+        if (pattern.contains("%x")) {
+            return pattern.replace("%x", Integer.toHexString(id));
+        }
         return isPerId() ? String.format(pattern, Integer.toUnsignedString(id)) : pattern;
     }
 }

@@ -7,11 +7,12 @@ import java.util.Arrays;
  * UDP uses TCP_CLOSE and TCP_ESTABLISHED), local and remote address and port, backlog (a listener),
  * open flags (O_NONBLOCK), options, IPV6_V6ONLY, TCP_NODELAY and IP_FREEBIND. Addresses are 4 or 16
  * bytes, all zero for the wildcard. Restore binds it to the same port; an established TCP
- * connection is restored closed (see {@link #isConnectedStream()}).
+ * connection is restored closed (see {@link #isConnectedStream()}), or alive when it was dumped with
+ * --tcp-established: then {@code stream} holds its state and queues (tcp-stream-INO.img), else null.
  */
 public record InetSocket(int id, long ino, int family, int type, int protocol, int state, byte[] src, int srcPort,
         byte[] dst, int dstPort, int backlog, int flags, SocketOptions opts, boolean v6only, boolean nodelay,
-        boolean freebind) implements FileObject {
+        boolean freebind, TcpStream stream) implements FileObject {
     /** Linux's AF_INET and AF_INET6 (the image stores them as numbers, as CRIU does). */
     public static final int AF_INET = 2;
     public static final int AF_INET6 = 10;
@@ -47,8 +48,20 @@ public record InetSocket(int id, long ino, int family, int type, int protocol, i
         if (backlog < 0) {
             throw new IllegalArgumentException("inet socket " + id + ": negative backlog " + backlog);
         }
+        if (stream != null && (protocol != IPPROTO_TCP || state != TCP_ESTABLISHED)) {
+            throw new IllegalArgumentException("inet socket " + id + ": a tcp stream for a socket in state " + state
+                    + " (only an established TCP connection carries one)");
+        }
         src = src.clone();
         dst = dst.clone();
+    }
+
+    /** A socket without a carried stream. */
+    public InetSocket(int id, long ino, int family, int type, int protocol, int state, byte[] src, int srcPort,
+            byte[] dst, int dstPort, int backlog, int flags, SocketOptions opts, boolean v6only, boolean nodelay,
+            boolean freebind) {
+        this(id, ino, family, type, protocol, state, src, srcPort, dst, dstPort, backlog, flags, opts, v6only, nodelay,
+                freebind, null);
     }
 
     @Override
@@ -91,7 +104,18 @@ public record InetSocket(int id, long ino, int family, int type, int protocol, i
     /** The same socket bound to {@code newSrc} instead (an --ip-map). */
     public InetSocket withSrc(byte[] newSrc) {
         return new InetSocket(id, ino, family, type, protocol, state, newSrc, srcPort, dst, dstPort, backlog, flags, opts,
-                v6only, nodelay, freebind);
+                v6only, nodelay, freebind, stream);
+    }
+
+    /** The same connection carrying {@code s} (its state and queues, dumped with --tcp-established). */
+    public InetSocket withStream(TcpStream s) {
+        return new InetSocket(id, ino, family, type, protocol, state, src, srcPort, dst, dstPort, backlog, flags, opts,
+                v6only, nodelay, freebind, s);
+    }
+
+    /** An established connection dumped with --tcp-established: restore can carry it on alive. */
+    public boolean isCarriedAlive() {
+        return stream != null;
     }
 
     @Override
@@ -152,7 +176,8 @@ public record InetSocket(int id, long ino, int family, int type, int protocol, i
         return o instanceof InetSocket s && id == s.id && ino == s.ino && family == s.family && type == s.type
                 && protocol == s.protocol && state == s.state && Arrays.equals(src, s.src) && srcPort == s.srcPort
                 && Arrays.equals(dst, s.dst) && dstPort == s.dstPort && backlog == s.backlog && flags == s.flags
-                && opts.equals(s.opts) && v6only == s.v6only && nodelay == s.nodelay && freebind == s.freebind;
+                && opts.equals(s.opts) && v6only == s.v6only && nodelay == s.nodelay && freebind == s.freebind
+                && java.util.Objects.equals(stream, s.stream);
     }
 
     @Override

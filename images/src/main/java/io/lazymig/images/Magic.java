@@ -26,6 +26,7 @@ public final class Magic {
     public static final int FIFO_DATA = 0x59333054;
     public static final int SK_QUEUES = 0x56264026;
     public static final int MEMFD_INODE = 0x48453499;
+    public static final int TCP_STREAM = 0x51465506;
     /** lazymig's own carried-files.img (not a CRIU image; CRIU ignores the file). */
     public static final int CARRIED_FILES = 0x4c4d4346;
     /** lazymig's own flocks.img (not CRIU's file-lock.img; CRIU ignores the file). */
@@ -53,6 +54,7 @@ public final class Magic {
             case FIFO_DATA -> "FIFO_DATA";
             case SK_QUEUES -> "SK_QUEUES";
             case MEMFD_INODE -> "MEMFD_INODE";
+            case TCP_STREAM -> "TCP_STREAM";
             case CARRIED_FILES -> "CARRIED_FILES";
             case FLOCKS -> "FLOCKS";
             default -> null;

@@ -55,6 +55,24 @@ class E2ECasesIT {
         run("churn");
     }
 
+    /**
+     * dump and restore --tcp-established with a floating address: a client in a third namespace
+     * (lm-cli) keeps its one connection while the server moves from B to A with the address; every
+     * record once and in order both ways.
+     */
+    @Test
+    @Timeout(LIMIT)
+    void tcpConnectionCarriedAliveWithItsFloatingAddress() throws Exception {
+        run("tcp-established");
+    }
+
+    /** The same with migrate --tcp-established and the agent. */
+    @Test
+    @Timeout(LIMIT)
+    void tcpConnectionCarriedAliveByMigrate() throws Exception {
+        run("migrate-tcp-established");
+    }
+
     @Test
     @Timeout(LIMIT)
     void dumpLazyPagesServesTheFrozenSource() throws Exception {

@@ -8,19 +8,20 @@ import java.util.Set;
 
 /** The opener of every file kind; the socket ones take the restore's --ip-map and the file table. */
 final class FileOpeners {
-    private static final FileOpeners DEFAULT = new FileOpeners(IpMap.NONE, List.of(), null, null);
+    private static final FileOpeners DEFAULT = new FileOpeners(IpMap.NONE, false, List.of(), null, null);
 
     private final List<FileOpener<?>> openers;
 
     /**
      * The openers of one process's restore: {@code files} is the checkpoint's file table (pairs are
      * made from it), {@code here} the file ids the process's fds hold (null: all of them),
-     * {@code shmems} the tree's shared memory objects (null: none), which its memfds reopen.
+     * {@code shmems} the tree's shared memory objects (null: none), which its memfds reopen;
+     * established TCP connections come back alive when {@code tcpEstablished}, else closed.
      */
-    FileOpeners(IpMap ipMap, List<FileObject> files, Set<Integer> here, ShmemObjects shmems) {
+    FileOpeners(IpMap ipMap, boolean tcpEstablished, List<FileObject> files, Set<Integer> here, ShmemObjects shmems) {
         openers = List.of(new MemfdOpener(shmems), new RegularFileOpener(), new DevNullOpener(), new TerminalOpener(), new PipeOpener(),
                 new FifoOpener(), new CharDeviceOpener(), new EventfdOpener(), new TimerfdOpener(), new SignalfdOpener(),
-                new InotifyOpener(), new EpollOpener(), new InetSocketOpener(ipMap), new UnixSockOpener(files, here),
+                new InotifyOpener(), new EpollOpener(), new InetSocketOpener(ipMap, tcpEstablished), new UnixSockOpener(files, here),
                 new NetlinkSocketOpener());
     }
 

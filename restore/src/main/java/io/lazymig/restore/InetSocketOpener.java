@@ -8,6 +8,8 @@ import io.lazymig.jni.Syscalls;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A TCP or UDP socket, rebuilt by injected syscalls: socket (non-blocking as it was), its options,
@@ -17,10 +19,14 @@ import java.nio.ByteOrder;
  * ENOTCONN, a write with EPIPE, and poll reports POLLHUP; its fd number and options are kept.
  */
 final class InetSocketOpener implements FileOpener<InetSocket> {
-    private final IpMap ipMap;
+    private static final Logger log = LoggerFactory.getLogger("lazymig.restore");
 
-    InetSocketOpener(IpMap ipMap) {
+    private final IpMap ipMap;
+    private final boolean tcpEstablished;
+
+    InetSocketOpener(IpMap ipMap, boolean tcpEstablished) {
         this.ipMap = ipMap;
+        this.tcpEstablished = tcpEstablished;
     }
 
     @Override
@@ -31,6 +37,17 @@ final class InetSocketOpener implements FileOpener<InetSocket> {
     @Override
     public long open(Injector in, InetSocket s, int fd, ParkedStdio stdio) throws IOException {
         String what = "fd " + fd + " (" + s.describe() + ")";
+        if (s.isCarriedAlive() && tcpEstablished) {
+            if (ipMap.maps(s.src())) {
+                log.warn("restore: {}: --ip-map does not apply to a connection restored alive: its peer knows it by {}, "
+                        + "so that address stays", what, InetSocket.addressText(s.src()));
+            }
+            return TcpConnectionOpener.open(in, s, s.src(), what);
+        }
+        if (s.isCarriedAlive()) {
+            log.info("restore: {}: dumped with --tcp-established, restored closed (restore without --tcp-established)",
+                    what);
+        }
         int family = s.family() == InetSocket.AF_INET ? Sockets.AF_INET : Sockets.AF_INET6;
         int type = (s.isTcp() ? Sockets.SOCK_STREAM : Sockets.SOCK_DGRAM)
                 | ((s.flags() & FileDescriptor.O_NONBLOCK) != 0 ? Sockets.SOCK_NONBLOCK : 0);
@@ -88,7 +105,7 @@ final class InetSocketOpener implements FileOpener<InetSocket> {
         throw new RestoreException("cannot bind " + what + " to " + a + " port " + s.srcPort() + ": " + Errno.name(errno));
     }
 
-    private static int addrLen(int family) {
+    static int addrLen(int family) {
         return family == Sockets.AF_INET ? Sockets.SIZEOF_SOCKADDR_IN : Sockets.SIZEOF_SOCKADDR_IN6;
     }
 

@@ -30,10 +30,15 @@ public final class Restorer {
 
     /** What to restore and how. */
     public record Options(Path dir, boolean lazy, Path address, boolean anyPid, Path stub, Guardian guardian,
-            List<InheritFd> inherit, IpMap ipMap) {
+            List<InheritFd> inherit, IpMap ipMap, boolean tcpEstablished) {
         public Options {
             inherit = List.copyOf(inherit);
             ipMap = ipMap == null ? IpMap.NONE : ipMap;
+        }
+
+        public Options(Path dir, boolean lazy, Path address, boolean anyPid, Path stub, Guardian guardian,
+                List<InheritFd> inherit, IpMap ipMap) {
+            this(dir, lazy, address, anyPid, stub, guardian, inherit, ipMap, false);
         }
 
         public Options(Path dir, boolean lazy, Path address, boolean anyPid, Path stub, Guardian guardian) {
@@ -46,12 +51,17 @@ public final class Restorer {
 
         /** These options with what the external resources become (--inherit-fd). */
         public Options withInherit(List<InheritFd> list) {
-            return new Options(dir, lazy, address, anyPid, stub, guardian, list, ipMap);
+            return new Options(dir, lazy, address, anyPid, stub, guardian, list, ipMap, tcpEstablished);
         }
 
         /** The same, binding sockets through {@code map}. */
         public Options withIpMap(IpMap map) {
-            return new Options(dir, lazy, address, anyPid, stub, guardian, inherit, map);
+            return new Options(dir, lazy, address, anyPid, stub, guardian, inherit, map, tcpEstablished);
+        }
+
+        /** The same, restoring the connections dumped with --tcp-established alive (else closed). */
+        public Options withTcpEstablished(boolean on) {
+            return new Options(dir, lazy, address, anyPid, stub, guardian, inherit, ipMap, on);
         }
     }
 
