@@ -1366,16 +1366,12 @@ case_migrate_redis_load() {
 
 # nginx (nginx-light; NGINX=): a master and 2 workers (user nobody) serving WORKLOADS on B's address:
 # epolls, eventfds, socketpairs between master and workers, and a MAP_SHARED anonymous zone (its
-# accept mutex and counters). Today migrate refuses it before any freeze, naming that zone: shared
-# anonymous memory is not migrated yet (README, "Not yet"). The case checks that refusal and that
-# nginx on B is untouched and serves on. Once shared memory lands, NGINX_EXPECT=migrated (to become
-# the default) checks the migration instead: the master and its workers on A with their pids,
-# serving the same file byte for byte at A's address.
+# accept mutex and counters, shared by the three). Migrated with --ip-map: the master and its
+# workers on A with their pids, serving the same file byte for byte at A's address.
 NGINX=${NGINX:-/usr/sbin/nginx}
 NGINX_PORT=${NGINX_PORT:-18750}
-NGINX_EXPECT=${NGINX_EXPECT:-refused}
 case_migrate_nginx() {
-    local rc msg workers conf h
+    local rc workers conf h
     conf=$(printf '%s\n' 'daemon off;' 'master_process on;' 'worker_processes 2;' "pid $HD/$C/nginx.pid;" \
         "error_log $HD/$C/nginx-error.log;" 'events { worker_connections 64; }' \
         "http { access_log off; client_body_temp_path $HD/$C/nginx-tmp; proxy_temp_path $HD/$C/nginx-tmp;" \
@@ -1398,31 +1394,16 @@ case_migrate_nginx() {
     spawn "$E2E_SRC" "$HD/$C" migrate "$cmd" >/dev/null || fail "cannot start migrate"
     rc=$(wait_rc "$E2E_SRC" $HD/$C/migrate.rc ${E2E_FINISH_TIMEOUT:-300}) || fail "migrate did not end"
     on "$E2E_SRC" "cat $HD/$C/migrate.log"
-    if [ "$NGINX_EXPECT" = refused ]; then
-        [ "$rc" = 1 ] || fail "migrate exited $rc on nginx, not 1 (refused): has shared memory landed? run with NGINX_EXPECT=migrated"
-        msg=$(on "$E2E_SRC" "grep -m1 'shared anonymous memory' $HD/$C/migrate.log") \
-            || fail "migrate's refusal does not name the shared anonymous memory: $(on "$E2E_SRC" "tail -n3 $HD/$C/migrate.log")"
-        echo "$msg" | grep -q "not supported yet" || fail "the refusal does not say it is not supported yet: $msg"
-        on "$E2E_SRC" "grep -q freezing $HD/$C/migrate.log" && fail "migrate froze nginx before refusing it"
-        for h in $PID $workers; do
-            on "$E2E_SRC" "grep -q '^TracerPid:[[:space:]]*0\$' /proc/$h/status && ! grep -q '^State:.*[TtZ]' /proc/$h/status" \
-                || fail "nginx process $h on B is gone, traced or stopped after the refusal"
-        done
-        [ "$(on "$E2E_SRC" "pgrep -P $PID | sort -n | tr '\\n' ' '")" = "$workers" ] || fail "nginx's workers changed after the refusal"
-        nginx_serves "$SRC_ADDR" || fail "nginx on B does not serve after the refusal"
-        on "$E2E_DST" "[ -z \"\$(pgrep -x nginx)\" ]" || fail "an nginx process runs on A"
-        note "refused before any freeze, nginx untouched on B and serving: ${msg#*lazymig migrate: }"
-    else
-        [ "$rc" = 0 ] || fail "migrate exited $rc: $(on "$E2E_SRC" "tail -n3 $HD/$C/migrate.log")"
-        on "$E2E_DST" "echo $PID $workers >> $HD/pids"
-        [ "$(on "$E2E_DST" "base64 -w0 /proc/$PID/cmdline 2>/dev/null")" = "$CMDLINE" ] \
-            || fail "no nginx master $PID on A with the command line it had on B"
-        [ "$(on "$E2E_DST" "pgrep -P $PID | sort -n | tr '\\n' ' '")" = "$workers" ] || fail "nginx's workers on A are not $workers"
-        nginx_serves "$DST_ADDR" || fail "nginx on A does not serve checksum-loop-static byte for byte at $DST_ADDR:$NGINX_PORT"
-        note "nginx master $PID and workers $workers on A serve byte for byte at $DST_ADDR:$NGINX_PORT"
-        on "$E2E_DST" "kill -9 $PID $workers"
-    fi
-    on "$E2E_SRC" "kill -9 $PID $workers 2>/dev/null"
+    [ "$rc" = 0 ] || fail "migrate exited $rc: $(on "$E2E_SRC" "tail -n3 $HD/$C/migrate.log")"
+    on "$E2E_DST" "echo $PID $workers >> $HD/pids"
+    [ "$(on "$E2E_DST" "base64 -w0 /proc/$PID/cmdline 2>/dev/null")" = "$CMDLINE" ] \
+        || fail "no nginx master $PID on A with the command line it had on B"
+    [ "$(on "$E2E_DST" "pgrep -P $PID | sort -n | tr '\\n' ' '")" = "$workers" ] || fail "nginx's workers on A are not $workers"
+    nginx_serves "$DST_ADDR" || fail "nginx on A does not serve checksum-loop-static byte for byte at $DST_ADDR:$NGINX_PORT"
+    nginx_serves "$DST_ADDR" || fail "nginx on A served once, not twice"
+    note "nginx master $PID and workers $workers on A serve byte for byte at $DST_ADDR:$NGINX_PORT"
+    on "$E2E_DST" "kill -9 $PID $workers"
+    on "$E2E_SRC" "kill -9 $PID $workers 2>/dev/null; true"
 }
 
 # nginx_serves ADDR: GET checksum-loop-static from B's host at ADDR:NGINX_PORT, byte for byte.

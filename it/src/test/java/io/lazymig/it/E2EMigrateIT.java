@@ -169,13 +169,12 @@ class E2EMigrateIT {
     }
 
     /**
-     * nginx, a master and 2 workers with a MAP_SHARED anonymous zone: refused before any freeze,
-     * naming that zone, until shared memory is migrated; nginx on B untouched and serving
-     * (NGINX_EXPECT=migrated in e2e.sh checks the migration once it is).
+     * nginx, a master and 2 workers sharing a MAP_SHARED anonymous zone, with socketpairs between
+     * them: on A with their pids, serving a file byte for byte at A's address.
      */
     @Test
     @Timeout(E2ECasesIT.LIMIT)
-    void nginxRefusedForItsSharedMemoryAndLeftServing() throws Exception {
+    void nginxMasterAndWorkersServeOnA() throws Exception {
         run("migrate-nginx");
     }
 
