@@ -3,15 +3,10 @@ package io.lazymig.images;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -36,53 +31,9 @@ class CritCompatTest {
 
     /** crit's --pretty output with all whitespace squeezed to single spaces. */
     private String decode(String image) throws Exception {
-        return SPACES.matcher(crit("decode", "-i", dir.resolve(image).toString(), "--pretty")).replaceAll(" ");
+        return SPACES.matcher(Crit.run(dir, "decode", "-i", dir.resolve(image).toString(), "--pretty")).replaceAll(" ");
     }
 
-    private String crit(String... args) throws Exception {
-        List<String> command = new ArrayList<>();
-        command.add("crit");
-        command.addAll(List.of(args));
-        Run run = run(command);
-        assertEquals(0, run.exitCode, "crit " + String.join(" ", args) + " failed:\n" + run.output);
-        return run.output;
-    }
-
-    /** What a finished command printed (stdout and stderr) and its exit code. */
-    private record Run(int exitCode, String output) {
-    }
-
-    /**
-     * Runs {@code command} in the images directory with its output in a file (never a pipe this
-     * thread could block on), waits at most 60 s for it, and kills it on the way out.
-     */
-    private Run run(List<String> command) throws Exception {
-        Path out = Files.createTempFile("lazymig-crit-", ".out");
-        try {
-            Process process;
-            try {
-                process = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true)
-                        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                        .redirectOutput(out.toFile()).start();
-            } catch (IOException e) {
-                fail("crit is not installed: run `apt-get install -y criu` (Debian's criu package ships /usr/bin/crit): " + e);
-                throw e;
-            }
-            try {
-                if (!process.waitFor(60, TimeUnit.SECONDS)) {
-                    fail(String.join(" ", command) + " did not finish within 60 s");
-                }
-            } finally {
-                process.destroyForcibly();
-                if (!process.waitFor(10, TimeUnit.SECONDS)) {
-                    fail(String.join(" ", command) + " (pid " + process.pid() + ") survived SIGKILL for 10 s");
-                }
-            }
-            return new Run(process.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
-        } finally {
-            Files.deleteIfExists(out);
-        }
-    }
 
     @Test
     void inventory() throws Exception {
@@ -193,21 +144,21 @@ class CritCompatTest {
 
     @Test
     void pagesImageIsRawSoCritRefusesIt() throws Exception {
-        Run run = run(List.of("crit", "decode", "-i", dir.resolve("pages-1.img").toString()));
-        assertThat(run.output, containsString("Unknown magic"));
+        Crit.Result run = Crit.exec(dir, "decode", "-i", dir.resolve("pages-1.img").toString());
+        assertThat(run.output(), containsString("Unknown magic"));
         assertEquals(Files.size(dir.resolve("pages-1.img")), 13L * 4096);
     }
 
     @Test
     void exploreTheDirectory() throws Exception {
-        String ps = crit("x", dir.toString(), "ps");
+        String ps = Crit.run(dir, "x", dir.toString(), "ps");
         assertThat(ps, containsString("4242"));
         assertThat(ps, containsString("sample"));
-        String mems = crit("x", dir.toString(), "mems");
+        String mems = Crit.run(dir, "x", dir.toString(), "mems");
         assertThat(mems, containsString("exe                                     /usr/bin/sample"));
         assertThat(mems, containsString("7ffff7fc6000-7ffff7fc8000           r-x [vdso]"));
         assertThat(mems, containsString("/usr/lib/x86_64-linux-gnu/libc.so.6"));
-        String fds = crit("x", dir.toString(), "fds");
+        String fds = Crit.run(dir, "x", dir.toString(), "fds");
         assertThat(fds, containsString("3: /tmp/sample.log"));
         assertThat(fds, containsString("cwd: /tmp"));
     }

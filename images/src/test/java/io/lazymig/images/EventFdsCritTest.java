@@ -2,15 +2,8 @@ package io.lazymig.images;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.File;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -30,7 +23,7 @@ class EventFdsCritTest {
         Checkpoint c = EventFdCodecsTest.checkpoint();
         Samples.writePages(dir, c.pagemap());
         c.write(dir);
-        String files = crit("decode", "-i", dir.resolve("files.img").toString()).replaceAll("\\s+", "");
+        String files = Crit.run(Path.of("/"), "decode", "-i", dir.resolve("files.img").toString()).replaceAll("\\s+", "");
         assertThat(files, containsString("\"type\":\"EVENTFD\",\"id\":4,\"efd\":{\"id\":4,\"flags\":2050,"));
         assertThat(files, containsString("\"counter\":18446744073709551614}"));
         assertThat(files, containsString("\"type\":\"TIMERFD\",\"id\":5,\"tfd\":{\"id\":5,\"flags\":2,"));
@@ -47,38 +40,9 @@ class EventFdsCritTest {
         assertThat(files, containsString("\"tfd\":[{\"id\":8,\"tfd\":3,\"events\":2147483649,"
                 + "\"data\":1234605616436508552},{\"id\":8,\"tfd\":4,\"events\":1073741825,\"data\":7}"));
         assertThat(files, containsString("\"name\":\"/dev/urandom\",\"mode\":8630"));
-        String fdinfo = crit("decode", "-i", dir.resolve("fdinfo-2.img").toString()).replaceAll("\\s+", "");
+        String fdinfo = Crit.run(Path.of("/"), "decode", "-i", dir.resolve("fdinfo-2.img").toString()).replaceAll("\\s+", "");
         assertThat(fdinfo, containsString("{\"id\":8,\"flags\":1,\"type\":\"EVENTPOLL\",\"fd\":8}"));
         assertThat(fdinfo, containsString("{\"id\":7,\"flags\":1,\"type\":\"INOTIFY\",\"fd\":7}"));
     }
 
-    private String crit(String... args) throws Exception {
-        Path out = Files.createTempFile("lazymig-crit-", ".out");
-        try {
-            String[] command = new String[args.length + 1];
-            command[0] = "crit";
-            System.arraycopy(args, 0, command, 1, args.length);
-            Process p;
-            try {
-                p = new ProcessBuilder(command).redirectErrorStream(true).redirectInput(
-                        ProcessBuilder.Redirect.from(new File("/dev/null"))).redirectOutput(out.toFile()).start();
-            } catch (IOException e) {
-                fail("crit is not installed: run `apt-get install -y criu` (Debian's criu package ships /usr/bin/crit): " + e);
-                throw e;
-            }
-            try {
-                if (!p.waitFor(60, TimeUnit.SECONDS)) {
-                    fail("crit did not finish within 60 s");
-                }
-            } finally {
-                p.destroyForcibly();
-                p.waitFor(10, TimeUnit.SECONDS);
-            }
-            String output = Files.readString(out, StandardCharsets.UTF_8);
-            assertEquals(0, p.exitValue(), "crit " + String.join(" ", args) + ":\n" + output);
-            return output;
-        } finally {
-            Files.deleteIfExists(out);
-        }
-    }
 }

@@ -114,37 +114,18 @@ class ShmemImagesTest {
     @Test
     void critDecodesThem() throws Exception {
         written();
-        String memfd = crit("memfd.img");
+        String memfd = Crit.decode(dir, "memfd.img");
         assertThat(memfd, containsString("\"magic\": \"MEMFD_INODE\""));
         assertThat(memfd, containsString("\"name\": \"app-cache\""));
         assertThat(memfd, containsString("F_SEAL_SEAL"));
-        assertThat(crit("pagemap-shmem-501.img"), containsString("\"pages_id\": 3"));
-        String mm = crit("mm-" + Samples.PID + ".img");
+        assertThat(Crit.decode(dir, "pagemap-shmem-501.img"), containsString("\"pages_id\": 3"));
+        String mm = Crit.decode(dir, "mm-" + Samples.PID + ".img");
         assertThat(mm, containsString("VMA_ANON_SHARED"));
         // Debian's crit 3.17 has no name for VMA_AREA_MEMFD (1 << 14) and prints the bit
         assertThat(mm, containsString("\"status\": \"VMA_AREA_REGULAR | VMA_FILE_SHARED | 0x4000\""));
-        assertThat(crit("files.img"), containsString("\"type\": \"MEMFD\""));
+        assertThat(Crit.decode(dir, "files.img"), containsString("\"type\": \"MEMFD\""));
     }
 
-    private String crit(String image) throws Exception {
-        Path out = Files.createTempFile("lazymig-crit-", ".out");
-        try {
-            Process p = new ProcessBuilder("crit", "decode", "-i", dir.resolve(image).toString(), "--pretty")
-                    .redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                    .redirectOutput(out.toFile()).start();
-            try {
-                assertTrue(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "crit decode " + image + " within 60 s");
-            } finally {
-                p.destroyForcibly();
-                p.waitFor();
-            }
-            String text = Files.readString(out);
-            assertEquals(0, p.exitValue(), "crit decode " + image + ":\n" + text);
-            return text;
-        } finally {
-            Files.deleteIfExists(out);
-        }
-    }
 
     @Test
     void aMemfdKeepsItsExactSizeAndMayBeEmpty() throws Exception {

@@ -7,18 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import io.lazymig.images.proto.tcp_stream_entry;
-import java.io.File;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -129,44 +125,15 @@ class TcpStreamCodecTest {
         Checkpoint c = checkpoint();
         Samples.writePages(dir, c.pagemap());
         c.write(dir);
-        String s = crit("decode", "-i", dir.resolve("tcp-stream-1a2b3c.img").toString()).replaceAll("\\s+", "");
+        String s = Crit.run(Path.of("/"), "decode", "-i", dir.resolve("tcp-stream-1a2b3c.img").toString()).replaceAll("\\s+", "");
         assertThat(s, containsString("\"magic\":\"TCP_STREAM\""));
         assertThat(s, containsString("\"inq_len\":24,\"inq_seq\":4275878552,\"outq_len\":25,\"outq_seq\":305419896"));
         assertThat(s, containsString("\"mss_clamp\":1448"));
         assertThat(s, containsString("\"unsq_len\":8"));
         assertThat(s, containsString("\"rcv_wnd\":64256"));
-        String files = crit("decode", "-i", dir.resolve("files.img").toString()).replaceAll("\\s+", "");
+        String files = Crit.run(Path.of("/"), "decode", "-i", dir.resolve("files.img").toString()).replaceAll("\\s+", "");
         assertThat(files, containsString("\"type\":\"INETSK\",\"id\":5"));
         assertThat(files, containsString("\"state\":1,"));
     }
 
-    private String crit(String... args) throws Exception {
-        Path out = Files.createTempFile("lazymig-crit-", ".out");
-        try {
-            String[] command = new String[args.length + 1];
-            command[0] = "crit";
-            System.arraycopy(args, 0, command, 1, args.length);
-            Process p;
-            try {
-                p = new ProcessBuilder(command).redirectErrorStream(true).redirectInput(
-                        ProcessBuilder.Redirect.from(new File("/dev/null"))).redirectOutput(out.toFile()).start();
-            } catch (IOException e) {
-                fail("crit is not installed: run `apt-get install -y criu` (Debian's criu package ships /usr/bin/crit): " + e);
-                throw e;
-            }
-            try {
-                if (!p.waitFor(60, TimeUnit.SECONDS)) {
-                    fail("crit did not finish within 60 s");
-                }
-            } finally {
-                p.destroyForcibly();
-                p.waitFor(10, TimeUnit.SECONDS);
-            }
-            String output = Files.readString(out, StandardCharsets.UTF_8);
-            assertEquals(0, p.exitValue(), "crit " + String.join(" ", args) + ":\n" + output);
-            return output;
-        } finally {
-            Files.deleteIfExists(out);
-        }
-    }
 }
