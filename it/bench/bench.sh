@@ -373,11 +373,12 @@ service() {
                 || fail "$n: dump: $(on "$E2E_SRC" "cat $HD/$n/dump.log")"
             ;;
         migrate)
-            spawn "$E2E_SRC" $HD/$n migrate "$LAZYMIG migrate -t $PID --to $E2E_NET.2 --port $AGENT_PORT --auth-key $HD/src.key" >/dev/null ;;
+            spawn "$E2E_SRC" $HD/$n migrate "$LAZYMIG migrate -t $PID --to $E2E_NET.2 --port $AGENT_PORT --auth-key $HD/src.key --stats-file $HD/$n/stats.json" >/dev/null ;;
     esac
     if [ "$flow" = migrate ]; then
         [ "$(wait_rc "$E2E_SRC" $HD/$n/migrate.rc 900)" = 0 ] || fail "$n: migrate: $(on "$E2E_SRC" "tail -n5 $HD/$n/migrate.log")"
         on "$E2E_SRC" "grep 'migrated to' $HD/$n/migrate.log" > "$d/summary.txt"
+        on "$E2E_SRC" "cat $HD/$n/stats.json" > "$d/stats.json"
     else
         # the daemon exits 0 once every page is in; restore exits only with the process, so a status is a failure
         wait_on "$E2E_DST" 900 "[ -s $HD/$n/client.rc ] || [ -s $HD/$n/restore.rc ]" || fail "$n: the daemon did not finish"

@@ -29,6 +29,8 @@ GOALS = {  # key: (op, goal, what it means)
     "downtime_vs_criu_1g": ("<=", 0.5),
     "downtime_4g_vs_64m": ("<=", 1.2),
     "downtime_8threads_vs_1": ("<=", 1.2),
+    "fault_p50_8threads_vs_1": ("<=", 1.2),
+    "fault_p99_8threads_vs_1": ("<=", 1.2),
     "fault_p50_under_background_vs_floor": ("<=", 1.5),
     "fault_p99_under_background_vs_floor": ("<=", 3.0),
     "fault_p50_under_background_vs_floor@1ms": ("<=", 1.5),
@@ -236,6 +238,9 @@ def effective_downtime(run, f):
         mib, flow = int(m["mib"]), m["flow"]
         f[f"downtime_eff_{flow}_{mib}m_ms"] = (num(m, "max_gap_us") - num(m, "tick_us")) / 1e3
         f[f"gap_before_{flow}_{mib}m_ms"] = num(m, "gap_before_us") / 1e3
+        lat = e.get("stats", {}).get("fault_latency_us")  # the destination daemon's waits of the ticking threads
+        if lat and e["stats"].get("faults"):
+            f[f"tick_fault_p50_{flow}_{mib}m_us"], f[f"tick_fault_p99_{flow}_{mib}m_us"] = lat["p50"], lat["p99"]
     for mib, label in ((64, "64m"), (1024, "1g")):
         ours, criu = f.get(f"downtime_eff_migrate_{mib}m_ms"), f.get(f"downtime_eff_criu_{mib}m_ms")
         if ours is not None and criu:
@@ -251,6 +256,10 @@ def effective_downtime(run, f):
         if one and eight is not None:
             f["downtime_8threads_vs_1"] = eight / one
             f["downtime_8threads_mib"] = mib
+            for q in ("p50", "p99"):  # the same migrations' fault latency, background running
+                one_q, eight_q = f.get(f"tick_fault_{q}_migrate_{mib}m_us"), f.get(f"tick_fault_{q}_migrate-8t_{mib}m_us")
+                if one_q and eight_q is not None:
+                    f[f"fault_{q}_8threads_vs_1"] = eight_q / one_q
             break
 
 
@@ -386,7 +395,7 @@ def main():
     ratio_keys = ["encrypted_background_vs_plain", "encrypted_fault_p50_vs_plain", "encrypted_fault_p99_vs_plain",
                   "fault_p50_vs_floor", "fault_p99_vs_floor", "background_vs_raw_tcp", "heavy_vs_idle",
                   "resume_4g_vs_256m", "first_pass_vs_raw_tcp", "total_vs_eager", "downtime_vs_criu",
-                  "downtime_vs_criu_64m", "downtime_vs_criu_1g", "downtime_4g_vs_64m", "downtime_8threads_vs_1", "downtime_idle_vs_criu",
+                  "downtime_vs_criu_64m", "downtime_vs_criu_1g", "downtime_4g_vs_64m", "downtime_8threads_vs_1", "fault_p50_8threads_vs_1", "fault_p99_8threads_vs_1", "downtime_idle_vs_criu",
                   "fault_p50_under_background_vs_floor", "fault_p99_under_background_vs_floor",
                   "first_pass_vs_criu", "total_vs_criu", "fault_p50_vs_criu", "fault_p99_vs_criu"]
     for rtt in rtts[1:]:
@@ -450,6 +459,9 @@ def main():
         m8 = int(s["downtime_8threads_mib"]["median"])
         row(1, f"effective downtime, migrate, 8 threads vs 1 ({m8} MiB)", fmt(s, f"downtime_eff_migrate-8t_{m8}m_ms", " ms"),
             fmt(s, f"downtime_eff_migrate_{m8}m_ms", " ms"), "downtime_8threads_vs_1")
+        for q in ("p50", "p99"):
+            row(1, f"fault latency {q} during that migration, 8 threads vs 1", fmt(s, f"tick_fault_{q}_migrate-8t_{m8}m_us", " us"),
+                fmt(s, f"tick_fault_{q}_migrate_{m8}m_us", " us"), f"fault_{q}_8threads_vs_1")
     row(1, f"downtime of an idle process, lazy vs CRIU ({big_label})", fmt(s, "downtime_lazy_ms", " ms"),
         "CRIU " + fmt(s, "criu_downtime_ms", " ms"), "downtime_idle_vs_criu")
     row(2, "fault latency p50", fmt(s, "fault_p50_us", " us"), "floor " + fmt(s, "floor_us", " us"), "fault_p50_vs_floor")

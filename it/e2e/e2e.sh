@@ -29,7 +29,7 @@
 set -u
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-CASES="static dynamic python big churn dump-lazy tcp-established migrate-tcp-established three daemon-kill server-restart wrong-key link-cut disk-full-b disk-full-a restore-kill sixteen migrate-static migrate-dynamic migrate-python migrate-threads migrate-python-threads migrate-eventfds migrate-jvm migrate-tree migrate-shmem migrate-pipeline migrate-node migrate-node-http migrate-socketpair migrate-sockets migrate-http migrate-redis migrate-redis-load migrate-nginx migrate-wrong-key migrate-no-agent migrate-disk-full migrate-agent-kill"
+CASES="static dynamic python big churn dump-lazy tcp-established migrate-tcp-established three daemon-kill server-restart server-gone wrong-key link-cut disk-full-b disk-full-a restore-kill sixteen migrate-static migrate-dynamic migrate-python migrate-threads migrate-python-threads migrate-eventfds migrate-jvm migrate-tree migrate-shmem migrate-pipeline migrate-node migrate-node-http migrate-socketpair migrate-sockets migrate-http migrate-redis migrate-redis-load migrate-nginx migrate-wrong-key migrate-no-agent migrate-disk-full migrate-agent-kill"
 E2E_MIB=${E2E_MIB:-64}
 E2E_JVM_MIB=${E2E_JVM_MIB:-16}
 E2E_BIG_MIB=${E2E_BIG_MIB:-1024}
@@ -440,6 +440,39 @@ case_server_restart() {
     step "A: $(on "$E2E_DST" "tr '\\r' '\\n' < $HD/$C/daemon.log | grep -m1 'reconnected to the lazy server'")"
     note "the daemon reconnected"
     kill_server
+}
+
+# The lazy server killed for good mid-transfer: the daemon reconnects for --reconnect-timeout
+# (10 s here) and then exits 1 with one line; restore's guard waits --lazy-deadline (10 s) for
+# another daemon and kills the process with one line and a non-zero exit: never left running on
+# missing pages, never hanging without a word.
+case_server_gone() {
+    local drc rrc pid
+    share_key "$E2E_DST"
+    start_workload "$WORKLOADS/checksum-loop-static $E2E_KILL_MIB 2500"
+    wait_workload 1 120
+    dump_workload
+    start_server
+    prepare_a "$E2E_DST"
+    start_client "$E2E_DST" daemon "--lazy-idle-timeout 5 --reconnect-timeout 10 " pty
+    RESTORE_OPTS="--lazy-deadline 10" start_restore "$E2E_DST"
+    wait_partial "$E2E_DST" daemon 30
+    step "B: kill -9 the lazy server, for good"
+    kill_server -9
+    note "server SIGKILLed at $(progress "$E2E_DST" daemon | tr ' ' /) pages, not restarted"
+    drc=$(wait_rc "$E2E_DST" $HD/$C/daemon.rc 60) || fail "the daemon did not end within 60 s of losing its server"
+    [ "$drc" != 0 ] || fail "the daemon exited 0 without its server"
+    on "$E2E_DST" "tr '\\r' '\\n' < $HD/$C/daemon.log | grep -q 'did not come back within 10 s'" \
+        || fail "the daemon did not say why it gave up: $(on "$E2E_DST" "tr '\\r' '\\n' < $HD/$C/daemon.log | tail -n3")"
+    rrc=$(wait_rc "$E2E_DST" $HD/$C/restore.rc 60) || fail "restore did not end within 60 s of its daemon"
+    [ "$rrc" != 0 ] || fail "restore exited 0 with its process on missing pages"
+    on "$E2E_DST" "grep -q 'killed rather than left on missing pages' $HD/$C/restore.log" \
+        || fail "restore did not say it killed the process: $(on "$E2E_DST" "tail -n3 $HD/$C/restore.log")"
+    pid=$PID
+    on "$E2E_DST" "! kill -0 $pid 2>/dev/null" || fail "process $pid still runs on A"
+    step "A: $(on "$E2E_DST" "tr '\\r' '\\n' < $HD/$C/daemon.log | grep -m1 'did not come back'")"
+    step "A: $(on "$E2E_DST" "grep -m1 'killed rather than' $HD/$C/restore.log")"
+    note "the daemon gave up after 10 s (exit $drc), restore killed the process at its deadline (exit $rrc), one line each"
 }
 
 # A daemon with another key is refused before it listens, with a message on both sides; restore

@@ -32,6 +32,8 @@ final class LazyPagesCommand implements Command {
     static final int DEFAULT_IN_FLIGHT = 32;
     /** How long a daemon started before its lazy server waits for it. */
     static final int DEFAULT_CONNECT_TIMEOUT = 120;
+    /** How long a lost lazy server is waited for (reconnecting with backoff) before the daemon gives up. */
+    static final int DEFAULT_RECONNECT_TIMEOUT = 120;
 
     private final PrintStream out;
 
@@ -68,6 +70,10 @@ final class LazyPagesCommand implements Command {
                 .desc("with --lazy-client: wait this long for the lazy server to listen; with --lazy-server: for the "
                         + "dump's images in -D; so the commands may be started in any order (default "
                         + DEFAULT_CONNECT_TIMEOUT + ")").build());
+        o.addOption(Option.builder().longOpt("reconnect-timeout").hasArg().argName("SECONDS")
+                .desc("with --lazy-client: how long a lost lazy server is waited for before the daemon gives up and "
+                        + "exits 1 (restore's guard then kills the process at its deadline; default "
+                        + DEFAULT_RECONNECT_TIMEOUT + ")").build());
         o.addOption(Option.builder().longOpt("no-fault-connection")
                 .desc("send faults on the one connection with the background (default: a connection of their own)").build());
         o.addOption(Option.builder().longOpt("stats-file").hasArg().argName("FILE").desc("write JSON statistics at the end").build());
@@ -194,7 +200,12 @@ final class LazyPagesCommand implements Command {
         if (cl.hasOption("lazy-client")) {
             int connectTimeout = connectTimeout(cl);
             InetSocketAddress server = serverAddress(cl, cl.getOptionValue("lazy-client"));
-            RemotePageSource source = new RemotePageSource(server, AuthOptions.key(cl), Duration.ofSeconds(120),
+            int reconnect = cl.hasOption("reconnect-timeout")
+                    ? CliOptions.parseInt(cl.getOptionValue("reconnect-timeout"), "--reconnect-timeout") : DEFAULT_RECONNECT_TIMEOUT;
+            if (reconnect <= 0) {
+                throw new UsageException("--reconnect-timeout: must be positive");
+            }
+            RemotePageSource source = new RemotePageSource(server, AuthOptions.key(cl), Duration.ofSeconds(reconnect),
                     !cl.hasOption("no-fault-connection"));
             Warmup.Background[] warmup = {null};
             try {

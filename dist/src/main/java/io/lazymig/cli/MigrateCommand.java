@@ -3,6 +3,7 @@ package io.lazymig.cli;
 import io.lazymig.migrate.Migration;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
@@ -37,6 +38,8 @@ final class MigrateCommand implements Command {
         o.addOption(Option.builder().longOpt("any-pid").desc("let the destination restore the process under another pid when "
                 + "its pid is taken there").build());
         o.addOption(DumpCommand.tcpEstablishedOption());
+        o.addOption(Option.builder().longOpt("stats-file").hasArg().argName("FILE")
+                .desc("write the destination daemon's JSON statistics at the end (as lazy-pages --stats-file)").build());
         CarryOption.add(o);
         ExternalOptions.addInherit(o, true);
         AuthOptions.add(o);
@@ -48,7 +51,7 @@ final class MigrateCommand implements Command {
         Options options = options();
         CommandLine cl = CliOptions.parse(options, args);
         if (cl.hasOption("help")) {
-            CliOptions.help(out, "lazymig migrate -t PID --to ADDR [--port PORT] [--auth-key FILE] [--leave-running] [--any-pid] [--tcp-established] [--carry-limit SIZE] [--inherit-fd PATH:pipe:[INODE]]...",
+            CliOptions.help(out, "lazymig migrate -t PID --to ADDR [--port PORT] [--auth-key FILE] [--leave-running] [--any-pid] [--tcp-established] [--carry-limit SIZE] [--stats-file FILE] [--inherit-fd PATH:pipe:[INODE]]...",
                     "Checks the agent on ADDR is ready, freezes the process, sends its images, serves its pages until "
                             + "the destination has them all, then kills it (or resumes it with --leave-running). Prints "
                             + "the downtime. -D: where the images are kept during the migration (default /tmp).", options);
@@ -66,10 +69,18 @@ final class MigrateCommand implements Command {
         }
         ClassPreloader.loadAll(true); // before the freeze: no class is read from a jar while the process stands still
         Path work = Path.of(cl.hasOption("D") ? cl.getOptionValue("D") : System.getProperty("java.io.tmpdir"));
-        new Migration(new Migration.Options(pid, agent, AuthOptions.key(cl), cl.hasOption("leave-running"),
+        Migration.Result r = new Migration(new Migration.Options(pid, agent, AuthOptions.key(cl), cl.hasOption("leave-running"),
                 cl.hasOption("any-pid"), work, CarryOption.limit(cl), ExternalOptions.inherit(cl, true))
                 .withTcpEstablished(cl.hasOption("tcp-established")), out,
                 System.console() != null).run();
+        if (cl.hasOption("stats-file")) {
+            if (r.statsJson() == null) {
+                out.println("migrate: no statistics to write to " + cl.getOptionValue("stats-file")
+                        + ": the agent was lost before it sent them");
+            } else {
+                Files.writeString(Path.of(cl.getOptionValue("stats-file")), r.statsJson() + "\n");
+            }
+        }
         return 0;
     }
 }

@@ -90,8 +90,11 @@ public final class Migration {
         }
     }
 
-    /** The summary of a migration that completed. */
-    public record Result(int remotePid, double downtimeMs, String summary) {
+    /**
+     * The summary of a migration that completed, and the destination daemon's statistics as JSON
+     * (as {@code lazy-pages --stats-file} writes them; null when the agent was lost before it sent them).
+     */
+    public record Result(int remotePid, double downtimeMs, String summary, String statsJson) {
     }
 
     private final Options o;
@@ -202,7 +205,8 @@ public final class Migration {
                         + lostAgentWait.toSeconds() + " s before the source resumes");
                 out.flush();
                 awaitDone(source, lostAgentWait);
-                return new Result(-1, (System.nanoTime() - frozenAt) / 1e6, summary(-1, (System.nanoTime() - frozenAt) / 1e6, null));
+                return new Result(-1, (System.nanoTime() - frozenAt) / 1e6, summary(-1, (System.nanoTime() - frozenAt) / 1e6, null),
+                        null);
             }
             long tRunning = System.nanoTime();
             double downtime = (tRunning - frozenAt) / 1e6;
@@ -217,7 +221,8 @@ public final class Migration {
                     o.agent().getAddress().getHostAddress(), remotePid, downtime, steps));
             String stats = awaitComplete(control, source, lostAgentWait);
             awaitDone(source, lostAgentWait);
-            return new Result(remotePid, downtime, summary(remotePid, downtime, stats));
+            return new Result(remotePid, downtime, summary(remotePid, downtime, stats),
+                    stats == null || stats.isEmpty() ? null : stats);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new DumpException("interrupted while migrating process " + o.pid());

@@ -97,6 +97,13 @@ class E2ECasesIT {
         run("server-restart");
     }
 
+    /** The lazy server killed for good: the daemon gives up with one line, restore kills the process at its deadline. */
+    @Test
+    @Timeout(LIMIT)
+    void serverGoneForGoodEndsWithTheProcessKilled() throws Exception {
+        run("server-gone");
+    }
+
     @Test
     @Timeout(LIMIT)
     void wrongKeyIsRefusedOnBothSides() throws Exception {
