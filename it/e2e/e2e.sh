@@ -552,7 +552,8 @@ case_tcp_established() {
 }
 
 # The same in one command: migrate --tcp-established on B, the agent on A restores the connection
-# alive (the flag travels in the migration request); the address moves once the agent has it.
+# alive (the flag travels in the migration request); the address moves when migrate says on B
+# that the agent has them alive, out of repair mode, on A.
 case_migrate_tcp_established() {
     local cmd rc
     tcp_start
@@ -561,8 +562,9 @@ case_migrate_tcp_established() {
     step "B: $cmd"
     spawn "$E2E_SRC" "$HD/$C" migrate "$cmd" >/dev/null || fail "cannot start migrate"
     TCP_BEFORE=$(tcp_answers)
-    wait_on "$E2E_DST" 120 "grep -q 'restored alive' $HD/$C/agent.log || [ -s $HD/$C/agent.rc ]" \
-        || fail "the agent did not restore the connection alive: $(on "$E2E_DST" "tail -n5 $HD/$C/agent.log")"
+    wait_on "$E2E_SRC" 120 "grep -q '^migrate: 1 TCP connection(s) alive on A; move $E2E_FLOAT to A now' $HD/$C/migrate.log || [ -s $HD/$C/migrate.rc ]" \
+        || fail "migrate did not say the connection is alive on A: $(on "$E2E_SRC" "tail -n5 $HD/$C/migrate.log")"
+    [ -z "$(rc_of "$E2E_SRC" $HD/$C/migrate.rc)" ] || fail "migrate exited: $(on "$E2E_SRC" "tail -n5 $HD/$C/migrate.log")"
     step "B: ip addr del $E2E_FLOAT/32 dev lm-e2e-sc"
     on "$E2E_SRC" "ip addr del $E2E_FLOAT/32 dev lm-e2e-sc" || fail "cannot take $E2E_FLOAT off B"
     tcp_address_to_a

@@ -2,14 +2,15 @@
  * restore-sockets: a small server with the sockets a test can check after dump and restore.
  * Ports from BASE: a TCP listener on ADDR:BASE (default 127.0.0.1; SO_REUSEADDR, TCP_NODELAY, SO_KEEPALIVE,
  * SO_RCVBUF 65536, backlog 7), a TCP listener on [::]:BASE+1 (IPV6_V6ONLY, SO_REUSEADDR,
- * SO_REUSEPORT), a UDP socket on 127.0.0.1:BASE+2 and one on [::1]:BASE+3, and one established
+ * SO_REUSEPORT, IPV6_TRANSPARENT: run as root), a UDP socket on 127.0.0.1:BASE+2 and one on [::1]:BASE+3, and one established
  * TCP connection of its own (a client connected to the first listener, and the accepted end).
  * Every INTERVAL ms it serves: a TCP client gets "hello PORT COUNTER\n" and is closed; a datagram
  * is answered "echo " + its bytes. And it prints
  *   pid P counter N sum 0 t MS conn STATE opts4 A opts6 B
  * where STATE is what a non-blocking read of its own connection says (open: nothing to read yet;
  * eof; or the errno name) and A, B are the listeners' options read back with getsockopt
- * (reuseaddr nodelay keepalive rcvbuf / v6only reuseaddr reuseport, as digits and a number).
+ * (reuseaddr nodelay keepalive rcvbuf transparent / v6only reuseaddr reuseport transparent, as
+ * digits and a number).
  *
  * usage: restore-sockets BASE INTERVAL_MS [ADDR]
  */
@@ -101,6 +102,7 @@ int main(int argc, char **argv)
     set(l4, SOL_SOCKET, SO_KEEPALIVE, 1);
     set(l4, SOL_SOCKET, SO_RCVBUF, 65536);
     int l6 = bound(AF_INET6, SOCK_STREAM, "::", base + 1);
+    set(l6, IPPROTO_IPV6, IPV6_TRANSPARENT, 1);
     int u4 = bound(AF_INET, SOCK_DGRAM, "127.0.0.1", base + 2);
     int u6 = bound(AF_INET6, SOCK_DGRAM, "::1", base + 3);
     if (listen(l4, 7) != 0 || listen(l6, 9) != 0) {
@@ -161,10 +163,11 @@ int main(int argc, char **argv)
         }
         clock_gettime(CLOCK_MONOTONIC, &now);
         long ms = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
-        printf("pid %d counter %ld sum 0 t %ld conn %s opts4 %d%d%d%d opts6 %d%d%d\n", getpid(), counter, ms,
+        printf("pid %d counter %ld sum 0 t %ld conn %s opts4 %d%d%d%d%d opts6 %d%d%d%d\n", getpid(), counter, ms,
                conn_state(client), opt(l4, SOL_SOCKET, SO_REUSEADDR), opt(l4, IPPROTO_TCP, TCP_NODELAY),
-               opt(l4, SOL_SOCKET, SO_KEEPALIVE), opt(l4, SOL_SOCKET, SO_RCVBUF),
-               opt(l6, IPPROTO_IPV6, IPV6_V6ONLY), opt(l6, SOL_SOCKET, SO_REUSEADDR), opt(l6, SOL_SOCKET, SO_REUSEPORT));
+               opt(l4, SOL_SOCKET, SO_KEEPALIVE), opt(l4, SOL_SOCKET, SO_RCVBUF), opt(l4, IPPROTO_IP, IP_TRANSPARENT),
+               opt(l6, IPPROTO_IPV6, IPV6_V6ONLY), opt(l6, SOL_SOCKET, SO_REUSEADDR), opt(l6, SOL_SOCKET, SO_REUSEPORT),
+               opt(l6, IPPROTO_IPV6, IPV6_TRANSPARENT));
         (void)accepted;
     }
 }

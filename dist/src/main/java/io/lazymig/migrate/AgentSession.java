@@ -44,6 +44,8 @@ final class AgentSession implements Runnable {
     static final String INHERIT_KEY = "inherit-fd.";
     /** "1": migrate --tcp-established dumped established TCP connections alive; restore them alive. */
     static final String TCP_ESTABLISHED_KEY = "tcp-established";
+    /** The "running" message's count of TCP connections restored alive and out of repair mode on A. */
+    static final String TCP_ALIVE_KEY = "tcp-alive";
     /** This session's migration request's --tcp-established (set once, read by the session's own thread). */
     private boolean tcpEstablished;
     private static final Logger log = LoggerFactory.getLogger("lazymig.agent");
@@ -225,6 +227,7 @@ final class AgentSession implements Runnable {
             running.put("running-us", Long.toString((tRunning - t0) / 1000));
             running.put("restore-us", Long.toString((tRunning - r.startNanos()) / 1000));
             running.put("image-bytes", Long.toString(bytes));
+            running.put(TCP_ALIVE_KEY, Integer.toString(r.connectionsAlive()));
             control.send("running", running);
             reapLater(r.pid(), dir);
         } catch (IOException | RuntimeException e) {

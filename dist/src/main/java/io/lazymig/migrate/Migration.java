@@ -4,6 +4,8 @@ import io.lazymig.dump.DumpException;
 import io.lazymig.dump.Dumper;
 import io.lazymig.dump.Preflight;
 import io.lazymig.images.Checkpoint;
+import io.lazymig.images.FileObject;
+import io.lazymig.images.InetSocket;
 import io.lazymig.lazyserver.DestinationImages;
 import io.lazymig.protocol.AuthKey;
 import io.lazymig.protocol.Frame;
@@ -28,6 +30,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -211,6 +214,9 @@ public final class Migration {
             long tRunning = System.nanoTime();
             double downtime = (tRunning - frozenAt) / 1e6;
             int remotePid = (int) Control.number(running, "pid", control.peer());
+            if (o.tcpEstablished()) {
+                tcpAlive(cp, running.get(AgentSession.TCP_ALIVE_KEY));
+            }
             String steps = String.format(Locale.ROOT, "freeze+dump %.1f ms, page server %.1f ms, images sent %.1f ms (%d KiB); "
                     + "on A from the first image: images in %.1f ms, page connection %.1f ms, daemon listening %.1f ms, "
                     + "released %.1f ms (restore %.1f ms)",
@@ -227,6 +233,29 @@ public final class Migration {
             Thread.currentThread().interrupt();
             throw new DumpException("interrupted while migrating process " + o.pid());
         }
+    }
+
+    /**
+     * The line the operator waits for to move the service address: the agent restored the carried
+     * connections alive and took them out of repair mode (an agent too old to say is not guessed for).
+     */
+    private void tcpAlive(Checkpoint cp, String alive) {
+        if (alive == null) {
+            return;
+        }
+        Set<String> addresses = new TreeSet<>();
+        for (FileObject f : cp.files()) {
+            if (f instanceof InetSocket s && s.isCarriedAlive()) {
+                addresses.add(InetSocket.addressText(s.src()));
+            }
+        }
+        if (addresses.isEmpty()) {
+            return;
+        }
+        out.println("migrate: " + alive + " TCP connection(s) alive on A; move " + String.join(", ", addresses)
+                + " to A now (the connections' address: until it is there their peers retransmit)");
+        out.flush();
+        log.info("migrate: {} TCP connection(s) alive on A ({})", alive, addresses);
     }
 
     /** The "running" message; the daemon's first progress may come before it. */

@@ -4,6 +4,7 @@ import io.lazymig.images.InetSocket;
 import io.lazymig.images.SocketOptions;
 import io.lazymig.jni.FileDescriptor;
 import io.lazymig.jni.Sockets;
+import io.lazymig.jni.TcpRepair;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
@@ -45,12 +46,15 @@ final class InetSockets {
         boolean v6only = s.family() == Sockets.AF_INET6 && inj.intSockOpt(fd, Sockets.IPPROTO_IPV6, Sockets.IPV6_V6ONLY) == 1;
         boolean nodelay = tcp && inj.intSockOpt(fd, Sockets.IPPROTO_TCP, Sockets.TCP_NODELAY) == 1;
         boolean freebind = inj.intSockOpt(fd, Sockets.IPPROTO_IP, Sockets.IP_FREEBIND) == 1;
+        boolean transparent = s.family() == Sockets.AF_INET6
+                ? inj.intSockOpt(fd, Sockets.IPPROTO_IPV6, TcpRepair.IPV6_TRANSPARENT) == 1
+                : inj.intSockOpt(fd, Sockets.IPPROTO_IP, TcpRepair.IP_TRANSPARENT) == 1;
         int backlog = s.state() == Sockets.TCP_LISTEN ? s.wqueue() : 0;
         try {
             return new InetSocket(id, s.ino(), s.family() == Sockets.AF_INET ? InetSocket.AF_INET : InetSocket.AF_INET6,
                     tcp ? InetSocket.SOCK_STREAM : InetSocket.SOCK_DGRAM, tcp ? InetSocket.IPPROTO_TCP : InetSocket.IPPROTO_UDP,
                     s.state(), s.src(), s.srcPort(), s.dst(), s.dstPort(), backlog,
-                    flags & ~(FileDescriptor.O_CLOEXEC | FileDescriptor.O_ACCMODE), opts, v6only, nodelay, freebind);
+                    flags & ~(FileDescriptor.O_CLOEXEC | FileDescriptor.O_ACCMODE), opts, v6only, nodelay, freebind, transparent);
         } catch (IllegalArgumentException e) {
             throw new DumpException("fd " + fd + ": " + e.getMessage(), e);
         }

@@ -5,14 +5,14 @@ import java.util.Arrays;
 /**
  * An IPv4 or IPv6 TCP or UDP socket (CRIU's inet_sk_entry): its kernel state (a TCP state number;
  * UDP uses TCP_CLOSE and TCP_ESTABLISHED), local and remote address and port, backlog (a listener),
- * open flags (O_NONBLOCK), options, IPV6_V6ONLY, TCP_NODELAY and IP_FREEBIND. Addresses are 4 or 16
+ * open flags (O_NONBLOCK), options, IPV6_V6ONLY, TCP_NODELAY, IP_FREEBIND and IP_TRANSPARENT. Addresses are 4 or 16
  * bytes, all zero for the wildcard. Restore binds it to the same port; an established TCP
  * connection is restored closed (see {@link #isConnectedStream()}), or alive when it was dumped with
  * --tcp-established: then {@code stream} holds its state and queues (tcp-stream-INO.img), else null.
  */
 public record InetSocket(int id, long ino, int family, int type, int protocol, int state, byte[] src, int srcPort,
         byte[] dst, int dstPort, int backlog, int flags, SocketOptions opts, boolean v6only, boolean nodelay,
-        boolean freebind, TcpStream stream) implements FileObject {
+        boolean freebind, boolean transparent, TcpStream stream) implements FileObject {
     /** Linux's AF_INET and AF_INET6 (the image stores them as numbers, as CRIU does). */
     public static final int AF_INET = 2;
     public static final int AF_INET6 = 10;
@@ -59,9 +59,25 @@ public record InetSocket(int id, long ino, int family, int type, int protocol, i
     /** A socket without a carried stream. */
     public InetSocket(int id, long ino, int family, int type, int protocol, int state, byte[] src, int srcPort,
             byte[] dst, int dstPort, int backlog, int flags, SocketOptions opts, boolean v6only, boolean nodelay,
+            boolean freebind, boolean transparent) {
+        this(id, ino, family, type, protocol, state, src, srcPort, dst, dstPort, backlog, flags, opts, v6only, nodelay,
+                freebind, transparent, null);
+    }
+
+    /** A socket without IP_TRANSPARENT and without a carried stream. */
+    public InetSocket(int id, long ino, int family, int type, int protocol, int state, byte[] src, int srcPort,
+            byte[] dst, int dstPort, int backlog, int flags, SocketOptions opts, boolean v6only, boolean nodelay,
             boolean freebind) {
         this(id, ino, family, type, protocol, state, src, srcPort, dst, dstPort, backlog, flags, opts, v6only, nodelay,
-                freebind, null);
+                freebind, false, null);
+    }
+
+    /** A socket without IP_TRANSPARENT carrying {@code stream} (null: none). */
+    public InetSocket(int id, long ino, int family, int type, int protocol, int state, byte[] src, int srcPort,
+            byte[] dst, int dstPort, int backlog, int flags, SocketOptions opts, boolean v6only, boolean nodelay,
+            boolean freebind, TcpStream stream) {
+        this(id, ino, family, type, protocol, state, src, srcPort, dst, dstPort, backlog, flags, opts, v6only, nodelay,
+                freebind, false, stream);
     }
 
     @Override
@@ -104,13 +120,13 @@ public record InetSocket(int id, long ino, int family, int type, int protocol, i
     /** The same socket bound to {@code newSrc} instead (an --ip-map). */
     public InetSocket withSrc(byte[] newSrc) {
         return new InetSocket(id, ino, family, type, protocol, state, newSrc, srcPort, dst, dstPort, backlog, flags, opts,
-                v6only, nodelay, freebind, stream);
+                v6only, nodelay, freebind, transparent, stream);
     }
 
     /** The same connection carrying {@code s} (its state and queues, dumped with --tcp-established). */
     public InetSocket withStream(TcpStream s) {
         return new InetSocket(id, ino, family, type, protocol, state, src, srcPort, dst, dstPort, backlog, flags, opts,
-                v6only, nodelay, freebind, s);
+                v6only, nodelay, freebind, transparent, s);
     }
 
     /** An established connection dumped with --tcp-established: restore can carry it on alive. */
@@ -177,6 +193,7 @@ public record InetSocket(int id, long ino, int family, int type, int protocol, i
                 && protocol == s.protocol && state == s.state && Arrays.equals(src, s.src) && srcPort == s.srcPort
                 && Arrays.equals(dst, s.dst) && dstPort == s.dstPort && backlog == s.backlog && flags == s.flags
                 && opts.equals(s.opts) && v6only == s.v6only && nodelay == s.nodelay && freebind == s.freebind
+                && transparent == s.transparent
                 && java.util.Objects.equals(stream, s.stream);
     }
 

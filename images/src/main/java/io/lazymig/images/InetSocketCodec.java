@@ -29,6 +29,9 @@ final class InetSocketCodec implements FileCodec<InetSocket> {
                 .setDstPort(s.dstPort()).setFlags(s.flags()).setBacklog(s.backlog()).setFown(SocketCodecs.NO_OWNER)
                 .setOpts(SocketCodecs.encode(s.opts())).setIpOpts(ip_opts_entry.newBuilder().setFreebind(s.freebind()))
                 .setLmTcpNodelay(s.nodelay());
+        if (s.transparent()) {
+            b.setLmTransparent(true);
+        }
         for (int w : SocketCodecs.words(s.src())) {
             b.addSrcAddr(w);
         }
@@ -60,6 +63,6 @@ final class InetSocketCodec implements FileCodec<InetSocket> {
                 s.getState(), SocketCodecs.bytes(s.getSrcAddrList(), words, what + " src_addr"), s.getSrcPort(),
                 SocketCodecs.bytes(s.getDstAddrList(), words, what + " dst_addr"), s.getDstPort(), s.getBacklog(),
                 s.getFlags(), SocketCodecs.decode(s.getOpts()), s.getV6Only(), s.getLmTcpNodelay(),
-                s.hasIpOpts() && s.getIpOpts().getFreebind());
+                s.hasIpOpts() && s.getIpOpts().getFreebind(), s.getLmTransparent());
     }
 }

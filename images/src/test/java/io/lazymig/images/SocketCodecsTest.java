@@ -44,6 +44,21 @@ class SocketCodecsTest {
     }
 
     @Test
+    void ipTransparentRoundTripsInLazymigsOwnFieldOnlyWhenSet() {
+        InetSocket plain = listener6();
+        assertFalse(FileCodecs.encode(plain).getIsk().hasLmTransparent(), "an image CRIU could write, unchanged");
+        InetSocket transparent = new InetSocket(4, 123456, InetSocket.AF_INET6, InetSocket.SOCK_STREAM,
+                InetSocket.IPPROTO_TCP, InetSocket.TCP_LISTEN, new byte[16], 8080, new byte[16], 0, 128, 04000, OPTS, true,
+                true, false, true);
+        file_entry e = FileCodecs.encode(transparent);
+        assertTrue(e.getIsk().getLmTransparent());
+        InetSocket back = (InetSocket) FileCodecs.decode(e);
+        assertTrue(back.transparent());
+        assertEquals(transparent, back);
+        assertFalse(back.equals(plain), "IP_TRANSPARENT is part of the socket");
+    }
+
+    @Test
     void ipv4AddressWordsAreCriusLayout() {
         byte[] local = {10, (byte) 231, 77, 1};
         InetSocket s = new InetSocket(3, 1, InetSocket.AF_INET, InetSocket.SOCK_STREAM, InetSocket.IPPROTO_TCP,

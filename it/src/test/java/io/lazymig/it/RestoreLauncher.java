@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -157,7 +158,13 @@ final class RestoreLauncher {
 
     /** Starts a command in the background, stdout and stderr into {@code log}. */
     static Running start(Path log, String... args) throws IOException {
-        ChildGroup g = ChildGroup.start(new ProcessBuilder(command(args)).redirectErrorStream(true).redirectOutput(log.toFile()));
-        return new Running(g, log, List.of(args));
+        return start(log, Map.of(), args);
+    }
+
+    /** Starts a command in the background with {@code env} added to its environment, stdout and stderr into {@code log}. */
+    static Running start(Path log, Map<String, String> env, String... args) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(command(args)).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().putAll(env);
+        return new Running(ChildGroup.start(pb), log, List.of(args));
     }
 }

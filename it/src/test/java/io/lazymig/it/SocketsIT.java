@@ -2,6 +2,7 @@ package io.lazymig.it;
 
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.endsWith;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -109,8 +110,11 @@ class SocketsIT {
             }
             RestoreWorkload.Line after = c.awaitRestoredLine();
             assertEquals("ENOTCONN", after.get("conn"), "the connection is restored closed: " + after.raw());
-            assertEquals(first.get("opts4"), after.get("opts4"), "IPv4 listener's options (reuseaddr nodelay keepalive rcvbuf)");
-            assertEquals(first.get("opts6"), after.get("opts6"), "IPv6 listener's options (v6only reuseaddr reuseport)");
+            assertThat("IPV6_TRANSPARENT set, IP_TRANSPARENT not: " + first.raw(), first.get("opts6"), endsWith("1"));
+            assertThat(first.raw(), first.get("opts4"), endsWith("0"));
+            assertEquals(first.get("opts4"), after.get("opts4"),
+                    "IPv4 listener's options (reuseaddr nodelay keepalive rcvbuf transparent)");
+            assertEquals(first.get("opts6"), after.get("opts6"), "IPv6 listener's options (v6only reuseaddr reuseport transparent)");
             assertThat(greeting("127.0.0.1", base), containsString("hello " + base));
             assertThat(greeting("::1", base + 1), containsString("hello " + (base + 1)));
             assertEquals("echo v4", echo("127.0.0.1", base + 2, "v4"));

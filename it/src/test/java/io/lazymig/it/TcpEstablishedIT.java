@@ -21,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -35,7 +36,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * byte for byte (crit decodes it) and reach the restored server over the same connection;
  * --leave-running unlocks the connection and it carries on; after a dump that kills the process
  * the connection vanishes without a FIN or a reset (held in repair mode), while without the flag
- * the client sees the end of file. The floating-address move between hosts is E2ECasesIT's.
+ * the client sees the end of file; so it does after a restore killed before its end, which holds
+ * the connection in repair mode until then, and a second restore carries it on. The floating-address move between hosts is E2ECasesIT's.
  */
 class TcpEstablishedIT {
     private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
@@ -200,6 +202,44 @@ class TcpEstablishedIT {
             } else {
                 assertEquals(-1, s.getInputStream().read(), "the end of file from a socket closed normally");
             }
+        }
+    }
+
+    /**
+     * A restore --tcp-established that dies after the connection was opened — held after its last
+     * step (LAZYMIG_PAUSE_AFTER=registers), just before the connections are released, and killed
+     * there — leaves the connection as the dump did: still in repair mode, it vanishes without a
+     * FIN or a reset, and a second restore carries it on, every record once.
+     */
+    @Test
+    @Timeout(240)
+    void aRestoreKilledBeforeItsEndLeavesTheConnectionSilentForTheNextRestore() throws Exception {
+        int port = freePort();
+        RestoreWorkload w = server(port, null);
+        try (RestoreCycle c = new RestoreCycle(dir, w); Socket s = connect(port)) {
+            s.setSoTimeout(60_000);
+            s.getOutputStream().write(records(1, 100));
+            expectAnswers(s.getInputStream(), 1, 100);
+            RestoreLauncher.Result d = RestoreLauncher.run(dir, "dump", "-t", Integer.toString(w.pid), "-D",
+                    c.images.toString(), "--tcp-established");
+            assertEquals(0, d.exit(), d.toString());
+            RestoreProcs.awaitGone(w.pid);
+            try (RestoreLauncher.Running first = RestoreLauncher.start(dir.resolve("restore-killed.log"),
+                    Map.of("LAZYMIG_PAUSE_AFTER", "registers"), "restore", "-D", c.images.toString(), "-v", "3",
+                    "--tcp-established")) {
+                String log = first.awaitLog("paused after phase registers");
+                assertThat(log, containsString("held in repair mode until the restore succeeds"));
+            } // SIGKILL: restore's copy of the socket closes, and the stub with it (PTRACE_O_EXITKILL)
+            RestoreProcs.awaitGone(w.pid);
+            s.setSoTimeout(3_000);
+            assertThrows(SocketTimeoutException.class, () -> s.getInputStream().read(),
+                    "no FIN and no reset from the connection of a restore killed before its end");
+            c.restore("--tcp-established");
+            c.restore.awaitLog("restore: process " + w.pid + " running after");
+            assertThat(c.restore.log(), containsString("alive, out of repair mode"));
+            s.setSoTimeout(60_000);
+            s.getOutputStream().write(records(101, 300));
+            expectAnswers(s.getInputStream(), 101, 300);
         }
     }
 

@@ -31,22 +31,22 @@ final class FdTableRestore {
     }
 
     static void restore(Injector in, Checkpoint cp, List<FdSlot> slots) throws IOException {
-        restore(in, cp, cp.root().pid(), slots, new SharedFiles(), new InheritedFds(List.of()), IpMap.NONE, false, null);
+        restore(in, cp, cp.root().pid(), slots, new SharedFiles(), new InheritedFds(List.of()), IpMap.NONE, null, null);
     }
 
     /**
      * The fd table {@code slots} of process {@code pid} of the checkpoint; a file an earlier
      * process of the tree restored is taken from it ({@link SharedFiles}), not opened again; sockets
-     * are bound through {@code ipMap}; established TCP connections come back alive when
-     * {@code tcpEstablished} (and they were dumped so), else closed.
+     * are bound through {@code ipMap}; established TCP connections come back alive, held in
+     * {@code held}, when it is not null (and they were dumped so), else closed.
      */
     static void restore(Injector in, Checkpoint cp, int pid, List<FdSlot> slots, SharedFiles shared,
-            InheritedFds inherited, IpMap ipMap, boolean tcpEstablished, ShmemObjects shmems) throws IOException {
+            InheritedFds inherited, IpMap ipMap, HeldConnections held, ShmemObjects shmems) throws IOException {
         Set<Integer> here = new HashSet<>();
         for (FdSlot s : slots) {
             here.add(s.fileId());
         }
-        FileOpeners openers = new FileOpeners(ipMap, tcpEstablished, cp.files(), here, shmems);
+        FileOpeners openers = new FileOpeners(ipMap, held, cp.files(), here, shmems);
         int highest = -1;
         int pipes = 0;
         for (FdSlot s : slots) {

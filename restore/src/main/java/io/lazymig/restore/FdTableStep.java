@@ -12,6 +12,6 @@ final class FdTableStep implements RestoreStep {
     @Override
     public void run(Restoring r) throws IOException {
         FdTableRestore.restore(r.stub, r.checkpoint, r.process.pid(), r.process.fds(), r.sharedFiles,
-                new InheritedFds(r.options.inherit()), r.options.ipMap(), r.options.tcpEstablished(), r.shmems);
+                new InheritedFds(r.options.inherit()), r.options.ipMap(), r.heldConnections, r.shmems);
     }
 }

@@ -8,7 +8,7 @@ import java.util.Set;
 
 /** The opener of every file kind; the socket ones take the restore's --ip-map and the file table. */
 final class FileOpeners {
-    private static final FileOpeners DEFAULT = new FileOpeners(IpMap.NONE, false, List.of(), null, null);
+    private static final FileOpeners DEFAULT = new FileOpeners(IpMap.NONE, null, List.of(), null, null);
 
     private final List<FileOpener<?>> openers;
 
@@ -16,12 +16,12 @@ final class FileOpeners {
      * The openers of one process's restore: {@code files} is the checkpoint's file table (pairs are
      * made from it), {@code here} the file ids the process's fds hold (null: all of them),
      * {@code shmems} the tree's shared memory objects (null: none), which its memfds reopen;
-     * established TCP connections come back alive when {@code tcpEstablished}, else closed.
+     * established TCP connections come back alive, held in {@code held}, when it is not null, else closed.
      */
-    FileOpeners(IpMap ipMap, boolean tcpEstablished, List<FileObject> files, Set<Integer> here, ShmemObjects shmems) {
+    FileOpeners(IpMap ipMap, HeldConnections held, List<FileObject> files, Set<Integer> here, ShmemObjects shmems) {
         openers = List.of(new MemfdOpener(shmems), new RegularFileOpener(), new DevNullOpener(), new TerminalOpener(), new PipeOpener(),
                 new FifoOpener(), new CharDeviceOpener(), new EventfdOpener(), new TimerfdOpener(), new SignalfdOpener(),
-                new InotifyOpener(), new EpollOpener(), new InetSocketOpener(ipMap, tcpEstablished), new UnixSockOpener(files, here),
+                new InotifyOpener(), new EpollOpener(), new InetSocketOpener(ipMap, held), new UnixSockOpener(files, here),
                 new NetlinkSocketOpener());
     }
 

@@ -5,6 +5,7 @@ import io.lazymig.jni.Errno;
 import io.lazymig.jni.FileDescriptor;
 import io.lazymig.jni.Sockets;
 import io.lazymig.jni.Syscalls;
+import io.lazymig.jni.TcpRepair;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -13,6 +14,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A TCP or UDP socket, rebuilt by injected syscalls: socket (non-blocking as it was), its options,
+ * IP_TRANSPARENT as it was (before bind: a transparent socket may bind an address this host lacks);
  * bind to the same port and address (a wildcard stays wildcard; --ip-map moves an address), listen
  * with its backlog, connect for a connected UDP socket. A TCP connection is restored closed (CRIU's
  * --tcp-close): a new socket that never connects, so the application's next read fails with
@@ -22,11 +24,12 @@ final class InetSocketOpener implements FileOpener<InetSocket> {
     private static final Logger log = LoggerFactory.getLogger("lazymig.restore");
 
     private final IpMap ipMap;
-    private final boolean tcpEstablished;
+    private final HeldConnections held;
 
-    InetSocketOpener(IpMap ipMap, boolean tcpEstablished) {
+    /** {@code held}: where connections restored alive wait for the end of restore; null restores them closed. */
+    InetSocketOpener(IpMap ipMap, HeldConnections held) {
         this.ipMap = ipMap;
-        this.tcpEstablished = tcpEstablished;
+        this.held = held;
     }
 
     @Override
@@ -37,12 +40,12 @@ final class InetSocketOpener implements FileOpener<InetSocket> {
     @Override
     public long open(Injector in, InetSocket s, int fd, ParkedStdio stdio) throws IOException {
         String what = "fd " + fd + " (" + s.describe() + ")";
-        if (s.isCarriedAlive() && tcpEstablished) {
+        if (s.isCarriedAlive() && held != null) {
             if (ipMap.maps(s.src())) {
                 log.warn("restore: {}: --ip-map does not apply to a connection restored alive: its peer knows it by {}, "
                         + "so that address stays", what, InetSocket.addressText(s.src()));
             }
-            return TcpConnectionOpener.open(in, s, s.src(), what);
+            return TcpConnectionOpener.open(in, s, s.src(), what, held);
         }
         if (s.isCarriedAlive()) {
             log.info("restore: {}: dumped with --tcp-established, restored closed (restore without --tcp-established)",
@@ -62,6 +65,11 @@ final class InetSocketOpener implements FileOpener<InetSocket> {
         }
         w.flag(Sockets.IPPROTO_TCP, Sockets.TCP_NODELAY, "TCP_NODELAY", s.isTcp() && s.nodelay());
         w.flag(Sockets.IPPROTO_IP, Sockets.IP_FREEBIND, "IP_FREEBIND", s.freebind());
+        if (s.family() == InetSocket.AF_INET6) {
+            w.flag(Sockets.IPPROTO_IPV6, TcpRepair.IPV6_TRANSPARENT, "IPV6_TRANSPARENT", s.transparent());
+        } else {
+            w.flag(Sockets.IPPROTO_IP, TcpRepair.IP_TRANSPARENT, "IP_TRANSPARENT", s.transparent());
+        }
         if (s.isConnectedStream()) {
             return sfd; // closed: never bound, never connected
         }

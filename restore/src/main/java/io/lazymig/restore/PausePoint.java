@@ -7,7 +7,8 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * A test seam for the "restore killed at every phase" tests, as dump's: with
  * {@code LAZYMIG_PAUSE_AFTER=PHASE} in its environment (a phase of {@link Phases}: "read images",
- * "spawn stub", a step name of {@link RestorePlan} such as "memory" or "lazy handoff", or
+ * "spawn stub", a step name of {@link RestorePlan} such as "memory" or "lazy handoff",
+ * "connections released" once the connections restored alive are out of repair mode, or
  * "detached" once the process runs) restore says so on stderr when that phase has ended and waits
  * there, half-restored process and all, until it is killed — or, with
  * {@code LAZYMIG_PAUSE_UNTIL=FILE}, until FILE exists. Without the variable it costs one

@@ -82,8 +82,12 @@ public final class Restorer {
         }
     }
 
-    /** The restored process, running, and the lazy handoff that guards it (null when eager). */
-    public record Restored(int pid, LazyHandoff handoff, long startNanos, long detachNanos, long eagerBytes) {
+    /**
+     * The restored process, running, and the lazy handoff that guards it (null when eager);
+     * {@code connectionsAlive}: the TCP connections restored alive and released (--tcp-established).
+     */
+    public record Restored(int pid, LazyHandoff handoff, long startNanos, long detachNanos, long eagerBytes,
+            int connectionsAlive) {
     }
 
     private Restorer() {
@@ -105,6 +109,7 @@ public final class Restorer {
         List<Restoring> restorings = new ArrayList<>();
         boolean done = false;
         ShmemObjects shmems = new ShmemObjects(cp, o.dir());
+        HeldConnections held = o.tcpEstablished() ? new HeldConnections() : null;
         try {
             long zombieDeadline = System.nanoTime() + ZOMBIE_PATIENCE_NANOS;
             for (int original : originalPids(cp)) {
@@ -145,6 +150,7 @@ public final class Restorer {
             }
             for (Restoring r : restorings) {
                 r.shmems = shmems;
+                r.heldConnections = held;
             }
             for (Restoring r : restorings) {
                 for (RestoreStep step : RestorePlan.steps(o.lazy())) {
@@ -162,6 +168,12 @@ public final class Restorer {
                 }
             }
             tree.exitZombies();
+            int alive = held == null ? 0 : held.size();
+            if (alive > 0) {
+                // last: until here a failure closes them still in repair mode, and the peer sees nothing
+                held.release();
+                phases.done("connections released");
+            }
             for (Restoring r : restorings) {
                 for (Restoring.Created t : r.created) {
                     Ptrace.detach(t.tid(), 0);
@@ -185,7 +197,7 @@ public final class Restorer {
                         shmems.bytes() > 0 ? ", and " + shmems.bytes() + " bytes of shared memory" : "",
                         cp.isTree() ? ", with its tree: " + tree.pids() : "");
             }
-            return new Restored(pid, root.handoff, t0, detached, root.eagerBytes);
+            return new Restored(pid, root.handoff, t0, detached, root.eagerBytes, alive);
         } catch (NativeException e) {
             throw new RestoreException("restore of " + o.dir() + " failed: " + e.getMessage(), e);
         } finally {
@@ -193,6 +205,9 @@ public final class Restorer {
                 r.sharedFiles.close(); // restore's copies of pair ends (every process took its own, or it failed)
             }
             shmems.close(); // the processes hold the objects now (or are killed below)
+            if (held != null) {
+                held.close(); // empty once released; else still in repair mode: closed without a word to the peer
+            }
             if (!done) {
                 List<Integer> others = new ArrayList<>();
                 for (TreeSpawn.Spawned s : tree.spawned()) {

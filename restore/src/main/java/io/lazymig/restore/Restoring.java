@@ -20,6 +20,8 @@ final class Restoring {
     Stub stub;
     /** The tree's shared memory objects, made once for all its processes (one instance shared by every process's restore). */
     ShmemObjects shmems;
+    /** The tree's connections restored alive (restore --tcp-established), held until it is released; null: closed. */
+    HeldConnections heldConnections;
     /** Set by {@link MemoryStep}. */
     AddressSpace space;
     /** The stub's vdso block and scratch area, kept mapped while the stub's own mappings go (StubSetup). */

@@ -17,15 +17,17 @@ import org.slf4j.LoggerFactory;
 
 /**
  * An established TCP connection dumped with --tcp-established, rebuilt alive (restore
- * --tcp-established) as CRIU's restore_tcp_conn_state does: a socket made by restore itself and
- * put in TCP repair mode; taken into the process at once (pidfd_getfd injected), its options set
- * there by injection (buffers before the queues, as CRIU); then, on restore's copy, bound to the
- * connection's local address (IP_TRANSPARENT while in repair: the floating address may reach this
- * host only after restore), both queues' first sequence numbers, connect (no SYN in repair mode),
- * the handshake's options (MSS, window scales, SACK, timestamps), the timestamp clock, the receive
- * queue and the sent part of the send queue written back, the window; repair off, which sends the
- * peer a window probe; last, the never-sent bytes sent normally. The peer sees neither a reset nor
- * a second connection: the same sequence numbers carry on.
+ * --tcp-established) as CRIU's restore_tcp_conn_state does: a socket made by restore itself, put
+ * in TCP repair mode and behind a filter that drops every incoming segment; taken into the process
+ * at once (pidfd_getfd injected), its options set there by injection (buffers before the queues,
+ * as CRIU); then, on restore's copy, bound to the connection's local address (IP_TRANSPARENT while
+ * in repair: the floating address may reach this host only after restore), both queues' first
+ * sequence numbers, connect (no SYN in repair mode), the handshake's options (MSS, window scales,
+ * SACK, timestamps), the timestamp clock, the receive queue and the sent part of the send queue
+ * written back, the window. It stays so, silent, in {@link HeldConnections} until the whole
+ * restore has succeeded: only then is it taken out of repair mode (a window probe to the peer) and
+ * are the never-sent bytes sent normally. The peer sees neither a reset nor a second connection:
+ * the same sequence numbers carry on.
  */
 final class TcpConnectionOpener {
     private static final Logger log = LoggerFactory.getLogger("lazymig.restore");
@@ -33,13 +35,18 @@ final class TcpConnectionOpener {
     private TcpConnectionOpener() {
     }
 
-    /** Opens connection {@code s} bound to {@code local} (its own address: the peer knows no other); returns the stub's fd. */
-    static long open(Injector in, InetSocket s, byte[] local, String what) throws IOException {
+    /**
+     * Opens connection {@code s} bound to {@code local} (its own address: the peer knows no other),
+     * left in repair mode in {@code held}; returns the stub's fd.
+     */
+    static long open(Injector in, InetSocket s, byte[] local, String what, HeldConnections held) throws IOException {
         int family = s.family() == InetSocket.AF_INET ? Sockets.AF_INET : Sockets.AF_INET6;
         TcpStream t = s.stream();
         boolean nonblock = (s.flags() & FileDescriptor.O_NONBLOCK) != 0;
-        try (FileDescriptor sk = TcpRepair.socket(family, Sockets.SOCK_STREAM | (nonblock ? Sockets.SOCK_NONBLOCK : 0),
-                Sockets.IPPROTO_TCP)) {
+        FileDescriptor sk = TcpRepair.socket(family, Sockets.SOCK_STREAM | (nonblock ? Sockets.SOCK_NONBLOCK : 0),
+                Sockets.IPPROTO_TCP);
+        boolean kept = false;
+        try {
             try {
                 TcpRepair.setRepair(sk, 1);
             } catch (NativeException e) {
@@ -54,6 +61,7 @@ final class TcpConnectionOpener {
                 // SO_REUSEADDR (set above when the connection had it) replaced the forced reuse that repair
                 // mode gives the socket, which lets it bind the port its restored listener holds: on again
                 TcpRepair.setRepair(sk, 1);
+                TcpRepair.attachDropFilter(sk);
                 int level = family == Sockets.AF_INET ? Sockets.IPPROTO_IP : Sockets.IPPROTO_IPV6;
                 int transparent = family == Sockets.AF_INET ? TcpRepair.IP_TRANSPARENT : TcpRepair.IPV6_TRANSPARENT;
                 if (family == Sockets.AF_INET6) {
@@ -84,15 +92,25 @@ final class TcpConnectionOpener {
                 if (s.nodelay()) {
                     TcpRepair.setInt(sk, Sockets.IPPROTO_TCP, Sockets.TCP_NODELAY, 1, "TCP_NODELAY");
                 }
-                TcpRepair.setInt(sk, level, transparent, 0, "IP_TRANSPARENT");
-                TcpRepair.setRepair(sk, 0);
-                write(sk, outq, sent, t.unsentLen(), "the unsent bytes of " + what);
             } catch (NativeException e) {
                 throw new RestoreException("cannot restore " + what + " alive: " + e.getMessage(), e);
             }
-            log.info("restore: {}: restored alive ({})", what, t.describeQueues());
+            held.hold(sk, s, what);
+            kept = true;
+            log.info("restore: {}: restored alive ({}), held in repair mode until the restore succeeds", what,
+                    t.describeQueues());
             return got;
+        } finally {
+            if (!kept) {
+                sk.close(); // in repair mode (or never connected): nothing reaches the peer
+            }
         }
+    }
+
+    /** Sends the bytes of {@code t}'s send queue the connection had never sent, once out of repair mode. */
+    static void sendUnsent(FileDescriptor sk, TcpStream t, String what) throws IOException {
+        byte[] outq = t.outq();
+        write(sk, outq, outq.length - t.unsentLen(), t.unsentLen(), "the unsent bytes of " + what);
     }
 
     /** restore's socket {@code sk} taken into the process (pidfd_getfd injected): the same socket, a new fd there. */
