@@ -117,6 +117,15 @@ class E2ECasesIT {
         E2EDriver.runCase("link-cut", Duration.ofSeconds(400), E2EDriver.TEST_ENV);
     }
 
+    /** The short cut the seed already survived, kept so: 10 s down mid-transfer. */
+    @Test
+    @Timeout(LIMIT)
+    void linkCutFor10SecondsMidTransfer() throws Exception {
+        Map<String, String> env = new HashMap<>(E2EDriver.TEST_ENV);
+        env.put("E2E_CUT_SECONDS", "10");
+        E2EDriver.runCase("link-cut", Duration.ofSeconds(300), env);
+    }
+
     @Test
     @Timeout(LIMIT)
     void dumpDirectoryFullOnTheSourceLeavesTheProcessRunning() throws Exception {
