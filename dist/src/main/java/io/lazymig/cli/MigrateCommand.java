@@ -62,6 +62,12 @@ final class MigrateCommand implements Command {
         if (!cl.hasOption("to")) {
             throw new UsageException("--to ADDR is required (the host where 'lazymig agent' runs)");
         }
+        if (cl.hasOption("leave-running") && cl.hasOption("tcp-established")) {
+            // the destination carries the connections alive: a source resumed with them would be a
+            // second end of the same connections, both sending with the same sequence numbers
+            throw new UsageException("--leave-running and --tcp-established exclude each other: the connections "
+                    + "live on at the destination");
+        }
         int port = cl.hasOption("port") ? LazyPagesCommand.port(cl) : AgentCommand.DEFAULT_PORT;
         InetSocketAddress agent = new InetSocketAddress(cl.getOptionValue("to"), port);
         if (agent.isUnresolved()) {

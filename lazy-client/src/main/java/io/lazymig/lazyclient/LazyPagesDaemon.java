@@ -157,10 +157,14 @@ public final class LazyPagesDaemon {
             stats.started();
             loop();
             stats.finished();
-            if (restoreDied && completed == 0 && goneIncomplete > 0) {
+            if (restoreDied && goneIncomplete > 0) {
                 // restore traces its processes with PTRACE_O_EXITKILL until they run: its death took them along
-                throw new IOException("restore ended before it finished (killed?) and the process it was restoring is "
-                        + "gone with pages missing: nothing was migrated; restore again from the same images");
+                throw new IOException(completed == 0
+                        ? "restore ended before it finished (killed?) and the process it was restoring is gone with "
+                                + "pages missing: nothing was migrated; restore again from the same images"
+                        : "restore ended before it finished (killed?) and " + goneIncomplete + " of the "
+                                + (completed + goneIncomplete) + " processes it was restoring are gone with pages "
+                                + "missing: the tree was not migrated whole; restore again from the same images");
             }
             log.info("lazy-pages: every page is in: {}", stats.summary());
         } finally {
