@@ -15,6 +15,10 @@ final class SocketChecks {
     private SocketChecks() {
     }
 
+    /** The kinds of file a queued packet may carry (SCM_RIGHTS): what dump reads as a passed fd. */
+    public static final java.util.Set<Class<? extends FileObject>> PASSABLE = java.util.Set.of(RegularFile.class, Pipe.class,
+            Fifo.class, DevNull.class);
+
     static void check(String filesName, String queuesName, Collection<FileObject> files) throws ImageException {
         Map<Long, FileObject> byIno = new HashMap<>();
         for (FileObject f : files) {
@@ -55,6 +59,17 @@ final class SocketChecks {
             if (!u.queue().isEmpty() && u.peer() == 0 && u.name().length == 0) {
                 throw new ImageException(queuesName + ": data queued on " + what
                         + ", which has neither name nor peer to receive it through");
+            }
+            for (int passed : u.passedFiles()) {
+                FileObject pf = files.stream().filter(x -> x.id() == passed).findFirst().orElse(null);
+                if (pf == null) {
+                    throw new ImageException(queuesName + ": " + what + " has an fd in flight of file id "
+                            + Integer.toUnsignedString(passed) + ", which is not in " + filesName);
+                }
+                if (!PASSABLE.contains(pf.getClass())) {
+                    throw new ImageException(queuesName + ": " + what + " has an fd in flight of file id "
+                            + Integer.toUnsignedString(passed) + ", " + pf.describe() + " (not a kind restore passes)");
+                }
             }
         }
     }
