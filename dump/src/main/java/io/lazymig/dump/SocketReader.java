@@ -56,6 +56,11 @@ final class SocketReader {
     }
 
     FileObject read(int id, int fd, String target, int flags) throws IOException {
+        return read(id, fd, target, flags, null);
+    }
+
+    /** Socket fd {@code fd}; the fds in flight in a unix socket's queue are read by {@code passed} (null: refused). */
+    FileObject read(int id, int fd, String target, int flags, UnixSockets.PassedFiles passed) throws IOException {
         if (!netnsChecked) {
             String netns = netnsRefusal(pid);
             if (netns != null) {
@@ -95,15 +100,16 @@ final class SocketReader {
             if (no != null) {
                 throw new DumpException(where + " is " + no);
             }
-            UnixSock sk = unix().read(id, fd, u, flags, inj, where, mine);
+            UnixSock sk = unix().read(id, fd, u, flags, inj, where, mine, passed);
             if (sk.isListening() && u.pendingCount() > 0) {
                 waitingConnections += u.pendingCount();
                 log.info("dump: process {} fd {}: {} has {} connection(s) waiting to be accepted: they stay on this host",
                         pid, fd, sk.describe(), u.pendingCount());
             }
             if (!sk.queue().isEmpty()) {
-                log.info("dump: process {} fd {}: {}: {} byte(s) queued in {} packet(s), carried in sk-queues.img", pid, fd,
-                        sk.describe(), sk.queuedBytes(), sk.queue().size());
+                log.info("dump: process {} fd {}: {}: {} byte(s) queued in {} packet(s){}, carried in sk-queues.img", pid, fd,
+                        sk.describe(), sk.queuedBytes(), sk.queue().size(), sk.passedFiles().isEmpty() ? ""
+                        : " with " + sk.passedFiles().size() + " fd(s) in flight (file ids " + sk.passedFiles() + ")");
             }
             return sk;
         }

@@ -15,10 +15,6 @@ final class SocketChecks {
     private SocketChecks() {
     }
 
-    /** The kinds of file a queued packet may carry (SCM_RIGHTS): what dump reads as a passed fd. */
-    public static final java.util.Set<Class<? extends FileObject>> PASSABLE = java.util.Set.of(RegularFile.class, Pipe.class,
-            Fifo.class, DevNull.class);
-
     static void check(String filesName, String queuesName, Collection<FileObject> files) throws ImageException {
         Map<Long, FileObject> byIno = new HashMap<>();
         for (FileObject f : files) {
@@ -66,7 +62,7 @@ final class SocketChecks {
                     throw new ImageException(queuesName + ": " + what + " has an fd in flight of file id "
                             + Integer.toUnsignedString(passed) + ", which is not in " + filesName);
                 }
-                if (!PASSABLE.contains(pf.getClass())) {
+                if (!UnixSock.PASSABLE.contains(pf.getClass())) {
                     throw new ImageException(queuesName + ": " + what + " has an fd in flight of file id "
                             + Integer.toUnsignedString(passed) + ", " + pf.describe() + " (not a kind restore passes)");
                 }

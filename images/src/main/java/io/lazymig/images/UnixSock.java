@@ -26,6 +26,9 @@ public record UnixSock(int id, long ino, int type, int state, byte[] name, long 
     public static final int TCP_ESTABLISHED = 1;
     public static final int TCP_CLOSE = 7;
     public static final int TCP_LISTEN = 10;
+    /** The kinds of file a queued packet may carry (SCM_RIGHTS): what dump reads as a passed fd and restore sends again. */
+    public static final java.util.Set<Class<? extends FileObject>> PASSABLE = java.util.Set.of(RegularFile.class, Pipe.class,
+            Fifo.class, DevNull.class);
     /** sun_path's size: a name of more bytes cannot be bound. */
     public static final int MAX_NAME = 108;
 

@@ -27,14 +27,19 @@ import java.util.Set;
  * datagram socket gets its queue from a throw-away sender (the original senders' addresses are
  * not kept); a datagram socket connected to a named socket outside (/dev/log) is connected to that
  * name again. When the other end of a pair belongs to another process of the tree (each holds one
- * end), restore holds it ({@link SharedFiles#hold}) until that process takes it. One instance per
- * process restored: it holds the parked ends.
+ * end), restore holds it ({@link SharedFiles#hold}) until that process takes it. A packet that
+ * carried fds at dump (SCM_RIGHTS in flight) is sent with them again: each passed file is opened
+ * as the openers open an fd's file (its offset put back), sent, and restore's copy closed. One
+ * instance per process restored: it holds the parked ends.
  */
 final class UnixSockOpener implements FileOpener<UnixSock> {
     /** Where the far end of a pair waits for its slot (above restore's parked stdio). */
     static final int PARKING = 2000;
 
     private final Map<Long, UnixSock> byIno = new HashMap<>();
+    private final Map<Integer, FileObject> byId = new HashMap<>();
+    /** Opens the files a queued packet passes (set by {@link FileOpeners}). */
+    private FileOpeners openers;
     private final Map<Long, Long> parked = new HashMap<>();
     /** The file ids this process's fds hold; null: all of them. */
     private final Set<Integer> here;
@@ -42,10 +47,16 @@ final class UnixSockOpener implements FileOpener<UnixSock> {
     UnixSockOpener(List<FileObject> files, Set<Integer> here) {
         this.here = here == null ? null : Set.copyOf(here);
         for (FileObject f : files) {
+            byId.put(f.id(), f);
             if (f instanceof UnixSock u) {
                 byIno.put(u.ino(), u);
             }
         }
+    }
+
+    /** The openers that open the files passed in queued packets. */
+    void passedFilesOpenedBy(FileOpeners o) {
+        this.openers = o;
     }
 
     @Override
@@ -85,8 +96,8 @@ final class UnixSockOpener implements FileOpener<UnixSock> {
             }
             long sender = in.call("socket (sender for " + what + ")", Syscalls.SOCKET, Sockets.AF_UNIX, s.type(), 0);
             try {
-                for (byte[] p : s.queue()) {
-                    send(in, sender, p, s.name(), what);
+                for (int i = 0; i < s.queue().size(); i++) {
+                    send(in, sender, s.queue().get(i), s.name(), what, passed(in, s, i, stdio));
                 }
             } finally {
                 in.raw(Syscalls.CLOSE, sender);
@@ -110,11 +121,11 @@ final class UnixSockOpener implements FileOpener<UnixSock> {
         String peerWhat = "the peer of " + what;
         setUp(in, mine, s, what);
         setUp(in, theirs, peer, peerWhat);
-        for (byte[] p : s.queue()) {
-            send(in, theirs, p, null, what);
+        for (int i = 0; i < s.queue().size(); i++) {
+            send(in, theirs, s.queue().get(i), null, what, passed(in, s, i, stdio));
         }
-        for (byte[] p : peer.queue()) {
-            send(in, mine, p, null, peerWhat);
+        for (int i = 0; i < peer.queue().size(); i++) {
+            send(in, mine, peer.queue().get(i), null, peerWhat, passed(in, peer, i, stdio));
         }
         shutdown(in, mine, s, what);
         shutdown(in, theirs, peer, peerWhat);
@@ -189,11 +200,61 @@ final class UnixSockOpener implements FileOpener<UnixSock> {
         return b;
     }
 
-    /** Sends one packet (a stream's bytes) from {@code sfd}, to {@code name} when given; all of it, or an error. */
-    private static void send(Injector in, long sfd, byte[] data, byte[] name, String what) throws IOException {
+    /**
+     * The files packet {@code i} of {@code s}'s queue carries, opened in the process (offset put
+     * back) for the send; none for most packets. The caller's send closes them.
+     */
+    private long[] passed(Injector in, UnixSock s, int i, ParkedStdio stdio) throws IOException {
+        List<Integer> ids = s.rights().get(i);
+        long[] fds = new long[ids.size()];
+        int opened = 0;
+        try {
+            for (int id : ids) {
+                FileObject f = byId.get(id);
+                if (f == null || openers == null) {
+                    throw new RestoreException(s.describe() + ": file id " + id + " in flight is not in the checkpoint");
+                }
+                long got = openers.openFile(in, f, -1, stdio);
+                fds[opened++] = got;
+                long pos = FileOpeners.position(f);
+                if (pos > 0) {
+                    long rc = in.raw(Syscalls.LSEEK, got, pos, Syscalls.SEEK_SET);
+                    if (Syscalls.isError(rc)) {
+                        throw new RestoreException("cannot seek " + f.describe() + " (in flight on " + s.describe() + ") to "
+                                + pos + ": " + Errno.name(Syscalls.errno(rc)));
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            for (int k = 0; k < opened; k++) {
+                in.raw(Syscalls.CLOSE, fds[k]);
+            }
+            throw e;
+        }
+        return fds;
+    }
+
+    /** struct msghdr and struct cmsghdr on x86-64 (the only architecture lazymig runs on). */
+    private static final int MSGHDR_SIZE = 56;
+    private static final int CMSGHDR_SIZE = 16;
+    private static final int SCM_RIGHTS = 1;
+
+    /**
+     * Sends one packet (a stream's bytes) from {@code sfd}, to {@code name} when given, with the
+     * fds {@code rights} (open in the process) as one SCM_RIGHTS message, which it closes after;
+     * all of it, or an error.
+     */
+    private static void send(Injector in, long sfd, byte[] data, byte[] name, String what, long[] rights)
+            throws IOException {
         long size = (data.length + 4095L) & ~4095L;
-        long buf = in.call("mmap (queue of " + what + ")", Syscalls.MMAP, 0, Math.max(size, 4096),
-                Syscalls.PROT_READ | Syscalls.PROT_WRITE, Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS, -1, 0);
+        long buf;
+        try {
+            buf = in.call("mmap (queue of " + what + ")", Syscalls.MMAP, 0, Math.max(size, 4096),
+                    Syscalls.PROT_READ | Syscalls.PROT_WRITE, Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS, -1, 0);
+        } catch (IOException | RuntimeException e) {
+            closeAll(in, rights);
+            throw e;
+        }
         try {
             ByteBuffer b = ByteBuffer.allocateDirect(Math.max(data.length, 1));
             b.put(0, data).limit(data.length);
@@ -202,19 +263,46 @@ final class UnixSockOpener implements FileOpener<UnixSock> {
             }
             long addr = 0;
             int addrLen = 0;
+            in.resetScratch();
             if (name != null) {
-                in.resetScratch();
                 ByteBuffer a = sockaddr(name);
                 addr = in.put(a);
                 addrLen = a.capacity();
             }
-            long n = in.raw(Syscalls.SENDTO, sfd, buf, data.length, Sockets.MSG_DONTWAIT, addr, addrLen);
+            long n;
+            if (rights.length == 0) {
+                n = in.raw(Syscalls.SENDTO, sfd, buf, data.length, Sockets.MSG_DONTWAIT, addr, addrLen);
+            } else {
+                int cmsgLen = CMSGHDR_SIZE + 4 * rights.length;
+                ByteBuffer c = ByteBuffer.allocateDirect((cmsgLen + 7) & ~7).order(ByteOrder.nativeOrder());
+                c.putLong(0, cmsgLen).putInt(8, Sockets.SOL_SOCKET).putInt(12, SCM_RIGHTS);
+                for (int k = 0; k < rights.length; k++) {
+                    c.putInt(CMSGHDR_SIZE + 4 * k, (int) rights[k]);
+                }
+                long control = in.put(c);
+                ByteBuffer iov = ByteBuffer.allocateDirect(16).order(ByteOrder.nativeOrder());
+                iov.putLong(0, buf).putLong(8, data.length);
+                long iovAt = in.put(iov);
+                ByteBuffer h = ByteBuffer.allocateDirect(MSGHDR_SIZE).order(ByteOrder.nativeOrder());
+                h.putLong(0, addr).putInt(8, addrLen).putLong(16, iovAt).putLong(24, 1).putLong(32, control)
+                        .putLong(40, c.capacity()).putInt(48, 0);
+                long hdr = in.put(h);
+                n = in.raw(Syscalls.SENDMSG, sfd, hdr, Sockets.MSG_DONTWAIT);
+            }
             if (Syscalls.isError(n) || n != data.length) {
-                throw new RestoreException("cannot queue " + data.length + " byte(s) again on " + what + ": "
+                throw new RestoreException("cannot queue " + data.length + " byte(s)"
+                        + (rights.length > 0 ? " with " + rights.length + " fd(s)" : "") + " again on " + what + ": "
                         + (Syscalls.isError(n) ? Errno.name(Syscalls.errno(n)) : "sent " + n));
             }
         } finally {
             in.raw(Syscalls.MUNMAP, buf, Math.max(size, 4096));
+            closeAll(in, rights); // the packet holds them now: restore's copies go
+        }
+    }
+
+    private static void closeAll(Injector in, long[] fds) throws IOException {
+        for (long f : fds) {
+            in.raw(Syscalls.CLOSE, f);
         }
     }
 
