@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -100,7 +101,12 @@ final class SocketReader {
             if (no != null) {
                 throw new DumpException(where + " is " + no);
             }
-            UnixSock sk = unix().read(id, fd, u, flags, inj, where, mine, passed);
+            UnixSockets.PassedFiles checked = passed == null ? null : (installed, w) -> {
+                FileObject f = passed.read(installed, w);
+                checkPassedPipe(f, w);
+                return f;
+            };
+            UnixSock sk = unix().read(id, fd, u, flags, inj, where, mine, checked);
             if (sk.isListening() && u.pendingCount() > 0) {
                 waitingConnections += u.pendingCount();
                 log.info("dump: process {} fd {}: {} has {} connection(s) waiting to be accepted: they stay on this host",
@@ -141,7 +147,42 @@ final class SocketReader {
         }
     }
 
-    /** The inodes of every socket process {@code pid} has open. */
+    /**
+     * A pipe end in flight whose pipe another process of the tree holds is refused: restore makes
+     * the pipe once for the tree from an fd that stays open, and the end in flight has none.
+     */
+    private void checkPassedPipe(FileObject f, String where) throws IOException {
+        if (!(f instanceof io.lazymig.images.Pipe p) || p.external()) {
+            return;
+        }
+        String target = p.resource();
+        for (int other : tree) {
+            if (other == pid) {
+                continue;
+            }
+            List<Integer> fds;
+            try {
+                fds = Preflight.openFds(other);
+            } catch (NoSuchFileException | AccessDeniedException e) {
+                continue;
+            }
+            for (int ofd : fds) {
+                String t;
+                try {
+                    t = Preflight.fdTarget(other, ofd);
+                } catch (IOException e) {
+                    continue;
+                }
+                if (t.equals(target)) {
+                    throw new DumpException(where + " has an fd in flight in its queue (SCM_RIGHTS) that is an end of "
+                            + target + ", which process " + other + " (fd " + ofd + ") holds too: a pipe in flight "
+                            + "between processes of the tree is not supported yet");
+                }
+            }
+        }
+    }
+
+
     /** The socket inodes the processes {@code pids} hold (one that exited meanwhile holds none). */
     static Set<Long> treeSockets(Set<Integer> pids) throws IOException {
         Set<Long> s = new HashSet<>();
