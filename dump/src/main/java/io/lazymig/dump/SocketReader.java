@@ -101,10 +101,18 @@ final class SocketReader {
             if (no != null) {
                 throw new DumpException(where + " is " + no);
             }
-            UnixSockets.PassedFiles checked = passed == null ? null : (installed, w) -> {
-                FileObject f = passed.read(installed, w);
-                checkPassedPipe(f, w);
-                return f;
+            UnixSockets.PassedFiles checked = passed == null ? null : new UnixSockets.PassedFiles() {
+                @Override
+                public FileObject read(int installed, String w) throws IOException {
+                    FileObject f = passed.read(installed, w);
+                    checkPassedPipe(f, w);
+                    return f;
+                }
+
+                @Override
+                public boolean keep(List<Integer> installed) {
+                    return passed.keep(installed);
+                }
             };
             UnixSock sk = unix().read(id, fd, u, flags, inj, where, mine, checked);
             if (sk.isListening() && u.pendingCount() > 0) {
@@ -241,6 +249,11 @@ final class SocketReader {
             inet = InetSockets.list();
         }
         return inet;
+    }
+
+    /** Closes (injected close) fds the peeks installed and that were kept for the table's reading. */
+    void closeInstalled(List<Integer> fds) throws IOException {
+        inj.closeFds(fds);
     }
 
     /** TCP connections that will be restored closed. */

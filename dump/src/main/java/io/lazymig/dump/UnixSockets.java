@@ -31,6 +31,14 @@ final class UnixSockets {
     /** Reads the file a peek installed at fd {@code installed} of the process into the file table (its new id). */
     interface PassedFiles {
         FileObject read(int installed, String where) throws IOException;
+
+        /**
+         * Takes the installed fds to close them later (once the whole table is read, so a file in
+         * flight in two queues is found one); false: the caller closes them now.
+         */
+        default boolean keep(List<Integer> installed) {
+            return false;
+        }
     }
 
     private final Map<Long, Sockets.Unix> byIno;
@@ -97,6 +105,7 @@ final class UnixSockets {
         List<List<Integer>> rights = List.of();
         if (!listening) {
             Injections.Peeked q = inj.peekQueue(fd, u.type() == Sockets.SOCK_STREAM);
+            boolean kept = false;
             try {
                 if (q.control()) {
                     throw new DumpException(where + " is a unix socket with credentials (SO_PASSCRED) or more fds than "
@@ -104,8 +113,11 @@ final class UnixSockets {
                 }
                 queue = q.packets();
                 rights = passedIds(q, inj.pid(), where, passed);
+                kept = passed != null && passed.keep(q.allInstalled());
             } finally {
-                inj.closeFds(q.allInstalled()); // nothing the peeks installed stays in the process
+                if (!kept) {
+                    inj.closeFds(q.allInstalled()); // nothing the peeks installed stays in the process
+                }
             }
         }
         byte[] peerName = new byte[0];

@@ -20,7 +20,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Fds in flight in unix sockets (SCM_RIGHTS), through dump and restore on this host, eager and
  * lazy. The workload sends to itself, over a stream socketpair, "head", then "fds" carrying a
  * regular file (at offset 7) and a pipe's read end, then "tail"; over a datagram socketpair "d1",
- * then "d2" carrying the same file opened again (at offset 3); it closes its own copies of the
+ * then "d2" carrying the same file opened again (at offset 3), and over a seqpacket socketpair "q1"
+ * carrying that open file again (in flight in two queues: one file, one offset); it closes its own copies of the
  * passed fds, keeps the pipe's write end (with "before" in the pipe) and reads nothing until told.
  * After restore it receives every message, the fds work: the files read from the kept offsets and
  * the pipe carries what was in it and what is written after. Dump with --leave-running leaves no fd
@@ -38,11 +39,13 @@ class ScmRightsIT {
                 "r, w = os.pipe(); os.write(w, b'before')",
                 "a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)",
                 "c, d = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)",
+                "e, h = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)",
                 "a.send(b'head')",
                 "a.sendmsg([b'fds'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', [f, r]))])",
                 "a.send(b'tail')",
                 "c.send(b'd1')",
                 "c.sendmsg([b'd2'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', [g]))])",
+                "e.sendmsg([b'q1'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', [g]))])",
                 passSocket ? "x = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); a.sendmsg([b'sk'], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, "
                         + "array.array('i', [x.fileno()]))]); x.close()" : "",
                 "os.close(f); os.close(g); os.close(r)",
@@ -67,9 +70,13 @@ class ScmRightsIT {
                 "pf, pr = passed",
                 "os.write(w, b'+after')",
                 "(g2,) = fds(anc2)",
+                "q1, anc3, _, _ = h.recvmsg(100, socket.CMSG_SPACE(64))",
+                "(g3,) = fds(anc3)",
                 "print('drained stream=' + got.decode() + ' fds=' + str(len(passed)) + ' file=' + os.read(pf, 5).decode()"
                         + " + ' pipe=' + os.read(pr, 100).decode() + ' dgram=' + d1.decode() + ',' + d2.decode() + '/'"
-                        + " + str(len(fds(anc1))) + ' file2=' + os.read(g2, 4).decode(), flush=True)",
+                        + " + str(len(fds(anc1))) + ' file2=' + os.read(g2, 4).decode() + ' ' + q1.decode() + '='"
+                        + " + os.read(g3, 3).decode(),"
+                        + " flush=True)",
                 "while True:",
                 "    print(f'pid {os.getpid()} counter {n} sum 0', flush=True); n += 1; time.sleep(0.05)",
                 "");
@@ -89,7 +96,7 @@ class ScmRightsIT {
         try (RestoreCycle c = new RestoreCycle(dir, w)) {
             c.dump(3, false);
             String queues = crit("sk-queues.img", c.images).replaceAll("\\s+", "");
-            assertEquals(2, queues.split("\"rights\"", -1).length - 1, "two packets carry fds:\n" + queues);
+            assertEquals(3, queues.split("\"rights\"", -1).length - 1, "three packets carry fds:\n" + queues);
             if (lazy) {
                 c.restoreFromLocalDaemon();
             } else {
@@ -97,7 +104,7 @@ class ScmRightsIT {
             }
             c.awaitRestoredLine();
             Files.writeString(dir.resolve("drain"), "");
-            assertEquals("drained stream=headfdstail fds=2 file=789ab pipe=before+after dgram=d1,d2/0 file2=3456",
+            assertEquals("drained stream=headfdstail fds=2 file=789ab pipe=before+after dgram=d1,d2/0 file2=3456 q1=789",
                     awaitRaw(w, "drained "));
             c.killRestoredAndAwaitRestore();
         }

@@ -29,7 +29,8 @@ import java.util.Set;
  * name again. When the other end of a pair belongs to another process of the tree (each holds one
  * end), restore holds it ({@link SharedFiles#hold}) until that process takes it. A packet that
  * carried fds at dump (SCM_RIGHTS in flight) is sent with them again: each passed file is opened
- * as the openers open an fd's file (its offset put back), sent, and restore's copy closed. One
+ * once as the openers open an fd's file (its offset put back), parked, sent with every packet
+ * that carries it, and restore's copy closed with the parking area. One
  * instance per process restored: it holds the parked ends.
  */
 final class UnixSockOpener implements FileOpener<UnixSock> {
@@ -38,6 +39,8 @@ final class UnixSockOpener implements FileOpener<UnixSock> {
 
     private final Map<Long, UnixSock> byIno = new HashMap<>();
     private final Map<Integer, FileObject> byId = new HashMap<>();
+    /** The files in flight opened so far in this process, parked: file id -> fd. */
+    private final Map<Integer, Long> inFlight = new HashMap<>();
     /** Opens the files a queued packet passes (set by {@link FileOpeners}). */
     private FileOpeners openers;
     private final Map<Long, Long> parked = new HashMap<>();
@@ -201,35 +204,36 @@ final class UnixSockOpener implements FileOpener<UnixSock> {
     }
 
     /**
-     * The files packet {@code i} of {@code s}'s queue carries, opened in the process (offset put
-     * back) for the send; none for most packets. The caller's send closes them.
+     * The files packet {@code i} of {@code s}'s queue carries, open in the process (offset put back)
+     * for the send; none for most packets. Each passed file is opened once for the process and kept
+     * in the parking area, closed with it after the fd table is rebuilt: a file in flight in several
+     * packets stays one open file, with one offset, as at dump.
      */
     private long[] passed(Injector in, UnixSock s, int i, ParkedStdio stdio) throws IOException {
         List<Integer> ids = s.rights().get(i);
         long[] fds = new long[ids.size()];
-        int opened = 0;
-        try {
-            for (int id : ids) {
+        for (int k = 0; k < fds.length; k++) {
+            int id = ids.get(k);
+            Long open = inFlight.get(id);
+            if (open == null) {
                 FileObject f = byId.get(id);
                 if (f == null || openers == null) {
                     throw new RestoreException(s.describe() + ": file id " + id + " in flight is not in the checkpoint");
                 }
                 long got = openers.openFile(in, f, -1, stdio);
-                fds[opened++] = got;
                 long pos = FileOpeners.position(f);
                 if (pos > 0) {
                     long rc = in.raw(Syscalls.LSEEK, got, pos, Syscalls.SEEK_SET);
                     if (Syscalls.isError(rc)) {
-                        throw new RestoreException("cannot seek " + f.describe() + " (in flight on " + s.describe() + ") to "
-                                + pos + ": " + Errno.name(Syscalls.errno(rc)));
+                        in.raw(Syscalls.CLOSE, got);
+                        throw new RestoreException("cannot seek " + f.describe() + " (in flight on " + s.describe()
+                                + ") to " + pos + ": " + Errno.name(Syscalls.errno(rc)));
                     }
                 }
+                open = stdio.park(in, got);
+                inFlight.put(id, open);
             }
-        } catch (IOException | RuntimeException e) {
-            for (int k = 0; k < opened; k++) {
-                in.raw(Syscalls.CLOSE, fds[k]);
-            }
-            throw e;
+            fds[k] = open;
         }
         return fds;
     }
@@ -241,20 +245,13 @@ final class UnixSockOpener implements FileOpener<UnixSock> {
 
     /**
      * Sends one packet (a stream's bytes) from {@code sfd}, to {@code name} when given, with the
-     * fds {@code rights} (open in the process) as one SCM_RIGHTS message, which it closes after;
-     * all of it, or an error.
+     * fds {@code rights} (open in the process, parked) as one SCM_RIGHTS message; all of it, or an error.
      */
     private static void send(Injector in, long sfd, byte[] data, byte[] name, String what, long[] rights)
             throws IOException {
         long size = (data.length + 4095L) & ~4095L;
-        long buf;
-        try {
-            buf = in.call("mmap (queue of " + what + ")", Syscalls.MMAP, 0, Math.max(size, 4096),
-                    Syscalls.PROT_READ | Syscalls.PROT_WRITE, Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS, -1, 0);
-        } catch (IOException | RuntimeException e) {
-            closeAll(in, rights);
-            throw e;
-        }
+        long buf = in.call("mmap (queue of " + what + ")", Syscalls.MMAP, 0, Math.max(size, 4096),
+                Syscalls.PROT_READ | Syscalls.PROT_WRITE, Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS, -1, 0);
         try {
             ByteBuffer b = ByteBuffer.allocateDirect(Math.max(data.length, 1));
             b.put(0, data).limit(data.length);
@@ -296,13 +293,6 @@ final class UnixSockOpener implements FileOpener<UnixSock> {
             }
         } finally {
             in.raw(Syscalls.MUNMAP, buf, Math.max(size, 4096));
-            closeAll(in, rights); // the packet holds them now: restore's copies go
-        }
-    }
-
-    private static void closeAll(Injector in, long[] fds) throws IOException {
-        for (long f : fds) {
-            in.raw(Syscalls.CLOSE, f);
         }
     }
 
