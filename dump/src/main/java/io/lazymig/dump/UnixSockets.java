@@ -108,8 +108,8 @@ final class UnixSockets {
             boolean kept = false;
             try {
                 if (q.control()) {
-                    throw new DumpException(where + " is a unix socket with credentials (SO_PASSCRED) or more fds than "
-                            + "one message holds in flight in its queue: not supported");
+                    throw new DumpException(where + " is a unix socket with credentials (SO_PASSCRED) in flight in its "
+                            + "queue, or fds the peek could not install (control data truncated): not supported");
                 }
                 queue = q.packets();
                 rights = passedIds(q, inj.pid(), where, passed);

@@ -95,6 +95,10 @@ class ScmRightsIT {
         RestoreWorkload w = RestoreWorkload.start(dir, "scm", List.of("/usr/bin/python3", "-c", workload(data(), false)));
         try (RestoreCycle c = new RestoreCycle(dir, w)) {
             c.dump(3, false);
+            // the file in flight only travels with the images (read by its path: its fds are closed again)
+            io.lazymig.images.Checkpoint cp = io.lazymig.images.Checkpoint.read(c.images);
+            assertTrue(cp.carried().stream().anyMatch(f -> f.path().equals(dir.resolve("data.txt").toString())),
+                    "data.txt travels: " + cp.carried());
             String queues = crit("sk-queues.img", c.images).replaceAll("\\s+", "");
             assertEquals(3, queues.split("\"rights\"", -1).length - 1, "three packets carry fds:\n" + queues);
             if (lazy) {
