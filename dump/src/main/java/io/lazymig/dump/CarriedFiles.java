@@ -167,6 +167,12 @@ final class CarriedFiles {
                 }
             }
         }
+        for (FileObject f : files) {
+            if (f instanceof RegularFile r && slots.stream().noneMatch(s -> s.fileId() == r.id())) {
+                // in flight in a unix socket's queue only: its fd is closed again, so read by its path
+                candidates.putIfAbsent(r.path(), Path.of(r.path()));
+            }
+        }
         for (Vma v : vmas) {
             if (v.isFileBacked() && !v.path().equals(DevNull.PATH)) {
                 candidates.putIfAbsent(v.path(), proc.resolve("map_files")

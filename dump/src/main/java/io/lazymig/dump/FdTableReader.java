@@ -8,7 +8,9 @@ import io.lazymig.jni.FileDescriptor;
 import io.lazymig.jni.SystemInfo;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Reads a frozen process's fd table into fd slots and the open files they point at: fds that are
@@ -177,44 +179,121 @@ final class FdTableReader {
         List<FdSlot> slots = new ArrayList<>();
         List<FileObject> files = new ArrayList<>();
         List<Integer> owners = new ArrayList<>(); // the first fd of each file, by index in files
-        int nextId = firstId;
-        for (int fd : source.fds()) {
-            ProcFdInfo info = source.info(fd);
-            boolean cloexec = (info.flags() & FileDescriptor.O_CLOEXEC) != 0;
-            int id = 0;
-            for (int i = 0; i < earlier.size() && id == 0; i++) {
-                Owner o = earlier.get(i);
-                if (source.sameOpenFileAs(fd, o.pid(), o.fd())) {
-                    id = o.fileId(); // inherited across fork: one description for the whole tree
-                }
-            }
-            for (int i = 0; i < owners.size() && id == 0; i++) {
-                if (source.sameOpenFile(owners.get(i), fd)) {
-                    id = files.get(i).id(); // a dup or 2>&1: one offset, restored as one
-                }
-            }
-            if (id == 0) {
-                id = nextId++;
-                String target = source.target(fd);
-                if (SocketReader.isSocket(target)) {
-                    if (sockets == null) {
-                        throw new DumpException("fd " + fd + " is a socket (" + target + "): not read here");
+        int[] nextId = {firstId};
+        List<Integer> table = source.fds();
+        // fds installed by the peeks of the queues, open until the whole table is read: a file in flight
+        // in two queues (one open file description, kcmp) is one file; closed whatever happens
+        List<Integer> installedFds = new ArrayList<>();
+        Map<Integer, FileObject> inFlight = new LinkedHashMap<>();
+        try {
+            for (int fd : table) {
+                ProcFdInfo info = source.info(fd);
+                boolean cloexec = (info.flags() & FileDescriptor.O_CLOEXEC) != 0;
+                int id = 0;
+                for (int i = 0; i < earlier.size() && id == 0; i++) {
+                    Owner o = earlier.get(i);
+                    if (source.sameOpenFileAs(fd, o.pid(), o.fd())) {
+                        id = o.fileId(); // inherited across fork: one description for the whole tree
                     }
-                    files.add(sockets.read(id, fd, target, info.flags()));
-                } else {
-                    files.add(FileKinds.read(source, fd, id, target, info.flags() & ~FileDescriptor.O_CLOEXEC,
-                            info.pos(), info.text()));
                 }
-                owners.add(fd);
+                for (int i = 0; i < owners.size() && id == 0; i++) {
+                    if (owners.get(i) >= 0 && source.sameOpenFile(owners.get(i), fd)) {
+                        id = files.get(i).id(); // a dup or 2>&1: one offset, restored as one
+                    }
+                }
+                if (id == 0) {
+                    id = nextId[0]++;
+                    String target = source.target(fd);
+                    if (SocketReader.isSocket(target)) {
+                        if (sockets == null) {
+                            throw new DumpException("fd " + fd + " is a socket (" + target + "): not read here");
+                        }
+                        List<FileObject> passed = new ArrayList<>();
+                        files.add(sockets.read(id, fd, target, info.flags(), new UnixSockets.PassedFiles() {
+                            @Override
+                            public FileObject read(int installed, String where) throws IOException {
+                                for (Map.Entry<Integer, FileObject> e : inFlight.entrySet()) {
+                                    if (source.sameOpenFile(e.getKey(), installed)) {
+                                        return e.getValue(); // in flight in another queue too: one file
+                                    }
+                                }
+                                FileObject f = readPassed(source, installed, nextId[0], where, table, earlier);
+                                nextId[0]++;
+                                passed.add(f);
+                                inFlight.put(installed, f);
+                                return f;
+                            }
+
+                            @Override
+                            public boolean keep(List<Integer> installed) {
+                                installedFds.addAll(installed);
+                                return true;
+                            }
+                        }));
+                        owners.add(fd);
+                        for (FileObject f : passed) {
+                            files.add(f);
+                            owners.add(-1); // held by no fd: only in flight
+                        }
+                        slots.add(new FdSlot(fd, cloexec, id));
+                        continue;
+                    } else {
+                        files.add(FileKinds.read(source, fd, id, target, info.flags() & ~FileDescriptor.O_CLOEXEC,
+                                info.pos(), info.text()));
+                    }
+                    owners.add(fd);
+                }
+                slots.add(new FdSlot(fd, cloexec, id));
             }
-            slots.add(new FdSlot(fd, cloexec, id));
+        } finally {
+            if (!installedFds.isEmpty()) {
+                sockets.closeInstalled(installedFds); // nothing the peeks installed stays in the process
+            }
         }
         checkEpolls(source, slots, files);
         List<Owner> mine = new ArrayList<>();
         for (int i = 0; i < files.size(); i++) {
-            mine.add(new Owner(pid, owners.get(i), files.get(i).id()));
+            if (owners.get(i) >= 0) {
+                mine.add(new Owner(pid, owners.get(i), files.get(i).id()));
+            }
         }
         return new Table(slots, files, mine);
+    }
+
+    /**
+     * The file a peek of a unix socket's queue installed at fd {@code installed} (passed over
+     * SCM_RIGHTS and still in flight), read as any fd of the table is, with id {@code id}. Refused,
+     * naming the socket ({@code where}) and the kind: a kind restore does not pass
+     * ({@link io.lazymig.images.UnixSock#PASSABLE}: regular files, pipes, FIFOs, /dev/null), and a file that is also
+     * open at an fd of the tree (the process would get two open files where it had one).
+     */
+    static FileObject readPassed(Source source, int installed, int id, String where, List<Integer> table,
+            List<Owner> earlier) throws IOException {
+        String target = source.target(installed);
+        String refused = where + " has an fd in flight in its queue (SCM_RIGHTS) that is ";
+        if (SocketReader.isSocket(target)) {
+            throw new DumpException(refused + "a socket (" + target + "): passing sockets is not supported");
+        }
+        for (int fd : table) {
+            if (fd != installed && source.sameOpenFile(fd, installed)) {
+                throw new DumpException(refused + target + ", open at fd " + fd + " too: a file both in flight and "
+                        + "held by an fd is not supported yet");
+            }
+        }
+        for (Owner o : earlier) {
+            if (source.sameOpenFileAs(installed, o.pid(), o.fd())) {
+                throw new DumpException(refused + target + ", open in process " + o.pid() + " fd " + o.fd()
+                        + " too: a file both in flight and held by an fd is not supported yet");
+            }
+        }
+        ProcFdInfo info = source.info(installed);
+        FileObject f = FileKinds.read(source, installed, id, target, info.flags() & ~FileDescriptor.O_CLOEXEC, info.pos(),
+                info.text());
+        if (!io.lazymig.images.UnixSock.PASSABLE.contains(f.getClass())) {
+            throw new DumpException(refused + f.describe() + " (" + target + "): only regular files, pipes, FIFOs and "
+                    + "/dev/null are carried in flight");
+        }
+        return f;
     }
 
     /**

@@ -51,6 +51,11 @@ final class Injections implements AutoCloseable {
         return new Injections(inj, scratch);
     }
 
+    /** The process injected into. */
+    int pid() {
+        return injector.pid();
+    }
+
     /** The program break, by brk(0) (it is not in /proc/PID/stat). */
     long brk() throws IOException {
         return check("brk(0)", injector.inject(Syscalls.BRK, 0));
@@ -186,19 +191,41 @@ final class Injections implements AutoCloseable {
         return 0;
     }
 
-    /** A socket's receive queue read without consuming it: its packets, and whether control data (SCM) rode on any. */
-    record Peeked(List<byte[]> packets, boolean control) {
+    /**
+     * A socket's receive queue read without consuming it: its packets; for each, the fds its
+     * SCM_RIGHTS message installed in the process while peeked (numbers in the process's table,
+     * empty for most packets: the caller reads them, then closes them with {@link #closeFds});
+     * and whether other control data (credentials) or a truncated one rode on any.
+     */
+    record Peeked(List<byte[]> packets, List<List<Integer>> installed, boolean control) {
+        /** Every fd installed by the peeks, in order. */
+        List<Integer> allInstalled() {
+            List<Integer> all = new ArrayList<>();
+            installed.forEach(all::addAll);
+            return all;
+        }
     }
 
     /** The largest datagram {@link #peekQueue} reads, and the most it reads of one queue. */
     static final int PEEK_BUFFER = 256 * 1024;
     static final long PEEK_LIMIT = 64L << 20;
+    /** struct msghdr on x86-64: msg_control and msg_controllen; struct cmsghdr's length (len, level, type). */
+    private static final int MSGHDR_CONTROL = 32;
+    private static final int MSGHDR_CONTROLLEN = 40;
+    private static final int CMSGHDR_SIZE = 16;
+    private static final int SCM_RIGHTS = 1;
+    private static final int MSG_CMSG_CLOEXEC = 0x40000000;
+    /** Where the control buffer lies in the peek region's first page, and its size (CMSG_SPACE of SCM_MAX_FD fds fits). */
+    private static final int CONTROL_AT = 512;
+    private static final int CONTROL_SIZE = 2048;
 
     /**
-     * Socket {@code fd}'s whole receive queue, by recvmsg(MSG_PEEK | MSG_DONTWAIT) injected with
-     * SO_PEEK_OFF stepping through it (set back to what it was after): nothing is consumed.
-     * A stream's bytes come as one packet; a datagram or seqpacket queue packet by packet. No
-     * control buffer is given, so passed fds are never installed: MSG_CTRUNC says they were there.
+     * Socket {@code fd}'s whole receive queue, by recvmsg(MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC)
+     * injected with SO_PEEK_OFF stepping through it (set back to what it was after): nothing is
+     * consumed. A stream's bytes come as one packet, cut after each message that carries fds (the
+     * kernel's peek stops there: those fds ride on the bytes peeked with them); a datagram or
+     * seqpacket queue packet by packet. The fds a peeked SCM_RIGHTS message carries are installed in
+     * the process: they are returned (and closed here if the peek fails).
      */
     Peeked peekQueue(int fd, boolean stream) throws IOException {
         long page = pageSize;
@@ -206,8 +233,11 @@ final class Injections implements AutoCloseable {
                 Syscalls.PROT_READ | Syscalls.PROT_WRITE, Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS, -1, 0));
         long data = region + page;
         List<byte[]> packets = new ArrayList<>();
+        List<List<Integer>> installed = new ArrayList<>();
+        List<Integer> all = new ArrayList<>();
         java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
         boolean control = false;
+        boolean done = false;
         long total = 0;
         long peekOff = intSockOpt(fd, Sockets.SOL_SOCKET, Sockets.SO_PEEK_OFF); // -1 unless the program set one
         try {
@@ -218,24 +248,53 @@ final class Injections implements AutoCloseable {
             ByteBuffer hdr = ByteBuffer.allocateDirect(Sockets.SIZEOF_MSGHDR + Sockets.SIZEOF_IOVEC)
                     .order(ByteOrder.nativeOrder());
             int iov = Sockets.SIZEOF_MSGHDR;
-            hdr.putLong(Sockets.MSGHDR_IOV, region + iov).putLong(Sockets.MSGHDR_IOVLEN, 1);
-            hdr.putLong(iov, data).putLong(iov + 8, PEEK_BUFFER);
             ByteBuffer flags = ByteBuffer.allocateDirect(4).order(ByteOrder.nativeOrder());
+            ByteBuffer cmsg = ByteBuffer.allocateDirect(CONTROL_SIZE).order(ByteOrder.nativeOrder());
+            ByteBuffer controlLen = ByteBuffer.allocateDirect(8).order(ByteOrder.nativeOrder());
             while (true) {
+                hdr.clear();
+                hdr.putLong(Sockets.MSGHDR_IOV, region + iov).putLong(Sockets.MSGHDR_IOVLEN, 1);
+                hdr.putLong(MSGHDR_CONTROL, region + CONTROL_AT).putLong(MSGHDR_CONTROLLEN, CONTROL_SIZE);
+                hdr.putLong(iov, data).putLong(iov + 8, PEEK_BUFFER);
                 ProcessMemory.write(injector.pid(), region, hdr.clear());
                 long n = injector.inject(Syscalls.RECVMSG, fd, region,
-                        Sockets.MSG_PEEK | Sockets.MSG_DONTWAIT | (stream ? 0 : Sockets.MSG_TRUNC));
+                        Sockets.MSG_PEEK | Sockets.MSG_DONTWAIT | MSG_CMSG_CLOEXEC | (stream ? 0 : Sockets.MSG_TRUNC));
                 if (Syscalls.isError(n)) {
                     if (Syscalls.errno(n) == Errno.EAGAIN) {
                         break;
                     }
                     throw new DumpException("injected recvmsg(" + fd + ", MSG_PEEK) failed: " + Errno.name(Syscalls.errno(n)));
                 }
-                if (n == 0) {
-                    break; // end of a stream whose peer shut down (or an empty datagram: not carried)
-                }
                 ProcessMemory.read(injector.pid(), region + Sockets.MSGHDR_FLAGS, flags.clear());
                 control |= (flags.getInt(0) & Sockets.MSG_CTRUNC) != 0;
+                ProcessMemory.read(injector.pid(), region + MSGHDR_CONTROLLEN, controlLen.clear());
+                List<Integer> fds = new ArrayList<>();
+                long clen = Math.min(controlLen.getLong(0), CONTROL_SIZE);
+                if (clen > 0) {
+                    ProcessMemory.read(injector.pid(), region + CONTROL_AT, cmsg.clear());
+                    int at = 0;
+                    while (at + CMSGHDR_SIZE <= clen) {
+                        long len = cmsg.getLong(at);
+                        int level = cmsg.getInt(at + 8);
+                        int type = cmsg.getInt(at + 12);
+                        if (len < CMSGHDR_SIZE || at + len > clen) {
+                            break;
+                        }
+                        if (level == Sockets.SOL_SOCKET && type == SCM_RIGHTS) {
+                            for (int i = 0; i + 4 <= len - CMSGHDR_SIZE; i += 4) {
+                                int got = cmsg.getInt(at + CMSGHDR_SIZE + i);
+                                fds.add(got);
+                                all.add(got);
+                            }
+                        } else {
+                            control = true; // credentials (SO_PASSCRED) or another kind: not carried
+                        }
+                        at += (int) ((len + 7) & ~7L);
+                    }
+                }
+                if (n == 0 && fds.isEmpty()) {
+                    break; // end of a stream whose peer shut down (or an empty datagram: not carried)
+                }
                 if (n > PEEK_BUFFER) {
                     throw new DumpException("fd " + fd + ": a queued packet of " + n + " bytes (lazymig carries up to "
                             + PEEK_BUFFER + ")");
@@ -244,24 +303,51 @@ final class Injections implements AutoCloseable {
                 if (total > PEEK_LIMIT) {
                     throw new DumpException("fd " + fd + ": more than " + PEEK_LIMIT + " bytes queued");
                 }
-                ByteBuffer got = ByteBuffer.allocateDirect((int) n);
-                ProcessMemory.read(injector.pid(), data, got);
+                ByteBuffer got = ByteBuffer.allocateDirect((int) Math.max(n, 1));
+                if (n > 0) {
+                    ProcessMemory.read(injector.pid(), data, got);
+                }
                 byte[] b = new byte[(int) n];
                 got.get(0, b);
                 if (stream) {
                     bytes.write(b);
+                    if (!fds.isEmpty()) {
+                        packets.add(bytes.toByteArray());
+                        installed.add(List.copyOf(fds));
+                        bytes.reset();
+                    }
                 } else {
                     packets.add(b);
+                    installed.add(List.copyOf(fds));
                 }
             }
+            done = true;
         } finally {
             setIntSockOpt(fd, Sockets.SOL_SOCKET, Sockets.SO_PEEK_OFF, peekOff < 0 ? -1 : (int) peekOff);
+            if (!done) {
+                closeFds(all);
+            }
             check("munmap(peek buffer)", injector.inject(Syscalls.MUNMAP, region, PEEK_BUFFER + page));
         }
         if (stream && bytes.size() > 0) {
             packets.add(bytes.toByteArray());
+            installed.add(List.of());
         }
-        return new Peeked(packets, control);
+        return new Peeked(packets, installed, control);
+    }
+
+    /** Closes, by injected close, the fds a peek installed in the process; a failure is the first one's error. */
+    void closeFds(List<Integer> fds) throws IOException {
+        String failed = null;
+        for (int f : fds) {
+            long rc = injector.inject(Syscalls.CLOSE, f);
+            if (Syscalls.isError(rc) && failed == null) {
+                failed = "injected close(" + f + ") of an fd installed by a peek failed: " + Errno.name(Syscalls.errno(rc));
+            }
+        }
+        if (failed != null) {
+            throw new DumpException(failed);
+        }
     }
 
     /** setsockopt(fd, level, name, &value, 4), injected; -errno on failure. */

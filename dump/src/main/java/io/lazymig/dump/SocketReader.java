@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,6 +57,11 @@ final class SocketReader {
     }
 
     FileObject read(int id, int fd, String target, int flags) throws IOException {
+        return read(id, fd, target, flags, null);
+    }
+
+    /** Socket fd {@code fd}; the fds in flight in a unix socket's queue are read by {@code passed} (null: refused). */
+    FileObject read(int id, int fd, String target, int flags, UnixSockets.PassedFiles passed) throws IOException {
         if (!netnsChecked) {
             String netns = netnsRefusal(pid);
             if (netns != null) {
@@ -95,15 +101,29 @@ final class SocketReader {
             if (no != null) {
                 throw new DumpException(where + " is " + no);
             }
-            UnixSock sk = unix().read(id, fd, u, flags, inj, where, mine);
+            UnixSockets.PassedFiles checked = passed == null ? null : new UnixSockets.PassedFiles() {
+                @Override
+                public FileObject read(int installed, String w) throws IOException {
+                    FileObject f = passed.read(installed, w);
+                    checkPassedPipe(f, w);
+                    return f;
+                }
+
+                @Override
+                public boolean keep(List<Integer> installed) {
+                    return passed.keep(installed);
+                }
+            };
+            UnixSock sk = unix().read(id, fd, u, flags, inj, where, mine, checked);
             if (sk.isListening() && u.pendingCount() > 0) {
                 waitingConnections += u.pendingCount();
                 log.info("dump: process {} fd {}: {} has {} connection(s) waiting to be accepted: they stay on this host",
                         pid, fd, sk.describe(), u.pendingCount());
             }
             if (!sk.queue().isEmpty()) {
-                log.info("dump: process {} fd {}: {}: {} byte(s) queued in {} packet(s), carried in sk-queues.img", pid, fd,
-                        sk.describe(), sk.queuedBytes(), sk.queue().size());
+                log.info("dump: process {} fd {}: {}: {} byte(s) queued in {} packet(s){}, carried in sk-queues.img", pid, fd,
+                        sk.describe(), sk.queuedBytes(), sk.queue().size(), sk.passedFiles().isEmpty() ? ""
+                        : " with " + sk.passedFiles().size() + " fd(s) in flight (file ids " + sk.passedFiles() + ")");
             }
             return sk;
         }
@@ -135,7 +155,42 @@ final class SocketReader {
         }
     }
 
-    /** The inodes of every socket process {@code pid} has open. */
+    /**
+     * A pipe end in flight whose pipe another process of the tree holds is refused: restore makes
+     * the pipe once for the tree from an fd that stays open, and the end in flight has none.
+     */
+    private void checkPassedPipe(FileObject f, String where) throws IOException {
+        if (!(f instanceof io.lazymig.images.Pipe p) || p.external()) {
+            return;
+        }
+        String target = p.resource();
+        for (int other : tree) {
+            if (other == pid) {
+                continue;
+            }
+            List<Integer> fds;
+            try {
+                fds = Preflight.openFds(other);
+            } catch (NoSuchFileException | AccessDeniedException e) {
+                continue;
+            }
+            for (int ofd : fds) {
+                String t;
+                try {
+                    t = Preflight.fdTarget(other, ofd);
+                } catch (IOException e) {
+                    continue;
+                }
+                if (t.equals(target)) {
+                    throw new DumpException(where + " has an fd in flight in its queue (SCM_RIGHTS) that is an end of "
+                            + target + ", which process " + other + " (fd " + ofd + ") holds too: a pipe in flight "
+                            + "between processes of the tree is not supported yet");
+                }
+            }
+        }
+    }
+
+
     /** The socket inodes the processes {@code pids} hold (one that exited meanwhile holds none). */
     static Set<Long> treeSockets(Set<Integer> pids) throws IOException {
         Set<Long> s = new HashSet<>();
@@ -194,6 +249,11 @@ final class SocketReader {
             inet = InetSockets.list();
         }
         return inet;
+    }
+
+    /** Closes (injected close) fds the peeks installed and that were kept for the table's reading. */
+    void closeInstalled(List<Integer> fds) throws IOException {
+        inj.closeFds(fds);
     }
 
     /** TCP connections that will be restored closed. */

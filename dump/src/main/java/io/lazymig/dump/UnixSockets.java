@@ -9,7 +9,12 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributes;
+import io.lazymig.images.FileObject;
+import io.lazymig.jni.SystemInfo;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -18,10 +23,24 @@ import java.util.Set;
  * socket of the frozen process. What lazymig restores: a socket whose peer is another socket of
  * the same process (a socketpair, or both ends of a connection to its own listener), with the
  * data queued on each end; a listener bound to a path or an abstract name; a bound or unbound
- * socket without a peer. Refused with the reason: a peer outside the process, a datagram socket
- * connected one way, control data (passed fds, credentials) in flight.
+ * socket without a peer; fds in flight in a queue (SCM_RIGHTS), read as files of the table by
+ * {@link PassedFiles}. Refused with the reason: a peer outside the process, a datagram socket
+ * connected one way, credentials in flight.
  */
 final class UnixSockets {
+    /** Reads the file a peek installed at fd {@code installed} of the process into the file table (its new id). */
+    interface PassedFiles {
+        FileObject read(int installed, String where) throws IOException;
+
+        /**
+         * Takes the installed fds to close them later (once the whole table is read, so a file in
+         * flight in two queues is found one); false: the caller closes them now.
+         */
+        default boolean keep(List<Integer> installed) {
+            return false;
+        }
+    }
+
     private final Map<Long, Sockets.Unix> byIno;
 
     private UnixSockets(Map<Long, Sockets.Unix> byIno) {
@@ -78,18 +97,28 @@ final class UnixSockets {
      * Socket {@code fd} as a file object: sock_diag's state, its options and queue asked from the
      * process; {@code mine} are the socket inodes of the processes dumped (a peer among them is in the checkpoint).
      */
-    UnixSock read(int id, int fd, Sockets.Unix u, int flags, Injections inj, String where, Set<Long> mine)
-            throws IOException {
+    UnixSock read(int id, int fd, Sockets.Unix u, int flags, Injections inj, String where, Set<Long> mine,
+            PassedFiles passed) throws IOException {
         SocketOptions opts = SocketOptionsReader.read(fd, inj, false);
         boolean listening = u.state() == Sockets.TCP_LISTEN;
-        java.util.List<byte[]> queue = java.util.List.of();
+        List<byte[]> queue = List.of();
+        List<List<Integer>> rights = List.of();
         if (!listening) {
             Injections.Peeked q = inj.peekQueue(fd, u.type() == Sockets.SOCK_STREAM);
-            if (q.control()) {
-                throw new DumpException(where + " is a unix socket with control data in flight in its queue (passed "
-                        + "fds, SCM_RIGHTS, or credentials): not supported yet");
+            boolean kept = false;
+            try {
+                if (q.control()) {
+                    throw new DumpException(where + " is a unix socket with credentials (SO_PASSCRED) in flight in its "
+                            + "queue, or fds the peek could not install (control data truncated): not supported");
+                }
+                queue = q.packets();
+                rights = passedIds(q, inj.pid(), where, passed);
+                kept = passed != null && passed.keep(q.allInstalled());
+            } finally {
+                if (!kept) {
+                    inj.closeFds(q.allInstalled()); // nothing the peeks installed stays in the process
+                }
             }
-            queue = q.packets();
         }
         byte[] peerName = new byte[0];
         long peer = u.peer();
@@ -118,9 +147,40 @@ final class UnixSockets {
         try {
             return new UnixSock(id, u.ino(), u.type(), u.state(), u.name(), peer, listening ? u.wqueue() : 0,
                     flags & ~(FileDescriptor.O_CLOEXEC | FileDescriptor.O_ACCMODE), opts, u.shutdown(), mode, uid, gid, queue,
-                    peerName);
+                    peerName, rights);
         } catch (IllegalArgumentException e) {
             throw new DumpException(where + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The file ids of the fds each packet of {@code q} carries: a file passed twice in the queue (one
+     * open file description, kcmp) is one file; each other is read by {@code passed}.
+     */
+    private static List<List<Integer>> passedIds(Injections.Peeked q, int pid, String where, PassedFiles passed)
+            throws IOException {
+        List<List<Integer>> rights = new ArrayList<>();
+        Map<Integer, Integer> seen = new LinkedHashMap<>(); // installed fd -> file id
+        for (List<Integer> fds : q.installed()) {
+            List<Integer> ids = new ArrayList<>();
+            for (int f : fds) {
+                Integer fileId = null;
+                for (Map.Entry<Integer, Integer> e : seen.entrySet()) {
+                    if (fileId == null && SystemInfo.sameOpenFile(pid, e.getKey(), pid, f)) {
+                        fileId = e.getValue();
+                    }
+                }
+                if (fileId == null) {
+                    if (passed == null) {
+                        throw new DumpException(where + " has fds in flight in its queue (SCM_RIGHTS): not read here");
+                    }
+                    fileId = passed.read(f, where).id();
+                }
+                seen.put(f, fileId);
+                ids.add(fileId);
+            }
+            rights.add(ids);
+        }
+        return rights;
     }
 }

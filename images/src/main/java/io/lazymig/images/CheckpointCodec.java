@@ -107,8 +107,8 @@ final class CheckpointCodec {
         List<ImageDir.QueuedPacket> packets = new ArrayList<>();
         for (FileObject f : c.files()) {
             if (f instanceof UnixSock u) {
-                for (byte[] p : u.queue()) {
-                    packets.add(new ImageDir.QueuedPacket(u.id(), p));
+                for (int i = 0; i < u.queue().size(); i++) {
+                    packets.add(new ImageDir.QueuedPacket(u.id(), u.queue().get(i), u.rights().get(i)));
                 }
             }
         }
@@ -347,9 +347,28 @@ final class CheckpointCodec {
                 throw new ImageException(queuesName + ": a packet for file id " + Integer.toUnsignedString(packet.socketId())
                         + ", which is not an open unix socket");
             }
+            for (int passed : packet.rights()) {
+                file_entry entry = fileTable.get(passed);
+                if (entry != null && !files.containsKey(passed)) {
+                    // a file in flight only (no fd holds it): read here, for the packet that carries it
+                    files.put(passed, at(filesName, () -> FileCodecs.decode(entry, new FileTable() {
+                        @Override
+                        public file_entry get(int id) {
+                            return fileTable.get(id);
+                        }
+
+                        @Override
+                        public int add(java.util.function.IntFunction<file_entry> make) {
+                            throw new IllegalStateException("reading adds no entries");
+                        }
+                    })));
+                }
+            }
             List<byte[]> q = new ArrayList<>(u.queue());
             q.add(packet.data());
-            files.put(u.id(), u.withQueue(q));
+            List<List<Integer>> r = new ArrayList<>(u.rights());
+            r.add(packet.rights());
+            files.put(u.id(), at(queuesName, () -> u.withQueue(q, r)));
         }
         for (Map.Entry<Integer, FileObject> f : files.entrySet()) {
             if (f.getValue() instanceof Memfd m) { // its inode_id, as decoded, becomes the object's shmid

@@ -165,9 +165,22 @@ public final class ImageDir {
         }
     }
 
-    /** One packet of sk-queues.img: the file id of the socket whose queue holds it, and its bytes. */
-    public record QueuedPacket(int socketId, byte[] data) {
+    /**
+     * One packet of sk-queues.img: the file id of the socket whose queue holds it, its bytes, and the
+     * file ids of the fds it carries (its SCM_RIGHTS scm entry; empty: none).
+     */
+    public record QueuedPacket(int socketId, byte[] data, List<Integer> rights) {
+        public QueuedPacket(int socketId, byte[] data) {
+            this(socketId, data, List.of());
+        }
+
+        public QueuedPacket {
+            rights = List.copyOf(rights);
+        }
     }
+
+    /** The scm_entry type of passed fds (SCM_RIGHTS, as in the kernel's cmsg). */
+    public static final int SCM_RIGHTS = 1;
 
     /** The queued packets, in order; none when the image is absent. */
     public List<QueuedPacket> readSkQueues() throws ImageException {
@@ -178,12 +191,17 @@ public final class ImageDir {
         try (ImageReader reader = ImageReader.open(file(ImageType.SK_QUEUES, 0), ImageType.SK_QUEUES)) {
             while (!reader.atEnd()) {
                 sk_packet_entry e = reader.next(sk_packet_entry.parser());
-                if (e.getScmCount() > 0) {
-                    throw new ImageException(reader.name() + ": entry " + reader.entriesRead()
-                            + " carries SCM data (passed fds): not supported");
+                List<Integer> rights = new ArrayList<>();
+                for (io.lazymig.images.proto.scm_entry scm : e.getScmList()) {
+                    if (scm.getType() != SCM_RIGHTS) {
+                        throw new ImageException(reader.name() + ": entry " + reader.entriesRead() + " carries SCM data of type "
+                                + Integer.toUnsignedString(scm.getType()) + " (only SCM_RIGHTS, passed fds, is supported)");
+                    }
+                    rights.addAll(scm.getRightsList());
                 }
+                int n = reader.entriesRead();
                 out.add(new QueuedPacket(e.getIdFor(), reader.nextRaw(Integer.toUnsignedLong(e.getLength()),
-                        "entry " + reader.entriesRead() + "'s data")));
+                        "entry " + n + "'s data"), rights));
             }
         }
         return out;
@@ -197,7 +215,11 @@ public final class ImageDir {
         }
         try (ImageWriter writer = ImageWriter.create(file(ImageType.SK_QUEUES, 0), ImageType.SK_QUEUES)) {
             for (QueuedPacket p : packets) {
-                writer.write(sk_packet_entry.newBuilder().setIdFor(p.socketId()).setLength(p.data().length).build());
+                sk_packet_entry.Builder e = sk_packet_entry.newBuilder().setIdFor(p.socketId()).setLength(p.data().length);
+                if (!p.rights().isEmpty()) {
+                    e.addScm(io.lazymig.images.proto.scm_entry.newBuilder().setType(SCM_RIGHTS).addAllRights(p.rights()));
+                }
+                writer.write(e.build());
                 writer.writeBlob(p.data());
             }
             writer.commit();

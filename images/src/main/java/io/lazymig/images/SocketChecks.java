@@ -56,6 +56,17 @@ final class SocketChecks {
                 throw new ImageException(queuesName + ": data queued on " + what
                         + ", which has neither name nor peer to receive it through");
             }
+            for (int passed : u.passedFiles()) {
+                FileObject pf = files.stream().filter(x -> x.id() == passed).findFirst().orElse(null);
+                if (pf == null) {
+                    throw new ImageException(queuesName + ": " + what + " has an fd in flight of file id "
+                            + Integer.toUnsignedString(passed) + ", which is not in " + filesName);
+                }
+                if (!UnixSock.PASSABLE.contains(pf.getClass())) {
+                    throw new ImageException(queuesName + ": " + what + " has an fd in flight of file id "
+                            + Integer.toUnsignedString(passed) + ", " + pf.describe() + " (not a kind restore passes)");
+                }
+            }
         }
     }
 

@@ -13,17 +13,22 @@ import java.util.List;
  * entry for all its bytes). Restore makes a pair of two sockets that are each other's peer with
  * socketpair and sends each one's queue through the other. {@code peerName} (empty: none) is the
  * name of a peer outside the process that a datagram socket is connected to (/dev/log): restore
- * connects it to that name again.
+ * connects it to that name again. {@code rights} holds, packet by packet of the queue, the file ids
+ * of the fds that packet carries (SCM_RIGHTS in flight; CRIU's scm_entry), empty for most packets;
+ * those files are in the file table, opened by restore only to be sent with their packet.
  */
 public record UnixSock(int id, long ino, int type, int state, byte[] name, long peer, int backlog, int flags,
-        SocketOptions opts, int shutdown, int mode, int uid, int gid, List<byte[]> queue, byte[] peerName)
-        implements FileObject {
+        SocketOptions opts, int shutdown, int mode, int uid, int gid, List<byte[]> queue, byte[] peerName,
+        List<List<Integer>> rights) implements FileObject {
     public static final int SOCK_STREAM = 1;
     public static final int SOCK_DGRAM = 2;
     public static final int SOCK_SEQPACKET = 5;
     public static final int TCP_ESTABLISHED = 1;
     public static final int TCP_CLOSE = 7;
     public static final int TCP_LISTEN = 10;
+    /** The kinds of file a queued packet may carry (SCM_RIGHTS): what dump reads as a passed fd and restore sends again. */
+    public static final java.util.Set<Class<? extends FileObject>> PASSABLE = java.util.Set.of(RegularFile.class, Pipe.class,
+            Fifo.class, DevNull.class);
     /** sun_path's size: a name of more bytes cannot be bound. */
     public static final int MAX_NAME = 108;
 
@@ -57,6 +62,34 @@ public record UnixSock(int id, long ino, int type, int state, byte[] name, long 
             q.add(p.clone());
         }
         queue = List.copyOf(q);
+        if (rights.isEmpty()) {
+            rights = java.util.Collections.nCopies(queue.size(), List.of());
+        }
+        if (rights.size() != queue.size()) {
+            throw new IllegalArgumentException("unix socket " + id + ": " + rights.size() + " passed-fd lists for "
+                    + queue.size() + " queued packets");
+        }
+        List<List<Integer>> r = new ArrayList<>();
+        for (List<Integer> ids : rights) {
+            for (int f : ids) {
+                FileObject.checkId(f);
+            }
+            r.add(List.copyOf(ids));
+        }
+        rights = List.copyOf(r);
+    }
+
+    /** A socket with nothing in flight with its queue. */
+    public UnixSock(int id, long ino, int type, int state, byte[] name, long peer, int backlog, int flags,
+            SocketOptions opts, int shutdown, int mode, int uid, int gid, List<byte[]> queue, byte[] peerName) {
+        this(id, ino, type, state, name, peer, backlog, flags, opts, shutdown, mode, uid, gid, queue, peerName, List.of());
+    }
+
+    /** The file ids of every fd in flight in its queue, in order. */
+    public List<Integer> passedFiles() {
+        List<Integer> all = new ArrayList<>();
+        rights.forEach(all::addAll);
+        return all;
     }
 
     @Override
@@ -100,6 +133,12 @@ public record UnixSock(int id, long ino, int type, int state, byte[] name, long 
         return new UnixSock(id, ino, type, state, name, peer, backlog, flags, opts, shutdown, mode, uid, gid, packets, peerName);
     }
 
+    /** The same socket with {@code packets} as its receive queue, carrying the files {@code passed} (one list a packet). */
+    public UnixSock withQueue(List<byte[]> packets, List<List<Integer>> passed) {
+        return new UnixSock(id, ino, type, state, name, peer, backlog, flags, opts, shutdown, mode, uid, gid, packets, peerName,
+                passed);
+    }
+
     @Override
     public String describe() {
         String t = type == SOCK_STREAM ? "stream" : type == SOCK_DGRAM ? "datagram" : "seqpacket";
@@ -124,7 +163,7 @@ public record UnixSock(int id, long ino, int type, int state, byte[] name, long 
         return id == s.id && ino == s.ino && type == s.type && state == s.state && Arrays.equals(name, s.name)
                 && peer == s.peer && backlog == s.backlog && flags == s.flags && opts.equals(s.opts)
                 && shutdown == s.shutdown && mode == s.mode && uid == s.uid && gid == s.gid
-                && Arrays.equals(peerName, s.peerName);
+                && Arrays.equals(peerName, s.peerName) && rights.equals(s.rights);
     }
 
     @Override

@@ -143,11 +143,11 @@ class SocketImagesTest {
                 assertThrows(ImageException.class, () -> Checkpoint.read(dir, layout)).getMessage());
         try (ImageWriter w = ImageWriter.create(dir.resolve("sk-queues.img"), ImageType.SK_QUEUES)) {
             w.write(sk_packet_entry.newBuilder().setIdFor(8).setLength(1).addScm(
-                    io.lazymig.images.proto.scm_entry.newBuilder().setType(1).build()).build());
+                    io.lazymig.images.proto.scm_entry.newBuilder().setType(1).addRights(77).build()).build());
             w.writeBlob("x".getBytes());
             w.commit();
         }
-        assertEquals("sk-queues.img: entry 1 carries SCM data (passed fds): not supported",
+        assertEquals("sk-queues.img: unix socket 8 (socket:[81]) has an fd in flight of file id 77, which is not in files.img",
                 assertThrows(ImageException.class, () -> Checkpoint.read(dir, layout)).getMessage());
     }
 

@@ -7,6 +7,7 @@ import io.lazymig.images.Fifo;
 import io.lazymig.images.FileObject;
 import io.lazymig.images.Pipe;
 import io.lazymig.images.Rlimit;
+import io.lazymig.images.UnixSock;
 import io.lazymig.jni.Errno;
 import io.lazymig.jni.Syscalls;
 import java.io.IOException;
@@ -56,10 +57,17 @@ final class FdTableRestore {
                 pipes++;
             }
         }
+        int inFlight = 0;
+        for (FileObject f : cp.files()) {
+            if (f instanceof UnixSock u) {
+                inFlight += u.passedFiles().size();
+            }
+        }
         List<Rlimit> limits = cp.process(pid).orElse(cp.root()).state().rlimits();
         Rlimit nofile = limits.size() > ParkedStdio.RLIMIT_NOFILE ? limits.get(ParkedStdio.RLIMIT_NOFILE) : null;
         // room for both ends of every pipe (a FIFO parks one)
-        ParkedStdio stdio = ParkedStdio.park(in, highest, 2 * pipes, nofile, inherited, shared);
+        // and for the files in flight in unix sockets' queues (parked while sent; a pipe's two ends too)
+        ParkedStdio stdio = ParkedStdio.park(in, highest, 2 * pipes + 3 * inFlight, nofile, inherited, shared);
         Map<Integer, Integer> fdOfFile = new HashMap<>();
         for (FdSlot s : slots) {
             Integer first = fdOfFile.get(s.fileId());

@@ -19,10 +19,12 @@ final class FileOpeners {
      * established TCP connections come back alive, held in {@code held}, when it is not null, else closed.
      */
     FileOpeners(IpMap ipMap, HeldConnections held, List<FileObject> files, Set<Integer> here, ShmemObjects shmems) {
+        UnixSockOpener unix = new UnixSockOpener(files, here);
         openers = List.of(new MemfdOpener(shmems), new RegularFileOpener(), new DevNullOpener(), new TerminalOpener(), new PipeOpener(),
                 new FifoOpener(), new CharDeviceOpener(), new EventfdOpener(), new TimerfdOpener(), new SignalfdOpener(),
-                new InotifyOpener(), new EpollOpener(), new InetSocketOpener(ipMap, held), new UnixSockOpener(files, here),
+                new InotifyOpener(), new EpollOpener(), new InetSocketOpener(ipMap, held), unix,
                 new NetlinkSocketOpener());
+        unix.passedFilesOpenedBy(this);
     }
 
     static FileOpener<?> of(FileObject f) {

@@ -27,14 +27,22 @@ import java.util.Set;
  * datagram socket gets its queue from a throw-away sender (the original senders' addresses are
  * not kept); a datagram socket connected to a named socket outside (/dev/log) is connected to that
  * name again. When the other end of a pair belongs to another process of the tree (each holds one
- * end), restore holds it ({@link SharedFiles#hold}) until that process takes it. One instance per
- * process restored: it holds the parked ends.
+ * end), restore holds it ({@link SharedFiles#hold}) until that process takes it. A packet that
+ * carried fds at dump (SCM_RIGHTS in flight) is sent with them again: each passed file is opened
+ * once as the openers open an fd's file (its offset put back), parked, sent with every packet
+ * that carries it, and restore's copy closed with the parking area. One
+ * instance per process restored: it holds the parked ends.
  */
 final class UnixSockOpener implements FileOpener<UnixSock> {
     /** Where the far end of a pair waits for its slot (above restore's parked stdio). */
     static final int PARKING = 2000;
 
     private final Map<Long, UnixSock> byIno = new HashMap<>();
+    private final Map<Integer, FileObject> byId = new HashMap<>();
+    /** The files in flight opened so far in this process, parked: file id -> fd. */
+    private final Map<Integer, Long> inFlight = new HashMap<>();
+    /** Opens the files a queued packet passes (set by {@link FileOpeners}). */
+    private FileOpeners openers;
     private final Map<Long, Long> parked = new HashMap<>();
     /** The file ids this process's fds hold; null: all of them. */
     private final Set<Integer> here;
@@ -42,10 +50,16 @@ final class UnixSockOpener implements FileOpener<UnixSock> {
     UnixSockOpener(List<FileObject> files, Set<Integer> here) {
         this.here = here == null ? null : Set.copyOf(here);
         for (FileObject f : files) {
+            byId.put(f.id(), f);
             if (f instanceof UnixSock u) {
                 byIno.put(u.ino(), u);
             }
         }
+    }
+
+    /** The openers that open the files passed in queued packets. */
+    void passedFilesOpenedBy(FileOpeners o) {
+        this.openers = o;
     }
 
     @Override
@@ -85,8 +99,8 @@ final class UnixSockOpener implements FileOpener<UnixSock> {
             }
             long sender = in.call("socket (sender for " + what + ")", Syscalls.SOCKET, Sockets.AF_UNIX, s.type(), 0);
             try {
-                for (byte[] p : s.queue()) {
-                    send(in, sender, p, s.name(), what);
+                for (int i = 0; i < s.queue().size(); i++) {
+                    send(in, sender, s.queue().get(i), s.name(), what, passed(in, s, i, stdio));
                 }
             } finally {
                 in.raw(Syscalls.CLOSE, sender);
@@ -110,11 +124,11 @@ final class UnixSockOpener implements FileOpener<UnixSock> {
         String peerWhat = "the peer of " + what;
         setUp(in, mine, s, what);
         setUp(in, theirs, peer, peerWhat);
-        for (byte[] p : s.queue()) {
-            send(in, theirs, p, null, what);
+        for (int i = 0; i < s.queue().size(); i++) {
+            send(in, theirs, s.queue().get(i), null, what, passed(in, s, i, stdio));
         }
-        for (byte[] p : peer.queue()) {
-            send(in, mine, p, null, peerWhat);
+        for (int i = 0; i < peer.queue().size(); i++) {
+            send(in, mine, peer.queue().get(i), null, peerWhat, passed(in, peer, i, stdio));
         }
         shutdown(in, mine, s, what);
         shutdown(in, theirs, peer, peerWhat);
@@ -189,8 +203,52 @@ final class UnixSockOpener implements FileOpener<UnixSock> {
         return b;
     }
 
-    /** Sends one packet (a stream's bytes) from {@code sfd}, to {@code name} when given; all of it, or an error. */
-    private static void send(Injector in, long sfd, byte[] data, byte[] name, String what) throws IOException {
+    /**
+     * The files packet {@code i} of {@code s}'s queue carries, open in the process (offset put back)
+     * for the send; none for most packets. Each passed file is opened once for the process and kept
+     * in the parking area, closed with it after the fd table is rebuilt: a file in flight in several
+     * packets stays one open file, with one offset, as at dump.
+     */
+    private long[] passed(Injector in, UnixSock s, int i, ParkedStdio stdio) throws IOException {
+        List<Integer> ids = s.rights().get(i);
+        long[] fds = new long[ids.size()];
+        for (int k = 0; k < fds.length; k++) {
+            int id = ids.get(k);
+            Long open = inFlight.get(id);
+            if (open == null) {
+                FileObject f = byId.get(id);
+                if (f == null || openers == null) {
+                    throw new RestoreException(s.describe() + ": file id " + id + " in flight is not in the checkpoint");
+                }
+                long got = openers.openFile(in, f, -1, stdio);
+                long pos = FileOpeners.position(f);
+                if (pos > 0) {
+                    long rc = in.raw(Syscalls.LSEEK, got, pos, Syscalls.SEEK_SET);
+                    if (Syscalls.isError(rc)) {
+                        in.raw(Syscalls.CLOSE, got);
+                        throw new RestoreException("cannot seek " + f.describe() + " (in flight on " + s.describe()
+                                + ") to " + pos + ": " + Errno.name(Syscalls.errno(rc)));
+                    }
+                }
+                open = stdio.park(in, got);
+                inFlight.put(id, open);
+            }
+            fds[k] = open;
+        }
+        return fds;
+    }
+
+    /** struct msghdr and struct cmsghdr on x86-64 (the only architecture lazymig runs on). */
+    private static final int MSGHDR_SIZE = 56;
+    private static final int CMSGHDR_SIZE = 16;
+    private static final int SCM_RIGHTS = 1;
+
+    /**
+     * Sends one packet (a stream's bytes) from {@code sfd}, to {@code name} when given, with the
+     * fds {@code rights} (open in the process, parked) as one SCM_RIGHTS message; all of it, or an error.
+     */
+    private static void send(Injector in, long sfd, byte[] data, byte[] name, String what, long[] rights)
+            throws IOException {
         long size = (data.length + 4095L) & ~4095L;
         long buf = in.call("mmap (queue of " + what + ")", Syscalls.MMAP, 0, Math.max(size, 4096),
                 Syscalls.PROT_READ | Syscalls.PROT_WRITE, Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS, -1, 0);
@@ -202,15 +260,35 @@ final class UnixSockOpener implements FileOpener<UnixSock> {
             }
             long addr = 0;
             int addrLen = 0;
+            in.resetScratch();
             if (name != null) {
-                in.resetScratch();
                 ByteBuffer a = sockaddr(name);
                 addr = in.put(a);
                 addrLen = a.capacity();
             }
-            long n = in.raw(Syscalls.SENDTO, sfd, buf, data.length, Sockets.MSG_DONTWAIT, addr, addrLen);
+            long n;
+            if (rights.length == 0) {
+                n = in.raw(Syscalls.SENDTO, sfd, buf, data.length, Sockets.MSG_DONTWAIT, addr, addrLen);
+            } else {
+                int cmsgLen = CMSGHDR_SIZE + 4 * rights.length;
+                ByteBuffer c = ByteBuffer.allocateDirect((cmsgLen + 7) & ~7).order(ByteOrder.nativeOrder());
+                c.putLong(0, cmsgLen).putInt(8, Sockets.SOL_SOCKET).putInt(12, SCM_RIGHTS);
+                for (int k = 0; k < rights.length; k++) {
+                    c.putInt(CMSGHDR_SIZE + 4 * k, (int) rights[k]);
+                }
+                long control = in.put(c);
+                ByteBuffer iov = ByteBuffer.allocateDirect(16).order(ByteOrder.nativeOrder());
+                iov.putLong(0, buf).putLong(8, data.length);
+                long iovAt = in.put(iov);
+                ByteBuffer h = ByteBuffer.allocateDirect(MSGHDR_SIZE).order(ByteOrder.nativeOrder());
+                h.putLong(0, addr).putInt(8, addrLen).putLong(16, iovAt).putLong(24, 1).putLong(32, control)
+                        .putLong(40, c.capacity()).putInt(48, 0);
+                long hdr = in.put(h);
+                n = in.raw(Syscalls.SENDMSG, sfd, hdr, Sockets.MSG_DONTWAIT);
+            }
             if (Syscalls.isError(n) || n != data.length) {
-                throw new RestoreException("cannot queue " + data.length + " byte(s) again on " + what + ": "
+                throw new RestoreException("cannot queue " + data.length + " byte(s)"
+                        + (rights.length > 0 ? " with " + rights.length + " fd(s)" : "") + " again on " + what + ": "
                         + (Syscalls.isError(n) ? Errno.name(Syscalls.errno(n)) : "sent " + n));
             }
         } finally {
