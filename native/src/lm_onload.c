@@ -39,7 +39,7 @@ static const struct lm_module modules[] = {
     { "Memory", lm_memory_register },
     { "Cpuid", lm_cpuid_register },
     { "PagemapScan", lm_pagemap_register },
-    { "ThreadNice", lm_sched_register },
+    { "ThreadScheduling", lm_sched_register },
     { "Pipes", lm_pipe_register },
     { "SharedMemory", lm_memfd_register },
     { "Clocks", lm_clock_register },

@@ -13,7 +13,7 @@ import java.util.List;
  */
 public final class NativeLibrary {
     /** Bumped whenever a native signature or constant table changes. Read by C via javac -h. */
-    public static final int ABI_VERSION = 10;
+    public static final int ABI_VERSION = 11;
     public static final String PATH_PROPERTY = "lazymig.library.path";
     public static final String NAME = "lazymig";
 

@@ -13,6 +13,7 @@ import io.lazymig.jni.UffdHandoff;
 import io.lazymig.jni.UffdMessage;
 import io.lazymig.jni.UffdMessages;
 import io.lazymig.jni.Userfaultfd;
+import io.lazymig.protocol.TransferScheduling;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -222,6 +223,7 @@ public final class LazyPagesDaemon {
     }
 
     private void loop() throws IOException {
+        TransferScheduling.faultPath(log, "lazy-pages: uffd reader"); // a fault's first stop
         Poll poll = null;
         while (true) {
             if (fatal != null) {

@@ -1,10 +1,9 @@
 package io.lazymig.lazyclient;
 
 import io.lazymig.jni.Buffers;
-import io.lazymig.jni.NativeException;
-import io.lazymig.jni.ThreadNice;
 import io.lazymig.protocol.AuthKey;
 import io.lazymig.protocol.Transport;
+import io.lazymig.protocol.TransferScheduling;
 import io.lazymig.protocol.ConnectionDeadline;
 import io.lazymig.protocol.ConnectionLimits;
 import io.lazymig.protocol.Errors;
@@ -59,13 +58,6 @@ public final class RemotePageSource implements PageSource {
     private static final long KEEPALIVE_MILLIS = 5_000;
     /** Receive buffers: one being read, the rest queued for (or being) copied in. */
     private static final int RECEIVE_BUFFERS = 4;
-    /**
-     * The nice value of the thread that carries only background data (the first connection's
-     * receiver when faults have their own): where the CPUs are contended, the threads a fault goes
-     * through run first. Not the copier: it takes the daemon's lock, which the fault path takes
-     * too, and a holder at a lower priority, preempted, held faults up for milliseconds.
-     */
-    static final int BACKGROUND_NICE = 5;
     /** A server that does not complete the handshake in this time is dropped (and tried again, as a lost one). */
     static final Duration HANDSHAKE_DEADLINE = ConnectionLimits.DEFAULT.handshake();
     /** The largest image the daemon takes from a server (the lazy pages never travel as images). */
@@ -205,17 +197,6 @@ public final class RemotePageSource implements PageSource {
         for (int i = 0; i < RECEIVE_BUFFERS; i++) {
             freeBuffers.add(Buffers.allocatePageAligned(d.maxFetchBytes()));
         }
-        receiver = new Thread(() -> {
-            if (faultConnection) {
-                backgroundPriority();
-            }
-            receive();
-        }, "lazy-server receiver");
-        receiver.setDaemon(true);
-        receiver.start();
-        Thread copier = new Thread(this::copyBackground, "lazy-server copier");
-        copier.setDaemon(true);
-        copier.start();
         if (faultConnection) {
             faultPages = Buffers.allocatePageAligned(d.maxFetchBytes());
             try {
@@ -227,18 +208,16 @@ public final class RemotePageSource implements PageSource {
                 log.warn("lazy-pages: no fault connection ({}); faults go with the background", e.getMessage());
             }
         }
+        boolean backgroundOnly = faultChannel != null;
+        receiver = new Thread(() -> receive(backgroundOnly), "lazy-server receiver");
+        receiver.setDaemon(true);
+        receiver.start();
+        Thread copier = new Thread(this::copyBackground, "lazy-server copier");
+        copier.setDaemon(true);
+        copier.start();
         Thread keepalive = new Thread(this::keepalive, "lazy-server keepalive");
         keepalive.setDaemon(true);
         keepalive.start();
-    }
-
-    /** The calling thread yields to the fault path's under CPU contention ({@link #BACKGROUND_NICE}). */
-    private static void backgroundPriority() {
-        try {
-            ThreadNice.set(BACKGROUND_NICE);
-        } catch (NativeException | LinkageError e) {
-            log.debug("lazy-pages: background thread at the default priority ({})", e.getMessage());
-        }
     }
 
     /** A PING every few seconds: a connection that died silently shows up as a failed send or read. */
@@ -321,10 +300,24 @@ public final class RemotePageSource implements PageSource {
         }
     }
 
-    private void receive() {
+    /**
+     * The first connection's receiving thread. Carrying only background data (faults have their
+     * own connection), it yields the CPU to everything else ({@link TransferScheduling}); carrying
+     * faults too, it is on their path.
+     */
+    private void receive(boolean backgroundOnly) {
+        TransferScheduling.Background bg = null;
+        if (backgroundOnly) {
+            bg = TransferScheduling.background(log, "lazy-pages: background receiver");
+        } else {
+            TransferScheduling.faultPath(log, "lazy-pages: receiver");
+        }
         while (!closing) {
             try {
                 receiveOne();
+                if (bg != null) {
+                    bg.check();
+                }
             } catch (ProtocolException e) {
                 if (closing) {
                     return;
@@ -445,6 +438,7 @@ public final class RemotePageSource implements PageSource {
      * new faults until it is back; if it does not come back, faults stay there.
      */
     private void receiveFaults() {
+        TransferScheduling.faultPath(log, "lazy-pages: fault receiver");
         while (!closing) {
             Fetch f;
             ByteChannel ch = faultChannel;

@@ -1,7 +1,5 @@
 package io.lazymig.lazyserver;
 
-import io.lazymig.jni.NativeException;
-import io.lazymig.jni.ThreadNice;
 import io.lazymig.protocol.AuthKey;
 import io.lazymig.protocol.Errors;
 import io.lazymig.protocol.Frame;
@@ -11,6 +9,7 @@ import io.lazymig.protocol.Handshake;
 import io.lazymig.protocol.Messages;
 import io.lazymig.protocol.ProtocolException;
 import io.lazymig.protocol.Transport;
+import io.lazymig.protocol.TransferScheduling;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -39,8 +38,6 @@ final class ClientSession implements AutoCloseable {
     static final int MAX_QUEUED = 4096;
     /** The largest request payload (a GET_IMAGE with the longest name is 269 bytes). */
     static final int MAX_REQUEST = 512;
-    /** The nice value of the thread answering queued (background) requests. */
-    static final int BACKGROUND_NICE = 5;
     private static final Frame STOP = new Frame(FrameType.BYE, 0, Long.MAX_VALUE, null);
 
     private final SocketChannel ch;
@@ -98,13 +95,10 @@ final class ClientSession implements AutoCloseable {
         Thread reader = new Thread(this::readRequests, "reader " + peer);
         reader.setDaemon(true);
         reader.start();
-        // This thread answers the queued requests (background chunks, images); the reader answers
-        // faults: under CPU contention the scheduler runs the reader first.
-        try {
-            ThreadNice.set(BACKGROUND_NICE);
-        } catch (NativeException | LinkageError e) {
-            log.debug("lazy-server: {}: background answers at the default priority ({})", peer, e.getMessage());
-        }
+        // This thread answers the queued requests (images, then background chunks); the reader
+        // answers faults. From the first background chunk on, this one yields the CPU to
+        // everything else (TransferScheduling); the images before it are on restore's path.
+        TransferScheduling.Background background = null;
         PageBuffers.Slot pages = new PageBuffers.Slot(buffers);
         try {
             while (true) {
@@ -115,7 +109,13 @@ final class ClientSession implements AutoCloseable {
                     }
                     return done;
                 }
+                if (background == null && f.type() == FrameType.GET_PAGES) {
+                    background = TransferScheduling.background(log, "lazy-server: " + peer);
+                }
                 answer(f, pages);
+                if (background != null) {
+                    background.check();
+                }
             }
         } finally {
             pages.release();
@@ -124,6 +124,7 @@ final class ClientSession implements AutoCloseable {
 
     private void readRequests() {
         PageBuffers.Slot faultPages = new PageBuffers.Slot(buffers);
+        TransferScheduling.faultPath(log, "lazy-server: " + peer);
         try {
             while (true) {
                 Frame f = in.read(conn, MAX_REQUEST);
