@@ -265,9 +265,13 @@ public final class LazyPagesDaemon {
                 }
             }
             // Only the retries queued before this turn: one that fails again waits for the events to be read.
-            for (int n = retryFaults.size(); n > 0; n--) {
-                Retry r = retryFaults.poll();
-                serveFault(r.process(), r.page());
+            if (!retryFaults.isEmpty()) {
+                FaultBatch batch = new FaultBatch();
+                for (int n = retryFaults.size(); n > 0; n--) {
+                    Retry r = retryFaults.poll();
+                    serveFault(r.process(), r.page(), batch);
+                }
+                batch.send(source);
             }
             // A remote source: the turn's faults are asked for already (on their own connection), so
             // the background is topped up every turn and keeps its pace under a stream of faults. The
@@ -336,10 +340,14 @@ public final class LazyPagesDaemon {
             } finally {
                 lock.unlock();
             }
+            // Every faulting page of the batch is asked for before any fault-around: with many
+            // threads faulting at once, the last one's page does not wait behind the others' windows.
+            FaultBatch batch = new FaultBatch();
             for (int i = 0; i < faults; i++) {
-                serveFault(p, faultPages[i]);
+                serveFault(p, faultPages[i], batch);
                 faulted = true;
             }
+            batch.send(source);
         }
         return faulted;
     }
@@ -356,10 +364,31 @@ public final class LazyPagesDaemon {
         }
     }
 
-    /** Asks for the faulting page and the pending pages of its aligned window; a page nobody has gets zeros. */
-    private void serveFault(LazyProcess p, long page) throws IOException {
+    /**
+     * The fetches a batch of faults asks for: each faulting page on its own, sent first, then the
+     * rest of each fault's aligned window (fault-around), so a thread waits for its page only,
+     * not for its window nor for the windows of the threads that faulted just before it.
+     */
+    private static final class FaultBatch {
+        private final List<Fetch> faultPages = new ArrayList<>();
+        private final List<Fetch> around = new ArrayList<>();
+
+        void send(PageSource source) throws IOException {
+            for (Fetch f : faultPages) {
+                source.fetch(f);
+            }
+            for (Fetch f : around) {
+                source.fetch(f);
+            }
+        }
+    }
+
+    /**
+     * Adds to {@code batch} the faulting page and the pending pages of its aligned window; a page
+     * nobody has gets zeros.
+     */
+    private void serveFault(LazyProcess p, long page, FaultBatch batch) throws IOException {
         lastFaultNanos = System.nanoTime();
-        List<Fetch> fetches = new ArrayList<>();
         lock.lock();
         try {
             if (p.gone || p.closed) {
@@ -376,18 +405,21 @@ public final class LazyPagesDaemon {
                 // first fills it; the other finds it there). With its window's share of the chunk.
                 long from = Math.max(start, inFlight.start + inFlight.done);
                 long to = Math.min(start + window, inFlight.end());
-                Fetch f = new Fetch(p, new PendingPages.Run(from, to, inFlight.source + (from - inFlight.start)),
-                        Stats.Kind.FAULT, page);
-                p.inFlight.add(f);
-                fetches.add(f);
+                PendingPages.Run again = new PendingPages.Run(from, to, inFlight.source + (from - inFlight.start));
+                if (from <= page && page < to) {
+                    split(p, again, page, batch);
+                } else {
+                    batch.faultPages.add(track(p, again, Stats.Kind.FAULT, page));
+                }
                 stats.faultOnBackground();
             }
             for (PendingPages.Run r : p.pending.take(start, start + window)) {
-                boolean holdsFault = r.start() <= page && page < r.end();
-                covered |= holdsFault;
-                Fetch f = new Fetch(p, r, holdsFault ? Stats.Kind.FAULT : Stats.Kind.FAULT_AROUND, holdsFault ? page : -1);
-                p.inFlight.add(f);
-                fetches.add(f);
+                if (r.start() <= page && page < r.end()) {
+                    covered = true;
+                    split(p, r, page, batch);
+                } else {
+                    batch.around.add(track(p, r, Stats.Kind.FAULT_AROUND, -1));
+                }
             }
             if (!covered) {
                 zeroPage(p, page);
@@ -395,11 +427,25 @@ public final class LazyPagesDaemon {
         } finally {
             lock.unlock();
         }
-        // The fault's own run first, so the faulting thread wakes as early as possible.
-        fetches.sort((a, b) -> Boolean.compare(b.faultPage >= 0, a.faultPage >= 0));
-        for (Fetch f : fetches) {
-            source.fetch(f);
+    }
+
+    /** The faulting page as a fetch of its own, the rest of its run as fault-around. Under the lock. */
+    private void split(LazyProcess p, PendingPages.Run r, long page, FaultBatch batch) {
+        batch.faultPages.add(track(p, new PendingPages.Run(page, page + PAGE, r.sourceOf(page)), Stats.Kind.FAULT, page));
+        if (r.start() < page) {
+            batch.around.add(track(p, new PendingPages.Run(r.start(), page, r.source()), Stats.Kind.FAULT_AROUND, -1));
         }
+        if (page + PAGE < r.end()) {
+            batch.around.add(track(p, new PendingPages.Run(page + PAGE, r.end(), r.sourceOf(page + PAGE)),
+                    Stats.Kind.FAULT_AROUND, -1));
+        }
+    }
+
+    /** A new fetch of {@code r}, counted in flight. Under the lock. */
+    private static Fetch track(LazyProcess p, PendingPages.Run r, Stats.Kind kind, long faultPage) {
+        Fetch f = new Fetch(p, r, kind, faultPage);
+        p.inFlight.add(f);
+        return f;
     }
 
     /** A fault on a page neither pending nor in flight: the checkpoint has no data there. Under the lock. */
