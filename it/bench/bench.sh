@@ -332,7 +332,8 @@ agent_up() {
 
 # service NAME FLOW MIB: one migration of bench-tick MIB by FLOW. Writes RAW/NAME/meta.
 # TICK_THREADS=N (default 1): bench-tick ticks in N threads, each on its own slice; the meta's flow
-# is then FLOW-Nt (e.g. migrate-8t).
+# is then FLOW-Nt (e.g. migrate-8t). IDLE_THREADS=M (default 0): M more threads parked on a
+# condition variable (a runtime's idle pool), counted in the flow's name (migrate-100t).
 service() {
     local n=$1 flow=$2 mib=$3 d=$RAW/$1 gap_before gap t_done
     [[ $n =~ $ONLY ]] || return 0
@@ -341,7 +342,7 @@ service() {
     prewarm $([ "$flow" = migrate ] && echo "$mib" || echo $((2 * mib))) $((mib + 256))
     on "$E2E_SRC" "mkdir -p $HD/$n && : > $HD/$n/out.txt"
     on "$E2E_DST" "mkdir -p $HD/$n/a && : > $HD/$n/out.txt"
-    PID=$(on "$E2E_SRC" "cd $HD/$n && setsid $WORKLOADS/bench-tick $mib $TICK_US 64 ${TICK_THREADS:-1} </dev/null >>$HD/$n/out.txt 2>&1 & echo \$!")
+    PID=$(on "$E2E_SRC" "cd $HD/$n && setsid $WORKLOADS/bench-tick $mib $TICK_US 64 ${TICK_THREADS:-1} ${IDLE_THREADS:-0} </dev/null >>$HD/$n/out.txt 2>&1 & echo \$!")
     wait_on "$E2E_SRC" 300 "grep -aq '^tick' $HD/$n/out.txt" || fail "$n: bench-tick did not tick"
     release_hold
     gap_before=$(tick_gap "$E2E_SRC" $HD/$n/out.txt $(now_ms)) || fail "$n: bench-tick stopped ticking"
@@ -390,7 +391,7 @@ service() {
     gap=$(tick_gap "$E2E_DST" $HD/$n/out.txt "$t_done") || fail "$n: no tick on A after the transfer"
     cat > "$d/meta" <<META
 kind=service
-flow=$flow$([ "${TICK_THREADS:-1}" = 1 ] || echo "-${TICK_THREADS}t")
+flow=$flow$([ "${TICK_THREADS:-1}" = 1 ] && [ "${IDLE_THREADS:-0}" = 0 ] || echo "-$(( ${TICK_THREADS:-1} + ${IDLE_THREADS:-0} ))t")
 mib=$mib
 tick_us=$TICK_US
 gap_before_us=$gap_before
@@ -473,6 +474,8 @@ for run in $(seq 1 "$RUNS"); do
                 if [ "$mib" = "${DOWNTIME_SIZES%% *}" ]; then
                     log "run $run: effective downtime, migrate, $mib MiB, 8 threads ticking (64 pages every 2 ms in all, 8 each)"
                     TICK_THREADS=8 service tick-migrate8t-$mib migrate "$mib"
+                    log "run $run: effective downtime, migrate, $mib MiB, 100 threads (1 ticking, 99 parked)"
+                    IDLE_THREADS=99 service tick-migrate100t-$mib migrate "$mib"
                 fi
                 if [ "$CRIU" = 1 ]; then
                     log "run $run: effective downtime, CRIU 4.1.1, $mib MiB"

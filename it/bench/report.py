@@ -31,6 +31,7 @@ GOALS = {  # key: (op, goal, what it means)
     "downtime_8threads_vs_1": ("<=", 1.2),
     "fault_p50_8threads_vs_1": ("<=", 1.2),
     "fault_p99_8threads_vs_1": ("<=", 1.2),
+    "downtime_100threads_vs_1": ("<=", 1.2),
     "fault_p50_under_background_vs_floor": ("<=", 1.5),
     "fault_p99_under_background_vs_floor": ("<=", 3.0),
     "fault_p50_under_background_vs_floor@1ms": ("<=", 1.5),
@@ -39,7 +40,7 @@ GOALS = {  # key: (op, goal, what it means)
     "fault_p99_under_background_vs_floor@10ms": ("<=", 3.0),
     "encrypted_background_vs_plain": (">=", 0.8),
 }
-FLOWS = ("seed", "prestarted", "migrate", "migrate-8t", "criu")  # bench.sh's effective-downtime flows
+FLOWS = ("seed", "prestarted", "migrate", "migrate-8t", "migrate-100t", "criu")  # bench.sh's effective-downtime flows
 
 
 def load_run(d):
@@ -261,6 +262,13 @@ def effective_downtime(run, f):
                 if one_q and eight_q is not None:
                     f[f"fault_{q}_8threads_vs_1"] = eight_q / one_q
             break
+    # 100 threads (99 parked) against one: what dumping and recreating threads costs the downtime.
+    for mib in sorted({int(k.split("_")[3][:-1]) for k in f if k.startswith("downtime_eff_migrate-100t_")}):
+        one, many = f.get(f"downtime_eff_migrate_{mib}m_ms"), f.get(f"downtime_eff_migrate-100t_{mib}m_ms")
+        if one and many is not None:
+            f["downtime_100threads_vs_1"] = many / one
+            f["downtime_100threads_mib"] = mib
+            break
 
 
 def summarise(runs):
@@ -395,7 +403,7 @@ def main():
     ratio_keys = ["encrypted_background_vs_plain", "encrypted_fault_p50_vs_plain", "encrypted_fault_p99_vs_plain",
                   "fault_p50_vs_floor", "fault_p99_vs_floor", "background_vs_raw_tcp", "heavy_vs_idle",
                   "resume_4g_vs_256m", "first_pass_vs_raw_tcp", "total_vs_eager", "downtime_vs_criu",
-                  "downtime_vs_criu_64m", "downtime_vs_criu_1g", "downtime_4g_vs_64m", "downtime_8threads_vs_1", "fault_p50_8threads_vs_1", "fault_p99_8threads_vs_1", "downtime_idle_vs_criu",
+                  "downtime_vs_criu_64m", "downtime_vs_criu_1g", "downtime_4g_vs_64m", "downtime_8threads_vs_1", "fault_p50_8threads_vs_1", "fault_p99_8threads_vs_1", "downtime_100threads_vs_1", "downtime_idle_vs_criu",
                   "fault_p50_under_background_vs_floor", "fault_p99_under_background_vs_floor",
                   "first_pass_vs_criu", "total_vs_criu", "fault_p50_vs_criu", "fault_p99_vs_criu"]
     for rtt in rtts[1:]:
@@ -462,6 +470,11 @@ def main():
         for q in ("p50", "p99"):
             row(1, f"fault latency {q} during that migration, 8 threads vs 1", fmt(s, f"tick_fault_{q}_migrate-8t_{m8}m_us", " us"),
                 fmt(s, f"tick_fault_{q}_migrate_{m8}m_us", " us"), f"fault_{q}_8threads_vs_1")
+    if "downtime_100threads_mib" in s:
+        m100 = int(s["downtime_100threads_mib"]["median"])
+        row(1, f"effective downtime, migrate, 100 threads (99 parked) vs 1 ({m100} MiB)",
+            fmt(s, f"downtime_eff_migrate-100t_{m100}m_ms", " ms"), fmt(s, f"downtime_eff_migrate_{m100}m_ms", " ms"),
+            "downtime_100threads_vs_1")
     row(1, f"downtime of an idle process, lazy vs CRIU ({big_label})", fmt(s, "downtime_lazy_ms", " ms"),
         "CRIU " + fmt(s, "criu_downtime_ms", " ms"), "downtime_idle_vs_criu")
     row(2, "fault latency p50", fmt(s, "fault_p50_us", " us"), "floor " + fmt(s, "floor_us", " us"), "fault_p50_vs_floor")

@@ -19,7 +19,11 @@
  * and the line's maxgap is the largest gap of any thread: the effective downtime of a
  * multi-threaded service, comparable with the single-threaded one.
  *
- * usage: bench-tick MIB [TICK_US [PAGES [THREADS]]]   (defaults 2000, 64 and 1)
+ * With IDLE > 0, IDLE more threads wait on a condition variable that is never signalled (a
+ * runtime's parked pool threads): they do no work but are dumped and restored with the rest, so
+ * the downtime of a process with many threads compares with that of one with few.
+ *
+ * usage: bench-tick MIB [TICK_US [PAGES [THREADS [IDLE]]]]   (defaults 2000, 64, 1 and 0)
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -109,6 +113,20 @@ static void tick_loop(struct ticker *t, int prints)
     }
 }
 
+static pthread_mutex_t parked_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t parked = PTHREAD_COND_INITIALIZER;
+
+/* A parked pool thread: waits on a condition nobody signals. */
+static void *idle_thread(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&parked_lock);
+    for (;;) {
+        pthread_cond_wait(&parked, &parked_lock);
+    }
+    return NULL;
+}
+
 static void *tick_thread(void *arg)
 {
     tick_loop(arg, 0);
@@ -118,16 +136,17 @@ static void *tick_thread(void *arg)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench-tick MIB [TICK_US [PAGES [THREADS]]]\n");
+        fprintf(stderr, "usage: bench-tick MIB [TICK_US [PAGES [THREADS [IDLE]]]]\n");
         return 2;
     }
     unsigned long mib = strtoul(argv[1], NULL, 10);
     long long tick_us = argc > 2 ? strtoll(argv[2], NULL, 10) : 2000;
     unsigned long per_tick = argc > 3 ? strtoul(argv[3], NULL, 10) : 64;
     nthreads = argc > 4 ? (int)strtol(argv[4], NULL, 10) : 1;
+    int idle = argc > 5 ? (int)strtol(argv[5], NULL, 10) : 0;
     unsigned long pages = mib * (1UL << 20) / PAGE;
     if (nthreads < 1 || nthreads > MAX_THREADS || pages / (unsigned long)nthreads == 0 || tick_us <= 0 || per_tick / (unsigned long)nthreads < 2
-        || per_tick / (unsigned long)nthreads > pages / (unsigned long)nthreads) {
+        || per_tick / (unsigned long)nthreads > pages / (unsigned long)nthreads || idle < 0 || idle > 4096) {
         fprintf(stderr, "bench-tick: bad arguments\n");
         return 2;
     }
@@ -148,7 +167,14 @@ int main(int argc, char **argv)
         tickers[i] = (struct ticker){ .mem = mem + (unsigned long)i * slice * (PAGE / 8), .pages = slice,
                                       .per_tick = per_tick / (unsigned long)nthreads, .tick_us = tick_us };
     }
-    printf("ready pages %lu tick_us %lld per_tick %lu threads %d\n", pages, tick_us, per_tick, nthreads);
+    for (int i = 0; i < idle; i++) {
+        pthread_t th;
+        if (pthread_create(&th, NULL, idle_thread, NULL) != 0) {
+            fprintf(stderr, "bench-tick: pthread_create failed\n");
+            return 1;
+        }
+    }
+    printf("ready pages %lu tick_us %lld per_tick %lu threads %d idle %d\n", pages, tick_us, per_tick, nthreads, idle);
     fflush(stdout);
     for (int i = 1; i < nthreads; i++) {
         pthread_t th;
