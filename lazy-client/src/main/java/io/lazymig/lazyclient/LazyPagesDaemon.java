@@ -217,6 +217,11 @@ public final class LazyPagesDaemon {
         }
     }
 
+    /** What this daemon counts; the page source adds where a fault's time went. */
+    Stats stats() {
+        return stats;
+    }
+
     /** The source failed for good (e.g. the server refused a page it should have): the daemon stops. */
     void fail(IOException e) {
         fatal = e;

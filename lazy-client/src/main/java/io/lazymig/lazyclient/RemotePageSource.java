@@ -468,7 +468,11 @@ public final class RemotePageSource implements PageSource {
             }
             if (f != null) {
                 try {
+                    long read = System.nanoTime();
                     daemon.deliver(f, faultPages);
+                    if (f.kind == Stats.Kind.FAULT) {
+                        daemon.stats().faultStages(read - f.startNanos, System.nanoTime() - read);
+                    }
                 } catch (IOException | RuntimeException e) {
                     daemon.fail(e instanceof IOException io ? io : new IOException(e.getMessage(), e));
                     return;

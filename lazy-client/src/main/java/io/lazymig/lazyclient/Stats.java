@@ -33,6 +33,10 @@ public final class Stats {
     private final LongSupplier epochMillis;
     private final long[] pages = new long[Kind.values().length];
     private final Histogram faultLatency = new Histogram(3_600_000_000_000L, 3);
+    /** Fault fetches on the fault connection: asked for until read whole (the network and the source host). */
+    private final Histogram faultReply = new Histogram(3_600_000_000_000L, 3);
+    /** The same fetches: read whole until copied in and the thread woken (this host: the lock, UFFDIO_COPY). */
+    private final Histogram faultCopy = new Histogram(3_600_000_000_000L, 3);
     private long zeroPages;
     /** Threads' waits on a missing page (every fault message), ended by whichever fetch brought it in. */
     private long faults;
@@ -160,6 +164,16 @@ public final class Stats {
         faultLatency.recordValue(Math.max(1, nanos));
     }
 
+    /**
+     * Where a fault's time went, for a fetch of a faulting page that came on the fault connection:
+     * from asking to its pages read whole, and from there to copied in. What a wait has beyond
+     * the two is this host's part before the asking (reading the fault message, the lock).
+     */
+    synchronized void faultStages(long replyNanos, long copyNanos) {
+        faultReply.recordValue(Math.max(1, replyNanos));
+        faultCopy.recordValue(Math.max(1, copyNanos));
+    }
+
     synchronized long pagesIn() {
         long sum = 0;
         for (long p : pages) {
@@ -195,11 +209,17 @@ public final class Stats {
                 + "  \"bytes\": %d,\n"
                 + "  \"duration_s\": %.6f,\n  \"start_epoch_ms\": %d,\n  \"end_epoch_ms\": %d,\n  \"peak_rss_kib\": %d,\n"
                 + "  \"fault_latency_us\": {\"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, \"max\": %.1f},\n"
+                + "  \"fault_reply_us\": %s,\n  \"fault_copy_us\": %s,\n"
                 + "  \"timeline\": {\"step_ms\": %d, \"fault\": %s, \"fault_around\": %s, \"background\": %s}\n}\n",
                 pagesIn(), pages[0], pages[1], pages[2], zeroPages, faults, faultMessages, faultsOnBackground, pagesIn() * PAGE, secs, startEpochMs,
                 endEpochMs, peakRssKib(), faultLatency.getValueAtPercentile(50) / 1e3,
                 faultLatency.getValueAtPercentile(90) / 1e3, faultLatency.getValueAtPercentile(99) / 1e3,
-                faultLatency.getMaxValue() / 1e3, TIMELINE_STEP_MS, timelineJson(0), timelineJson(1), timelineJson(2));
+                faultLatency.getMaxValue() / 1e3, percentiles(faultReply), percentiles(faultCopy), TIMELINE_STEP_MS, timelineJson(0), timelineJson(1), timelineJson(2));
+    }
+
+    private static String percentiles(Histogram h) {
+        return String.format(Locale.ROOT, "{\"count\": %d, \"p50\": %.1f, \"p99\": %.1f, \"max\": %.1f}", h.getTotalCount(),
+                h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(99) / 1e3, h.getMaxValue() / 1e3);
     }
 
     public void writeJson(Path file) throws IOException {

@@ -53,6 +53,32 @@ class StatsTest {
         assertEquals(15, number(json, "pages_fault") + number(json, "pages_fault_around") + number(json, "pages_background"));
     }
 
+    /** Where faults' time went: the reply (network and source host) and the copy (this host), percentiles in us. */
+    @Test
+    void reportsTheStagesOfFaults() {
+        ManualClock clock = new ManualClock();
+        Stats s = clock.stats(4);
+        s.started();
+        s.faultStages(300_000, 20_000);
+        s.faultStages(100_000, 10_000);
+        s.faultStages(200_000, 30_000);
+        s.finished();
+        String json = s.toJson();
+        // HdrHistogram keeps 3 significant digits: 200 us reads back as 200.1
+        assertStage(json, "fault_reply_us", 200, 300);
+        assertStage(json, "fault_copy_us", 20, 30);
+    }
+
+    private static void assertStage(String json, String name, double p50, double p99) {
+        Matcher m = Pattern.compile("\"" + name
+                + "\": \\{\"count\": (\\d+), \"p50\": ([0-9.]+), \"p99\": ([0-9.]+), \"max\": ([0-9.]+)\\}").matcher(json);
+        assertTrue(m.find(), json);
+        assertEquals(3, Long.parseLong(m.group(1)));
+        assertEquals(p50, Double.parseDouble(m.group(2)), p50 / 100);
+        assertEquals(p99, Double.parseDouble(m.group(3)), p99 / 100);
+        assertEquals(p99, Double.parseDouble(m.group(4)), p99 / 100);
+    }
+
     @Test
     void reportsWallClockDurationAndPeakRss() {
         ManualClock clock = new ManualClock();
