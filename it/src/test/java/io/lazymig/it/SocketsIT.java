@@ -223,6 +223,39 @@ class SocketsIT {
         }
     }
 
+    /**
+     * A zero-length datagram queued between two others on a datagram socketpair is a datagram like
+     * them: after restore the process receives all three, "a", "" and "b", in order.
+     */
+    @Test
+    @Timeout(180)
+    void aZeroLengthDatagramKeepsItsPlaceInTheQueue() throws Exception {
+        String script = String.join("\n",
+                "import socket, os, time",
+                "a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)",
+                "for d in (b'a', b'', b'b'): a.send(d)",
+                "n = 0",
+                "while not os.path.exists('drain'):",
+                "    print(f'pid {os.getpid()} counter {n} sum 0', flush=True); n += 1; time.sleep(0.05)",
+                "got = []",
+                "b.setblocking(False)",
+                "try:",
+                "    while True: got.append(repr(b.recv(100)))",
+                "except BlockingIOError: pass",
+                "print('drained ' + ','.join(got), flush=True)",
+                "time.sleep(600)",
+                "");
+        RestoreWorkload w = RestoreWorkload.start(dir, "zero-dgram", List.of("/usr/bin/python3", "-c", script));
+        try (RestoreCycle c = new RestoreCycle(dir, w)) {
+            c.dump(3, false);
+            c.restore();
+            c.awaitRestoredLine();
+            Files.writeString(dir.resolve("drain"), "");
+            assertEquals("drained b'a',b'',b'b'", awaitRaw(w, "drained "), "three datagrams, in order");
+            c.killRestoredAndAwaitRestore();
+        }
+    }
+
     /** A unix socket connected to a peer outside the process is refused, naming the process, the fd and why; it runs on. */
     @Test
     @Timeout(120)
