@@ -158,6 +158,7 @@ public final class Restorer {
                     phases.done(step.name());
                 }
             }
+            shmems.seal(); // every process has mapped its memfds: F_SEAL_FUTURE_WRITE would forbid a writable map
             Restoring root = restorings.get(0);
             if (cp.isTree() && root.handoff != null) {
                 for (Zombie z : cp.zombies()) {
