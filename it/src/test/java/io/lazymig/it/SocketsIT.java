@@ -258,8 +258,8 @@ class SocketsIT {
 
     /**
      * Queues bigger than the sending socket's buffer: 1 MiB in a stream socketpair and 200
-     * datagrams of 4 KiB in a datagram one, each queued under a 4 MiB SO_SNDBUF the program then
-     * lowered to 4 KiB. Restore sends each queue whole (raising the buffer while it does) and puts
+     * datagrams of 4 KiB after one of 64 KiB in a datagram one, each queued under a 4 MiB SO_SNDBUF
+     * the program then lowered to 4 KiB (the 64 KiB datagram alone is longer than that). Restore sends each queue whole (raising the buffer while it does) and puts
      * the buffer back: the process reads every byte and every datagram, and SO_SNDBUF is as before.
      */
     @Test
@@ -273,7 +273,7 @@ class SocketsIT {
                 "c, d = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)",
                 "for s in (a, c): s.setsockopt(socket.SOL_SOCKET, SO_SNDBUFFORCE, 4 << 20)",
                 "a.sendall(data)",
-                "grams = [bytes([i % 256]) * 4096 for i in range(200)]",
+                "grams = [b'z' * 65536] + [bytes([i % 256]) * 4096 for i in range(200)]",
                 "for g in grams: c.send(g)",
                 "for s in (a, c): s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)",
                 "was = [s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) for s in (a, c)]",
@@ -287,7 +287,7 @@ class SocketsIT {
                 "except BlockingIOError: pass",
                 "rcvd = []",
                 "try:",
-                "    while True: rcvd.append(d.recv(8192))",
+                "    while True: rcvd.append(d.recv(1 << 17))",
                 "except BlockingIOError: pass",
                 "now = [s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) for s in (a, c)]",
                 "print(f'drained stream {len(got)} {got == data} datagrams {len(rcvd)} {rcvd == grams} sndbuf {now == was}',"
@@ -300,7 +300,7 @@ class SocketsIT {
             c.restore();
             c.awaitRestoredLine();
             Files.writeString(dir.resolve("drain"), "");
-            assertEquals("drained stream 1048576 True datagrams 200 True sndbuf True", awaitRaw(w, "drained "));
+            assertEquals("drained stream 1048576 True datagrams 201 True sndbuf True", awaitRaw(w, "drained "));
             c.killRestoredAndAwaitRestore();
         }
     }

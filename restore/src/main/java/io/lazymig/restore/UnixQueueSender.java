@@ -14,7 +14,8 @@ import java.nio.ByteOrder;
  * that waited would wait for ever), however the kernel takes it, as CRIU's queue restore does:
  * a stream's bytes as far as each send goes; when the sending socket's buffer is full (EAGAIN:
  * the queue held more than the socket's SO_SNDBUF at dump allows, after the program lowered it or
- * as accounted now) its SO_SNDBUF is doubled (SO_SNDBUFFORCE) until the queue fits, and put back
+ * as accounted now; for a datagram longer than the buffer allows, EMSGSIZE) its SO_SNDBUF is
+ * doubled (SO_SNDBUFFORCE) until the queue fits, and put back
  * to what it was by {@link #finish}; when the kernel has no memory for a packet (ENOMEM, ENOBUFS) a
  * stream's chunk is halved, down to a page, and a datagram, which cannot be split, is tried again
  * after a short wait, for about a second. One instance per sending socket.
@@ -76,7 +77,8 @@ final class UnixQueueSender {
                     continue;
                 }
                 int err = Syscalls.isError(n) ? Syscalls.errno(n) : Errno.EAGAIN;
-                if (err == Errno.EAGAIN) {
+                if (err == Errno.EAGAIN || (!stream && err == Errno.EMSGSIZE)) {
+                    // a datagram longer than SO_SNDBUF allows is EMSGSIZE: the same cure
                     growSendBuffer(data, rights, off);
                 } else if (err == Errno.ENOMEM || err == Errno.ENOBUFS) {
                     if (stream && chunk > MIN_CHUNK) {
