@@ -258,7 +258,7 @@ public final class Dumper {
             for (int i = 0; i < threads.size(); i++) {
                 threads.set(i, inj.askThread(threads.get(i)));
             }
-            sockets = new SocketReader(pid, inj, pipes.dumped(), tcpLocks);
+            sockets = new SocketReader(pid, inj, pipes.treeFds(), tcpLocks);
             // sockets' options by injection
             fds = FdTableReader.read(FdTableReader.Source.of(pid, pipes), pid, firstFileId, earlier, sockets);
         }

@@ -209,6 +209,8 @@ final class Injections implements AutoCloseable {
     /** The largest datagram {@link #peekQueue} reads, and the most it reads of one queue. */
     static final int PEEK_BUFFER = 256 * 1024;
     static final long PEEK_LIMIT = 64L << 20;
+    /** The most packets it reads of one queue (empty datagrams add no bytes: this bounds them). */
+    static final int PEEK_PACKETS = 1 << 20;
     /** struct msghdr on x86-64: msg_control and msg_controllen; struct cmsghdr's length (len, level, type). */
     private static final int MSGHDR_CONTROL = 32;
     private static final int MSGHDR_CONTROLLEN = 40;
@@ -239,6 +241,7 @@ final class Injections implements AutoCloseable {
         boolean control = false;
         boolean done = false;
         long total = 0;
+        int count = 0;
         long peekOff = intSockOpt(fd, Sockets.SOL_SOCKET, Sockets.SO_PEEK_OFF); // -1 unless the program set one
         try {
             long rc = setIntSockOpt(fd, Sockets.SOL_SOCKET, Sockets.SO_PEEK_OFF, 0);
@@ -292,8 +295,13 @@ final class Injections implements AutoCloseable {
                         at += (int) ((len + 7) & ~7L);
                     }
                 }
-                if (n == 0 && fds.isEmpty()) {
-                    break; // end of a stream whose peer shut down (or an empty datagram: not carried)
+                if (stream && n == 0 && fds.isEmpty()) {
+                    break; // end of a stream whose peer shut down
+                }
+                // an empty datagram is one like the others: the kernel marks it peeked, and the next peek
+                // at the same offset steps over it (__skb_try_recv_from_queue)
+                if (++count > PEEK_PACKETS) {
+                    throw new DumpException("fd " + fd + ": more than " + PEEK_PACKETS + " packets queued");
                 }
                 if (n > PEEK_BUFFER) {
                     throw new DumpException("fd " + fd + ": a queued packet of " + n + " bytes (lazymig carries up to "

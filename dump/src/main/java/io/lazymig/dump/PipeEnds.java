@@ -31,6 +31,7 @@ final class PipeEnds {
     private final boolean migrate;
     private final Map<String, PipeBuffer> buffers = new HashMap<>();
     private PipeHolders holders;
+    private TreeFds treeFds;
 
     /** {@code dumped}: the processes being dumped; {@code externals}: the pipes the operator allowed ("pipe:[N]"). */
     PipeEnds(Set<Integer> dumped, Set<String> externals) {
@@ -47,8 +48,10 @@ final class PipeEnds {
     /**
      * The processes being dumped are now {@code pids} (the tree as found, or as frozen): a pipe
      * between two of them is not external. A changed set makes the next question scan /proc again.
+     * The tree's fds are read again in any case: this is called once found, and once frozen.
      */
     void setDumped(Set<Integer> pids) {
+        treeFds = null;
         if (!pids.equals(dumped)) {
             dumped = Set.copyOf(pids);
             holders = null;
@@ -58,6 +61,14 @@ final class PipeEnds {
     /** The processes being dumped. */
     Set<Integer> dumped() {
         return dumped;
+    }
+
+    /** The fds of the processes being dumped, read at the first question since {@link #setDumped}. */
+    TreeFds treeFds() {
+        if (treeFds == null) {
+            treeFds = new TreeFds(dumped);
+        }
+        return treeFds;
     }
 
     /** One end of a pipe: fd {@code fd} of {@code pid}, whose link is {@code target} ("pipe:[N]"). */

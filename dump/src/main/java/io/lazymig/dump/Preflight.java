@@ -88,7 +88,7 @@ public final class Preflight {
                 }
                 io.lazymig.jni.Sockets.Unix u = unix.find(ino);
                 if (u != null) {
-                    String no = unix.refusal(u, SocketReader.treeSockets(pipes.dumped()));
+                    String no = unix.refusal(u, pipes.treeFds().sockets());
                     if (no != null) {
                         throw new DumpException("process " + pid + " fd " + fd + " is " + no);
                     }

@@ -6,11 +6,8 @@ import io.lazymig.images.NetlinkSocket;
 import io.lazymig.images.UnixSock;
 import io.lazymig.jni.Sockets;
 import java.io.IOException;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -28,7 +25,7 @@ final class SocketReader {
 
     private final int pid;
     private final Injections inj;
-    private final Set<Integer> tree;
+    private final TreeFds tree;
     private final TcpLocks tcpLocks;
     private InetSockets inet;
     private UnixSockets unix;
@@ -37,13 +34,13 @@ final class SocketReader {
     private int waitingConnections;
 
     /**
-     * {@code tree}: the pids being dumped (a unix socket's peer held by one of them is in the
-     * checkpoint); {@code tcpLocks}: dump --tcp-established carries established connections alive,
+     * {@code tree}: the fds of the processes being dumped (a unix socket's peer held by one of them is
+     * in the checkpoint), read once for every process's sockets; {@code tcpLocks}: dump --tcp-established carries established connections alive,
      * locked there (null: closed).
      */
-    SocketReader(int pid, Injections inj, Set<Integer> tree, TcpLocks tcpLocks) {
+    SocketReader(int pid, Injections inj, TreeFds tree, TcpLocks tcpLocks) {
         this.pid = pid;
-        this.tree = Set.copyOf(tree);
+        this.tree = tree;
         this.inj = inj;
         this.tcpLocks = tcpLocks;
     }
@@ -96,7 +93,7 @@ final class SocketReader {
         Sockets.Unix u = unix().find(ino);
         if (u != null) {
             String where = "process " + pid + " fd " + fd;
-            Set<Long> mine = treeSockets(tree);
+            Set<Long> mine = tree.sockets();
             String no = unix().refusal(u, mine);
             if (no != null) {
                 throw new DumpException(where + " is " + no);
@@ -164,60 +161,13 @@ final class SocketReader {
             return;
         }
         String target = p.resource();
-        for (int other : tree) {
-            if (other == pid) {
-                continue;
-            }
-            List<Integer> fds;
-            try {
-                fds = Preflight.openFds(other);
-            } catch (NoSuchFileException | AccessDeniedException e) {
-                continue;
-            }
-            for (int ofd : fds) {
-                String t;
-                try {
-                    t = Preflight.fdTarget(other, ofd);
-                } catch (IOException e) {
-                    continue;
-                }
-                if (t.equals(target)) {
-                    throw new DumpException(where + " has an fd in flight in its queue (SCM_RIGHTS) that is an end of "
-                            + target + ", which process " + other + " (fd " + ofd + ") holds too: a pipe in flight "
-                            + "between processes of the tree is not supported yet");
-                }
+        for (TreeFds.Holder h : tree.holders(target)) {
+            if (h.pid() != pid) {
+                throw new DumpException(where + " has an fd in flight in its queue (SCM_RIGHTS) that is an end of "
+                        + target + ", which process " + h.pid() + " (fd " + h.fd() + ") holds too: a pipe in flight "
+                        + "between processes of the tree is not supported yet");
             }
         }
-    }
-
-
-    /** The socket inodes the processes {@code pids} hold (one that exited meanwhile holds none). */
-    static Set<Long> treeSockets(Set<Integer> pids) throws IOException {
-        Set<Long> s = new HashSet<>();
-        for (int p : pids) {
-            try {
-                s.addAll(processSockets(p));
-            } catch (NoSuchFileException | AccessDeniedException e) {
-                // gone, or a zombie: no fds
-            }
-        }
-        return s;
-    }
-
-    static Set<Long> processSockets(int pid) throws IOException {
-        Set<Long> s = new HashSet<>();
-        for (int fd : Preflight.openFds(pid)) {
-            String t;
-            try {
-                t = Preflight.fdTarget(pid, fd);
-            } catch (IOException e) {
-                continue;
-            }
-            if (isSocket(t)) {
-                s.add(inode(t));
-            }
-        }
-        return s;
     }
 
     private UnixSockets unix() throws IOException {

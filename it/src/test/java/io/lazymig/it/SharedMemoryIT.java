@@ -126,6 +126,46 @@ class SharedMemoryIT {
         }
     }
 
+    /**
+     * A memfd mapped shared and writable, then sealed with F_SEAL_FUTURE_WRITE (the mapping made
+     * before the seal stays writable), and another sealed with F_SEAL_WRITE and mapped read-only:
+     * after restore the process writes its counter through the first mapping and reads it back
+     * through the fd, the second's bytes are there, and both keep their seals.
+     */
+    @Test
+    @Timeout(180)
+    void aMemfdSealedAfterItWasMappedWritableIsMappedAgainBeforeItsSeals() throws Exception {
+        String script = String.join("\n",
+                "import mmap, os, struct, time, fcntl",
+                "FUTURE_WRITE, WRITE, SHRINK, GROW = 0x10, 0x8, 0x2, 0x4",
+                "a = os.memfd_create('lazymig-future', os.MFD_ALLOW_SEALING); os.ftruncate(a, 8192)",
+                "ma = mmap.mmap(a, 8192, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)",
+                "fcntl.fcntl(a, fcntl.F_ADD_SEALS, FUTURE_WRITE | SHRINK | GROW)",
+                "b = os.memfd_create('lazymig-write', os.MFD_ALLOW_SEALING); os.write(b, b'sealed bytes' * 100)",
+                "fcntl.fcntl(b, fcntl.F_ADD_SEALS, WRITE | SHRINK | GROW)",
+                "mb = mmap.mmap(b, 1200, mmap.MAP_SHARED, mmap.PROT_READ)",
+                "n = 0",
+                "while True:",
+                "    ma[0:8] = struct.pack('Q', n)",
+                "    seen = struct.unpack('Q', os.pread(a, 8, 0))[0]",
+                "    ok = seen == n and mb[:1200] == b'sealed bytes' * 100",
+                "    seals = '%x-%x' % (fcntl.fcntl(a, fcntl.F_GET_SEALS), fcntl.fcntl(b, fcntl.F_GET_SEALS))",
+                "    print(f'pid {os.getpid()} counter {n} sum {seals}{\"\" if ok else \"-BAD\"}', flush=True)",
+                "    n += 1; time.sleep(0.05)",
+                "");
+        RestoreWorkload w = RestoreWorkload.start(dir, "sealed-mapped", List.of("/usr/bin/python3", "-c", script));
+        try (RestoreCycle c = new RestoreCycle(dir, w)) {
+            c.dump(3, false);
+            c.restore();
+            RestoreWorkload.Line first = c.awaitRestoredLine();
+            w.awaitLine("counter " + (first.counter() + 2), l -> l.counter() >= first.counter() + 2);
+            for (RestoreWorkload.Line l : w.lines()) {
+                assertEquals("16-e", l.sum(), "written through the mapping, read through the fd, seals kept: " + l);
+            }
+            c.killRestoredAndAwaitRestore();
+        }
+    }
+
     private void dumpAndRestore(Mode mode) throws Exception {
         Path images = dir.resolve("images");
         try (Workload w = Workload.c("shared-memory", "512", "50")) {

@@ -223,6 +223,88 @@ class SocketsIT {
         }
     }
 
+    /**
+     * A zero-length datagram queued between two others on a datagram socketpair is a datagram like
+     * them: after restore the process receives all three, "a", "" and "b", in order.
+     */
+    @Test
+    @Timeout(180)
+    void aZeroLengthDatagramKeepsItsPlaceInTheQueue() throws Exception {
+        String script = String.join("\n",
+                "import socket, os, time",
+                "a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)",
+                "for d in (b'a', b'', b'b'): a.send(d)",
+                "n = 0",
+                "while not os.path.exists('drain'):",
+                "    print(f'pid {os.getpid()} counter {n} sum 0', flush=True); n += 1; time.sleep(0.05)",
+                "got = []",
+                "b.setblocking(False)",
+                "try:",
+                "    while True: got.append(repr(b.recv(100)))",
+                "except BlockingIOError: pass",
+                "print('drained ' + ','.join(got), flush=True)",
+                "time.sleep(600)",
+                "");
+        RestoreWorkload w = RestoreWorkload.start(dir, "zero-dgram", List.of("/usr/bin/python3", "-c", script));
+        try (RestoreCycle c = new RestoreCycle(dir, w)) {
+            c.dump(3, false);
+            c.restore();
+            c.awaitRestoredLine();
+            Files.writeString(dir.resolve("drain"), "");
+            assertEquals("drained b'a',b'',b'b'", awaitRaw(w, "drained "), "three datagrams, in order");
+            c.killRestoredAndAwaitRestore();
+        }
+    }
+
+    /**
+     * Queues bigger than the sending socket's buffer: 1 MiB in a stream socketpair and 200
+     * datagrams of 4 KiB after one of 64 KiB in a datagram one, each queued under a 4 MiB SO_SNDBUF
+     * the program then lowered to 4 KiB (the 64 KiB datagram alone is longer than that). Restore sends each queue whole (raising the buffer while it does) and puts
+     * the buffer back: the process reads every byte and every datagram, and SO_SNDBUF is as before.
+     */
+    @Test
+    @Timeout(180)
+    void queuesBiggerThanTheSendersBufferComeBackWhole() throws Exception {
+        String script = String.join("\n",
+                "import socket, os, time",
+                "SO_SNDBUFFORCE = 32",
+                "data = bytes((i * 7 + 3) % 251 for i in range(1 << 20))",
+                "a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)",
+                "c, d = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)",
+                "for s in (a, c): s.setsockopt(socket.SOL_SOCKET, SO_SNDBUFFORCE, 4 << 20)",
+                "a.sendall(data)",
+                "grams = [b'z' * 65536] + [bytes([i % 256]) * 4096 for i in range(200)]",
+                "for g in grams: c.send(g)",
+                "for s in (a, c): s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)",
+                "was = [s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) for s in (a, c)]",
+                "n = 0",
+                "while not os.path.exists('drain'):",
+                "    print(f'pid {os.getpid()} counter {n} sum 0', flush=True); n += 1; time.sleep(0.05)",
+                "b.setblocking(False); d.setblocking(False)",
+                "got = b''",
+                "try:",
+                "    while True: got += b.recv(1 << 16)",
+                "except BlockingIOError: pass",
+                "rcvd = []",
+                "try:",
+                "    while True: rcvd.append(d.recv(1 << 17))",
+                "except BlockingIOError: pass",
+                "now = [s.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) for s in (a, c)]",
+                "print(f'drained stream {len(got)} {got == data} datagrams {len(rcvd)} {rcvd == grams} sndbuf {now == was}',"
+                        + " flush=True)",
+                "time.sleep(600)",
+                "");
+        RestoreWorkload w = RestoreWorkload.start(dir, "big-queues", List.of("/usr/bin/python3", "-c", script));
+        try (RestoreCycle c = new RestoreCycle(dir, w)) {
+            c.dump(3, false);
+            c.restore();
+            c.awaitRestoredLine();
+            Files.writeString(dir.resolve("drain"), "");
+            assertEquals("drained stream 1048576 True datagrams 201 True sndbuf True", awaitRaw(w, "drained "));
+            c.killRestoredAndAwaitRestore();
+        }
+    }
+
     /** A unix socket connected to a peer outside the process is refused, naming the process, the fd and why; it runs on. */
     @Test
     @Timeout(120)

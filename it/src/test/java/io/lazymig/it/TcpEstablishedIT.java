@@ -243,6 +243,96 @@ class TcpEstablishedIT {
         }
     }
 
+    /**
+     * A lazy restore --tcp-established that fails after the connection was released (out of repair
+     * mode, held there after the phase "connections released" while its lazy-pages daemon is killed:
+     * restore cannot tell it the restore finished) puts the connection back in repair mode before it
+     * kills the process: the client reads neither an end of file nor a reset, and a second restore
+     * carries the connection on.
+     */
+    @Test
+    @Timeout(240)
+    void aRestoreThatFailsAfterTheReleaseKillsWithTheConnectionBackInRepairMode() throws Exception {
+        int port = freePort();
+        RestoreWorkload w = server(port, null);
+        try (RestoreCycle c = new RestoreCycle(dir, w); Socket s = connect(port)) {
+            s.setSoTimeout(60_000);
+            s.getOutputStream().write(records(1, 100));
+            expectAnswers(s.getInputStream(), 1, 100);
+            RestoreLauncher.Result d = RestoreLauncher.run(dir, "dump", "-t", Integer.toString(w.pid), "-D",
+                    c.images.toString(), "--tcp-established");
+            assertEquals(0, d.exit(), d.toString());
+            RestoreProcs.awaitGone(w.pid);
+            Path sock = dir.resolve("lazy.sock");
+            Path go = dir.resolve("go");
+            try (RestoreLauncher.Running daemon = RestoreLauncher.lazyPages(dir.resolve("lazy-pages.log"), sock, c.images);
+                 RestoreLauncher.Running first = RestoreLauncher.start(dir.resolve("restore-failed.log"),
+                         Map.of("LAZYMIG_PAUSE_AFTER", "connections released", "LAZYMIG_PAUSE_UNTIL", go.toString()),
+                         "restore", "-D", c.images.toString(), "-v", "3", "--tcp-established", "--lazy-pages",
+                         "--address", sock.toString())) {
+                assertThat(first.awaitLog("paused after phase connections released"), containsString(
+                        "alive, out of repair mode"));
+                daemon.close();
+                Files.createFile(go);
+                assertTrue(first.awaitExit() != 0, "restore fails without its daemon:\n" + first.log());
+                RestoreProcs.awaitGone(w.pid);
+                s.setSoTimeout(3_000);
+                assertThrows(SocketTimeoutException.class, () -> s.getInputStream().read(),
+                        "no FIN and no reset from the connection of a restore that failed after releasing it");
+                assertThat(first.log(), containsString("in repair mode for the kill"));
+            }
+            c.restore("--tcp-established");
+            c.restore.awaitLog("restore: process " + w.pid + " running after");
+            s.setSoTimeout(60_000);
+            s.getOutputStream().write(records(101, 300));
+            expectAnswers(s.getInputStream(), 101, 300);
+        }
+    }
+
+    /**
+     * The guard's kill: a lazy restore --tcp-established runs, its daemon (serving faults only) is
+     * killed and none comes back within --lazy-deadline, so the guard kills the process; it first
+     * puts the connection, live by then, back in repair mode: the client reads neither an end of
+     * file nor a reset, and a second restore carries the connection on.
+     */
+    @Test
+    @Timeout(240)
+    void theGuardsKillLeavesTheConnectionSilentForTheNextRestore() throws Exception {
+        int port = freePort();
+        RestoreWorkload w = server(port, null);
+        try (RestoreCycle c = new RestoreCycle(dir, w); Socket s = connect(port)) {
+            s.setSoTimeout(60_000);
+            s.getOutputStream().write(records(1, 100));
+            expectAnswers(s.getInputStream(), 1, 100);
+            RestoreLauncher.Result d = RestoreLauncher.run(dir, "dump", "-t", Integer.toString(w.pid), "-D",
+                    c.images.toString(), "--tcp-established");
+            assertEquals(0, d.exit(), d.toString());
+            RestoreProcs.awaitGone(w.pid);
+            Path sock = dir.resolve("lazy.sock");
+            try (RestoreLauncher.Running daemon = RestoreLauncher.lazyPages(dir.resolve("lazy-pages.log"), sock, c.images,
+                    "--lazy-idle-timeout", "60");
+                 RestoreLauncher.Running first = RestoreLauncher.start(dir.resolve("restore-guarded.log"), "restore", "-D",
+                         c.images.toString(), "-v", "3", "--tcp-established", "--lazy-pages", "--address", sock.toString(),
+                         "--lazy-deadline", "3")) {
+                first.awaitLog("alive, out of repair mode");
+                first.awaitLog("restore: process " + w.pid + " running after");
+                daemon.close();
+                assertTrue(first.awaitExit() != 0, "the guard kills the process:\n" + first.log());
+                assertThat(first.log(), containsString("killed rather than left on missing pages"));
+                RestoreProcs.awaitGone(w.pid);
+                s.setSoTimeout(3_000);
+                assertThrows(SocketTimeoutException.class, () -> s.getInputStream().read(),
+                        "no FIN and no reset from the connection of a process the guard killed");
+                assertThat(first.log(), containsString("1 connection(s) back in repair mode before the kill"));
+            }
+            c.restore("--tcp-established");
+            c.restore.awaitLog("restore: process " + w.pid + " running after");
+            s.setSoTimeout(60_000);
+            s.getOutputStream().write(records(101, 300));
+            expectAnswers(s.getInputStream(), 101, 300);
+        }
+    }
+
     private RestoreWorkload server(int port, Path hold) throws IOException, InterruptedException {
         return server(port, hold, "127.0.0.1");
     }

@@ -30,6 +30,7 @@ public final class Errno {
     public static final int ECONNREFUSED = (int) constant("ECONNREFUSED");
     public static final int EADDRNOTAVAIL = (int) constant("EADDRNOTAVAIL");
     public static final int EADDRINUSE = (int) constant("EADDRINUSE");
+    public static final int ENOBUFS = (int) constant("ENOBUFS");
     public static final int ETIMEDOUT = (int) constant("ETIMEDOUT");
     public static final int ENXIO = (int) constant("ENXIO");
 

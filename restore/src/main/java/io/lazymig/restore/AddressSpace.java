@@ -154,15 +154,17 @@ final class AddressSpace {
     /**
      * Maps shared memory object {@code v.shmid()} (made once for the tree by {@link ShmemObjects}) through
      * restore's fd: every process mapping it shares it. Opened read-write (a read-only mapping may be
-     * made writable later by mprotect), unless a memfd's seals forbid writing.
+     * made writable later by mprotect), unless a memfd's seals forbid writing and the mapping is
+     * read-only (a writable one was made before F_SEAL_FUTURE_WRITE; the seals come after, {@link ShmemObjects#seal}).
      */
     private void mapShmem(Vma v, int prot, int flags) throws IOException {
         if (shmems == null) {
             throw new RestoreException("no shared memory objects for " + v);
         }
         int seals = cp.shmem(v.shmid()).seals();
-        boolean sealed = (seals & (SharedMemory.F_SEAL_WRITE | SharedMemory.F_SEAL_FUTURE_WRITE)) != 0;
-        long fd = openFile(shmems.path(v.shmid()), sealed ? FileDescriptor.O_RDONLY : FileDescriptor.O_RDWR);
+        boolean readOnly = (seals & (SharedMemory.F_SEAL_WRITE | SharedMemory.F_SEAL_FUTURE_WRITE)) != 0
+                && (v.prot() & Vma.PROT_WRITE) == 0;
+        long fd = openFile(shmems.path(v.shmid()), readOnly ? FileDescriptor.O_RDONLY : FileDescriptor.O_RDWR);
         try {
             mapCall(v, "mmap", Syscalls.MMAP, v.start(), v.length(), prot, flags, fd, v.pgoff());
         } finally {

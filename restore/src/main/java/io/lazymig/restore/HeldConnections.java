@@ -6,8 +6,11 @@ import io.lazymig.jni.NativeException;
 import io.lazymig.jni.Sockets;
 import io.lazymig.jni.TcpRepair;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,8 +23,11 @@ import org.slf4j.LoggerFactory;
  * then each out of repair mode (which sends the peer a window probe) and its never-sent bytes sent.
  * A restore that fails before that {@link #close closes} them still in repair mode: the kernel
  * sends the peer neither a FIN nor a reset, so the source, which still holds the connection locked,
- * or a second restore carries it on. What is held is restore's own copy of each socket (the
- * process has another fd of the same socket). Owned by restore's thread.
+ * or a second restore carries it on. Restore keeps its copies after the release too, until it
+ * ends: one that fails later (a connection's release, the detach, the daemon gone) first puts
+ * them all back in repair mode ({@link #silence}), so its kill of the processes is as silent.
+ * What is held is restore's own copy of each socket (the process has another fd of the same
+ * socket). Owned by restore's thread.
  */
 final class HeldConnections implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("lazymig.restore");
@@ -62,10 +68,44 @@ final class HeldConnections implements AutoCloseable {
             TcpConnectionOpener.sendUnsent(h.sk(), h.s().stream(), h.what());
             log.info("restore: {}: alive, out of repair mode", h.what());
         }
-        close();
     }
 
-    /** Closes restore's copies; those still in repair mode vanish without a FIN or a reset once the process's fd goes too. */
+    /**
+     * Puts every held connection back in TCP repair mode (one still in it stays so), before a
+     * failed restore kills its processes: closed in repair mode, none sends the peer a FIN or a
+     * reset. Failures are logged: the kill goes on.
+     */
+    void silence() {
+        int back = 0;
+        for (Held h : held) {
+            try {
+                TcpRepair.setRepair(h.sk(), 1);
+                back++;
+            } catch (NativeException e) {
+                log.warn("restore: {}: cannot put it back in repair mode: {}", h.what(), e.getMessage());
+            }
+        }
+        if (back > 0) {
+            log.info("restore: {} connection(s) in repair mode for the kill (no FIN, no reset)", back);
+        }
+    }
+
+    /** The socket inodes of the held connections, for the guard ({@link SilentConnections}). */
+    Set<Long> inodes() throws IOException {
+        Set<Long> out = new HashSet<>();
+        for (Held h : held) {
+            long ino = SilentConnections.socketInode(Path.of("/proc/self/fd/" + h.sk().fd()));
+            if (ino >= 0) {
+                out.add(ino);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Closes restore's copies; those in repair mode vanish without a FIN or a reset once the
+     * process's fd goes too, the others live on in the process.
+     */
     @Override
     public void close() {
         for (Held h : held) {

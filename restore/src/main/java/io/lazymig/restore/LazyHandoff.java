@@ -19,7 +19,9 @@ import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,6 +46,8 @@ public final class LazyHandoff implements AutoCloseable {
 
     private final List<Task> tasks = new ArrayList<>();
     private final Path address;
+    /** The socket inodes of the TCP connections restored alive: back in repair mode before a kill. */
+    private Set<Long> connections = Set.of();
     private UnixSocket daemon;
 
     private LazyHandoff(Path address) {
@@ -163,7 +167,8 @@ public final class LazyHandoff implements AutoCloseable {
      * agent: a guard process takes the copies before the restored processes are released). Restore
      * still sends RESTORE_FINISHED on its copy, then closes it; only the receiver waits for the
      * daemon's completion reports. Text: "address" then one line "IMAGEPID PID" per task (PID 0: a
-     * zombie); fds: the live tasks' uffds in that order, then the daemon connection.
+     * zombie), then one line "tcp INODE" per connection restored alive; fds: the live tasks' uffds in
+     * that order, then the daemon connection.
      */
     public void shareWith(UnixSocket to) throws IOException {
         StringBuilder sb = new StringBuilder(address.toString()).append('\n');
@@ -173,6 +178,9 @@ public final class LazyHandoff implements AutoCloseable {
             if (t.uffd() != null) {
                 fds.add(t.uffd().fd());
             }
+        }
+        for (long ino : connections) {
+            sb.append("tcp ").append(ino).append('\n');
         }
         fds.add(daemon.fd().fd());
         byte[] text = sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
@@ -191,8 +199,13 @@ public final class LazyHandoff implements AutoCloseable {
             String[] lines = new String(text, java.nio.charset.StandardCharsets.UTF_8).trim().split("\n");
             LazyHandoff h = new LazyHandoff(Path.of(lines[0]));
             int fd = 0;
+            Set<Long> connections = new HashSet<>();
             for (int i = 1; i < lines.length; i++) {
                 String[] f = lines[i].trim().split(" ");
+                if (f[0].equals("tcp")) {
+                    connections.add(Long.parseLong(f[1]));
+                    continue;
+                }
                 int pid = Integer.parseInt(f[1]);
                 if (pid == 0) {
                     h.tasks.add(new Task(Integer.parseInt(f[0]), 0, null));
@@ -209,8 +222,18 @@ public final class LazyHandoff implements AutoCloseable {
                         + " uffds and the daemon connection");
             }
             h.daemon = UnixSocket.adopt(m.fd(fd).dup());
+            h.connections = Set.copyOf(connections);
             return h;
         }
+    }
+
+    /**
+     * The TCP connections restored alive (their socket inodes): should the guard kill the processes,
+     * it puts them back in repair mode first ({@link SilentConnections}), so the peers see nothing
+     * and the source may resume them.
+     */
+    void guardConnections(Set<Long> inodes) {
+        connections = Set.copyOf(inodes);
     }
 
     /** Tells the daemon every task is restored (after the processes run). */
@@ -329,6 +352,7 @@ public final class LazyHandoff implements AutoCloseable {
 
     private void killRestored() {
         for (int pid : pids()) {
+            SilentConnections.silence(pid, connections);
             try {
                 SystemInfo.kill(pid, SystemInfo.SIGKILL);
             } catch (NativeException ignored) {

@@ -24,6 +24,9 @@ final class LazyHandoffStep implements RestoreStep {
             guardian.beforeHandoff();
         }
         r.handoff = LazyHandoff.handOver(r.stub, r.checkpoint, r.options.address());
+        if (r.heldConnections != null) {
+            r.handoff.guardConnections(r.heldConnections.inodes()); // opened by the fd table step, just before
+        }
         if (guardian != null) {
             guardian.take(r.handoff);
         }

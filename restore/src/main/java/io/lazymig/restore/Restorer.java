@@ -158,10 +158,14 @@ public final class Restorer {
                     phases.done(step.name());
                 }
             }
+            shmems.seal(); // every process has mapped its memfds: F_SEAL_FUTURE_WRITE would forbid a writable map
             Restoring root = restorings.get(0);
             if (cp.isTree() && root.handoff != null) {
                 for (Zombie z : cp.zombies()) {
                     root.handoff.addZombie(z.pid());
+                }
+                if (held != null) {
+                    root.handoff.guardConnections(held.inodes());
                 }
                 if (o.guardian() != null) {
                     o.guardian().take(root.handoff);
@@ -206,7 +210,10 @@ public final class Restorer {
             }
             shmems.close(); // the processes hold the objects now (or are killed below)
             if (held != null) {
-                held.close(); // empty once released; else still in repair mode: closed without a word to the peer
+                if (!done) {
+                    held.silence(); // released ones back in repair mode: the kill below sends the peers nothing
+                }
+                held.close(); // done: the processes hold theirs; else in repair mode, closed without a word to the peer
             }
             if (!done) {
                 List<Integer> others = new ArrayList<>();

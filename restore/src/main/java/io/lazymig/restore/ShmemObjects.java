@@ -23,9 +23,12 @@ import org.slf4j.LoggerFactory;
  * any process of the tree, and filled with its dumped pages there: MAP_SHARED anonymous memory as
  * the kernel makes it (a shared anonymous mapping in restore, whose shmem file restore keeps open
  * through /proc/self/map_files and then unmaps: /proc/PID/maps still calls it "/dev/zero
- * (deleted)"), a memfd by memfd_create with its name, size, owner and then its seals. Every process
- * that maps or holds one opens restore's fd by /proc/RESTORE/fd/N, so they all share the one
- * object, as they did at dump. Restore keeps the fds until every process is restored.
+ * (deleted)"), a memfd by memfd_create with its name, size and owner. Every process that maps or
+ * holds one opens restore's fd by /proc/RESTORE/fd/N, so they all share the one object, as they did
+ * at dump. Restore keeps the fds until every process is restored. A memfd's seals come last
+ * ({@link #seal}), once every process has mapped it: a mapping made writable before
+ * F_SEAL_FUTURE_WRITE stays writable in the kernel, but sealed first no writable shared mapping
+ * could be made again (and F_SEAL_WRITE forbids writing the pages).
  *
  * <p>Eager, as CRIU restores shared memory: the pages are in the object before any process runs.
  * Lazily, one userfaultfd per process would have to be registered over each process's mapping of
@@ -62,6 +65,23 @@ final class ShmemObjects implements AutoCloseable {
         return "/proc/" + ProcessHandle.current().pid() + "/fd/" + fd.fd();
     }
 
+    /**
+     * Adds every memfd's dumped seals: called once every process of the tree has its memory (and its
+     * fds) restored, before any runs. A failure names the object.
+     */
+    void seal() throws IOException {
+        for (Map.Entry<Long, FileDescriptor> e : made.entrySet()) {
+            Shmem m = cp.shmem(e.getKey());
+            if (m.isMemfd() && m.seals() != 0) {
+                try {
+                    SharedMemory.addSeals(e.getValue(), m.seals());
+                } catch (IOException | RuntimeException x) {
+                    throw new RestoreException("cannot seal " + m.describe() + " again: " + x.getMessage(), x);
+                }
+            }
+        }
+    }
+
     /** Bytes of shared memory written so far. */
     long bytes() {
         return bytes;
@@ -82,9 +102,6 @@ final class ShmemObjects implements AutoCloseable {
                 if (m.uid() != 0 || m.gid() != 0) {
                     Files.setAttribute(self, "unix:gid", m.gid());
                     Files.setAttribute(self, "unix:uid", m.uid());
-                }
-                if (m.seals() != 0) {
-                    SharedMemory.addSeals(fd, m.seals()); // after the pages: F_SEAL_WRITE forbids writing them
                 }
             }
             log.debug("restore: {} made, {} bytes of data, in {} ms", m.describe(), m.pagemap().presentBytes(),

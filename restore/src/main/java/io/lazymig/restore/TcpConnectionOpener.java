@@ -149,26 +149,57 @@ final class TcpConnectionOpener {
         return v.stream().mapToInt(Integer::intValue).toArray();
     }
 
-    /** Writes {@code len} bytes from {@code off} into the selected queue (or, out of repair mode, sends them). */
+    /** A chunk the kernel had no memory for is halved down to this; the largest SO_SNDBUF a queue may need. */
+    private static final int MIN_CHUNK = 4096;
+    private static final long MAX_SNDBUF = 1L << 30;
+
+    /**
+     * Writes {@code len} bytes from {@code off} into the selected queue (or, out of repair mode, sends
+     * them), as CRIU's send_tcp_queue: a chunk the kernel has no memory for (ENOMEM: in repair mode a
+     * receive-queue write is one skb of the chunk's size, charged against the receive buffer) is
+     * halved, down to a page; a full send buffer (EAGAIN: the send queue held more at dump than the
+     * socket's SO_SNDBUF takes now) is doubled with SO_SNDBUFFORCE until the bytes fit, then put back.
+     */
     private static void write(FileDescriptor sk, byte[] data, int off, int len, String what) throws IOException {
         if (len == 0) {
             return;
         }
         ByteBuffer b = ByteBuffer.allocateDirect(len);
         b.put(0, data, off, len);
-        while (b.hasRemaining()) {
-            long n;
-            try {
-                n = TcpRepair.send(sk, b, Sockets.MSG_DONTWAIT);
-            } catch (NativeException e) {
-                throw new RestoreException("cannot write " + what + " (" + b.position() + " of " + len + " bytes written): "
-                        + e.getMessage(), e);
+        int chunk = len;
+        long sndbufBefore = -1;
+        try {
+            while (b.hasRemaining()) {
+                long n;
+                int limit = Math.min(len, b.position() + chunk);
+                try {
+                    n = TcpRepair.send(sk, b.duplicate().limit(limit), Sockets.MSG_DONTWAIT);
+                } catch (NativeException e) {
+                    if (e.errno() == Errno.ENOMEM && chunk > MIN_CHUNK) {
+                        chunk = Math.max(MIN_CHUNK, chunk / 2);
+                        continue;
+                    }
+                    if (e.errno() == Errno.EAGAIN) {
+                        long now = TcpRepair.getInt(sk, Sockets.SOL_SOCKET, Sockets.SO_SNDBUF, "SO_SNDBUF");
+                        if (now < MAX_SNDBUF) {
+                            sndbufBefore = sndbufBefore < 0 ? now : sndbufBefore;
+                            TcpRepair.setInt(sk, Sockets.SOL_SOCKET, Sockets.SO_SNDBUFFORCE, (int) now, "SO_SNDBUFFORCE");
+                            continue;
+                        }
+                    }
+                    throw new RestoreException("cannot write " + what + " (" + b.position() + " of " + len
+                            + " bytes written): " + e.getMessage(), e);
+                }
+                if (n <= 0) {
+                    throw new RestoreException("cannot write " + what + ": the socket took nothing after " + b.position()
+                            + " of " + len + " bytes");
+                }
+                b.position(b.position() + (int) n);
             }
-            if (n <= 0) {
-                throw new RestoreException("cannot write " + what + ": the socket took nothing after " + b.position()
-                        + " of " + len + " bytes");
+        } finally {
+            if (sndbufBefore >= 0) {
+                TcpRepair.setInt(sk, Sockets.SOL_SOCKET, Sockets.SO_SNDBUFFORCE, (int) (sndbufBefore / 2), "SO_SNDBUFFORCE");
             }
-            b.position(b.position() + (int) n);
         }
     }
 }

@@ -4,7 +4,6 @@ import io.lazymig.images.FileObject;
 import io.lazymig.images.UnixSock;
 import io.lazymig.jni.Errno;
 import io.lazymig.jni.FileDescriptor;
-import io.lazymig.jni.ProcessMemory;
 import io.lazymig.jni.Sockets;
 import io.lazymig.jni.Syscalls;
 import java.io.IOException;
@@ -30,7 +29,8 @@ import java.util.Set;
  * end), restore holds it ({@link SharedFiles#hold}) until that process takes it. A packet that
  * carried fds at dump (SCM_RIGHTS in flight) is sent with them again: each passed file is opened
  * once as the openers open an fd's file (its offset put back), parked, sent with every packet
- * that carries it, and restore's copy closed with the parking area. One
+ * that carries it, and restore's copy closed with the parking area. The queues are sent by
+ * {@link UnixQueueSender}, whatever their size against the sending socket's buffer. One
  * instance per process restored: it holds the parked ends.
  */
 final class UnixSockOpener implements FileOpener<UnixSock> {
@@ -99,8 +99,9 @@ final class UnixSockOpener implements FileOpener<UnixSock> {
             }
             long sender = in.call("socket (sender for " + what + ")", Syscalls.SOCKET, Sockets.AF_UNIX, s.type(), 0);
             try {
+                UnixQueueSender q = new UnixQueueSender(in, sender, s.type() == Sockets.SOCK_STREAM, what);
                 for (int i = 0; i < s.queue().size(); i++) {
-                    send(in, sender, s.queue().get(i), s.name(), what, passed(in, s, i, stdio));
+                    q.send(s.queue().get(i), s.name(), passed(in, s, i, stdio));
                 }
             } finally {
                 in.raw(Syscalls.CLOSE, sender);
@@ -124,12 +125,17 @@ final class UnixSockOpener implements FileOpener<UnixSock> {
         String peerWhat = "the peer of " + what;
         setUp(in, mine, s, what);
         setUp(in, theirs, peer, peerWhat);
+        boolean stream = s.type() == Sockets.SOCK_STREAM;
+        UnixQueueSender toMine = new UnixQueueSender(in, theirs, stream, what);
         for (int i = 0; i < s.queue().size(); i++) {
-            send(in, theirs, s.queue().get(i), null, what, passed(in, s, i, stdio));
+            toMine.send(s.queue().get(i), null, passed(in, s, i, stdio));
         }
+        toMine.finish();
+        UnixQueueSender toTheirs = new UnixQueueSender(in, mine, stream, peerWhat);
         for (int i = 0; i < peer.queue().size(); i++) {
-            send(in, mine, peer.queue().get(i), null, peerWhat, passed(in, peer, i, stdio));
+            toTheirs.send(peer.queue().get(i), null, passed(in, peer, i, stdio));
         }
+        toTheirs.finish();
         shutdown(in, mine, s, what);
         shutdown(in, theirs, peer, peerWhat);
         if (here != null && !here.contains(peer.id())) {
@@ -195,7 +201,7 @@ final class UnixSockOpener implements FileOpener<UnixSock> {
     }
 
     /** struct sockaddr_un for {@code name}, as long as the name needs (a path: with its NUL). */
-    private static ByteBuffer sockaddr(byte[] name) {
+    static ByteBuffer sockaddr(byte[] name) {
         int len = Sockets.SOCKADDR_UN_PATH_OFFSET + name.length + (name.length > 0 && name[0] == '/' ? 1 : 0);
         ByteBuffer b = ByteBuffer.allocateDirect(len).order(ByteOrder.nativeOrder());
         b.putShort(0, (short) Sockets.AF_UNIX);
@@ -236,64 +242,6 @@ final class UnixSockOpener implements FileOpener<UnixSock> {
             fds[k] = open;
         }
         return fds;
-    }
-
-    /** struct msghdr and struct cmsghdr on x86-64 (the only architecture lazymig runs on). */
-    private static final int MSGHDR_SIZE = 56;
-    private static final int CMSGHDR_SIZE = 16;
-    private static final int SCM_RIGHTS = 1;
-
-    /**
-     * Sends one packet (a stream's bytes) from {@code sfd}, to {@code name} when given, with the
-     * fds {@code rights} (open in the process, parked) as one SCM_RIGHTS message; all of it, or an error.
-     */
-    private static void send(Injector in, long sfd, byte[] data, byte[] name, String what, long[] rights)
-            throws IOException {
-        long size = (data.length + 4095L) & ~4095L;
-        long buf = in.call("mmap (queue of " + what + ")", Syscalls.MMAP, 0, Math.max(size, 4096),
-                Syscalls.PROT_READ | Syscalls.PROT_WRITE, Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS, -1, 0);
-        try {
-            ByteBuffer b = ByteBuffer.allocateDirect(Math.max(data.length, 1));
-            b.put(0, data).limit(data.length);
-            if (data.length > 0) {
-                ProcessMemory.write(in.pid(), buf, b);
-            }
-            long addr = 0;
-            int addrLen = 0;
-            in.resetScratch();
-            if (name != null) {
-                ByteBuffer a = sockaddr(name);
-                addr = in.put(a);
-                addrLen = a.capacity();
-            }
-            long n;
-            if (rights.length == 0) {
-                n = in.raw(Syscalls.SENDTO, sfd, buf, data.length, Sockets.MSG_DONTWAIT, addr, addrLen);
-            } else {
-                int cmsgLen = CMSGHDR_SIZE + 4 * rights.length;
-                ByteBuffer c = ByteBuffer.allocateDirect((cmsgLen + 7) & ~7).order(ByteOrder.nativeOrder());
-                c.putLong(0, cmsgLen).putInt(8, Sockets.SOL_SOCKET).putInt(12, SCM_RIGHTS);
-                for (int k = 0; k < rights.length; k++) {
-                    c.putInt(CMSGHDR_SIZE + 4 * k, (int) rights[k]);
-                }
-                long control = in.put(c);
-                ByteBuffer iov = ByteBuffer.allocateDirect(16).order(ByteOrder.nativeOrder());
-                iov.putLong(0, buf).putLong(8, data.length);
-                long iovAt = in.put(iov);
-                ByteBuffer h = ByteBuffer.allocateDirect(MSGHDR_SIZE).order(ByteOrder.nativeOrder());
-                h.putLong(0, addr).putInt(8, addrLen).putLong(16, iovAt).putLong(24, 1).putLong(32, control)
-                        .putLong(40, c.capacity()).putInt(48, 0);
-                long hdr = in.put(h);
-                n = in.raw(Syscalls.SENDMSG, sfd, hdr, Sockets.MSG_DONTWAIT);
-            }
-            if (Syscalls.isError(n) || n != data.length) {
-                throw new RestoreException("cannot queue " + data.length + " byte(s)"
-                        + (rights.length > 0 ? " with " + rights.length + " fd(s)" : "") + " again on " + what + ": "
-                        + (Syscalls.isError(n) ? Errno.name(Syscalls.errno(n)) : "sent " + n));
-            }
-        } finally {
-            in.raw(Syscalls.MUNMAP, buf, Math.max(size, 4096));
-        }
     }
 
     @Override
