@@ -1,16 +1,16 @@
 /*
  * cow-tree: a parent and three children sharing private memory copy-on-write, for dump once and
  * restore shared. The parent maps MIB MiB of private anonymous memory, fills it with a pattern of a
- * fixed seed, then forks three children (c0, c1, c2); c1 rewrites the first half of its copy with
- * a pattern of another seed, the others never write it, nor does the parent after the fork: c0's
- * and c2's copies and the second half of c1's stay the parent's very pages (one PFN in every
+ * fixed seed, then forks three children (c0, c1, c2); c1 rewrites the first PERCENT % of its copy
+ * (default 50: the first half) with a pattern of another seed, the others never write it, nor does the parent after the fork: c0's
+ * and c2's copies and the rest of c1's stay the parent's very pages (one PFN in every
  * /proc/PID/pagemap). Every INTERVAL_MS each process checks its whole region against the patterns
  * it expects and writes to DIR/ROLE.log:
  *   role R pid P ppid Q counter N addr A sum S ok|BAD
  * A the region's address (hex), S a checksum of the region (equal before and after a migration
  * when every byte came back), BAD when a byte is not what the patterns say. Reading never breaks
  * the sharing. The children die with the parent (PR_SET_PDEATHSIG).
- * usage: cow-tree MIB INTERVAL_MS DIR
+ * usage: cow-tree MIB INTERVAL_MS DIR [PERCENT]
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -70,10 +70,11 @@ static void run(const char *dir, const char *role, size_t own_words, long interv
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s MIB INTERVAL_MS DIR\n", argv[0]);
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: %s MIB INTERVAL_MS DIR [PERCENT]\n", argv[0]);
         return 2;
     }
+    long percent = argc == 5 ? atol(argv[4]) : 50;
     size_t bytes = (size_t)atol(argv[1]) << 20;
     long interval_ms = atol(argv[2]);
     words = bytes / 8;
@@ -95,7 +96,7 @@ int main(int argc, char **argv)
             prctl(PR_SET_PDEATHSIG, SIGKILL);
             if (getppid() != parent)
                 return 1;
-            size_t own = k == 1 ? words / 2 : 0;
+            size_t own = k == 1 ? words * percent / 100 / 512 * 512 : 0; /* whole pages */
             fill(0, own, SEED_OWN);
             run(argv[3], roles[k], own, interval_ms);
         }
