@@ -73,6 +73,69 @@ class CowTreeIT {
         dumpAndRestore(true);
     }
 
+    /**
+     * lazymig migrate to an agent on 127.0.0.1 (--any-pid: the originals hold their pids while
+     * frozen): the frozen tree is served as it is (dump --lazy-pages), the parent's shared pages
+     * travel with the images, and the four processes on the other side share them again.
+     */
+    @Test
+    @Timeout(240)
+    void migratedToAnAgent() throws Exception {
+        Path key = dir.resolve("auth.key");
+        RestoreLauncher.Result k = RestoreLauncher.run(dir, "keygen", key.toString());
+        assertEquals(0, k.exit(), k.toString());
+        int port;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+            port = socket.getLocalPort();
+        }
+        Path out = Files.createDirectories(dir.resolve("out"));
+        Path work = Files.createDirectories(dir.resolve("agent"));
+        try (RestoreLauncher.Running agent = RestoreLauncher.start(dir.resolve("agent.log"), "agent", "--port",
+                Integer.toString(port), "--address", "127.0.0.1", "--auth-key", key.toString(), "-D", work.toString());
+             Workload w = Workload.c("cow-tree", Integer.toString(MIB), "200", out.toString())) {
+            agent.awaitLog("agent: ready on");
+            Map<String, Line> before = awaitAll(out, Map.of());
+            List<Integer> old = new ArrayList<>();
+            for (Line l : before.values()) {
+                old.add(l.pid());
+                pids.add(l.pid());
+            }
+            RestoreLauncher.Result done = RestoreLauncher.run(dir, "migrate", "-t", Integer.toString(w.pid), "--to",
+                    "127.0.0.1", "--port", Integer.toString(port), "--auth-key", key.toString(), "--any-pid");
+            assertEquals(0, done.exit(), done + "\nagent:\n" + agent.log());
+            Map<String, Line> after = awaitOthers(out, old);
+            for (String role : ROLES) {
+                pids.add(after.get(role).pid());
+                assertEquals(before.get(role).sum(), after.get(role).sum(), role + ": its region, byte for byte");
+                assertTrue(after.get(role).ok(), role + ": " + after.get(role));
+            }
+            assertEquals(after.get("parent").pid(), after.get("c0").ppid(), "c0 is the new parent's child");
+            assertShared(after, "after migrate");
+            SystemInfo.kill(after.get("parent").pid(), SystemInfo.SIGKILL);
+        }
+    }
+
+    /** Waits until every role has printed two lines from a pid not in {@code old}; returns the last of them. */
+    private static Map<String, Line> awaitOthers(Path out, List<Integer> old) throws IOException, InterruptedException {
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PATIENCE_MS);
+        while (true) {
+            Map<String, Line> last = new LinkedHashMap<>();
+            for (String role : ROLES) {
+                List<Line> fresh = lines(out, role).stream().filter(l -> !old.contains(l.pid())).toList();
+                if (fresh.size() >= 2) {
+                    last.put(role, fresh.get(fresh.size() - 1));
+                }
+            }
+            if (last.size() == ROLES.size()) {
+                return last;
+            }
+            if (System.nanoTime() > end) {
+                fail("not every process of the tree printed on the other side: " + last);
+            }
+            Thread.sleep(20);
+        }
+    }
+
     private void dumpAndRestore(boolean lazy) throws Exception {
         Path out = Files.createDirectories(dir.resolve("out"));
         Path images = dir.resolve("images");
