@@ -40,6 +40,7 @@ else
     DOWNTIME_SIZES=${DOWNTIME_SIZES:-"64 1024 4096"}
 fi
 CRIU=${CRIU:-1}
+COW_MIB=${COW_MIB:-1024}   # the memory the copy-on-write tree shares
 ONLY=${ONLY:-.}   # a regex: only the migrations whose names match (e.g. ONLY='^idle'), for tuning
 HD=$E2E_HOST_DIR
 OUT=$E2E_ROOT/bench
@@ -400,6 +401,54 @@ META
     cleanup "$n"
 }
 
+# cow_tree NAME MIB: a tree of 4 sharing MIB MiB copy-on-write (cow-tree: a parent fills it and forks
+# three children, none of which writes it) migrated by lazymig migrate; once every
+# page is on A, the memory the tree uses there: the sum of its processes' Pss (each shared page
+# counted once in all), and on B before, for comparison. Writes RAW/NAME/meta.
+cow_tree() {
+    local n=$1 mib=$2 d=$RAW/$1 r pids_b pids_a
+    [[ $n =~ $ONLY ]] || return 0
+    mkdir -p "$d"
+    agent_up
+    prewarm "$mib" $((mib + 256))
+    on "$E2E_SRC" "mkdir -p $HD/$n && : > $HD/$n/out.txt"
+    PID=$(on "$E2E_SRC" "cd $HD/$n && setsid $WORKLOADS/cow-tree $mib 2000 $HD/$n 0 </dev/null >>$HD/$n/out.txt 2>&1 & echo \$!")
+    wait_on "$E2E_SRC" 300 "( for r in parent c0 c1 c2; do grep -qs ' ok\$' $HD/$n/\$r.log || exit 1; done )" \
+        || fail "$n: cow-tree did not start: $(on "$E2E_SRC" "cat $HD/$n/out.txt $HD/$n/*.log | tail -n5")"
+    release_hold
+    # the tree's pids (its lines name them) and the sum of their Pss, in KiB
+    tree_pids() { on "$1" "for r in parent c0 c1 c2; do tail -n1 $HD/$n/\$r.log | awk '{ print \$4 }'; done" | tr '\n' ' '; }
+    tree_kib() { on "$1" "cat $(for p in $2; do printf '/proc/%s/smaps_rollup ' "$p"; done) | awk '/^$3:/ { s += \$2 } END { print s }'"; }
+    pids_b=$(tree_pids "$E2E_SRC")
+    local pss_b rss_b pss_a rss_a
+    pss_b=$(tree_kib "$E2E_SRC" "$pids_b" Pss); rss_b=$(tree_kib "$E2E_SRC" "$pids_b" Rss)
+    spawn "$E2E_SRC" $HD/$n migrate "$LAZYMIG migrate -t $PID --to $E2E_NET.2 --port $AGENT_PORT --auth-key $HD/src.key --stats-file $HD/$n/stats.json" >/dev/null
+    [ "$(wait_rc "$E2E_SRC" $HD/$n/migrate.rc 900)" = 0 ] || fail "$n: migrate: $(on "$E2E_SRC" "tail -n5 $HD/$n/migrate.log")"
+    on "$E2E_SRC" "grep 'migrated to' $HD/$n/migrate.log" > "$d/summary.txt"
+    # each role's last counter on B (its log there ends at the freeze): on A, each prints two past it, all ok
+    # each role's last counter on B: on A, each must print two past it
+    local past=""
+    for r in parent c0 c1 c2; do
+        past+="[ \$(tail -n1 $HD/$n/$r.log | awk '{ print \$8 }') -gt $(( $(on "$E2E_SRC" "tail -n1 $HD/$n/$r.log | awk '{ print \$8 }'") + 2 )) ] && "
+    done
+    wait_on "$E2E_DST" 120 "${past}true" \
+        || fail "$n: the tree does not run on A: $(on "$E2E_DST" "tail -qn1 $HD/$n/*.log")"
+    on "$E2E_DST" "grep -q BAD $HD/$n/*.log" && fail "$n: a region changed: $(on "$E2E_DST" "grep -m1 BAD $HD/$n/*.log")"
+    pids_a=$(tree_pids "$E2E_DST")
+    pss_a=$(tree_kib "$E2E_DST" "$pids_a" Pss); rss_a=$(tree_kib "$E2E_DST" "$pids_a" Rss)
+    cat > "$d/meta" <<META
+kind=cowtree
+mib=$mib
+pss_b_kib=$pss_b
+rss_b_kib=$rss_b
+pss_a_kib=$pss_a
+rss_a_kib=$rss_a
+downtime_ms=$(sed -n 's/.*downtime \([0-9.]*\) ms.*/\1/p' "$d/summary.txt")
+META
+    log "$n: the tree's Pss on A $((pss_a / 1024)) MiB (Rss summed $((rss_a / 1024)) MiB), on B $((pss_b / 1024)) MiB"
+    cleanup "$n"
+}
+
 # criu_service NAME MIB: the same workload through CRIU's lazy flow. Writes RAW/criu-NAME/meta.
 criu_service() {
     local n=$1 mib=$2 c=criu-$1 d=$RAW/criu-$1 gap t_last
@@ -482,6 +531,8 @@ for run in $(seq 1 "$RUNS"); do
                     criu_service tick-$mib "$mib"
                 fi
             done
+            log "run $run: memory on A of a tree of 4 sharing $COW_MIB MiB copy-on-write (cow-tree, migrate)"
+            cow_tree cowtree-$COW_MIB "$COW_MIB"
             if [ "$CRIU" = 1 ]; then
                 log "run $run: CRIU 4.1.1: fault latency, idle, first pass$([ "$run" = 1 ] && echo ", random pass")"
                 CRIU_V=4 criu fault "$(fault_mib 0)" random "auto split"

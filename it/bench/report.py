@@ -39,6 +39,7 @@ GOALS = {  # key: (op, goal, what it means)
     "fault_p50_under_background_vs_floor@10ms": ("<=", 1.5),
     "fault_p99_under_background_vs_floor@10ms": ("<=", 3.0),
     "encrypted_background_vs_plain": (">=", 0.8),
+    "tree_cow_memory_on_a_vs_shared": ("<=", 1.1),
 }
 FLOWS = ("seed", "prestarted", "migrate", "migrate-8t", "migrate-100t", "criu")  # bench.sh's effective-downtime flows
 
@@ -226,7 +227,26 @@ def run_figures(run, big, sizes, rtts):
         if "first_pass_s" in f:
             f["first_pass_vs_criu"] = f["first_pass_s"] / cp["pass_s"]
     effective_downtime(run, f)
+    cow_tree(run, f)
     return {k: v for k, v in f.items() if v is not None}
+
+
+def cow_tree(run, f):
+    """A tree of 4 sharing MIB copy-on-write migrated (RAW/cowtree-MIB): the summed Pss of its processes on A
+    once every page is in (each shared page counted once), against the memory they share."""
+    for name, e in run.items():
+        m = e.get("meta", {})
+        if m.get("kind") != "cowtree" or not m.get("pss_a_kib"):
+            continue
+        mib = int(m["mib"])
+        f["tree_cow_shared_mib"] = mib
+        f["tree_cow_memory_on_a_gib"] = num(m, "pss_a_kib") / (1 << 20)
+        f["tree_cow_memory_on_a_vs_shared"] = num(m, "pss_a_kib") / 1024 / mib
+        f["tree_cow_rss_summed_on_a_gib"] = num(m, "rss_a_kib") / (1 << 20)
+        if m.get("pss_b_kib"):
+            f["tree_cow_memory_on_b_gib"] = num(m, "pss_b_kib") / (1 << 20)
+        if m.get("downtime_ms"):
+            f["tree_cow_downtime_ms"] = num(m, "downtime_ms")
 
 
 def effective_downtime(run, f):
@@ -405,7 +425,8 @@ def main():
                   "resume_4g_vs_256m", "first_pass_vs_raw_tcp", "total_vs_eager", "downtime_vs_criu",
                   "downtime_vs_criu_64m", "downtime_vs_criu_1g", "downtime_4g_vs_64m", "downtime_8threads_vs_1", "fault_p50_8threads_vs_1", "fault_p99_8threads_vs_1", "downtime_100threads_vs_1", "downtime_idle_vs_criu",
                   "fault_p50_under_background_vs_floor", "fault_p99_under_background_vs_floor",
-                  "first_pass_vs_criu", "total_vs_criu", "fault_p50_vs_criu", "fault_p99_vs_criu"]
+                  "first_pass_vs_criu", "total_vs_criu", "fault_p50_vs_criu", "fault_p99_vs_criu",
+                  "tree_cow_memory_on_a_gib", "tree_cow_memory_on_a_vs_shared"]
     for rtt in rtts[1:]:
         ratio_keys += [k + f"@{rtt // 1000}ms" for k in ("fault_p50_vs_floor", "fault_p99_vs_floor",
                        "fault_p50_under_background_vs_floor", "fault_p99_under_background_vs_floor",
@@ -477,6 +498,12 @@ def main():
             "downtime_100threads_vs_1")
     row(1, f"downtime of an idle process, lazy vs CRIU ({big_label})", fmt(s, "downtime_lazy_ms", " ms"),
         "CRIU " + fmt(s, "criu_downtime_ms", " ms"), "downtime_idle_vs_criu")
+    if "tree_cow_shared_mib" in s:
+        cm = int(s["tree_cow_shared_mib"]["median"])
+        row(1, f"memory on A of a tree of 4 sharing {cm} MiB copy-on-write (summed Pss, migrate)",
+            fmt(s, "tree_cow_memory_on_a_gib", " GiB", 2), f"shared {cm / 1024:g} GiB (on B "
+            + fmt(s, "tree_cow_memory_on_b_gib", " GiB", 2) + "; Rss summed on A " + fmt(s, "tree_cow_rss_summed_on_a_gib", " GiB", 2)
+            + "; downtime " + fmt(s, "tree_cow_downtime_ms", " ms") + ")", "tree_cow_memory_on_a_vs_shared")
     row(2, "fault latency p50", fmt(s, "fault_p50_us", " us"), "floor " + fmt(s, "floor_us", " us"), "fault_p50_vs_floor")
     row(2, "fault latency p99", fmt(s, "fault_p99_us", " us"), "floor p99 " + fmt(s, "floor_p99_us", " us"), "fault_p99_vs_floor")
     row(2, "fault latency p50, background at full speed", fmt(s, "fault_bg_p50_us", " us"), "floor " + fmt(s, "floor_us", " us"),

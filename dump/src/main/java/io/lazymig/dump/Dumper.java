@@ -147,10 +147,16 @@ public final class Dumper {
             long pageNanos = 0;
             int waitingConnections = 0;
             String walker = rootPages.walkerName();
+            CowShares shares = CowShares.find(tree.members(), SystemInfo.PAGE_SIZE);
+            if (tree.members().size() > 1) {
+                clock.lap(FrozenSteps.COW);
+            }
+            long cowPages = 0;
             for (int i = 0; i < tree.members().size(); i++) {
                 FrozenTree.Member m = tree.members().get(i);
                 PageCollector collector = i == 0 ? rootPages : PageCollector.open(m.pid(), SystemInfo.PAGE_SIZE,
                         o.lazy() != null);
+                collector.share(shares.of(m.pid()));
                 try {
                     One one;
                     try {
@@ -171,6 +177,7 @@ public final class Dumper {
                     }
                     locks.addAll(one.locks());
                     pages += collector.pages();
+                    cowPages += collector.cowPages();
                     pageNanos += one.pageNanos();
                     waitingConnections += one.waitingConnections();
                 } finally {
@@ -207,8 +214,9 @@ public final class Dumper {
                 threads += p.threads().size();
                 vmas += p.vmas().size();
             }
-            log.info("dump: process {}{}: {} thread(s), {} VMAs, {} pages ({} lazy), frozen {} ms{}", o.pid(),
+            log.info("dump: process {}{}: {} thread(s), {} VMAs, {} pages ({} lazy{}), frozen {} ms{}", o.pid(),
                     cp.isTree() ? " and its tree, " + tree.describe() : "", threads, vmas, pages, lazyPages,
+                    cowPages > 0 ? ", " + cowPages + " shared copy-on-write with a parent, dumped once" : "",
                     frozenNanos / 1_000_000, SocketSummary.of(cp));
             if (waitingConnections > 0) {
                 log.info("dump: {} connection(s) were waiting in accept queues: not migrated, reset when this host's "

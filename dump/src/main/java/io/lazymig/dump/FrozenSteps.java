@@ -18,6 +18,8 @@ public record FrozenSteps(List<Step> steps, long totalNanos) {
     public static final String MAPS = "maps";
     public static final String PROC = "proc";
     public static final String FILES = "files";
+    /** A tree's pages shared copy-on-write found ({@link CowShares}; only for a tree). */
+    public static final String COW = "cow";
     public static final String PAGEMAP = "pagemap";
     public static final String READ = "read";
     public static final String WRITE = "write";

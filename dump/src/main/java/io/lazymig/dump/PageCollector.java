@@ -3,6 +3,7 @@ package io.lazymig.dump;
 import io.lazymig.images.PagemapIov;
 import io.lazymig.images.PagesWriter;
 import io.lazymig.images.Pagemap;
+import io.lazymig.images.PageRanges;
 import io.lazymig.images.Vma;
 import io.lazymig.jni.Buffers;
 import io.lazymig.jni.IoVecBatch;
@@ -41,6 +42,10 @@ final class PageCollector implements AutoCloseable {
     /** dump --lazy-pages: lazy pages are recorded PE_LAZY only and their data is not written. */
     private final boolean lazyOnly;
 
+    /** Pages shared copy-on-write with the parent (PE_COW, no data), and pages a child shares (never lazy). */
+    private CowShares.Of shares = new CowShares.Of(PageRanges.NONE, PageRanges.NONE);
+    private long cowPages;
+
     private PageCollector(int pid, long pageSize, PageWalker walker, boolean lazyOnly) {
         this.lazyOnly = lazyOnly;
         this.pid = pid;
@@ -70,6 +75,16 @@ final class PageCollector implements AutoCloseable {
         return pagemap.build();
     }
 
+    /** The pages this process shares copy-on-write with its parent and its children ({@link CowShares}). */
+    void share(CowShares.Of of) {
+        this.shares = of;
+    }
+
+    /** Pages recorded PE_COW (the parent's). */
+    long cowPages() {
+        return cowPages;
+    }
+
     /** How the pages are found ({@link PageWalker#name()}). */
     String walkerName() {
         return walker.name();
@@ -94,8 +109,29 @@ final class PageCollector implements AutoCloseable {
         return writeNanos;
     }
 
-    /** A run of dumped pages of {@code vma}: cut around the stack pointer's page, which is never lazy. */
+    /**
+     * A run of dumped pages of {@code vma}: the pages shared with the parent PE_COW, those a child
+     * shares eager, the rest as {@link #dumpOwn} says.
+     */
     private void dumpRange(Vma vma, long start, long end, Pagemap.Builder pagemap, PagesWriter out)
+            throws IOException {
+        shares.cow().cut(start, end, (s, e, cow) -> {
+            if (cow) {
+                addPages(s, e, PagemapIov.PE_COW, pagemap, out);
+                return;
+            }
+            shares.eager().cut(s, e, (s2, e2, eager) -> {
+                if (eager) {
+                    addPages(s2, e2, PagemapIov.PE_PRESENT, pagemap, out);
+                } else {
+                    dumpOwn(vma, s2, e2, pagemap, out);
+                }
+            });
+        });
+    }
+
+    /** A run of pages of {@code vma} no other process shares: cut around the stack pointer's page, which is never lazy. */
+    private void dumpOwn(Vma vma, long start, long end, Pagemap.Builder pagemap, PagesWriter out)
             throws IOException {
         if (!vma.canBeLazy()) {
             addPages(start, end, PagemapIov.PE_PRESENT, pagemap, out);
@@ -138,6 +174,9 @@ final class PageCollector implements AutoCloseable {
             throws IOException {
         pagemap.add(vaddr, nrPages, flags);
         pages += nrPages;
+        if ((flags & PagemapIov.PE_COW) != 0) {
+            cowPages += nrPages;
+        }
         if ((flags & PagemapIov.PE_PRESENT) == 0) {
             return; // served from the frozen process later, never written
         }

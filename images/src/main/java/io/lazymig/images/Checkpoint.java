@@ -62,6 +62,7 @@ public record Checkpoint(List<ProcessImage> processes, List<FileObject> files, L
                 throw new IllegalArgumentException("process " + p.pid() + " listed twice");
             }
         }
+        CowPages.check(processes);
         for (Zombie z : zombies) {
             if (!pids.contains(z.ppid())) {
                 throw new IllegalArgumentException("zombie " + z.pid() + " has ppid " + z.ppid()

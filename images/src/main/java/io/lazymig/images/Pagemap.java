@@ -60,6 +60,17 @@ public record Pagemap(int pagesId, List<PagemapIov> iovs) {
         return total;
     }
 
+    /** Pages flagged PE_COW: the parent's, shared copy-on-write, with no data here. */
+    public long cowPages() {
+        long total = 0;
+        for (PagemapIov iov : iovs) {
+            if (iov.isCow()) {
+                total += iov.nrPages();
+            }
+        }
+        return total;
+    }
+
     /** The iov holding {@code address}, if any (binary search). */
     public Optional<PagemapIov> find(long address) {
         int low = 0;

@@ -14,7 +14,15 @@ public record PagemapIov(long vaddr, long nrPages, int flags, long pagesOffset) 
     public static final int PE_LAZY = 1 << 1;
     /** The data is in this image's pages-N.img. */
     public static final int PE_PRESENT = 1 << 2;
-    static final int PE_KNOWN = PE_PARENT | PE_LAZY | PE_PRESENT;
+    /**
+     * lazymig's own flag, not CRIU's (crit shows it as 0x10000): the pages are the very pages of the
+     * parent process (in the tree) at the same addresses, shared copy-on-write since a fork and
+     * never written by either since; nothing in this pages file. Restore has the child inherit them
+     * from its parent by the fork (or, failing that, copies the parent's). High, clear of CRIU's
+     * next PE_* bits.
+     */
+    public static final int PE_COW = 1 << 16;
+    static final int PE_KNOWN = PE_PARENT | PE_LAZY | PE_PRESENT | PE_COW;
     /** Keeps nrPages * PAGE_SIZE inside a long. */
     static final long MAX_PAGES = 1L << 51;
 
@@ -32,7 +40,11 @@ public record PagemapIov(long vaddr, long nrPages, int flags, long pagesOffset) 
         }
         if ((flags & ~PE_KNOWN) != 0 || flags == 0) {
             throw new IllegalArgumentException("iov at 0x" + Long.toHexString(vaddr) + ": bad flags 0x"
-                    + Integer.toHexString(flags) + " (known: PE_PARENT 1, PE_LAZY 2, PE_PRESENT 4)");
+                    + Integer.toHexString(flags) + " (known: PE_PARENT 1, PE_LAZY 2, PE_PRESENT 4, PE_COW 0x10000)");
+        }
+        if ((flags & PE_COW) != 0 && flags != PE_COW) {
+            throw new IllegalArgumentException("iov at 0x" + Long.toHexString(vaddr) + ": PE_COW goes alone, not with 0x"
+                    + Integer.toHexString(flags & ~PE_COW));
         }
         boolean present = (flags & PE_PRESENT) != 0;
         if (present ? pagesOffset < 0 || pagesOffset % PAGE_SIZE != 0 : pagesOffset != -1) {
@@ -56,6 +68,11 @@ public record PagemapIov(long vaddr, long nrPages, int flags, long pagesOffset) 
 
     public boolean isLazy() {
         return (flags & PE_LAZY) != 0;
+    }
+
+    /** The pages are the parent process's, shared copy-on-write ({@link #PE_COW}). */
+    public boolean isCow() {
+        return (flags & PE_COW) != 0;
     }
 
     public boolean isParent() {
@@ -90,6 +107,9 @@ public record PagemapIov(long vaddr, long nrPages, int flags, long pagesOffset) 
         }
         if ((flags & PE_PRESENT) != 0) {
             s.append("PE_PRESENT|");
+        }
+        if ((flags & PE_COW) != 0) {
+            s.append("PE_COW|");
         }
         return s.length() == 0 ? "0" : s.substring(0, s.length() - 1);
     }

@@ -273,7 +273,10 @@ public final class ProtoConvert {
         return p.hasNrPages() ? p.getNrPages() : Integer.toUnsignedLong(p.getCompatNrPages());
     }
 
-    /** PE_* flags: field 4 when present, else PE_PARENT for legacy in_parent, else PE_PRESENT. */
+    /**
+     * PE_* flags: field 4 when present, else PE_PARENT for legacy in_parent, else PE_PRESENT. Field 4
+     * also carries lazymig's own PE_COW (0x10000, {@link PagemapIov#PE_COW}), which crit prints as 0x10000.
+     */
     public static int flags(pagemap_entry p) {
         if (p.hasFlags()) {
             return p.getFlags();

@@ -369,7 +369,7 @@ class BadInputTest {
     @Test
     void unknownIovFlag() throws Exception {
         editPagemap(0, e -> e.setFlags(8));
-        assertEquals("pagemap-4242.img: iov at 0x555555557000: bad flags 0x8 (known: PE_PARENT 1, PE_LAZY 2, PE_PRESENT 4)",
+        assertEquals("pagemap-4242.img: iov at 0x555555557000: bad flags 0x8 (known: PE_PARENT 1, PE_LAZY 2, PE_PRESENT 4, PE_COW 0x10000)",
                 readFails());
     }
 

@@ -3,20 +3,16 @@ package io.lazymig.restore;
 import io.lazymig.images.Checkpoint;
 import io.lazymig.images.ProcessImage;
 import io.lazymig.images.FileLock;
-import io.lazymig.images.ImageDir;
 import io.lazymig.images.PagemapIov;
-import io.lazymig.images.PagesFile;
+import io.lazymig.images.PageRanges;
 import io.lazymig.images.Rseq;
 import io.lazymig.images.ThreadState;
 import io.lazymig.images.Vma;
-import io.lazymig.jni.Buffers;
 import io.lazymig.jni.FileDescriptor;
-import io.lazymig.jni.IoVecBatch;
-import io.lazymig.jni.ProcessMemory;
+import io.lazymig.jni.Memory;
 import io.lazymig.jni.SharedMemory;
 import io.lazymig.jni.Syscalls;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,6 +38,10 @@ final class AddressSpace {
     private final ShmemObjects shmems;
     /** Lazy pages restore writes all the same (see {@link #pagesWrittenAnyway}). */
     private final List<Long> anyway;
+    /** A tree's pages shared copy-on-write: the VMAs this stub inherited and keeps, its pages right in them. */
+    private CowTree cow;
+    private List<Vma> kept = List.of();
+    private PageRanges inPlace = PageRanges.NONE;
     /** The files whose flock a mapping holds, taken once each. */
     private final java.util.Set<String> locked = new java.util.HashSet<>();
 
@@ -94,17 +94,59 @@ final class AddressSpace {
         return iov.isPresent() && !(lazy && iov.isLazy());
     }
 
-    /** Unmaps every stub mapping but the kept ranges and [vsyscall]. */
+    /**
+     * The VMAs this process's stub inherited from its parent's by the fork, with the pages they
+     * share copy-on-write ({@link CowTree}): kept as they are, not mapped again.
+     */
+    void inherit(CowTree tree) {
+        this.cow = tree;
+        this.kept = tree.kept(process.pid());
+        this.inPlace = tree.inPlace(process.pid());
+    }
+
+    /** Unmaps every stub mapping but the kept ranges, the inherited VMAs (exactly) and [vsyscall]. */
     void unmapStub(long[]... keep) throws IOException {
         for (Mapping m : Mapping.of(stub.pid())) {
-            boolean kept = m.name().equals("[vsyscall]");
+            boolean whole = m.name().equals("[vsyscall]");
             for (long[] k : keep) {
-                kept |= m.overlaps(k[0], k[1]);
+                whole |= m.overlaps(k[0], k[1]);
             }
-            if (!kept) {
-                stub.call("munmap", Syscalls.MUNMAP, m.start(), m.length());
+            if (whole) {
+                continue;
+            }
+            long at = m.start();
+            for (Vma v : kept) { // sorted by address, as the checkpoint lists them
+                if (m.overlaps(v.start(), v.end())) {
+                    if (Long.compareUnsigned(at, v.start()) < 0) {
+                        stub.call("munmap", Syscalls.MUNMAP, at, v.start() - at);
+                    }
+                    at = Long.compareUnsigned(v.end(), at) > 0 ? v.end() : at;
+                }
+            }
+            if (Long.compareUnsigned(at, m.end()) < 0) {
+                stub.call("munmap", Syscalls.MUNMAP, at, m.end() - at);
             }
         }
+    }
+
+    /** Drops what the inherited VMAs hold that is not this process's (its parent's own pages), before its pages go in. */
+    void dropNotOwn() throws IOException {
+        for (Vma v : kept) {
+            inPlace.cut(v.start(), v.end(), (s, e, own) -> {
+                if (!own) {
+                    mapCall(v, "madvise(MADV_DONTNEED)", Syscalls.MADVISE, s, e - s, Memory.MADV_DONTNEED);
+                }
+            });
+        }
+    }
+
+    private boolean isKept(Vma v) {
+        for (Vma k : kept) {
+            if (k.start() == v.start()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Maps every VMA but the kernel's special ones; returns those mapped writable only for the eager pages. */
@@ -115,7 +157,14 @@ final class AddressSpace {
                 continue;
             }
             boolean writeNow = (v.prot() & Vma.PROT_WRITE) == 0 && hasEagerPages(v);
-            map(v, writeNow);
+            if (isKept(v)) {
+                if (writeNow) {
+                    mapCall(v, "mprotect", Syscalls.MPROTECT, v.start(), v.length(), v.prot() | Vma.PROT_WRITE);
+                }
+                advise(v);
+            } else {
+                map(v, writeNow);
+            }
             if (writeNow) {
                 raised.add(v);
             }
@@ -144,6 +193,10 @@ final class AddressSpace {
         } else {
             mapCall(v, "mmap", Syscalls.MMAP, v.start(), v.length(), prot, flags, -1, 0);
         }
+        advise(v);
+    }
+
+    private void advise(Vma v) throws IOException {
         for (int advice = 0; advice < 64; advice++) {
             if ((v.madv() >>> advice & 1) != 0) {
                 mapCall(v, "madvise", Syscalls.MADVISE, v.start(), v.length(), advice);
@@ -201,33 +254,49 @@ final class AddressSpace {
      * the tracer thread. (1 GiB here: median 734 ms with two, 898 ms with one.)
      */
     long writeEagerPages(Path dir) throws IOException {
+        List<long[]> pieces = new ArrayList<>();
+        CowTree.Planner planner = (address, pagesId, fileOffset, length) -> pieces.add(new long[] {address, pagesId,
+                fileOffset, length});
         long eagerBytes = 0;
+        int pagesId = process.pagemap().pagesId();
         for (PagemapIov iov : process.pagemap().iovs()) {
             if (isEager(iov)) {
-                eagerBytes += iov.length();
+                inPlace.cut(iov.vaddr(), iov.end(), (s, e, already) -> {
+                    if (!already) {
+                        planner.plan(s, pagesId, iov.fileOffset(s), e - s);
+                    }
+                });
+            } else if (iov.isCow()) {
+                // not inherited by the fork (its parent's VMA could not be mapped early): a copy of the parent's
+                inPlace.cut(iov.vaddr(), iov.end(), (s, e, already) -> {
+                    if (!already) {
+                        copyOfParents(iov, s, e, planner);
+                    }
+                });
             }
+        }
+        for (long[] piece : pieces) {
+            eagerBytes += piece[3];
         }
         if (eagerBytes == 0 && anyway.isEmpty()) {
             return 0;
         }
         long split = eagerBytes >= SPLIT_BYTES ? (eagerBytes / 2) & -PagemapIov.PAGE_SIZE : Long.MAX_VALUE;
-        try (PageWriter first = new PageWriter(dir); PageWriter second = new PageWriter(dir)) {
+        try (PageCopy first = new PageCopy(stub.pid(), dir); PageCopy second = new PageCopy(stub.pid(), dir)) {
             long seen = 0;
-            for (PagemapIov iov : process.pagemap().iovs()) {
-                if (!isEager(iov)) {
-                    continue;
-                }
-                long inFirst = Math.max(0, Math.min(iov.length(), split - seen));
+            for (long[] piece : pieces) {
+                long inFirst = Math.max(0, Math.min(piece[3], split - seen));
                 if (inFirst > 0) {
-                    first.plan(iov.vaddr(), iov.pagesOffset(), inFirst);
+                    first.plan(piece[0], (int) piece[1], piece[2], inFirst);
                 }
-                if (inFirst < iov.length()) {
-                    second.plan(iov.vaddr() + inFirst, iov.pagesOffset() + inFirst, iov.length() - inFirst);
+                if (inFirst < piece[3]) {
+                    second.plan(piece[0] + inFirst, (int) piece[1], piece[2] + inFirst, piece[3] - inFirst);
                 }
-                seen += iov.length();
+                seen += piece[3];
             }
             for (long page : anyway) {
-                first.plan(page, process.pagemap().find(page).orElseThrow().fileOffset(page), PagemapIov.PAGE_SIZE);
+                first.plan(page, pagesId, process.pagemap().find(page).orElseThrow().fileOffset(page),
+                        PagemapIov.PAGE_SIZE);
             }
             if (second.isEmpty()) {
                 return first.write();
@@ -238,123 +307,17 @@ final class AddressSpace {
         }
     }
 
+    /** Plans the parent's data of this process's copy-on-write pages [start, end) of {@code iov}. */
+    private void copyOfParents(PagemapIov iov, long start, long end, CowTree.Planner planner) throws IOException {
+        if (cow == null) {
+            throw new RestoreException("process " + process.pid() + ": " + iov + " is copy-on-write from its parent, "
+                    + "and restore has no tree to take it from");
+        }
+        cow.resolve(process, start, end, planner);
+    }
+
     /** Eager bytes from which two writers share the work. */
     static final long SPLIT_BYTES = 64L << 20;
-
-    /** Writes planned ranges (address, file offset, length) from pages-N.img into the process. */
-    private final class PageWriter implements AutoCloseable {
-        private final Path dir;
-        private final List<long[]> planned = new ArrayList<>();
-        private Thread thread;
-        private long backgroundBytes;
-        private Throwable backgroundFailure;
-
-        PageWriter(Path dir) {
-            this.dir = dir;
-        }
-
-        void plan(long address, long fileOffset, long length) {
-            planned.add(new long[] {address, fileOffset, length});
-        }
-
-        boolean isEmpty() {
-            return planned.isEmpty();
-        }
-
-        void startInBackground() {
-            thread = new Thread(this::runInBackground, "restore-pages");
-            thread.setDaemon(true);
-            thread.start();
-        }
-
-        private void runInBackground() {
-            try {
-                backgroundBytes = write();
-            } catch (Throwable e) {
-                backgroundFailure = e;
-            }
-        }
-
-        long awaitBackground() throws IOException {
-            join();
-            if (backgroundFailure instanceof IOException e) {
-                throw e;
-            }
-            if (backgroundFailure instanceof RuntimeException e) {
-                throw e;
-            }
-            if (backgroundFailure instanceof Error e) {
-                throw e;
-            }
-            return backgroundBytes;
-        }
-
-        private void join() {
-            boolean interrupted = false;
-            while (thread != null && thread.isAlive()) {
-                try {
-                    thread.join();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
-        }
-
-        long write() throws IOException {
-            long total = 0;
-            ByteBuffer buf = Buffers.allocatePageAligned(BATCH_BYTES);
-            IoVecBatch batch = new IoVecBatch(ProcessMemory.IOV_MAX);
-            try (PagesFile pages = ImageDir.of(dir).openPages(process.pagemap().pagesId())) {
-                long fileStart = -1;
-                for (long[] r : planned) {
-                    long addr = r[0];
-                    long off = r[1];
-                    long left = r[2];
-                    while (left > 0) {
-                        boolean contiguous = fileStart >= 0 && off == fileStart + buf.position();
-                        if (batch.size() == batch.capacity() || buf.position() == buf.capacity()
-                                || (!contiguous && batch.size() > 0)) {
-                            total += flush(pages, fileStart, buf, batch);
-                            fileStart = -1;
-                        }
-                        if (fileStart < 0) {
-                            fileStart = off;
-                        }
-                        int n = (int) Math.min(left, buf.capacity() - buf.position());
-                        batch.add(Buffers.address(buf) + buf.position(), addr, n);
-                        buf.position(buf.position() + n);
-                        addr += n;
-                        off += n;
-                        left -= n;
-                    }
-                }
-                return total + flush(pages, fileStart, buf, batch);
-            }
-        }
-
-        /** Reads the batch's bytes (contiguous in the file from fileStart) and writes them to their addresses. */
-        private long flush(PagesFile pages, long fileStart, ByteBuffer buf, IoVecBatch batch) throws IOException {
-            if (batch.size() == 0) {
-                return 0;
-            }
-            int len = buf.position();
-            buf.flip();
-            pages.read(fileStart, buf);
-            ProcessMemory.writev(stub.pid(), batch).check();
-            buf.clear();
-            batch.clear();
-            return len;
-        }
-
-        /** Never returns while its thread still writes (a failure of the other writer must not race it). */
-        @Override
-        public void close() {
-            join();
-        }
-    }
 
     /** Puts back the protection of VMAs mapped writable only to receive their pages. */
     void protectBack(List<Vma> raised) throws IOException {
@@ -370,7 +333,7 @@ final class AddressSpace {
             }
         }
         for (PagemapIov iov : process.pagemap().iovs()) {
-            if (isEager(iov) && Long.compareUnsigned(iov.vaddr(), v.end()) < 0
+            if ((isEager(iov) || iov.isCow()) && Long.compareUnsigned(iov.vaddr(), v.end()) < 0
                     && Long.compareUnsigned(v.start(), iov.end()) < 0) {
                 return true;
             }

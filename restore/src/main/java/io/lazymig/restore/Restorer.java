@@ -109,6 +109,7 @@ public final class Restorer {
         List<Restoring> restorings = new ArrayList<>();
         boolean done = false;
         ShmemObjects shmems = new ShmemObjects(cp, o.dir());
+        CowTree cow = CowTree.of(cp, o.dir());
         HeldConnections held = o.tcpEstablished() ? new HeldConnections() : null;
         try {
             long zombieDeadline = System.nanoTime() + ZOMBIE_PATIENCE_NANOS;
@@ -118,7 +119,7 @@ public final class Restorer {
             pid = spawnStub(o, cp.root().pid());
             phases.done("spawn stub");
             if (cp.isTree()) {
-                tree.spawn(cp, pid, o.anyPid());
+                tree.spawn(cp, pid, o.anyPid(), cow);
                 phases.done("spawn tree");
             }
             // once the pid lives: a JVM starting on this host deletes the perf-data files of dead pids
@@ -149,6 +150,7 @@ public final class Restorer {
                 }
             }
             for (Restoring r : restorings) {
+                r.cow = cow;
                 r.shmems = shmems;
                 r.heldConnections = held;
             }
@@ -196,9 +198,11 @@ public final class Restorer {
                 for (Restoring r : restorings) {
                     eager += r.eagerBytes;
                 }
-                log.info("restore: process {} running after {} ms ({} eager bytes{}){}", pid,
+                log.info("restore: process {} running after {} ms ({} eager bytes{}{}){}", pid,
                         String.format(Locale.ROOT, "%.1f", (detached - t0) / 1e6), eager,
                         shmems.bytes() > 0 ? ", and " + shmems.bytes() + " bytes of shared memory" : "",
+                        cow != null ? ", " + cow.writtenBeforeForks() + " written before the forks, "
+                                + cow.inheritedBytes() + " bytes shared copy-on-write by the fork" : "",
                         cp.isTree() ? ", with its tree: " + tree.pids() : "");
             }
             return new Restored(pid, root.handoff, t0, detached, root.eagerBytes, alive);

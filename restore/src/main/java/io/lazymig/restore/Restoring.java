@@ -22,6 +22,8 @@ final class Restoring {
     ShmemObjects shmems;
     /** The tree's connections restored alive (restore --tcp-established), held until it is released; null: closed. */
     HeldConnections heldConnections;
+    /** The tree's private pages shared copy-on-write (one instance for the whole tree; null: none). */
+    CowTree cow;
     /** Set by {@link MemoryStep}. */
     AddressSpace space;
     /** The stub's vdso block and scratch area, kept mapped while the stub's own mappings go (StubSetup). */

@@ -50,6 +50,14 @@ final class TreeSpawn {
      * whatever pids the kernel gives. On failure the caller kills {@link #pids()} (all created so far).
      */
     void spawn(Checkpoint cp, int rootPid, boolean anyPid) throws IOException {
+        spawn(cp, rootPid, anyPid, null);
+    }
+
+    /**
+     * The same; {@code cow} (null: none) has each parent get the VMAs and pages its children share
+     * copy-on-write with it before they are forked, so they inherit them ({@link CowTree}).
+     */
+    void spawn(Checkpoint cp, int rootPid, boolean anyPid, CowTree cow) throws IOException {
         TreeSpawn t = this;
         List<TreeIds.Node> nodes = TreeIds.of(cp);
         Map<Integer, ProcessImage> live = new HashMap<>();
@@ -66,6 +74,15 @@ final class TreeSpawn {
             if (parent.zombie() != null) {
                 continue;
             }
+            if (cow != null) {
+                List<ProcessImage> children = new ArrayList<>();
+                for (TreeIds.Node n : nodes) {
+                    if (n.ppid() == parent.node().pid() && n != nodes.get(0) && live.containsKey(n.pid())) {
+                        children.add(live.get(n.pid()));
+                    }
+                }
+                cow.beforeForks(parent.process(), parent.stub(), children);
+            }
             for (TreeIds.Node n : nodes) {
                 if (n.ppid() != parent.node().pid() || n == nodes.get(0)) {
                     continue;
@@ -74,6 +91,9 @@ final class TreeSpawn {
                         + parent.node().pid();
                 int pid = ProcessFork.fork(parent.stub(), anyPid ? 0 : n.pid(), what);
                 t.add(n, pid, live.get(n.pid()), zombies.get(n.pid()));
+                if (cow != null && live.containsKey(n.pid())) {
+                    cow.forked(parent.process(), live.get(n.pid()));
+                }
             }
         }
         for (Spawned s : t.spawned) {
