@@ -402,7 +402,7 @@ META
 }
 
 # cow_tree NAME MIB: a tree of 4 sharing MIB MiB copy-on-write (cow-tree: a parent fills it and forks
-# three children, none of which writes it) migrated by lazymig migrate; once every
+# three children, none of which writes it) migrated by lazymig migrate --share-cow; once every
 # page is on A, the memory the tree uses there: the sum of its processes' Pss (each shared page
 # counted once in all), and on B before, for comparison. Writes RAW/NAME/meta.
 cow_tree() {
@@ -422,7 +422,7 @@ cow_tree() {
     pids_b=$(tree_pids "$E2E_SRC")
     local pss_b rss_b pss_a rss_a
     pss_b=$(tree_kib "$E2E_SRC" "$pids_b" Pss); rss_b=$(tree_kib "$E2E_SRC" "$pids_b" Rss)
-    spawn "$E2E_SRC" $HD/$n migrate "$LAZYMIG migrate -t $PID --to $E2E_NET.2 --port $AGENT_PORT --auth-key $HD/src.key --stats-file $HD/$n/stats.json" >/dev/null
+    spawn "$E2E_SRC" $HD/$n migrate "$LAZYMIG migrate -t $PID --to $E2E_NET.2 --port $AGENT_PORT --auth-key $HD/src.key --stats-file $HD/$n/stats.json --share-cow" >/dev/null
     [ "$(wait_rc "$E2E_SRC" $HD/$n/migrate.rc 900)" = 0 ] || fail "$n: migrate: $(on "$E2E_SRC" "tail -n5 $HD/$n/migrate.log")"
     on "$E2E_SRC" "grep 'migrated to' $HD/$n/migrate.log" > "$d/summary.txt"
     # each role's last counter on B (its log there ends at the freeze): on A, each prints two past it, all ok

@@ -40,6 +40,10 @@ final class DumpCommand implements Command {
         o.addOption(Option.builder().longOpt("address").hasArg().argName("BIND-ADDR")
                 .desc("address to serve lazy pages on (default all)").build());
         o.addOption(tcpEstablishedOption());
+        o.addOption(shareCowOption());
+        o.addOption(Option.builder().longOpt("no-share-cow")
+                .desc("dump every process's copy-on-write shared pages on their own (a tree then takes N copies on the "
+                        + "destination)").build());
         CarryOption.add(o);
         ExternalOptions.addExternal(o);
         AuthOptions.add(o);
@@ -53,12 +57,21 @@ final class DumpCommand implements Command {
                         + "destination with the process) instead of restoring them closed").build();
     }
 
+    /** --share-cow (dump, migrate): a tree's private memory shared copy-on-write is dumped once and restored shared. */
+    static Option shareCowOption() {
+        return Option.builder().longOpt("share-cow")
+                .desc("dump a tree's private memory still shared copy-on-write once and restore it shared, so the tree "
+                        + "needs its memory once on the destination; its pages then travel eagerly, inside the downtime "
+                        + "(the default without --lazy-pages; with it, and for migrate, each process's copy comes lazily)")
+                .build();
+    }
+
     @Override
     public int run(String[] args) throws Exception {
         Options options = options();
         CommandLine cl = CliOptions.parse(options, args);
         if (cl.hasOption("help")) {
-            CliOptions.help(out, "lazymig dump -t PID -D DIR [--leave-running] [--lazy-pages --port PORT [--address BIND]] [--tcp-established] [--carry-limit SIZE] [--external pipe:[INODE]]... [-v N] [-o LOG]",
+            CliOptions.help(out, "lazymig dump -t PID -D DIR [--leave-running] [--lazy-pages --port PORT [--address BIND]] [--tcp-established] [--share-cow | --no-share-cow] [--carry-limit SIZE] [--external pipe:[INODE]]... [-v N] [-o LOG]",
                     "Freezes the process, writes its checkpoint into DIR, then kills it (or lets it run with --leave-running).",
                     options);
             return 0;
@@ -77,8 +90,13 @@ final class DumpCommand implements Command {
         } else if (cl.hasOption("port") || cl.hasOption("address")) {
             throw new UsageException("--port and --address go with --lazy-pages");
         }
+        if (cl.hasOption("share-cow") && cl.hasOption("no-share-cow")) {
+            throw new UsageException("--share-cow and --no-share-cow exclude each other");
+        }
+        boolean shareCow = cl.hasOption("share-cow") || !cl.hasOption("no-share-cow") && Dumper.Options.shareCowByDefault(lazy);
         Dumper.Result r = Dumper.dump(new Dumper.Options(pid, dir, cl.hasOption("leave-running"), lazy,
-                CarryOption.limit(cl), ExternalOptions.externals(cl)).withTcpEstablished(cl.hasOption("tcp-established")));
+                CarryOption.limit(cl), ExternalOptions.externals(cl)).withTcpEstablished(cl.hasOption("tcp-established"))
+                .withShareCow(shareCow));
         out.printf("dump: process %d into %s: %d pages (%d lazy), frozen %.1f ms%s%n", pid, dir, r.pages(), r.lazyPages(),
                 r.frozenNanos() / 1e6, io.lazymig.dump.SocketSummary.of(r.checkpoint()));
         return 0;

@@ -38,6 +38,7 @@ final class MigrateCommand implements Command {
         o.addOption(Option.builder().longOpt("any-pid").desc("let the destination restore the process under another pid when "
                 + "its pid is taken there").build());
         o.addOption(DumpCommand.tcpEstablishedOption());
+        o.addOption(DumpCommand.shareCowOption());
         o.addOption(Option.builder().longOpt("stats-file").hasArg().argName("FILE")
                 .desc("write the destination daemon's JSON statistics at the end (as lazy-pages --stats-file)").build());
         CarryOption.add(o);
@@ -51,7 +52,7 @@ final class MigrateCommand implements Command {
         Options options = options();
         CommandLine cl = CliOptions.parse(options, args);
         if (cl.hasOption("help")) {
-            CliOptions.help(out, "lazymig migrate -t PID --to ADDR [--port PORT] [--auth-key FILE] [--leave-running] [--any-pid] [--tcp-established] [--carry-limit SIZE] [--stats-file FILE] [--inherit-fd PATH:pipe:[INODE]]...",
+            CliOptions.help(out, "lazymig migrate -t PID --to ADDR [--port PORT] [--auth-key FILE] [--leave-running] [--any-pid] [--tcp-established] [--share-cow] [--carry-limit SIZE] [--stats-file FILE] [--inherit-fd PATH:pipe:[INODE]]...",
                     "Checks the agent on ADDR is ready, freezes the process, sends its images, serves its pages until "
                             + "the destination has them all, then kills it (or resumes it with --leave-running). Prints "
                             + "the downtime. -D: where the images are kept during the migration (default /tmp).", options);
@@ -77,7 +78,7 @@ final class MigrateCommand implements Command {
         Path work = Path.of(cl.hasOption("D") ? cl.getOptionValue("D") : System.getProperty("java.io.tmpdir"));
         Migration.Result r = new Migration(new Migration.Options(pid, agent, AuthOptions.key(cl), cl.hasOption("leave-running"),
                 cl.hasOption("any-pid"), work, CarryOption.limit(cl), ExternalOptions.inherit(cl, true))
-                .withTcpEstablished(cl.hasOption("tcp-established")), out,
+                .withTcpEstablished(cl.hasOption("tcp-established")).withShareCow(cl.hasOption("share-cow")), out,
                 System.console() != null).run();
         if (cl.hasOption("stats-file")) {
             if (r.statsJson() == null) {

@@ -68,19 +68,24 @@ public final class Migration {
      * the path each becomes on A (restore --inherit-fd PATH:pipe:[INODE], sent to the agent).
      */
     public record Options(int pid, InetSocketAddress agent, AuthKey key, boolean leaveRunning, boolean anyPid, Path workDir,
-            long carryLimit, List<InheritFd> inherit, boolean tcpEstablished) {
+            long carryLimit, List<InheritFd> inherit, boolean tcpEstablished, boolean shareCow) {
         public Options {
             inherit = List.copyOf(inherit);
         }
 
         public Options(int pid, InetSocketAddress agent, AuthKey key, boolean leaveRunning, boolean anyPid, Path workDir,
                 long carryLimit, List<InheritFd> inherit) {
-            this(pid, agent, key, leaveRunning, anyPid, workDir, carryLimit, inherit, false);
+            this(pid, agent, key, leaveRunning, anyPid, workDir, carryLimit, inherit, false, false);
         }
 
         /** These options, carrying established TCP connections alive (migrate --tcp-established) or not. */
         public Options withTcpEstablished(boolean on) {
-            return new Options(pid, agent, key, leaveRunning, anyPid, workDir, carryLimit, inherit, on);
+            return new Options(pid, agent, key, leaveRunning, anyPid, workDir, carryLimit, inherit, on, shareCow);
+        }
+
+        /** These options, sharing a tree's copy-on-write memory (migrate --share-cow: its pages eager) or not. */
+        public Options withShareCow(boolean on) {
+            return new Options(pid, agent, key, leaveRunning, anyPid, workDir, carryLimit, inherit, tcpEstablished, on);
         }
 
         public Options(int pid, InetSocketAddress agent, AuthKey key, boolean leaveRunning, boolean anyPid, Path workDir,
@@ -144,7 +149,7 @@ public final class Migration {
                 Dumper.Result d = Dumper.dump(new Dumper.Options(o.pid(), dir, o.leaveRunning(), (cp, frozenAt) ->
                         result[0] = whileFrozen(control, cp, dir, frozenAt,
                                 Duration.ofSeconds(deadline + reconnect).plus(LOST_AGENT_MARGIN)), o.carryLimit(),
-                        externals).withTcpEstablished(o.tcpEstablished()));
+                        externals).withTcpEstablished(o.tcpEstablished()).withShareCow(o.shareCow()));
                 sockets = io.lazymig.dump.SocketSummary.of(d.checkpoint());
             } finally {
                 deleteTree(dir);

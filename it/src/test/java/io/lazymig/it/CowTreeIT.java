@@ -101,7 +101,7 @@ class CowTreeIT {
                 pids.add(l.pid());
             }
             RestoreLauncher.Result done = RestoreLauncher.run(dir, "migrate", "-t", Integer.toString(w.pid), "--to",
-                    "127.0.0.1", "--port", Integer.toString(port), "--auth-key", key.toString(), "--any-pid");
+                    "127.0.0.1", "--port", Integer.toString(port), "--auth-key", key.toString(), "--any-pid", "--share-cow");
             assertEquals(0, done.exit(), done + "\nagent:\n" + agent.log());
             Map<String, Line> after = awaitOthers(out, old);
             for (String role : ROLES) {
