@@ -29,6 +29,9 @@ GOALS = {  # key: (op, goal, what it means)
     "downtime_vs_criu_1g": ("<=", 0.5),
     "downtime_4g_vs_64m": ("<=", 1.2),
     "downtime_8threads_vs_1": ("<=", 1.2),
+    "downtime_tree4_vs_single": ("<=", 1.3),
+    "downtime_tree4_vs_single_64m": ("<=", 1.3),
+    "downtime_tree4_vs_single_1g": ("<=", 1.3),
     "fault_p50_8threads_vs_1": ("<=", 1.2),
     "fault_p99_8threads_vs_1": ("<=", 1.2),
     "fault_p50_under_background_vs_floor": ("<=", 1.5),
@@ -39,7 +42,7 @@ GOALS = {  # key: (op, goal, what it means)
     "fault_p99_under_background_vs_floor@10ms": ("<=", 3.0),
     "encrypted_background_vs_plain": (">=", 0.8),
 }
-FLOWS = ("seed", "prestarted", "migrate", "migrate-8t", "criu")  # bench.sh's effective-downtime flows
+FLOWS = ("seed", "prestarted", "migrate", "migrate-8t", "migrate-tree4", "criu")  # bench.sh's effective-downtime flows
 
 
 def load_run(d):
@@ -261,6 +264,16 @@ def effective_downtime(run, f):
                 if one_q and eight_q is not None:
                     f[f"fault_{q}_8threads_vs_1"] = eight_q / one_q
             break
+    # The 4-process tree against the single process of the same total memory and work, per size;
+    # downtime_tree4_vs_single is the smallest size's (the one the 8-thread ratio uses too).
+    tree_sizes = sorted({int(k.split("_")[3][:-1]) for k in f if k.startswith("downtime_eff_migrate-tree4_")})
+    for mib in tree_sizes:
+        one, tree = f.get(f"downtime_eff_migrate_{mib}m_ms"), f.get(f"downtime_eff_migrate-tree4_{mib}m_ms")
+        if one and tree is not None:
+            f[f"downtime_tree4_vs_single_{mib}m" if mib != 1024 else "downtime_tree4_vs_single_1g"] = tree / one
+            if "downtime_tree4_vs_single" not in f:
+                f["downtime_tree4_vs_single"] = tree / one
+                f["downtime_tree4_mib"] = mib
 
 
 def summarise(runs):
@@ -395,7 +408,8 @@ def main():
     ratio_keys = ["encrypted_background_vs_plain", "encrypted_fault_p50_vs_plain", "encrypted_fault_p99_vs_plain",
                   "fault_p50_vs_floor", "fault_p99_vs_floor", "background_vs_raw_tcp", "heavy_vs_idle",
                   "resume_4g_vs_256m", "first_pass_vs_raw_tcp", "total_vs_eager", "downtime_vs_criu",
-                  "downtime_vs_criu_64m", "downtime_vs_criu_1g", "downtime_4g_vs_64m", "downtime_8threads_vs_1", "fault_p50_8threads_vs_1", "fault_p99_8threads_vs_1", "downtime_idle_vs_criu",
+                  "downtime_vs_criu_64m", "downtime_vs_criu_1g", "downtime_4g_vs_64m", "downtime_8threads_vs_1", "downtime_tree4_vs_single",
+                  "downtime_tree4_vs_single_64m", "downtime_tree4_vs_single_1g", "fault_p50_8threads_vs_1", "fault_p99_8threads_vs_1", "downtime_idle_vs_criu",
                   "fault_p50_under_background_vs_floor", "fault_p99_under_background_vs_floor",
                   "first_pass_vs_criu", "total_vs_criu", "fault_p50_vs_criu", "fault_p99_vs_criu"]
     for rtt in rtts[1:]:
@@ -462,6 +476,11 @@ def main():
         for q in ("p50", "p99"):
             row(1, f"fault latency {q} during that migration, 8 threads vs 1", fmt(s, f"tick_fault_{q}_migrate-8t_{m8}m_us", " us"),
                 fmt(s, f"tick_fault_{q}_migrate_{m8}m_us", " us"), f"fault_{q}_8threads_vs_1")
+    for mib, key in ((64, "downtime_tree4_vs_single_64m"), (1024, "downtime_tree4_vs_single_1g")):
+        if f"downtime_eff_migrate-tree4_{mib}m_ms" in s:
+            size = "1 GiB" if mib == 1024 else f"{mib} MiB"
+            row(1, f"effective downtime, migrate, a tree of 4 processes vs 1 process ({size} in all)",
+                fmt(s, f"downtime_eff_migrate-tree4_{mib}m_ms", " ms"), fmt(s, f"downtime_eff_migrate_{mib}m_ms", " ms"), key)
     row(1, f"downtime of an idle process, lazy vs CRIU ({big_label})", fmt(s, "downtime_lazy_ms", " ms"),
         "CRIU " + fmt(s, "criu_downtime_ms", " ms"), "downtime_idle_vs_criu")
     row(2, "fault latency p50", fmt(s, "fault_p50_us", " us"), "floor " + fmt(s, "floor_us", " us"), "fault_p50_vs_floor")
