@@ -20,6 +20,7 @@
 #   effective downtime  bench-tick, a workload that touches 64 pages every 2 ms through the
 #               migration: its largest tick gap less one tick, by the seed flow, the seed flow
 #               with A's commands started first, lazymig migrate, and CRIU (64 MiB, 1 and 4 GiB)
+#               (migrate also with 8 ticking threads, and with a tree of 4 ticking processes)
 # Figures 2-6 again behind a delaying TCP proxy (delay-proxy) adding 1 ms and 10 ms of round trip.
 #
 # Raw results of every migration go to bench/raw/rN/NAME/ (meta, the daemon's stats.json, the
