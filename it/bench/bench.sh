@@ -261,7 +261,7 @@ EOF
 cleanup() {
     local h
     for h in "$E2E_SRC" "$E2E_DST"; do
-        on "$h" "kill -9 $PID 2>/dev/null; kill -9 -- -$PID 2>/dev/null; pkill -9 -f '$HD/$1/'"
+        on "$h" "kill -9 $PID -$PID 2>/dev/null; pkill -9 -f '$HD/$1/'"
         on "$h" "cd $HD/$1 && tar c --ignore-failed-read *.log 2>/dev/null" | tar x -C "$RAW/$1" --transform "s|^|$([ "$h" = "$E2E_SRC" ] && echo b || echo a)-|" 2>/dev/null
         on "$h" "rm -rf $HD/$1"
     done
