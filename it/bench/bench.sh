@@ -20,6 +20,7 @@
 #   effective downtime  bench-tick, a workload that touches 64 pages every 2 ms through the
 #               migration: its largest tick gap less one tick, by the seed flow, the seed flow
 #               with A's commands started first, lazymig migrate, and CRIU (64 MiB, 1 and 4 GiB)
+#               (migrate also with 8 ticking threads, and with a tree of 4 ticking processes)
 # Figures 2-6 again behind a delaying TCP proxy (delay-proxy) adding 1 ms and 10 ms of round trip.
 #
 # Raw results of every migration go to bench/raw/rN/NAME/ (meta, the daemon's stats.json, the
@@ -261,7 +262,7 @@ EOF
 cleanup() {
     local h
     for h in "$E2E_SRC" "$E2E_DST"; do
-        on "$h" "kill -9 $PID 2>/dev/null; pkill -9 -f '$HD/$1/'"
+        on "$h" "kill -9 $PID -$PID 2>/dev/null; pkill -9 -f '$HD/$1/'"
         on "$h" "cd $HD/$1 && tar c --ignore-failed-read *.log 2>/dev/null" | tar x -C "$RAW/$1" --transform "s|^|$([ "$h" = "$E2E_SRC" ] && echo b || echo a)-|" 2>/dev/null
         on "$h" "rm -rf $HD/$1"
     done
@@ -315,35 +316,41 @@ TICK_US=2000
 AGENT_PORT=2728
 
 # tick_gap HOST FILE [AFTER_MS]: maxgap_us of the first tick line of FILE whose t is after AFTER_MS,
-# waiting up to 30 s for one; without AFTER_MS, of the last tick line.
+# waiting up to 30 s for one; without AFTER_MS, of the last tick line. With TICK_PROCS=N (a tree of
+# N bench-tick processes, each printing lines ending in "proc I"), the largest maxgap of the first
+# line after AFTER_MS of each of the N processes, waiting for all N.
 tick_gap() {
     local sel="/^tick/ { g = \$6 } END { if (g == \"\") exit 1; print g }"
-    [ -n "${3:-}" ] && sel="/^tick/ && \$4 > $3 { print \$6; f = 1; exit } END { exit !f }"
+    [ -n "${3:-}" ] && sel="/^tick/ && \$4 > $3 && !(\$12 in seen) { seen[\$12] = 1; if (\$6 + 0 > g + 0) g = \$6; if (++n == ${TICK_PROCS:-1}) { print g; f = 1; exit } } END { exit !f }"
     wait_on "$1" 30 "tr -d '\\000' < $2 | awk '$sel' >/dev/null" || return 1
     on "$1" "tr -d '\\000' < $2 | awk '$sel'"
 }
 
 # agent_up: the agent on A, started once per benchmark (its JVM warm, as an operator runs it).
+# AGENT_OPTS: its options beyond the port, directory and key (default -v 3; -v 4 logs restore's phases).
 agent_up() {
     on "$E2E_DST" "[ -s $HD/agent.pid ] && kill -0 \$(cat $HD/agent.pid) 2>/dev/null" && return 0
-    spawn "$E2E_DST" $HD agent "$LAZYMIG agent --port $AGENT_PORT -D $HD/agent --auth-key $HD/dst.key -v 3" >/dev/null
+    spawn "$E2E_DST" $HD agent "$LAZYMIG agent --port $AGENT_PORT -D $HD/agent --auth-key $HD/dst.key ${AGENT_OPTS:--v 3}" >/dev/null
     wait_on "$E2E_DST" 120 "grep -q 'agent: ready on' $HD/agent.log" \
         || fail "the agent did not get ready: $(on "$E2E_DST" "tail -n5 $HD/agent.log")"
 }
 
 # service NAME FLOW MIB: one migration of bench-tick MIB by FLOW. Writes RAW/NAME/meta.
 # TICK_THREADS=N (default 1): bench-tick ticks in N threads, each on its own slice; the meta's flow
-# is then FLOW-Nt (e.g. migrate-8t). IDLE_THREADS=M (default 0): M more threads parked on a
-# condition variable (a runtime's idle pool), counted in the flow's name (migrate-100t).
+# is then FLOW-Nt (e.g. migrate-8t). IDLE_THREADS=M (default 0): M more threads per process parked on a
+# condition variable (a runtime's idle pool), counted in the flow's name (migrate-100t). TICK_PROCS=N (default 1): bench-tick is a tree of N processes
+# (the parent and N-1 children, each with MIB/N of memory and 64/N pages a tick); the flow is then
+# FLOW-treeN (e.g. migrate-tree4) and the gaps are the largest of any process. MIGRATE_OPTS: more
+# options of migrate (e.g. -v 4: its frozen steps in RAW/NAME/b-migrate.log; A's are in a-agent.log).
 service() {
-    local n=$1 flow=$2 mib=$3 d=$RAW/$1 gap_before gap t_done
+    local n=$1 flow=$2 mib=$3 d=$RAW/$1 gap_before gap t_done agent_from
     [[ $n =~ $ONLY ]] || return 0
     mkdir -p "$d"
     [ "$flow" = migrate ] && agent_up
     prewarm $([ "$flow" = migrate ] && echo "$mib" || echo $((2 * mib))) $((mib + 256))
     on "$E2E_SRC" "mkdir -p $HD/$n && : > $HD/$n/out.txt"
     on "$E2E_DST" "mkdir -p $HD/$n/a && : > $HD/$n/out.txt"
-    PID=$(on "$E2E_SRC" "cd $HD/$n && setsid $WORKLOADS/bench-tick $mib $TICK_US 64 ${TICK_THREADS:-1} ${IDLE_THREADS:-0} </dev/null >>$HD/$n/out.txt 2>&1 & echo \$!")
+    PID=$(on "$E2E_SRC" "cd $HD/$n && setsid $WORKLOADS/bench-tick $mib $TICK_US 64 ${TICK_THREADS:-1} ${TICK_PROCS:-1} ${IDLE_THREADS:-0} </dev/null >>$HD/$n/out.txt 2>&1 & echo \$!")
     wait_on "$E2E_SRC" 300 "grep -aq '^tick' $HD/$n/out.txt" || fail "$n: bench-tick did not tick"
     release_hold
     gap_before=$(tick_gap "$E2E_SRC" $HD/$n/out.txt $(now_ms)) || fail "$n: bench-tick stopped ticking"
@@ -375,12 +382,14 @@ service() {
                 || fail "$n: dump: $(on "$E2E_SRC" "cat $HD/$n/dump.log")"
             ;;
         migrate)
-            spawn "$E2E_SRC" $HD/$n migrate "$LAZYMIG migrate -t $PID --to $E2E_NET.2 --port $AGENT_PORT --auth-key $HD/src.key --stats-file $HD/$n/stats.json" >/dev/null ;;
+            agent_from=$(on "$E2E_DST" "wc -l < $HD/agent.log")
+            spawn "$E2E_SRC" $HD/$n migrate "$LAZYMIG migrate -t $PID --to $E2E_NET.2 --port $AGENT_PORT --auth-key $HD/src.key --stats-file $HD/$n/stats.json ${MIGRATE_OPTS:-}" >/dev/null ;;
     esac
     if [ "$flow" = migrate ]; then
         [ "$(wait_rc "$E2E_SRC" $HD/$n/migrate.rc 900)" = 0 ] || fail "$n: migrate: $(on "$E2E_SRC" "tail -n5 $HD/$n/migrate.log")"
         on "$E2E_SRC" "grep 'migrated to' $HD/$n/migrate.log" > "$d/summary.txt"
         on "$E2E_SRC" "cat $HD/$n/stats.json" > "$d/stats.json"
+        on "$E2E_DST" "tail -n +$((agent_from + 1)) $HD/agent.log" > "$d/a-agent.log" # this migration's part of the agent's log
     else
         # the daemon exits 0 once every page is in; restore exits only with the process, so a status is a failure
         wait_on "$E2E_DST" 900 "[ -s $HD/$n/client.rc ] || [ -s $HD/$n/restore.rc ]" || fail "$n: the daemon did not finish"
@@ -392,7 +401,7 @@ service() {
     gap=$(tick_gap "$E2E_DST" $HD/$n/out.txt "$t_done") || fail "$n: no tick on A after the transfer"
     cat > "$d/meta" <<META
 kind=service
-flow=$flow$([ "${TICK_THREADS:-1}" = 1 ] && [ "${IDLE_THREADS:-0}" = 0 ] || echo "-$(( ${TICK_THREADS:-1} + ${IDLE_THREADS:-0} ))t")
+flow=$flow$([ "${TICK_THREADS:-1}" = 1 ] && [ "${IDLE_THREADS:-0}" = 0 ] || echo "-$(( ${TICK_THREADS:-1} + ${IDLE_THREADS:-0} ))t")$([ "${TICK_PROCS:-1}" = 1 ] || echo "-tree${TICK_PROCS}")
 mib=$mib
 tick_us=$TICK_US
 gap_before_us=$gap_before
@@ -526,6 +535,8 @@ for run in $(seq 1 "$RUNS"); do
                     log "run $run: effective downtime, migrate, $mib MiB, 100 threads (1 ticking, 99 parked)"
                     IDLE_THREADS=99 service tick-migrate100t-$mib migrate "$mib"
                 fi
+                log "run $run: effective downtime, migrate, $mib MiB, a tree of 4 processes ticking ($mib MiB and 64 pages every 2 ms in all, a quarter each)"
+                TICK_PROCS=4 service tick-migrate-tree4-$mib migrate "$mib"
                 if [ "$CRIU" = 1 ]; then
                     log "run $run: effective downtime, CRIU 4.1.1, $mib MiB"
                     criu_service tick-$mib "$mib"

@@ -29,6 +29,9 @@ GOALS = {  # key: (op, goal, what it means)
     "downtime_vs_criu_1g": ("<=", 0.5),
     "downtime_4g_vs_64m": ("<=", 1.2),
     "downtime_8threads_vs_1": ("<=", 1.2),
+    "downtime_tree4_vs_single": ("<=", 1.3),
+    "downtime_tree4_vs_single_64m": ("<=", 1.3),
+    "downtime_tree4_vs_single_1g": ("<=", 1.3),
     "fault_p50_8threads_vs_1": ("<=", 1.2),
     "fault_p99_8threads_vs_1": ("<=", 1.2),
     "downtime_100threads_vs_1": ("<=", 1.2),
@@ -41,7 +44,7 @@ GOALS = {  # key: (op, goal, what it means)
     "encrypted_background_vs_plain": (">=", 0.8),
     "tree_cow_memory_on_a_vs_shared": ("<=", 1.1),
 }
-FLOWS = ("seed", "prestarted", "migrate", "migrate-8t", "migrate-100t", "criu")  # bench.sh's effective-downtime flows
+FLOWS = ("seed", "prestarted", "migrate", "migrate-8t", "migrate-100t", "migrate-tree4", "criu")  # bench.sh's effective-downtime flows
 
 
 def load_run(d):
@@ -289,6 +292,16 @@ def effective_downtime(run, f):
             f["downtime_100threads_vs_1"] = many / one
             f["downtime_100threads_mib"] = mib
             break
+    # The 4-process tree against the single process of the same total memory and work, per size;
+    # downtime_tree4_vs_single is the smallest size's (the one the 8-thread ratio uses too).
+    tree_sizes = sorted({int(k.split("_")[3][:-1]) for k in f if k.startswith("downtime_eff_migrate-tree4_")})
+    for mib in tree_sizes:
+        one, tree = f.get(f"downtime_eff_migrate_{mib}m_ms"), f.get(f"downtime_eff_migrate-tree4_{mib}m_ms")
+        if one and tree is not None:
+            f[f"downtime_tree4_vs_single_{mib}m" if mib != 1024 else "downtime_tree4_vs_single_1g"] = tree / one
+            if "downtime_tree4_vs_single" not in f:
+                f["downtime_tree4_vs_single"] = tree / one
+                f["downtime_tree4_mib"] = mib
 
 
 def summarise(runs):
@@ -423,7 +436,8 @@ def main():
     ratio_keys = ["encrypted_background_vs_plain", "encrypted_fault_p50_vs_plain", "encrypted_fault_p99_vs_plain",
                   "fault_p50_vs_floor", "fault_p99_vs_floor", "background_vs_raw_tcp", "heavy_vs_idle",
                   "resume_4g_vs_256m", "first_pass_vs_raw_tcp", "total_vs_eager", "downtime_vs_criu",
-                  "downtime_vs_criu_64m", "downtime_vs_criu_1g", "downtime_4g_vs_64m", "downtime_8threads_vs_1", "fault_p50_8threads_vs_1", "fault_p99_8threads_vs_1", "downtime_100threads_vs_1", "downtime_idle_vs_criu",
+                  "downtime_vs_criu_64m", "downtime_vs_criu_1g", "downtime_4g_vs_64m", "downtime_8threads_vs_1", "downtime_tree4_vs_single",
+                  "downtime_tree4_vs_single_64m", "downtime_tree4_vs_single_1g", "fault_p50_8threads_vs_1", "fault_p99_8threads_vs_1", "downtime_100threads_vs_1", "downtime_idle_vs_criu",
                   "fault_p50_under_background_vs_floor", "fault_p99_under_background_vs_floor",
                   "first_pass_vs_criu", "total_vs_criu", "fault_p50_vs_criu", "fault_p99_vs_criu",
                   "tree_cow_memory_on_a_gib", "tree_cow_memory_on_a_vs_shared"]
@@ -496,6 +510,11 @@ def main():
         row(1, f"effective downtime, migrate, 100 threads (99 parked) vs 1 ({m100} MiB)",
             fmt(s, f"downtime_eff_migrate-100t_{m100}m_ms", " ms"), fmt(s, f"downtime_eff_migrate_{m100}m_ms", " ms"),
             "downtime_100threads_vs_1")
+    for mib, key in ((64, "downtime_tree4_vs_single_64m"), (1024, "downtime_tree4_vs_single_1g")):
+        if f"downtime_eff_migrate-tree4_{mib}m_ms" in s:
+            size = "1 GiB" if mib == 1024 else f"{mib} MiB"
+            row(1, f"effective downtime, migrate, a tree of 4 processes vs 1 process ({size} in all)",
+                fmt(s, f"downtime_eff_migrate-tree4_{mib}m_ms", " ms"), fmt(s, f"downtime_eff_migrate_{mib}m_ms", " ms"), key)
     row(1, f"downtime of an idle process, lazy vs CRIU ({big_label})", fmt(s, "downtime_lazy_ms", " ms"),
         "CRIU " + fmt(s, "criu_downtime_ms", " ms"), "downtime_idle_vs_criu")
     if "tree_cow_shared_mib" in s:

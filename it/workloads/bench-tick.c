@@ -19,11 +19,19 @@
  * and the line's maxgap is the largest gap of any thread: the effective downtime of a
  * multi-threaded service, comparable with the single-threaded one.
  *
- * With IDLE > 0, IDLE more threads wait on a condition variable that is never signalled (a
- * runtime's parked pool threads): they do no work but are dumped and restored with the rest, so
- * the downtime of a process with many threads compares with that of one with few.
+ * With PROCS > 1, the process forks PROCS - 1 children before it fills any memory: a tree of
+ * PROCS processes (the parent and its children, one process group), each with 1/PROCS of the memory
+ * of its own (filled after the fork: nothing shared copy-on-write) and PAGES/PROCS pages a tick,
+ * each ticking in THREADS threads as above. Each process prints its own lines, ending in
+ * "proc I" (0 is the parent); the tree's effective downtime is the largest maxgap of the first
+ * line of every process after the migration. A child whose parent is gone exits.
  *
- * usage: bench-tick MIB [TICK_US [PAGES [THREADS [IDLE]]]]   (defaults 2000, 64, 1 and 0)
+ *
+ * With IDLE > 0, each process has IDLE more threads waiting on a condition variable that is never
+ * signalled (a runtime's parked pool threads): they do no work but are dumped and restored with
+ * the rest, so the downtime of a process with many threads compares with that of one with few.
+ *
+ * usage: bench-tick MIB [TICK_US [PAGES [THREADS [PROCS [IDLE]]]]]   (defaults 2000, 64, 1, 1 and 0)
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -32,7 +40,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <signal.h>
 #include <time.h>
+#include <unistd.h>
 
 #define PAGE 4096UL
 
@@ -63,6 +74,7 @@ struct ticker {
 #define MAX_THREADS 64
 static struct ticker tickers[MAX_THREADS];
 static int nthreads = 1;
+static int proc_index; /* 0 for the parent, 1.. for the children of a tree */
 
 /* Ticks for ever: the gap since the last tick, then the sample and the walk folded into the sum;
  * the printing thread's line carries the largest gap of any thread and its own sum. */
@@ -101,8 +113,8 @@ static void tick_loop(struct ticker *t, int prints)
                     gap_end = __atomic_load_n(&tickers[i].max_gap_end, __ATOMIC_RELAXED);
                 }
             }
-            printf("tick %lu t %lld maxgap_us %lld maxgap_end_ms %lld sum %016" PRIx64 "\n", t->n, now / 1000, gap,
-                   gap_end / 1000, t->sum);
+            printf("tick %lu t %lld maxgap_us %lld maxgap_end_ms %lld sum %016" PRIx64 " proc %d\n", t->n, now / 1000, gap,
+                   gap_end / 1000, t->sum, proc_index);
             fflush(stdout);
             next_print = now + 1000000;
         }
@@ -133,29 +145,58 @@ static void *tick_thread(void *arg)
     return NULL;
 }
 
+/* Forks the PROCS - 1 children of a tree; returns in each process with proc_index set. */
+static void fork_tree(int nprocs)
+{
+    pid_t parent = getpid();
+    for (int i = 1; i < nprocs; i++) {
+        pid_t pid = fork();
+        if (pid < 0) {
+            perror("bench-tick: fork");
+            exit(1);
+        }
+        if (pid == 0) {
+            proc_index = i;
+            /* no orphan keeps ticking (and holding its memory) once the benchmark kills the parent */
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (getppid() != parent) {
+                exit(1);
+            }
+            return;
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: bench-tick MIB [TICK_US [PAGES [THREADS [IDLE]]]]\n");
+        fprintf(stderr, "usage: bench-tick MIB [TICK_US [PAGES [THREADS [PROCS [IDLE]]]]]\n");
         return 2;
     }
     unsigned long mib = strtoul(argv[1], NULL, 10);
     long long tick_us = argc > 2 ? strtoll(argv[2], NULL, 10) : 2000;
     unsigned long per_tick = argc > 3 ? strtoul(argv[3], NULL, 10) : 64;
     nthreads = argc > 4 ? (int)strtol(argv[4], NULL, 10) : 1;
-    int idle = argc > 5 ? (int)strtol(argv[5], NULL, 10) : 0;
-    unsigned long pages = mib * (1UL << 20) / PAGE;
+    int nprocs = argc > 5 ? (int)strtol(argv[5], NULL, 10) : 1;
+    int idle = argc > 6 ? (int)strtol(argv[6], NULL, 10) : 0;
+    if (nprocs < 1 || nprocs > MAX_THREADS) {
+        fprintf(stderr, "bench-tick: bad arguments\n");
+        return 2;
+    }
+    unsigned long pages = mib * (1UL << 20) / PAGE / (unsigned long)nprocs;
+    per_tick /= (unsigned long)nprocs;
     if (nthreads < 1 || nthreads > MAX_THREADS || pages / (unsigned long)nthreads == 0 || tick_us <= 0 || per_tick / (unsigned long)nthreads < 2
         || per_tick / (unsigned long)nthreads > pages / (unsigned long)nthreads || idle < 0 || idle > 4096) {
         fprintf(stderr, "bench-tick: bad arguments\n");
         return 2;
     }
+    fork_tree(nprocs);
     uint64_t *mem = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) {
         perror("bench-tick: mmap");
         return 1;
     }
-    uint64_t x = 0x2545F4914F6CDD1DULL;
+    uint64_t x = 0x2545F4914F6CDD1DULL + (uint64_t)proc_index;
     for (unsigned long i = 0; i < pages * PAGE / 8; i++) {
         x ^= x << 13;
         x ^= x >> 7;
@@ -174,7 +215,8 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    printf("ready pages %lu tick_us %lld per_tick %lu threads %d idle %d\n", pages, tick_us, per_tick, nthreads, idle);
+    printf("ready pages %lu tick_us %lld per_tick %lu threads %d proc %d of %d\n", pages, tick_us, per_tick, nthreads,
+           proc_index, nprocs);
     fflush(stdout);
     for (int i = 1; i < nthreads; i++) {
         pthread_t th;

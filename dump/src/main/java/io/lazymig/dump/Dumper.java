@@ -169,8 +169,7 @@ public final class Dumper {
             long cowPages = 0;
             for (int i = 0; i < tree.members().size(); i++) {
                 FrozenTree.Member m = tree.members().get(i);
-                PageCollector collector = i == 0 ? rootPages : PageCollector.open(m.pid(), SystemInfo.PAGE_SIZE,
-                        o.lazy() != null);
+                PageCollector collector = i == 0 ? rootPages : rootPages.forProcess(m.pid());
                 collector.share(shares.of(m.pid()));
                 try {
                     One one;

@@ -106,6 +106,11 @@ public final class LazyHandoff implements AutoCloseable {
         send(t);
     }
 
+    /** Whether no task has been added yet. */
+    boolean isEmpty() {
+        return tasks.isEmpty();
+    }
+
     /** A zombie of the tree: its record is its negated pid and nothing more (CRIU's). */
     void addZombie(int imagePid) throws IOException {
         Task t = new Task(imagePid, 0, null);

@@ -15,11 +15,14 @@ final class LazyHandoffStep implements RestoreStep {
 
     @Override
     public void run(Restoring r) throws IOException {
-        if (r.handoff != null) {
-            r.handoff.add(r.stub, r.process); // one process of a tree: the Restorer made the handoff and guards it
+        Restorer.Guardian guardian = r.options.guardian();
+        if (r.handoff != null) { // one process of a tree: the Restorer made the handoff and guards it
+            if (r.handoff.isEmpty() && guardian != null) {
+                guardian.beforeHandoff(); // the tree's first uffd: every process is rebuilt by now
+            }
+            r.handoff.add(r.stub, r.process);
             return;
         }
-        Restorer.Guardian guardian = r.options.guardian();
         if (guardian != null) {
             guardian.beforeHandoff();
         }
