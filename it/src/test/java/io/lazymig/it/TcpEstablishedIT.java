@@ -217,13 +217,7 @@ class TcpEstablishedIT {
         int port = freePort();
         RestoreWorkload w = server(port, null);
         try (RestoreCycle c = new RestoreCycle(dir, w); Socket s = connect(port)) {
-            s.setSoTimeout(60_000);
-            s.getOutputStream().write(records(1, 100));
-            expectAnswers(s.getInputStream(), 1, 100);
-            RestoreLauncher.Result d = RestoreLauncher.run(dir, "dump", "-t", Integer.toString(w.pid), "-D",
-                    c.images.toString(), "--tcp-established");
-            assertEquals(0, d.exit(), d.toString());
-            RestoreProcs.awaitGone(w.pid);
+            talkThenDump(s, w, c.images);
             try (RestoreLauncher.Running first = RestoreLauncher.start(dir.resolve("restore-killed.log"),
                     Map.of("LAZYMIG_PAUSE_AFTER", "registers"), "restore", "-D", c.images.toString(), "-v", "3",
                     "--tcp-established")) {
@@ -256,13 +250,7 @@ class TcpEstablishedIT {
         int port = freePort();
         RestoreWorkload w = server(port, null);
         try (RestoreCycle c = new RestoreCycle(dir, w); Socket s = connect(port)) {
-            s.setSoTimeout(60_000);
-            s.getOutputStream().write(records(1, 100));
-            expectAnswers(s.getInputStream(), 1, 100);
-            RestoreLauncher.Result d = RestoreLauncher.run(dir, "dump", "-t", Integer.toString(w.pid), "-D",
-                    c.images.toString(), "--tcp-established");
-            assertEquals(0, d.exit(), d.toString());
-            RestoreProcs.awaitGone(w.pid);
+            talkThenDump(s, w, c.images);
             Path sock = dir.resolve("lazy.sock");
             Path go = dir.resolve("go");
             try (RestoreLauncher.Running daemon = RestoreLauncher.lazyPages(dir.resolve("lazy-pages.log"), sock, c.images);
@@ -301,13 +289,7 @@ class TcpEstablishedIT {
         int port = freePort();
         RestoreWorkload w = server(port, null);
         try (RestoreCycle c = new RestoreCycle(dir, w); Socket s = connect(port)) {
-            s.setSoTimeout(60_000);
-            s.getOutputStream().write(records(1, 100));
-            expectAnswers(s.getInputStream(), 1, 100);
-            RestoreLauncher.Result d = RestoreLauncher.run(dir, "dump", "-t", Integer.toString(w.pid), "-D",
-                    c.images.toString(), "--tcp-established");
-            assertEquals(0, d.exit(), d.toString());
-            RestoreProcs.awaitGone(w.pid);
+            talkThenDump(s, w, c.images);
             Path sock = dir.resolve("lazy.sock");
             try (RestoreLauncher.Running daemon = RestoreLauncher.lazyPages(dir.resolve("lazy-pages.log"), sock, c.images,
                     "--lazy-idle-timeout", "60");
@@ -331,6 +313,17 @@ class TcpEstablishedIT {
             s.getOutputStream().write(records(101, 300));
             expectAnswers(s.getInputStream(), 101, 300);
         }
+    }
+
+    /** 100 records answered over {@code s}, then the server dumped --tcp-established into {@code images}, and gone. */
+    private void talkThenDump(Socket s, RestoreWorkload w, Path images) throws Exception {
+        s.setSoTimeout(60_000);
+        s.getOutputStream().write(records(1, 100));
+        expectAnswers(s.getInputStream(), 1, 100);
+        RestoreLauncher.Result d = RestoreLauncher.run(dir, "dump", "-t", Integer.toString(w.pid), "-D",
+                images.toString(), "--tcp-established");
+        assertEquals(0, d.exit(), d.toString());
+        RestoreProcs.awaitGone(w.pid);
     }
 
     private RestoreWorkload server(int port, Path hold) throws IOException, InterruptedException {
