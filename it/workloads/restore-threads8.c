@@ -273,6 +273,8 @@ int main(int argc, char **argv)
         big[i] = x;
     }
     struct sigaction sa = { 0 };
+    /* SA_NODEFER: a thread's SigBlk read while it runs a handler is still its own mask */
+    sa.sa_flags = SA_NODEFER;
     sa.sa_handler = on_itimer;
     sigaction(SIGALRM, &sa, NULL);
     sigaction(SIGVTALRM, &sa, NULL);
@@ -281,7 +283,7 @@ int main(int argc, char **argv)
     sigaction(SIGUSR2, &sa, NULL);
     sa.sa_handler = NULL;
     sa.sa_sigaction = on_timer;
-    sa.sa_flags = SA_SIGINFO;
+    sa.sa_flags = SA_NODEFER | SA_SIGINFO;
     sigaction(SIGRTMIN + 1, &sa, NULL);
     only(0); /* inherited by every thread; each sets its own */
 

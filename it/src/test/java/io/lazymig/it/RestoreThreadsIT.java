@@ -120,7 +120,8 @@ class RestoreThreadsIT {
             c.closeLater((AutoCloseable) () -> RestoreProcs.killIfExe(pid, w.exe));
             assertNotEquals(w.pid, pid);
             w.awaitLine("a line of the copy", l -> l.pid() == pid);
-            assertEquals(b.names(), new ArrayList<>(threadNames(pid).values()), "every thread, by name");
+            // new tids under --any-pid need not keep their order (the pid counter may wrap between them)
+            assertEquals(leaderThenSorted(b.names()), namesLeaderFirst(pid), "every thread, by name");
             assertEquals(0, daemon.awaitExit(), daemon.log());
             assertEquals(0, dump.awaitExit(), dump.log());
             RestoreProcs.awaitGone(w.pid);
@@ -219,7 +220,7 @@ class RestoreThreadsIT {
                 "join, then the new thread, then its join:\n" + String.join("\n", raw));
         List<String> left = new ArrayList<>(b.names());
         left.removeAll(List.of("finisher", "joiner"));
-        awaitThreadNames(pid, left);
+        awaitThreadNames(pid, leaderThenSorted(left));
         long n = w.lastCounter();
         w.awaitLine("counter " + (n + 3), l -> l.counter() >= n + 3);
         assertFalse(w.text().contains("MISMATCH"), w.text());
@@ -233,7 +234,7 @@ class RestoreThreadsIT {
         long end = System.nanoTime() + RestoreWorkload.PATIENCE_MS * 1_000_000L;
         List<String> last = null;
         while (System.nanoTime() < end) {
-            last = new ArrayList<>(threadNames(pid).values());
+            last = namesLeaderFirst(pid);
             if (last.equals(expected)) {
                 return;
             }
@@ -247,6 +248,28 @@ class RestoreThreadsIT {
         for (long tid : tids) {
             out.put(tid, taskStatus(pid, tid, "SigBlk"));
         }
+        return out;
+    }
+
+    /** Names listed leader first by tid: the leader's, then the others' sorted (tid order is not kept by --any-pid). */
+    private static List<String> leaderThenSorted(List<String> namesByTid) {
+        List<String> out = new ArrayList<>(namesByTid.subList(1, namesByTid.size()));
+        out.sort(null);
+        out.add(0, namesByTid.get(0));
+        return out;
+    }
+
+    /** The thread names of {@code pid}: the leader's (tid == pid), then the others' sorted. */
+    private static List<String> namesLeaderFirst(int pid) throws IOException {
+        Map<Long, String> names = threadNames(pid);
+        List<String> out = new ArrayList<>();
+        names.forEach((tid, name) -> {
+            if (tid != pid) {
+                out.add(name);
+            }
+        });
+        out.sort(null);
+        out.add(0, names.get((long) pid));
         return out;
     }
 
