@@ -107,45 +107,6 @@ final class FdTableReader {
                 }
             };
         }
-
-        static Source of(int pid) {
-            return new Source() {
-                @Override
-                public int pid() {
-                    return pid;
-                }
-
-                @Override
-                public List<Integer> fds() throws IOException {
-                    return Preflight.openFds(pid);
-                }
-
-                @Override
-                public String target(int fd) throws IOException {
-                    return Preflight.fdTarget(pid, fd);
-                }
-
-                @Override
-                public ProcFdInfo info(int fd) throws IOException {
-                    return ProcFdInfo.read(pid, fd);
-                }
-
-                @Override
-                public boolean sameOpenFile(int fd1, int fd2) throws IOException {
-                    return SystemInfo.sameOpenFile(pid, fd1, pid, fd2);
-                }
-
-                @Override
-                public boolean sameOpenFileAs(int fd, int otherPid, int otherFd) throws IOException {
-                    return SystemInfo.sameOpenFile(pid, fd, otherPid, otherFd);
-                }
-
-                @Override
-                public boolean watchOnCurrentFile(int epfd, int tfd) throws IOException {
-                    return SystemInfo.epollWatchesFileAt(pid, epfd, tfd, tfd);
-                }
-            };
-        }
     }
 
     /**
