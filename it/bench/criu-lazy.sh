@@ -58,7 +58,9 @@ criu_setup() {
     "$CRIU_REF" criu --version 2>/dev/null | grep -q '^Version: 4\.1' || fail "no CRIU 4.1 ($CRIU_REF setup)"
     [ "$(cat /proc/sys/fs/pipe-max-size)" -ge 4194304 ] || fail "fs.pipe-max-size < 4 MiB: CRIU's remote lazy pages fail"
     if [ -z "${CRIU_BIN:-}" ]; then
-        CRIU_BIN="$c/lib64/ld-linux-x86-64.so.2 --library-path $c/usr/lib/x86_64-linux-gnu:$c/lib/x86_64-linux-gnu $c/usr/sbin/criu"
+        # CRIU_FAULT=130 as criu-reference sets it: without it CRIU 4.1.1 hangs or fails where
+        # ptrace breakpoints never fire (see criu-reference's header)
+        CRIU_BIN="env CRIU_FAULT=${CRIU_FAULT:-130} $c/lib64/ld-linux-x86-64.so.2 --library-path $c/usr/lib/x86_64-linux-gnu:$c/lib/x86_64-linux-gnu $c/usr/sbin/criu"
         $CRIU_BIN --version 2>/dev/null | grep -q '^Version: 4\.1' || CRIU_BIN="$CRIU_REF criu"
     fi
 }
