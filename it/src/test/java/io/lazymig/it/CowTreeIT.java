@@ -10,14 +10,12 @@ import io.lazymig.images.ProcessImage;
 import io.lazymig.jni.SystemInfo;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
@@ -94,7 +92,7 @@ class CowTreeIT {
                 Integer.toString(port), "--address", "127.0.0.1", "--auth-key", key.toString(), "-D", work.toString());
              Workload w = Workload.c("cow-tree", Integer.toString(MIB), "200", out.toString())) {
             agent.awaitLog("agent: ready on");
-            Map<String, Line> before = awaitAll(out, Map.of());
+            Map<String, Line> before = logs(out).awaitAllPast(Map.of(), 1);
             List<Integer> old = new ArrayList<>();
             for (Line l : before.values()) {
                 old.add(l.pid());
@@ -121,7 +119,7 @@ class CowTreeIT {
         while (true) {
             Map<String, Line> last = new LinkedHashMap<>();
             for (String role : ROLES) {
-                List<Line> fresh = lines(out, role).stream().filter(l -> !old.contains(l.pid())).toList();
+                List<Line> fresh = logs(out).lines(role).stream().filter(l -> !old.contains(l.pid())).toList();
                 if (fresh.size() >= 2) {
                     last.put(role, fresh.get(fresh.size() - 1));
                 }
@@ -140,7 +138,7 @@ class CowTreeIT {
         Path out = Files.createDirectories(dir.resolve("out"));
         Path images = dir.resolve("images");
         try (Workload w = Workload.c("cow-tree", Integer.toString(MIB), "200", out.toString())) {
-            Map<String, Line> before = awaitAll(out, Map.of());
+            Map<String, Line> before = logs(out).awaitAllPast(Map.of(), 1);
             for (Line l : before.values()) {
                 pids.add(l.pid());
             }
@@ -166,7 +164,7 @@ class CowTreeIT {
             for (int pid : pids) {
                 RestoreProcs.awaitGone(pid);
             }
-            Map<String, Line> dumped = lastLines(out);
+            Map<String, Line> dumped = logs(out).last();
 
             Path socket = dir.resolve("lazy.sock");
             try (RestoreLauncher.Running daemon = lazy ? RestoreLauncher.lazyPages(dir.resolve("lazy-pages.log"), socket,
@@ -181,7 +179,7 @@ class CowTreeIT {
                     daemon.awaitLog("lazy-pages: every page is in");
                     assertEquals(0, daemon.awaitExit(), daemon.log());
                 }
-                Map<String, Line> after = awaitAll(out, dumped);
+                Map<String, Line> after = logs(out).awaitAllPast(dumped, 1);
                 for (String role : ROLES) {
                     Line b = before.get(role);
                     Line a = after.get(role);
@@ -191,7 +189,7 @@ class CowTreeIT {
                 }
                 assertShared(after, "after the " + (lazy ? "lazy" : "eager") + " restore");
                 for (String role : ROLES) {
-                    for (Line l : lines(out, role)) {
+                    for (Line l : logs(out).lines(role)) {
                         assertTrue(l.ok(), role + ": " + l);
                     }
                 }
@@ -246,53 +244,9 @@ class CowTreeIT {
         return total;
     }
 
-    /** Waits until every role has printed a line past its line in {@code past} (past 1 without one); returns those lines. */
-    private static Map<String, Line> awaitAll(Path out, Map<String, Line> past) throws IOException, InterruptedException {
-        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PATIENCE_MS);
-        while (true) {
-            Map<String, Line> last = lastLines(out);
-            boolean all = true;
-            for (String role : ROLES) {
-                Line l = last.get(role);
-                all &= l != null && l.counter() > (past.containsKey(role) ? past.get(role).counter() : 1);
-            }
-            if (all) {
-                return last;
-            }
-            if (System.nanoTime() > end) {
-                fail("not every process of the tree printed past " + past + ": " + last);
-            }
-            Thread.sleep(20);
-        }
-    }
-
-    private static Map<String, Line> lastLines(Path out) throws IOException {
-        Map<String, Line> last = new LinkedHashMap<>();
-        for (String role : ROLES) {
-            List<Line> lines = lines(out, role);
-            if (!lines.isEmpty()) {
-                last.put(role, lines.get(lines.size() - 1));
-            }
-        }
-        return last;
-    }
-
-    private static List<Line> lines(Path out, String role) throws IOException {
-        List<Line> lines = new ArrayList<>();
-        List<String> text;
-        try {
-            text = Files.readAllLines(out.resolve(role + ".log"));
-        } catch (NoSuchFileException e) {
-            return lines;
-        }
-        for (String s : text) {
-            Matcher m = LINE.matcher(s);
-            if (m.matches()) {
-                lines.add(new Line(m.group(1), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)),
-                        Long.parseLong(m.group(4)), Long.parseUnsignedLong(m.group(5), 16), m.group(6),
-                        m.group(7).equals("ok")));
-            }
-        }
-        return lines;
+    /** The workload's per-role logs in {@code out}. */
+    private static RoleLogs<Line> logs(Path out) {
+        return new RoleLogs<>(out, ROLES, LINE, m -> new Line(m.group(1), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)),
+                Long.parseLong(m.group(4)), Long.parseUnsignedLong(m.group(5), 16), m.group(6), m.group(7).equals("ok")), Line::counter, PATIENCE_MS);
     }
 }

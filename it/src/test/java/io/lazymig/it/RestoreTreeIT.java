@@ -10,7 +10,6 @@ import io.lazymig.images.Zombie;
 import io.lazymig.jni.SystemInfo;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -77,7 +76,7 @@ class RestoreTreeIT {
         Path out = Files.createDirectories(dir.resolve("out"));
         Path images = dir.resolve("images");
         try (Workload w = Workload.c("restore-tree", "8", "100", out.toString())) {
-            Map<String, Line> before = awaitAll(out, Map.of());
+            Map<String, Line> before = logs(out).awaitAllPast(Map.of(), 2);
             for (Line l : before.values()) {
                 pids.add(l.pid());
             }
@@ -95,7 +94,7 @@ class RestoreTreeIT {
             for (int pid : pids) {
                 awaitGone(pid);
             }
-            Map<String, Line> dumped = lastLines(out);
+            Map<String, Line> dumped = logs(out).last();
 
             Path socket = dir.resolve("lazy.sock");
             try (RestoreLauncher.Running daemon = lazy ? RestoreLauncher.lazyPages(dir.resolve("lazy-pages.log"), socket,
@@ -105,7 +104,7 @@ class RestoreTreeIT {
                                  socket.toString(), "-D", images.toString(), "-v", "3")
                          : RestoreLauncher.start(dir.resolve("restore.log"), "restore", "-D", images.toString(), "-v", "3")) {
                 r.awaitLog("restore: process " + root + " running after");
-                Map<String, Line> after = awaitAll(out, dumped);
+                Map<String, Line> after = logs(out).awaitAllPast(dumped, 2);
                 if (lazy) {
                     daemon.awaitLog("lazy-pages: every page is in");
                     r.awaitLog("restore: process " + root + " has all its pages, with its tree");
@@ -158,59 +157,16 @@ class RestoreTreeIT {
         return s.substring(s.lastIndexOf(')') + 1).trim().split("\\s+")[n - 3];
     }
 
-    /** Waits until every role has printed a line past its line in {@code past} (past 2 without one); returns those lines. */
-    private static Map<String, Line> awaitAll(Path out, Map<String, Line> past) throws IOException, InterruptedException {
-        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PATIENCE_MS);
-        while (true) {
-            Map<String, Line> last = lastLines(out);
-            boolean all = true;
-            for (String role : ROLES) {
-                Line l = last.get(role);
-                all &= l != null && l.counter() > (past.containsKey(role) ? past.get(role).counter() : 2);
-            }
-            if (all) {
-                return last;
-            }
-            if (System.nanoTime() > end) {
-                fail("not every process of the tree printed past " + past + ": " + last);
-            }
-            Thread.sleep(20);
-        }
-    }
-
-    private static Map<String, Line> lastLines(Path out) throws IOException {
-        Map<String, Line> last = new LinkedHashMap<>();
-        for (String role : ROLES) {
-            List<Line> lines = lines(out, role);
-            if (!lines.isEmpty()) {
-                last.put(role, lines.get(lines.size() - 1));
-            }
-        }
-        return last;
-    }
-
-    private static List<Line> lines(Path out, String role) throws IOException {
-        List<Line> lines = new ArrayList<>();
-        List<String> text;
-        try {
-            text = Files.readAllLines(out.resolve(role + ".log"));
-        } catch (NoSuchFileException e) {
-            return lines;
-        }
-        for (String s : text) {
-            Matcher m = LINE.matcher(s);
-            if (m.matches()) {
-                lines.add(new Line(m.group(1), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)),
-                        Integer.parseInt(m.group(4)), Integer.parseInt(m.group(5)), Long.parseLong(m.group(6)), m.group(7),
-                        m.group(8), m.group(9).equals("ok")));
-            }
-        }
-        return lines;
+    /** The workload's per-role logs in {@code out}. */
+    private static RoleLogs<Line> logs(Path out) {
+        return new RoleLogs<>(out, ROLES, LINE, m -> new Line(m.group(1), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)),
+                Integer.parseInt(m.group(4)), Integer.parseInt(m.group(5)), Long.parseLong(m.group(6)), m.group(7),
+                m.group(8), m.group(9).equals("ok")), Line::counter, PATIENCE_MS);
     }
 
     /** The counter of the first line after the one with {@code counter}. */
     private static long firstAfter(Path out, String role, long counter) throws IOException {
-        List<Line> lines = lines(out, role);
+        List<Line> lines = logs(out).lines(role);
         for (int i = 0; i < lines.size() - 1; i++) {
             if (lines.get(i).counter() == counter) {
                 return lines.get(i + 1).counter();
@@ -222,7 +178,7 @@ class RestoreTreeIT {
     /** Every line of every role says its memory was as expected, and the counters run on without a gap. */
     private static void assertAllOk(Path out) throws IOException {
         for (String role : ROLES) {
-            List<Line> lines = lines(out, role);
+            List<Line> lines = logs(out).lines(role);
             for (int i = 0; i < lines.size(); i++) {
                 assertTrue(lines.get(i).ok(), role + ": " + lines.get(i));
                 assertEquals(i, lines.get(i).counter(), role + ": one continuous run");
