@@ -48,7 +48,10 @@ public final class ImageReader implements Closeable {
         try {
             checkRegularFile(file, name);
             size = Files.size(file);
-            in = new BufferedInputStream(Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS), 64 * 1024);
+            // a buffer no larger than the file: a core image is ~4 KiB, and a 64 KiB one each (zeroed)
+            // showed in the profile of reading a checkpoint of 100 threads
+            in = new BufferedInputStream(Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS),
+                    (int) Math.max(512, Math.min(size, 64 * 1024)));
         } catch (NoSuchFileException e) {
             throw new ImageException(name + ": missing in " + file.toAbsolutePath().getParent(), e);
         } catch (ImageException e) {
