@@ -306,7 +306,7 @@ public final class Dumper {
         long tp = System.nanoTime();
         Pagemap pagemap;
         try (PagesWriter out = images.createPages(pagesId)) {
-            pagemap = pages.collect(vmas, threads.get(0).registers().user().sp(), Pagemap.builder(pagesId), out);
+            pagemap = pages.collect(vmas, EagerPages.of(threads, SystemInfo.PAGE_SIZE), Pagemap.builder(pagesId), out);
         }
         long pageNanos = System.nanoTime() - tp;
         clock.lap(FrozenSteps.PAGEMAP, new FrozenSteps.Step(FrozenSteps.READ, pages.readNanos()),
