@@ -277,9 +277,7 @@ public final class Dumper {
             brk = inj.brk();
             actions = inj.signalActions();
             timers = TimersReader.read(pid, inj);
-            for (int i = 0; i < threads.size(); i++) {
-                threads.set(i, inj.askThread(threads.get(i)));
-            }
+            threads = inj.askThreads(threads);
             sockets = new SocketReader(pid, inj, pipes.treeFds(), tcpLocks);
             // sockets' options by injection
             fds = FdTableReader.read(FdTableReader.Source.of(pid, pipes), pid, firstFileId, earlier, sockets);
