@@ -31,7 +31,12 @@ import org.slf4j.LoggerFactory;
 public final class DumpWarmup {
     private static final Logger log = LoggerFactory.getLogger("lazymig.warmup");
     private static final int ROUNDS = 3;
-    private static final int THREADS = 4;
+    /**
+     * The target's threads: a dump's per-thread code (seize, registers, the injections, the core
+     * image) runs that many times a round, so it is compiled before a process with many threads is
+     * frozen (with 4, a 100-thread bench-tick froze 298 ms, of which 148 ms writing its images).
+     */
+    private static final int THREADS = 32;
 
     private DumpWarmup() {
     }
@@ -134,7 +139,7 @@ public final class DumpWarmup {
             try {
                 Files.createDirectories(workDir);
                 dir = Files.createTempDirectory(workDir, "dump-warmup-");
-                int pid = startTarget(target);
+                int pid = startTarget(target, THREADS);
                 adopt(pid);
                 awaitThreads(pid);
                 for (int i = 0; i < ROUNDS && !abandoned; i++) {
@@ -255,8 +260,8 @@ public final class DumpWarmup {
      * Starts the target through a shell that exits at once (the JVM reaps its own children and would
      * take the tracer's wait notifications); returns its pid.
      */
-    private static int startTarget(Path target) throws IOException, InterruptedException {
-        Process sh = new ProcessBuilder("sh", "-c", "\"$0\" " + THREADS + " </dev/null >/dev/null 2>&1 & echo $!",
+    static int startTarget(Path target, int threads) throws IOException, InterruptedException {
+        Process sh = new ProcessBuilder("sh", "-c", "\"$0\" " + threads + " </dev/null >/dev/null 2>&1 & echo $!",
                 target.toString()).redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         String out = new String(sh.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim();

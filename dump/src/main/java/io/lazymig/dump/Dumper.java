@@ -277,9 +277,7 @@ public final class Dumper {
             brk = inj.brk();
             actions = inj.signalActions();
             timers = TimersReader.read(pid, inj);
-            for (int i = 0; i < threads.size(); i++) {
-                threads.set(i, inj.askThread(threads.get(i)));
-            }
+            threads = inj.askThreads(threads);
             sockets = new SocketReader(pid, inj, pipes.treeFds(), tcpLocks);
             // sockets' options by injection
             fds = FdTableReader.read(FdTableReader.Source.of(pid, pipes), pid, firstFileId, earlier, sockets);
@@ -306,7 +304,7 @@ public final class Dumper {
         long tp = System.nanoTime();
         Pagemap pagemap;
         try (PagesWriter out = images.createPages(pagesId)) {
-            pagemap = pages.collect(vmas, threads.get(0).registers().user().sp(), Pagemap.builder(pagesId), out);
+            pagemap = pages.collect(vmas, EagerPages.of(threads, SystemInfo.PAGE_SIZE), Pagemap.builder(pagesId), out);
         }
         long pageNanos = System.nanoTime() - tp;
         clock.lap(FrozenSteps.PAGEMAP, new FrozenSteps.Step(FrozenSteps.READ, pages.readNanos()),

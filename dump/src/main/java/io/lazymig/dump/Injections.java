@@ -7,6 +7,7 @@ import io.lazymig.images.ThreadState;
 import io.lazymig.jni.Errno;
 import io.lazymig.jni.ProcessMemory;
 import io.lazymig.jni.Ptrace;
+import io.lazymig.jni.SyscallBatch;
 import io.lazymig.jni.SyscallInjector;
 import io.lazymig.jni.Syscalls;
 import io.lazymig.jni.Sockets;
@@ -61,45 +62,61 @@ final class Injections implements AutoCloseable {
         return check("brk(0)", injector.inject(Syscalls.BRK, 0));
     }
 
-    /**
-     * The clear_child_tid address of thread {@code tid} (glibc's {@code pthread->tid}), by
-     * prctl(PR_GET_TID_ADDRESS) injected into that thread: it acts on the caller only. The
-     * thread shares the leader's address space, so the scratch page and the syscall instruction
-     * serve it too; its registers are set back at the resume like every thread's.
-     */
-    private long clearTidAddress(int tid) throws IOException {
-        SyscallInjector inThread = inThread(tid);
-        check("prctl(PR_GET_TID_ADDRESS) in thread " + tid, inThread.inject(Syscalls.PRCTL,
-                SystemInfo.PR_GET_TID_ADDRESS, scratch, 0, 0, 0));
-        answer.clear();
-        ProcessMemory.read(injector.pid(), scratch, answer);
-        return answer.getLong(0);
-    }
+    /** Bytes of the scratch page per thread asked by {@link #askThreads}: the clear_child_tid address (8) and a stack_t (24). */
+    private static final int PER_THREAD = 32;
 
     /**
-     * The alternate signal stack of thread {@code tid}, by sigaltstack(NULL, &old) injected into
-     * it: the stack_t (ss_sp, ss_flags, ss_size at 0, 8, 16) with the flags the kernel reports.
-     * The injection leaves the thread's stack pointer as it was, so SS_ONSTACK says whether the
-     * thread was running on its alternate stack at the freeze.
+     * Every thread of {@code threads} with what only the thread itself can tell, its clear_child_tid
+     * (glibc's {@code pthread->tid}; prctl(PR_GET_TID_ADDRESS) acts on the caller only) and its
+     * alternate signal stack (sigaltstack(NULL, &old): ss_sp, ss_flags, ss_size at 0, 8, 16; the
+     * injection leaves the thread's stack pointer as it was, so SS_ONSTACK says whether it was
+     * running on its alternate stack at the freeze). The threads share the leader's address space,
+     * so the scratch page and the syscall instruction serve them all; their registers are set back
+     * at the resume like every thread's. Each question is asked of all of them at
+     * once ({@link SyscallBatch}: one wait on the scheduler per question, not per thread), in groups
+     * whose answers fit the scratch page; the answers are read back with one read per group.
      */
-    SigAltStack altStack(int tid) throws IOException {
-        check("sigaltstack(NULL, &old) in thread " + tid, inThread(tid).inject(Syscalls.SIGALTSTACK, 0, scratch));
-        answer.clear();
-        ProcessMemory.read(injector.pid(), scratch, answer);
-        try {
-            return new SigAltStack(answer.getLong(0), answer.getLong(16), answer.getInt(8));
-        } catch (IllegalArgumentException e) {
-            throw new DumpException("thread " + tid + ": " + e.getMessage(), e);
+    List<ThreadState> askThreads(List<ThreadState> threads) throws IOException {
+        int group = (int) (pageSize / PER_THREAD);
+        List<ThreadState> out = new ArrayList<>(threads.size());
+        ByteBuffer answers = ByteBuffer.allocateDirect((int) pageSize).order(ByteOrder.nativeOrder());
+        for (int from = 0; from < threads.size(); from += group) {
+            List<ThreadState> some = threads.subList(from, Math.min(threads.size(), from + group));
+            int n = some.size();
+            List<SyscallBatch.Call> tidAddresses = new ArrayList<>(n);
+            List<SyscallBatch.Call> stacks = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                int tid = some.get(i).tid();
+                tidAddresses.add(new SyscallBatch.Call(tid, injector.syscallAddress(), SystemInfo.PR_GET_TID_ADDRESS,
+                        scratch + 8L * i, 0, 0, 0));
+                stacks.add(new SyscallBatch.Call(tid, injector.syscallAddress(), 0, scratch + 8L * n + 24L * i));
+            }
+            checkEach("prctl(PR_GET_TID_ADDRESS)", some, SyscallBatch.inject(Syscalls.PRCTL, tidAddresses));
+            checkEach("sigaltstack(NULL, &old)", some, SyscallBatch.inject(Syscalls.SIGALTSTACK, stacks));
+            answers.clear().limit(PER_THREAD * n);
+            ProcessMemory.read(injector.pid(), scratch, answers);
+            for (int i = 0; i < n; i++) {
+                ThreadState t = some.get(i);
+                int at = 8 * n + 24 * i;
+                SigAltStack stack;
+                try {
+                    stack = new SigAltStack(answers.getLong(at), answers.getLong(at + 16), answers.getInt(at + 8));
+                } catch (IllegalArgumentException e) {
+                    throw new DumpException("thread " + t.tid() + ": " + e.getMessage(), e);
+                }
+                out.add(t.withInjected(answers.getLong(8 * i), stack));
+            }
         }
+        return out;
     }
 
-    /** {@code t} with its clear_child_tid and alternate signal stack, asked from the thread itself. */
-    ThreadState askThread(ThreadState t) throws IOException {
-        return t.withInjected(clearTidAddress(t.tid()), altStack(t.tid()));
-    }
-
-    private SyscallInjector inThread(int tid) {
-        return tid == injector.pid() ? injector : new SyscallInjector(tid, injector.syscallAddress());
+    private static void checkEach(String what, List<ThreadState> threads, long[] rcs) throws DumpException {
+        for (int i = 0; i < rcs.length; i++) {
+            if (Syscalls.isError(rcs[i])) {
+                throw new DumpException("injected " + what + " in thread " + threads.get(i).tid() + " failed: "
+                        + Errno.name(Syscalls.errno(rcs[i])));
+            }
+        }
     }
 
     /**

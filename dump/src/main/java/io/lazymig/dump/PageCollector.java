@@ -10,12 +10,14 @@ import io.lazymig.jni.IoVecBatch;
 import io.lazymig.jni.ProcessMemory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.List;
 
 /**
  * Streams the pages of a frozen process into pages-N.img: the pages its {@link PageWalker} finds
  * (CRIU's rules), nothing of shared mappings or the kernel's special areas. Pages of VMAs that can
- * be lazy are PE_LAZY|PE_PRESENT, except the page under the stack pointer.
+ * be lazy are PE_LAZY|PE_PRESENT, except the {@link EagerPages} (each thread's stack pointer page,
+ * its rseq area, its clear_child_tid word).
  * Data is read with process_vm_readv in large batches straight into a direct buffer and written
  * from there: no copy on the Java heap.
  */
@@ -26,7 +28,8 @@ final class PageCollector implements AutoCloseable {
     private final int pid;
     private final long pageSize;
     private final PageWalker walker;
-    private long stackPointerPage;
+    /** Pages never lazy, ascending ({@link EagerPages}). */
+    private long[] eagerPages = new long[0];
     /** Shared by the collectors of one tree ({@link #forProcess}), which run one after another. */
     private final ByteBuffer buffer;
     private final IoVecBatch batch;
@@ -76,10 +79,10 @@ final class PageCollector implements AutoCloseable {
 
     /**
      * Writes the chosen pages of {@code vmas} to {@code out} and returns their pagemap; once. The
-     * page under {@code stackPointer} is never lazy.
+     * pages of {@code eager} (ascending page addresses, {@link EagerPages}) are never lazy.
      */
-    Pagemap collect(List<Vma> vmas, long stackPointer, Pagemap.Builder pagemap, PagesWriter out) throws IOException {
-        stackPointerPage = stackPointer & -pageSize;
+    Pagemap collect(List<Vma> vmas, long[] eager, Pagemap.Builder pagemap, PagesWriter out) throws IOException {
+        eagerPages = eager.clone();
         for (Vma vma : vmas) {
             if (!PageWalker.walked(vma)) {
                 continue;
@@ -146,7 +149,7 @@ final class PageCollector implements AutoCloseable {
         });
     }
 
-    /** A run of pages of {@code vma} no other process shares: cut around the stack pointer's page, which is never lazy. */
+    /** A run of pages of {@code vma} no other process shares: cut around the eager pages, which are never lazy. */
     private void dumpOwn(Vma vma, long start, long end, Pagemap.Builder pagemap, PagesWriter out)
             throws IOException {
         if (!vma.canBeLazy()) {
@@ -154,13 +157,14 @@ final class PageCollector implements AutoCloseable {
             return;
         }
         int lazy = lazyOnly ? PagemapIov.PE_LAZY : PagemapIov.PE_LAZY | PagemapIov.PE_PRESENT;
-        if (stackPointerPage < start || stackPointerPage >= end) {
-            addPages(start, end, lazy, pagemap, out);
-            return;
+        long at = start;
+        int i = Arrays.binarySearch(eagerPages, start);
+        for (i = i < 0 ? -i - 1 : i; i < eagerPages.length && eagerPages[i] < end; i++) {
+            addPages(at, eagerPages[i], lazy, pagemap, out);
+            addPages(eagerPages[i], eagerPages[i] + pageSize, PagemapIov.PE_PRESENT, pagemap, out);
+            at = eagerPages[i] + pageSize;
         }
-        addPages(start, stackPointerPage, lazy, pagemap, out);
-        addPages(stackPointerPage, stackPointerPage + pageSize, PagemapIov.PE_PRESENT, pagemap, out);
-        addPages(stackPointerPage + pageSize, end, lazy, pagemap, out);
+        addPages(at, end, lazy, pagemap, out);
     }
 
     /** Extends the current run with [start, end) when it continues it with the same flags, else starts a new one. */

@@ -15,8 +15,26 @@ final class ProcTaskSched {
     }
 
     static Sched read(int pid, int tid) throws IOException {
-        Path stat = Path.of("/proc", Integer.toString(pid), "task", Integer.toString(tid), "stat");
-        return parse(tid, Files.readString(stat));
+        return parse(tid, stat(pid, tid));
+    }
+
+    /** /proc/PID/task/TID/stat, read once for both {@link #parse} and {@link #comm}. */
+    static String stat(int pid, int tid) throws IOException {
+        return Files.readString(Path.of("/proc", Integer.toString(pid), "task", Integer.toString(tid), "stat"));
+    }
+
+    /**
+     * The thread's name from its stat line (field 2, between the first '(' and the last ')': the
+     * name itself may hold parentheses and spaces), as /proc/PID/task/TID/comm shows it: one file
+     * read per thread instead of two inside the freeze.
+     */
+    static String comm(int tid, String stat) throws IOException {
+        int open = stat.indexOf('(');
+        int close = stat.lastIndexOf(')');
+        if (open < 0 || close < open) {
+            throw new IOException("unparsable /proc/PID/task/" + tid + "/stat: " + stat);
+        }
+        return stat.substring(open + 1, close);
     }
 
     static Sched parse(int tid, String stat) throws IOException {

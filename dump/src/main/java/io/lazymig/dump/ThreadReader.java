@@ -12,8 +12,6 @@ import io.lazymig.jni.Ptrace;
 import io.lazymig.jni.SyscallRestart;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -33,10 +31,12 @@ final class ThreadReader {
         Registers regs = registers(tid, restarted(atFreeze), layout);
         Ptrace.RseqConfiguration rseq = Ptrace.getRseqConfiguration(tid);
         Ptrace.RobustList robust = Ptrace.getRobustList(tid);
+        String stat = ProcTaskSched.stat(pid, tid);
         return new ThreadState(tid, regs, sigmask,
                 rseq.registered() ? new Rseq(rseq.abiPointer(), rseq.abiSize(), rseq.signature(), 0) : Rseq.NONE,
                 robust.head() == 0 ? RobustList.NONE : new RobustList(robust.head(), (int) robust.length()),
-                0, comm(pid, tid), SigAltStack.DISABLED, ProcTaskSched.read(pid, tid), pending(tid, false));
+                0, ProcTaskSched.comm(tid, stat), SigAltStack.DISABLED, ProcTaskSched.parse(tid, stat),
+                pending(tid, false));
     }
 
     /**
@@ -81,9 +81,5 @@ final class ThreadReader {
         byte[] xstate = new byte[xs.remaining()];
         xs.get(xstate);
         return new Registers(UserRegs.fromArray(v), xstate, layout);
-    }
-
-    private static String comm(int pid, int tid) throws IOException {
-        return Files.readString(Path.of("/proc", Integer.toString(pid), "task", Integer.toString(tid), "comm")).strip();
     }
 }

@@ -107,6 +107,17 @@ class ProcParsersTest {
     }
 
     @Test
+    void taskCommFromTheSameStatLine() throws IOException {
+        assertEquals("a) (b", ProcTaskSched.comm(43, taskStat("a) (b", Map.of())));
+        assertEquals(" sp ace ", ProcTaskSched.comm(43, taskStat(" sp ace ", Map.of())));
+        assertEquals("", ProcTaskSched.comm(43, taskStat("", Map.of())));
+        assertThrows(IOException.class, () -> ProcTaskSched.comm(43, "43 x R 1 2"));
+        String self = ProcTaskSched.stat(SELF, SELF);
+        assertEquals(java.nio.file.Files.readString(java.nio.file.Path.of("/proc", Integer.toString(SELF), "task",
+                Integer.toString(SELF), "comm")).replaceAll("\n$", ""), ProcTaskSched.comm(SELF, self));
+    }
+
+    @Test
     void auxvStatusLimitsFdinfo() throws IOException {
         long[] auxv = ProcAuxv.read(SELF);
         assertEquals(0, auxv.length % 2, "key, value pairs");

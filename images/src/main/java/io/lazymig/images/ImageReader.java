@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 
 /**
  * Reads one protobuf image entry by entry: checks the magic words, then reads
@@ -46,9 +47,11 @@ public final class ImageReader implements Closeable {
         long size;
         InputStream in;
         try {
-            checkRegularFile(file, name);
-            size = Files.size(file);
-            in = new BufferedInputStream(Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS), 64 * 1024);
+            size = checkRegularFile(file, name);
+            // a buffer no larger than the file: a core image is ~4 KiB, and a 64 KiB one each (zeroed)
+            // showed in the profile of reading a checkpoint of 100 threads
+            in = new BufferedInputStream(Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS),
+                    (int) Math.max(512, Math.min(size, 64 * 1024)));
         } catch (NoSuchFileException e) {
             throw new ImageException(name + ": missing in " + file.toAbsolutePath().getParent(), e);
         } catch (ImageException e) {
@@ -76,17 +79,18 @@ public final class ImageReader implements Closeable {
     /**
      * Images must be regular files inside the directory: not a FIFO or device (reading could block or
      * never end) and not a symbolic link (which could make us read, or serve, a file outside it).
+     * Returns the file's size. One lstat: a checkpoint of 100 threads opens 100 core images, and
+     * four stat calls each showed in reading it.
      */
-    static void checkRegularFile(Path file, String name) throws IOException {
-        if (Files.isSymbolicLink(file)) {
+    static long checkRegularFile(Path file, String name) throws IOException {
+        BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        if (a.isSymbolicLink()) {
             throw new ImageException(name + ": a symbolic link; images must be regular files in the image directory");
         }
-        if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
-            throw new NoSuchFileException(file.toString());
-        }
-        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+        if (!a.isRegularFile()) {
             throw new ImageException(name + ": not a regular file");
         }
+        return a.size();
     }
 
     private void expectMagic(int expected, String what) throws ImageException {

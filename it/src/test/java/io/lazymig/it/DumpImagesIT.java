@@ -74,6 +74,7 @@ class DumpImagesIT {
             assertEquals(maps, ProcView.smaps(w.pid), "the dump changed the mappings");
 
             Crit.Summary s = Crit.summarize(Crit.system(), dir.path);
+            keepEager(expected, Checkpoint.read(dir.path).root().threads());
             checkImages(w, s, dir.path, maps, expected, comm);
             assertEquals(auxv, s.auxv(), "mm_saved_auxv: /proc/PID/auxv without its AT_NULL pair, as CRIU keeps it");
             assertEquals(fds, s.fds().stream().map(Crit.FdRow::withoutId).toList(), "fds against /proc/PID/fd and fdinfo");
@@ -122,6 +123,30 @@ class DumpImagesIT {
             assertEquals(0, w.tracerPid());
             Workload.Line after = w.awaitCounterAbove(w.lastLine().counter());
             assertEquals(first.sum(), after.sum(), "checksum changed after the dump");
+        }
+    }
+
+    /**
+     * The dump's other never-lazy pages (besides the leader's stack pointer page, which the
+     * expectation has from /proc): every thread's stack pointer page and rseq area and the
+     * clear_child_tid word of each thread but the leader, as the images record those (EagerPages).
+     */
+    private static void keepEager(SortedMap<Long, Integer> expected, List<ThreadState> threads) {
+        for (int i = 0; i < threads.size(); i++) {
+            ThreadState t = threads.get(i);
+            eager(expected, t.registers().user().sp(), 1);
+            if (t.rseq().isRegistered()) {
+                eager(expected, t.rseq().abiPointer(), Math.max(1, t.rseq().abiSize()));
+            }
+            if (i > 0 && t.clearTidAddress() != 0) {
+                eager(expected, t.clearTidAddress(), 4);
+            }
+        }
+    }
+
+    private static void eager(SortedMap<Long, Integer> expected, long address, long length) {
+        for (long page = address & -ProcView.PAGE; page < address + length; page += ProcView.PAGE) {
+            expected.computeIfPresent(page, (k, flags) -> Crit.PE_PRESENT);
         }
     }
 

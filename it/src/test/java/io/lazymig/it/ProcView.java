@@ -223,7 +223,8 @@ final class ProcView {
      * The pages a dump must hold, with their PE_* flags: in private anonymous VMAs the present
      * (but not the shared zero page) or swapped ones; in private file VMAs the present ones that
      * are not file pages (copy-on-write copies); nothing of the vdso block or shared mappings.
-     * Lazy (PE_LAZY|PE_PRESENT) in VMAs that can be lazy, except the page holding {@code sp}.
+     * Lazy (PE_LAZY|PE_PRESENT) in VMAs that can be lazy, except the page holding {@code sp} (the dump
+     * keeps a few more eager: DumpImagesIT.keepEager).
      */
     static SortedMap<Long, Integer> expectedPages(int pid, List<Mapping> maps, long sp, long zeroPfn) throws IOException {
         SortedMap<Long, Integer> out = new TreeMap<>(Long::compareUnsigned);

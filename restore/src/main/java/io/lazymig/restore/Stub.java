@@ -2,12 +2,14 @@ package io.lazymig.restore;
 
 import io.lazymig.jni.Errno;
 import io.lazymig.jni.ProcessMemory;
+import io.lazymig.jni.SyscallBatch;
 import io.lazymig.jni.SyscallInjector;
 import io.lazymig.jni.Syscalls;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
  * The stub process restore turns into the checkpointed one, driven by injected syscalls, plus a
@@ -84,6 +86,34 @@ final class Stub implements Injector {
                     .append(Errno.text(errno)).append(')').toString());
         }
         return rc;
+    }
+
+    /**
+     * Injects syscall {@code nr} into every thread of {@code calls} (threads of this process, stopped,
+     * this one's included; each with its own arguments) at once ({@link SyscallBatch}); an error
+     * result of any is a RestoreException naming the syscall and the thread, as {@link #call}'s.
+     */
+    long[] callEach(String name, int nr, List<SyscallBatch.Call> calls) throws IOException {
+        injected += calls.size();
+        long[] rcs = SyscallBatch.inject(nr, calls);
+        for (int i = 0; i < rcs.length; i++) {
+            if (Syscalls.isError(rcs[i])) {
+                int errno = Syscalls.errno(rcs[i]);
+                SyscallBatch.Call c = calls.get(i);
+                StringBuilder sb = new StringBuilder("injected ").append(name).append('(');
+                for (int j = 0; j < c.args().length; j++) {
+                    sb.append(j > 0 ? ", " : "").append("0x").append(Long.toHexString(c.args()[j]));
+                }
+                throw new RestoreException(sb.append(") in thread ").append(c.tid()).append(" failed: ")
+                        .append(Errno.name(errno)).append(" (").append(Errno.text(errno)).append(')').toString());
+            }
+        }
+        return rcs;
+    }
+
+    /** A call of {@link #callEach} in thread {@code tid} of this process, at this stub's syscall instruction. */
+    SyscallBatch.Call in(int tid, long... args) {
+        return new SyscallBatch.Call(tid, injector.syscallAddress(), args);
     }
 
     /** Injects a syscall and returns its raw result (-errno on failure). */
