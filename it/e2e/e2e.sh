@@ -1072,8 +1072,8 @@ verify_tree() {
               print "the root and its 4 descendants go on from their counters, nothing overwritten" }' "$1" "$2"
 }
 
-# tree_on_a: every process of the tree runs on A with the pid, group and session it had on B (the
-# parent too, but the root's), every memory check of every round ok, and the zombie is a zombie of
+# tree_on_a: every process of the tree runs on A with the pid, group, session and parent-death
+# signal it had on B (the parent too, but the root's), every memory check of every round ok, and the zombie is a zombie of
 # the root again.
 tree_on_a() {
     local role b a n result
@@ -1084,10 +1084,10 @@ tree_on_a() {
         a=$(on "$E2E_DST" "grep '^role ' $HD/$C/$role.log | tail -n1")
         [ -n "$a" ] && [ -n "$b" ] || fail "$role: no line on B or on A"
         if [ $role = root ]; then
-            [ "$(echo "$b" | awk '{print $4, $8, $10, $14, $16}')" = "$(echo "$a" | awk '{print $4, $8, $10, $14, $16}')" ] \
+            [ "$(echo "$b" | awk '{print $4, $8, $10, $14, $16, $18}')" = "$(echo "$a" | awk '{print $4, $8, $10, $14, $16, $18}')" ] \
                 || fail "root on A differs: B '$b', A '$a'"
         else
-            [ "$(echo "$b" | awk '{print $4, $6, $8, $10, $14, $16}')" = "$(echo "$a" | awk '{print $4, $6, $8, $10, $14, $16}')" ] \
+            [ "$(echo "$b" | awk '{print $4, $6, $8, $10, $14, $16, $18}')" = "$(echo "$a" | awk '{print $4, $6, $8, $10, $14, $16, $18}')" ] \
                 || fail "$role on A differs: B '$b', A '$a'"
         fi
         on "$E2E_DST" "! grep -q BAD $HD/$C/$role.log" || fail "$role: a memory check failed on A"

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -90,8 +91,10 @@ static void run(const char *role, uint64_t seed, pid_t zombie)
         uint64_t sum = checksum(mem, words);
         uint64_t c = checksum(cow, cow_words);
         int ok = sum == expected && c == cow_sum;
+        int pdeath = -1;
+        prctl(PR_GET_PDEATHSIG, &pdeath);
         dprintf(log, "role %s pid %d ppid %d pgid %d sid %d counter %" PRIu64 " sum %016" PRIx64 " cow %016" PRIx64
-                " %s\n", role, getpid(), getppid(), getpgid(0), getsid(0), n, sum, c, ok ? "ok" : "BAD");
+                " pdeath %d %s\n", role, getpid(), getppid(), getpgid(0), getsid(0), n, sum, c, pdeath, ok ? "ok" : "BAD");
         if (zombie >= 0) {
             printf("pid %d counter %" PRIu64 "\n", getpid(), n);
         } else {
@@ -138,8 +141,10 @@ int main(int argc, char **argv)
             run("g", 9, -1);
         run("a", 3, -1);
     }
-    if (fork() == 0)
+    if (fork() == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* restored with it: its parent is in the tree */
         run("b", 5, -1);
+    }
     if (fork() == 0) {
         setsid();
         run("c", 7, -1);

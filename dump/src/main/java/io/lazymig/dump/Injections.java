@@ -62,15 +62,19 @@ final class Injections implements AutoCloseable {
         return check("brk(0)", injector.inject(Syscalls.BRK, 0));
     }
 
-    /** Bytes of the scratch page per thread asked by {@link #askThreads}: the clear_child_tid address (8) and a stack_t (24). */
-    private static final int PER_THREAD = 32;
+    /**
+     * Bytes of the scratch page per thread asked by {@link #askThreads}: the clear_child_tid address
+     * (8), a stack_t (24) and the parent-death signal (an int).
+     */
+    private static final int PER_THREAD = 36;
 
     /**
      * Every thread of {@code threads} with what only the thread itself can tell, its clear_child_tid
      * (glibc's {@code pthread->tid}; prctl(PR_GET_TID_ADDRESS) acts on the caller only) and its
      * alternate signal stack (sigaltstack(NULL, &old): ss_sp, ss_flags, ss_size at 0, 8, 16; the
      * injection leaves the thread's stack pointer as it was, so SS_ONSTACK says whether it was
-     * running on its alternate stack at the freeze). The threads share the leader's address space,
+     * running on its alternate stack at the freeze) and its parent-death signal
+     * (prctl(PR_GET_PDEATHSIG), per thread like the others). The threads share the leader's address space,
      * so the scratch page and the syscall instruction serve them all; their registers are set back
      * at the resume like every thread's. Each question is asked of all of them at
      * once ({@link SyscallBatch}: one wait on the scheduler per question, not per thread), in groups
@@ -85,14 +89,18 @@ final class Injections implements AutoCloseable {
             int n = some.size();
             List<SyscallBatch.Call> tidAddresses = new ArrayList<>(n);
             List<SyscallBatch.Call> stacks = new ArrayList<>(n);
+            List<SyscallBatch.Call> deathSigs = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
                 int tid = some.get(i).tid();
                 tidAddresses.add(new SyscallBatch.Call(tid, injector.syscallAddress(), SystemInfo.PR_GET_TID_ADDRESS,
                         scratch + 8L * i, 0, 0, 0));
                 stacks.add(new SyscallBatch.Call(tid, injector.syscallAddress(), 0, scratch + 8L * n + 24L * i));
+                deathSigs.add(new SyscallBatch.Call(tid, injector.syscallAddress(), SystemInfo.PR_GET_PDEATHSIG,
+                        scratch + 32L * n + 4L * i, 0, 0, 0));
             }
             checkEach("prctl(PR_GET_TID_ADDRESS)", some, SyscallBatch.inject(Syscalls.PRCTL, tidAddresses));
             checkEach("sigaltstack(NULL, &old)", some, SyscallBatch.inject(Syscalls.SIGALTSTACK, stacks));
+            checkEach("prctl(PR_GET_PDEATHSIG)", some, SyscallBatch.inject(Syscalls.PRCTL, deathSigs));
             answers.clear().limit(PER_THREAD * n);
             ProcessMemory.read(injector.pid(), scratch, answers);
             for (int i = 0; i < n; i++) {
@@ -104,7 +112,7 @@ final class Injections implements AutoCloseable {
                 } catch (IllegalArgumentException e) {
                     throw new DumpException("thread " + t.tid() + ": " + e.getMessage(), e);
                 }
-                out.add(t.withInjected(answers.getLong(8 * i), stack));
+                out.add(t.withInjected(answers.getLong(8 * i), stack, answers.getInt(32 * n + 4 * i)));
             }
         }
         return out;

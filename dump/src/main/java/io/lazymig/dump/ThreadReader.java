@@ -36,7 +36,7 @@ final class ThreadReader {
                 rseq.registered() ? new Rseq(rseq.abiPointer(), rseq.abiSize(), rseq.signature(), 0) : Rseq.NONE,
                 robust.head() == 0 ? RobustList.NONE : new RobustList(robust.head(), (int) robust.length()),
                 0, ProcTaskSched.comm(tid, stat), SigAltStack.DISABLED, ProcTaskSched.parse(tid, stat),
-                pending(tid, false));
+                pending(tid, false), 0);
     }
 
     /**

@@ -22,7 +22,7 @@ class EagerPagesTest {
         long[] v = new long[UserRegs.COUNT];
         v[SP] = sp;
         return new ThreadState(tid, new Registers(UserRegs.fromArray(v), new byte[512], XsaveLayout.LEGACY), 0, rseq,
-                RobustList.NONE, clearTid, "t" + tid, SigAltStack.DISABLED, Sched.DEFAULT, List.of());
+                RobustList.NONE, clearTid, "t" + tid, SigAltStack.DISABLED, Sched.DEFAULT, List.of(), 0);
     }
 
     @Test

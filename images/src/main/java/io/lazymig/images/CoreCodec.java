@@ -43,6 +43,9 @@ final class CoreCodec {
         if (t.sched().isRealTime()) {
             th.setSchedPrio(t.sched().priority()); // CRIU writes the priority only for SCHED_FIFO and SCHED_RR
         }
+        if (t.pdeathSig() != 0) {
+            th.setPdeathSig(t.pdeathSig()); // CRIU writes it only when set
+        }
         if (t.rseq().isRegistered()) {
             th.setRseqEntry(rseq_entry.newBuilder().setRseqAbiPointer(t.rseq().abiPointer())
                     .setRseqAbiSize(t.rseq().abiSize()).setSignature(t.rseq().signature())
@@ -122,7 +125,7 @@ final class CoreCodec {
                 th.hasSchedPrio() ? th.getSchedPrio() : 0, th.hasSchedNice() ? th.getSchedNice() : 0);
         return new ThreadState(tid, registers, sigmask, rseq, new RobustList(th.getFutexRla(), th.getFutexRlaLen()),
                 ti.getClearTidAddr(), th.hasComm() ? th.getComm() : processComm, stack, sched,
-                signals(th.getSignalsP(), "signals_p"));
+                signals(th.getSignalsP(), "signals_p"), th.getPdeathSig());
     }
 
     /** The process-wide pending signals of the leader's tc (none when absent). */

@@ -105,6 +105,8 @@ class CheckpointRoundTripTest {
         assertEquals("worker", worker.getThreadCore().getComm());
         assertEquals(1L << (10 - 1), worker.getThreadCore().getBlkSigset());
         assertEquals(0x7ffff757da10L, worker.getThreadInfo().getClearTidAddr());
+        assertEquals(15, worker.getThreadCore().getPdeathSig(), "thread_core_entry.pdeath_sig, when set");
+        assertFalse(leader.getThreadCore().hasPdeathSig(), "absent when none, as CRIU writes it");
         assertEquals(c, Checkpoint.read(dir));
     }
 
@@ -245,7 +247,8 @@ class CheckpointRoundTripTest {
     void realTimePriorityIsWritten() throws Exception {
         ThreadState l = Samples.leader();
         ThreadState rt = new ThreadState(l.tid(), l.registers(), l.sigmask(), l.rseq(), l.robustList(),
-                l.clearTidAddress(), l.comm(), l.altStack(), new Sched(Sched.SCHED_FIFO, 10, -5), l.pending());
+                l.clearTidAddress(), l.comm(), l.altStack(), new Sched(Sched.SCHED_FIFO, 10, -5), l.pending(),
+                l.pdeathSig());
         Checkpoint c = Checkpoint.of(Samples.process(List.of(rt)), Samples.files());
         Samples.writePages(dir, c.pagemap());
         c.write(dir);

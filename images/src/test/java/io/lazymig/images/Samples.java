@@ -143,18 +143,19 @@ final class Samples {
         return new ThreadState(PID, registers(), 1L << (12 - 1), new Rseq(0x7ffff7d7e9e0L, 32, 0x53053053, 0),
                 new RobustList(0x7ffff7d7e720L, 24), 0x7ffff7d7ea10L, "sample",
                 new SigAltStack(0x7ffff7a00000L, 65536, SigAltStack.SS_AUTODISARM), new Sched(Sched.SCHED_OTHER, 0, 5),
-                List.of(SigInfo.of(12, SigInfo.SI_TKILL, 999, 1000, 0)));
+                List.of(SigInfo.of(12, SigInfo.SI_TKILL, 999, 1000, 0)), 0);
     }
 
     /**
      * A second thread, with its own registers, mask, rseq area and name; SCHED_IDLE at nice 3,
-     * running on its alternate stack, two SIGUSR1 queued for it (sigqueue values 7 and 8).
+     * running on its alternate stack, two SIGUSR1 queued for it (sigqueue values 7 and 8), SIGTERM
+     * on its parent's death.
      */
     static ThreadState worker() {
         return new ThreadState(PID + 1, registers(), 1L << (10 - 1), new Rseq(0x7ffff757d9e0L, 32, 0x53053053, 0),
                 new RobustList(0x7ffff757d720L, 24), 0x7ffff757da10L, "worker",
                 new SigAltStack(0x7ffff7900000L, 16384, SigAltStack.SS_ONSTACK), new Sched(Sched.SCHED_IDLE, 0, 3),
-                List.of(SigInfo.of(34, SigInfo.SI_QUEUE, 999, 1000, 7), SigInfo.of(34, SigInfo.SI_QUEUE, 999, 1000, 8)));
+                List.of(SigInfo.of(34, SigInfo.SI_QUEUE, 999, 1000, 7), SigInfo.of(34, SigInfo.SI_QUEUE, 999, 1000, 8)), 15);
     }
 
     /** stdin /dev/null; stdout and stderr one terminal description (2>&1); fd 3 a log file. */

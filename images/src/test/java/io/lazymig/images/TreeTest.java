@@ -28,7 +28,7 @@ class TreeTest {
                 .sigactions(r.sigactions()).creds(r.creds()).mm(r.mm()).build();
         ThreadState l = Samples.leader();
         ThreadState t = new ThreadState(CHILD, l.registers(), l.sigmask(), l.rseq(), l.robustList(), l.clearTidAddress(),
-                "child", l.altStack(), l.sched(), List.of());
+                "child", l.altStack(), l.sched(), List.of(), 0);
         Pagemap pm = Pagemap.builder(2).add(0x555555559000L, 2, PagemapIov.PE_LAZY | PagemapIov.PE_PRESENT).build();
         return new ProcessImage(s, List.of(t), Samples.vmas(), pm, List.of(new FdSlot(1, false, 4)));
     }

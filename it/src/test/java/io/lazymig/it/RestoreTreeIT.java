@@ -35,10 +35,11 @@ class RestoreTreeIT {
     private static final long PATIENCE_MS = 30_000;
     private static final List<String> ROLES = List.of("root", "a", "b", "c", "g");
     private static final Pattern LINE = Pattern.compile(
-            "role (\\w+) pid (\\d+) ppid (\\d+) pgid (\\d+) sid (\\d+) counter (\\d+) sum ([0-9a-f]+) cow ([0-9a-f]+) (ok|BAD)");
+            "role (\\w+) pid (\\d+) ppid (\\d+) pgid (\\d+) sid (\\d+) counter (\\d+) sum ([0-9a-f]+) cow ([0-9a-f]+) pdeath (\\d+) (ok|BAD)");
 
     /** One line of a role's log. */
-    record Line(String role, int pid, int ppid, int pgid, int sid, long counter, String sum, String cow, boolean ok) {
+    record Line(String role, int pid, int ppid, int pgid, int sid, long counter, String sum, String cow, int pdeath,
+            boolean ok) {
     }
 
     @TempDir
@@ -49,7 +50,9 @@ class RestoreTreeIT {
     @AfterEach
     void killTree() throws Exception {
         for (int pid : pids) {
-            if (RestoreProcs.exists(pid) && RestoreProcs.exe(pid).contains("restore-tree")) {
+            // a zombie has no exe (b, killed by its parent-death signal once the root is, may be one)
+            String exe = RestoreProcs.exists(pid) ? RestoreProcs.exe(pid) : null;
+            if (exe != null && exe.contains("restore-tree")) {
                 SystemInfo.kill(pid, SystemInfo.SIGKILL);
             }
         }
@@ -85,6 +88,7 @@ class RestoreTreeIT {
             int zombie = zombieChild(root);
             pids.add(zombie);
             assertEquals(root, before.get("root").sid(), "the root leads its session");
+            assertEquals(15, before.get("b").pdeath(), "b asked for SIGTERM on its parent's death");
 
             LazymigCli.Result d = LazymigCli.run("dump", "-t", Integer.toString(root), "-D", images.toString());
             assertEquals(0, d.exit(), d.toString());
@@ -121,6 +125,7 @@ class RestoreTreeIT {
                     assertEquals(b.sid(), a.sid(), role + ": sid");
                     assertEquals(b.sum(), a.sum(), role + ": its memory");
                     assertEquals(b.cow(), a.cow(), role + ": the memory inherited from the root");
+                    assertEquals(b.pdeath(), a.pdeath(), role + ": its parent-death signal");
                     assertEquals(dumped.get(role).counter() + 1, firstAfter(out, role, dumped.get(role).counter()),
                             role + " goes on from its last line");
                 }
@@ -161,7 +166,7 @@ class RestoreTreeIT {
     private static RoleLogs<Line> logs(Path out) {
         return new RoleLogs<>(out, ROLES, LINE, m -> new Line(m.group(1), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3)),
                 Integer.parseInt(m.group(4)), Integer.parseInt(m.group(5)), Long.parseLong(m.group(6)), m.group(7),
-                m.group(8), m.group(9).equals("ok")), Line::counter, PATIENCE_MS);
+                m.group(8), Integer.parseInt(m.group(9)), m.group(10).equals("ok")), Line::counter, PATIENCE_MS);
     }
 
     /** The counter of the first line after the one with {@code counter}. */

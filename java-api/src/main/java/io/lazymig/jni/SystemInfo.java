@@ -32,6 +32,9 @@ public final class SystemInfo {
     public static final int PR_SET_DUMPABLE = (int) constant("PR_SET_DUMPABLE");
     /** prctl(PR_GET_TID_ADDRESS, &addr): the calling thread's clear_child_tid address. */
     public static final int PR_GET_TID_ADDRESS = (int) constant("PR_GET_TID_ADDRESS");
+    /** prctl(PR_SET_PDEATHSIG, sig) / prctl(PR_GET_PDEATHSIG, &int): the calling thread's parent-death signal. */
+    public static final int PR_SET_PDEATHSIG = (int) constant("PR_SET_PDEATHSIG");
+    public static final int PR_GET_PDEATHSIG = (int) constant("PR_GET_PDEATHSIG");
     /**
      * prctl(PR_TIMER_CREATE_RESTORE_IDS, ON/OFF): while on, timer_create takes the id it creates
      * from *timerid (Linux 6.17; EINVAL before; EBUSY for an id in use).

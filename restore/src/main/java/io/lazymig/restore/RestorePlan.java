@@ -9,7 +9,8 @@ import java.util.List;
  * before rseq (which reads its area) and before the credentials are dropped (the uffd, the mm
  * fields, clone3's set_tid, the scheduling and the POSIX timers' ids need root's privileges); the
  * pending signals queued once every thread exists, from when on every thread blocks every signal;
- * POSIX timers after the threads they may signal; the timers armed as late as possible, so they go
+ * POSIX timers after the threads they may signal; the parent-death signals after the credentials
+ * (a change of ids resets them); the timers armed as late as possible, so they go
  * on from where they were; registers (and each thread's own mask) last, once nothing more is injected.
  */
 final class RestorePlan {
@@ -30,6 +31,7 @@ final class RestorePlan {
         steps.add(new SchedStep());
         steps.add(new TimersStep());
         steps.add(new CredsStep());
+        steps.add(new DeathSignalStep());
         steps.add(new ArmTimersStep());
         steps.add(new RegistersStep());
         return steps;

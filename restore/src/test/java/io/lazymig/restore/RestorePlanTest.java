@@ -17,7 +17,18 @@ class RestorePlanTest {
     @Test
     void eagerRestoreHasNoHandoff() {
         assertEquals(List.of(StubSetup.class, MemoryStep.class, ProcessStep.class, FdTableStep.class, ThreadStep.class,
-                PendingSignalsStep.class, SchedStep.class, TimersStep.class, CredsStep.class, ArmTimersStep.class, RegistersStep.class), kinds(false));
+                PendingSignalsStep.class, SchedStep.class, TimersStep.class, CredsStep.class, DeathSignalStep.class, ArmTimersStep.class,
+                RegistersStep.class), kinds(false));
+    }
+
+    @Test
+    void parentDeathSignalsAreSetAfterTheCredentials() {
+        for (boolean lazy : List.of(false, true)) {
+            List<Class<?>> steps = kinds(lazy);
+            assertTrue(steps.indexOf(DeathSignalStep.class) > steps.indexOf(CredsStep.class),
+                    "a change of ids resets the parent-death signal");
+            assertTrue(steps.indexOf(DeathSignalStep.class) > steps.indexOf(ThreadStep.class), "set in every thread");
+        }
     }
 
     @Test
