@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.lazymig.images.Checkpoint;
+import io.lazymig.images.Rseq;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -37,7 +39,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * syscall instruction and writes nothing into the process (CRIU dumps second, so it sees the copy).</li>
  * <li>CRIU 4.1.1 flags the page under the stack pointer PE_LAZY like its neighbours (its is_stack()
  * compares the offset bits of the address, not the page bits); lazymig keeps it PE_PRESENT only, as
- * CRIU intends.</li>
+ * CRIU intends. So is the page of the thread's rseq area (the kernel writes it on every return to
+ * user mode, and restore's rseq() reads it): lazymig never makes it lazy.</li>
  * <li>Register layout: lazymig writes fpregs.padding (zeros), CRIU does not; CRIU writes
  * xsave.cet (zeros on this CPU), lazymig does not.</li>
  * </ol>
@@ -88,7 +91,8 @@ class DumpCriuCompareIT {
             compareRegisters(a, b);
             compareMm(a, b);
             compareFiles(a, b, notes);
-            comparePages(a, b, notes);
+            Rseq rseq = Checkpoint.read(ours.path).root().leader().rseq();
+            comparePages(a, b, rseq.isRegistered() ? rseq.abiPointer() & -ProcView.PAGE : -1, notes);
             System.out.println(which + ": differences seen (deliberate, or known gaps): " + notes);
 
             w.cont();
@@ -167,9 +171,9 @@ class DumpCriuCompareIT {
     /**
      * The same (page, flags) pairs, once CRIU's deliberate differences are accounted for: its
      * [vdso] pages and its parasite's copy-on-write page are dropped, and lazymig's stack-pointer
-     * page gets the PE_LAZY CRIU gives it.
+     * and rseq pages ({@code rseqPage}, -1: none) get the PE_LAZY CRIU gives them.
      */
-    private static void comparePages(Crit.Summary a, Crit.Summary b, List<String> notes) {
+    private static void comparePages(Crit.Summary a, Crit.Summary b, long rseqPage, List<String> notes) {
         SortedMap<Long, Integer> criu = new TreeMap<>(Long::compareUnsigned);
         criu.putAll(b.pages());
         SortedMap<Long, Integer> ours = new TreeMap<>(Long::compareUnsigned);
@@ -201,10 +205,17 @@ class DumpCriuCompareIT {
         Crit.VmaRow stack = b.vmas().stream().filter(v -> v.start() <= spPage && spPage < v.end()).findFirst().orElseThrow();
         boolean lazyVma = (stack.flags() & 0x22) == 0x22 && (stack.status() & ProcView.VMA_ANON_PRIVATE) != 0;
         assertEquals(Crit.PE_PRESENT, ours.get(spPage), "lazymig: the stack-pointer page is dumped and not lazy");
+        if (rseqPage != -1) {
+            assertEquals(Crit.PE_PRESENT, ours.get(rseqPage), "lazymig: the rseq area's page is dumped and not lazy");
+        }
         if ((sp & (ProcView.PAGE - 1)) != 0) {
             if (lazyVma) {
                 ours.put(spPage, Crit.PE_LAZY | Crit.PE_PRESENT);
                 notes.add(String.format("CRIU's stack-pointer page %x lazy", spPage));
+            }
+            if (rseqPage != -1 && Integer.valueOf(Crit.PE_LAZY | Crit.PE_PRESENT).equals(criu.get(rseqPage))) {
+                ours.put(rseqPage, Crit.PE_LAZY | Crit.PE_PRESENT);
+                notes.add(String.format("CRIU's rseq page %x lazy", rseqPage));
             }
         } else {
             // CRIU's is_stack() then matches every page: nothing is lazy in its dump.
