@@ -33,8 +33,12 @@ final class CowShares {
         this.cowBytes = cowBytes;
     }
 
-    /** The shares of {@code members} (parents before children, the root first). */
-    static CowShares find(List<FrozenTree.Member> members, long pageSize) throws IOException {
+    /**
+     * The shares of {@code members} (parents before children, the root first); {@code maps}: each
+     * member's VMAs, as the dump read them once (smaps).
+     */
+    static CowShares find(List<FrozenTree.Member> members, Map<Integer, List<MapsEntry>> maps, long pageSize)
+            throws IOException {
         Map<Integer, Of> byPid = new HashMap<>();
         if (members.size() < 2) {
             return new CowShares(byPid, 0);
@@ -42,7 +46,7 @@ final class CowShares {
         Map<Integer, List<Vma>> vmas = new HashMap<>();
         Map<Integer, Map<Long, Vma>> byStart = new HashMap<>();
         for (FrozenTree.Member m : members) {
-            List<Vma> list = privateAnonymous(m.pid());
+            List<Vma> list = privateAnonymous(maps.get(m.pid()));
             vmas.put(m.pid(), list);
             Map<Long, Vma> starts = new HashMap<>();
             for (Vma v : list) {
@@ -109,10 +113,10 @@ final class CowShares {
                 && ProcPagemap.pfn(a) == ProcPagemap.pfn(b);
     }
 
-    /** The private anonymous VMAs of {@code pid}; a mapping the dump refuses is left to the dump to name. */
-    private static List<Vma> privateAnonymous(int pid) throws IOException {
+    /** The private anonymous VMAs among {@code maps}; a mapping the dump refuses is left to the dump to name. */
+    private static List<Vma> privateAnonymous(List<MapsEntry> maps) {
         List<Vma> out = new ArrayList<>();
-        for (MapsEntry e : ProcSmaps.read(pid)) {
+        for (MapsEntry e : maps) {
             Vma v;
             try {
                 v = VmaClassifier.classify(e);

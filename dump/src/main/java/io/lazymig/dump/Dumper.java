@@ -24,6 +24,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -127,6 +128,8 @@ public final class Dumper {
         CarriedFiles.Prefetched prefetched = CarriedFiles.prefetch(found.stream().map(TreeIds.Node::pid).toList(),
                 o.carryLimit());
         PausePoint.after(PausePoint.PREFETCH);
+        // smaps walks the page tables (~20 ms a GiB): read while the tree still runs, confirmed once frozen
+        VmaSnapshot before = VmaSnapshot.take(found.stream().map(TreeIds.Node::pid).toList());
         // the page walker and the 8 MiB page buffer are made before the freeze (4.5 ms inside it otherwise)
         try (PageCollector rootPages = PageCollector.open(o.pid(), SystemInfo.PAGE_SIZE, o.lazy() != null);
              FrozenTree tree = FrozenTree.freeze(o.pid());
@@ -152,6 +155,12 @@ public final class Dumper {
                         + " session, as CRIU's --shell-job", o.pid(), nodes.get(0).sid());
             }
             clock.lap(FrozenSteps.PREFLIGHT);
+            // each process's VMAs read once, for the copy-on-write comparison and its own dump
+            Map<Integer, List<MapsEntry>> maps = new HashMap<>();
+            for (FrozenTree.Member m : tree.members()) {
+                maps.put(m.pid(), before.confirmed(m.pid()));
+            }
+            clock.lap(FrozenSteps.MAPS);
             ImageDir images = ImageDir.of(o.dir());
             List<ProcessImage> processes = new ArrayList<>();
             List<FileObject> files = new ArrayList<>();
@@ -162,7 +171,8 @@ public final class Dumper {
             long pageNanos = 0;
             int waitingConnections = 0;
             String walker = rootPages.walkerName();
-            CowShares shares = CowShares.find(o.shareCow() ? tree.members() : List.of(), SystemInfo.PAGE_SIZE);
+            CowShares shares = CowShares.find(o.shareCow() ? tree.members() : List.of(), maps,
+                    SystemInfo.PAGE_SIZE);
             if (tree.members().size() > 1) {
                 clock.lap(FrozenSteps.COW);
             }
@@ -174,7 +184,7 @@ public final class Dumper {
                 try {
                     One one;
                     try {
-                        one = dumpOne(o, m, i + 1, layout, collector, images, clock, nextId(files), owners,
+                        one = dumpOne(o, m, maps.get(m.pid()), i + 1, layout, collector, images, clock, nextId(files), owners,
                                 carried.keySet(), pipes, prefetched, o.tcpEstablished() ? tcpLocks : null);
                     } catch (DumpException e) {
                         if (i == 0 || e.getMessage().startsWith("process ")) {
@@ -256,8 +266,8 @@ public final class Dumper {
         return next;
     }
 
-    /** Reads one frozen process of the tree; its pages go to pages-{@code pagesId}.img. */
-    private static One dumpOne(Options o, FrozenTree.Member m, int pagesId, XsaveLayout layout, PageCollector pages,
+    /** Reads one frozen process of the tree ({@code maps}: its VMAs, read at the freeze); its pages go to pages-{@code pagesId}.img. */
+    private static One dumpOne(Options o, FrozenTree.Member m, List<MapsEntry> maps, int pagesId, XsaveLayout layout, PageCollector pages,
             ImageDir images, FrozenSteps.Clock clock, int firstFileId, List<FdTableReader.Owner> earlier,
             Set<String> carriedAlready, PipeEnds pipes, CarriedFiles.Prefetched prefetched, TcpLocks tcpLocks)
             throws IOException {
@@ -286,8 +296,9 @@ public final class Dumper {
         }
         m.process().putBack(); // nothing is injected after this: a dump killed from here on leaves the process running
         clock.lap(FrozenSteps.INJECT);
+        // the VMAs as read at the freeze: the injections' scratch page is unmapped again, the layout is the same
         List<Vma> vmas = new ArrayList<>();
-        for (MapsEntry e : ProcSmaps.read(pid)) {
+        for (MapsEntry e : maps) {
             try {
                 vmas.add(VmaClassifier.classify(e));
             } catch (DumpException refused) {
