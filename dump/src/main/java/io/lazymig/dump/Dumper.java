@@ -137,6 +137,7 @@ public final class Dumper {
             long t0 = tree.seizedAt();
             FrozenSteps.Clock clock = new FrozenSteps.Clock(t0);
             clock.lap(FrozenSteps.FREEZE);
+            ProcLocks procLocks = ProcLocks.start(); // its RCU wait passes beside the next steps
             List<TreeIds.Node> nodes = new ArrayList<>();
             Set<Integer> frozenPids = new HashSet<>();
             tree.members().forEach(m -> frozenPids.add(m.pid()));
@@ -185,7 +186,7 @@ public final class Dumper {
                     One one;
                     try {
                         one = dumpOne(o, m, maps.get(m.pid()), i + 1, layout, collector, images, clock, nextId(files), owners,
-                                carried.keySet(), pipes, prefetched, o.tcpEstablished() ? tcpLocks : null);
+                                carried.keySet(), pipes, prefetched, o.tcpEstablished() ? tcpLocks : null, procLocks);
                     } catch (DumpException e) {
                         if (i == 0 || e.getMessage().startsWith("process ")) {
                             throw e;
@@ -269,8 +270,8 @@ public final class Dumper {
     /** Reads one frozen process of the tree ({@code maps}: its VMAs, read at the freeze); its pages go to pages-{@code pagesId}.img. */
     private static One dumpOne(Options o, FrozenTree.Member m, List<MapsEntry> maps, int pagesId, XsaveLayout layout, PageCollector pages,
             ImageDir images, FrozenSteps.Clock clock, int firstFileId, List<FdTableReader.Owner> earlier,
-            Set<String> carriedAlready, PipeEnds pipes, CarriedFiles.Prefetched prefetched, TcpLocks tcpLocks)
-            throws IOException {
+            Set<String> carriedAlready, PipeEnds pipes, CarriedFiles.Prefetched prefetched, TcpLocks tcpLocks,
+            ProcLocks procLocks) throws IOException {
         int pid = m.pid();
         List<ThreadState> threads = new ArrayList<>();
         for (FrozenProcess.Stopped t : m.process().threads()) {
@@ -311,7 +312,7 @@ public final class Dumper {
         clock.lap(FrozenSteps.PROC);
         List<CarriedFile> carried = CarriedFiles.read(pid, fds.slots(), fds.files(), vmas, o.carryLimit(), prefetched,
                 carriedAlready);
-        List<FileLock> locks = FileLocks.read(pid, fds.slots(), vmas);
+        List<FileLock> locks = FileLocks.read(pid, fds.slots(), vmas, procLocks.lines());
         clock.lap(FrozenSteps.FILES);
 
         long tp = System.nanoTime();
