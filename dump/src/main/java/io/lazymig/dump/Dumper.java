@@ -49,25 +49,39 @@ public final class Dumper {
      * {@code externals}: the pipes ("pipe:[INODE]") whose other end may lie outside the dump
      * (dump --external); they are dumped without their data, which stays in this host's pipe.
      * {@code tcpEstablished}: established TCP connections are carried alive ({@link TcpLocks}), not closed.
+     * {@code checkpointFiles}: the checkpoint is written into {@code dir}; without it (only with
+     * {@code lazy}, whose server builds the destination's images from the {@link Checkpoint} itself)
+     * {@code dir} gets only the pages files.
      */
     public record Options(int pid, Path dir, boolean leaveRunning, WhileFrozen lazy, long carryLimit, Set<String> externals,
-            boolean tcpEstablished, boolean shareCow) {
+            boolean tcpEstablished, boolean shareCow, boolean checkpointFiles) {
         public Options {
             externals = Set.copyOf(externals);
+            if (!checkpointFiles && lazy == null) {
+                throw new IllegalArgumentException("a dump without lazy pages writes its checkpoint");
+            }
         }
 
         public Options(int pid, Path dir, boolean leaveRunning, WhileFrozen lazy, long carryLimit, Set<String> externals) {
-            this(pid, dir, leaveRunning, lazy, carryLimit, externals, false, shareCowByDefault(lazy));
+            this(pid, dir, leaveRunning, lazy, carryLimit, externals, false, shareCowByDefault(lazy), true);
         }
 
         /** These options, carrying established TCP connections alive or not (dump --tcp-established). */
         public Options withTcpEstablished(boolean on) {
-            return new Options(pid, dir, leaveRunning, lazy, carryLimit, externals, on, shareCow);
+            return new Options(pid, dir, leaveRunning, lazy, carryLimit, externals, on, shareCow, checkpointFiles);
         }
 
         /** These options, sharing a tree's copy-on-write private memory ({@link CowShares}) or not. */
         public Options withShareCow(boolean on) {
-            return new Options(pid, dir, leaveRunning, lazy, carryLimit, externals, tcpEstablished, on);
+            return new Options(pid, dir, leaveRunning, lazy, carryLimit, externals, tcpEstablished, on, checkpointFiles);
+        }
+
+        /**
+         * These options, the checkpoint written into {@code dir} or not (only the pages files): migrate's
+         * page server builds the destination's images from the Checkpoint, and nothing reads the rest.
+         */
+        public Options withCheckpointFiles(boolean on) {
+            return new Options(pid, dir, leaveRunning, lazy, carryLimit, externals, tcpEstablished, shareCow, on);
         }
 
         /**
@@ -214,10 +228,12 @@ public final class Dumper {
             List<Shmem> shmems = ShmemReader.read(processes, files, images, tree.members().size() + 1);
             Checkpoint cp = new Checkpoint(processes, files, new ArrayList<>(carried.values()), locks, tree.zombies(),
                     shmems);
-            cp.write(o.dir());
+            if (o.checkpointFiles()) {
+                cp.write(o.dir());
+            }
             clock.lap(FrozenSteps.IMAGES);
             FrozenSteps steps = clock.stop();
-            log.debug("dump: images written at {} ms", (System.nanoTime() - t0) / 1_000_000);
+            log.debug("dump: images {} at {} ms", o.checkpointFiles() ? "written" : "ready", (System.nanoTime() - t0) / 1_000_000);
             log.info("dump: {} ({} pages, pagemap by {})", steps.summary(), pages, walker);
             if (o.lazy() != null) {
                 o.lazy().serve(cp, t0);
