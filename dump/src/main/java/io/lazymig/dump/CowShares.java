@@ -56,6 +56,9 @@ final class CowShares {
             byPid.put(m.pid(), new Of(new PageRanges(), new PageRanges()));
         }
         long total = 0;
+        // each parent VMA's pagemap entries, read once for all the children that inherited it (the
+        // parent is frozen: they cannot change); by parent pid, then the VMA's start
+        Map<Integer, Map<Long, long[]>> parentEntries = new HashMap<>();
         for (FrozenTree.Member m : members) {
             Map<Long, Vma> parentVmas = byStart.get(m.ppid());
             if (parentVmas == null) {
@@ -63,15 +66,20 @@ final class CowShares {
             }
             Of child = byPid.get(m.pid());
             Of parent = byPid.get(m.ppid());
+            Map<Long, long[]> cached = parentEntries.computeIfAbsent(m.ppid(), p -> new HashMap<>());
             try (ProcPagemap mine = new ProcPagemap(m.pid(), pageSize);
                  ProcPagemap theirs = new ProcPagemap(m.ppid(), pageSize)) {
                 for (Vma v : vmas.get(m.pid())) {
                     Vma from = parentVmas.get(v.start());
                     if (from == null || !CowPages.inherited(v, from)) {
-                        continue;
+                        continue; // inherited: the same bounds as the parent's, so one read serves every child
                     }
-                    total += shared(v, mine.read(v.start(), v.end()), theirs.read(v.start(), v.end()), pageSize,
-                            child.cow(), parent.eager());
+                    long[] parentPages = cached.get(v.start());
+                    if (parentPages == null) {
+                        parentPages = theirs.read(v.start(), v.end());
+                        cached.put(v.start(), parentPages);
+                    }
+                    total += shared(v, mine.read(v.start(), v.end()), parentPages, pageSize, child.cow(), parent.eager());
                 }
             }
         }
