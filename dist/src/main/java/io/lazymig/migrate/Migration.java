@@ -149,7 +149,9 @@ public final class Migration {
                 Dumper.Result d = Dumper.dump(new Dumper.Options(o.pid(), dir, o.leaveRunning(), (cp, frozenAt) ->
                         result[0] = whileFrozen(control, cp, dir, frozenAt,
                                 Duration.ofSeconds(deadline + reconnect).plus(LOST_AGENT_MARGIN)), o.carryLimit(),
-                        externals).withTcpEstablished(o.tcpEstablished()).withShareCow(o.shareCow()));
+                        externals).withTcpEstablished(o.tcpEstablished()).withShareCow(o.shareCow())
+                        // the images A gets are built once, from the Checkpoint, by FrozenSource: no copy in dir
+                        .withCheckpointFiles(false));
                 sockets = io.lazymig.dump.SocketSummary.of(d.checkpoint());
             } finally {
                 deleteTree(dir);

@@ -110,7 +110,7 @@ final class CarriedFiles {
                 } catch (IOException e) {
                     continue; // gone meanwhile (a zombie has no fds): nothing of it to prefetch
                 }
-                for (MapsEntry m : ProcSmaps.read(pid)) {
+                for (MapsEntry m : ProcSmaps.readMaps(pid)) {
                     if (m.isFile() && !(m.shared() && m.write())) {
                         candidates.putIfAbsent(m.path(), proc.resolve("map_files")
                                 .resolve(Long.toHexString(m.start()) + "-" + Long.toHexString(m.end())));

@@ -33,8 +33,12 @@ final class CowShares {
         this.cowBytes = cowBytes;
     }
 
-    /** The shares of {@code members} (parents before children, the root first). */
-    static CowShares find(List<FrozenTree.Member> members, long pageSize) throws IOException {
+    /**
+     * The shares of {@code members} (parents before children, the root first); {@code maps}: each
+     * member's VMAs, as the dump read them once (smaps).
+     */
+    static CowShares find(List<FrozenTree.Member> members, Map<Integer, List<MapsEntry>> maps, long pageSize)
+            throws IOException {
         Map<Integer, Of> byPid = new HashMap<>();
         if (members.size() < 2) {
             return new CowShares(byPid, 0);
@@ -42,7 +46,7 @@ final class CowShares {
         Map<Integer, List<Vma>> vmas = new HashMap<>();
         Map<Integer, Map<Long, Vma>> byStart = new HashMap<>();
         for (FrozenTree.Member m : members) {
-            List<Vma> list = privateAnonymous(m.pid());
+            List<Vma> list = privateAnonymous(maps.get(m.pid()));
             vmas.put(m.pid(), list);
             Map<Long, Vma> starts = new HashMap<>();
             for (Vma v : list) {
@@ -52,6 +56,9 @@ final class CowShares {
             byPid.put(m.pid(), new Of(new PageRanges(), new PageRanges()));
         }
         long total = 0;
+        // each parent VMA's pagemap entries, read once for all the children that inherited it (the
+        // parent is frozen: they cannot change); by parent pid, then the VMA's start
+        Map<Integer, Map<Long, long[]>> parentEntries = new HashMap<>();
         for (FrozenTree.Member m : members) {
             Map<Long, Vma> parentVmas = byStart.get(m.ppid());
             if (parentVmas == null) {
@@ -59,15 +66,20 @@ final class CowShares {
             }
             Of child = byPid.get(m.pid());
             Of parent = byPid.get(m.ppid());
+            Map<Long, long[]> cached = parentEntries.computeIfAbsent(m.ppid(), p -> new HashMap<>());
             try (ProcPagemap mine = new ProcPagemap(m.pid(), pageSize);
                  ProcPagemap theirs = new ProcPagemap(m.ppid(), pageSize)) {
                 for (Vma v : vmas.get(m.pid())) {
                     Vma from = parentVmas.get(v.start());
                     if (from == null || !CowPages.inherited(v, from)) {
-                        continue;
+                        continue; // inherited: the same bounds as the parent's, so one read serves every child
                     }
-                    total += shared(v, mine.read(v.start(), v.end()), theirs.read(v.start(), v.end()), pageSize,
-                            child.cow(), parent.eager());
+                    long[] parentPages = cached.get(v.start());
+                    if (parentPages == null) {
+                        parentPages = theirs.read(v.start(), v.end());
+                        cached.put(v.start(), parentPages);
+                    }
+                    total += shared(v, mine.read(v.start(), v.end()), parentPages, pageSize, child.cow(), parent.eager());
                 }
             }
         }
@@ -109,10 +121,10 @@ final class CowShares {
                 && ProcPagemap.pfn(a) == ProcPagemap.pfn(b);
     }
 
-    /** The private anonymous VMAs of {@code pid}; a mapping the dump refuses is left to the dump to name. */
-    private static List<Vma> privateAnonymous(int pid) throws IOException {
+    /** The private anonymous VMAs among {@code maps}; a mapping the dump refuses is left to the dump to name. */
+    private static List<Vma> privateAnonymous(List<MapsEntry> maps) {
         List<Vma> out = new ArrayList<>();
-        for (MapsEntry e : ProcSmaps.read(pid)) {
+        for (MapsEntry e : maps) {
             Vma v;
             try {
                 v = VmaClassifier.classify(e);

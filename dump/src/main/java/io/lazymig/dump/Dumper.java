@@ -24,6 +24,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -48,25 +49,39 @@ public final class Dumper {
      * {@code externals}: the pipes ("pipe:[INODE]") whose other end may lie outside the dump
      * (dump --external); they are dumped without their data, which stays in this host's pipe.
      * {@code tcpEstablished}: established TCP connections are carried alive ({@link TcpLocks}), not closed.
+     * {@code checkpointFiles}: the checkpoint is written into {@code dir}; without it (only with
+     * {@code lazy}, whose server builds the destination's images from the {@link Checkpoint} itself)
+     * {@code dir} gets only the pages files.
      */
     public record Options(int pid, Path dir, boolean leaveRunning, WhileFrozen lazy, long carryLimit, Set<String> externals,
-            boolean tcpEstablished, boolean shareCow) {
+            boolean tcpEstablished, boolean shareCow, boolean checkpointFiles) {
         public Options {
             externals = Set.copyOf(externals);
+            if (!checkpointFiles && lazy == null) {
+                throw new IllegalArgumentException("a dump without lazy pages writes its checkpoint");
+            }
         }
 
         public Options(int pid, Path dir, boolean leaveRunning, WhileFrozen lazy, long carryLimit, Set<String> externals) {
-            this(pid, dir, leaveRunning, lazy, carryLimit, externals, false, shareCowByDefault(lazy));
+            this(pid, dir, leaveRunning, lazy, carryLimit, externals, false, shareCowByDefault(lazy), true);
         }
 
         /** These options, carrying established TCP connections alive or not (dump --tcp-established). */
         public Options withTcpEstablished(boolean on) {
-            return new Options(pid, dir, leaveRunning, lazy, carryLimit, externals, on, shareCow);
+            return new Options(pid, dir, leaveRunning, lazy, carryLimit, externals, on, shareCow, checkpointFiles);
         }
 
         /** These options, sharing a tree's copy-on-write private memory ({@link CowShares}) or not. */
         public Options withShareCow(boolean on) {
-            return new Options(pid, dir, leaveRunning, lazy, carryLimit, externals, tcpEstablished, on);
+            return new Options(pid, dir, leaveRunning, lazy, carryLimit, externals, tcpEstablished, on, checkpointFiles);
+        }
+
+        /**
+         * These options, the checkpoint written into {@code dir} or not (only the pages files): migrate's
+         * page server builds the destination's images from the Checkpoint, and nothing reads the rest.
+         */
+        public Options withCheckpointFiles(boolean on) {
+            return new Options(pid, dir, leaveRunning, lazy, carryLimit, externals, tcpEstablished, shareCow, on);
         }
 
         /**
@@ -127,6 +142,8 @@ public final class Dumper {
         CarriedFiles.Prefetched prefetched = CarriedFiles.prefetch(found.stream().map(TreeIds.Node::pid).toList(),
                 o.carryLimit());
         PausePoint.after(PausePoint.PREFETCH);
+        // smaps walks the page tables (~20 ms a GiB): read while the tree still runs, confirmed once frozen
+        VmaSnapshot before = VmaSnapshot.take(found.stream().map(TreeIds.Node::pid).toList());
         // the page walker and the 8 MiB page buffer are made before the freeze (4.5 ms inside it otherwise)
         try (PageCollector rootPages = PageCollector.open(o.pid(), SystemInfo.PAGE_SIZE, o.lazy() != null);
              FrozenTree tree = FrozenTree.freeze(o.pid());
@@ -134,6 +151,7 @@ public final class Dumper {
             long t0 = tree.seizedAt();
             FrozenSteps.Clock clock = new FrozenSteps.Clock(t0);
             clock.lap(FrozenSteps.FREEZE);
+            ProcLocks procLocks = ProcLocks.start(); // its RCU wait passes beside the next steps
             List<TreeIds.Node> nodes = new ArrayList<>();
             Set<Integer> frozenPids = new HashSet<>();
             tree.members().forEach(m -> frozenPids.add(m.pid()));
@@ -152,6 +170,12 @@ public final class Dumper {
                         + " session, as CRIU's --shell-job", o.pid(), nodes.get(0).sid());
             }
             clock.lap(FrozenSteps.PREFLIGHT);
+            // each process's VMAs read once, for the copy-on-write comparison and its own dump
+            Map<Integer, List<MapsEntry>> maps = new HashMap<>();
+            for (FrozenTree.Member m : tree.members()) {
+                maps.put(m.pid(), before.confirmed(m.pid()));
+            }
+            clock.lap(FrozenSteps.MAPS);
             ImageDir images = ImageDir.of(o.dir());
             List<ProcessImage> processes = new ArrayList<>();
             List<FileObject> files = new ArrayList<>();
@@ -162,7 +186,8 @@ public final class Dumper {
             long pageNanos = 0;
             int waitingConnections = 0;
             String walker = rootPages.walkerName();
-            CowShares shares = CowShares.find(o.shareCow() ? tree.members() : List.of(), SystemInfo.PAGE_SIZE);
+            CowShares shares = CowShares.find(o.shareCow() ? tree.members() : List.of(), maps,
+                    SystemInfo.PAGE_SIZE);
             if (tree.members().size() > 1) {
                 clock.lap(FrozenSteps.COW);
             }
@@ -174,8 +199,8 @@ public final class Dumper {
                 try {
                     One one;
                     try {
-                        one = dumpOne(o, m, i + 1, layout, collector, images, clock, nextId(files), owners,
-                                carried.keySet(), pipes, prefetched, o.tcpEstablished() ? tcpLocks : null);
+                        one = dumpOne(o, m, maps.get(m.pid()), i + 1, layout, collector, images, clock, nextId(files), owners,
+                                carried.keySet(), pipes, prefetched, o.tcpEstablished() ? tcpLocks : null, procLocks);
                     } catch (DumpException e) {
                         if (i == 0 || e.getMessage().startsWith("process ")) {
                             throw e;
@@ -203,10 +228,12 @@ public final class Dumper {
             List<Shmem> shmems = ShmemReader.read(processes, files, images, tree.members().size() + 1);
             Checkpoint cp = new Checkpoint(processes, files, new ArrayList<>(carried.values()), locks, tree.zombies(),
                     shmems);
-            cp.write(o.dir());
+            if (o.checkpointFiles()) {
+                cp.write(o.dir());
+            }
             clock.lap(FrozenSteps.IMAGES);
             FrozenSteps steps = clock.stop();
-            log.debug("dump: images written at {} ms", (System.nanoTime() - t0) / 1_000_000);
+            log.debug("dump: images {} at {} ms", o.checkpointFiles() ? "written" : "ready", (System.nanoTime() - t0) / 1_000_000);
             log.info("dump: {} ({} pages, pagemap by {})", steps.summary(), pages, walker);
             if (o.lazy() != null) {
                 o.lazy().serve(cp, t0);
@@ -256,11 +283,11 @@ public final class Dumper {
         return next;
     }
 
-    /** Reads one frozen process of the tree; its pages go to pages-{@code pagesId}.img. */
-    private static One dumpOne(Options o, FrozenTree.Member m, int pagesId, XsaveLayout layout, PageCollector pages,
+    /** Reads one frozen process of the tree ({@code maps}: its VMAs, read at the freeze); its pages go to pages-{@code pagesId}.img. */
+    private static One dumpOne(Options o, FrozenTree.Member m, List<MapsEntry> maps, int pagesId, XsaveLayout layout, PageCollector pages,
             ImageDir images, FrozenSteps.Clock clock, int firstFileId, List<FdTableReader.Owner> earlier,
-            Set<String> carriedAlready, PipeEnds pipes, CarriedFiles.Prefetched prefetched, TcpLocks tcpLocks)
-            throws IOException {
+            Set<String> carriedAlready, PipeEnds pipes, CarriedFiles.Prefetched prefetched, TcpLocks tcpLocks,
+            ProcLocks procLocks) throws IOException {
         int pid = m.pid();
         List<ThreadState> threads = new ArrayList<>();
         for (FrozenProcess.Stopped t : m.process().threads()) {
@@ -284,8 +311,9 @@ public final class Dumper {
         }
         m.process().putBack(); // nothing is injected after this: a dump killed from here on leaves the process running
         clock.lap(FrozenSteps.INJECT);
+        // the VMAs as read at the freeze: the injections' scratch page is unmapped again, the layout is the same
         List<Vma> vmas = new ArrayList<>();
-        for (MapsEntry e : ProcSmaps.read(pid)) {
+        for (MapsEntry e : maps) {
             try {
                 vmas.add(VmaClassifier.classify(e));
             } catch (DumpException refused) {
@@ -298,7 +326,7 @@ public final class Dumper {
         clock.lap(FrozenSteps.PROC);
         List<CarriedFile> carried = CarriedFiles.read(pid, fds.slots(), fds.files(), vmas, o.carryLimit(), prefetched,
                 carriedAlready);
-        List<FileLock> locks = FileLocks.read(pid, fds.slots(), vmas);
+        List<FileLock> locks = FileLocks.read(pid, fds.slots(), vmas, procLocks.lines());
         clock.lap(FrozenSteps.FILES);
 
         long tp = System.nanoTime();

@@ -44,7 +44,8 @@ final class FileLocks {
         }
     }
 
-    static List<FileLock> read(int pid, List<FdSlot> slots, List<Vma> vmas) throws IOException {
+    /** {@code procLocks}: the lines of /proc/locks, read with the whole tree frozen ({@link ProcLocks}). */
+    static List<FileLock> read(int pid, List<FdSlot> slots, List<Vma> vmas, List<String> procLocks) throws IOException {
         Path proc = Path.of("/proc", Integer.toString(pid));
         List<FileLock> locks = new ArrayList<>();
         Set<String> viaFd = new HashSet<>();
@@ -72,7 +73,7 @@ final class FileLocks {
                 locks.add(new FileLock(pid, path, e.write(), s.fd()));
             }
         }
-        for (String line : Files.readAllLines(Path.of("/proc/locks"))) {
+        for (String line : procLocks) {
             Entry e = Entry.parse(line);
             if (e == null || e.pid() != pid || viaFd.contains(e.device() + ":" + e.inode())) {
                 continue;

@@ -57,7 +57,7 @@ public final class Preflight {
                 throw new DumpException("process " + pid + " " + refusal);
             }
         }
-        for (MapsEntry m : ProcSmaps.read(pid)) {
+        for (MapsEntry m : ProcSmaps.readMaps(pid)) { // the refusal needs no VmFlags (maps: no page walk)
             String refusal = VmaClassifier.shmemRefusal(m);
             if (refusal != null) {
                 throw new DumpException("process " + pid + " has " + refusal);
