@@ -291,8 +291,9 @@ final class AgentSession implements Runnable {
                 try {
                     RemotePageSource source = new RemotePageSource(pageServer, o.key(),
                             java.time.Duration.ofSeconds(RECONNECT_SECONDS));
-                    source.connect();
+                    source.connect(); // both connections, their handshakes at once
                     connectedNanos = System.nanoTime();
+                    source.allocateBuffers(dopts.maxFetchBytes()); // while the images come, not on restore's way
                     if (!imagesReady.await(LISTEN_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
                         source.close();
                         throw new IOException("no images within " + LISTEN_TIMEOUT_SECONDS + " s");

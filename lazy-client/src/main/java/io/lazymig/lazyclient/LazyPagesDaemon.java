@@ -64,6 +64,11 @@ public final class LazyPagesDaemon {
                 throw new IllegalArgumentException("at least one chunk in flight");
             }
         }
+
+        /** The largest fetch a daemon with these options makes, for sizing receive buffers. */
+        public int maxFetchBytes() {
+            return Math.max(faultAroundBytes, chunkBytes);
+        }
     }
 
     private final Options options;
@@ -108,7 +113,7 @@ public final class LazyPagesDaemon {
             stats.progressTo(progress);
         }
         LazyPagesDaemon d = new LazyPagesDaemon(o, cp, stats);
-        try (PageSource src = new LocalPageSource(o.dir(), cp, d, Math.max(o.faultAroundBytes(), o.chunkBytes()))) {
+        try (PageSource src = new LocalPageSource(o.dir(), cp, d, o.maxFetchBytes())) {
             d.run(src);
         }
         return stats;
@@ -116,13 +121,17 @@ public final class LazyPagesDaemon {
 
     /** Remote lazy restore: the pages come from the lazy server {@code source} is connected to. */
     public static Stats runRemote(Options o, RemotePageSource source, java.io.PrintStream progress) throws IOException {
+        long t0 = System.nanoTime();
         Checkpoint cp = Checkpoint.read(o.dir(), XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
+        long tRead = System.nanoTime();
         Stats stats = new Stats(lazyPages(cp));
         if (progress != null) {
             stats.progressTo(progress);
         }
         LazyPagesDaemon d = new LazyPagesDaemon(o, cp, stats);
         source.start(d);
+        log.debug("lazy-pages: checkpoint read in {} us, page source started in {} us", (tRead - t0) / 1000,
+                (System.nanoTime() - tRead) / 1000);
         try (source) {
             d.run(source);
         }
@@ -131,7 +140,7 @@ public final class LazyPagesDaemon {
 
     /** The largest fetch this daemon makes, for sizing receive buffers. */
     public int maxFetchBytes() {
-        return Math.max(options.faultAroundBytes(), options.chunkBytes());
+        return options.maxFetchBytes();
     }
 
     /** The lazy pages of every process of the tree. */
