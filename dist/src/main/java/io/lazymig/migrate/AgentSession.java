@@ -1,5 +1,6 @@
 package io.lazymig.migrate;
 
+import io.lazymig.images.Checkpoint;
 import io.lazymig.jni.NativeException;
 import io.lazymig.jni.Ptrace;
 import io.lazymig.jni.WaitStatus;
@@ -28,6 +29,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -266,7 +269,8 @@ final class AgentSession implements Runnable {
 
     /**
      * The migration's lazy-pages daemon, on a thread of its own: connects to B's page server at
-     * once, waits for the images, then listens for restore and serves until every page is in.
+     * once (on a second thread), reads the checkpoint as soon as the images are in, then listens
+     * for restore and serves until every page is in.
      */
     private final class Daemon {
         final CountDownLatch imagesReady = new CountDownLatch(1);
@@ -288,19 +292,35 @@ final class AgentSession implements Runnable {
                     });
             PrintStream progress = new PrintStream(new ProgressRelay(control), false, StandardCharsets.UTF_8);
             thread = new Thread(() -> {
-                try {
-                    RemotePageSource source = new RemotePageSource(pageServer, o.key(),
-                            java.time.Duration.ofSeconds(RECONNECT_SECONDS));
-                    source.connect(); // both connections, their handshakes at once
+                RemotePageSource source = new RemotePageSource(pageServer, o.key(),
+                        java.time.Duration.ofSeconds(RECONNECT_SECONDS));
+                // Connecting (both connections, their handshakes at once, then the receive buffers)
+                // on a thread of its own: this one reads the checkpoint as soon as the images are in.
+                FutureTask<Void> connecting = new FutureTask<>(() -> {
+                    source.connect();
                     connectedNanos = System.nanoTime();
-                    source.allocateBuffers(dopts.maxFetchBytes()); // while the images come, not on restore's way
+                    source.allocateBuffers(dopts.maxFetchBytes());
+                    return null;
+                });
+                Thread connector = new Thread(connecting, "lazy-pages connect " + sock.getParent().getFileName());
+                connector.setDaemon(true);
+                connector.start();
+                boolean running = false;
+                try {
                     if (!imagesReady.await(LISTEN_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                        source.close();
                         throw new IOException("no images within " + LISTEN_TIMEOUT_SECONDS + " s");
                     }
-                    stats = LazyPagesDaemon.runRemote(dopts, source, progress);
+                    long t0 = System.nanoTime();
+                    Checkpoint cp = LazyPagesDaemon.readCheckpoint(images);
+                    log.debug("agent: the daemon read the checkpoint in {} us", (System.nanoTime() - t0) / 1000);
+                    connected(connecting);
+                    running = true; // from here runRemote owns the source and closes it
+                    stats = LazyPagesDaemon.runRemote(dopts, cp, source, progress);
                 } catch (Throwable e) {
                     failure = e;
+                    if (!running) {
+                        closeWhenConnected(connecting, source);
+                    }
                 } finally {
                     listening.countDown();
                 }
@@ -310,6 +330,29 @@ final class AgentSession implements Runnable {
 
         void start() {
             thread.start();
+        }
+
+        /** Waits for the connecting thread; its failure is this daemon's. */
+        private void connected(FutureTask<Void> connecting) throws IOException, InterruptedException {
+            try {
+                connecting.get();
+            } catch (ExecutionException e) {
+                throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause().getMessage(), e.getCause());
+            }
+        }
+
+        /** Closes the source once the connecting thread is done with it (within its handshake deadlines). */
+        private void closeWhenConnected(FutureTask<Void> connecting, RemotePageSource source) {
+            try {
+                connecting.get();
+            } catch (ExecutionException | InterruptedException e) {
+                // it failed (nothing open), or this thread is told to end: the source is closed all the same
+            }
+            try {
+                source.close();
+            } catch (IOException e) {
+                log.debug("agent: closing the page source: {}", e.getMessage());
+            }
         }
 
         void awaitListening() throws IOException {

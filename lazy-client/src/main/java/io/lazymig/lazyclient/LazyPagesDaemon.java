@@ -107,7 +107,7 @@ public final class LazyPagesDaemon {
 
     /** Local lazy restore: the pages come from the checkpoint's own pages-N.img. */
     public static Stats runLocal(Options o, java.io.PrintStream progress) throws IOException {
-        Checkpoint cp = Checkpoint.read(o.dir(), XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
+        Checkpoint cp = readCheckpoint(o.dir());
         Stats stats = new Stats(lazyPages(cp));
         if (progress != null) {
             stats.progressTo(progress);
@@ -122,20 +122,34 @@ public final class LazyPagesDaemon {
     /** Remote lazy restore: the pages come from the lazy server {@code source} is connected to. */
     public static Stats runRemote(Options o, RemotePageSource source, java.io.PrintStream progress) throws IOException {
         long t0 = System.nanoTime();
-        Checkpoint cp = Checkpoint.read(o.dir(), XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
-        long tRead = System.nanoTime();
+        Checkpoint cp = readCheckpoint(o.dir());
+        log.debug("lazy-pages: checkpoint read in {} us", (System.nanoTime() - t0) / 1000);
+        return runRemote(o, cp, source, progress);
+    }
+
+    /**
+     * As {@link #runRemote(Options, RemotePageSource, java.io.PrintStream)}, with the checkpoint of
+     * {@code o.dir()} read already ({@link #readCheckpoint}), e.g. while the source was connecting.
+     */
+    public static Stats runRemote(Options o, Checkpoint cp, RemotePageSource source, java.io.PrintStream progress)
+            throws IOException {
+        long t0 = System.nanoTime();
         Stats stats = new Stats(lazyPages(cp));
         if (progress != null) {
             stats.progressTo(progress);
         }
         LazyPagesDaemon d = new LazyPagesDaemon(o, cp, stats);
         source.start(d);
-        log.debug("lazy-pages: checkpoint read in {} us, page source started in {} us", (tRead - t0) / 1000,
-                (System.nanoTime() - tRead) / 1000);
+        log.debug("lazy-pages: page source started in {} us", (System.nanoTime() - t0) / 1000);
         try (source) {
             d.run(source);
         }
         return stats;
+    }
+
+    /** The checkpoint a daemon serves, as it reads it (the xsave layout of this CPU). */
+    public static Checkpoint readCheckpoint(Path dir) throws IOException {
+        return Checkpoint.read(dir, XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
     }
 
     /** The largest fetch this daemon makes, for sizing receive buffers. */
