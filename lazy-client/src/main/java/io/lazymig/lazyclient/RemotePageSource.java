@@ -128,7 +128,10 @@ public final class RemotePageSource implements PageSource {
         }
         FutureTask<ByteChannel> faults = null;
         if (faultConnection && faultChannel == null) {
-            faults = new FutureTask<>(this::openFaultConnection);
+            faults = new FutureTask<>(() -> {
+                TransferScheduling.faultPath(log, "lazy-pages: fault connect"); // on restore's path, as its caller
+                return openFaultConnection();
+            });
             Thread t = new Thread(faults, "lazy-server fault connect");
             t.setDaemon(true);
             t.start();
