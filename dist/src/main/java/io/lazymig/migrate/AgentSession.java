@@ -13,7 +13,6 @@ import io.lazymig.protocol.FrameCodec;
 import io.lazymig.protocol.FrameType;
 import io.lazymig.protocol.Handshake;
 import io.lazymig.protocol.ProtocolException;
-import io.lazymig.protocol.TransferScheduling;
 import io.lazymig.protocol.Transport;
 import io.lazymig.restore.InheritFd;
 import io.lazymig.restore.Restorer;
@@ -187,10 +186,6 @@ final class AgentSession implements Runnable {
     private void run(Control control, MigrationLog mlog, Path dir, Path images, boolean anyPid, List<InheritFd> inherit,
                      StandbyGuard guard, boolean[] guarded) throws IOException, InterruptedException {
         Agent.Options o = agent.options();
-        // From the freeze on B to the release here, this thread (the images, then restore as the
-        // tracer) and the daemon's are the migration's path: each wakes as soon as it can
-        // (TransferScheduling's short slice), not after the slice of whatever else runs on its CPU.
-        TransferScheduling.faultPath(log, "agent: restore");
         // "serving" first (the page server's port): the daemon connects while the images come.
         Map<String, String> serving = control.expect("serving");
         long t0 = System.nanoTime();
@@ -297,14 +292,12 @@ final class AgentSession implements Runnable {
                     });
             PrintStream progress = new PrintStream(new ProgressRelay(control), false, StandardCharsets.UTF_8);
             thread = new Thread(() -> {
-                TransferScheduling.faultPath(log, "agent: lazy-pages daemon");
                 RemotePageSource source = new RemotePageSource(pageServer, o.key(),
                         java.time.Duration.ofSeconds(RECONNECT_SECONDS));
                 // Connecting on a thread of its own: this one allocates the receive buffers (5 MiB,
                 // zeroed and faulted in: 2-150 ms on the loaded test machine) while the images come,
                 // then reads the checkpoint as soon as they are in.
                 FutureTask<Void> connecting = new FutureTask<>(() -> {
-                    TransferScheduling.faultPath(log, "agent: lazy-pages connect");
                     source.connect();
                     connectedNanos = System.nanoTime();
                     return null;

@@ -3,7 +3,6 @@ package io.lazymig.lazyserver;
 import io.lazymig.protocol.AuthKey;
 import io.lazymig.protocol.ConnectionDeadline;
 import io.lazymig.protocol.ConnectionLimits;
-import io.lazymig.protocol.TransferScheduling;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -76,9 +75,6 @@ public final class LazyServer implements AutoCloseable {
 
     /** Accepts clients until closed. */
     public void serve() throws IOException {
-        // A client's connection (accept, then the handshake on its own thread) is on its restore's
-        // path: these threads wake as soon as they can, as the fault path does (TransferScheduling).
-        TransferScheduling.faultPath(log, "lazy-server: accept");
         log.info("lazy-server: serving process {} ({} lazy pages) on {}", store.pid(), store.lazyPages(), address());
         while (listener.isOpen()) {
             SocketChannel ch;
@@ -113,7 +109,6 @@ public final class LazyServer implements AutoCloseable {
 
     /** One connection, on its own thread: the handshake under its deadline, then the session if there is room. */
     private void serveOne(SocketChannel ch, String peer) {
-        TransferScheduling.faultPath(log, "lazy-server: client " + peer); // the session's background yields later
         boolean counted = false;
         boolean done = false;
         boolean admitted = false;
