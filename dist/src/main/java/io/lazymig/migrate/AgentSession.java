@@ -346,10 +346,18 @@ final class AgentSession implements Runnable {
 
         /** Closes the source once the connecting thread is done with it (within its handshake deadlines). */
         private void closeWhenConnected(FutureTask<Void> connecting, RemotePageSource source) {
-            try {
-                connecting.get();
-            } catch (ExecutionException | InterruptedException e) {
-                // it failed (nothing open), or this thread is told to end: the source is closed all the same
+            boolean interrupted = false;
+            while (!connecting.isDone()) { // not cancelled: a connection made meanwhile would be left open
+                try {
+                    connecting.get();
+                } catch (ExecutionException e) {
+                    break; // it failed: nothing open
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
             }
             try {
                 source.close();
