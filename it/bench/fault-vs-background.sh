@@ -18,11 +18,15 @@
 # bg_mib_s (the background's own rate: its bytes over the timeline steps in which it brought pages
 # in), faults, faults_on_background; and the same under "no_fault_connection".
 #
-# usage: [QUICK=1] [AB=0] [DAEMON_OPTS=...] it/bench/fault-vs-background.sh [MIB [RTT_US...]]
-#        root; after make. Default 512 MiB (QUICK=1: 128) at 0 1000 10000 us.
+# At +0 ms no proxy: the daemon connects to the lazy server directly, and the floor's round trip
+# goes straight to its echo server (the proxy's relaying would be one more hop on both).
+#
+# usage: [QUICK=1] [AB=0] [DAEMON_OPTS=...] [LAZYMIG=/other/tree/lazymig] it/bench/fault-vs-background.sh [MIB [RTT_US...]]
+#        root; after make. Default 512 MiB (QUICK=1: 128) at 0 1000 10000 us. LAZYMIG: another
+#        build's launcher (an A/B against it; the probes and workloads stay this tree's).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-LAZYMIG=$ROOT/lazymig
+LAZYMIG=${LAZYMIG:-$ROOT/lazymig}
 PROBES=$ROOT/it/target/bench
 WORKLOADS=$ROOT/it/target/workloads
 MIB=${1:-$([ "${QUICK:-0}" = 1 ] && echo 128 || echo 512)}
@@ -57,9 +61,13 @@ TPORT=$(free_port)
 TCP_SERVER=$!
 wait_for 10 listening "$TPORT" || die "tcp-probe serve did not listen"
 
-# floor RTT DIR: a 4 KiB TCP round trip through delay-proxy at RTT
+# floor RTT DIR: a 4 KiB TCP round trip through delay-proxy at RTT (at 0, direct)
 floor() {
     local rtt=$1 d=$2 port
+    if [ "$rtt" = 0 ]; then
+        "$PROBES/tcp-probe" rtt 127.0.0.1 "$TPORT" 2000 > "$d/tcp.json"
+        return
+    fi
     port=$(free_port)
     "$PROBES/delay-proxy" 127.0.0.1 "$port" 127.0.0.1 "$TPORT" "$rtt" > "$d/probe-proxy.log" 2>&1 &
     local proxy=$!
@@ -85,9 +93,12 @@ migrate() {
     wait_for 60 grep -q 'serving process' "$d/server.log" || die "lazy server did not start: $(cat "$d/server.log")"
     local sport xport
     sport=$(sed -n 's/.*serving process .* on .*:\([0-9]*\)$/\1/p' "$d/server.log" | head -n1)
-    xport=$(free_port)
-    spawn "$d/proxy.log" "$PROBES/delay-proxy" 127.0.0.1 "$xport" 127.0.0.1 "$sport" "$rtt"
-    wait_for 10 listening "$xport" || die "delay-proxy did not listen"
+    xport=$sport
+    if [ "$rtt" != 0 ]; then
+        xport=$(free_port)
+        spawn "$d/proxy.log" "$PROBES/delay-proxy" 127.0.0.1 "$xport" 127.0.0.1 "$sport" "$rtt"
+        wait_for 10 listening "$xport" || die "delay-proxy did not listen"
+    fi
     spawn "$d/daemon.log" "$LAZYMIG" lazy-pages --address "$d/lp.sock" -D "$d/img" --lazy-client 127.0.0.1 \
         --port "$xport" --no-auth --stats-file "$d/stats.json" ${DAEMON_OPTS:-} "$@"
     local dpid=$!

@@ -64,6 +64,11 @@ public final class LazyPagesDaemon {
                 throw new IllegalArgumentException("at least one chunk in flight");
             }
         }
+
+        /** The largest fetch a daemon with these options makes, for sizing receive buffers. */
+        public int maxFetchBytes() {
+            return Math.max(faultAroundBytes, chunkBytes);
+        }
     }
 
     private final Options options;
@@ -102,13 +107,13 @@ public final class LazyPagesDaemon {
 
     /** Local lazy restore: the pages come from the checkpoint's own pages-N.img. */
     public static Stats runLocal(Options o, java.io.PrintStream progress) throws IOException {
-        Checkpoint cp = Checkpoint.read(o.dir(), XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
+        Checkpoint cp = readCheckpoint(o.dir());
         Stats stats = new Stats(lazyPages(cp));
         if (progress != null) {
             stats.progressTo(progress);
         }
         LazyPagesDaemon d = new LazyPagesDaemon(o, cp, stats);
-        try (PageSource src = new LocalPageSource(o.dir(), cp, d, Math.max(o.faultAroundBytes(), o.chunkBytes()))) {
+        try (PageSource src = new LocalPageSource(o.dir(), cp, d, o.maxFetchBytes())) {
             d.run(src);
         }
         return stats;
@@ -116,22 +121,40 @@ public final class LazyPagesDaemon {
 
     /** Remote lazy restore: the pages come from the lazy server {@code source} is connected to. */
     public static Stats runRemote(Options o, RemotePageSource source, java.io.PrintStream progress) throws IOException {
-        Checkpoint cp = Checkpoint.read(o.dir(), XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
+        long t0 = System.nanoTime();
+        Checkpoint cp = readCheckpoint(o.dir());
+        log.debug("lazy-pages: checkpoint read in {} us", (System.nanoTime() - t0) / 1000);
+        return runRemote(o, cp, source, progress);
+    }
+
+    /**
+     * As {@link #runRemote(Options, RemotePageSource, java.io.PrintStream)}, with the checkpoint of
+     * {@code o.dir()} read already ({@link #readCheckpoint}), e.g. while the source was connecting.
+     */
+    public static Stats runRemote(Options o, Checkpoint cp, RemotePageSource source, java.io.PrintStream progress)
+            throws IOException {
+        long t0 = System.nanoTime();
         Stats stats = new Stats(lazyPages(cp));
         if (progress != null) {
             stats.progressTo(progress);
         }
         LazyPagesDaemon d = new LazyPagesDaemon(o, cp, stats);
         source.start(d);
+        log.debug("lazy-pages: page source started in {} us", (System.nanoTime() - t0) / 1000);
         try (source) {
             d.run(source);
         }
         return stats;
     }
 
+    /** The checkpoint a daemon serves, as it reads it (the xsave layout of this CPU). */
+    public static Checkpoint readCheckpoint(Path dir) throws IOException {
+        return Checkpoint.read(dir, XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
+    }
+
     /** The largest fetch this daemon makes, for sizing receive buffers. */
     public int maxFetchBytes() {
-        return Math.max(options.faultAroundBytes(), options.chunkBytes());
+        return options.maxFetchBytes();
     }
 
     /** The lazy pages of every process of the tree. */

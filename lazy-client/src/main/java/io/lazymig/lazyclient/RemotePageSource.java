@@ -49,7 +49,8 @@ import org.slf4j.LoggerFactory;
  * (32 MiB by default), in the server's socket buffer, on the wire and in this end's. The second
  * connection is authenticated as the first, carries only fault requests and their replies, and
  * has its own receiving thread and one buffer; without it (or while it reconnects) faults go on
- * the first.
+ * the first. It is opened after the first, not waited for: until it is up, faults go on the
+ * first and the background is held back.
  * A dropped connection is re-established with backoff and every request in flight asked again
  * (requests are idempotent); the faulting threads simply wait meanwhile.
  */
@@ -74,6 +75,7 @@ public final class RemotePageSource implements PageSource {
     private final FrameCodec sendCodec;
     private final FrameCodec receiveCodec;
     private final ByteBuffer subHeader = ByteBuffer.allocateDirect(Messages.PAGES_HEADER).order(ByteOrder.LITTLE_ENDIAN);
+    /** Set by start() (guarded by faultSendLock for the fault connection's late start). */
     private LazyPagesDaemon daemon;
     private BlockingQueue<ByteBuffer> freeBuffers;
     private BlockingQueue<Delivery> toCopy;
@@ -87,7 +89,15 @@ public final class RemotePageSource implements PageSource {
     private final FrameCodec faultReceiveCodec;
     private final ByteBuffer faultSubHeader = ByteBuffer.allocateDirect(Messages.PAGES_HEADER).order(ByteOrder.LITTLE_ENDIAN);
     private ByteBuffer faultPages;
+    /** The size of each receive buffer allocated (0: none yet). */
+    private int bufferBytes;
     private volatile ByteChannel faultChannel;
+    /** The fault connection is being opened (connect() started it): background requests wait. */
+    private volatile boolean faultsPending;
+    /** The thread opening it, once started (by the thread that connects). */
+    private Thread faultOpener;
+    /** Background requests made while the fault connection was being opened (guarded by faultSendLock). */
+    private final List<Map.Entry<Long, Fetch>> heldBackground = new ArrayList<>();
 
     public RemotePageSource(InetSocketAddress server, AuthKey key, Duration reconnectDeadline) {
         this(server, key, reconnectDeadline, true);
@@ -106,18 +116,28 @@ public final class RemotePageSource implements PageSource {
         this.faultReceiveCodec = new FrameCodec("lazy server " + server + " (faults)");
     }
 
-    /** Connects and authenticates; returns what the server said of its checkpoint. */
+    /**
+     * Connects and authenticates; returns what the server said of its checkpoint. The fault
+     * connection is opened after it, on a thread of its own, and not waited for: a TLS handshake
+     * costs ~15-60 ms of CPU here (in memory, warm, on a loaded machine); one after the other both
+     * lay between the page server's start and the daemon listening for restore (96-162 ms for the
+     * second), and at once they took ~75-140 ms each, sharing the CPUs. Until it is up (or found
+     * impossible), faults go on the first connection and the background waits ({@link #send}), so
+     * no fault queues behind background data meanwhile.
+     */
     public Handshake.Welcome connect() throws IOException {
+        long t0 = System.nanoTime();
         SocketChannel ch;
         try {
             ch = SocketChannel.open(server);
         } catch (IOException e) {
             throw new IOException("cannot reach the lazy server at " + server + ": " + e.getMessage(), e);
         }
-        ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-        ch.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
+        long tTcp = System.nanoTime();
         Secured c;
         try {
+            ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            ch.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
             c = handshake(ch, sendCodec, "lazy server " + server, Handshake.CAPABILITIES);
         } catch (IOException e) {
             ch.close();
@@ -125,7 +145,79 @@ public final class RemotePageSource implements PageSource {
         }
         welcome = c.welcome();
         channel = c.channel();
+        boolean faults = faultConnection && faultOpener == null;
+        if (faults) {
+            openFaultsAfter();
+        }
+        log.debug("lazy-pages: connected in {} us (TCP connect {} us){}", (System.nanoTime() - t0) / 1000,
+                (tTcp - t0) / 1000, faults ? "; the fault connection opening" : "");
         return welcome;
+    }
+
+    /** Starts opening the fault connection on a thread of its own; {@link #faultConnectionDone} ends it. */
+    private void openFaultsAfter() {
+        synchronized (faultSendLock) {
+            faultsPending = true;
+        }
+        Thread t = new Thread(() -> {
+            // At the default slice: restore and the first connection's use of it come first.
+            long t0 = System.nanoTime();
+            ByteChannel f = null;
+            try {
+                f = openFaultConnection();
+                log.debug("lazy-pages: fault connection in {} us", (System.nanoTime() - t0) / 1000);
+            } catch (IOException e) {
+                if (!closing) {
+                    log.warn("lazy-pages: no fault connection ({}); faults go with the background", e.getMessage());
+                }
+            }
+            faultConnectionDone(f);
+        }, "lazy-server fault connect");
+        t.setDaemon(true);
+        faultOpener = t;
+        t.start();
+    }
+
+    /**
+     * The fault connection's opening ended ({@code f} null: it could not be opened): faults go on it
+     * from now on, its receiving thread starts if the daemon runs, and the background held back
+     * meanwhile is asked for.
+     */
+    private void faultConnectionDone(ByteChannel f) {
+        List<Map.Entry<Long, Fetch>> release;
+        synchronized (faultSendLock) {
+            if (closing) {
+                closeQuietly(f);
+                f = null;
+            }
+            faultChannel = f;
+            faultsPending = false;
+            release = new ArrayList<>(heldBackground);
+            heldBackground.clear();
+            if (f != null && daemon != null) {
+                startFaultReceiver();
+            }
+        }
+        for (Map.Entry<Long, Fetch> e : release) {
+            send(e.getKey(), e.getValue());
+        }
+    }
+
+    /**
+     * Allocates the receive buffers for fetches of at most {@code maxFetchBytes} now, e.g. while
+     * the images are still on their way, instead of in {@link #start} on the way to restore's
+     * handoff. Before {@link #start} only, on the thread that calls it.
+     */
+    public void allocateBuffers(int maxFetchBytes) {
+        if (freeBuffers != null && bufferBytes == maxFetchBytes) {
+            return;
+        }
+        bufferBytes = maxFetchBytes;
+        freeBuffers = new ArrayBlockingQueue<>(RECEIVE_BUFFERS);
+        for (int i = 0; i < RECEIVE_BUFFERS; i++) {
+            freeBuffers.add(Buffers.allocatePageAligned(maxFetchBytes));
+        }
+        faultPages = faultConnection ? Buffers.allocatePageAligned(maxFetchBytes) : null;
     }
 
     /**
@@ -189,27 +281,17 @@ public final class RemotePageSource implements PageSource {
     private record Delivery(Fetch fetch, ByteBuffer pages) {
     }
 
-    /** Starts serving the daemon's fetches; opens the fault connection. */
-    void start(LazyPagesDaemon d) throws IOException {
-        this.daemon = d;
-        freeBuffers = new ArrayBlockingQueue<>(RECEIVE_BUFFERS);
+    /** Starts serving the daemon's fetches, on the fault connection too once it is up. */
+    void start(LazyPagesDaemon d) {
+        allocateBuffers(d.maxFetchBytes());
         toCopy = new ArrayBlockingQueue<>(RECEIVE_BUFFERS);
-        for (int i = 0; i < RECEIVE_BUFFERS; i++) {
-            freeBuffers.add(Buffers.allocatePageAligned(d.maxFetchBytes()));
-        }
-        if (faultConnection) {
-            faultPages = Buffers.allocatePageAligned(d.maxFetchBytes());
-            try {
-                faultChannel = openFaultConnection();
-                Thread faults = new Thread(this::receiveFaults, "lazy-server fault receiver");
-                faults.setDaemon(true);
-                faults.start();
-            } catch (IOException e) {
-                log.warn("lazy-pages: no fault connection ({}); faults go with the background", e.getMessage());
+        synchronized (faultSendLock) {
+            this.daemon = d;
+            if (faultChannel != null) {
+                startFaultReceiver();
             }
         }
-        boolean backgroundOnly = faultChannel != null;
-        receiver = new Thread(() -> receive(backgroundOnly), "lazy-server receiver");
+        receiver = new Thread(this::receive, "lazy-server receiver");
         receiver.setDaemon(true);
         receiver.start();
         Thread copier = new Thread(this::copyBackground, "lazy-server copier");
@@ -218,6 +300,13 @@ public final class RemotePageSource implements PageSource {
         Thread keepalive = new Thread(this::keepalive, "lazy-server keepalive");
         keepalive.setDaemon(true);
         keepalive.start();
+    }
+
+    /** The fault connection's receiving thread, once the daemon runs and the connection is up. Under faultSendLock. */
+    private void startFaultReceiver() {
+        Thread faults = new Thread(this::receiveFaults, "lazy-server fault receiver");
+        faults.setDaemon(true);
+        faults.start();
     }
 
     /** A PING every few seconds: a connection that died silently shows up as a failed send or read. */
@@ -265,6 +354,14 @@ public final class RemotePageSource implements PageSource {
 
     private void send(long id, Fetch f) {
         ByteBuffer req = Messages.pageRange(new Messages.PageRange(f.process.imagePid, f.source, f.pages(4096)));
+        if (f.kind == Stats.Kind.BACKGROUND && faultsPending) {
+            synchronized (faultSendLock) {
+                if (faultsPending) {
+                    heldBackground.add(Map.entry(id, f)); // asked for once faults have their connection
+                    return;
+                }
+            }
+        }
         if (f.kind != Stats.Kind.BACKGROUND) {
             synchronized (faultSendLock) {
                 ByteChannel ch = faultChannel;
@@ -301,18 +398,17 @@ public final class RemotePageSource implements PageSource {
     }
 
     /**
-     * The first connection's receiving thread. Carrying only background data (faults have their
-     * own connection), it yields the CPU to everything else ({@link TransferScheduling}); carrying
-     * faults too, it is on their path.
+     * The first connection's receiving thread. Carrying faults (before the fault connection is up,
+     * or without one), it is on their path; carrying only background data (faults have their own
+     * connection), it yields the CPU to everything else ({@link TransferScheduling}).
      */
-    private void receive(boolean backgroundOnly) {
+    private void receive() {
         TransferScheduling.Background bg = null;
-        if (backgroundOnly) {
-            bg = TransferScheduling.background(log, "lazy-pages: background receiver");
-        } else {
-            TransferScheduling.faultPath(log, "lazy-pages: receiver");
-        }
+        TransferScheduling.faultPath(log, "lazy-pages: receiver");
         while (!closing) {
+            if (bg == null && faultChannel != null) {
+                bg = TransferScheduling.background(log, "lazy-pages: background receiver");
+            }
             try {
                 receiveOne();
                 if (bg != null) {
@@ -588,8 +684,13 @@ public final class RemotePageSource implements PageSource {
      */
     private Secured handshake(SocketChannel ch, FrameCodec codec, String name, int capabilities) throws IOException {
         return ConnectionDeadline.within(ch, HANDSHAKE_DEADLINE, name + "'s handshake", () -> {
+            long t0 = System.nanoTime();
             ByteChannel c = transport.client(ch, name);
-            return new Secured(c, Handshake.client(c, codec, key, name, capabilities));
+            long tTransport = System.nanoTime();
+            Secured s = new Secured(c, Handshake.client(c, codec, key, name, capabilities));
+            log.debug("lazy-pages: {}: {} in {} us, lazymig's handshake in {} us", name, transport.encrypted() ? "TLS" : "plain",
+                    (tTransport - t0) / 1000, (System.nanoTime() - tTransport) / 1000);
+            return s;
         });
     }
 
