@@ -75,6 +75,11 @@ public final class FrozenSource implements AutoCloseable {
         return server.awaitAuthenticated(patience);
     }
 
+    /** As {@link #awaitAuthenticated}, for the daemon's fault connection. */
+    public boolean awaitAuthenticatedFaultChannel(Duration patience) throws InterruptedException {
+        return server.awaitAuthenticatedFaultChannel(patience);
+    }
+
     public InetSocketAddress address() throws IOException {
         return server.address();
     }

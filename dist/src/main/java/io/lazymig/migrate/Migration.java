@@ -58,6 +58,8 @@ import org.slf4j.LoggerFactory;
 public final class Migration {
     private static final Logger log = LoggerFactory.getLogger("lazymig.migrate");
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+    /** How long the freeze waits for the daemon's fault connection once its first is in (both open at once). */
+    private static final Duration FAULT_CHANNEL_PATIENCE = Duration.ofSeconds(2);
     /** Beyond A's deadlines: the page reconnection and the guard's, before the source resumes. */
     private static final Duration LOST_AGENT_MARGIN = Duration.ofSeconds(15);
 
@@ -206,6 +208,12 @@ public final class Migration {
                 throw new IOException("no migration: the agent's lazy-pages daemon did not connect to the page server on "
                         + source.address() + " within " + CONNECT_TIMEOUT.toSeconds() + " s (see the agent's log); process "
                         + o.pid() + " untouched");
+            }
+            // Its fault connection, opened beside it: not required (without it faults go with the
+            // background), but a TLS handshake left running costs CPU to the dump and the restore.
+            if (!source.awaitAuthenticatedFaultChannel(FAULT_CHANNEL_PATIENCE)) {
+                log.warn("migrate: the agent's fault connection did not authenticate within {} ms; freezing without it",
+                        FAULT_CHANNEL_PATIENCE.toMillis());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

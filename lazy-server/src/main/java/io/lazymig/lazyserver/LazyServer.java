@@ -44,6 +44,7 @@ public final class LazyServer implements AutoCloseable {
     private Served served;
     private boolean closed;
     private final AtomicInteger authenticated = new AtomicInteger();
+    private final AtomicInteger authenticatedFaultChannels = new AtomicInteger();
     private final AuthKey key;
     private final ServerSocketChannel listener;
     private final AtomicInteger active = new AtomicInteger();
@@ -119,9 +120,18 @@ public final class LazyServer implements AutoCloseable {
      * itself to this server fails the migration with the process untouched.
      */
     public boolean awaitAuthenticated(java.time.Duration patience) throws InterruptedException {
+        return awaitAuthenticated(authenticated, patience);
+    }
+
+    /** As {@link #awaitAuthenticated}, for a fault channel. */
+    public boolean awaitAuthenticatedFaultChannel(java.time.Duration patience) throws InterruptedException {
+        return awaitAuthenticated(authenticatedFaultChannels, patience);
+    }
+
+    private boolean awaitAuthenticated(AtomicInteger count, java.time.Duration patience) throws InterruptedException {
         long end = System.nanoTime() + patience.toNanos();
         synchronized (changes) {
-            while (authenticated.get() == 0) {
+            while (count.get() == 0) {
                 long left = end - System.nanoTime();
                 if (left <= 0 || closed) {
                     return false;
@@ -177,11 +187,9 @@ public final class LazyServer implements AutoCloseable {
                     s::authenticate);
             handshaking = false;
             handshakes.release();
-            if (!faultChannel) {
-                authenticated.incrementAndGet();
-                synchronized (changes) {
-                    changes.notifyAll();
-                }
+            (faultChannel ? authenticatedFaultChannels : authenticated).incrementAndGet();
+            synchronized (changes) {
+                changes.notifyAll();
             }
             Served what = awaitServed();
             if (what == null) {

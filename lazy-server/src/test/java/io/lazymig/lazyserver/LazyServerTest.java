@@ -235,6 +235,7 @@ class LazyServerTest {
                         () -> Handshake.client(ch, codec, null, "server"));
                 new Thread(hello).start();
                 assertTrue(early.awaitAuthenticated(java.time.Duration.ofSeconds(10)), "the client authenticated");
+                assertFalse(early.awaitAuthenticatedFaultChannel(java.time.Duration.ofMillis(20)), "no fault channel came");
                 Thread.sleep(100);
                 assertFalse(hello.isDone(), "no WELCOME before there is a checkpoint");
                 assertEquals(0, early.activeClients());
