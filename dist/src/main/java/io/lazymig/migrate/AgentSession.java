@@ -186,9 +186,9 @@ final class AgentSession implements Runnable {
     private void run(Control control, MigrationLog mlog, Path dir, Path images, boolean anyPid, List<InheritFd> inherit,
                      StandbyGuard guard, boolean[] guarded) throws IOException, InterruptedException {
         Agent.Options o = agent.options();
-        // "serving" first (the page server's port): the daemon connects while the images come.
+        // "serving" first (the page server's port), before B freezes: the daemon connects and
+        // authenticates while the process still runs there, and B freezes once it has.
         Map<String, String> serving = control.expect("serving");
-        long t0 = System.nanoTime();
         int pagePort = (int) Control.number(serving, "page-port", peer);
         InetSocketAddress pageServer = new InetSocketAddress(((InetSocketAddress) channel.getRemoteAddress()).getAddress(),
                 pagePort);
@@ -197,7 +197,9 @@ final class AgentSession implements Runnable {
         daemon.start();
         boolean released = false;
         try {
-            long bytes = receiveImages(control, images);
+            long[] first = {0};
+            long bytes = receiveImages(control, images, first);
+            long t0 = first[0] == 0 ? System.nanoTime() : first[0]; // the steps are timed from the first image
             long tImages = System.nanoTime();
             mlog.info("images received: " + bytes + " bytes; page server at " + pageServer);
             daemon.imagesReady.countDown();
@@ -247,12 +249,15 @@ final class AgentSession implements Runnable {
         control.send("complete", Map.of("stats", daemon.stats.toJson().replace('\n', ' ')));
     }
 
-    /** The images, until "start". Returns their bytes. */
-    private long receiveImages(Control control, Path images) throws IOException {
+    /** The images, until "start". Returns their bytes; {@code first[0]}: when the first frame came. */
+    private long receiveImages(Control control, Path images, long[] first) throws IOException {
         ImageReceiver receiver = new ImageReceiver(images, agent.options().maxImageBytes(), peer);
         int frames = 0;
         while (true) {
             Frame f = control.read();
+            if (first[0] == 0) {
+                first[0] = System.nanoTime();
+            }
             if (f.type() == FrameType.CONTROL) {
                 Map<String, String> m = Control.decode(f.payload());
                 if (!"start".equals(m.get("kind"))) {
@@ -298,7 +303,7 @@ final class AgentSession implements Runnable {
                 // zeroed and faulted in: 2-150 ms on the loaded test machine) while the images come,
                 // then reads the checkpoint as soon as they are in.
                 FutureTask<Void> connecting = new FutureTask<>(() -> {
-                    source.connect();
+                    source.connect(true); // B's page server lets it authenticate before the freeze
                     connectedNanos = System.nanoTime();
                     return null;
                 });

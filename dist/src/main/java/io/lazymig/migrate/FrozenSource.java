@@ -22,44 +22,62 @@ import org.slf4j.LoggerFactory;
 public final class FrozenSource implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("lazymig.dump");
 
-    private final DestinationImages images;
-    private final CheckpointPageStore store;
     private final LazyServer server;
-    private final int pid;
+    /** Set by {@link #offer}, on the thread that made this source; closed with it. */
+    private DestinationImages images;
+    private CheckpointPageStore store;
+    private int pid;
 
-    private FrozenSource(DestinationImages images, CheckpointPageStore store, LazyServer server, int pid) {
-        this.images = images;
-        this.store = store;
+    private FrozenSource(LazyServer server) {
         this.server = server;
-        this.pid = pid;
     }
 
     /** Builds the destination images from {@code dir} and starts serving on {@code bind}. */
     public static FrozenSource start(Checkpoint cp, Path dir, AuthKey key, InetSocketAddress bind) throws IOException {
-        int pid = cp.root().pid();
-        DestinationImages images = DestinationImages.build(cp, dir);
-        CheckpointPageStore store = null;
+        FrozenSource s = listen(key, bind);
         try {
-            store = new CheckpointPageStore(cp, p -> new ProcessPageData(p.pid())); // every process of the tree, frozen
-            LazyServer server = new LazyServer(store, images, key, bind);
-            FrozenSource s = new FrozenSource(images, store, server, pid);
-            Thread t = new Thread(() -> {
-                try {
-                    server.serve();
-                } catch (IOException e) {
-                    log.error("dump: lazy server stopped: {}", e.getMessage());
-                }
-            }, "lazy-server");
-            t.setDaemon(true);
-            t.start();
+            s.offer(cp, dir);
             return s;
         } catch (IOException | RuntimeException e) {
-            if (store != null) {
-                store.close();
-            }
-            images.close();
+            s.close();
             throw e;
         }
+    }
+
+    /**
+     * Listens on {@code bind} with nothing to serve yet (migrate, before the freeze): the
+     * destination's daemon connects and authenticates meanwhile, and is let in by {@link #offer}.
+     */
+    public static FrozenSource listen(AuthKey key, InetSocketAddress bind) throws IOException {
+        LazyServer server = new LazyServer(key, bind);
+        Thread t = new Thread(() -> {
+            try {
+                server.serve();
+            } catch (IOException e) {
+                log.error("dump: lazy server stopped: {}", e.getMessage());
+            }
+        }, "lazy-server");
+        t.setDaemon(true);
+        t.start();
+        return new FrozenSource(server);
+    }
+
+    /** Builds the destination images of the checkpoint just written into {@code dir} and serves them and its lazy pages. */
+    public void offer(Checkpoint cp, Path dir) throws IOException {
+        pid = cp.root().pid();
+        images = DestinationImages.build(cp, dir);
+        store = new CheckpointPageStore(cp, p -> new ProcessPageData(p.pid())); // every process of the tree, frozen
+        server.offer(store, images);
+    }
+
+    /** Waits until the destination's daemon has authenticated, for at most {@code patience}; returns whether it did. */
+    public boolean awaitAuthenticated(Duration patience) throws InterruptedException {
+        return server.awaitAuthenticated(patience);
+    }
+
+    /** As {@link #awaitAuthenticated}, for the daemon's fault connection. */
+    public boolean awaitAuthenticatedFaultChannel(Duration patience) throws InterruptedException {
+        return server.awaitAuthenticatedFaultChannel(patience);
     }
 
     public InetSocketAddress address() throws IOException {
@@ -86,13 +104,20 @@ public final class FrozenSource implements AutoCloseable {
         return done;
     }
 
+    /** Idempotent: migrate closes it while the process is frozen, and again on its way out. */
     @Override
     public void close() throws IOException {
         try {
             server.close();
-            store.close();
+            if (store != null) {
+                store.close();
+                store = null;
+            }
         } finally {
-            images.close();
+            if (images != null) {
+                images.close();
+                images = null;
+            }
         }
     }
 }

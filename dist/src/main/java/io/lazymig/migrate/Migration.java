@@ -58,6 +58,8 @@ import org.slf4j.LoggerFactory;
 public final class Migration {
     private static final Logger log = LoggerFactory.getLogger("lazymig.migrate");
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+    /** How long the freeze waits for the daemon's fault connection once its first is in (both open at once). */
+    private static final Duration FAULT_CHANNEL_PATIENCE = Duration.ofSeconds(2);
     /** Beyond A's deadlines: the page reconnection and the guard's, before the source resumes. */
     private static final Duration LOST_AGENT_MARGIN = Duration.ofSeconds(15);
 
@@ -140,14 +142,16 @@ public final class Migration {
             Map<String, String> ready = control.expect("ready");
             long deadline = Control.number(ready, "deadline", control.peer());
             long reconnect = Control.number(ready, "reconnect", control.peer());
-            note("agent at " + o.agent() + " is ready (migration " + ready.get("migration") + ", guard deadline "
-                    + deadline + " s); freezing process " + o.pid());
             Path dir = Files.createTempDirectory(o.workDir(), "lazymig-migrate-");
             Result[] result = {null};
             String sockets;
-            try {
+            InetSocketAddress bind = new InetSocketAddress(((InetSocketAddress) control.channel().getLocalAddress()).getAddress(), 0);
+            try (FrozenSource source = FrozenSource.listen(o.key(), bind)) {
+                preconnect(control, source);
+                note("agent at " + o.agent() + " is ready (migration " + ready.get("migration") + ", guard deadline "
+                        + deadline + " s); freezing process " + o.pid());
                 Dumper.Result d = Dumper.dump(new Dumper.Options(o.pid(), dir, o.leaveRunning(), (cp, frozenAt) ->
-                        result[0] = whileFrozen(control, cp, dir, frozenAt,
+                        result[0] = whileFrozen(control, source, cp, dir, frozenAt,
                                 Duration.ofSeconds(deadline + reconnect).plus(LOST_AGENT_MARGIN)), o.carryLimit(),
                         externals).withTcpEstablished(o.tcpEstablished()).withShareCow(o.shareCow())
                         // the images A gets are built once, from the Checkpoint, by FrozenSource: no copy in dir
@@ -191,14 +195,40 @@ public final class Migration {
         }
     }
 
+    /**
+     * Before the freeze: the page server's port to the agent, and its daemon's page connection made
+     * and authenticated (TCP, TLS, lazymig's proof), so that after the freeze only the WELCOME is
+     * left on it. A daemon that does not get there fails the migration with the process untouched.
+     */
+    private void preconnect(Control control, FrozenSource source) throws IOException {
+        long t0 = System.nanoTime();
+        control.send("serving", Map.of("page-port", Integer.toString(source.address().getPort())));
+        try {
+            if (!source.awaitAuthenticated(CONNECT_TIMEOUT)) {
+                throw new IOException("no migration: the agent's lazy-pages daemon did not connect to the page server on "
+                        + source.address() + " within " + CONNECT_TIMEOUT.toSeconds() + " s (see the agent's log); process "
+                        + o.pid() + " untouched");
+            }
+            // Its fault connection, opened beside it: not required (without it faults go with the
+            // background), but a TLS handshake left running costs CPU to the dump and the restore.
+            if (!source.awaitAuthenticatedFaultChannel(FAULT_CHANNEL_PATIENCE)) {
+                log.warn("migrate: the agent's fault connection did not authenticate within {} ms; freezing without it",
+                        FAULT_CHANNEL_PATIENCE.toMillis());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted; process " + o.pid() + " untouched", e);
+        }
+        log.debug("migrate: the agent's page connection authenticated in {} us", (System.nanoTime() - t0) / 1000);
+    }
+
     /** Runs with the process frozen and its images written (no lazy pages); returns when every page is on A. */
-    private Result whileFrozen(Control control, Checkpoint cp, Path dir, long frozenAt, Duration lostAgentWait)
-            throws IOException {
+    private Result whileFrozen(Control control, FrozenSource preconnected, Checkpoint cp, Path dir, long frozenAt,
+            Duration lostAgentWait) throws IOException {
         long tDumped = System.nanoTime();
-        InetSocketAddress bind = new InetSocketAddress(((InetSocketAddress) control.channel().getLocalAddress()).getAddress(), 0);
-        try (FrozenSource source = FrozenSource.start(cp, dir, o.key(), bind)) {
+        try (FrozenSource source = preconnected) { // closed before the source is released, as always
+            source.offer(cp, dir);
             long tServing = System.nanoTime();
-            control.send("serving", Map.of("page-port", Integer.toString(source.address().getPort())));
             long imageBytes = sendImages(control, source.images());
             control.send("start");
             long tSent = System.nanoTime();

@@ -126,6 +126,15 @@ public final class RemotePageSource implements PageSource {
      * no fault queues behind background data meanwhile.
      */
     public Handshake.Welcome connect() throws IOException {
+        return connect(false);
+    }
+
+    /**
+     * As {@link #connect()}; with {@code faultsAtOnce} the fault connection opens beside the first
+     * rather than after it: for a server that lets clients authenticate before it has a checkpoint
+     * (migrate, before the freeze), where both handshakes then cost no downtime.
+     */
+    public Handshake.Welcome connect(boolean faultsAtOnce) throws IOException {
         long t0 = System.nanoTime();
         SocketChannel ch;
         try {
@@ -134,6 +143,10 @@ public final class RemotePageSource implements PageSource {
             throw new IOException("cannot reach the lazy server at " + server + ": " + e.getMessage(), e);
         }
         long tTcp = System.nanoTime();
+        boolean faults = faultConnection && faultOpener == null;
+        if (faults && faultsAtOnce) {
+            openFaultsAfter();
+        }
         Secured c;
         try {
             ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
@@ -145,8 +158,7 @@ public final class RemotePageSource implements PageSource {
         }
         welcome = c.welcome();
         channel = c.channel();
-        boolean faults = faultConnection && faultOpener == null;
-        if (faults) {
+        if (faults && !faultsAtOnce) {
             openFaultsAfter();
         }
         log.debug("lazy-pages: connected in {} us (TCP connect {} us){}", (System.nanoTime() - t0) / 1000,

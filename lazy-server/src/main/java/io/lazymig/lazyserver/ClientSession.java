@@ -44,8 +44,9 @@ final class ClientSession implements AutoCloseable {
     /** What frames go over: the socket, or TLS over it ({@link Transport}); set by the handshake. */
     private ByteChannel conn;
     private final String peer;
-    private final PageStore store;
-    private final DestinationImages images;
+    /** What this connection serves: set by {@link #welcome}, before the threads that read them start. */
+    private PageStore store;
+    private DestinationImages images;
     private final AuthKey key;
     private final FrameCodec in;
     private final FrameCodec out;
@@ -57,28 +58,32 @@ final class ClientSession implements AutoCloseable {
     private boolean done;
 
 
-    ClientSession(SocketChannel ch, String peer, PageStore store, DestinationImages images, AuthKey key,
-                  PageBuffers buffers) {
+    ClientSession(SocketChannel ch, String peer, AuthKey key, PageBuffers buffers) {
         this.buffers = buffers;
         this.ch = ch;
         this.peer = "client " + peer;
-        this.store = store;
-        this.images = images;
         this.key = key;
         this.in = new FrameCodec(this.peer);
         this.out = new FrameCodec(this.peer);
     }
 
     /**
-     * Lets the client in; returns whether this connection is the fault channel of a client
-     * connected already (a daemon's second connection, for the pages its threads wait on).
+     * The handshake up to the client's proof (TLS's, then lazymig's); returns whether this
+     * connection is the fault channel of a client connected already (a daemon's second
+     * connection, for the pages its threads wait on). Nothing is sent of the checkpoint yet.
      */
-    boolean handshake() throws IOException {
+    boolean authenticate() throws IOException {
         conn = Transport.of(key).server(ch, peer);
-        int caps = Handshake.server(conn, out, key, new Handshake.Welcome(store.pid(), store.lazyPages()), peer);
-        boolean faultChannel = (caps & Handshake.FAULT_CHANNEL) != 0;
+        int caps = Handshake.authenticate(conn, out, key, peer);
+        return (caps & Handshake.FAULT_CHANNEL) != 0;
+    }
+
+    /** Lets the authenticated client in: the WELCOME, with what it is served from now on. */
+    void welcome(PageStore store, DestinationImages images, boolean faultChannel) throws IOException {
+        this.store = store;
+        this.images = images;
+        Handshake.welcome(conn, out, new Handshake.Welcome(store.pid(), store.lazyPages()));
         log.info("lazy-server: {} connected{}", peer, faultChannel ? " (a fault channel)" : "");
-        return faultChannel;
     }
 
     /** Tells a client let in that the server serves as many as it may, and why it is dropped. */

@@ -25,6 +25,11 @@ import org.slf4j.LoggerFactory;
  * once (one more is closed at accept) and at most so many sessions are served at once; page
  * buffers are lent only to authenticated sessions, from one pool ({@link PageBuffers}). A client
  * counts (for {@link #awaitAllClientsDone()}) once it is let in.
+ *
+ * <p>A server may listen before it has anything to serve (migrate, before the freeze: {@link
+ * #LazyServer(AuthKey, InetSocketAddress)}): clients then authenticate at once, TLS and lazymig's
+ * proof, and wait for the WELCOME until {@link #offer} gives the checkpoint, so that after the
+ * freeze no handshake is left to do. Closed before that, it drops them.
  */
 public final class LazyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("lazymig.lazy-server");
@@ -35,8 +40,11 @@ public final class LazyServer implements AutoCloseable {
      */
     static final int BACKLOG = 512;
 
-    private final PageStore store;
-    private final DestinationImages images;
+    /** What is served, once there is a checkpoint (guarded by {@code changes}). */
+    private Served served;
+    private boolean closed;
+    private final AtomicInteger authenticated = new AtomicInteger();
+    private final AtomicInteger authenticatedFaultChannels = new AtomicInteger();
     private final AuthKey key;
     private final ServerSocketChannel listener;
     private final AtomicInteger active = new AtomicInteger();
@@ -53,11 +61,19 @@ public final class LazyServer implements AutoCloseable {
 
     public LazyServer(PageStore store, DestinationImages images, AuthKey key, InetSocketAddress bind,
                       ConnectionLimits limits) throws IOException {
+        this(key, bind, limits);
+        offer(store, images);
+    }
+
+    /** A server with nothing to serve yet: clients authenticate and wait for {@link #offer}. */
+    public LazyServer(AuthKey key, InetSocketAddress bind) throws IOException {
+        this(key, bind, ConnectionLimits.DEFAULT);
+    }
+
+    public LazyServer(AuthKey key, InetSocketAddress bind, ConnectionLimits limits) throws IOException {
         this.limits = limits;
         this.handshakes = new Semaphore(limits.handshakes());
         this.sessions = new Semaphore(limits.sessions());
-        this.store = store;
-        this.images = images;
         this.key = key;
         this.listener = ServerSocketChannel.open();
         listener.setOption(StandardSocketOptions.SO_REUSEADDR, true);
@@ -73,9 +89,62 @@ public final class LazyServer implements AutoCloseable {
         return (InetSocketAddress) listener.getLocalAddress();
     }
 
+    private record Served(PageStore store, DestinationImages images) {
+    }
+
+    /** What to serve from now on: the clients waiting for it are let in. Once only. */
+    public void offer(PageStore store, DestinationImages images) throws IOException {
+        synchronized (changes) {
+            if (served != null) {
+                throw new IllegalStateException("the lazy server serves a checkpoint already");
+            }
+            served = new Served(store, images);
+            changes.notifyAll();
+        }
+        log.info("lazy-server: serving process {} ({} lazy pages) on {}", store.pid(), store.lazyPages(), address());
+    }
+
+    /** What is served, once offered; null when the server closed first. */
+    private Served awaitServed() throws InterruptedException {
+        synchronized (changes) {
+            while (served == null && !closed) {
+                changes.wait();
+            }
+            return served;
+        }
+    }
+
+    /**
+     * Waits until a client (not a fault channel) has authenticated, for at most {@code patience};
+     * returns whether one did. Migrate freezes only then: a daemon that cannot reach or prove
+     * itself to this server fails the migration with the process untouched.
+     */
+    public boolean awaitAuthenticated(java.time.Duration patience) throws InterruptedException {
+        return awaitAuthenticated(authenticated, patience);
+    }
+
+    /** As {@link #awaitAuthenticated}, for a fault channel. */
+    public boolean awaitAuthenticatedFaultChannel(java.time.Duration patience) throws InterruptedException {
+        return awaitAuthenticated(authenticatedFaultChannels, patience);
+    }
+
+    private boolean awaitAuthenticated(AtomicInteger count, java.time.Duration patience) throws InterruptedException {
+        long end = System.nanoTime() + patience.toNanos();
+        synchronized (changes) {
+            while (count.get() == 0) {
+                long left = end - System.nanoTime();
+                if (left <= 0 || closed) {
+                    return false;
+                }
+                changes.wait(Math.max(1, left / 1_000_000));
+            }
+            return true;
+        }
+    }
+
     /** Accepts clients until closed. */
     public void serve() throws IOException {
-        log.info("lazy-server: serving process {} ({} lazy pages) on {}", store.pid(), store.lazyPages(), address());
+        log.debug("lazy-server: listening on {}", address());
         while (listener.isOpen()) {
             SocketChannel ch;
             try {
@@ -113,11 +182,20 @@ public final class LazyServer implements AutoCloseable {
         boolean done = false;
         boolean admitted = false;
         boolean handshaking = true;
-        try (ClientSession s = new ClientSession(ch, peer, store, images, key, buffers)) {
+        try (ClientSession s = new ClientSession(ch, peer, key, buffers)) {
             boolean faultChannel = ConnectionDeadline.within(ch, limits.handshake(), "client " + peer + "'s handshake",
-                    s::handshake);
+                    s::authenticate);
             handshaking = false;
             handshakes.release();
+            (faultChannel ? authenticatedFaultChannels : authenticated).incrementAndGet();
+            synchronized (changes) {
+                changes.notifyAll();
+            }
+            Served what = awaitServed();
+            if (what == null) {
+                log.debug("lazy-server: client {} dropped: the server closed before it had a checkpoint", peer);
+                return;
+            }
             if (!sessions.tryAcquire()) {
                 String why = "the lazy server serves " + limits.sessions() + " connections already, its limit";
                 log.warn("lazy-server: client {} dropped: {}", peer, why);
@@ -125,6 +203,7 @@ public final class LazyServer implements AutoCloseable {
                 return;
             }
             admitted = true;
+            s.welcome(what.store(), what.images(), faultChannel);
             if (!faultChannel) { // a client's fault channel: its client is counted already
                 counted = true;
                 count();
@@ -208,6 +287,10 @@ public final class LazyServer implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        synchronized (changes) {
+            closed = true;
+            changes.notifyAll();
+        }
         listener.close();
     }
 }

@@ -3,6 +3,8 @@ package io.lazymig.lazyserver;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.containsString;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lazymig.images.Checkpoint;
@@ -24,6 +26,7 @@ import io.lazymig.protocol.FrameCodec;
 import io.lazymig.protocol.FrameType;
 import io.lazymig.protocol.Handshake;
 import io.lazymig.protocol.Messages;
+import io.lazymig.protocol.ProtocolException;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
@@ -210,13 +213,70 @@ class LazyServerTest {
                 assertEquals(FrameType.PONG, codec.read(first, 16).type());
                 try (SocketChannel second = SocketChannel.open(small.address())) {
                     FrameCodec c2 = new FrameCodec("server");
-                    Handshake.client(second, c2, null, "server");
-                    Frame refusal = c2.read(second, 4096);
-                    assertEquals(FrameType.ERROR, refusal.type());
-                    assertThat(Errors.decode(refusal.payload()).message(), containsString("serves 1 connections already"));
+                    // authenticated, then refused in place of the WELCOME
+                    ProtocolException refusal = assertThrows(ProtocolException.class,
+                            () -> Handshake.client(second, c2, null, "server"));
+                    assertThat(refusal.getMessage(), containsString("serves 1 connections already"));
                 }
                 assertEquals(1, small.activeClients());
             }
         }
+    }
+
+    /** A server listening before its checkpoint: clients authenticate at once and are welcomed only by offer(). */
+    @Test
+    void authenticatesBeforeItServes() throws Exception {
+        try (LazyServer early = new LazyServer(null, new InetSocketAddress("127.0.0.1", 0))) {
+            serveInBackground(early);
+            assertFalse(early.awaitAuthenticated(java.time.Duration.ofMillis(50)), "nobody connected yet");
+            try (SocketChannel ch = SocketChannel.open(early.address())) {
+                FrameCodec codec = new FrameCodec("server");
+                java.util.concurrent.FutureTask<Handshake.Welcome> hello = new java.util.concurrent.FutureTask<>(
+                        () -> Handshake.client(ch, codec, null, "server"));
+                new Thread(hello).start();
+                assertTrue(early.awaitAuthenticated(java.time.Duration.ofSeconds(10)), "the client authenticated");
+                assertFalse(early.awaitAuthenticatedFaultChannel(java.time.Duration.ofMillis(20)), "no fault channel came");
+                Thread.sleep(100);
+                assertFalse(hello.isDone(), "no WELCOME before there is a checkpoint");
+                assertEquals(0, early.activeClients());
+                early.offer(store, images);
+                Handshake.Welcome w = hello.get(10, java.util.concurrent.TimeUnit.SECONDS);
+                assertEquals(PID, w.pid());
+                assertEquals(8, w.lazyPages());
+                codec.write(ch, FrameType.PING, 0, 1, (ByteBuffer) null);
+                assertEquals(FrameType.PONG, codec.read(ch, 16).type());
+                assertEquals(1, early.activeClients());
+            }
+        }
+    }
+
+    /** Closed before it had a checkpoint, the server drops the clients that wait for their WELCOME. */
+    @Test
+    void closedBeforeItServesDropsTheWaiting() throws Exception {
+        LazyServer early = new LazyServer(null, new InetSocketAddress("127.0.0.1", 0));
+        serveInBackground(early);
+        try (SocketChannel ch = SocketChannel.open(early.address())) {
+            FrameCodec codec = new FrameCodec("server");
+            java.util.concurrent.FutureTask<Handshake.Welcome> hello = new java.util.concurrent.FutureTask<>(
+                    () -> Handshake.client(ch, codec, null, "server"));
+            new Thread(hello).start();
+            assertTrue(early.awaitAuthenticated(java.time.Duration.ofSeconds(10)));
+            early.close();
+            java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
+                    () -> hello.get(10, java.util.concurrent.TimeUnit.SECONDS));
+            assertTrue(e.getCause() instanceof IOException, "an EOF, not a welcome: " + e.getCause());
+        }
+    }
+
+    private static void serveInBackground(LazyServer s) {
+        Thread t = new Thread(() -> {
+            try {
+                s.serve();
+            } catch (IOException ignored) {
+                // closed
+            }
+        });
+        t.setDaemon(true);
+        t.start();
     }
 }

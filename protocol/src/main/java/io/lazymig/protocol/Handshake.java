@@ -84,6 +84,18 @@ public final class Handshake {
 
     /** Server side; {@code key} null means --no-auth. Returns the client's capability bits when it is let in. */
     public static int server(ByteChannel ch, FrameCodec codec, AuthKey key, Welcome welcome, String client) throws IOException {
+        int caps = authenticate(ch, codec, key, client);
+        welcome(ch, codec, welcome);
+        return caps;
+    }
+
+    /**
+     * The server's side up to the client's proof checked, without the WELCOME: a server that has
+     * no checkpoint yet (migrate, before the freeze) lets a client authenticate early and sends
+     * {@link #welcome} once it has one. The client waits for it in its {@link #client} call.
+     * Returns the client's capability bits.
+     */
+    public static int authenticate(ByteChannel ch, FrameCodec codec, AuthKey key, String client) throws IOException {
         Frame hello = expect(codec.read(ch, 256), FrameType.HELLO, client);
         ByteBuffer p = hello.payload();
         if (p.remaining() < 12 + NONCE || p.getInt() != MAGIC) {
@@ -119,8 +131,12 @@ public final class Handshake {
         if (key != null && !AuthKey.sameMac(clientProof, key.mac(CLIENT_LABEL, serverNonce, clientNonce))) {
             refuse(ch, codec, "authentication failed: wrong key");
         }
-        codec.write(ch, FrameType.WELCOME, 0, 0, le(12).putInt(welcome.pid()).putLong(welcome.lazyPages()).flip());
         return clientCapabilities;
+    }
+
+    /** The handshake's last frame, to a client {@link #authenticate}d: what the server serves. */
+    public static void welcome(ByteChannel ch, FrameCodec codec, Welcome welcome) throws IOException {
+        codec.write(ch, FrameType.WELCOME, 0, 0, le(12).putInt(welcome.pid()).putLong(welcome.lazyPages()).flip());
     }
 
     private static void refuse(ByteChannel ch, FrameCodec codec, String why) throws IOException {
