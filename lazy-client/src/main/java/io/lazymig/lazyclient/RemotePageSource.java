@@ -61,6 +61,12 @@ public final class RemotePageSource implements PageSource {
     private static final int RECEIVE_BUFFERS = 4;
     /** A server that does not complete the handshake in this time is dropped (and tried again, as a lost one). */
     static final Duration HANDSHAKE_DEADLINE = ConnectionLimits.DEFAULT.handshake();
+    /**
+     * The deadline of the first handshakes with {@code connect(true)}: their WELCOME comes only
+     * once B has frozen and dumped the process, which a large tree can take longer than the
+     * handshake's own 10 s to do; bounded still, so a B that dies silently is not waited for forever.
+     */
+    static final Duration WELCOME_AFTER_FREEZE_DEADLINE = Duration.ofMinutes(2);
     /** The largest image the daemon takes from a server (the lazy pages never travel as images). */
     static final long MAX_IMAGE_BYTES = 1L << 32;
     private static final Pattern IMAGE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}\\.img");
@@ -81,6 +87,8 @@ public final class RemotePageSource implements PageSource {
     private BlockingQueue<Delivery> toCopy;
     private volatile ByteChannel channel;
     private volatile boolean closing;
+    /** The deadline of the next handshakes: longer while the first ones wait for B's freeze (connect(true)). */
+    private volatile Duration handshakeDeadline = HANDSHAKE_DEADLINE;
     private Handshake.Welcome welcome;
     private Thread receiver;
     private final boolean faultConnection;
@@ -144,6 +152,9 @@ public final class RemotePageSource implements PageSource {
         }
         long tTcp = System.nanoTime();
         boolean faults = faultConnection && faultOpener == null;
+        if (faultsAtOnce) {
+            handshakeDeadline = WELCOME_AFTER_FREEZE_DEADLINE;
+        }
         if (faults && faultsAtOnce) {
             openFaultsAfter();
         }
@@ -158,6 +169,7 @@ public final class RemotePageSource implements PageSource {
         }
         welcome = c.welcome();
         channel = c.channel();
+        handshakeDeadline = HANDSHAKE_DEADLINE; // B serves now: a later handshake (fault connection, reconnection) waits for nothing
         if (faults && !faultsAtOnce) {
             openFaultsAfter();
         }
@@ -692,10 +704,10 @@ public final class RemotePageSource implements PageSource {
 
     /**
      * The client's handshake (TLS's first, unless --no-encryption, then lazymig's), dropped when
-     * the server does not complete it within {@link #HANDSHAKE_DEADLINE}.
+     * the server does not complete it within {@link #handshakeDeadline}.
      */
     private Secured handshake(SocketChannel ch, FrameCodec codec, String name, int capabilities) throws IOException {
-        return ConnectionDeadline.within(ch, HANDSHAKE_DEADLINE, name + "'s handshake", () -> {
+        return ConnectionDeadline.within(ch, handshakeDeadline, name + "'s handshake", () -> {
             long t0 = System.nanoTime();
             ByteChannel c = transport.client(ch, name);
             long tTransport = System.nanoTime();
