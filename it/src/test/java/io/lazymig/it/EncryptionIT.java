@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * each refused with one line naming the cause, and the restore after them loses nothing.
  */
 class EncryptionIT {
-    private static final Pattern SERVING = Pattern.compile("serving process \\d+ from .* on .*:(\\d+)");
+    private static final Pattern SERVING = Pattern.compile("serving process \\d+ .* on \\S*:(\\d+)");
     private static final String SIZE_MIB = "48";
     private static final int SAMPLES = 16;
 

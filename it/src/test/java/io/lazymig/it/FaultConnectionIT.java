@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  * back to the first connection and come back without losing a fetch.
  */
 class FaultConnectionIT {
-    private static final Pattern SERVING = Pattern.compile("serving process \\d+ from .* on .*:(\\d+)");
+    private static final Pattern SERVING = Pattern.compile("serving process \\d+ .* on \\S*:(\\d+)");
     private static final Pattern FAULT_CHANNEL = Pattern.compile("client /127\\.0\\.0\\.1:(\\d+) connected \\(a fault channel\\)");
     /**
      * A round trip and a size that keep the background busy for far longer than the restored

@@ -27,7 +27,7 @@ class FaultPathStressIT {
     private static final int ROUNDS = 3;
     /** 128 MiB, 8 threads (dumped and restored with the process), 10000 operations each, a check every 500 ms. */
     private static final String[] ARGS = {"128", "8", "10000", "500"};
-    private static final Pattern SERVING = Pattern.compile("serving process \\d+ from .* on .*:(\\d+)");
+    private static final Pattern SERVING = Pattern.compile("serving process \\d+ .* on \\S*:(\\d+)");
 
     @TempDir
     Path dir;
