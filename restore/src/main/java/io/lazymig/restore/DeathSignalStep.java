@@ -1,6 +1,5 @@
 package io.lazymig.restore;
 
-import io.lazymig.images.ThreadState;
 import io.lazymig.jni.SyscallBatch;
 import io.lazymig.jni.Syscalls;
 import io.lazymig.jni.SystemInfo;
@@ -27,13 +26,8 @@ final class DeathSignalStep implements RestoreStep {
 
     @Override
     public void run(Restoring r) throws IOException {
-        List<ThreadWithTid> threads = new ArrayList<>();
-        threads.add(new ThreadWithTid(r.pid, r.process.leader()));
-        for (Restoring.Created c : r.created) {
-            threads.add(new ThreadWithTid(c.tid(), c.state()));
-        }
         List<SyscallBatch.Call> calls = new ArrayList<>();
-        for (ThreadWithTid t : threads) {
+        for (ThreadStep.Running t : ThreadStep.running(r)) {
             int sig = t.state().pdeathSig();
             if (sig == 0) {
                 continue;
@@ -48,9 +42,5 @@ final class DeathSignalStep implements RestoreStep {
         if (!calls.isEmpty()) {
             r.stub.callEach("prctl(PR_SET_PDEATHSIG)", Syscalls.PRCTL, calls);
         }
-    }
-
-    /** A thread of the process: its tid on this host and its state in the checkpoint. */
-    private record ThreadWithTid(int tid, ThreadState state) {
     }
 }

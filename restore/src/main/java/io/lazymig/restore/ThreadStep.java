@@ -54,13 +54,7 @@ final class ThreadStep implements RestoreStep {
             }
             Ptrace.setOptions(r.pid, Ptrace.DEFAULT_OPTIONS);
         }
-        // every thread with the tid it has now, the leader first
-        List<Running> all = new ArrayList<>();
-        all.add(new Running(r.pid, leader, true));
-        for (Restoring.Created c : r.created) {
-            all.add(new Running(c.tid(), c.state(), false));
-        }
-        for (List<Running> group : groups(all, GROUP)) {
+        for (List<Running> group : groups(running(r), GROUP)) {
             restore(r.stub, group);
         }
         if (leader.clearTidAddress() != 0) {
@@ -70,6 +64,16 @@ final class ThreadStep implements RestoreStep {
 
     /** A thread of the process being restored: its tid now, its state, and whether it is the leader (the stub). */
     record Running(int tid, ThreadState state, boolean leader) {
+    }
+
+    /** Every thread of {@code r}'s process with the tid it has now, the leader first (once the threads are created). */
+    static List<Running> running(Restoring r) {
+        List<Running> all = new ArrayList<>();
+        all.add(new Running(r.pid, r.process.leader(), true));
+        for (Restoring.Created c : r.created) {
+            all.add(new Running(c.tid(), c.state(), false));
+        }
+        return all;
     }
 
     /** {@code all} cut into consecutive groups of at most {@code size}, in order. */
