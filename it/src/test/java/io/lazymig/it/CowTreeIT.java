@@ -53,7 +53,11 @@ class CowTreeIT {
         for (int pid : pids) {
             String exe = RestoreProcs.exists(pid) ? RestoreProcs.exe(pid) : null;
             if (exe != null && exe.contains("cow-tree")) {
-                SystemInfo.kill(pid, SystemInfo.SIGKILL);
+                try {
+                    SystemInfo.kill(pid, SystemInfo.SIGKILL);
+                } catch (io.lazymig.jni.NativeException e) {
+                    // a child gone meanwhile: it dies with its parent (PR_SET_PDEATHSIG)
+                }
             }
         }
     }

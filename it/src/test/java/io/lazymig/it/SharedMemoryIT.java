@@ -121,8 +121,8 @@ class SharedMemoryIT {
             pids.add(parent);
             pids.add(child);
             checkShared(w.output, before, after, dumped, parent, child);
+            SystemInfo.kill(child, SystemInfo.SIGKILL); // first: it dies with its parent (restored PR_SET_PDEATHSIG)
             SystemInfo.kill(parent, SystemInfo.SIGKILL);
-            SystemInfo.kill(child, SystemInfo.SIGKILL);
         }
     }
 
@@ -243,8 +243,10 @@ class SharedMemoryIT {
                     assertEquals(before.get(role).pid(), after.get(role).pid(), role + ": its pid again");
                 }
                 checkShared(w.output, before, after, dumped, parent, child);
-                SystemInfo.kill(parent, SystemInfo.SIGKILL);
+                // the child first: it has SIGKILL as its parent-death signal (restored), so the parent's
+                // death may have killed it before our kill reaches it
                 SystemInfo.kill(child, SystemInfo.SIGKILL);
+                SystemInfo.kill(parent, SystemInfo.SIGKILL);
             } finally {
                 for (int i = opened.size() - 1; i >= 0; i--) {
                     opened.get(i).close();
