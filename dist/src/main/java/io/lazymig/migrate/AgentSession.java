@@ -56,6 +56,8 @@ final class AgentSession implements Runnable {
     private static final Logger audit = LoggerFactory.getLogger(Agent.AUDIT_LOG);
     /** How long the daemon keeps trying to reach B's page server after a drop. */
     private static final int RECONNECT_SECONDS = 30;
+    /** After a failure, how long the session reads and drops what B still sends, so its error reply is not reset. */
+    private static final java.time.Duration ERROR_DRAIN = java.time.Duration.ofSeconds(5);
     private static final long LISTEN_TIMEOUT_SECONDS = 30;
 
     private final Agent agent;
@@ -175,6 +177,7 @@ final class AgentSession implements Runnable {
                         e.getMessage() == null ? e.toString() : e.getMessage());
                 mlog.error(e.getMessage() == null ? e.toString() : e.getMessage());
                 control.sendError("agent: " + (e.getMessage() == null ? e.toString() : e.getMessage()));
+                control.drainAfterError(ERROR_DRAIN); // B may be sending images still: no reset over the reply
                 if (e instanceof InterruptedException) {
                     Thread.currentThread().interrupt();
                 }

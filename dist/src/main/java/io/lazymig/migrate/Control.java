@@ -142,6 +142,43 @@ final class Control implements AutoCloseable {
         }
     }
 
+    /**
+     * After an error reply, while the peer may still be sending (images): reads and drops what
+     * comes until its end or {@code limit}, so that closing does not reset the connection — a
+     * reset can discard the error reply before the peer reads it.
+     */
+    void drainAfterError(java.time.Duration limit) {
+        try {
+            channel.shutdownOutput();
+            io.lazymig.protocol.ConnectionDeadline.within(channel, limit, peer + "'s remaining data", () -> {
+                ByteBuffer sink = ByteBuffer.allocate(64 * 1024);
+                while (channel.read(sink.clear()) >= 0) {
+                    // dropped: the migration failed
+                }
+                return null;
+            });
+        } catch (IOException e) {
+            // the peer is gone or too slow: the close resets it
+        }
+    }
+
+    /**
+     * A write to the peer failed: the peer may have replied with its reason before it closed
+     * (an agent whose disk is full); that reason, when it is there, rather than the broken pipe.
+     */
+    IOException reasonFor(IOException writeFailure, java.time.Duration patience) {
+        try {
+            Frame f = io.lazymig.protocol.ConnectionDeadline.within(channel, patience, peer + "'s error reply",
+                    () -> receiveCodec.read(conn, Frame.MAX_PAYLOAD));
+            if (f.type() == FrameType.ERROR) {
+                return new PeerError(peer + ": " + Errors.decode(f.payload()).message());
+            }
+        } catch (IOException e) {
+            // nothing readable: the write's own failure says it
+        }
+        return writeFailure;
+    }
+
     @Override
     public void close() throws IOException {
         channel.close();

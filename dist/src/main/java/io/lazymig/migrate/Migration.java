@@ -62,6 +62,8 @@ public final class Migration {
     private static final Duration FAULT_CHANNEL_PATIENCE = Duration.ofSeconds(2);
     /** Beyond A's deadlines: the page reconnection and the guard's, before the source resumes. */
     private static final Duration LOST_AGENT_MARGIN = Duration.ofSeconds(15);
+    /** How long a failed send waits for the agent's reason, which it writes before it closes. */
+    private static final Duration ERROR_REPLY_PATIENCE = Duration.ofSeconds(2);
 
     /** What to migrate where. */
     /** {@code carryLimit}: as dump's (files up to this size travel with the images; see Dumper.Options). */
@@ -229,8 +231,15 @@ public final class Migration {
         try (FrozenSource source = preconnected) { // closed before the source is released, as always
             source.offer(cp, dir);
             long tServing = System.nanoTime();
-            long imageBytes = sendImages(control, source.images());
-            control.send("start");
+            long imageBytes;
+            try {
+                imageBytes = sendImages(control, source.images());
+                control.send("start");
+            } catch (Control.PeerError e) {
+                throw e;
+            } catch (IOException e) {
+                throw control.reasonFor(e, ERROR_REPLY_PATIENCE); // e.g. A's disk full: its reply, not our broken pipe
+            }
             long tSent = System.nanoTime();
             Map<String, String> running;
             try {
