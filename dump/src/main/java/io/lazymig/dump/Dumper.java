@@ -192,6 +192,32 @@ public final class Dumper {
                 clock.lap(FrozenSteps.COW);
             }
             long cowPages = 0;
+            List<TreeInjections.Answers> answers = askAll(tree.members(), layout, clock);
+            // every process's injections finished and its registers put back before anything else is
+            // read: a dump killed after the "inject" step leaves the whole tree running
+            List<Injected> injected = new ArrayList<>();
+            try {
+                for (int i = 0; i < tree.members().size(); i++) {
+                    FrozenTree.Member m = tree.members().get(i);
+                    try {
+                        Injected one = injectOne(m, answers.get(i), nextId(files), owners, pipes,
+                                o.tcpEstablished() ? tcpLocks : null);
+                        injected.add(one);
+                        owners.addAll(one.fds().owners());
+                        files.addAll(one.fds().files());
+                        waitingConnections += one.waitingConnections();
+                    } catch (DumpException e) {
+                        throw inTree(e, i, m, o);
+                    }
+                }
+            } finally {
+                List<Injections> open = new ArrayList<>(); // a loop, not a lambda: no bootstrap inside the freeze
+                for (TreeInjections.Answers a : answers) {
+                    open.add(a.injections());
+                }
+                Injections.closeAll(open); // each process's is closed by its injectOne; these are a failure's leftovers
+            }
+            clock.lap(FrozenSteps.INJECT);
             for (int i = 0; i < tree.members().size(); i++) {
                 FrozenTree.Member m = tree.members().get(i);
                 PageCollector collector = i == 0 ? rootPages : rootPages.forProcess(m.pid());
@@ -199,18 +225,12 @@ public final class Dumper {
                 try {
                     One one;
                     try {
-                        one = dumpOne(o, m, maps.get(m.pid()), i + 1, layout, collector, images, clock, nextId(files), owners,
-                                carried.keySet(), pipes, prefetched, o.tcpEstablished() ? tcpLocks : null, procLocks);
+                        one = dumpOne(o, m, injected.get(i), maps.get(m.pid()), i + 1, collector, images, clock,
+                                carried.keySet(), prefetched, procLocks);
                     } catch (DumpException e) {
-                        if (i == 0 || e.getMessage().startsWith("process ")) {
-                            throw e;
-                        }
-                        throw new DumpException("process " + m.pid() + " (in the tree of " + o.pid() + "): "
-                                + e.getMessage(), e);
+                        throw inTree(e, i, m, o);
                     }
-                    owners.addAll(one.owners());
                     processes.add(one.process());
-                    files.addAll(one.files());
                     for (CarriedFile c : one.carried()) {
                         carried.putIfAbsent(c.path(), c);
                     }
@@ -218,7 +238,6 @@ public final class Dumper {
                     pages += collector.pages();
                     cowPages += collector.cowPages();
                     pageNanos += one.pageNanos();
-                    waitingConnections += one.waitingConnections();
                 } finally {
                     if (i != 0) {
                         collector.close();
@@ -270,8 +289,15 @@ public final class Dumper {
     }
 
     /** What one process of the tree gave: its image, its open files, what travels and the locks it holds. */
-    private record One(ProcessImage process, List<FileObject> files, List<CarriedFile> carried, List<FileLock> locks,
-            long pageNanos, List<FdTableReader.Owner> owners, int waitingConnections) {
+    private record One(ProcessImage process, List<CarriedFile> carried, List<FileLock> locks, long pageNanos) {
+    }
+
+    /** A failure of process {@code i} of the tree, its message naming it when it is not the root. */
+    private static DumpException inTree(DumpException e, int i, FrozenTree.Member m, Options o) {
+        if (i == 0 || e.getMessage().startsWith("process ")) {
+            return e;
+        }
+        return new DumpException("process " + m.pid() + " (in the tree of " + o.pid() + "): " + e.getMessage(), e);
     }
 
     /** The first file id after those of {@code files}. */
@@ -284,33 +310,65 @@ public final class Dumper {
     }
 
     /** Reads one frozen process of the tree ({@code maps}: its VMAs, read at the freeze); its pages go to pages-{@code pagesId}.img. */
-    private static One dumpOne(Options o, FrozenTree.Member m, List<MapsEntry> maps, int pagesId, XsaveLayout layout, PageCollector pages,
-            ImageDir images, FrozenSteps.Clock clock, int firstFileId, List<FdTableReader.Owner> earlier,
-            Set<String> carriedAlready, PipeEnds pipes, CarriedFiles.Prefetched prefetched, TcpLocks tcpLocks,
-            ProcLocks procLocks) throws IOException {
-        int pid = m.pid();
-        List<ThreadState> threads = new ArrayList<>();
-        for (FrozenProcess.Stopped t : m.process().threads()) {
-            threads.add(ThreadReader.read(pid, t.tid(), t.registers(), t.sigmask(), layout));
+    /**
+     * Every process's threads read, then what only injections tell asked of all of them at once
+     * ({@link TreeInjections}: one batch per question for the whole tree); each process's scratch
+     * page stays mapped, and its signals blocked, until {@link #dumpOne} has read its fds.
+     */
+    private static List<TreeInjections.Answers> askAll(List<FrozenTree.Member> members, XsaveLayout layout,
+            FrozenSteps.Clock clock) throws IOException {
+        List<Integer> pids = new ArrayList<>(members.size());
+        List<List<ThreadState>> threads = new ArrayList<>(members.size());
+        for (FrozenTree.Member m : members) {
+            List<ThreadState> some = new ArrayList<>();
+            for (FrozenProcess.Stopped t : m.process().threads()) {
+                some.add(ThreadReader.read(m.pid(), t.tid(), t.registers(), t.sigmask(), layout));
+            }
+            pids.add(m.pid());
+            threads.add(some);
         }
         clock.lap(FrozenSteps.REGS);
-        long brk;
-        List<SigAction> actions;
+        for (FrozenTree.Member m : members) {
+            m.process().blockSignals();
+        }
+        return TreeInjections.ask(pids, threads); // timed with the rest of the injections, up to the last putBack
+    }
+
+    /** What the injections told of one process, and its fd table read while they were open. */
+    private record Injected(List<ThreadState> threads, long brk, List<SigAction> actions, Timers timers,
+            FdTableReader.Table fds, int waitingConnections) {
+    }
+
+    /**
+     * The rest of one process's injections (its POSIX timers, its sockets' options with its fd
+     * table), its scratch page unmapped and its registers put back: nothing is injected into it
+     * after this, so a dump killed from here on leaves it running.
+     */
+    private static Injected injectOne(FrozenTree.Member m, TreeInjections.Answers asked, int firstFileId,
+            List<FdTableReader.Owner> earlier, PipeEnds pipes, TcpLocks tcpLocks) throws IOException {
+        int pid = m.pid();
         Timers timers;
-        m.process().blockSignals();
         FdTableReader.Table fds;
         SocketReader sockets;
-        try (Injections inj = Injections.open(pid)) {
-            brk = inj.brk();
-            actions = inj.signalActions();
-            timers = TimersReader.read(pid, inj);
-            threads = inj.askThreads(threads);
+        try (Injections inj = asked.injections()) {
+            timers = TimersReader.read(pid, inj, asked.real(), asked.virtual(), asked.prof());
             sockets = new SocketReader(pid, inj, pipes.treeFds(), tcpLocks);
             // sockets' options by injection
             fds = FdTableReader.read(FdTableReader.Source.of(pid, pipes), pid, firstFileId, earlier, sockets);
         }
-        m.process().putBack(); // nothing is injected after this: a dump killed from here on leaves the process running
-        clock.lap(FrozenSteps.INJECT);
+        m.process().putBack();
+        return new Injected(asked.threads(), asked.brk(), asked.actions(), timers, fds, sockets.waitingConnections());
+    }
+
+    private static One dumpOne(Options o, FrozenTree.Member m, Injected injected, List<MapsEntry> maps, int pagesId,
+            PageCollector pages, ImageDir images, FrozenSteps.Clock clock, Set<String> carriedAlready,
+            CarriedFiles.Prefetched prefetched, ProcLocks procLocks) throws IOException {
+        int pid = m.pid();
+        List<ThreadState> threads = injected.threads();
+        long brk = injected.brk();
+        List<SigAction> actions = injected.actions();
+        Timers timers = injected.timers();
+        FdTableReader.Table fds = injected.fds();
         // the VMAs as read at the freeze: the injections' scratch page is unmapped again, the layout is the same
         List<Vma> vmas = new ArrayList<>();
         for (MapsEntry e : maps) {
@@ -338,8 +396,7 @@ public final class Dumper {
         clock.lap(FrozenSteps.PAGEMAP, new FrozenSteps.Step(FrozenSteps.READ, pages.readNanos()),
                 new FrozenSteps.Step(FrozenSteps.WRITE, pages.writeNanos()));
         log.debug("dump: process {}: {} pages written in {} ms", pid, pages.pages(), pageNanos / 1_000_000);
-        return new One(new ProcessImage(state, threads, vmas, pagemap, fds.slots()), fds.files(), carried, locks,
-                pageNanos, fds.owners(), sockets.waitingConnections());
+        return new One(new ProcessImage(state, threads, vmas, pagemap, fds.slots()), carried, locks, pageNanos);
     }
 
     /** proc(5)'s 1-based field n of /proc/PID/stat (n >= 3). */

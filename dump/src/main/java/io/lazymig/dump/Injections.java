@@ -34,6 +34,8 @@ final class Injections implements AutoCloseable {
 
     private final SyscallInjector injector;
     private final long scratch;
+    /** Set once the scratch page is unmapped: {@link #close} is idempotent (a tree's failure closes what is left). */
+    private boolean closed;
     private final long pageSize = SystemInfo.PAGE_SIZE;
     private final ByteBuffer answer = ByteBuffer.allocateDirect(KERNEL_SIGACTION_SIZE).order(ByteOrder.nativeOrder());
 
@@ -52,9 +54,62 @@ final class Injections implements AutoCloseable {
         return new Injections(inj, scratch);
     }
 
+    /**
+     * As {@link #open}, for every process of {@code pids} at once: their scratch pages mapped by
+     * one batch of injections (each process its own), so the round trips overlap. On failure the
+     * pages mapped are unmapped again.
+     */
+    static List<Injections> openAll(List<Integer> pids) throws IOException {
+        List<SyscallInjector> injectors = new ArrayList<>(pids.size());
+        List<SyscallBatch.Call> calls = new ArrayList<>(pids.size());
+        for (int pid : pids) {
+            SyscallInjector inj = new SyscallInjector(pid, SyscallInjector.findSyscallInstruction(pid));
+            injectors.add(inj);
+            calls.add(new SyscallBatch.Call(pid, inj.syscallAddress(), 0, SystemInfo.PAGE_SIZE,
+                    Syscalls.PROT_READ | Syscalls.PROT_WRITE, Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS, -1, 0));
+        }
+        long[] scratches = SyscallBatch.inject(Syscalls.MMAP, calls);
+        List<Injections> out = new ArrayList<>(pids.size());
+        String failed = null;
+        for (int i = 0; i < scratches.length; i++) {
+            if (Syscalls.isError(scratches[i])) {
+                failed = failed != null ? failed : "injected mmap of a scratch page in process " + pids.get(i)
+                        + " failed: " + Errno.name(Syscalls.errno(scratches[i]));
+            } else {
+                out.add(new Injections(injectors.get(i), scratches[i]));
+            }
+        }
+        if (failed != null) {
+            closeAll(out);
+            throw new DumpException(failed);
+        }
+        return out;
+    }
+
+    /** Closes every one of {@code all} still open, on a failure's way out (their own failures are left out). */
+    static void closeAll(List<Injections> all) {
+        for (Injections i : all) {
+            try {
+                i.close();
+            } catch (IOException ignored) {
+                // the dump fails anyway; the tree is resumed or killed by its tracer
+            }
+        }
+    }
+
     /** The process injected into. */
     int pid() {
         return injector.pid();
+    }
+
+    /** The syscall instruction its injections use. */
+    long syscallAddress() {
+        return injector.syscallAddress();
+    }
+
+    /** Its scratch page, where the answers of a batch ({@link TreeInjections}) are written. */
+    long scratch() {
+        return scratch;
     }
 
     /** The program break, by brk(0) (it is not in /proc/PID/stat). */
@@ -81,41 +136,74 @@ final class Injections implements AutoCloseable {
      * whose answers fit the scratch page; the answers are read back with one read per group.
      */
     List<ThreadState> askThreads(List<ThreadState> threads) throws IOException {
-        int group = (int) (pageSize / PER_THREAD);
-        List<ThreadState> out = new ArrayList<>(threads.size());
-        ByteBuffer answers = ByteBuffer.allocateDirect((int) pageSize).order(ByteOrder.nativeOrder());
-        for (int from = 0; from < threads.size(); from += group) {
-            List<ThreadState> some = threads.subList(from, Math.min(threads.size(), from + group));
-            int n = some.size();
-            List<SyscallBatch.Call> tidAddresses = new ArrayList<>(n);
-            List<SyscallBatch.Call> stacks = new ArrayList<>(n);
-            List<SyscallBatch.Call> deathSigs = new ArrayList<>(n);
-            for (int i = 0; i < n; i++) {
-                int tid = some.get(i).tid();
-                tidAddresses.add(new SyscallBatch.Call(tid, injector.syscallAddress(), SystemInfo.PR_GET_TID_ADDRESS,
-                        scratch + 8L * i, 0, 0, 0));
-                stacks.add(new SyscallBatch.Call(tid, injector.syscallAddress(), 0, scratch + 8L * n + 24L * i));
-                deathSigs.add(new SyscallBatch.Call(tid, injector.syscallAddress(), SystemInfo.PR_GET_PDEATHSIG,
-                        scratch + 32L * n + 4L * i, 0, 0, 0));
-            }
-            checkEach("prctl(PR_GET_TID_ADDRESS)", some, SyscallBatch.inject(Syscalls.PRCTL, tidAddresses));
-            checkEach("sigaltstack(NULL, &old)", some, SyscallBatch.inject(Syscalls.SIGALTSTACK, stacks));
-            checkEach("prctl(PR_GET_PDEATHSIG)", some, SyscallBatch.inject(Syscalls.PRCTL, deathSigs));
-            answers.clear().limit(PER_THREAD * n);
-            ProcessMemory.read(injector.pid(), scratch, answers);
-            for (int i = 0; i < n; i++) {
-                ThreadState t = some.get(i);
-                int at = 8 * n + 24 * i;
-                SigAltStack stack;
-                try {
-                    stack = new SigAltStack(answers.getLong(at), answers.getLong(at + 16), answers.getInt(at + 8));
-                } catch (IllegalArgumentException e) {
-                    throw new DumpException("thread " + t.tid() + ": " + e.getMessage(), e);
+        return askThreadsAll(List.of(this), List.of(threads)).get(0);
+    }
+
+    /**
+     * As {@link #askThreads}, for the threads of every process of a tree at once ({@code threads.get(i)}
+     * those of {@code all.get(i)}): each question is one batch over all of them, each process's
+     * answers in its own scratch page.
+     */
+    static List<List<ThreadState>> askThreadsAll(List<Injections> all, List<List<ThreadState>> threads)
+            throws IOException {
+        int group = (int) (SystemInfo.PAGE_SIZE / PER_THREAD);
+        int most = 0;
+        List<List<ThreadState>> out = new ArrayList<>(all.size());
+        for (List<ThreadState> t : threads) {
+            most = Math.max(most, t.size());
+            out.add(new ArrayList<>(t.size()));
+        }
+        ByteBuffer answers = ByteBuffer.allocateDirect((int) SystemInfo.PAGE_SIZE).order(ByteOrder.nativeOrder());
+        for (int from = 0; from < most; from += group) {
+            List<ThreadState> asked = new ArrayList<>();
+            List<SyscallBatch.Call> tidAddresses = new ArrayList<>();
+            List<SyscallBatch.Call> stacks = new ArrayList<>();
+            List<SyscallBatch.Call> deathSigs = new ArrayList<>();
+            for (int p = 0; p < all.size(); p++) {
+                List<ThreadState> some = group(threads.get(p), from, group);
+                int n = some.size();
+                long scratch = all.get(p).scratch;
+                long syscall = all.get(p).syscallAddress();
+                for (int i = 0; i < n; i++) {
+                    int tid = some.get(i).tid();
+                    asked.add(some.get(i));
+                    tidAddresses.add(new SyscallBatch.Call(tid, syscall, SystemInfo.PR_GET_TID_ADDRESS, scratch + 8L * i,
+                            0, 0, 0));
+                    stacks.add(new SyscallBatch.Call(tid, syscall, 0, scratch + 8L * n + 24L * i));
+                    deathSigs.add(new SyscallBatch.Call(tid, syscall, SystemInfo.PR_GET_PDEATHSIG,
+                            scratch + 32L * n + 4L * i, 0, 0, 0));
                 }
-                out.add(t.withInjected(answers.getLong(8 * i), stack, answers.getInt(32 * n + 4 * i)));
+            }
+            checkEach("prctl(PR_GET_TID_ADDRESS)", asked, SyscallBatch.inject(Syscalls.PRCTL, tidAddresses));
+            checkEach("sigaltstack(NULL, &old)", asked, SyscallBatch.inject(Syscalls.SIGALTSTACK, stacks));
+            checkEach("prctl(PR_GET_PDEATHSIG)", asked, SyscallBatch.inject(Syscalls.PRCTL, deathSigs));
+            for (int p = 0; p < all.size(); p++) {
+                List<ThreadState> some = group(threads.get(p), from, group);
+                int n = some.size();
+                if (n == 0) {
+                    continue;
+                }
+                answers.clear().limit(PER_THREAD * n);
+                ProcessMemory.read(all.get(p).pid(), all.get(p).scratch, answers);
+                for (int i = 0; i < n; i++) {
+                    ThreadState t = some.get(i);
+                    int at = 8 * n + 24 * i;
+                    SigAltStack stack;
+                    try {
+                        stack = new SigAltStack(answers.getLong(at), answers.getLong(at + 16), answers.getInt(at + 8));
+                    } catch (IllegalArgumentException e) {
+                        throw new DumpException("thread " + t.tid() + ": " + e.getMessage(), e);
+                    }
+                    out.get(p).add(t.withInjected(answers.getLong(8 * i), stack, answers.getInt(32 * n + 4 * i)));
+                }
             }
         }
         return out;
+    }
+
+    /** The threads [from, from + size) of {@code threads}, fewer at its end (none past it). */
+    private static List<ThreadState> group(List<ThreadState> threads, int from, int size) {
+        return from >= threads.size() ? List.of() : threads.subList(from, Math.min(threads.size(), from + size));
     }
 
     private static void checkEach(String what, List<ThreadState> threads, long[] rcs) throws DumpException {
@@ -393,7 +481,10 @@ final class Injections implements AutoCloseable {
     /** Unmaps the scratch page. */
     @Override
     public void close() throws IOException {
-        check("munmap(scratch)", injector.inject(Syscalls.MUNMAP, scratch, pageSize));
+        if (!closed) {
+            closed = true;
+            check("munmap(scratch)", injector.inject(Syscalls.MUNMAP, scratch, pageSize));
+        }
     }
 
     private static long check(String what, long rc) throws DumpException {

@@ -23,9 +23,13 @@ final class TimersReader {
     }
 
     static Timers read(int pid, Injections inj) throws IOException {
-        IntervalTimer real = inj.itimer(Syscalls.ITIMER_REAL);
-        IntervalTimer virt = inj.itimer(Syscalls.ITIMER_VIRTUAL);
-        IntervalTimer prof = inj.itimer(Syscalls.ITIMER_PROF);
+        return read(pid, inj, inj.itimer(Syscalls.ITIMER_REAL), inj.itimer(Syscalls.ITIMER_VIRTUAL),
+                inj.itimer(Syscalls.ITIMER_PROF));
+    }
+
+    /** The same, with the interval timers already asked ({@link TreeInjections}). */
+    static Timers read(int pid, Injections inj, IntervalTimer real, IntervalTimer virt, IntervalTimer prof)
+            throws IOException {
         List<PosixTimer> posix = new ArrayList<>();
         for (ProcTimers.Entry e : ProcTimers.read(pid)) {
             refuseUnsupported(pid, e);
