@@ -152,6 +152,7 @@ public final class Syscalls {
     public static final long CLONE_SETTLS = Ptrace.syscallValue("CLONE_SETTLS");
     public static final long CLONE_PARENT_SETTID = Ptrace.syscallValue("CLONE_PARENT_SETTID");
     public static final long CLONE_CHILD_CLEARTID = Ptrace.syscallValue("CLONE_CHILD_CLEARTID");
+    public static final long CLONE_PTRACE = Ptrace.syscallValue("CLONE_PTRACE");
     /** sizeof(struct clone_args) with set_tid (VER2, 88 bytes). */
     public static final int CLONE_ARGS_SIZE_VER2 = (int) Ptrace.syscallValue("CLONE_ARGS_SIZE_VER2");
 

@@ -128,9 +128,14 @@ final class Stub implements Injector {
         return injected;
     }
 
-    /** Maps the scratch area at {@code address} (free in both layouts). */
+    /**
+     * Maps the scratch area at {@code address} (free in both layouts). Executable too: the threads
+     * are created by a loop of code written into it ({@link ThreadClone}). It is unmapped before
+     * the process is released.
+     */
     void mapScratch(long address) throws IOException {
-        long at = call("mmap", Syscalls.MMAP, address, SCRATCH_SIZE, Syscalls.PROT_READ | Syscalls.PROT_WRITE,
+        long at = call("mmap", Syscalls.MMAP, address, SCRATCH_SIZE,
+                Syscalls.PROT_READ | Syscalls.PROT_WRITE | Syscalls.PROT_EXEC,
                 Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS | Syscalls.MAP_FIXED_NOREPLACE, -1, 0);
         if (at != address) {
             throw new RestoreException("scratch area mapped at 0x" + Long.toHexString(at) + ", not 0x"

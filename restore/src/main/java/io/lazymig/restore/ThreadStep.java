@@ -2,7 +2,6 @@ package io.lazymig.restore;
 
 import io.lazymig.images.SigAltStack;
 import io.lazymig.images.ThreadState;
-import io.lazymig.jni.Ptrace;
 import io.lazymig.jni.SyscallBatch;
 import io.lazymig.jni.Syscalls;
 import io.lazymig.jni.SystemInfo;
@@ -11,10 +10,12 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Every thread of the process: the leader is the stub; each other thread is created with its
- * tid by a clone3 injected into the leader ({@link ThreadClone}). Then the per-thread state only
+ * tid by clone3, all of them in one run of the leader ({@link ThreadClone}). Then the per-thread state only
  * the thread itself can register is injected into it (each of these syscalls acts on the caller
  * only): the robust futex list, rseq (not inherited across CLONE_VM), the alternate signal stack
  * (a thread created with CLONE_VM starts without one), the clear_child_tid address
@@ -28,6 +29,8 @@ import java.util.List;
  * needs CAP_CHECKPOINT_RESTORE for set_tid, so it runs before the credentials are dropped.
  */
 final class ThreadStep implements RestoreStep {
+    private static final Logger log = LoggerFactory.getLogger("lazymig.restore");
+
     /**
      * Threads per batch: their in-memory arguments (a stack_t of 24 bytes, a name of up to 16) must
      * fit in the scratch area together; 256 of both take 10 KiB of its 64.
@@ -45,14 +48,17 @@ final class ThreadStep implements RestoreStep {
         List<ThreadState> threads = r.process.threads();
         if (threads.size() > 1) {
             boolean sameTid = r.pid == leader.tid();
-            Ptrace.setOptions(r.pid, Ptrace.DEFAULT_OPTIONS | Ptrace.O_TRACECLONE);
+            List<ThreadState> others = new ArrayList<>(threads.size() - 1);
             for (ThreadState t : threads) {
                 if (t.tid() != leader.tid()) {
-                    int tid = ThreadClone.create(r.stub, t, sameTid);
-                    r.created.add(new Restoring.Created(t, r.stub.forThread(tid)));
+                    others.add(t);
                 }
             }
-            Ptrace.setOptions(r.pid, Ptrace.DEFAULT_OPTIONS);
+            long t0 = System.nanoTime();
+            ThreadClone.createAll(r.stub, others, sameTid,
+                    m -> r.created.add(new Restoring.Created(m.state(), r.stub.forThread(m.tid()))));
+            log.debug("restore: {} threads of process {} created in {} us", others.size(), r.pid,
+                    (System.nanoTime() - t0) / 1000);
         }
         for (List<Running> group : groups(running(r), GROUP)) {
             restore(r.stub, group);
