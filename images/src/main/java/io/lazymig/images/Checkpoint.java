@@ -272,6 +272,11 @@ public record Checkpoint(List<ProcessImage> processes, List<FileObject> files, L
         CheckpointCodec.write(this, ImageDir.of(dir));
     }
 
+    /** As {@link #write(Path)}, into {@code d} (e.g. {@link ImageDir#withMemory}: the protobuf images in memory). */
+    public void write(ImageDir d) throws IOException {
+        CheckpointCodec.write(this, d);
+    }
+
     /**
      * Reads and checks a checkpoint that lazymig wrote (it carries the raw XSAVE area and its layout).
      * An image made by CRIU is refused with an {@link ImageException}: read it with

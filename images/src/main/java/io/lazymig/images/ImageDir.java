@@ -22,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -32,13 +33,31 @@ import java.util.Objects;
  */
 public final class ImageDir {
     private final Path dir;
+    /** Where the protobuf images are written, by file name, when not to {@link #dir} (null: files). */
+    private final Map<String, byte[]> memory;
 
-    private ImageDir(Path dir) {
+    private ImageDir(Path dir, Map<String, byte[]> memory) {
         this.dir = dir;
+        this.memory = memory;
     }
 
     public static ImageDir of(Path dir) {
-        return new ImageDir(Objects.requireNonNull(dir, "dir"));
+        return new ImageDir(Objects.requireNonNull(dir, "dir"), null);
+    }
+
+    /**
+     * A directory whose protobuf images are written into {@code memory} by file name instead of
+     * files (reading still reads {@code dir}); the raw pages files stay files in {@code dir}. For
+     * images that are sent at once and never read here: a process with 100 threads has 110 of
+     * them, whose files cost 30-400 ms to create, rename and delete on a busy disk.
+     */
+    public static ImageDir withMemory(Path dir, Map<String, byte[]> memory) {
+        return new ImageDir(Objects.requireNonNull(dir, "dir"), Objects.requireNonNull(memory, "memory"));
+    }
+
+    /** A writer of one protobuf image: a file in the directory, or bytes in its map. */
+    private ImageWriter writer(ImageType type, int id) throws IOException {
+        return memory != null ? ImageWriter.toMemory(file(type, id), type, memory) : ImageWriter.create(file(type, id), type);
     }
 
     public Path dir() {
@@ -156,7 +175,7 @@ public final class ImageDir {
             Files.deleteIfExists(file(type, 0));
             return;
         }
-        try (ImageWriter writer = ImageWriter.create(file(type, 0), type)) {
+        try (ImageWriter writer = writer(type, 0)) {
             for (PipeDataEntry e : entries) {
                 writer.write(e.entry());
                 writer.writeBlob(e.bytes());
@@ -213,7 +232,7 @@ public final class ImageDir {
             Files.deleteIfExists(file(ImageType.SK_QUEUES, 0));
             return;
         }
-        try (ImageWriter writer = ImageWriter.create(file(ImageType.SK_QUEUES, 0), ImageType.SK_QUEUES)) {
+        try (ImageWriter writer = writer(ImageType.SK_QUEUES, 0)) {
             for (QueuedPacket p : packets) {
                 sk_packet_entry.Builder e = sk_packet_entry.newBuilder().setIdFor(p.socketId()).setLength(p.data().length);
                 if (!p.rights().isEmpty()) {
@@ -248,7 +267,7 @@ public final class ImageDir {
 
     /** Writes tcp-stream-INO.img (INO in hex, as CRIU names it). */
     public void writeTcpStream(int ino, TcpStreamImage image) throws IOException {
-        try (ImageWriter writer = ImageWriter.create(file(ImageType.TCP_STREAM, ino), ImageType.TCP_STREAM)) {
+        try (ImageWriter writer = writer(ImageType.TCP_STREAM, ino)) {
             writer.write(image.entry());
             writer.writeBlob(image.inq());
             writer.writeBlob(image.outq());
@@ -360,7 +379,7 @@ public final class ImageDir {
 
     /** Writes a protobuf image atomically (temporary file, then rename). */
     public void writeAll(ImageType type, int id, List<? extends Message> entries) throws IOException {
-        try (ImageWriter writer = ImageWriter.create(file(type, id), type)) {
+        try (ImageWriter writer = writer(type, id)) {
             for (Message entry : entries) {
                 writer.write(entry);
             }
