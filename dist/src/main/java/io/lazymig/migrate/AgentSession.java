@@ -1,6 +1,7 @@
 package io.lazymig.migrate;
 
 import io.lazymig.images.Checkpoint;
+import io.lazymig.images.ImageDir;
 import io.lazymig.jni.NativeException;
 import io.lazymig.jni.Ptrace;
 import io.lazymig.jni.WaitStatus;
@@ -201,15 +202,24 @@ final class AgentSession implements Runnable {
         boolean released = false;
         try {
             long[] first = {0};
-            long bytes = receiveImages(control, images, first);
+            ImageReceiver receiver = new ImageReceiver(images, agent.options().maxImageBytes(), peer);
+            long bytes = receiveImages(control, receiver, first);
             long t0 = first[0] == 0 ? System.nanoTime() : first[0]; // the steps are timed from the first image
             long tImages = System.nanoTime();
             mlog.info("images received: " + bytes + " bytes; page server at " + pageServer);
-            // read once, for the daemon and restore alike (the same layout: this CPU's)
+            // the held images' files written beside the restore, which waits for them before the handoff
+            FutureTask<Void> files = new FutureTask<>(() -> {
+                receiver.writeHeld();
+                return null;
+            });
+            Thread writer = new Thread(files, "image files " + dir.getFileName());
+            writer.setDaemon(true);
+            writer.start();
+            // read once, from memory, for the daemon and restore alike (the same layout: this CPU's)
             Checkpoint cp;
             try {
                 long tRead = System.nanoTime();
-                cp = Restorer.readCheckpoint(images);
+                cp = Restorer.readCheckpoint(ImageDir.withMemory(images, receiver.held()));
                 log.debug("agent: the checkpoint read in {} us", (System.nanoTime() - tRead) / 1000);
                 daemon.checkpoint = cp;
             } finally {
@@ -226,6 +236,7 @@ final class AgentSession implements Runnable {
 
                         @Override
                         public void beforeHandoff() throws IOException {
+                            awaitFiles(files); // nothing runs on A unless a daemon could take it over from the files
                             daemon.awaitListening();
                         }
                     }).withInherit(inherit).withIpMap(o.ipMap()).withTcpEstablished(tcpEstablished), cp);
@@ -261,9 +272,22 @@ final class AgentSession implements Runnable {
         control.send("complete", Map.of("stats", daemon.stats.toJson().replace('\n', ' ')));
     }
 
+    /** Waits for the held images' files; their writer's failure (a full disk) is the migration's. */
+    private static void awaitFiles(FutureTask<Void> files) throws IOException {
+        try {
+            files.get(LISTEN_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause().getMessage(), e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IOException("the image files were not written within " + LISTEN_TIMEOUT_SECONDS + " s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while writing the image files");
+        }
+    }
+
     /** The images, until "start". Returns their bytes; {@code first[0]}: when the first frame came. */
-    private long receiveImages(Control control, Path images, long[] first) throws IOException {
-        ImageReceiver receiver = new ImageReceiver(images, agent.options().maxImageBytes(), peer);
+    private long receiveImages(Control control, ImageReceiver receiver, long[] first) throws IOException {
         int frames = 0;
         while (true) {
             Frame f = control.read();

@@ -294,4 +294,9 @@ public record Checkpoint(List<ProcessImage> processes, List<FileObject> files, L
     public static Checkpoint read(Path dir, XsaveLayout layout) throws IOException {
         return CheckpointCodec.read(ImageDir.of(dir), Objects.requireNonNull(layout, "layout"));
     }
+
+    /** As {@link #read(Path, XsaveLayout)}, from {@code d} (e.g. {@link ImageDir#withMemory}: images received into memory). */
+    public static Checkpoint read(ImageDir d, XsaveLayout layout) throws IOException {
+        return CheckpointCodec.read(d, Objects.requireNonNull(layout, "layout"));
+    }
 }

@@ -46,13 +46,19 @@ public final class ImageDir {
     }
 
     /**
-     * A directory whose protobuf images are written into {@code memory} by file name instead of
-     * files (reading still reads {@code dir}); the raw pages files stay files in {@code dir}. For
-     * images that are sent at once and never read here: a process with 100 threads has 110 of
-     * them, whose files cost 30-400 ms to create, rename and delete on a busy disk.
+     * A directory whose protobuf images are kept in {@code memory} by file name: written into it
+     * instead of files, and read from it when there (else from their files); the raw pages files
+     * stay files in {@code dir}. For images sent or received at once: a process with 100 threads
+     * has 110 of them, whose files cost 30-400 ms to create, rename and delete on a busy disk.
      */
     public static ImageDir withMemory(Path dir, Map<String, byte[]> memory) {
         return new ImageDir(Objects.requireNonNull(dir, "dir"), Objects.requireNonNull(memory, "memory"));
+    }
+
+    /** A reader of one protobuf image: from the memory when it is there, else its file. */
+    private ImageReader reader(ImageType type, int id) throws ImageException {
+        byte[] held = memory == null ? null : memory.get(type.fileName(id));
+        return held != null ? ImageReader.of(type.fileName(id), held, type) : ImageReader.open(file(type, id), type);
     }
 
     /** A writer of one protobuf image: a file in the directory, or bytes in its map. */
@@ -69,7 +75,7 @@ public final class ImageDir {
     }
 
     public boolean exists(ImageType type, int id) {
-        return Files.exists(file(type, id));
+        return memory != null && memory.containsKey(type.fileName(id)) || Files.exists(file(type, id));
     }
 
     /** The pagemap image: its head and its entries. */
@@ -112,7 +118,7 @@ public final class ImageDir {
     }
 
     private PagemapImage readPagemap(ImageType type, int id) throws ImageException {
-        try (ImageReader reader = ImageReader.open(file(type, id), type)) {
+        try (ImageReader reader = reader(type, id)) {
             pagemap_head head = reader.next(pagemap_head.parser());
             List<pagemap_entry> entries = new ArrayList<>();
             while (!reader.atEnd()) {
@@ -159,7 +165,7 @@ public final class ImageDir {
         if (!exists(type, 0)) {
             return List.of();
         }
-        try (ImageReader reader = ImageReader.open(file(type, 0), type)) {
+        try (ImageReader reader = reader(type, 0)) {
             List<PipeDataEntry> entries = new ArrayList<>();
             while (!reader.atEnd()) {
                 pipe_data_entry e = reader.next(pipe_data_entry.parser());
@@ -207,7 +213,7 @@ public final class ImageDir {
         if (!exists(ImageType.SK_QUEUES, 0)) {
             return out;
         }
-        try (ImageReader reader = ImageReader.open(file(ImageType.SK_QUEUES, 0), ImageType.SK_QUEUES)) {
+        try (ImageReader reader = reader(ImageType.SK_QUEUES, 0)) {
             while (!reader.atEnd()) {
                 sk_packet_entry e = reader.next(sk_packet_entry.parser());
                 List<Integer> rights = new ArrayList<>();
@@ -254,7 +260,7 @@ public final class ImageDir {
         if (!exists(ImageType.TCP_STREAM, ino)) {
             return null;
         }
-        try (ImageReader reader = ImageReader.open(file(ImageType.TCP_STREAM, ino), ImageType.TCP_STREAM)) {
+        try (ImageReader reader = reader(ImageType.TCP_STREAM, ino)) {
             tcp_stream_entry e = reader.next(tcp_stream_entry.parser());
             byte[] inq = reader.nextRaw(Integer.toUnsignedLong(e.getInqLen()), "the receive queue");
             byte[] outq = reader.nextRaw(Integer.toUnsignedLong(e.getOutqLen()), "the send queue");
@@ -282,7 +288,7 @@ public final class ImageDir {
 
     /** Every entry of a protobuf image. */
     public <T extends Message> List<T> readAll(ImageType type, int id, Parser<T> parser) throws ImageException {
-        try (ImageReader reader = ImageReader.open(file(type, id), type)) {
+        try (ImageReader reader = reader(type, id)) {
             List<T> entries = new ArrayList<>();
             while (!reader.atEnd()) {
                 entries.add(reader.next(parser));
@@ -293,7 +299,7 @@ public final class ImageDir {
 
     /** The single entry of an image that must hold exactly one. */
     public <T extends Message> T readOne(ImageType type, int id, Parser<T> parser) throws ImageException {
-        try (ImageReader reader = ImageReader.open(file(type, id), type)) {
+        try (ImageReader reader = reader(type, id)) {
             if (reader.atEnd()) {
                 throw new ImageException(reader.name() + ": no entry, expected exactly one");
             }

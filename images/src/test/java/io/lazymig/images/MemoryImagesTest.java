@@ -41,4 +41,15 @@ class MemoryImagesTest {
             assertArrayEquals(Files.readAllBytes(files.resolve(name)), into.get(name), name);
         }
     }
+
+    @Test
+    void aCheckpointReadFromMemoryIsTheOneFromTheFiles() throws Exception {
+        Checkpoint c = Samples.writeSample(files);
+        Samples.writePages(memory, c.pagemap());
+        Map<String, byte[]> held = new TreeMap<>();
+        c.write(ImageDir.withMemory(memory, held));
+        XsaveLayout layout = SyntheticCpu.amdAvx512();
+        assertEquals(Checkpoint.read(files, layout), Checkpoint.read(ImageDir.withMemory(memory, held), layout));
+        assertEquals(c, Checkpoint.read(ImageDir.withMemory(memory, held), layout));
+    }
 }

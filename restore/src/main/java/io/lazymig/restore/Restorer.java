@@ -1,6 +1,7 @@
 package io.lazymig.restore;
 
 import io.lazymig.images.Checkpoint;
+import io.lazymig.images.ImageDir;
 import io.lazymig.images.ProcessImage;
 import io.lazymig.images.TreeIds;
 import io.lazymig.images.Zombie;
@@ -256,7 +257,12 @@ public final class Restorer {
 
     /** The checkpoint in {@code dir}, its XSAVE areas in this CPU's layout (as restore needs it). */
     public static Checkpoint readCheckpoint(Path dir) throws IOException {
-        return Checkpoint.read(dir, XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
+        return readCheckpoint(ImageDir.of(dir));
+    }
+
+    /** As {@link #readCheckpoint(Path)}, from {@code d} (e.g. images received into memory). */
+    public static Checkpoint readCheckpoint(ImageDir d) throws IOException {
+        return Checkpoint.read(d, XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
     }
 
     /** Every pid of the checkpoint: its processes' and its zombies'. */
