@@ -3,14 +3,13 @@ package io.lazymig.restore;
 import io.lazymig.images.ThreadState;
 import io.lazymig.jni.Errno;
 import io.lazymig.jni.Ptrace;
-import io.lazymig.jni.Registers;
 import io.lazymig.jni.Syscalls;
-import io.lazymig.jni.SystemInfo;
 import io.lazymig.jni.WaitStatus;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * Recreates the threads of the checkpoint inside the process being restored, as pthread_create
@@ -19,13 +18,12 @@ import java.util.List;
  * {@code child_tid} (the kernel clears it and wakes the futex when the thread exits:
  * pthread_join) and {@code parent_tid}.
  *
- * <p>The leader makes all of them in one run: a loop of a few instructions written into the
- * scratch area (mapped executable) calls clone3 once per thread and ends on an {@code int3}.
- * CLONE_PTRACE makes each new thread traced by restore, stopped before its first instruction
- * ({@code rip} after the loop's syscall instruction, {@code rsp} the leader's) until its own
- * registers are set, without an event stop in the leader. Injected one at a time, each clone3
- * cost its two trips through the scheduler and a wait for the new thread (~0.6 ms a thread: 60 ms
- * of the downtime of a process with 100 threads); the loop costs the kernel's clone3s and one stop.
+ * <p>The leader makes all of them in one {@link SyscallRun}. CLONE_PTRACE makes each new thread
+ * traced by restore, stopped before its first instruction ({@code rip} after the run's syscall
+ * instruction, {@code rsp} the leader's) until its own registers are set, without an event stop
+ * in the leader. Injected one at a time, each clone3 cost its two trips through the scheduler and
+ * a wait for the new thread (~0.6 ms a thread: 60 ms of the downtime of a process with 100
+ * threads); the run costs the kernel's clone3s and one stop.
  */
 final class ThreadClone {
     /** Offsets in struct clone_args (u64 fields). */
@@ -36,42 +34,11 @@ final class ThreadClone {
     private static final int SET_TID = 64;
     private static final int SET_TID_SIZE = 72;
 
-    /** One record per thread in the scratch area: its clone_args, the pid_t set_tid points at, the loop's result. */
-    private static final int RECORD = 128;
-    private static final int RECORD_TID = 88;
-    private static final int RECORD_RESULT = 96;
-    /** Where the records start, after the code. */
-    private static final int CODE_SPACE = 64;
-    /** Threads per run: their records and the code fit in the scratch area. */
-    static final int PER_RUN = (int) ((Stub.SCRATCH_SIZE - CODE_SPACE) / RECORD);
-
-    /**
-     * The loop, r12 = the first record, r13 = the number of records:
-     * <pre>
-     * loop: test r13,r13; jz done
-     *       mov eax,SYS_clone3; mov rdi,r12; mov esi,88; syscall
-     *       mov [r12+96],rax; test rax,rax; js done     (stop at the first failure)
-     *       add r12,128; dec r13; jmp loop
-     * done: int3
-     * </pre>
-     */
-    private static final byte[] LOOP = {
-        0x4d, (byte) 0x85, (byte) 0xed,                 // test r13, r13
-        0x74, 0x25,                                     // jz done
-        (byte) 0xb8, 0, 0, 0, 0,                        // mov eax, nr (patched)
-        0x4c, (byte) 0x89, (byte) 0xe7,                 // mov rdi, r12
-        (byte) 0xbe, 0, 0, 0, 0,                        // mov esi, size (patched)
-        0x0f, 0x05,                                     // syscall
-        0x49, (byte) 0x89, 0x44, 0x24, RECORD_RESULT,   // mov [r12+96], rax
-        0x48, (byte) 0x85, (byte) 0xc0,                 // test rax, rax
-        0x78, 0x0c,                                     // js done
-        0x49, (byte) 0x81, (byte) 0xc4, (byte) RECORD, 0, 0, 0, // add r12, 128
-        0x49, (byte) 0xff, (byte) 0xcd,                 // dec r13
-        (byte) 0xeb, (byte) 0xd6,                       // jmp loop
-        (byte) 0xcc,                                    // done: int3
-    };
-    private static final int LOOP_NR = 6;
-    private static final int LOOP_SIZE = 14;
+    /** Per thread in the scratch area: its clone_args, then the pid_t set_tid points at. */
+    private static final int ARGS = 96;
+    private static final int ARGS_TID = 88;
+    /** Threads per run: their clone_args and the run's records fit the scratch area. */
+    static final int PER_RUN = (int) ((Stub.SCRATCH_SIZE - SyscallRun.CODE_SPACE) / (ARGS + SyscallRun.RECORD));
 
     private static final long THREAD_FLAGS = Syscalls.CLONE_VM | Syscalls.CLONE_FS | Syscalls.CLONE_FILES
             | Syscalls.CLONE_SIGHAND | Syscalls.CLONE_THREAD | Syscalls.CLONE_SYSVSEM | Syscalls.CLONE_SETTLS
@@ -91,57 +58,52 @@ final class ThreadClone {
      * itself was restored under another pid: the kernel picks them). Every thread made is passed to
      * {@code made} as soon as it is known, also when a later one fails, so that a failed restore kills it.
      */
-    static void createAll(Stub leader, List<ThreadState> threads, boolean sameTid, java.util.function.Consumer<Made> made)
+    static void createAll(Stub leader, List<ThreadState> threads, boolean sameTid, Consumer<Made> made)
             throws IOException {
         for (int from = 0; from < threads.size(); from += PER_RUN) {
             run(leader, threads.subList(from, Math.min(threads.size(), from + PER_RUN)), sameTid, made);
         }
     }
 
-    /** The loop's code, its syscall number and clone_args size patched in. */
-    static ByteBuffer code() {
-        ByteBuffer code = Stub.struct(CODE_SPACE).put(LOOP)
-                .putInt(LOOP_NR, Syscalls.CLONE3).putInt(LOOP_SIZE, Syscalls.CLONE_ARGS_SIZE_VER2);
-        return code.clear();
-    }
-
-    private static void run(Stub leader, List<ThreadState> threads, boolean sameTid, java.util.function.Consumer<Made> made)
+    private static void run(Stub leader, List<ThreadState> threads, boolean sameTid, Consumer<Made> made)
             throws IOException {
         leader.resetScratch();
-        long codeAt = leader.put(code());
-        ByteBuffer records = Stub.struct(threads.size() * RECORD);
-        long first = codeAt + CODE_SPACE;
-        for (int i = 0; i < threads.size(); i++) {
+        int n = threads.size();
+        ByteBuffer args = Stub.struct(n * ARGS);
+        long base = leader.cursor();
+        for (int i = 0; i < n; i++) {
             ThreadState t = threads.get(i);
-            int at = i * RECORD;
+            int at = i * ARGS;
             long clearTid = t.clearTidAddress();
-            records.putLong(at + FLAGS, THREAD_FLAGS | (clearTid != 0 ? TID_FLAGS : 0))
+            args.putLong(at + FLAGS, THREAD_FLAGS | (clearTid != 0 ? TID_FLAGS : 0))
                     .putLong(at + CHILD_TID, clearTid)
                     .putLong(at + PARENT_TID, clearTid)
                     .putLong(at + TLS, t.registers().user().fsBase())
-                    .putLong(at + SET_TID, sameTid ? first + at + RECORD_TID : 0)
+                    .putLong(at + SET_TID, sameTid ? base + at + ARGS_TID : 0)
                     .putLong(at + SET_TID_SIZE, sameTid ? 1 : 0)
-                    .putInt(at + RECORD_TID, t.tid());
+                    .putInt(at + ARGS_TID, t.tid());
         }
-        if (leader.put(records) != first) {
-            throw new IllegalStateException("the thread records do not follow the code");
+        if (leader.put(args) != base) {
+            throw new IllegalStateException("clone_args not where they were laid out for");
         }
-        runLoop(leader.pid(), codeAt, first, threads.size());
-        ByteBuffer results = Stub.struct(threads.size() * RECORD);
-        leader.read(first, results);
+        List<SyscallRun.Call> calls = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            calls.add(new SyscallRun.Call(Syscalls.CLONE3, base + (long) i * ARGS, Syscalls.CLONE_ARGS_SIZE_VER2));
+        }
+        long[] results = SyscallRun.run(leader, calls);
         List<Integer> created = new ArrayList<>();
         RestoreException failure = null;
-        for (int i = 0; i < threads.size() && failure == null; i++) {
+        for (int i = 0; i < n && failure == null; i++) {
             ThreadState t = threads.get(i);
-            long rc = results.getLong(i * RECORD + RECORD_RESULT);
-            if (rc > 0) {
+            long rc = results[i];
+            if (SyscallRun.failed(rc)) {
+                failure = failure(leader, t, Syscalls.errno(rc));
+            } else if (rc > 0) {
                 made.accept(new Made(t, (int) rc));
                 created.add((int) rc);
                 if (sameTid && rc != t.tid()) {
                     failure = new RestoreException("clone3 made thread " + rc + ", not " + t.tid());
                 }
-            } else if (Syscalls.isError(rc)) {
-                failure = failure(leader, t, Syscalls.errno(rc));
             } else {
                 failure = new RestoreException("the clone3 of thread " + t.tid() + " did not run (result " + rc + ")");
             }
@@ -161,22 +123,6 @@ final class ThreadClone {
         }
         return new RestoreException("clone3 of thread " + t.tid() + " failed: " + Errno.name(errno) + " ("
                 + Errno.text(errno) + ")");
-    }
-
-    /**
-     * Runs the loop in the leader until its int3: the leader sits in that SIGTRAP's stop after, which
-     * the next injection resumes with no signal. Its orig_rax is -1: no syscall restart applies.
-     */
-    private static void runLoop(int pid, long code, long first, int count) throws IOException {
-        Registers regs = Registers.allocate();
-        Ptrace.getRegisters(pid, regs);
-        regs.setRip(code).setOrigRax(-1).setR12(first).setR13(count);
-        Ptrace.setRegisters(pid, regs);
-        Ptrace.cont(pid, 0);
-        WaitStatus st = Ptrace.waitpid(pid);
-        if (!st.stopped() || st.stopSignal() != SystemInfo.SIGTRAP) {
-            throw new Ptrace.UnexpectedStopException("the end of the thread-creating loop in process " + pid, st);
-        }
     }
 
     /**
