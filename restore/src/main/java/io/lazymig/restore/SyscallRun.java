@@ -7,6 +7,7 @@ import io.lazymig.jni.SystemInfo;
 import io.lazymig.jni.WaitStatus;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -91,50 +92,88 @@ final class SyscallRun {
      * result (a value, or -errno), {@link #NOT_RUN} for those after the first that failed.
      */
     static long[] run(Stub stub, List<Call> calls) throws IOException {
-        int n = calls.size();
-        long[] results = new long[n];
-        if (n == 0) {
+        return runEach(stub, List.of(stub.pid()), List.of(calls))[0];
+    }
+
+    /**
+     * Runs {@code calls.get(i)} in thread {@code tids.get(i)} of the process of {@code stub}, all
+     * the threads at once (each in a ptrace-stop; for what a thread can only do for itself), as
+     * {@link #run} does in one. Every thread is waited for before anything is thrown.
+     */
+    static long[][] runEach(Stub stub, List<Integer> tids, List<List<Call>> calls) throws IOException {
+        int total = 0;
+        for (List<Call> c : calls) {
+            total += c.size();
+        }
+        long[][] results = new long[tids.size()][];
+        if (total == 0) {
+            for (int t = 0; t < tids.size(); t++) {
+                results[t] = new long[0];
+            }
             return results;
         }
         long code = stub.put(code());
-        ByteBuffer records = Stub.struct(n * RECORD);
-        for (int i = 0; i < n; i++) {
-            Call c = calls.get(i);
-            int at = i * RECORD;
-            records.putLong(at, c.nr());
-            for (int a = 0; a < 6; a++) {
-                records.putLong(at + 8 + 8 * a, a < c.args().length ? c.args()[a] : 0);
+        ByteBuffer records = Stub.struct(total * RECORD);
+        int k = 0;
+        for (List<Call> list : calls) {
+            for (Call c : list) {
+                int at = k++ * RECORD;
+                records.putLong(at, c.nr());
+                for (int a = 0; a < 6; a++) {
+                    records.putLong(at + 8 + 8 * a, a < c.args().length ? c.args()[a] : 0);
+                }
+                records.putLong(at + RESULT, NOT_RUN);
             }
-            records.putLong(at + RESULT, NOT_RUN);
         }
         long first = stub.put(records);
         if (first != code + CODE_SPACE) {
             throw new IllegalStateException("the records do not follow the code");
         }
-        loop(stub.pid(), code, first, n);
-        ByteBuffer back = Stub.struct(n * RECORD);
-        stub.read(first, back);
-        for (int i = 0; i < n; i++) {
-            results[i] = back.getLong(i * RECORD + RESULT);
+        Registers regs = Registers.allocate();
+        List<Integer> started = new ArrayList<>();
+        IOException failure = null;
+        k = 0;
+        try {
+            for (int t = 0; t < tids.size(); t++) {
+                int n = calls.get(t).size();
+                if (n > 0) {
+                    int tid = tids.get(t);
+                    Ptrace.getRegisters(tid, regs);
+                    regs.setRip(code).setOrigRax(-1).setR12(first + (long) k * RECORD).setR13(n);
+                    Ptrace.setRegisters(tid, regs);
+                    Ptrace.cont(tid, 0);
+                    started.add(tid);
+                }
+                k += n;
+            }
+        } catch (IOException e) {
+            failure = e;
         }
-        stub.counted(n);
+        for (int tid : started) { // every thread resumed stops again before anything else is done
+            WaitStatus st = Ptrace.waitpid(tid);
+            if ((!st.stopped() || st.stopSignal() != SystemInfo.SIGTRAP) && failure == null) {
+                failure = new Ptrace.UnexpectedStopException("the end of a run of syscalls in thread " + tid, st);
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+        ByteBuffer back = Stub.struct(total * RECORD);
+        stub.read(first, back);
+        k = 0;
+        for (int t = 0; t < tids.size(); t++) {
+            int n = calls.get(t).size();
+            results[t] = new long[n];
+            for (int i = 0; i < n; i++) {
+                results[t][i] = back.getLong(k++ * RECORD + RESULT);
+            }
+        }
+        stub.counted(total);
         return results;
     }
 
     /** Whether {@code rc}, a result of {@link #run}, is an error (not {@link #NOT_RUN}). */
     static boolean failed(long rc) {
         return rc != NOT_RUN && Syscalls.isError(rc);
-    }
-
-    private static void loop(int pid, long code, long first, int count) throws IOException {
-        Registers regs = Registers.allocate();
-        Ptrace.getRegisters(pid, regs);
-        regs.setRip(code).setOrigRax(-1).setR12(first).setR13(count);
-        Ptrace.setRegisters(pid, regs);
-        Ptrace.cont(pid, 0);
-        WaitStatus st = Ptrace.waitpid(pid);
-        if (!st.stopped() || st.stopSignal() != SystemInfo.SIGTRAP) {
-            throw new Ptrace.UnexpectedStopException("the end of a run of " + count + " syscalls in process " + pid, st);
-        }
     }
 }
