@@ -165,7 +165,7 @@ static const struct lm_constant syscall_constants[] = {
     LM_CONST(SYS_mmap), LM_CONST(SYS_mprotect), LM_CONST(SYS_munmap), LM_CONST(SYS_brk),
     LM_CONST(SYS_rt_sigaction), LM_CONST(SYS_rt_sigprocmask), LM_CONST(SYS_ioctl),
     LM_CONST(SYS_mremap), LM_CONST(SYS_madvise), LM_CONST(SYS_dup), LM_CONST(SYS_dup2),
-    LM_CONST(SYS_pause), LM_CONST(SYS_getpid), LM_CONST(SYS_exit), LM_CONST(SYS_kill),
+    LM_CONST(SYS_pause), LM_CONST(SYS_getpid), LM_CONST(SYS_exit), LM_CONST(SYS_kill), LM_CONST(SYS_tgkill),
     LM_CONST(SYS_fcntl), LM_CONST(SYS_gettid), LM_CONST(SYS_sigaltstack), LM_CONST(SYS_prctl),
     LM_CONST(SYS_arch_prctl), LM_CONST(SYS_set_tid_address), LM_CONST(SYS_restart_syscall),
     LM_CONST(SYS_clock_nanosleep), LM_CONST(SYS_exit_group), LM_CONST(SYS_openat),

@@ -31,6 +31,7 @@ public final class Syscalls {
     public static final int EXIT = Ptrace.syscallNumber("exit");
     public static final int EXIT_GROUP = Ptrace.syscallNumber("exit_group");
     public static final int KILL = Ptrace.syscallNumber("kill");
+    public static final int TGKILL = Ptrace.syscallNumber("tgkill");
     public static final int FCNTL = Ptrace.syscallNumber("fcntl");
     public static final int SIGALTSTACK = Ptrace.syscallNumber("sigaltstack");
     public static final int PRCTL = Ptrace.syscallNumber("prctl");

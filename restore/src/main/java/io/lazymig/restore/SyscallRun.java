@@ -13,34 +13,40 @@ import java.util.List;
 /**
  * Syscalls the process being restored runs itself, one after another, in one stop: a loop of a
  * few instructions in the scratch area (mapped executable) reads each call's number and arguments
- * from a record, runs it, stores the result, stops at the first error, and ends on an
- * {@code int3}. For calls that do not depend on each other's results (the anonymous mappings of a
- * process, the clone3 of each of its threads): each injected one costs two trips through the
- * scheduler and ~10 ptrace requests (50-300 µs on a busy host); here the whole run costs one.
+ * from a record, runs it, stores the result, stops at the first error, and ends on a SIGSTOP
+ * the thread sends itself. For calls that do not depend on each other's results (the anonymous
+ * mappings of a process, the clone3 of each of its threads, each thread's own state): each
+ * injected one costs two trips through the scheduler and ~10 ptrace requests (50-300 µs on a busy
+ * host); here the whole run costs one.
  *
  * <p>The calls run as the process's own code, so they must not need restore's eye between them
- * (no syscall whose result an argument of a later one needs). The leader is left in the SIGTRAP
- * stop of the int3, which the next injection resumes with no signal; its orig_rax is -1 so no
- * syscall restart applies.
+ * (no syscall whose result an argument of a later one needs). The thread is left in the
+ * signal-delivery stop of that SIGSTOP, which the next injection resumes with no signal (so it is
+ * never delivered); its orig_rax is -1 so no syscall restart applies. Not an int3: the kernel forces
+ * its SIGTRAP, which resets a SIGTRAP handler to SIG_DFL when the signal is ignored or blocked
+ * (force_sig_info_to_task), and the process's own actions are restored by then; SIGSTOP cannot be
+ * caught, blocked or ignored, so nothing of the process changes.
  */
 final class SyscallRun {
     /** One record: the number and six arguments, then the result (u64 each). */
     static final int RECORD = 64;
     private static final int RESULT = 56;
     /** The code's room at the start of the run's scratch. */
-    static final int CODE_SPACE = 64;
+    static final int CODE_SPACE = 128;
     /** A result slot's value until its call ran (no syscall returns it). */
     static final long NOT_RUN = Long.MIN_VALUE;
 
     /**
-     * The loop, r12 = the first record, r13 = the number of records:
+     * The loop, r12 = the first record, r13 = the number of records, r14 = the process's pid, r15
+     * = the thread's tid:
      * <pre>
      * loop: test r13,r13; jz done
      *       mov rax,[r12]; mov rdi,[r12+8]; mov rsi,[r12+16]; mov rdx,[r12+24]
      *       mov r10,[r12+32]; mov r8,[r12+40]; mov r9,[r12+48]; syscall
      *       mov [r12+56],rax; cmp rax,-4095; jae done     (stop at the first -errno)
      *       add r12,64; dec r13; jmp loop
-     * done: int3
+     * done: mov eax,SYS_tgkill; mov rdi,r14; mov rsi,r15; mov edx,SIGSTOP; syscall
+     *       jmp $                                         (never reached: the stop comes first)
      * </pre>
      */
     private static final byte[] LOOP = {
@@ -60,8 +66,17 @@ final class SyscallRun {
         0x49, (byte) 0x83, (byte) 0xc4, RECORD,         // add r12, 64
         0x49, (byte) 0xff, (byte) 0xcd,                 // dec r13
         (byte) 0xeb, (byte) 0xc1,                       // jmp loop
-        (byte) 0xcc,                                    // done: int3
+        (byte) 0xb8, 0, 0, 0, 0,                        // done: mov eax, SYS_tgkill (patched)
+        0x4c, (byte) 0x89, (byte) 0xf7,                 // mov rdi, r14
+        0x4c, (byte) 0x89, (byte) 0xfe,                 // mov rsi, r15
+        (byte) 0xba, 0, 0, 0, 0,                        // mov edx, SIGSTOP (patched)
+        0x0f, 0x05,                                     // syscall
+        (byte) 0xeb, (byte) 0xfe,                       // jmp $
     };
+    /** Where the loop ends ("done"), and where the tgkill's number and signal are patched in. */
+    static final int DONE = 63;
+    private static final int DONE_NR = DONE + 1;
+    private static final int DONE_SIGNAL = DONE + 12;
 
     /** One call: its syscall number and up to six arguments (missing ones 0). */
     record Call(int nr, long... args) {
@@ -78,7 +93,8 @@ final class SyscallRun {
 
     /** The loop's code, padded to {@link #CODE_SPACE}. */
     static ByteBuffer code() {
-        return Stub.struct(CODE_SPACE).put(LOOP).clear();
+        return Stub.struct(CODE_SPACE).put(LOOP).putInt(DONE_NR, Syscalls.TGKILL).putInt(DONE_SIGNAL, SystemInfo.SIGSTOP)
+                .clear();
     }
 
     /** How many calls fit one run in the scratch area after {@code reserved} bytes of the caller's. */
@@ -139,7 +155,8 @@ final class SyscallRun {
                 if (n > 0) {
                     int tid = tids.get(t);
                     Ptrace.getRegisters(tid, regs);
-                    regs.setRip(code).setOrigRax(-1).setR12(first + (long) k * RECORD).setR13(n);
+                    regs.setRip(code).setOrigRax(-1).setR12(first + (long) k * RECORD).setR13(n)
+                            .setR14(stub.pid()).setR15(tid);
                     Ptrace.setRegisters(tid, regs);
                     Ptrace.cont(tid, 0);
                     started.add(tid);
@@ -151,7 +168,7 @@ final class SyscallRun {
         }
         for (int tid : started) { // every thread resumed stops again before anything else is done
             WaitStatus st = Ptrace.waitpid(tid);
-            if ((!st.stopped() || st.stopSignal() != SystemInfo.SIGTRAP) && failure == null) {
+            if ((!st.stopped() || st.stopSignal() != SystemInfo.SIGSTOP) && failure == null) {
                 failure = new Ptrace.UnexpectedStopException("the end of a run of syscalls in thread " + tid, st);
             }
         }

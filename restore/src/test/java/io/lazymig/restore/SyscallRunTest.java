@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lazymig.jni.Syscalls;
+import io.lazymig.jni.SystemInfo;
 import java.nio.ByteBuffer;
 import org.junit.jupiter.api.Test;
 
@@ -17,15 +19,25 @@ class SyscallRunTest {
     @Test
     void everyJumpOfTheLoopLandsWhereItMeans() {
         ByteBuffer code = SyscallRun.code();
-        int done = 63;
-        assertEquals(0xcc, code.get(done) & 0xff, "the int3 is the code's last byte");
+        int done = SyscallRun.DONE;
+        assertEquals(0xb8, code.get(done) & 0xff, "done: mov eax, imm32");
         assertEquals(0x74, code.get(3) & 0xff, "jz");
-        assertEquals(done, target(code, 3), "no records left: to the int3");
+        assertEquals(done, target(code, 3), "no records left: to the end");
         assertEquals(0x050f, code.getShort(39) & 0xffff, "syscall");
         assertEquals(0x73, code.get(52) & 0xff, "jae");
-        assertEquals(done, target(code, 52), "an error: to the int3");
+        assertEquals(done, target(code, 52), "an error: to the end");
         assertEquals(0xeb, code.get(61) & 0xff, "jmp");
         assertEquals(0, target(code, 61), "the next record: back to the top");
+    }
+
+    @Test
+    void theRunEndsWithATgkillOfSigstopToItself() {
+        ByteBuffer code = SyscallRun.code();
+        int done = SyscallRun.DONE;
+        assertEquals(Syscalls.TGKILL, code.getInt(done + 1));
+        assertEquals(SystemInfo.SIGSTOP, code.getInt(done + 12));
+        assertEquals(0x050f, code.getShort(done + 16) & 0xffff, "syscall");
+        assertEquals(done + 18, target(code, done + 18), "then nowhere: the stop comes first");
     }
 
     @Test
