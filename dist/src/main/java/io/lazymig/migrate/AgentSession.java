@@ -1,6 +1,7 @@
 package io.lazymig.migrate;
 
 import io.lazymig.images.Checkpoint;
+import io.lazymig.images.ImageDir;
 import io.lazymig.jni.NativeException;
 import io.lazymig.jni.Ptrace;
 import io.lazymig.jni.WaitStatus;
@@ -201,11 +202,29 @@ final class AgentSession implements Runnable {
         boolean released = false;
         try {
             long[] first = {0};
-            long bytes = receiveImages(control, images, first);
+            ImageReceiver receiver = new ImageReceiver(images, agent.options().maxImageBytes(), peer);
+            long bytes = receiveImages(control, receiver, first);
             long t0 = first[0] == 0 ? System.nanoTime() : first[0]; // the steps are timed from the first image
             long tImages = System.nanoTime();
             mlog.info("images received: " + bytes + " bytes; page server at " + pageServer);
-            daemon.imagesReady.countDown();
+            // the held images' files written beside the restore, which waits for them before the handoff
+            FutureTask<Void> files = new FutureTask<>(() -> {
+                receiver.writeHeld();
+                return null;
+            });
+            Thread writer = new Thread(files, "image files " + dir.getFileName());
+            writer.setDaemon(true);
+            writer.start();
+            // read once, from memory, for the daemon and restore alike (the same layout: this CPU's)
+            Checkpoint cp;
+            try {
+                long tRead = System.nanoTime();
+                cp = Restorer.readCheckpoint(ImageDir.withMemory(images, receiver.held()));
+                log.debug("agent: the checkpoint read in {} us", (System.nanoTime() - tRead) / 1000);
+                daemon.checkpoint = cp;
+            } finally {
+                daemon.imagesReady.countDown(); // without a checkpoint the daemon fails, and restore does not start
+            }
             // Restore now, the daemon starting meanwhile; the uffd waits for it to listen.
             Restorer.Restored r = Restorer.restore(new Restorer.Options(images, true, sock, anyPid, o.stub(),
                     new Restorer.Guardian() {
@@ -217,9 +236,10 @@ final class AgentSession implements Runnable {
 
                         @Override
                         public void beforeHandoff() throws IOException {
+                            awaitFiles(files); // nothing runs on A unless a daemon could take it over from the files
                             daemon.awaitListening();
                         }
-                    }).withInherit(inherit).withIpMap(o.ipMap()).withTcpEstablished(tcpEstablished));
+                    }).withInherit(inherit).withIpMap(o.ipMap()).withTcpEstablished(tcpEstablished), cp);
             r.handoff().close(); // the guard and the daemon hold theirs
             released = true;
             long tRunning = r.detachNanos();
@@ -252,9 +272,22 @@ final class AgentSession implements Runnable {
         control.send("complete", Map.of("stats", daemon.stats.toJson().replace('\n', ' ')));
     }
 
+    /** Waits for the held images' files; their writer's failure (a full disk) is the migration's. */
+    private static void awaitFiles(FutureTask<Void> files) throws IOException {
+        try {
+            files.get(LISTEN_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause().getMessage(), e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IOException("the image files were not written within " + LISTEN_TIMEOUT_SECONDS + " s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while writing the image files");
+        }
+    }
+
     /** The images, until "start". Returns their bytes; {@code first[0]}: when the first frame came. */
-    private long receiveImages(Control control, Path images, long[] first) throws IOException {
-        ImageReceiver receiver = new ImageReceiver(images, agent.options().maxImageBytes(), peer);
+    private long receiveImages(Control control, ImageReceiver receiver, long[] first) throws IOException {
         int frames = 0;
         while (true) {
             Frame f = control.read();
@@ -277,11 +310,13 @@ final class AgentSession implements Runnable {
 
     /**
      * The migration's lazy-pages daemon, on a thread of its own: connects to B's page server at
-     * once (on a second thread), reads the checkpoint as soon as the images are in, then listens
-     * for restore and serves until every page is in.
+     * once (on a second thread), takes the checkpoint the session read as soon as the images are
+     * in, then listens for restore and serves until every page is in.
      */
     private final class Daemon {
         final CountDownLatch imagesReady = new CountDownLatch(1);
+        /** Read by the session once the images are in, set before {@link #imagesReady} opens (null: no images). */
+        volatile Checkpoint checkpoint;
         final CountDownLatch listening = new CountDownLatch(1);
         final Thread thread;
         final Path sock;
@@ -304,7 +339,7 @@ final class AgentSession implements Runnable {
                         java.time.Duration.ofSeconds(RECONNECT_SECONDS));
                 // Connecting on a thread of its own: this one allocates the receive buffers (5 MiB,
                 // zeroed and faulted in: 2-150 ms on the loaded test machine) while the images come,
-                // then reads the checkpoint as soon as they are in.
+                // then takes the checkpoint as soon as they are in.
                 FutureTask<Void> connecting = new FutureTask<>(() -> {
                     source.connect(true); // B's page server lets it authenticate before the freeze
                     connectedNanos = System.nanoTime();
@@ -321,9 +356,10 @@ final class AgentSession implements Runnable {
                     if (!imagesReady.await(LISTEN_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
                         throw new IOException("no images within " + LISTEN_TIMEOUT_SECONDS + " s");
                     }
-                    long t0 = System.nanoTime();
-                    Checkpoint cp = LazyPagesDaemon.readCheckpoint(images);
-                    log.debug("agent: the daemon read the checkpoint in {} us", (System.nanoTime() - t0) / 1000);
+                    Checkpoint cp = checkpoint;
+                    if (cp == null) {
+                        throw new IOException("no checkpoint to serve");
+                    }
                     connected(connecting);
                     running = true; // from here runRemote owns the source and closes it
                     stats = LazyPagesDaemon.runRemote(dopts, cp, source, progress);

@@ -352,8 +352,22 @@ public final class Migration {
 
     private long sendImages(Control control, DestinationImages images) throws IOException {
         long total = 0;
-        ByteBuffer buf = ByteBuffer.allocateDirect(Control.FILE_CHUNK);
+        ByteBuffer buf = null;
         for (Messages.ImageInfo info : images.images()) {
+            byte[] small = images.bytes(info.name());
+            if (small != null) { // a protobuf image, built in memory: one frame (they are far below a chunk)
+                int offset = 0;
+                do { // an empty image too: one frame makes its file on A
+                    int n = Math.min(Control.FILE_CHUNK, small.length - offset);
+                    control.sendFile(info.name(), Control.fileHeader(info.name(), offset), ByteBuffer.wrap(small, offset, n));
+                    offset += n;
+                } while (offset < small.length);
+                total += small.length;
+                continue;
+            }
+            if (buf == null) {
+                buf = ByteBuffer.allocateDirect(Control.FILE_CHUNK);
+            }
             try (FileChannel in = FileChannel.open(images.file(info.name()), StandardOpenOption.READ)) {
                 long offset = 0;
                 do {

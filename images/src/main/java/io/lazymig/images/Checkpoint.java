@@ -272,6 +272,11 @@ public record Checkpoint(List<ProcessImage> processes, List<FileObject> files, L
         CheckpointCodec.write(this, ImageDir.of(dir));
     }
 
+    /** As {@link #write(Path)}, into {@code d} (e.g. {@link ImageDir#withMemory}: the protobuf images in memory). */
+    public void write(ImageDir d) throws IOException {
+        CheckpointCodec.write(this, d);
+    }
+
     /**
      * Reads and checks a checkpoint that lazymig wrote (it carries the raw XSAVE area and its layout).
      * An image made by CRIU is refused with an {@link ImageException}: read it with
@@ -288,5 +293,10 @@ public record Checkpoint(List<ProcessImage> processes, List<FileObject> files, L
      */
     public static Checkpoint read(Path dir, XsaveLayout layout) throws IOException {
         return CheckpointCodec.read(ImageDir.of(dir), Objects.requireNonNull(layout, "layout"));
+    }
+
+    /** As {@link #read(Path, XsaveLayout)}, from {@code d} (e.g. {@link ImageDir#withMemory}: images received into memory). */
+    public static Checkpoint read(ImageDir d, XsaveLayout layout) throws IOException {
+        return CheckpointCodec.read(d, Objects.requireNonNull(layout, "layout"));
     }
 }

@@ -22,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -32,13 +33,37 @@ import java.util.Objects;
  */
 public final class ImageDir {
     private final Path dir;
+    /** Where the protobuf images are written, by file name, when not to {@link #dir} (null: files). */
+    private final Map<String, byte[]> memory;
 
-    private ImageDir(Path dir) {
+    private ImageDir(Path dir, Map<String, byte[]> memory) {
         this.dir = dir;
+        this.memory = memory;
     }
 
     public static ImageDir of(Path dir) {
-        return new ImageDir(Objects.requireNonNull(dir, "dir"));
+        return new ImageDir(Objects.requireNonNull(dir, "dir"), null);
+    }
+
+    /**
+     * A directory whose protobuf images are kept in {@code memory} by file name: written into it
+     * instead of files, and read from it when there (else from their files); the raw pages files
+     * stay files in {@code dir}. For images sent or received at once: a process with 100 threads
+     * has 110 of them, whose files cost 30-400 ms to create, rename and delete on a busy disk.
+     */
+    public static ImageDir withMemory(Path dir, Map<String, byte[]> memory) {
+        return new ImageDir(Objects.requireNonNull(dir, "dir"), Objects.requireNonNull(memory, "memory"));
+    }
+
+    /** A reader of one protobuf image: from the memory when it is there, else its file. */
+    private ImageReader reader(ImageType type, int id) throws ImageException {
+        byte[] held = memory == null ? null : memory.get(type.fileName(id));
+        return held != null ? ImageReader.of(type.fileName(id), held, type) : ImageReader.open(file(type, id), type);
+    }
+
+    /** A writer of one protobuf image: a file in the directory, or bytes in its map. */
+    private ImageWriter writer(ImageType type, int id) throws IOException {
+        return memory != null ? ImageWriter.toMemory(file(type, id), type, memory) : ImageWriter.create(file(type, id), type);
     }
 
     public Path dir() {
@@ -50,7 +75,7 @@ public final class ImageDir {
     }
 
     public boolean exists(ImageType type, int id) {
-        return Files.exists(file(type, id));
+        return memory != null && memory.containsKey(type.fileName(id)) || Files.exists(file(type, id));
     }
 
     /** The pagemap image: its head and its entries. */
@@ -93,7 +118,7 @@ public final class ImageDir {
     }
 
     private PagemapImage readPagemap(ImageType type, int id) throws ImageException {
-        try (ImageReader reader = ImageReader.open(file(type, id), type)) {
+        try (ImageReader reader = reader(type, id)) {
             pagemap_head head = reader.next(pagemap_head.parser());
             List<pagemap_entry> entries = new ArrayList<>();
             while (!reader.atEnd()) {
@@ -140,7 +165,7 @@ public final class ImageDir {
         if (!exists(type, 0)) {
             return List.of();
         }
-        try (ImageReader reader = ImageReader.open(file(type, 0), type)) {
+        try (ImageReader reader = reader(type, 0)) {
             List<PipeDataEntry> entries = new ArrayList<>();
             while (!reader.atEnd()) {
                 pipe_data_entry e = reader.next(pipe_data_entry.parser());
@@ -156,7 +181,7 @@ public final class ImageDir {
             Files.deleteIfExists(file(type, 0));
             return;
         }
-        try (ImageWriter writer = ImageWriter.create(file(type, 0), type)) {
+        try (ImageWriter writer = writer(type, 0)) {
             for (PipeDataEntry e : entries) {
                 writer.write(e.entry());
                 writer.writeBlob(e.bytes());
@@ -188,7 +213,7 @@ public final class ImageDir {
         if (!exists(ImageType.SK_QUEUES, 0)) {
             return out;
         }
-        try (ImageReader reader = ImageReader.open(file(ImageType.SK_QUEUES, 0), ImageType.SK_QUEUES)) {
+        try (ImageReader reader = reader(ImageType.SK_QUEUES, 0)) {
             while (!reader.atEnd()) {
                 sk_packet_entry e = reader.next(sk_packet_entry.parser());
                 List<Integer> rights = new ArrayList<>();
@@ -213,7 +238,7 @@ public final class ImageDir {
             Files.deleteIfExists(file(ImageType.SK_QUEUES, 0));
             return;
         }
-        try (ImageWriter writer = ImageWriter.create(file(ImageType.SK_QUEUES, 0), ImageType.SK_QUEUES)) {
+        try (ImageWriter writer = writer(ImageType.SK_QUEUES, 0)) {
             for (QueuedPacket p : packets) {
                 sk_packet_entry.Builder e = sk_packet_entry.newBuilder().setIdFor(p.socketId()).setLength(p.data().length);
                 if (!p.rights().isEmpty()) {
@@ -235,7 +260,7 @@ public final class ImageDir {
         if (!exists(ImageType.TCP_STREAM, ino)) {
             return null;
         }
-        try (ImageReader reader = ImageReader.open(file(ImageType.TCP_STREAM, ino), ImageType.TCP_STREAM)) {
+        try (ImageReader reader = reader(ImageType.TCP_STREAM, ino)) {
             tcp_stream_entry e = reader.next(tcp_stream_entry.parser());
             byte[] inq = reader.nextRaw(Integer.toUnsignedLong(e.getInqLen()), "the receive queue");
             byte[] outq = reader.nextRaw(Integer.toUnsignedLong(e.getOutqLen()), "the send queue");
@@ -248,7 +273,7 @@ public final class ImageDir {
 
     /** Writes tcp-stream-INO.img (INO in hex, as CRIU names it). */
     public void writeTcpStream(int ino, TcpStreamImage image) throws IOException {
-        try (ImageWriter writer = ImageWriter.create(file(ImageType.TCP_STREAM, ino), ImageType.TCP_STREAM)) {
+        try (ImageWriter writer = writer(ImageType.TCP_STREAM, ino)) {
             writer.write(image.entry());
             writer.writeBlob(image.inq());
             writer.writeBlob(image.outq());
@@ -263,7 +288,7 @@ public final class ImageDir {
 
     /** Every entry of a protobuf image. */
     public <T extends Message> List<T> readAll(ImageType type, int id, Parser<T> parser) throws ImageException {
-        try (ImageReader reader = ImageReader.open(file(type, id), type)) {
+        try (ImageReader reader = reader(type, id)) {
             List<T> entries = new ArrayList<>();
             while (!reader.atEnd()) {
                 entries.add(reader.next(parser));
@@ -274,7 +299,7 @@ public final class ImageDir {
 
     /** The single entry of an image that must hold exactly one. */
     public <T extends Message> T readOne(ImageType type, int id, Parser<T> parser) throws ImageException {
-        try (ImageReader reader = ImageReader.open(file(type, id), type)) {
+        try (ImageReader reader = reader(type, id)) {
             if (reader.atEnd()) {
                 throw new ImageException(reader.name() + ": no entry, expected exactly one");
             }
@@ -360,7 +385,7 @@ public final class ImageDir {
 
     /** Writes a protobuf image atomically (temporary file, then rename). */
     public void writeAll(ImageType type, int id, List<? extends Message> entries) throws IOException {
-        try (ImageWriter writer = ImageWriter.create(file(type, id), type)) {
+        try (ImageWriter writer = writer(type, id)) {
             for (Message entry : entries) {
                 writer.write(entry);
             }

@@ -4,6 +4,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.Parser;
 import java.io.BufferedInputStream;
+import java.io.ByteArrayInputStream;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
@@ -59,7 +60,24 @@ public final class ImageReader implements Closeable {
         } catch (IOException e) {
             throw new ImageException(name + ": cannot open: " + e, e);
         }
-        ImageReader reader = new ImageReader(name, in, size);
+        return new ImageReader(name, in, size).begin(type);
+    }
+
+    /**
+     * Reads image {@code name} of {@code type} from {@code bytes} (an image held in memory, see
+     * {@link ImageDir#withMemory}) with every check {@link #open} makes.
+     */
+    public static ImageReader of(String name, byte[] bytes, ImageType type) throws ImageException {
+        if (type.isRaw()) {
+            throw new IllegalArgumentException(type + " is a raw image, not a protobuf one");
+        }
+        return new ImageReader(name, new ByteArrayInputStream(bytes), bytes.length).begin(type);
+    }
+
+    /** Checks the size and the magic words; closes the reader when they are wrong. */
+    private ImageReader begin(ImageType type) throws ImageException {
+        ImageReader reader = this;
+        long size = left;
         try {
             if (size > MAX_FILE_SIZE) {
                 throw new ImageException(name + ": " + size + " bytes, beyond the " + (MAX_FILE_SIZE >> 20)

@@ -2,28 +2,34 @@ package io.lazymig.images;
 
 import com.google.protobuf.MessageLite;
 import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.Map;
 
 /**
  * Writes one protobuf image: the magic words, then {@code [u32 LE size][protobuf]} per entry.
  * The bytes go to a temporary file in the same directory that {@link #commit()} renames into place,
- * so a reader never sees a half-written image; {@link #close()} without commit discards it.
+ * so a reader never sees a half-written image; {@link #close()} without commit discards it. Or, made
+ * by {@link #toMemory}, the bytes go into a map by file name at commit (no file at all).
  */
 public final class ImageWriter implements Closeable {
     private final Path target;
     private final Path temp;
     private final OutputStream out;
+    /** The map a memory image goes into at commit (null: a file). */
+    private final Map<String, byte[]> memory;
     private boolean done;
 
-    private ImageWriter(Path target, Path temp, OutputStream out) {
+    private ImageWriter(Path target, Path temp, OutputStream out, Map<String, byte[]> memory) {
         this.target = target;
         this.temp = temp;
         this.out = out;
+        this.memory = memory;
     }
 
     public static ImageWriter create(Path file, ImageType type) throws IOException {
@@ -32,15 +38,35 @@ public final class ImageWriter implements Closeable {
         }
         Path dir = file.toAbsolutePath().getParent();
         Path temp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
-        ImageWriter writer = new ImageWriter(file, temp, new BufferedOutputStream(Files.newOutputStream(temp), 64 * 1024));
+        ImageWriter writer = new ImageWriter(file, temp, new BufferedOutputStream(Files.newOutputStream(temp), 64 * 1024),
+                null);
+        return writer.begin(type);
+    }
+
+    /**
+     * An image kept in memory: at commit its bytes are put into {@code into} under {@code file}'s
+     * name (nothing is created on disk; {@code file} names it in errors).
+     */
+    public static ImageWriter toMemory(Path file, ImageType type, Map<String, byte[]> into) {
+        if (type.isRaw()) {
+            throw new IllegalArgumentException(type + " is a raw image, not a protobuf one");
+        }
+        try {
+            return new ImageWriter(file, null, new ByteArrayOutputStream(256), into).begin(type);
+        } catch (IOException e) {
+            throw new IllegalStateException("writing to memory failed", e); // a ByteArrayOutputStream does not fail
+        }
+    }
+
+    private ImageWriter begin(ImageType type) throws IOException {
         try {
             if (type.hasCommonMagic()) {
-                writer.writeU32(Magic.IMG_COMMON);
+                writeU32(Magic.IMG_COMMON);
             }
-            writer.writeU32(type.magic());
-            return writer;
+            writeU32(type.magic());
+            return this;
         } catch (IOException e) {
-            writer.close();
+            close();
             throw e;
         }
     }
@@ -83,7 +109,11 @@ public final class ImageWriter implements Closeable {
         } catch (IOException e) {
             throw cannotWrite(e);
         }
-        Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        if (memory != null) {
+            memory.put(target.getFileName().toString(), ((ByteArrayOutputStream) out).toByteArray());
+        } else {
+            Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        }
         done = true;
     }
 
@@ -99,7 +129,9 @@ public final class ImageWriter implements Closeable {
             try {
                 out.close();
             } finally {
-                Files.deleteIfExists(temp);
+                if (temp != null) {
+                    Files.deleteIfExists(temp);
+                }
             }
         }
     }

@@ -31,6 +31,7 @@ public final class Syscalls {
     public static final int EXIT = Ptrace.syscallNumber("exit");
     public static final int EXIT_GROUP = Ptrace.syscallNumber("exit_group");
     public static final int KILL = Ptrace.syscallNumber("kill");
+    public static final int TGKILL = Ptrace.syscallNumber("tgkill");
     public static final int FCNTL = Ptrace.syscallNumber("fcntl");
     public static final int SIGALTSTACK = Ptrace.syscallNumber("sigaltstack");
     public static final int PRCTL = Ptrace.syscallNumber("prctl");
@@ -152,6 +153,7 @@ public final class Syscalls {
     public static final long CLONE_SETTLS = Ptrace.syscallValue("CLONE_SETTLS");
     public static final long CLONE_PARENT_SETTID = Ptrace.syscallValue("CLONE_PARENT_SETTID");
     public static final long CLONE_CHILD_CLEARTID = Ptrace.syscallValue("CLONE_CHILD_CLEARTID");
+    public static final long CLONE_PTRACE = Ptrace.syscallValue("CLONE_PTRACE");
     /** sizeof(struct clone_args) with set_tid (VER2, 88 bytes). */
     public static final int CLONE_ARGS_SIZE_VER2 = (int) Ptrace.syscallValue("CLONE_ARGS_SIZE_VER2");
 

@@ -13,24 +13,33 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
  * The image directory a destination restores from: the checkpoint's small images, its pagemap
  * with the lazy entries as PE_LAZY only, and a pages-N.img holding only the eager pages — the
- * layout of CRIU's dump --lazy-pages. Built once in a private temporary directory; the server
- * offers exactly these files and nothing else, so no request can read outside -D.
+ * layout of CRIU's dump --lazy-pages. Built once: the pages files in a private temporary
+ * directory, the protobuf images in memory (migrate sends them from there; a process with 100
+ * threads has 110, and their files cost 30-400 ms of its downtime), each written into the
+ * directory only when a client asks for it as a file ({@link #file}). The server offers exactly
+ * these images and nothing else, so no request can read outside -D.
  */
 public final class DestinationImages implements AutoCloseable {
     private final Path dir;
     private final List<Messages.ImageInfo> images;
+    /** The protobuf images by name; guarded by this (a server's sessions ask for files). */
+    private final Map<String, byte[]> inMemory;
 
-    private DestinationImages(Path dir, List<Messages.ImageInfo> images) {
+    private DestinationImages(Path dir, List<Messages.ImageInfo> images, Map<String, byte[]> inMemory) {
         this.dir = dir;
         this.images = images;
+        this.inMemory = inMemory;
     }
 
     public static DestinationImages build(Checkpoint cp, Path sourceDir) throws IOException {
@@ -47,14 +56,18 @@ public final class DestinationImages implements AutoCloseable {
                 // shared memory is restored eagerly (restore's ShmemObjects): all its pages travel as images
                 dest = dest.withShmemPagemap(m.shmid(), eagerOnly(m.pagemap(), sourceDir, tmp, buf));
             }
-            dest.write(tmp);
-            List<Messages.ImageInfo> list = new ArrayList<>();
+            Map<String, byte[]> small = new TreeMap<>();
+            dest.write(ImageDir.withMemory(tmp, small));
+            Map<String, Long> sizes = new TreeMap<>(); // sorted by name, as the list always was
             try (Stream<Path> s = Files.list(tmp)) {
-                for (Path p : s.sorted().toList()) {
-                    list.add(new Messages.ImageInfo(p.getFileName().toString(), Files.size(p)));
+                for (Path p : s.toList()) {
+                    sizes.put(p.getFileName().toString(), Files.size(p));
                 }
             }
-            return new DestinationImages(tmp, List.copyOf(list));
+            small.forEach((name, bytes) -> sizes.put(name, (long) bytes.length));
+            List<Messages.ImageInfo> list = new ArrayList<>();
+            sizes.forEach((name, size) -> list.add(new Messages.ImageInfo(name, size)));
+            return new DestinationImages(tmp, List.copyOf(list), small);
         } catch (IOException | RuntimeException e) {
             deleteTree(tmp);
             throw e;
@@ -100,14 +113,37 @@ public final class DestinationImages implements AutoCloseable {
         return images;
     }
 
-    /** The file behind an offered image name, or null when the name is not offered. */
-    public Path file(String name) {
+    /**
+     * The file behind an offered image name, or null when the name is not offered. An image held
+     * in memory is written into the directory first (once).
+     */
+    public synchronized Path file(String name) throws IOException {
         for (Messages.ImageInfo i : images) {
             if (i.name().equals(name)) {
-                return dir.resolve(i.name());
+                Path file = dir.resolve(i.name());
+                byte[] bytes = inMemory.get(i.name());
+                if (bytes != null) { // held until its file is whole: a failed write is tried again
+                    Path tmp = Files.createTempFile(dir, "." + i.name(), ".tmp");
+                    try {
+                        Files.write(tmp, bytes);
+                        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+                    } finally {
+                        Files.deleteIfExists(tmp);
+                    }
+                    inMemory.remove(i.name());
+                }
+                return file;
             }
         }
         return null;
+    }
+
+    /**
+     * The bytes of an offered image held in memory (a protobuf image), or null when it is a file
+     * (a pages file, or one {@link #file} wrote): read that from {@link #file}. Not to be modified.
+     */
+    public synchronized byte[] bytes(String name) {
+        return inMemory.get(name);
     }
 
     @Override

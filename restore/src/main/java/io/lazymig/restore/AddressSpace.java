@@ -8,6 +8,7 @@ import io.lazymig.images.PageRanges;
 import io.lazymig.images.Rseq;
 import io.lazymig.images.ThreadState;
 import io.lazymig.images.Vma;
+import io.lazymig.jni.Errno;
 import io.lazymig.jni.FileDescriptor;
 import io.lazymig.jni.Memory;
 import io.lazymig.jni.SharedMemory;
@@ -149,33 +150,106 @@ final class AddressSpace {
         return false;
     }
 
-    /** Maps every VMA but the kernel's special ones; returns those mapped writable only for the eager pages. */
+    /**
+     * Maps every VMA but the kernel's special ones; returns those mapped writable only for the eager
+     * pages. The anonymous ones (a thread's stack and guard page are two each: 200 in a process with
+     * 100 threads) are mapped and advised in runs the process makes itself ({@link SyscallRun}),
+     * in order: a run ends before any other VMA is mapped.
+     */
     List<Vma> mapAll() throws IOException {
         List<Vma> raised = new ArrayList<>();
+        AnonRun run = new AnonRun();
         for (Vma v : process.vmas()) {
             if (v.isSpecial()) {
                 continue;
             }
             boolean writeNow = (v.prot() & Vma.PROT_WRITE) == 0 && hasEagerPages(v);
             if (isKept(v)) {
+                run.flush();
                 if (writeNow) {
                     mapCall(v, "mprotect", Syscalls.MPROTECT, v.start(), v.length(), v.prot() | Vma.PROT_WRITE);
                 }
                 advise(v);
+            } else if (!v.isShmem() && !v.isFileBacked()) {
+                run.add(v, "mmap", Syscalls.MMAP, v.start(), v.length(), prot(v, writeNow), flags(v), -1, 0);
+                for (int advice : advice(v)) {
+                    run.add(v, "madvise", Syscalls.MADVISE, v.start(), v.length(), advice);
+                }
             } else {
+                run.flush();
                 map(v, writeNow);
             }
             if (writeNow) {
                 raised.add(v);
             }
         }
+        run.flush();
         return raised;
     }
 
-    private void map(Vma v, boolean writeNow) throws IOException {
-        int prot = v.prot() | (writeNow ? Vma.PROT_WRITE : 0);
-        int flags = (v.flags() & (Vma.MAP_SHARED | Vma.MAP_PRIVATE | Vma.MAP_ANONYMOUS | Vma.MAP_GROWSDOWN
+    /** Anonymous mappings waiting for their run, with what each call is for (its VMA, for an error). */
+    private final class AnonRun {
+        private final List<SyscallRun.Call> calls = new ArrayList<>();
+        private final List<Vma> vmas = new ArrayList<>();
+        private final List<String> names = new ArrayList<>();
+        private final int capacity = SyscallRun.capacity(0);
+
+        void add(Vma v, String name, int nr, long... args) throws IOException {
+            if (calls.size() == capacity) {
+                flush();
+            }
+            calls.add(new SyscallRun.Call(nr, args));
+            vmas.add(v);
+            names.add(name);
+        }
+
+        void flush() throws IOException {
+            if (calls.isEmpty()) {
+                return;
+            }
+            stub.resetScratch();
+            long[] rcs = SyscallRun.run(stub, calls);
+            for (int i = 0; i < rcs.length; i++) {
+                if (SyscallRun.failed(rcs[i])) {
+                    int errno = Syscalls.errno(rcs[i]);
+                    StringBuilder sb = new StringBuilder("injected ").append(names.get(i)).append('(');
+                    long[] args = calls.get(i).args();
+                    for (int a = 0; a < args.length; a++) {
+                        sb.append(a > 0 ? ", " : "").append("0x").append(Long.toHexString(args[a]));
+                    }
+                    throw new RestoreException(sb.append(") failed: ").append(Errno.name(errno)).append(" (")
+                            .append(Errno.text(errno)).append(") for ").append(vmas.get(i)).toString());
+                }
+            }
+            calls.clear();
+            vmas.clear();
+            names.clear();
+        }
+    }
+
+    private static int prot(Vma v, boolean writeNow) {
+        return v.prot() | (writeNow ? Vma.PROT_WRITE : 0);
+    }
+
+    private static int flags(Vma v) {
+        return (v.flags() & (Vma.MAP_SHARED | Vma.MAP_PRIVATE | Vma.MAP_ANONYMOUS | Vma.MAP_GROWSDOWN
                 | Vma.MAP_NORESERVE | Vma.MAP_LOCKED)) | Syscalls.MAP_FIXED;
+    }
+
+    /** The madvise advice numbers {@code v} carries, in order. */
+    private static List<Integer> advice(Vma v) {
+        List<Integer> out = new ArrayList<>();
+        for (int advice = 0; advice < 64; advice++) {
+            if ((v.madv() >>> advice & 1) != 0) {
+                out.add(advice);
+            }
+        }
+        return out;
+    }
+
+    private void map(Vma v, boolean writeNow) throws IOException {
+        int prot = prot(v, writeNow);
+        int flags = flags(v);
         if (v.isShmem()) {
             mapShmem(v, prot, flags & ~Vma.MAP_ANONYMOUS);
         } else if (v.isFileBacked()) {
@@ -197,10 +271,8 @@ final class AddressSpace {
     }
 
     private void advise(Vma v) throws IOException {
-        for (int advice = 0; advice < 64; advice++) {
-            if ((v.madv() >>> advice & 1) != 0) {
-                mapCall(v, "madvise", Syscalls.MADVISE, v.start(), v.length(), advice);
-            }
+        for (int advice : advice(v)) {
+            mapCall(v, "madvise", Syscalls.MADVISE, v.start(), v.length(), advice);
         }
     }
 

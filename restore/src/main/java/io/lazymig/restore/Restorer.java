@@ -1,6 +1,7 @@
 package io.lazymig.restore;
 
 import io.lazymig.images.Checkpoint;
+import io.lazymig.images.ImageDir;
 import io.lazymig.images.ProcessImage;
 import io.lazymig.images.TreeIds;
 import io.lazymig.images.Zombie;
@@ -95,12 +96,21 @@ public final class Restorer {
     }
 
     public static Restored restore(Options o) throws IOException {
+        return restore(o, null);
+    }
+
+    /**
+     * As {@link #restore(Options)}, with the checkpoint of {@code o.dir()} already read by the caller
+     * ({@link #readCheckpoint}; null: read here): the agent reads it once for its daemon and restore,
+     * where two reads side by side of a process with 100 threads cost 100-200 ms each on a busy host.
+     */
+    public static Restored restore(Options o, Checkpoint read) throws IOException {
         long t0 = System.nanoTime();
         Phases phases = new Phases(t0);
         if (!Files.isDirectory(o.dir())) {
             throw new RestoreException("no images directory " + o.dir());
         }
-        Checkpoint cp = Checkpoint.read(o.dir(), XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
+        Checkpoint cp = read != null ? read : readCheckpoint(o.dir());
         refuseUnsupported(cp, o.lazy());
         new InheritedFds(o.inherit()).check(cp);
         phases.done("read images");
@@ -243,6 +253,16 @@ public final class Restorer {
                 carried.undo();
             }
         }
+    }
+
+    /** The checkpoint in {@code dir}, its XSAVE areas in this CPU's layout (as restore needs it). */
+    public static Checkpoint readCheckpoint(Path dir) throws IOException {
+        return readCheckpoint(ImageDir.of(dir));
+    }
+
+    /** As {@link #readCheckpoint(Path)}, from {@code d} (e.g. images received into memory). */
+    public static Checkpoint readCheckpoint(ImageDir d) throws IOException {
+        return Checkpoint.read(d, XsaveLayout.fromCpuid(Cpuid.enabledXfeatures(), Cpuid::query));
     }
 
     /** Every pid of the checkpoint: its processes' and its zombies'. */

@@ -123,14 +123,24 @@ final class Stub implements Injector {
         return injector.inject(nr, args);
     }
 
+    /** Counts {@code n} syscalls the process ran itself ({@link SyscallRun}). */
+    void counted(int n) {
+        injected += n;
+    }
+
     /** How many syscalls were injected so far. */
     int injected() {
         return injected;
     }
 
-    /** Maps the scratch area at {@code address} (free in both layouts). */
+    /**
+     * Maps the scratch area at {@code address} (free in both layouts). Executable too: runs of
+     * syscalls are a loop of code written into it ({@link SyscallRun}). It is unmapped before the
+     * process is released.
+     */
     void mapScratch(long address) throws IOException {
-        long at = call("mmap", Syscalls.MMAP, address, SCRATCH_SIZE, Syscalls.PROT_READ | Syscalls.PROT_WRITE,
+        long at = call("mmap", Syscalls.MMAP, address, SCRATCH_SIZE,
+                Syscalls.PROT_READ | Syscalls.PROT_WRITE | Syscalls.PROT_EXEC,
                 Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS | Syscalls.MAP_FIXED_NOREPLACE, -1, 0);
         if (at != address) {
             throw new RestoreException("scratch area mapped at 0x" + Long.toHexString(at) + ", not 0x"
@@ -147,6 +157,11 @@ final class Stub implements Injector {
     void unmapScratch() throws IOException {
         call("munmap", Syscalls.MUNMAP, scratch, SCRATCH_SIZE);
         scratch = 0;
+    }
+
+    /** Where the next {@link #put} goes in the scratch area. */
+    long cursor() {
+        return cursor;
     }
 
     /** Starts filling the scratch area from its beginning again. */

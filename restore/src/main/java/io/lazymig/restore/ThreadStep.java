@@ -2,8 +2,7 @@ package io.lazymig.restore;
 
 import io.lazymig.images.SigAltStack;
 import io.lazymig.images.ThreadState;
-import io.lazymig.jni.Ptrace;
-import io.lazymig.jni.SyscallBatch;
+import io.lazymig.jni.Errno;
 import io.lazymig.jni.Syscalls;
 import io.lazymig.jni.SystemInfo;
 import java.io.IOException;
@@ -11,28 +10,33 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Every thread of the process: the leader is the stub; each other thread is created with its
- * tid by a clone3 injected into the leader ({@link ThreadClone}). Then the per-thread state only
- * the thread itself can register is injected into it (each of these syscalls acts on the caller
- * only): the robust futex list, rseq (not inherited across CLONE_VM), the alternate signal stack
- * (a thread created with CLONE_VM starts without one), the clear_child_tid address
- * (set_tid_address; for a created thread CLONE_CHILD_CLEARTID has set it already) and, for the
- * created ones, the thread's name. Each kind is injected into all the threads at once
- * ({@link Stub#callEach}, in groups of {@link #GROUP} for the scratch area): one kind after
- * another, not one thread after another, so a process with 100 threads waits on the scheduler
- * once per kind, not 100 times. rseq reads its area inside the syscall, so this runs after the
- * lazy handoff (its pages are never lazy: the dump makes them eager, and {@link AddressSpace}
- * writes them for images that do not); the clone3
- * needs CAP_CHECKPOINT_RESTORE for set_tid, so it runs before the credentials are dropped.
+ * tid by clone3, all of them in one run of the leader ({@link ThreadClone}). Then the per-thread
+ * state only the thread itself can register is set by the thread itself (each of these syscalls
+ * acts on the caller only): the robust futex list, rseq (not inherited across CLONE_VM), the
+ * alternate signal stack (a thread created with CLONE_VM starts without one), the
+ * clear_child_tid address (set_tid_address; for a created thread CLONE_CHILD_CLEARTID has set it
+ * already) and, for the created ones, the thread's name. Every thread runs its own calls, all of
+ * them at once ({@link SyscallRun#runEach}, in groups of {@link #GROUP} for the scratch area): a
+ * process with 100 threads waits on the scheduler once, not once per kind and thread (injected
+ * one kind at a time into all the threads, it took 5-20 ms). rseq reads its area inside the
+ * syscall, so this runs after the lazy handoff (its pages are never lazy: the dump makes them
+ * eager, and {@link AddressSpace} writes them for images that do not); the clone3 needs
+ * CAP_CHECKPOINT_RESTORE for set_tid, so it runs before the credentials are dropped.
  */
 final class ThreadStep implements RestoreStep {
+    private static final Logger log = LoggerFactory.getLogger("lazymig.restore");
+
     /**
-     * Threads per batch: their in-memory arguments (a stack_t of 24 bytes, a name of up to 16) must
-     * fit in the scratch area together; 256 of both take 10 KiB of its 64.
+     * Threads per run: their in-memory arguments (a stack_t of 24 bytes, a name of up to 16) and
+     * their records (four calls of {@link SyscallRun#RECORD} bytes) must fit in the scratch area
+     * together; 128 take 37 KiB of its 64.
      */
-    static final int GROUP = 256;
+    static final int GROUP = 128;
 
     @Override
     public String name() {
@@ -45,14 +49,17 @@ final class ThreadStep implements RestoreStep {
         List<ThreadState> threads = r.process.threads();
         if (threads.size() > 1) {
             boolean sameTid = r.pid == leader.tid();
-            Ptrace.setOptions(r.pid, Ptrace.DEFAULT_OPTIONS | Ptrace.O_TRACECLONE);
+            List<ThreadState> others = new ArrayList<>(threads.size() - 1);
             for (ThreadState t : threads) {
                 if (t.tid() != leader.tid()) {
-                    int tid = ThreadClone.create(r.stub, t, sameTid);
-                    r.created.add(new Restoring.Created(t, r.stub.forThread(tid)));
+                    others.add(t);
                 }
             }
-            Ptrace.setOptions(r.pid, Ptrace.DEFAULT_OPTIONS);
+            long t0 = System.nanoTime();
+            ThreadClone.createAll(r.stub, others, sameTid,
+                    m -> r.created.add(new Restoring.Created(m.state(), r.stub.forThread(m.tid()))));
+            log.debug("restore: {} threads of process {} created in {} us", others.size(), r.pid,
+                    (System.nanoTime() - t0) / 1000);
         }
         for (List<Running> group : groups(running(r), GROUP)) {
             restore(r.stub, group);
@@ -89,41 +96,54 @@ final class ThreadStep implements RestoreStep {
     }
 
     /**
-     * The per-thread state of {@code group}, one kind at a time for all of them: robust list, rseq,
-     * alternate stack (the leader's in any case: the stub may have inherited one from restore's
-     * thread, as fork keeps it; a created thread starts without), name (created threads: the
-     * leader's is the process's, set with it).
+     * The per-thread state of {@code group}: each thread runs its own calls, all the threads at
+     * once ({@link SyscallRun#runEach}): robust list, rseq, alternate stack (the leader's in any
+     * case: the stub may have inherited one from restore's thread, as fork keeps it; a created
+     * thread starts without), name (created threads: the leader's is the process's, set with it).
      */
     private static void restore(Stub stub, List<Running> group) throws IOException {
         stub.resetScratch();
-        List<SyscallBatch.Call> robust = new ArrayList<>();
-        List<SyscallBatch.Call> rseq = new ArrayList<>();
-        List<SyscallBatch.Call> altStacks = new ArrayList<>();
-        List<SyscallBatch.Call> names = new ArrayList<>();
+        List<Integer> tids = new ArrayList<>(group.size());
+        List<List<SyscallRun.Call>> calls = new ArrayList<>(group.size());
+        List<List<String>> names = new ArrayList<>(group.size());
         for (Running t : group) {
             ThreadState s = t.state();
+            List<SyscallRun.Call> c = new ArrayList<>(4);
+            List<String> n = new ArrayList<>(4);
             if (s.robustList().head() != 0) {
-                robust.add(stub.in(t.tid(), s.robustList().head(), s.robustList().length()));
+                c.add(new SyscallRun.Call(Syscalls.SET_ROBUST_LIST, s.robustList().head(), s.robustList().length()));
+                n.add("set_robust_list");
             }
             if (s.rseq().isRegistered()) {
-                rseq.add(stub.in(t.tid(), s.rseq().abiPointer(), s.rseq().abiSize(), 0, s.rseq().signature()));
+                c.add(new SyscallRun.Call(Syscalls.RSEQ, s.rseq().abiPointer(), s.rseq().abiSize(), 0, s.rseq().signature()));
+                n.add("rseq");
             }
             if (t.leader() || s.altStack().isEnabled()) {
-                altStacks.add(stub.in(t.tid(), stub.put(altStack(s.altStack())), 0));
+                c.add(new SyscallRun.Call(Syscalls.SIGALTSTACK, stub.put(altStack(s.altStack())), 0));
+                n.add("sigaltstack");
             }
             if (!t.leader()) {
-                names.add(stub.in(t.tid(), SystemInfo.PR_SET_NAME, stub.put(name(s.comm())), 0, 0, 0));
+                c.add(new SyscallRun.Call(Syscalls.PRCTL, SystemInfo.PR_SET_NAME, stub.put(name(s.comm())), 0, 0, 0));
+                n.add("prctl(PR_SET_NAME)");
             }
+            tids.add(t.tid());
+            calls.add(c);
+            names.add(n);
         }
-        batch(stub, "set_robust_list", Syscalls.SET_ROBUST_LIST, robust);
-        batch(stub, "rseq", Syscalls.RSEQ, rseq);
-        batch(stub, "sigaltstack", Syscalls.SIGALTSTACK, altStacks);
-        batch(stub, "prctl(PR_SET_NAME)", Syscalls.PRCTL, names);
-    }
-
-    private static void batch(Stub stub, String name, int nr, List<SyscallBatch.Call> calls) throws IOException {
-        if (!calls.isEmpty()) {
-            stub.callEach(name, nr, calls);
+        long[][] rcs = SyscallRun.runEach(stub, tids, calls);
+        for (int t = 0; t < rcs.length; t++) {
+            for (int i = 0; i < rcs[t].length; i++) {
+                if (SyscallRun.failed(rcs[t][i])) {
+                    int errno = Syscalls.errno(rcs[t][i]);
+                    long[] args = calls.get(t).get(i).args();
+                    StringBuilder sb = new StringBuilder("injected ").append(names.get(t).get(i)).append('(');
+                    for (int a = 0; a < args.length; a++) {
+                        sb.append(a > 0 ? ", " : "").append("0x").append(Long.toHexString(args[a]));
+                    }
+                    throw new RestoreException(sb.append(") in thread ").append(tids.get(t)).append(" failed: ")
+                            .append(Errno.name(errno)).append(" (").append(Errno.text(errno)).append(')').toString());
+                }
+            }
         }
     }
 

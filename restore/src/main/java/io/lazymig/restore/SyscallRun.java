@@ -1,0 +1,196 @@
+package io.lazymig.restore;
+
+import io.lazymig.jni.Ptrace;
+import io.lazymig.jni.Registers;
+import io.lazymig.jni.Syscalls;
+import io.lazymig.jni.SystemInfo;
+import io.lazymig.jni.WaitStatus;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Syscalls the process being restored runs itself, one after another, in one stop: a loop of a
+ * few instructions in the scratch area (mapped executable) reads each call's number and arguments
+ * from a record, runs it, stores the result, stops at the first error, and ends on a SIGSTOP
+ * the thread sends itself. For calls that do not depend on each other's results (the anonymous
+ * mappings of a process, the clone3 of each of its threads, each thread's own state): each
+ * injected one costs two trips through the scheduler and ~10 ptrace requests (50-300 µs on a busy
+ * host); here the whole run costs one.
+ *
+ * <p>The calls run as the process's own code, so they must not need restore's eye between them
+ * (no syscall whose result an argument of a later one needs). The thread is left in the
+ * signal-delivery stop of that SIGSTOP, which the next injection resumes with no signal (so it is
+ * never delivered); its orig_rax is -1 so no syscall restart applies. Not an int3: the kernel forces
+ * its SIGTRAP, which resets a SIGTRAP handler to SIG_DFL when the signal is ignored or blocked
+ * (force_sig_info_to_task), and the process's own actions are restored by then; SIGSTOP cannot be
+ * caught, blocked or ignored, so nothing of the process changes.
+ */
+final class SyscallRun {
+    /** One record: the number and six arguments, then the result (u64 each). */
+    static final int RECORD = 64;
+    private static final int RESULT = 56;
+    /** The code's room at the start of the run's scratch. */
+    static final int CODE_SPACE = 128;
+    /** A result slot's value until its call ran (no syscall returns it). */
+    static final long NOT_RUN = Long.MIN_VALUE;
+
+    /**
+     * The loop, r12 = the first record, r13 = the number of records, r14 = the process's pid, r15
+     * = the thread's tid:
+     * <pre>
+     * loop: test r13,r13; jz done
+     *       mov rax,[r12]; mov rdi,[r12+8]; mov rsi,[r12+16]; mov rdx,[r12+24]
+     *       mov r10,[r12+32]; mov r8,[r12+40]; mov r9,[r12+48]; syscall
+     *       mov [r12+56],rax; cmp rax,-4095; jae done     (stop at the first -errno)
+     *       add r12,64; dec r13; jmp loop
+     * done: mov eax,SYS_tgkill; mov rdi,r14; mov rsi,r15; mov edx,SIGSTOP; syscall
+     *       jmp $                                         (never reached: the stop comes first)
+     * </pre>
+     */
+    private static final byte[] LOOP = {
+        0x4d, (byte) 0x85, (byte) 0xed,                 // test r13, r13
+        0x74, 0x3a,                                     // jz done
+        0x49, (byte) 0x8b, 0x04, 0x24,                  // mov rax, [r12]
+        0x49, (byte) 0x8b, 0x7c, 0x24, 0x08,            // mov rdi, [r12+8]
+        0x49, (byte) 0x8b, 0x74, 0x24, 0x10,            // mov rsi, [r12+16]
+        0x49, (byte) 0x8b, 0x54, 0x24, 0x18,            // mov rdx, [r12+24]
+        0x4d, (byte) 0x8b, 0x54, 0x24, 0x20,            // mov r10, [r12+32]
+        0x4d, (byte) 0x8b, 0x44, 0x24, 0x28,            // mov r8, [r12+40]
+        0x4d, (byte) 0x8b, 0x4c, 0x24, 0x30,            // mov r9, [r12+48]
+        0x0f, 0x05,                                     // syscall
+        0x49, (byte) 0x89, 0x44, 0x24, RESULT,          // mov [r12+56], rax
+        0x48, 0x3d, 0x01, (byte) 0xf0, (byte) 0xff, (byte) 0xff, // cmp rax, -4095
+        0x73, 0x09,                                     // jae done
+        0x49, (byte) 0x83, (byte) 0xc4, RECORD,         // add r12, 64
+        0x49, (byte) 0xff, (byte) 0xcd,                 // dec r13
+        (byte) 0xeb, (byte) 0xc1,                       // jmp loop
+        (byte) 0xb8, 0, 0, 0, 0,                        // done: mov eax, SYS_tgkill (patched)
+        0x4c, (byte) 0x89, (byte) 0xf7,                 // mov rdi, r14
+        0x4c, (byte) 0x89, (byte) 0xfe,                 // mov rsi, r15
+        (byte) 0xba, 0, 0, 0, 0,                        // mov edx, SIGSTOP (patched)
+        0x0f, 0x05,                                     // syscall
+        (byte) 0xeb, (byte) 0xfe,                       // jmp $
+    };
+    /** Where the loop ends ("done"), and where the tgkill's number and signal are patched in. */
+    static final int DONE = 63;
+    private static final int DONE_NR = DONE + 1;
+    private static final int DONE_SIGNAL = DONE + 12;
+
+    /** One call: its syscall number and up to six arguments (missing ones 0). */
+    record Call(int nr, long... args) {
+        Call {
+            if (args.length > 6) {
+                throw new IllegalArgumentException("a syscall takes at most 6 arguments, got " + args.length);
+            }
+            args = args.clone();
+        }
+    }
+
+    private SyscallRun() {
+    }
+
+    /** The loop's code, padded to {@link #CODE_SPACE}. */
+    static ByteBuffer code() {
+        return Stub.struct(CODE_SPACE).put(LOOP).putInt(DONE_NR, Syscalls.TGKILL).putInt(DONE_SIGNAL, SystemInfo.SIGSTOP)
+                .clear();
+    }
+
+    /** How many calls fit one run in the scratch area after {@code reserved} bytes of the caller's. */
+    static int capacity(long reserved) {
+        return (int) ((Stub.SCRATCH_SIZE - reserved - CODE_SPACE) / RECORD);
+    }
+
+    /**
+     * Runs {@code calls} in the process of {@code stub} (its leader, in a ptrace-stop), from the
+     * scratch area's cursor on: what the caller put there before stays. Returns each call's raw
+     * result (a value, or -errno), {@link #NOT_RUN} for those after the first that failed.
+     */
+    static long[] run(Stub stub, List<Call> calls) throws IOException {
+        return runEach(stub, List.of(stub.pid()), List.of(calls))[0];
+    }
+
+    /**
+     * Runs {@code calls.get(i)} in thread {@code tids.get(i)} of the process of {@code stub}, all
+     * the threads at once (each in a ptrace-stop; for what a thread can only do for itself), as
+     * {@link #run} does in one. Every thread is waited for before anything is thrown.
+     */
+    static long[][] runEach(Stub stub, List<Integer> tids, List<List<Call>> calls) throws IOException {
+        int total = 0;
+        for (List<Call> c : calls) {
+            total += c.size();
+        }
+        long[][] results = new long[tids.size()][];
+        if (total == 0) {
+            for (int t = 0; t < tids.size(); t++) {
+                results[t] = new long[0];
+            }
+            return results;
+        }
+        long code = stub.put(code());
+        ByteBuffer records = Stub.struct(total * RECORD);
+        int k = 0;
+        for (List<Call> list : calls) {
+            for (Call c : list) {
+                int at = k++ * RECORD;
+                records.putLong(at, c.nr());
+                for (int a = 0; a < 6; a++) {
+                    records.putLong(at + 8 + 8 * a, a < c.args().length ? c.args()[a] : 0);
+                }
+                records.putLong(at + RESULT, NOT_RUN);
+            }
+        }
+        long first = stub.put(records);
+        if (first != code + CODE_SPACE) {
+            throw new IllegalStateException("the records do not follow the code");
+        }
+        Registers regs = Registers.allocate();
+        List<Integer> started = new ArrayList<>();
+        IOException failure = null;
+        k = 0;
+        try {
+            for (int t = 0; t < tids.size(); t++) {
+                int n = calls.get(t).size();
+                if (n > 0) {
+                    int tid = tids.get(t);
+                    Ptrace.getRegisters(tid, regs);
+                    regs.setRip(code).setOrigRax(-1).setR12(first + (long) k * RECORD).setR13(n)
+                            .setR14(stub.pid()).setR15(tid);
+                    Ptrace.setRegisters(tid, regs);
+                    Ptrace.cont(tid, 0);
+                    started.add(tid);
+                }
+                k += n;
+            }
+        } catch (IOException e) {
+            failure = e;
+        }
+        for (int tid : started) { // every thread resumed stops again before anything else is done
+            WaitStatus st = Ptrace.waitpid(tid);
+            if ((!st.stopped() || st.stopSignal() != SystemInfo.SIGSTOP) && failure == null) {
+                failure = new Ptrace.UnexpectedStopException("the end of a run of syscalls in thread " + tid, st);
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+        ByteBuffer back = Stub.struct(total * RECORD);
+        stub.read(first, back);
+        k = 0;
+        for (int t = 0; t < tids.size(); t++) {
+            int n = calls.get(t).size();
+            results[t] = new long[n];
+            for (int i = 0; i < n; i++) {
+                results[t][i] = back.getLong(k++ * RECORD + RESULT);
+            }
+        }
+        stub.counted(total);
+        return results;
+    }
+
+    /** Whether {@code rc}, a result of {@link #run}, is an error (not {@link #NOT_RUN}). */
+    static boolean failed(long rc) {
+        return rc != NOT_RUN && Syscalls.isError(rc);
+    }
+}
