@@ -15,14 +15,19 @@ final class FaultFirstLock {
     private final ReentrantLock lock = new ReentrantLock();
     private final AtomicInteger waiting = new AtomicInteger();
 
-    /** Takes the lock ahead of any background copy waiting for it. */
-    void lock() {
+    /** Takes the lock ahead of any background copy waiting for it; returns the nanoseconds it waited (0: free). */
+    long lock() {
+        if (lock.tryLock()) {
+            return 0; // uncontended: no clock read
+        }
+        long t0 = System.nanoTime();
         waiting.incrementAndGet();
         try {
             lock.lock();
         } finally {
             waiting.decrementAndGet();
         }
+        return System.nanoTime() - t0;
     }
 
     /** Takes the lock for a background piece, once no other thread is about to take it. */

@@ -16,6 +16,12 @@ final class Fetch {
     /** Bytes asked for; the data arrives in this order whatever the fetch's address is by then. */
     final long length;
     final long startNanos = System.nanoTime();
+    /** When the request went out (a fault's, for its stages); written by the sending thread. */
+    volatile long sentNanos;
+    /** When the thread's wait on {@link #faultPage} began (its fault message read), or 0. */
+    long waitSince;
+    /** When the first copy of its data took the lock (a fault's, for its stages), or 0. */
+    long lockedNanos;
     /** The page a thread faulted on, or -1 (background and fault-around-only fetches). */
     long faultPage;
     /** Where the first page is in the process now. */

@@ -294,7 +294,7 @@ public final class LazyPagesDaemon {
             }
             // Only the retries queued before this turn: one that fails again waits for the events to be read.
             if (!retryFaults.isEmpty()) {
-                FaultBatch batch = new FaultBatch();
+                FaultBatch batch = new FaultBatch(0);
                 for (int n = retryFaults.size(); n > 0; n--) {
                     Retry r = retryFaults.poll();
                     serveFault(r.process(), r.page(), batch);
@@ -344,7 +344,8 @@ public final class LazyPagesDaemon {
         boolean faulted = false;
         while (true) {
             int faults = 0;
-            lock.lock();
+            long now;
+            stats.lockWaited(lock.lock());
             try {
                 if (p.gone || p.closed) {
                     break;
@@ -353,7 +354,7 @@ public final class LazyPagesDaemon {
                 if (n == 0) {
                     break;
                 }
-                long now = System.nanoTime();
+                now = System.nanoTime();
                 for (int i = 0; i < n; i++) {
                     UffdMessage m = messages.get(i);
                     if (m.isPageFault()) {
@@ -370,7 +371,7 @@ public final class LazyPagesDaemon {
             }
             // Every faulting page of the batch is asked for before any fault-around: with many
             // threads faulting at once, the last one's page does not wait behind the others' windows.
-            FaultBatch batch = new FaultBatch();
+            FaultBatch batch = new FaultBatch(now);
             for (int i = 0; i < faults; i++) {
                 serveFault(p, faultPages[i], batch);
                 faulted = true;
@@ -400,6 +401,12 @@ public final class LazyPagesDaemon {
     private static final class FaultBatch {
         private final List<Fetch> faultPages = new ArrayList<>();
         private final List<Fetch> around = new ArrayList<>();
+        /** When its fault messages were read (0: retries), for the stages of a fault. */
+        private final long since;
+
+        FaultBatch(long since) {
+            this.since = since;
+        }
 
         void send(PageSource source) throws IOException {
             for (Fetch f : faultPages) {
@@ -417,7 +424,7 @@ public final class LazyPagesDaemon {
      */
     private void serveFault(LazyProcess p, long page, FaultBatch batch) throws IOException {
         lastFaultNanos = System.nanoTime();
-        lock.lock();
+        stats.lockWaited(lock.lock());
         try {
             if (p.gone || p.closed) {
                 return;
@@ -438,6 +445,7 @@ public final class LazyPagesDaemon {
                     split(p, again, page, batch);
                 } else {
                     batch.faultPages.add(track(p, again, Stats.Kind.FAULT, page));
+                    batch.faultPages.get(batch.faultPages.size() - 1).waitSince = batch.since;
                 }
                 stats.faultOnBackground();
             }
@@ -459,7 +467,9 @@ public final class LazyPagesDaemon {
 
     /** The faulting page as a fetch of its own, the rest of its run as fault-around. Under the lock. */
     private void split(LazyProcess p, PendingPages.Run r, long page, FaultBatch batch) {
-        batch.faultPages.add(track(p, new PendingPages.Run(page, page + PAGE, r.sourceOf(page)), Stats.Kind.FAULT, page));
+        Fetch f = track(p, new PendingPages.Run(page, page + PAGE, r.sourceOf(page)), Stats.Kind.FAULT, page);
+        f.waitSince = batch.since;
+        batch.faultPages.add(f);
         if (r.start() < page) {
             batch.around.add(track(p, new PendingPages.Run(r.start(), page, r.source()), Stats.Kind.FAULT_AROUND, -1));
         }
@@ -512,7 +522,10 @@ public final class LazyPagesDaemon {
             if (background) {
                 lock.lockForBackground();
             } else {
-                lock.lock();
+                stats.lockWaited(lock.lock());
+                if (f.lockedNanos == 0) {
+                    f.lockedNanos = System.nanoTime();
+                }
             }
             try {
                 more = copyPiece(f, base);

@@ -392,6 +392,7 @@ public final class RemotePageSource implements PageSource {
                 if (ch != null) {
                     try {
                         faultSendCodec.write(ch, FrameType.GET_PAGES, Frame.FLAG_FAULT, id, req);
+                        f.sentNanos = System.nanoTime();
                     } catch (IOException e) {
                         log.debug("lazy-pages: send on the fault connection failed ({}); it reconnects", e.getMessage());
                     }
@@ -590,8 +591,10 @@ public final class RemotePageSource implements PageSource {
                 try {
                     long read = System.nanoTime();
                     daemon.deliver(f, faultPages);
-                    if (f.kind == Stats.Kind.FAULT) {
-                        daemon.stats().faultStages(read - f.startNanos, System.nanoTime() - read);
+                    if (f.kind == Stats.Kind.FAULT && f.sentNanos != 0 && f.lockedNanos != 0) {
+                        long now = System.nanoTime();
+                        daemon.stats().faultStages(f.waitSince == 0 ? 0 : now - f.waitSince, f.sentNanos - f.startNanos,
+                                read - f.sentNanos, f.lockedNanos - read, now - f.lockedNanos);
                     }
                 } catch (IOException | RuntimeException e) {
                     daemon.fail(e instanceof IOException io ? io : new IOException(e.getMessage(), e));

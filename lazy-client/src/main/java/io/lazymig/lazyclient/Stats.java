@@ -35,8 +35,20 @@ public final class Stats {
     private final Histogram faultLatency = new Histogram(3_600_000_000_000L, 3);
     /** Fault fetches on the fault connection: asked for until read whole (the network and the source host). */
     private final Histogram faultReply = new Histogram(3_600_000_000_000L, 3);
-    /** The same fetches: read whole until copied in and the thread woken (this host: the lock, UFFDIO_COPY). */
+    /** The same fetches: created (its fault message read, the lock taken) until sent. */
+    private final Histogram faultAsk = new Histogram(3_600_000_000_000L, 3);
+    /** The same fetches: read whole until the copy took the lock. */
+    private final Histogram faultLock = new Histogram(3_600_000_000_000L, 3);
+    /** The same fetches: the lock taken until copied in and the thread woken (UFFDIO_COPY). */
     private final Histogram faultCopy = new Histogram(3_600_000_000_000L, 3);
+    /** The fault path's waits for the daemon's lock, each that found it taken. */
+    private final Histogram lockWaits = new Histogram(3_600_000_000_000L, 3);
+    /**
+     * The slowest faults' stages (the tail is what matters, and the percentiles mix its causes):
+     * each [since the fault message, ask, reply, lock, copy] in us and when, in ms since the start.
+     */
+    private final long[][] slowest = new long[SLOWEST][];
+    static final int SLOWEST = 12;
     private long zeroPages;
     /** Threads' waits on a missing page (every fault message), ended by whichever fetch brought it in. */
     private long faults;
@@ -169,9 +181,44 @@ public final class Stats {
      * from asking to its pages read whole, and from there to copied in. What a wait has beyond
      * the two is this host's part before the asking (reading the fault message, the lock).
      */
-    synchronized void faultStages(long replyNanos, long copyNanos) {
+    synchronized void faultStages(long sinceFaultNanos, long askNanos, long replyNanos, long lockNanos, long copyNanos) {
+        faultAsk.recordValue(Math.max(1, askNanos));
         faultReply.recordValue(Math.max(1, replyNanos));
+        faultLock.recordValue(Math.max(1, lockNanos));
         faultCopy.recordValue(Math.max(1, copyNanos));
+        long[] stages = {sinceFaultNanos, askNanos, replyNanos, lockNanos, copyNanos, nanoTime.getAsLong() - startNanos};
+        int min = 0;
+        for (int i = 0; i < SLOWEST; i++) {
+            if (slowest[i] == null) {
+                slowest[i] = stages;
+                return;
+            }
+            if (slowest[i][0] < slowest[min][0]) {
+                min = i;
+            }
+        }
+        if (slowest[min][0] < sinceFaultNanos) {
+            slowest[min] = stages;
+        }
+    }
+
+    /** A thread of the fault path waited {@code nanos} for the daemon's lock (0: it was free, not counted). */
+    synchronized void lockWaited(long nanos) {
+        if (nanos > 0) {
+            lockWaits.recordValue(nanos);
+        }
+    }
+
+    private String slowestJson() {
+        StringBuilder b = new StringBuilder("[");
+        Arrays.stream(slowest).filter(x -> x != null).sorted((x, y) -> Long.compare(y[0], x[0])).forEach(x -> {
+            b.append(b.length() > 1 ? ", " : "").append('[');
+            for (int i = 0; i < x.length; i++) {
+                b.append(i == 0 ? "" : ", ").append(x[i] / (i == x.length - 1 ? 1_000_000 : 1000));
+            }
+            b.append(']');
+        });
+        return b.append(']').toString();
     }
 
     synchronized long pagesIn() {
@@ -209,12 +256,14 @@ public final class Stats {
                 + "  \"bytes\": %d,\n"
                 + "  \"duration_s\": %.6f,\n  \"start_epoch_ms\": %d,\n  \"end_epoch_ms\": %d,\n  \"peak_rss_kib\": %d,\n"
                 + "  \"fault_latency_us\": {\"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, \"max\": %.1f},\n"
-                + "  \"fault_reply_us\": %s,\n  \"fault_copy_us\": %s,\n"
+                + "  \"fault_ask_us\": %s,\n  \"fault_reply_us\": %s,\n  \"fault_lock_us\": %s,\n  \"fault_copy_us\": %s,\n"
+                + "  \"lock_waits_us\": %s,\n  \"slowest_faults_us\": %s,\n"
                 + "  \"timeline\": {\"step_ms\": %d, \"fault\": %s, \"fault_around\": %s, \"background\": %s}\n}\n",
                 pagesIn(), pages[0], pages[1], pages[2], zeroPages, faults, faultMessages, faultsOnBackground, pagesIn() * PAGE, secs, startEpochMs,
                 endEpochMs, peakRssKib(), faultLatency.getValueAtPercentile(50) / 1e3,
                 faultLatency.getValueAtPercentile(90) / 1e3, faultLatency.getValueAtPercentile(99) / 1e3,
-                faultLatency.getMaxValue() / 1e3, percentiles(faultReply), percentiles(faultCopy), TIMELINE_STEP_MS, timelineJson(0), timelineJson(1), timelineJson(2));
+                faultLatency.getMaxValue() / 1e3, percentiles(faultAsk), percentiles(faultReply), percentiles(faultLock),
+                percentiles(faultCopy), percentiles(lockWaits), slowestJson(), TIMELINE_STEP_MS, timelineJson(0), timelineJson(1), timelineJson(2));
     }
 
     private static String percentiles(Histogram h) {

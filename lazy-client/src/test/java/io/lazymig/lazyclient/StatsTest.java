@@ -59,14 +59,16 @@ class StatsTest {
         ManualClock clock = new ManualClock();
         Stats s = clock.stats(4);
         s.started();
-        s.faultStages(300_000, 20_000);
-        s.faultStages(100_000, 10_000);
-        s.faultStages(200_000, 30_000);
+        s.faultStages(400_000, 5_000, 300_000, 1_000, 20_000);
+        s.faultStages(150_000, 5_000, 100_000, 1_000, 10_000);
+        s.faultStages(250_000, 5_000, 200_000, 1_000, 30_000);
         s.finished();
         String json = s.toJson();
         // HdrHistogram keeps 3 significant digits: 200 us reads back as 200.1
         assertStage(json, "fault_reply_us", 200, 300);
         assertStage(json, "fault_copy_us", 20, 30);
+        // the slowest first, each [since the fault, ask, reply, lock, copy] in us, and when in ms
+        assertThat(json, containsString("\"slowest_faults_us\": [[400, 5, 300, 1, 20, 0], [250, 5, 200, 1, 30, 0], [150, 5, 100, 1, 10, 0]]"));
     }
 
     private static void assertStage(String json, String name, double p50, double p99) {
