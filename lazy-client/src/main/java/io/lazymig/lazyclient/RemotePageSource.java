@@ -80,6 +80,9 @@ public final class RemotePageSource implements PageSource {
     private final Object sendLock = new Object();
     private final FrameCodec sendCodec;
     private final FrameCodec receiveCodec;
+    /** A request's payload, reused: guarded by sendLock (request) and faultSendLock (faultRequest). */
+    private final ByteBuffer request = Messages.pageRangeBuffer();
+    private final ByteBuffer faultRequest = Messages.pageRangeBuffer();
     private final ByteBuffer subHeader = ByteBuffer.allocateDirect(Messages.PAGES_HEADER).order(ByteOrder.LITTLE_ENDIAN);
     /** Set by start() (guarded by faultSendLock for the fault connection's late start). */
     private LazyPagesDaemon daemon;
@@ -377,7 +380,6 @@ public final class RemotePageSource implements PageSource {
     }
 
     private void send(long id, Fetch f) {
-        ByteBuffer req = Messages.pageRange(new Messages.PageRange(f.process.imagePid, f.source, f.pages(4096)));
         if (f.kind == Stats.Kind.BACKGROUND && faultsPending) {
             synchronized (faultSendLock) {
                 if (faultsPending) {
@@ -391,6 +393,7 @@ public final class RemotePageSource implements PageSource {
                 ByteChannel ch = faultChannel;
                 if (ch != null) {
                     try {
+                        ByteBuffer req = Messages.pageRange(faultRequest, f.process.imagePid, f.source, f.pages(4096));
                         faultSendCodec.write(ch, FrameType.GET_PAGES, Frame.FLAG_FAULT, id, req);
                         f.sentNanos = System.nanoTime();
                     } catch (IOException e) {
@@ -406,6 +409,7 @@ public final class RemotePageSource implements PageSource {
                 return; // reconnecting: asked again once the connection is back
             }
             try {
+                ByteBuffer req = Messages.pageRange(request, f.process.imagePid, f.source, f.pages(4096));
                 sendCodec.write(ch, FrameType.GET_PAGES, f.kind == Stats.Kind.BACKGROUND ? 0 : Frame.FLAG_FAULT, id, req);
             } catch (IOException e) {
                 log.debug("lazy-pages: send failed ({}); the receiver reconnects", e.getMessage());

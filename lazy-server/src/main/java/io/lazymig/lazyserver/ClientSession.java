@@ -54,6 +54,9 @@ final class ClientSession implements AutoCloseable {
     private final PageBuffers buffers;
     /** Both threads write replies: one frame at a time. */
     private final Object sendLock = new Object();
+    /** A PAGES reply's sub-header and parts, reused (guarded by sendLock). */
+    private final ByteBuffer pagesHead = Messages.pageRangeBuffer();
+    private final ByteBuffer[] pagesParts = new ByteBuffer[2];
     private volatile IOException readerFailure;
     private boolean done;
 
@@ -190,8 +193,20 @@ final class ClientSession implements AutoCloseable {
             return;
         }
         pages.flip();
-        ByteBuffer head = Messages.pageRange(new Messages.PageRange(r.pid(), r.vaddr(), n));
-        send(FrameType.PAGES, f.flags(), f.id(), new ByteBuffer[] {head, pages});
+        sendPages(f.flags(), f.id(), r.pid(), r.vaddr(), n, pages);
+    }
+
+    /** A PAGES reply with the sub-header and parts array reused under sendLock: nothing allocated per reply. */
+    private void sendPages(int flags, long id, int pid, long vaddr, int n, ByteBuffer pages) throws IOException {
+        synchronized (sendLock) {
+            pagesParts[0] = Messages.pageRange(pagesHead, pid, vaddr, n);
+            pagesParts[1] = pages;
+            try {
+                out.write(conn, FrameType.PAGES, flags, id, pagesParts);
+            } finally {
+                pagesParts[1] = null;
+            }
+        }
     }
 
     private void answerImage(Frame f, PageBuffers.Slot slot) throws IOException {

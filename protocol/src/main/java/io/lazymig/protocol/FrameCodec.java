@@ -7,6 +7,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.GatheringByteChannel;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
+import java.util.Arrays;
 import java.util.zip.CRC32C;
 
 /**
@@ -18,6 +19,13 @@ import java.util.zip.CRC32C;
 public final class FrameCodec {
     private final ByteBuffer header = ByteBuffer.allocateDirect(Frame.HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
     private final ByteBuffer outHeader = ByteBuffer.allocateDirect(Frame.HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+    // Reused per direction (a reader and a writer may be two threads, each the only one on its
+    // side), so that a frame allocates nothing here: garbage on the fault path means young GCs
+    // during the transfer, each a pause of every waiting fault (issue 11).
+    private final CRC32C inCrc = new CRC32C();
+    private final CRC32C outCrc = new CRC32C();
+    private final ByteBuffer[] outOne = new ByteBuffer[1];
+    private final ByteBuffer[] outGather = new ByteBuffer[3];
     private final String peer;
 
     public FrameCodec(String peer) {
@@ -62,13 +70,17 @@ public final class FrameCodec {
             throw new ProtocolException(peer + " sent a " + h.type() + " frame of " + h.length() + " bytes, expected "
                     + total);
         }
-        CRC32C c = new CRC32C();
+        CRC32C c = inCrc;
+        c.reset();
         for (ByteBuffer b : parts) {
             int start = b.position();
             readFully(in, b, false);
-            ByteBuffer view = b.duplicate();
-            view.position(start).limit(b.position());
-            c.update(view);
+            // the bytes just read, without a duplicate: update() leaves the position where it was
+            int end = b.position();
+            int limit = b.limit();
+            b.position(start).limit(end);
+            c.update(b);
+            b.limit(limit);
         }
         if ((int) c.getValue() != h.crc()) {
             throw new ProtocolException(peer + " sent a " + h.type() + " frame whose CRC32C does not match its data");
@@ -102,19 +114,33 @@ public final class FrameCodec {
     /** Writes one frame: header then the payload's remaining bytes (which are consumed). */
     public void write(WritableByteChannel out, FrameType type, int flags, long id, ByteBuffer payload) throws IOException {
         if (payload == null) {
-            write(out, type, flags, id, new ByteBuffer[0]);
-        } else {
-            write(out, type, flags, id, new ByteBuffer[] {payload});
+            write(out, type, flags, id, outGather, 0);
+            return;
+        }
+        outOne[0] = payload;
+        try {
+            write(out, type, flags, id, outOne, 1);
+        } finally {
+            outOne[0] = null;
         }
     }
 
     /** Writes one frame whose payload is the remaining bytes of {@code parts}, in order. */
     public void write(WritableByteChannel out, FrameType type, int flags, long id, ByteBuffer[] parts) throws IOException {
+        write(out, type, flags, id, parts, parts.length);
+    }
+
+    private void write(WritableByteChannel out, FrameType type, int flags, long id, ByteBuffer[] parts, int count)
+            throws IOException {
         long length = 0;
-        CRC32C c = new CRC32C();
-        for (ByteBuffer b : parts) {
+        CRC32C c = outCrc;
+        c.reset();
+        for (int i = 0; i < count; i++) {
+            ByteBuffer b = parts[i];
+            int start = b.position();
             length += b.remaining();
-            c.update(b.duplicate());
+            c.update(b);
+            b.position(start);
         }
         if (length > Frame.MAX_PAYLOAD) {
             throw new IllegalArgumentException("payload of " + length + " bytes beyond the bound");
@@ -124,18 +150,22 @@ public final class FrameCodec {
                 .putInt(length == 0 ? 0 : (int) c.getValue()).putInt(0).flip();
         if (out instanceof GatheringByteChannel g) {
             // one writev for header and payload: one segment on the wire for a request, not two
-            ByteBuffer[] all = new ByteBuffer[parts.length + 1];
+            ByteBuffer[] all = count < outGather.length ? outGather : new ByteBuffer[count + 1];
             all[0] = outHeader;
-            System.arraycopy(parts, 0, all, 1, parts.length);
-            long left = Frame.HEADER_SIZE + length;
-            while (left > 0) {
-                left -= g.write(all);
+            System.arraycopy(parts, 0, all, 1, count);
+            try {
+                long left = Frame.HEADER_SIZE + length;
+                while (left > 0) {
+                    left -= g.write(all, 0, count + 1);
+                }
+            } finally {
+                Arrays.fill(all, null); // no buffer kept alive past its frame
             }
             return;
         }
         writeFully(out, outHeader);
-        for (ByteBuffer b : parts) {
-            writeFully(out, b);
+        for (int i = 0; i < count; i++) {
+            writeFully(out, parts[i]);
         }
     }
 

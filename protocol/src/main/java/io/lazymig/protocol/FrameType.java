@@ -11,17 +11,21 @@ public enum FrameType {
 
     public final int code;
 
+    /** By code (values() would clone its array on every frame read). */
+    private static final FrameType[] BY_CODE = new FrameType[64];
+
+    static {
+        for (FrameType t : values()) {
+            BY_CODE[t.code] = t;
+        }
+    }
+
     FrameType(int code) {
         this.code = code;
     }
 
     /** The type of a code read off the wire, or null when unknown. */
     public static FrameType of(int code) {
-        for (FrameType t : values()) {
-            if (t.code == code) {
-                return t;
-            }
-        }
-        return null;
+        return code >= 0 && code < BY_CODE.length ? BY_CODE[code] : null;
     }
 }

@@ -27,15 +27,34 @@ public final class Messages {
     }
 
     public static ByteBuffer pageRange(PageRange r) {
-        return le(PAGES_HEADER).putInt(r.pid()).putLong(r.vaddr()).putInt(r.nrPages()).flip();
+        return pageRange(le(PAGES_HEADER), r.pid(), r.vaddr(), r.nrPages());
+    }
+
+    /**
+     * A page range written into {@code dst} (a little-endian buffer of PAGES_HEADER bytes or more,
+     * reused by a sender: no allocation per request), returned ready to send.
+     */
+    public static ByteBuffer pageRange(ByteBuffer dst, int pid, long vaddr, int nrPages) {
+        return dst.clear().putInt(pid).putLong(vaddr).putInt(nrPages).flip();
+    }
+
+    /** A little-endian buffer to reuse for {@link #pageRange(ByteBuffer, int, long, int)}. */
+    public static ByteBuffer pageRangeBuffer() {
+        return ByteBuffer.allocateDirect(PAGES_HEADER).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     public static PageRange pageRange(ByteBuffer p) throws ProtocolException {
         if (p.remaining() < PAGES_HEADER) {
             throw new ProtocolException("short page range (" + p.remaining() + " bytes)");
         }
-        ByteBuffer b = p.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-        PageRange r = new PageRange(b.getInt(), b.getLong(), b.getInt());
+        // absolute reads, swapped when p is big-endian: no duplicate per frame
+        int at = p.position();
+        boolean swap = p.order() != ByteOrder.LITTLE_ENDIAN;
+        int pid = p.getInt(at);
+        long vaddr = p.getLong(at + 4);
+        int n = p.getInt(at + 12);
+        PageRange r = swap ? new PageRange(Integer.reverseBytes(pid), Long.reverseBytes(vaddr), Integer.reverseBytes(n))
+                : new PageRange(pid, vaddr, n);
         if (r.nrPages() <= 0) {
             throw new ProtocolException("page range of " + r.nrPages() + " pages");
         }
