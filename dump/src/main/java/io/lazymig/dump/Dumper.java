@@ -21,6 +21,7 @@ import io.lazymig.jni.Cpuid;
 import io.lazymig.jni.NativeException;
 import io.lazymig.jni.SystemInfo;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -319,10 +320,11 @@ public final class Dumper {
             FrozenSteps.Clock clock) throws IOException {
         List<Integer> pids = new ArrayList<>(members.size());
         List<List<ThreadState>> threads = new ArrayList<>(members.size());
+        ByteBuffer xstate = ThreadReader.xstateBuffer();
         for (FrozenTree.Member m : members) {
             List<ThreadState> some = new ArrayList<>();
             for (FrozenProcess.Stopped t : m.process().threads()) {
-                some.add(ThreadReader.read(m.pid(), t.tid(), t.registers(), t.sigmask(), layout));
+                some.add(ThreadReader.read(m.pid(), t.tid(), t.registers(), t.sigmask(), layout, xstate));
             }
             pids.add(m.pid());
             threads.add(some);

@@ -4,6 +4,7 @@ import io.lazymig.images.Sched;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 
 /**
  * A thread's scheduling from /proc/PID/task/TID/stat (proc(5) numbering): 19 nice, 40 rt_priority,
@@ -39,7 +40,7 @@ final class ProcTaskSched {
 
     static Sched parse(int tid, String stat) throws IOException {
         int close = stat.lastIndexOf(')');
-        String[] f = close < 0 ? new String[0] : stat.substring(close + 1).trim().split("\\s+");
+        String[] f = close < 0 ? new String[0] : fieldsAfter(stat, close + 1, 41 - 2);
         if (f.length < 41 - 2) {
             throw new IOException("unparsable /proc/PID/task/" + tid + "/stat: " + stat);
         }
@@ -54,5 +55,30 @@ final class ProcTaskSched {
         } catch (IllegalArgumentException e) {
             throw new DumpException("thread " + tid + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * The first {@code count} whitespace-separated fields of {@code line} from {@code from}, fewer
+     * when the line has fewer: a scan, not String.split's regex, as it runs once per thread inside
+     * the freeze.
+     */
+    static String[] fieldsAfter(String line, int from, int count) {
+        String[] out = new String[count];
+        int n = 0;
+        int i = from;
+        while (n < count) {
+            while (i < line.length() && Character.isWhitespace(line.charAt(i))) {
+                i++;
+            }
+            if (i == line.length()) {
+                return Arrays.copyOf(out, n);
+            }
+            int start = i;
+            while (i < line.length() && !Character.isWhitespace(line.charAt(i))) {
+                i++;
+            }
+            out[n++] = line.substring(start, i);
+        }
+        return out;
     }
 }

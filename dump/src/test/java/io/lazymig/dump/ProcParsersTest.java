@@ -3,6 +3,7 @@ package io.lazymig.dump;
 import static org.hamcrest.MatcherAssert.assertThat;
 import static org.hamcrest.Matchers.greaterThan;
 import static org.hamcrest.Matchers.hasItem;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -104,6 +105,14 @@ class ProcParsersTest {
         assertThrows(IOException.class, () -> ProcTaskSched.parse(43, "43 (x) R 1 2"));
         Sched self = ProcTaskSched.read(SELF, SELF);
         assertEquals(Sched.SCHED_OTHER, self.policy());
+    }
+
+    @Test
+    void statFieldsScannedAsSplitWould() {
+        assertArrayEquals(new String[] {"R", "1", "2"}, ProcTaskSched.fieldsAfter("43 (x) R  1 2\n", 6, 3));
+        assertArrayEquals(new String[] {"R", "1"}, ProcTaskSched.fieldsAfter("43 (x) R 1 2 3", 6, 2));
+        assertArrayEquals(new String[] {"R"}, ProcTaskSched.fieldsAfter("43 (x) R \n", 6, 5));
+        assertArrayEquals(new String[0], ProcTaskSched.fieldsAfter("43 (x)", 6, 5));
     }
 
     @Test
