@@ -403,7 +403,7 @@ public final class Dumper {
 
     /** proc(5)'s 1-based field n of /proc/PID/stat (n >= 3). */
     private static int statField(int pid, int n) throws IOException {
-        String s = Files.readString(Path.of("/proc", Integer.toString(pid), "stat"));
+        String s = ProcText.read(Path.of("/proc", Integer.toString(pid), "stat"));
         return Integer.parseInt(s.substring(s.lastIndexOf(')') + 1).trim().split("\\s+")[n - 3]);
     }
 }

@@ -52,7 +52,7 @@ final class FileLocks {
         for (FdSlot s : slots) {
             String info;
             try {
-                info = Files.readString(proc.resolve("fdinfo").resolve(Integer.toString(s.fd())));
+                info = ProcText.read(proc.resolve("fdinfo").resolve(Integer.toString(s.fd())));
             } catch (NoSuchFileException e) {
                 continue;
             }

@@ -91,7 +91,7 @@ final class FrozenTree implements AutoCloseable {
             Path f = Path.of("/proc", Integer.toString(p.pid()), "task", Integer.toString(t.tid()), "children");
             String s;
             try {
-                s = Files.readString(f).trim();
+                s = ProcText.read(f).trim();
             } catch (NoSuchFileException e) {
                 throw new DumpException("process " + p.pid() + " has no " + f + " (CONFIG_PROC_CHILDREN)");
             }
@@ -112,7 +112,7 @@ final class FrozenTree implements AutoCloseable {
     static Zombie zombie(int pid, int ppid) throws IOException {
         String stat;
         try {
-            stat = Files.readString(Path.of("/proc", Integer.toString(pid), "stat"));
+            stat = ProcText.read(Path.of("/proc", Integer.toString(pid), "stat"));
         } catch (NoSuchFileException e) {
             return null;
         }

@@ -88,7 +88,7 @@ final class PipeHolders {
 
     private static String comm(int pid) {
         try {
-            return Files.readString(Path.of("/proc", Integer.toString(pid), "comm")).strip();
+            return ProcText.read(Path.of("/proc", Integer.toString(pid), "comm")).strip();
         } catch (IOException e) {
             return "?";
         }

@@ -125,7 +125,7 @@ public final class Preflight {
     static void checkEpollTargets(int pid, int epfd) throws IOException {
         String info;
         try {
-            info = Files.readString(Path.of("/proc", Integer.toString(pid), "fdinfo", Integer.toString(epfd)));
+            info = ProcText.read(Path.of("/proc", Integer.toString(pid), "fdinfo", Integer.toString(epfd)));
         } catch (NoSuchFileException e) {
             return; // closed meanwhile
         }
@@ -193,7 +193,7 @@ public final class Preflight {
             int p = queue.get(i);
             String stat;
             try {
-                stat = Files.readString(Path.of("/proc", Integer.toString(p), "stat"));
+                stat = ProcText.read(Path.of("/proc", Integer.toString(p), "stat"));
             } catch (NoSuchFileException e) {
                 if (p == pid) {
                     throw new DumpException("no process " + pid);
@@ -236,7 +236,7 @@ public final class Preflight {
         Path task = Path.of("/proc", Integer.toString(pid), "task", Integer.toString(tid));
         String status;
         try {
-            status = Files.readString(task.resolve("status"));
+            status = ProcText.read(task.resolve("status"));
         } catch (NoSuchFileException e) {
             return null; // exited meanwhile: nothing of it is dumped
         }
@@ -316,7 +316,7 @@ public final class Preflight {
 
     private static String readOrEmpty(Path p) throws IOException {
         try {
-            return Files.readString(p);
+            return ProcText.read(p);
         } catch (NoSuchFileException e) {
             return "";
         }

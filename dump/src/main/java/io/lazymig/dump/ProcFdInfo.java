@@ -1,7 +1,6 @@
 package io.lazymig.dump;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -14,7 +13,7 @@ public record ProcFdInfo(long pos, int flags, String text) {
     }
 
     public static ProcFdInfo read(int pid, int fd) throws IOException {
-        return parse(Files.readString(Path.of("/proc", Integer.toString(pid), "fdinfo", Integer.toString(fd))));
+        return parse(ProcText.read(Path.of("/proc", Integer.toString(pid), "fdinfo", Integer.toString(fd))));
     }
 
     static ProcFdInfo parse(String text) throws IOException {

@@ -1,7 +1,6 @@
 package io.lazymig.dump;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,7 +16,7 @@ public final class ProcLimits {
     }
 
     public static long[][] read(int pid) throws IOException {
-        return parse(Files.readAllLines(Path.of("/proc", Integer.toString(pid), "limits")));
+        return parse(ProcText.lines(Path.of("/proc", Integer.toString(pid), "limits")));
     }
 
     static long[][] parse(List<String> lines) throws IOException {

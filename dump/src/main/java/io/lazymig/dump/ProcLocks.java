@@ -2,7 +2,6 @@ package io.lazymig.dump;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -30,7 +29,7 @@ final class ProcLocks {
         CompletableFuture<List<String>> f = new CompletableFuture<>();
         Thread t = new Thread(() -> {
             try {
-                f.complete(Files.readAllLines(PROC_LOCKS));
+                f.complete(ProcText.lines(PROC_LOCKS));
             } catch (IOException | RuntimeException e) {
                 f.completeExceptionally(e);
             }

@@ -1,7 +1,6 @@
 package io.lazymig.dump;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -18,12 +17,12 @@ public final class ProcSmaps {
     }
 
     public static List<MapsEntry> read(int pid) throws IOException {
-        return parse(Files.readAllLines(Path.of("/proc", Integer.toString(pid), "smaps")));
+        return parse(ProcText.lines(Path.of("/proc", Integer.toString(pid), "smaps")));
     }
 
     /** The mappings of /proc/PID/maps: the entries of {@link #read}, with no VmFlags. */
     public static List<MapsEntry> readMaps(int pid) throws IOException {
-        return parse(Files.readAllLines(Path.of("/proc", Integer.toString(pid), "maps")));
+        return parse(ProcText.lines(Path.of("/proc", Integer.toString(pid), "maps")));
     }
 
     static List<MapsEntry> parse(List<String> lines) throws IOException {

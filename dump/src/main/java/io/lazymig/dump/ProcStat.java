@@ -1,7 +1,6 @@
 package io.lazymig.dump;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -14,7 +13,7 @@ public record ProcStat(char state, int ppid, int threads, long startCode, long e
                        long envEnd) {
 
     public static ProcStat read(int pid) throws IOException {
-        return parse(Files.readString(Path.of("/proc", Integer.toString(pid), "stat")));
+        return parse(ProcText.read(Path.of("/proc", Integer.toString(pid), "stat")));
     }
 
     static ProcStat parse(String stat) throws IOException {

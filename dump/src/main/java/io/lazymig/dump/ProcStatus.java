@@ -1,7 +1,6 @@
 package io.lazymig.dump;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -15,7 +14,7 @@ public final class ProcStatus {
     }
 
     public static ProcStatus read(int pid) throws IOException {
-        return parse(Files.readString(Path.of("/proc", Integer.toString(pid), "status")));
+        return parse(ProcText.read(Path.of("/proc", Integer.toString(pid), "status")));
     }
 
     static ProcStatus parse(String text) {

@@ -2,7 +2,6 @@ package io.lazymig.dump;
 
 import io.lazymig.images.Sched;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 
@@ -21,7 +20,7 @@ final class ProcTaskSched {
 
     /** /proc/PID/task/TID/stat, read once for both {@link #parse} and {@link #comm}. */
     static String stat(int pid, int tid) throws IOException {
-        return Files.readString(Path.of("/proc", Integer.toString(pid), "task", Integer.toString(tid), "stat"));
+        return ProcText.read(Path.of("/proc", Integer.toString(pid), "task", Integer.toString(tid), "stat"));
     }
 
     /**

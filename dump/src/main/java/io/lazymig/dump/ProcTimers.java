@@ -2,7 +2,6 @@ package io.lazymig.dump;
 
 import io.lazymig.images.PosixTimer;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +21,7 @@ final class ProcTimers {
     }
 
     static List<Entry> read(int pid) throws IOException {
-        return parse(Files.readAllLines(Path.of("/proc", Integer.toString(pid), "timers")));
+        return parse(ProcText.lines(Path.of("/proc", Integer.toString(pid), "timers")));
     }
 
     static List<Entry> parse(List<String> lines) throws IOException {

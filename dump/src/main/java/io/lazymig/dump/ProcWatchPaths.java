@@ -25,7 +25,7 @@ final class ProcWatchPaths implements InotifyReader.WatchPaths {
     @Override
     public String path(long dev, int handleType, byte[] handle) throws IOException {
         String device = (dev >>> 20) + ":" + (dev & 0xfffff);
-        String mountPoint = mountPoint(Files.readString(Path.of("/proc", Integer.toString(pid), "mountinfo")), device);
+        String mountPoint = mountPoint(ProcText.read(Path.of("/proc", Integer.toString(pid), "mountinfo")), device);
         if (mountPoint == null) {
             throw new DumpException(what + " watches a file on device " + device + ", which no mount of the process shows");
         }

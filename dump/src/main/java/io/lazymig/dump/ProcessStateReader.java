@@ -28,11 +28,11 @@ final class ProcessStateReader {
         ProcStatus status = ProcStatus.read(pid);
         return ProcessState.builder()
                 .pid(pid).ppid(ppid).pgid(pgid(pid)).sid(sid(pid))
-                .comm(Files.readString(proc(pid, "comm")).strip())
+                .comm(ProcText.read(proc(pid, "comm")).strip())
                 .exePath(link(pid, "exe")).cwd(link(pid, "cwd")).root(link(pid, "root"))
                 .umask(status.umask())
                 .creds(creds(status))
-                .personality(Integer.parseInt(Files.readString(proc(pid, "personality")).strip(), 16))
+                .personality(Integer.parseInt(ProcText.read(proc(pid, "personality")).strip(), 16))
                 .rlimits(rlimits(pid))
                 .sigactions(actions)
                 .sharedPending(sharedPending)
@@ -70,7 +70,7 @@ final class ProcessStateReader {
 
     /** proc(5)'s 1-based field n of /proc/PID/stat (n >= 3). */
     private static String statField(int pid, int n) throws IOException {
-        String s = Files.readString(proc(pid, "stat"));
+        String s = ProcText.read(proc(pid, "stat"));
         return s.substring(s.lastIndexOf(')') + 1).trim().split("\\s+")[n - 3];
     }
 
