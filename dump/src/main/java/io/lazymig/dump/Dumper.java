@@ -392,7 +392,7 @@ public final class Dumper {
         long tp = System.nanoTime();
         Pagemap pagemap;
         try (PagesWriter out = images.createPages(pagesId)) {
-            pagemap = pages.collect(vmas, EagerPages.of(threads, SystemInfo.PAGE_SIZE), Pagemap.builder(pagesId), out);
+            pagemap = pages.collect(vmas, EagerPages.of(threads, state.mm(), SystemInfo.PAGE_SIZE), Pagemap.builder(pagesId), out);
         }
         long pageNanos = System.nanoTime() - tp;
         clock.lap(FrozenSteps.PAGEMAP, new FrozenSteps.Step(FrozenSteps.READ, pages.readNanos()),

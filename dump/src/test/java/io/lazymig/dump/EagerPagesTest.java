@@ -2,6 +2,7 @@ package io.lazymig.dump;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
+import io.lazymig.images.MmInfo;
 import io.lazymig.images.Registers;
 import io.lazymig.images.RobustList;
 import io.lazymig.images.Rseq;
@@ -29,7 +30,7 @@ class EagerPagesTest {
     void stackPointerPageOfEveryThreadRseqAreasAndTheClearTidWordsOfCreatedThreads() {
         ThreadState leader = thread(100, 0x7ffe0000_1234L, new Rseq(0x5000_0f00L, 32, 0x53053053, 0), 0x5000_0e00L);
         ThreadState second = thread(101, 0x7f00_2ff8L, new Rseq(0x7f00_3fe8L, 32, 0x53053053, 0), 0x7f00_6010L);
-        long[] pages = EagerPages.of(List.of(leader, second), PAGE);
+        long[] pages = EagerPages.of(List.of(leader, second), null, PAGE);
         assertArrayEquals(new long[] {
             0x5000_0000L, // the leader's rseq area; its clear_child_tid word (same page) is not written by restore
             0x7f00_2000L, // the second's stack pointer
@@ -43,6 +44,17 @@ class EagerPagesTest {
     void leaderClearTidAloneIsNotEagerAndSharedPagesCountOnce() {
         ThreadState leader = thread(100, 0x9000_0010L, Rseq.NONE, 0x8000_0000L);
         ThreadState second = thread(101, 0x9000_0ff0L, Rseq.NONE, 0x9000_0800L);
-        assertArrayEquals(new long[] {0x9000_0000L}, EagerPages.of(List.of(leader, second), PAGE));
+        assertArrayEquals(new long[] {0x9000_0000L}, EagerPages.of(List.of(leader, second), null, PAGE));
+    }
+
+    @Test
+    void argumentsAndEnvironmentAreEagerAnEmptyOrAbsurdRangeIsNot() {
+        ThreadState leader = thread(100, 0x7ffe_0000_0010L, Rseq.NONE, 0);
+        MmInfo mm = new MmInfo(0, 0, 0, 0, 0, 0, 0, 0x7ffe_1000_0ff0L, 0x7ffe_1000_1010L, 0x7ffe_1000_1010L,
+                0x7ffe_1000_1800L, new long[0]);
+        assertArrayEquals(new long[] {0x7ffe_0000_0000L, 0x7ffe_1000_0000L, 0x7ffe_1000_1000L},
+                EagerPages.of(List.of(leader), mm, PAGE));
+        MmInfo rewritten = new MmInfo(0, 0, 0, 0, 0, 0, 0, 0x5000, 0x4000, 0, 0, new long[0]);
+        assertArrayEquals(new long[] {0x7ffe_0000_0000L}, EagerPages.of(List.of(leader), rewritten, PAGE));
     }
 }
