@@ -105,8 +105,12 @@ final class AddressSpace {
         this.inPlace = tree.inPlace(process.pid());
     }
 
-    /** Unmaps every stub mapping but the kept ranges, the inherited VMAs (exactly) and [vsyscall]. */
-    void unmapStub(long[]... keep) throws IOException {
+    /**
+     * The munmap calls of every stub mapping but the kept ranges, the inherited VMAs (exactly) and
+     * [vsyscall]: independent of each other, for a run ({@link SyscallRun}) with the tree's others.
+     */
+    List<SyscallRun.Call> unmapStubCalls(long[]... keep) throws IOException {
+        List<SyscallRun.Call> calls = new ArrayList<>();
         for (Mapping m : Mapping.of(stub.pid())) {
             boolean whole = m.name().equals("[vsyscall]");
             for (long[] k : keep) {
@@ -119,15 +123,16 @@ final class AddressSpace {
             for (Vma v : kept) { // sorted by address, as the checkpoint lists them
                 if (m.overlaps(v.start(), v.end())) {
                     if (Long.compareUnsigned(at, v.start()) < 0) {
-                        stub.call("munmap", Syscalls.MUNMAP, at, v.start() - at);
+                        calls.add(new SyscallRun.Call(Syscalls.MUNMAP, at, v.start() - at));
                     }
                     at = Long.compareUnsigned(v.end(), at) > 0 ? v.end() : at;
                 }
             }
             if (Long.compareUnsigned(at, m.end()) < 0) {
-                stub.call("munmap", Syscalls.MUNMAP, at, m.end() - at);
+                calls.add(new SyscallRun.Call(Syscalls.MUNMAP, at, m.end() - at));
             }
         }
+        return calls;
     }
 
     /** Drops what the inherited VMAs hold that is not this process's (its parent's own pages), before its pages go in. */
@@ -391,11 +396,13 @@ final class AddressSpace {
     /** Eager bytes from which two writers share the work. */
     static final long SPLIT_BYTES = 64L << 20;
 
-    /** Puts back the protection of VMAs mapped writable only to receive their pages. */
-    void protectBack(List<Vma> raised) throws IOException {
+    /** The mprotect calls that put back the protection of VMAs mapped writable only to receive their pages. */
+    static List<SyscallRun.Call> protectBackCalls(List<Vma> raised) {
+        List<SyscallRun.Call> calls = new ArrayList<>();
         for (Vma v : raised) {
-            stub.call("mprotect", Syscalls.MPROTECT, v.start(), v.length(), v.prot());
+            calls.add(new SyscallRun.Call(Syscalls.MPROTECT, v.start(), v.length(), v.prot()));
         }
+        return calls;
     }
 
     private boolean hasEagerPages(Vma v) {
