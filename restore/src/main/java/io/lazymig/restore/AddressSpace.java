@@ -8,7 +8,6 @@ import io.lazymig.images.PageRanges;
 import io.lazymig.images.Rseq;
 import io.lazymig.images.ThreadState;
 import io.lazymig.images.Vma;
-import io.lazymig.jni.Errno;
 import io.lazymig.jni.FileDescriptor;
 import io.lazymig.jni.Memory;
 import io.lazymig.jni.SharedMemory;
@@ -156,79 +155,48 @@ final class AddressSpace {
     }
 
     /**
-     * Maps every VMA but the kernel's special ones; returns those mapped writable only for the eager
-     * pages. The anonymous ones (a thread's stack and guard page are two each: 200 in a process with
-     * 100 threads) are mapped and advised in runs the process makes itself ({@link SyscallRun}),
-     * in order: a run ends before any other VMA is mapped.
+     * Maps every VMA but the kernel's special ones and the anonymous ones, which go to {@code anon}
+     * instead (their mmap and madvise calls, for runs the process makes itself with the tree's other
+     * processes: {@link SyscallRun#runAcross}; a thread's stack and guard page are two each, 200 in
+     * a process with 100 threads); returns those mapped writable only for the eager pages. The
+     * checkpoint's VMAs do not overlap one another nor what the stub keeps, so the order in which
+     * they are mapped does not matter.
      */
-    List<Vma> mapAll() throws IOException {
+    List<Vma> mapAll(AnonCalls anon) throws IOException {
         List<Vma> raised = new ArrayList<>();
-        AnonRun run = new AnonRun();
         for (Vma v : process.vmas()) {
             if (v.isSpecial()) {
                 continue;
             }
             boolean writeNow = (v.prot() & Vma.PROT_WRITE) == 0 && hasEagerPages(v);
             if (isKept(v)) {
-                run.flush();
                 if (writeNow) {
                     mapCall(v, "mprotect", Syscalls.MPROTECT, v.start(), v.length(), v.prot() | Vma.PROT_WRITE);
                 }
                 advise(v);
             } else if (!v.isShmem() && !v.isFileBacked()) {
-                run.add(v, "mmap", Syscalls.MMAP, v.start(), v.length(), prot(v, writeNow), flags(v), -1, 0);
+                anon.add(v, new SyscallRun.Call(Syscalls.MMAP, v.start(), v.length(), prot(v, writeNow), flags(v), -1, 0));
                 for (int advice : advice(v)) {
-                    run.add(v, "madvise", Syscalls.MADVISE, v.start(), v.length(), advice);
+                    anon.add(v, new SyscallRun.Call(Syscalls.MADVISE, v.start(), v.length(), advice));
                 }
             } else {
-                run.flush();
                 map(v, writeNow);
             }
             if (writeNow) {
                 raised.add(v);
             }
         }
-        run.flush();
         return raised;
     }
 
-    /** Anonymous mappings waiting for their run, with what each call is for (its VMA, for an error). */
-    private final class AnonRun {
-        private final List<SyscallRun.Call> calls = new ArrayList<>();
-        private final List<Vma> vmas = new ArrayList<>();
-        private final List<String> names = new ArrayList<>();
-        private final int capacity = SyscallRun.capacity(0);
+    /** The calls that map a process's anonymous VMAs, with the VMA each is for (for an error). */
+    static final class AnonCalls {
+        final List<SyscallRun.Call> calls = new ArrayList<>();
+        final List<Vma> vmas = new ArrayList<>();
 
-        void add(Vma v, String name, int nr, long... args) throws IOException {
-            if (calls.size() == capacity) {
-                flush();
-            }
-            calls.add(new SyscallRun.Call(nr, args));
+        void add(Vma v, SyscallRun.Call c) {
+            calls.add(c);
             vmas.add(v);
-            names.add(name);
-        }
-
-        void flush() throws IOException {
-            if (calls.isEmpty()) {
-                return;
-            }
-            stub.resetScratch();
-            long[] rcs = SyscallRun.run(stub, calls);
-            for (int i = 0; i < rcs.length; i++) {
-                if (SyscallRun.failed(rcs[i])) {
-                    int errno = Syscalls.errno(rcs[i]);
-                    StringBuilder sb = new StringBuilder("injected ").append(names.get(i)).append('(');
-                    long[] args = calls.get(i).args();
-                    for (int a = 0; a < args.length; a++) {
-                        sb.append(a > 0 ? ", " : "").append("0x").append(Long.toHexString(args[a]));
-                    }
-                    throw new RestoreException(sb.append(") failed: ").append(Errno.name(errno)).append(" (")
-                            .append(Errno.text(errno)).append(") for ").append(vmas.get(i)).toString());
-                }
-            }
-            calls.clear();
-            vmas.clear();
-            names.clear();
         }
     }
 

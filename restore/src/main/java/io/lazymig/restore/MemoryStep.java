@@ -2,6 +2,7 @@ package io.lazymig.restore;
 
 import io.lazymig.images.Vma;
 import io.lazymig.jni.Errno;
+import io.lazymig.jni.Syscalls;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -10,8 +11,9 @@ import java.util.List;
  * The address space: the stub's own mappings unmapped (but the vdso block and scratch, and the
  * VMAs it inherited shared copy-on-write from its parent: {@link CowTree}), every other VMA of the
  * checkpoint mapped, the eager pages written, and the protections raised for writing lowered back.
- * The unmaps and the protections put back are independent calls: one run for the whole tree each
- * ({@link SyscallRun#runAcross}) rather than an injection per call and process.
+ * The unmaps, the anonymous mappings and the protections put back are independent calls: runs the
+ * whole tree makes at once ({@link SyscallRun#runAcross}), one round of stops for all its
+ * processes rather than one injection per call and process.
  */
 final class MemoryStep implements TreeStep {
     @Override
@@ -32,37 +34,73 @@ final class MemoryStep implements TreeStep {
             stubs.add(r.stub);
             unmaps.add(space.unmapStubCalls(r.keptBlock, r.keptScratch));
         }
-        runAcross("munmap", stubs, unmaps);
-        List<List<SyscallRun.Call>> protects = new ArrayList<>();
+        runAcross("munmap", stubs, unmaps, null);
+        List<List<Vma>> raised = new ArrayList<>();
+        List<List<SyscallRun.Call>> anon = new ArrayList<>();
+        List<List<Vma>> anonVmas = new ArrayList<>();
         for (Restoring r : all) {
-            List<Vma> raised = r.space.mapAll();
+            AddressSpace.AnonCalls calls = new AddressSpace.AnonCalls();
+            raised.add(r.space.mapAll(calls));
+            anon.add(calls.calls);
+            anonVmas.add(calls.vmas);
+        }
+        runAcross("mmap or madvise", stubs, anon, anonVmas);
+        List<List<SyscallRun.Call>> protects = new ArrayList<>();
+        for (int p = 0; p < all.size(); p++) {
+            Restoring r = all.get(p);
             r.space.dropNotOwn();
             r.eagerBytes = r.space.writeEagerPages(r.options.dir());
-            protects.add(AddressSpace.protectBackCalls(raised));
+            protects.add(AddressSpace.protectBackCalls(raised.get(p)));
         }
-        runAcross("mprotect", stubs, protects);
+        runAcross("mprotect", stubs, protects, raised);
     }
 
-    /** One run per process from the start of its scratch; the first failed call is a RestoreException naming it. */
-    private static void runAcross(String name, List<Stub> stubs, List<List<SyscallRun.Call>> calls) throws IOException {
-        for (Stub s : stubs) {
-            s.resetScratch();
-        }
-        long[][] rcs = SyscallRun.runAcross(stubs, calls);
-        for (int p = 0; p < rcs.length; p++) {
-            for (int i = 0; i < rcs[p].length; i++) {
-                if (SyscallRun.failed(rcs[p][i])) {
-                    int errno = io.lazymig.jni.Syscalls.errno(rcs[p][i]);
-                    StringBuilder sb = new StringBuilder("injected ").append(name).append('(');
-                    long[] args = calls.get(p).get(i).args();
-                    for (int a = 0; a < args.length; a++) {
-                        sb.append(a > 0 ? ", " : "").append("0x").append(Long.toHexString(args[a]));
+    /**
+     * The calls of each process in runs from the start of its scratch, as many rounds as the
+     * longest list needs; the first failed call is a RestoreException naming it (and its VMA, when
+     * {@code vmas} has them).
+     */
+    private static void runAcross(String name, List<Stub> stubs, List<List<SyscallRun.Call>> calls,
+            List<List<Vma>> vmas) throws IOException {
+        int capacity = SyscallRun.capacity(0);
+        for (int from = 0; ; from += capacity) {
+            List<List<SyscallRun.Call>> round = new ArrayList<>();
+            boolean any = false;
+            for (List<SyscallRun.Call> c : calls) {
+                List<SyscallRun.Call> part = from < c.size() ? c.subList(from, Math.min(c.size(), from + capacity)) : List.of();
+                any |= !part.isEmpty();
+                round.add(part);
+            }
+            if (!any) {
+                return;
+            }
+            for (Stub s : stubs) {
+                s.resetScratch();
+            }
+            long[][] rcs = SyscallRun.runAcross(stubs, round);
+            for (int p = 0; p < rcs.length; p++) {
+                for (int i = 0; i < rcs[p].length; i++) {
+                    if (SyscallRun.failed(rcs[p][i])) {
+                        throw failure(name, stubs.get(p).pid(), round.get(p).get(i), rcs[p][i],
+                                vmas == null ? null : vmas.get(p).get(from + i));
                     }
-                    throw new RestoreException(sb.append(") in process ").append(stubs.get(p).pid())
-                            .append(" failed: ").append(Errno.name(errno)).append(" (").append(Errno.text(errno))
-                            .append(')').toString());
                 }
             }
         }
+    }
+
+    private static RestoreException failure(String name, int pid, SyscallRun.Call c, long rc, Vma vma) {
+        int errno = Syscalls.errno(rc);
+        StringBuilder sb = new StringBuilder("injected ").append(name).append(" (syscall ").append(c.nr()).append(")(");
+        long[] args = c.args();
+        for (int a = 0; a < args.length; a++) {
+            sb.append(a > 0 ? ", " : "").append("0x").append(Long.toHexString(args[a]));
+        }
+        sb.append(") in process ").append(pid).append(" failed: ").append(Errno.name(errno)).append(" (")
+                .append(Errno.text(errno)).append(')');
+        if (vma != null) {
+            sb.append(" for ").append(vma);
+        }
+        return new RestoreException(sb.toString());
     }
 }
