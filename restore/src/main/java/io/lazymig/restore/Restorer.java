@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * {@code lazymig restore}: rebuilds a checkpointed process by syscalls injected into a stub
  * (KERNEL-FACTS §3), eagerly or with its lazy memory handed to a lazy-pages daemon; a tree:
  * every process created first ({@link TreeSpawn}), then rebuilt step by step ({@link RestorePlan}:
- * each step for every process, parents first, before the next step), its zombies ended, and all
+ * each step for every process, parents first, before the next step; a {@link TreeStep} for all of
+ * them at once), its zombies ended, and all
  * released together. Runs on the
  * calling thread, which is the stub's tracer; a failure kills the stub (and PTRACE_O_EXITKILL
  * kills it if restore itself dies), so no half-restored process is left behind.
