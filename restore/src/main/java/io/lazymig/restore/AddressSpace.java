@@ -8,7 +8,6 @@ import io.lazymig.images.PageRanges;
 import io.lazymig.images.Rseq;
 import io.lazymig.images.ThreadState;
 import io.lazymig.images.Vma;
-import io.lazymig.jni.Errno;
 import io.lazymig.jni.FileDescriptor;
 import io.lazymig.jni.Memory;
 import io.lazymig.jni.SharedMemory;
@@ -105,8 +104,12 @@ final class AddressSpace {
         this.inPlace = tree.inPlace(process.pid());
     }
 
-    /** Unmaps every stub mapping but the kept ranges, the inherited VMAs (exactly) and [vsyscall]. */
-    void unmapStub(long[]... keep) throws IOException {
+    /**
+     * The munmap calls of every stub mapping but the kept ranges, the inherited VMAs (exactly) and
+     * [vsyscall]: independent of each other, for a run ({@link SyscallRun}) with the tree's others.
+     */
+    List<SyscallRun.Call> unmapStubCalls(long[]... keep) throws IOException {
+        List<SyscallRun.Call> calls = new ArrayList<>();
         for (Mapping m : Mapping.of(stub.pid())) {
             boolean whole = m.name().equals("[vsyscall]");
             for (long[] k : keep) {
@@ -119,15 +122,16 @@ final class AddressSpace {
             for (Vma v : kept) { // sorted by address, as the checkpoint lists them
                 if (m.overlaps(v.start(), v.end())) {
                     if (Long.compareUnsigned(at, v.start()) < 0) {
-                        stub.call("munmap", Syscalls.MUNMAP, at, v.start() - at);
+                        calls.add(new SyscallRun.Call(Syscalls.MUNMAP, at, v.start() - at));
                     }
                     at = Long.compareUnsigned(v.end(), at) > 0 ? v.end() : at;
                 }
             }
             if (Long.compareUnsigned(at, m.end()) < 0) {
-                stub.call("munmap", Syscalls.MUNMAP, at, m.end() - at);
+                calls.add(new SyscallRun.Call(Syscalls.MUNMAP, at, m.end() - at));
             }
         }
+        return calls;
     }
 
     /** Drops what the inherited VMAs hold that is not this process's (its parent's own pages), before its pages go in. */
@@ -151,79 +155,48 @@ final class AddressSpace {
     }
 
     /**
-     * Maps every VMA but the kernel's special ones; returns those mapped writable only for the eager
-     * pages. The anonymous ones (a thread's stack and guard page are two each: 200 in a process with
-     * 100 threads) are mapped and advised in runs the process makes itself ({@link SyscallRun}),
-     * in order: a run ends before any other VMA is mapped.
+     * Maps every VMA but the kernel's special ones and the anonymous ones, which go to {@code anon}
+     * instead (their mmap and madvise calls, for runs the process makes itself with the tree's other
+     * processes: {@link SyscallRun#runAcross}; a thread's stack and guard page are two each, 200 in
+     * a process with 100 threads); returns those mapped writable only for the eager pages. The
+     * checkpoint's VMAs do not overlap one another nor what the stub keeps, so the order in which
+     * they are mapped does not matter.
      */
-    List<Vma> mapAll() throws IOException {
+    List<Vma> mapAll(AnonCalls anon) throws IOException {
         List<Vma> raised = new ArrayList<>();
-        AnonRun run = new AnonRun();
         for (Vma v : process.vmas()) {
             if (v.isSpecial()) {
                 continue;
             }
             boolean writeNow = (v.prot() & Vma.PROT_WRITE) == 0 && hasEagerPages(v);
             if (isKept(v)) {
-                run.flush();
                 if (writeNow) {
                     mapCall(v, "mprotect", Syscalls.MPROTECT, v.start(), v.length(), v.prot() | Vma.PROT_WRITE);
                 }
                 advise(v);
             } else if (!v.isShmem() && !v.isFileBacked()) {
-                run.add(v, "mmap", Syscalls.MMAP, v.start(), v.length(), prot(v, writeNow), flags(v), -1, 0);
+                anon.add(v, new SyscallRun.Call(Syscalls.MMAP, v.start(), v.length(), prot(v, writeNow), flags(v), -1, 0));
                 for (int advice : advice(v)) {
-                    run.add(v, "madvise", Syscalls.MADVISE, v.start(), v.length(), advice);
+                    anon.add(v, new SyscallRun.Call(Syscalls.MADVISE, v.start(), v.length(), advice));
                 }
             } else {
-                run.flush();
                 map(v, writeNow);
             }
             if (writeNow) {
                 raised.add(v);
             }
         }
-        run.flush();
         return raised;
     }
 
-    /** Anonymous mappings waiting for their run, with what each call is for (its VMA, for an error). */
-    private final class AnonRun {
-        private final List<SyscallRun.Call> calls = new ArrayList<>();
-        private final List<Vma> vmas = new ArrayList<>();
-        private final List<String> names = new ArrayList<>();
-        private final int capacity = SyscallRun.capacity(0);
+    /** The calls that map a process's anonymous VMAs, with the VMA each is for (for an error). */
+    static final class AnonCalls {
+        final List<SyscallRun.Call> calls = new ArrayList<>();
+        final List<Vma> vmas = new ArrayList<>();
 
-        void add(Vma v, String name, int nr, long... args) throws IOException {
-            if (calls.size() == capacity) {
-                flush();
-            }
-            calls.add(new SyscallRun.Call(nr, args));
+        void add(Vma v, SyscallRun.Call c) {
+            calls.add(c);
             vmas.add(v);
-            names.add(name);
-        }
-
-        void flush() throws IOException {
-            if (calls.isEmpty()) {
-                return;
-            }
-            stub.resetScratch();
-            long[] rcs = SyscallRun.run(stub, calls);
-            for (int i = 0; i < rcs.length; i++) {
-                if (SyscallRun.failed(rcs[i])) {
-                    int errno = Syscalls.errno(rcs[i]);
-                    StringBuilder sb = new StringBuilder("injected ").append(names.get(i)).append('(');
-                    long[] args = calls.get(i).args();
-                    for (int a = 0; a < args.length; a++) {
-                        sb.append(a > 0 ? ", " : "").append("0x").append(Long.toHexString(args[a]));
-                    }
-                    throw new RestoreException(sb.append(") failed: ").append(Errno.name(errno)).append(" (")
-                            .append(Errno.text(errno)).append(") for ").append(vmas.get(i)).toString());
-                }
-            }
-            calls.clear();
-            vmas.clear();
-            names.clear();
         }
     }
 
@@ -391,11 +364,13 @@ final class AddressSpace {
     /** Eager bytes from which two writers share the work. */
     static final long SPLIT_BYTES = 64L << 20;
 
-    /** Puts back the protection of VMAs mapped writable only to receive their pages. */
-    void protectBack(List<Vma> raised) throws IOException {
+    /** The mprotect calls that put back the protection of VMAs mapped writable only to receive their pages. */
+    static List<SyscallRun.Call> protectBackCalls(List<Vma> raised) {
+        List<SyscallRun.Call> calls = new ArrayList<>();
         for (Vma v : raised) {
-            stub.call("mprotect", Syscalls.MPROTECT, v.start(), v.length(), v.prot());
+            calls.add(new SyscallRun.Call(Syscalls.MPROTECT, v.start(), v.length(), v.prot()));
         }
+        return calls;
     }
 
     private boolean hasEagerPages(Vma v) {

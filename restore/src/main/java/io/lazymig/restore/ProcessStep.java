@@ -11,18 +11,20 @@ import io.lazymig.jni.Syscalls;
 import io.lazymig.jni.SystemInfo;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The process-wide state restore puts back by injected syscalls: the mm fields (PR_SET_MM_MAP),
- * the name, cwd, umask, rlimits and signal actions.
+ * the name, cwd, umask, rlimits and signal actions. All but the mm fields are independent calls:
+ * one run the whole tree makes at once ({@link SyscallRun#runAcross}), rather than ~20 injections
+ * per process one after another.
  */
-final class ProcessStep implements RestoreStep {
+final class ProcessStep implements TreeStep {
     private static final Logger log = LoggerFactory.getLogger("lazymig.restore");
     /** struct kernel_sigaction on x86_64: handler, flags, restorer, mask. */
     private static final int KERNEL_SIGACTION_SIZE = 32;
@@ -33,13 +35,24 @@ final class ProcessStep implements RestoreStep {
     }
 
     @Override
-    public void run(Restoring r) throws IOException {
-        restoreMm(r.stub, r.space, r.process.state());
-        restoreFsAndLimits(r.stub, r.process.state());
-        restoreSignalActions(r.stub, r.process.state());
+    public void runAll(List<Restoring> all) throws IOException {
+        List<Stub> stubs = new ArrayList<>();
+        List<List<SyscallRun.Call>> calls = new ArrayList<>();
+        for (Restoring r : all) {
+            restoreMm(r.stub, r.space, r.process.state());
+        }
+        for (Restoring r : all) {
+            r.stub.resetScratch(); // the run's data first, then its code and records (SyscallRun)
+            stubs.add(r.stub);
+            calls.add(stateCalls(r.stub, r.process.state()));
+        }
+        long[][] rcs = SyscallRun.runAcross(stubs, calls);
+        for (int p = 0; p < all.size(); p++) {
+            check(stubs.get(p), all.get(p).process.state(), calls.get(p), rcs[p]);
+        }
     }
 
-    /** PR_SET_MM_MAP with the mm fields, auxv and exe (the stub's own exe must be unmapped already). */
+    /** PR_SET_MM_MAP with the mm fields, auxv and exe (the stub's own exe must be unmapped already; the exe fd makes it no run). */
     private static void restoreMm(Stub stub, AddressSpace space, ProcessState task) throws IOException {
         MmInfo mm = task.mm();
         long exeFd = space.openFile(task.exePath(), FileDescriptor.O_RDONLY);
@@ -72,49 +85,66 @@ final class ProcessStep implements RestoreStep {
         } finally {
             stub.call("close(exe)", Syscalls.CLOSE, exeFd);
         }
-        stub.resetScratch();
-        byte[] comm = task.comm().getBytes(StandardCharsets.UTF_8);
-        ByteBuffer name = Stub.struct(comm.length + 1).put(comm).put((byte) 0).flip();
-        stub.call("prctl(PR_SET_NAME)", Syscalls.PRCTL, SystemInfo.PR_SET_NAME, stub.put(name), 0, 0, 0);
-    }
-
-    /** cwd, umask and the resource limits (a hard limit above restore's own needs CAP_SYS_RESOURCE: kept as is then). */
-    private static void restoreFsAndLimits(Stub stub, ProcessState task) throws IOException {
-        stub.resetScratch();
-        long cwd = stub.putString(task.cwd());
-        long rc = stub.raw(Syscalls.CHDIR, cwd);
-        if (Syscalls.isError(rc)) {
-            throw new RestoreException("cannot chdir to " + task.cwd() + " for the restored process: "
-                    + Errno.name(Syscalls.errno(rc)));
-        }
-        stub.call("umask", Syscalls.UMASK, task.umask());
-        List<Rlimit> limits = task.rlimits();
-        for (int res = 0; res < limits.size(); res++) {
-            stub.resetScratch();
-            ByteBuffer lim = Stub.struct(16).putLong(0, limits.get(res).cur()).putLong(8, limits.get(res).max());
-            long r = stub.raw(Syscalls.PRLIMIT64, 0, res, stub.put(lim), 0);
-            if (Syscalls.isError(r)) {
-                log.warn("restore: rlimit {} not restored ({}): kept restore's own", res, Errno.name(Syscalls.errno(r)));
-            }
-        }
     }
 
     /**
-     * The signal actions, by injected rt_sigaction. After its execve the stub holds SIG_DFL with
-     * no flags, mask or restorer for every signal it did not inherit as ignored: those are
-     * skipped (most of the 62, one injected syscall each).
+     * chdir, umask, the name, the signal actions, then the resource limits (last: a hard limit above
+     * restore's own needs CAP_SYS_RESOURCE, and such a failure only keeps restore's own), their
+     * data put in the scratch area. After its execve the stub holds SIG_DFL with no flags, mask or
+     * restorer for every signal it did not inherit as ignored: those are skipped (most of the 62).
      */
-    private static void restoreSignalActions(Stub stub, ProcessState task) throws IOException {
+    private static List<SyscallRun.Call> stateCalls(Stub stub, ProcessState task) throws IOException {
+        List<SyscallRun.Call> calls = new ArrayList<>();
+        calls.add(new SyscallRun.Call(Syscalls.CHDIR, stub.putString(task.cwd())));
+        calls.add(new SyscallRun.Call(Syscalls.UMASK, task.umask()));
+        calls.add(new SyscallRun.Call(Syscalls.PRCTL, SystemInfo.PR_SET_NAME, stub.putString(task.comm()), 0, 0, 0));
         long stubIgnored = Long.parseUnsignedLong(statusField(stub.pid(), "SigIgn"), 16);
         for (SigAction a : task.sigactions()) {
             if (a.isDefault() && (stubIgnored >>> (a.signo() - 1) & 1) == 0) {
                 continue;
             }
-            stub.resetScratch();
             ByteBuffer act = Stub.struct(KERNEL_SIGACTION_SIZE).putLong(0, a.handler()).putLong(8, a.flags())
                     .putLong(16, a.restorer()).putLong(24, a.mask());
-            stub.call("rt_sigaction", Syscalls.RT_SIGACTION, a.signo(), stub.put(act), 0,
-                    Ptrace.KERNEL_SIGSET_SIZE);
+            calls.add(new SyscallRun.Call(Syscalls.RT_SIGACTION, a.signo(), stub.put(act), 0, Ptrace.KERNEL_SIGSET_SIZE));
+        }
+        List<Rlimit> limits = task.rlimits();
+        for (int res = 0; res < limits.size(); res++) {
+            ByteBuffer lim = Stub.struct(16).putLong(0, limits.get(res).cur()).putLong(8, limits.get(res).max());
+            calls.add(new SyscallRun.Call(Syscalls.PRLIMIT64, 0, res, stub.put(lim), 0));
+        }
+        return calls;
+    }
+
+    /**
+     * The results of {@link #stateCalls}: a failed chdir or signal action is a RestoreException; a
+     * failed rlimit a warning, and the limits after it (not run) are injected one by one.
+     */
+    private static void check(Stub stub, ProcessState task, List<SyscallRun.Call> calls, long[] rcs) throws IOException {
+        int firstLimit = calls.size() - task.rlimits().size();
+        for (int i = 0; i < rcs.length; i++) {
+            if (!SyscallRun.failed(rcs[i])) {
+                continue;
+            }
+            int errno = Syscalls.errno(rcs[i]);
+            SyscallRun.Call c = calls.get(i);
+            if (i == 0) {
+                throw new RestoreException("cannot chdir to " + task.cwd() + " for the restored process: "
+                        + Errno.name(errno));
+            }
+            if (i < firstLimit) {
+                throw new RestoreException("injected syscall " + c.nr() + "(0x" + Long.toHexString(c.args()[0])
+                        + ", ...) in process " + stub.pid() + " failed: " + Errno.name(errno) + " (" + Errno.text(errno) + ")");
+            }
+            log.warn("restore: rlimit {} not restored ({}): kept restore's own", i - firstLimit, Errno.name(errno));
+            for (int j = i + 1; j < calls.size(); j++) { // the run stopped at the failure
+                SyscallRun.Call l = calls.get(j);
+                long r = stub.raw(l.nr(), l.args());
+                if (Syscalls.isError(r)) {
+                    log.warn("restore: rlimit {} not restored ({}): kept restore's own", j - firstLimit,
+                            Errno.name(Syscalls.errno(r)));
+                }
+            }
+            return;
         }
     }
 

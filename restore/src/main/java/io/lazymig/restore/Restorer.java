@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * {@code lazymig restore}: rebuilds a checkpointed process by syscalls injected into a stub
  * (KERNEL-FACTS §3), eagerly or with its lazy memory handed to a lazy-pages daemon; a tree:
  * every process created first ({@link TreeSpawn}), then rebuilt step by step ({@link RestorePlan}:
- * each step for every process, parents first, before the next step), its zombies ended, and all
+ * each step for every process, parents first, before the next step; a {@link TreeStep} for all of
+ * them at once), its zombies ended, and all
  * released together. Runs on the
  * calling thread, which is the stub's tracer; a failure kills the stub (and PTRACE_O_EXITKILL
  * kills it if restore itself dies), so no half-restored process is left behind.
@@ -168,6 +169,11 @@ public final class Restorer {
             // a 4-process tree waited for the daemon before rebuilding any, and its restore took 1.1 s
             // where a single process's took 0.45 s (bench tick-migrate-tree4-64, a busy machine).
             for (RestoreStep step : RestorePlan.steps(o.lazy())) {
+                if (step instanceof TreeStep across) {
+                    across.runAll(restorings); // the whole tree in one round of stops
+                    phases.done(step.name());
+                    continue;
+                }
                 for (Restoring r : restorings) {
                     step.run(r);
                     phases.done(step.name());

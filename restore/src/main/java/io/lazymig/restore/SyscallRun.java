@@ -189,6 +189,100 @@ final class SyscallRun {
         return results;
     }
 
+    /**
+     * Runs {@code calls.get(i)} in the process of {@code stubs.get(i)} (its leader, in a ptrace-stop),
+     * every process at once, as {@link #run} does in one: each run in its own scratch area, from its
+     * cursor on. A tree's processes then cost one round of stops for a step, not one each after
+     * another, all from this (the tracer) thread. Every process is waited for before anything is
+     * thrown; {@link #NOT_RUN} as in {@link #run}.
+     */
+    static long[][] runAcross(List<Stub> stubs, List<List<Call>> calls) throws IOException {
+        long[][] results = new long[stubs.size()][];
+        long[] firsts = new long[stubs.size()];
+        for (int p = 0; p < stubs.size(); p++) {
+            results[p] = new long[calls.get(p).size()];
+            if (!calls.get(p).isEmpty()) {
+                firsts[p] = write(stubs.get(p), calls.get(p));
+            }
+        }
+        Registers regs = Registers.allocate();
+        List<Integer> started = new ArrayList<>();
+        IOException failure = null;
+        try {
+            for (int p = 0; p < stubs.size(); p++) {
+                if (!calls.get(p).isEmpty()) {
+                    Stub stub = stubs.get(p);
+                    start(regs, stub, stub.pid(), firsts[p] - CODE_SPACE, firsts[p], calls.get(p).size());
+                    started.add(stub.pid());
+                }
+            }
+        } catch (IOException e) {
+            failure = e;
+        }
+        failure = awaitAll(started, failure);
+        if (failure != null) {
+            throw failure;
+        }
+        for (int p = 0; p < stubs.size(); p++) {
+            int n = calls.get(p).size();
+            if (n > 0) {
+                ByteBuffer back = Stub.struct(n * RECORD);
+                stubs.get(p).read(firsts[p], back);
+                for (int i = 0; i < n; i++) {
+                    results[p][i] = back.getLong(i * RECORD + RESULT);
+                }
+                stubs.get(p).counted(n);
+            }
+        }
+        return results;
+    }
+
+    /** Puts the loop and the records of {@code calls} into the scratch of {@code stub}; returns the first record's address. */
+    private static long write(Stub stub, List<Call> calls) throws IOException {
+        long code = stub.put(code());
+        ByteBuffer records = Stub.struct(calls.size() * RECORD);
+        for (int k = 0; k < calls.size(); k++) {
+            Call c = calls.get(k);
+            int at = k * RECORD;
+            records.putLong(at, c.nr());
+            for (int a = 0; a < 6; a++) {
+                records.putLong(at + 8 + 8 * a, a < c.args().length ? c.args()[a] : 0);
+            }
+            records.putLong(at + RESULT, NOT_RUN);
+        }
+        long first = stub.put(records);
+        if (first != code + CODE_SPACE) {
+            throw new IllegalStateException("the records do not follow the code");
+        }
+        return first;
+    }
+
+    /** Points thread {@code tid} of {@code stub}'s process at the loop over {@code n} records from {@code first}, and resumes it. */
+    private static void start(Registers regs, Stub stub, int tid, long code, long first, int n) throws IOException {
+        Ptrace.getRegisters(tid, regs);
+        regs.setRip(code).setOrigRax(-1).setR12(first).setR13(n).setR14(stub.pid()).setR15(tid);
+        Ptrace.setRegisters(tid, regs);
+        Ptrace.cont(tid, 0);
+    }
+
+    /** Waits for every started thread's SIGSTOP; returns {@code failure}, or the first unexpected stop. */
+    private static IOException awaitAll(List<Integer> started, IOException failure) {
+        IOException out = failure;
+        for (int tid : started) { // every thread resumed stops again before anything else is done
+            try {
+                WaitStatus st = Ptrace.waitpid(tid);
+                if ((!st.stopped() || st.stopSignal() != SystemInfo.SIGSTOP) && out == null) {
+                    out = new Ptrace.UnexpectedStopException("the end of a run of syscalls in thread " + tid, st);
+                }
+            } catch (IOException e) {
+                if (out == null) {
+                    out = e;
+                }
+            }
+        }
+        return out;
+    }
+
     /** Whether {@code rc}, a result of {@link #run}, is an error (not {@link #NOT_RUN}). */
     static boolean failed(long rc) {
         return rc != NOT_RUN && Syscalls.isError(rc);
