@@ -132,14 +132,8 @@ final class SyscallRun {
         ByteBuffer records = Stub.struct(total * RECORD);
         int k = 0;
         for (List<Call> list : calls) {
-            for (Call c : list) {
-                int at = k++ * RECORD;
-                records.putLong(at, c.nr());
-                for (int a = 0; a < 6; a++) {
-                    records.putLong(at + 8 + 8 * a, a < c.args().length ? c.args()[a] : 0);
-                }
-                records.putLong(at + RESULT, NOT_RUN);
-            }
+            fill(records, k, list);
+            k += list.size();
         }
         long first = stub.put(records);
         if (first != code + CODE_SPACE) {
@@ -154,11 +148,7 @@ final class SyscallRun {
                 int n = calls.get(t).size();
                 if (n > 0) {
                     int tid = tids.get(t);
-                    Ptrace.getRegisters(tid, regs);
-                    regs.setRip(code).setOrigRax(-1).setR12(first + (long) k * RECORD).setR13(n)
-                            .setR14(stub.pid()).setR15(tid);
-                    Ptrace.setRegisters(tid, regs);
-                    Ptrace.cont(tid, 0);
+                    start(regs, stub, tid, code, first + (long) k * RECORD, n);
                     started.add(tid);
                 }
                 k += n;
@@ -166,12 +156,7 @@ final class SyscallRun {
         } catch (IOException e) {
             failure = e;
         }
-        for (int tid : started) { // every thread resumed stops again before anything else is done
-            WaitStatus st = Ptrace.waitpid(tid);
-            if ((!st.stopped() || st.stopSignal() != SystemInfo.SIGSTOP) && failure == null) {
-                failure = new Ptrace.UnexpectedStopException("the end of a run of syscalls in thread " + tid, st);
-            }
-        }
+        failure = awaitAll(started, failure);
         if (failure != null) {
             throw failure;
         }
@@ -241,20 +226,25 @@ final class SyscallRun {
     private static long write(Stub stub, List<Call> calls) throws IOException {
         long code = stub.put(code());
         ByteBuffer records = Stub.struct(calls.size() * RECORD);
+        fill(records, 0, calls);
+        long first = stub.put(records);
+        if (first != code + CODE_SPACE) {
+            throw new IllegalStateException("the records do not follow the code");
+        }
+        return first;
+    }
+
+    /** Writes {@code calls} as records from record {@code from} of {@code records}, their results not run yet. */
+    private static void fill(ByteBuffer records, int from, List<Call> calls) {
         for (int k = 0; k < calls.size(); k++) {
             Call c = calls.get(k);
-            int at = k * RECORD;
+            int at = (from + k) * RECORD;
             records.putLong(at, c.nr());
             for (int a = 0; a < 6; a++) {
                 records.putLong(at + 8 + 8 * a, a < c.args().length ? c.args()[a] : 0);
             }
             records.putLong(at + RESULT, NOT_RUN);
         }
-        long first = stub.put(records);
-        if (first != code + CODE_SPACE) {
-            throw new IllegalStateException("the records do not follow the code");
-        }
-        return first;
     }
 
     /** Points thread {@code tid} of {@code stub}'s process at the loop over {@code n} records from {@code first}, and resumes it. */
