@@ -40,7 +40,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * <li>CRIU 4.1.1 flags the page under the stack pointer PE_LAZY like its neighbours (its is_stack()
  * compares the offset bits of the address, not the page bits); lazymig keeps it PE_PRESENT only, as
  * CRIU intends. So is the page of the thread's rseq area (the kernel writes it on every return to
- * user mode, and restore's rseq() reads it): lazymig never makes it lazy.</li>
+ * user mode, and restore's rseq() reads it), and the pages of its arguments and environment (ps
+ * and /proc/PID/cmdline read them remotely, which cannot wait for a lazy page): lazymig never makes
+ * them lazy.</li>
  * <li>Register layout: lazymig writes fpregs.padding (zeros), CRIU does not; CRIU writes
  * xsave.cet (zeros on this CPU), lazymig does not.</li>
  * </ol>
@@ -91,8 +93,19 @@ class DumpCriuCompareIT {
             compareRegisters(a, b);
             compareMm(a, b);
             compareFiles(a, b, notes);
-            Rseq rseq = Checkpoint.read(ours.path).root().leader().rseq();
-            comparePages(a, b, rseq.isRegistered() ? rseq.abiPointer() & -ProcView.PAGE : -1, notes);
+            Checkpoint ourCheckpoint = Checkpoint.read(ours.path);
+            Rseq rseq = ourCheckpoint.root().leader().rseq();
+            java.util.SortedSet<Long> eager = new java.util.TreeSet<>();
+            if (rseq.isRegistered()) {
+                eager.add(rseq.abiPointer() & -ProcView.PAGE);
+            }
+            io.lazymig.images.MmInfo mm = ourCheckpoint.root().state().mm();
+            for (long[] range : new long[][] {{mm.argStart(), mm.argEnd()}, {mm.envStart(), mm.envEnd()}}) {
+                for (long p = range[0] & -ProcView.PAGE; p < range[1]; p += ProcView.PAGE) {
+                    eager.add(p);
+                }
+            }
+            comparePages(a, b, eager, notes);
             System.out.println(which + ": differences seen (deliberate, or known gaps): " + notes);
 
             w.cont();
@@ -171,9 +184,10 @@ class DumpCriuCompareIT {
     /**
      * The same (page, flags) pairs, once CRIU's deliberate differences are accounted for: its
      * [vdso] pages and its parasite's copy-on-write page are dropped, and lazymig's stack-pointer
-     * and rseq pages ({@code rseqPage}, -1: none) get the PE_LAZY CRIU gives them.
+     * page and the pages lazymig keeps eager ({@code eager}: the rseq area's, the arguments' and the
+     * environment's) get the PE_LAZY CRIU gives them.
      */
-    private static void comparePages(Crit.Summary a, Crit.Summary b, long rseqPage, List<String> notes) {
+    private static void comparePages(Crit.Summary a, Crit.Summary b, java.util.SortedSet<Long> eager, List<String> notes) {
         SortedMap<Long, Integer> criu = new TreeMap<>(Long::compareUnsigned);
         criu.putAll(b.pages());
         SortedMap<Long, Integer> ours = new TreeMap<>(Long::compareUnsigned);
@@ -205,17 +219,20 @@ class DumpCriuCompareIT {
         Crit.VmaRow stack = b.vmas().stream().filter(v -> v.start() <= spPage && spPage < v.end()).findFirst().orElseThrow();
         boolean lazyVma = (stack.flags() & 0x22) == 0x22 && (stack.status() & ProcView.VMA_ANON_PRIVATE) != 0;
         assertEquals(Crit.PE_PRESENT, ours.get(spPage), "lazymig: the stack-pointer page is dumped and not lazy");
-        if (rseqPage != -1) {
-            assertEquals(Crit.PE_PRESENT, ours.get(rseqPage), "lazymig: the rseq area's page is dumped and not lazy");
+        for (long page : eager) {
+            assertEquals(Crit.PE_PRESENT, ours.get(page), String.format("lazymig: page %x (rseq, arguments or "
+                    + "environment) is dumped and not lazy", page));
         }
         if ((sp & (ProcView.PAGE - 1)) != 0) {
             if (lazyVma) {
                 ours.put(spPage, Crit.PE_LAZY | Crit.PE_PRESENT);
                 notes.add(String.format("CRIU's stack-pointer page %x lazy", spPage));
             }
-            if (rseqPage != -1 && Integer.valueOf(Crit.PE_LAZY | Crit.PE_PRESENT).equals(criu.get(rseqPage))) {
-                ours.put(rseqPage, Crit.PE_LAZY | Crit.PE_PRESENT);
-                notes.add(String.format("CRIU's rseq page %x lazy", rseqPage));
+            for (long page : eager) {
+                if (Integer.valueOf(Crit.PE_LAZY | Crit.PE_PRESENT).equals(criu.get(page))) {
+                    ours.put(page, Crit.PE_LAZY | Crit.PE_PRESENT);
+                    notes.add(String.format("CRIU's page %x lazy (rseq, arguments or environment)", page));
+                }
             }
         } else {
             // CRIU's is_stack() then matches every page: nothing is lazy in its dump.

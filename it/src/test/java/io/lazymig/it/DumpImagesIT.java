@@ -74,7 +74,7 @@ class DumpImagesIT {
             assertEquals(maps, ProcView.smaps(w.pid), "the dump changed the mappings");
 
             Crit.Summary s = Crit.summarize(Crit.system(), dir.path);
-            keepEager(expected, Checkpoint.read(dir.path).root().threads());
+            keepEager(expected, Checkpoint.read(dir.path).root().threads(), Checkpoint.read(dir.path).root().state().mm());
             checkImages(w, s, dir.path, maps, expected, comm);
             assertEquals(auxv, s.auxv(), "mm_saved_auxv: /proc/PID/auxv without its AT_NULL pair, as CRIU keeps it");
             assertEquals(fds, s.fds().stream().map(Crit.FdRow::withoutId).toList(), "fds against /proc/PID/fd and fdinfo");
@@ -129,9 +129,13 @@ class DumpImagesIT {
     /**
      * The dump's other never-lazy pages (besides the leader's stack pointer page, which the
      * expectation has from /proc): every thread's stack pointer page and rseq area and the
-     * clear_child_tid word of each thread but the leader, as the images record those (EagerPages).
+     * clear_child_tid word of each thread but the leader, as the images record those, and the
+     * process's arguments and environment (EagerPages).
      */
-    private static void keepEager(SortedMap<Long, Integer> expected, List<ThreadState> threads) {
+    private static void keepEager(SortedMap<Long, Integer> expected, List<ThreadState> threads,
+            io.lazymig.images.MmInfo mm) {
+        eager(expected, mm.argStart(), mm.argEnd() - mm.argStart());
+        eager(expected, mm.envStart(), mm.envEnd() - mm.envStart());
         for (int i = 0; i < threads.size(); i++) {
             ThreadState t = threads.get(i);
             eager(expected, t.registers().user().sp(), 1);
