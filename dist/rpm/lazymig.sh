@@ -27,14 +27,7 @@ fi
 # the peak RSS low; -XX:-UsePerfData: lazymig never deletes a dumped JVM's /tmp/hsperfdata_USER/PID;
 # -XX:TrimNativeHeapInterval=5000: a long-running server gives freed C heap back; see the launcher
 # in the source tree).
-# The long-running roles (lazy-pages, agent, migrate, dump --lazy-pages) get a 32 MiB young
-# generation: no young GC stalls the faults during the transfer (see the source tree's launcher).
-long=
-case "${1:-}" in
-  lazy-pages|agent|migrate) long="-Xms48m -Xmn32m" ;;
-  dump) case " $* " in *" --lazy-pages "*) long="-Xms48m -Xmn32m" ;; esac ;;
-esac
-exec "$java" -XX:+UseSerialGC -XX:-UsePerfData -Xshare:auto -Xms16m -XX:TrimNativeHeapInterval=5000 $long ${LAZYMIG_JAVA_OPTS:-} \
+exec "$java" -XX:+UseSerialGC -XX:-UsePerfData -Xshare:auto -Xms16m -XX:TrimNativeHeapInterval=5000 ${LAZYMIG_JAVA_OPTS:-} \
   -Dlazymig.library.path="$lib/liblazymig.so" \
   -Dlazymig.native.dir="$lib" \
   -cp "$jars/*" io.lazymig.cli.Main "$@"
