@@ -136,7 +136,9 @@ final class FrozenProcess implements AutoCloseable {
             // A signal arrived before the interrupt: deliver it as it would have been, stop again.
             Ptrace.cont(tid, st.isSignalStop() ? st.stopSignal() : 0);
         }
-        return new Stopped(tid, Ptrace.getRegisters(tid), Ptrace.getSigmask(tid));
+        Registers regs = Ptrace.getRegisters(tid);
+        RseqAbort.apply(pid, tid, regs); // before any injection clears the thread's rseq_cs
+        return new Stopped(tid, regs, Ptrace.getSigmask(tid));
     }
 
     /**
