@@ -5,6 +5,7 @@ import static org.hamcrest.Matchers.matchesPattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lazymig.jni.SystemInfo;
 import java.io.IOException;
@@ -13,9 +14,11 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -125,6 +128,7 @@ class SocketsTreeIT {
             children.add(child);
             String parentFd = Files.readSymbolicLink(Path.of("/proc", Integer.toString(w.pid), "fd", "3")).toString();
             String childFd = Files.readSymbolicLink(Path.of("/proc", Integer.toString(child), "fd", "4")).toString();
+            awaitClosed(child, 3); // the child's first step: its fds are read (and dumped) as it then keeps them
             List<String> childFds = fds(child);
             c.dump(3, false);
             RestoreProcs.awaitGone(child);
@@ -143,6 +147,16 @@ class SocketsTreeIT {
             assertFalse(w.text().contains("BAD"), w.text());
             SystemInfo.kill(child, SystemInfo.SIGKILL);
             c.killRestoredAndAwaitRestore();
+        }
+    }
+
+    /** Waits (bounded) until process {@code pid} no longer holds fd {@code fd}. */
+    private static void awaitClosed(int pid, int fd) throws InterruptedException {
+        Path link = Path.of("/proc", Integer.toString(pid), "fd", Integer.toString(fd));
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RestoreWorkload.PATIENCE_MS);
+        while (Files.exists(link, LinkOption.NOFOLLOW_LINKS)) {
+            assertTrue(System.nanoTime() < end, "process " + pid + " still holds fd " + fd);
+            Thread.sleep(10);
         }
     }
 
