@@ -89,8 +89,14 @@ final class TreeSpawn {
                 }
                 String what = (zombies.containsKey(n.pid()) ? "zombie " : "process ") + n.pid() + ", child of "
                         + parent.node().pid();
+                long f0 = System.nanoTime();
                 int pid = ProcessFork.fork(parent.stub(), anyPid ? 0 : n.pid(), what);
+                long f1 = System.nanoTime();
                 t.add(n, pid, live.get(n.pid()), zombies.get(n.pid()));
+                if (log.isDebugEnabled()) {
+                    log.debug("restore: {} forked in {} us, its stub ready in {} us", what, (f1 - f0) / 1000,
+                            (System.nanoTime() - f1) / 1000);
+                }
                 if (cow != null && live.containsKey(n.pid())) {
                     cow.forked(parent.process(), live.get(n.pid()));
                 }
