@@ -78,9 +78,17 @@ final class StubSetup implements TreeStep {
             }
         }
         long t3 = System.nanoTime();
+        // this kernel's vdso, the same in every process: its syscall instruction at the same offset in each
+        long offset = -1;
         for (int p = 0; p < all.size(); p++) {
             Vma moved = vdsos.get(p);
-            stubs.get(p).useSyscallAt(SyscallInjector.findSyscallInstruction(all.get(p).pid, moved.start(), moved.end()));
+            if (offset < 0 || moved.length() != vdsos.get(0).length()) {
+                long found = SyscallInjector.findSyscallInstruction(all.get(p).pid, moved.start(), moved.end());
+                offset = p == 0 ? found - moved.start() : offset;
+                stubs.get(p).useSyscallAt(found);
+            } else {
+                stubs.get(p).useSyscallAt(moved.start() + offset);
+            }
         }
         if (log.isDebugEnabled()) {
             log.debug("restore: stubs of {} process(es): read {} us, scratch mapped {} us, vdso moved {} us, its syscall "
