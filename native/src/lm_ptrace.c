@@ -370,6 +370,72 @@ static pid_t lm_ptrace_fork(pid_t want_pid)
     return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 }
 
+/* What the child of lm_ptrace_vfork runs lm_ptrace_child with (on the parent's memory, read before its execve). */
+struct lm_spawn_child {
+    int pipe_fd;
+    const char *path;
+    char **argv;
+    char **envp;
+    const int *stdio;
+};
+
+static void __attribute__((noreturn, used)) lm_ptrace_child_entry(struct lm_spawn_child *c)
+{
+    lm_ptrace_child(c->pipe_fd, c->path, c->argv, c->envp, c->stdio);
+}
+
+/* The stack of lm_ptrace_vfork's child: lm_ptrace_child's few frames. */
+#define LM_SPAWN_STACK (64 * 1024)
+
+/*
+ * As lm_ptrace_fork, posix_spawn's way: clone3 with CLONE_VM | CLONE_VFORK, the child running
+ * lm_ptrace_child on a stack of its own in this address space while this thread sleeps until it
+ * has exec'd (or died). A fork of the JVM copied its page tables and hundreds of VMAs, and every
+ * page another JVM thread wrote until the exec (the agent's lazy-pages daemon starting beside
+ * restore) was copied again: restore's "spawn stub" 16-90 ms. Every signal is blocked meanwhile,
+ * so that no JVM handler runs in the child before it resets them; the child inherits the mask and
+ * empties it itself. Returns the pid, or -1 with errno (ENOSYS: no clone3).
+ */
+static pid_t lm_ptrace_vfork(pid_t want_pid, struct lm_spawn_child *c)
+{
+    void *stack = mmap(NULL, LM_SPAWN_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED)
+        return -1;
+    pid_t tids[1] = { want_pid };
+    struct clone_args args;
+    memset(&args, 0, sizeof(args));
+    args.flags = CLONE_VM | CLONE_VFORK;
+    args.exit_signal = SIGCHLD;
+    args.stack = (uint64_t)(uintptr_t)stack;
+    args.stack_size = LM_SPAWN_STACK;
+    if (want_pid > 0) {
+        args.set_tid = (uint64_t)(uintptr_t)tids;
+        args.set_tid_size = 1;
+    }
+    uint64_t all = ~(uint64_t)0, old = 0;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, LM_KERNEL_SIGSET_SIZE);
+    long rc;
+    /* The child starts on its stack (16-aligned) with no frame to return to: it calls the entry, which never returns. */
+    __asm__ volatile("syscall\n\t"
+                     "testq %%rax, %%rax\n\t"
+                     "jnz 1f\n\t"
+                     "xorl %%ebp, %%ebp\n\t"
+                     "movq %[c], %%rdi\n\t"
+                     "callq *%[fn]\n\t"
+                     "ud2\n"
+                     "1:"
+                     : "=a"(rc)
+                     : "0"((long)SYS_clone3), "D"(&args), "S"(sizeof(args)), [fn] "r"(lm_ptrace_child_entry), [c] "r"(c)
+                     : "rcx", "r11", "memory", "cc");
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, LM_KERNEL_SIGSET_SIZE);
+    munmap(stack, LM_SPAWN_STACK);
+    if (rc < 0) {
+        errno = (int)-rc;
+        return -1;
+    }
+    return (pid_t)rc;
+}
+
 static jint lm_ptrace_spawn(JNIEnv *env, jclass cls, jstring jpath, jobjectArray jargv, jobjectArray jenvp,
                             jint in, jint out, jint err, jint options, jint want_pid, jintArray jfailure)
 {
@@ -393,7 +459,10 @@ static jint lm_ptrace_spawn(JNIEnv *env, jclass cls, jstring jpath, jobjectArray
         goto out;
     }
     const int stdio[3] = { in, out, err };
-    pid_t pid = lm_ptrace_fork(want_pid);
+    struct lm_spawn_child child = { pipe_fds[1], path, argv, envp, stdio };
+    pid_t pid = lm_ptrace_vfork(want_pid, &child);
+    if (pid < 0 && errno == ENOSYS)
+        pid = lm_ptrace_fork(want_pid);
     if (pid == 0) {
         close(pipe_fds[0]);
         lm_ptrace_child(pipe_fds[1], path, argv, envp, stdio);

@@ -219,6 +219,7 @@ public final class Dumper {
                 Injections.closeAll(open); // each process's is closed by its injectOne; these are a failure's leftovers
             }
             clock.lap(FrozenSteps.INJECT);
+            ProcStateReads procReads = readProcs(tree.members(), injected);
             for (int i = 0; i < tree.members().size(); i++) {
                 FrozenTree.Member m = tree.members().get(i);
                 PageCollector collector = i == 0 ? rootPages : rootPages.forProcess(m.pid());
@@ -227,7 +228,7 @@ public final class Dumper {
                     One one;
                     try {
                         one = dumpOne(o, m, injected.get(i), maps.get(m.pid()), i + 1, collector, images, clock,
-                                carried.keySet(), prefetched, procLocks);
+                                carried.keySet(), prefetched, procLocks, procReads, i - 1);
                     } catch (DumpException e) {
                         throw inTree(e, i, m, o);
                     }
@@ -364,7 +365,8 @@ public final class Dumper {
 
     private static One dumpOne(Options o, FrozenTree.Member m, Injected injected, List<MapsEntry> maps, int pagesId,
             PageCollector pages, ImageDir images, FrozenSteps.Clock clock, Set<String> carriedAlready,
-            CarriedFiles.Prefetched prefetched, ProcLocks procLocks) throws IOException {
+            CarriedFiles.Prefetched prefetched, ProcLocks procLocks, ProcStateReads procReads, int procRead)
+            throws IOException {
         int pid = m.pid();
         List<ThreadState> threads = injected.threads();
         long brk = injected.brk();
@@ -381,8 +383,8 @@ public final class Dumper {
             }
         }
         clock.lap(FrozenSteps.MAPS);
-        ProcessState state = ProcessStateReader.read(pid, m.ppid(), brk, actions, ThreadReader.pending(pid, true),
-                timers);
+        ProcessState state = procRead >= 0 ? procReads.get(procRead)
+                : ProcessStateReader.read(pid, m.ppid(), brk, actions, ThreadReader.pending(pid, true), timers);
         clock.lap(FrozenSteps.PROC);
         List<CarriedFile> carried = CarriedFiles.read(pid, fds.slots(), fds.files(), vmas, o.carryLimit(), prefetched,
                 carriedAlready);
@@ -399,6 +401,25 @@ public final class Dumper {
                 new FrozenSteps.Step(FrozenSteps.WRITE, pages.writeNanos()));
         log.debug("dump: process {}: {} pages written in {} ms", pid, pages.pages(), pageNanos / 1_000_000);
         return new One(new ProcessImage(state, threads, vmas, pagemap, fds.slots()), carried, locks, pageNanos);
+    }
+
+    /**
+     * The /proc state of every process of the tree but the root, read beside the tracer thread
+     * ({@link ProcStateReads}) while it dumps the root; their pending signals read here first (ptrace).
+     * Null for a single process.
+     */
+    private static ProcStateReads readProcs(List<FrozenTree.Member> members, List<Injected> injected) throws IOException {
+        if (members.size() < 2) {
+            return null;
+        }
+        List<ProcStateReads.Input> inputs = new ArrayList<>(members.size() - 1);
+        for (int i = 1; i < members.size(); i++) {
+            FrozenTree.Member m = members.get(i);
+            Injected in = injected.get(i);
+            inputs.add(new ProcStateReads.Input(m.pid(), m.ppid(), in.brk(), in.actions(),
+                    ThreadReader.pending(m.pid(), true), in.timers()));
+        }
+        return ProcStateReads.start(inputs);
     }
 
     /** proc(5)'s 1-based field n of /proc/PID/stat (n >= 3). */

@@ -127,9 +127,16 @@ public final class UnixSocket implements AutoCloseable {
         }
         NativeException.check("unlink stale socket " + path, stale);
         FileDescriptor fd = newSocket(type);
+        // the messages first: between the bind, which makes the path, and the listen, a connect is
+        // refused, and a cold JVM's first string concatenation there took long enough for a restore
+        // waiting for the path (--wait-daemon) to connect in between (LazyRestoreIT)
+        String bindCall = "bind(" + path + ")";
+        String listenCall = "listen(" + path + ", " + backlog + ")";
         try {
-            NativeException.check("bind(" + path + ")", nativeBind(fd.fd(), address));
-            NativeException.check("listen(" + path + ", " + backlog + ")", nativeListen(fd.fd(), backlog));
+            int bound = nativeBind(fd.fd(), address);
+            int listening = bound == 0 ? nativeListen(fd.fd(), backlog) : 0;
+            NativeException.check(bindCall, bound);
+            NativeException.check(listenCall, listening);
         } catch (NativeException | RuntimeException e) {
             fd.close();
             throw e;

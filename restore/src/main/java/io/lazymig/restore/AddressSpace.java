@@ -163,6 +163,15 @@ final class AddressSpace {
      * they are mapped does not matter.
      */
     List<Vma> mapAll(AnonCalls anon) throws IOException {
+        return mapAll(anon, null);
+    }
+
+    /**
+     * As {@link #mapAll(AnonCalls)}, the file-backed and shared memory VMAs too going to {@code files}
+     * (null: mapped here, one injection per open, mmap and close) for {@link FileMapRun}, but those of a
+     * file whose flock a mapping holds (taken here, on the fd it maps).
+     */
+    List<Vma> mapAll(AnonCalls anon, List<FileMap> files) throws IOException {
         List<Vma> raised = new ArrayList<>();
         for (Vma v : process.vmas()) {
             if (v.isSpecial()) {
@@ -179,6 +188,8 @@ final class AddressSpace {
                 for (int advice : advice(v)) {
                     anon.add(v, new SyscallRun.Call(Syscalls.MADVISE, v.start(), v.length(), advice));
                 }
+            } else if (files != null && !holdsLock(v)) {
+                files.add(fileMap(v, writeNow));
             } else {
                 map(v, writeNow);
             }
@@ -218,6 +229,42 @@ final class AddressSpace {
             }
         }
         return out;
+    }
+
+    /**
+     * A file-backed or shared memory VMA to map by {@link FileMapRun}: the file to open in the process
+     * (its open flags), then the mmap of it and the VMA's advice.
+     */
+    record FileMap(Vma vma, String path, int openFlags, SyscallRun.Call mmap, List<Integer> advice) {
+    }
+
+    private boolean holdsLock(Vma v) {
+        return v.isFileBacked() && !v.isShmem() && cp.mappingLock(v.path()).filter(l -> l.pid() == process.pid()).isPresent();
+    }
+
+    /** {@code v} as {@link #map} maps it, for a run; the mmap's fd argument is filled in once the file is open. */
+    private FileMap fileMap(Vma v, boolean writeNow) throws IOException {
+        int prot = prot(v, writeNow);
+        int flags = flags(v);
+        String path;
+        int open;
+        if (v.isShmem()) {
+            if (shmems == null) {
+                throw new RestoreException("no shared memory objects for " + v);
+            }
+            int seals = cp.shmem(v.shmid()).seals();
+            boolean readOnly = (seals & (SharedMemory.F_SEAL_WRITE | SharedMemory.F_SEAL_FUTURE_WRITE)) != 0
+                    && (v.prot() & Vma.PROT_WRITE) == 0;
+            path = shmems.path(v.shmid());
+            open = readOnly ? FileDescriptor.O_RDONLY : FileDescriptor.O_RDWR;
+            flags &= ~Vma.MAP_ANONYMOUS;
+        } else {
+            boolean sharedWritable = (v.flags() & Vma.MAP_SHARED) != 0 && (v.prot() & Vma.PROT_WRITE) != 0;
+            path = v.path();
+            open = sharedWritable ? FileDescriptor.O_RDWR : FileDescriptor.O_RDONLY;
+        }
+        return new FileMap(v, path, open | FileDescriptor.O_CLOEXEC,
+                new SyscallRun.Call(Syscalls.MMAP, v.start(), v.length(), prot, flags, -1, v.pgoff()), advice(v));
     }
 
     private void map(Vma v, boolean writeNow) throws IOException {

@@ -6,6 +6,8 @@ import io.lazymig.jni.Syscalls;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The address space: the stub's own mappings unmapped (but the vdso block and scratch, and the
@@ -21,8 +23,11 @@ final class MemoryStep implements TreeStep {
         return "memory";
     }
 
+    private static final Logger log = LoggerFactory.getLogger("lazymig.restore");
+
     @Override
     public void runAll(List<Restoring> all) throws IOException {
+        long t0 = System.nanoTime();
         List<Stub> stubs = new ArrayList<>();
         List<List<SyscallRun.Call>> unmaps = new ArrayList<>();
         for (Restoring r : all) {
@@ -35,16 +40,23 @@ final class MemoryStep implements TreeStep {
             unmaps.add(space.unmapStubCalls(r.keptBlock, r.keptScratch));
         }
         runAcross("munmap", stubs, unmaps, null);
+        long t1 = System.nanoTime();
         List<List<Vma>> raised = new ArrayList<>();
         List<List<SyscallRun.Call>> anon = new ArrayList<>();
         List<List<Vma>> anonVmas = new ArrayList<>();
+        List<List<AddressSpace.FileMap>> files = new ArrayList<>();
         for (Restoring r : all) {
             AddressSpace.AnonCalls calls = new AddressSpace.AnonCalls();
-            raised.add(r.space.mapAll(calls));
+            List<AddressSpace.FileMap> f = new ArrayList<>();
+            raised.add(r.space.mapAll(calls, f));
             anon.add(calls.calls);
             anonVmas.add(calls.vmas);
+            files.add(f);
         }
         runAcross("mmap or madvise", stubs, anon, anonVmas);
+        long t2 = System.nanoTime();
+        FileMapRun.run(stubs, files);
+        long t3 = System.nanoTime();
         List<List<SyscallRun.Call>> protects = new ArrayList<>();
         for (int p = 0; p < all.size(); p++) {
             Restoring r = all.get(p);
@@ -52,7 +64,13 @@ final class MemoryStep implements TreeStep {
             r.eagerBytes = r.space.writeEagerPages(r.options.dir());
             protects.add(AddressSpace.protectBackCalls(raised.get(p)));
         }
+        long t4 = System.nanoTime();
         runAcross("mprotect", stubs, protects, raised);
+        if (log.isDebugEnabled()) {
+            log.debug("restore: memory of {} process(es): unmaps {} us, anonymous {} us, files {} us, eager pages {} us, "
+                    + "mprotect {} us", all.size(), (t1 - t0) / 1000, (t2 - t1) / 1000, (t3 - t2) / 1000, (t4 - t3) / 1000,
+                    (System.nanoTime() - t4) / 1000);
+        }
     }
 
     /**
@@ -60,7 +78,7 @@ final class MemoryStep implements TreeStep {
      * longest list needs; the first failed call is a RestoreException naming it (and its VMA, when
      * {@code vmas} has them).
      */
-    private static void runAcross(String name, List<Stub> stubs, List<List<SyscallRun.Call>> calls,
+    static void runAcross(String name, List<Stub> stubs, List<List<SyscallRun.Call>> calls,
             List<List<Vma>> vmas) throws IOException {
         int capacity = SyscallRun.capacity(0);
         for (int from = 0; ; from += capacity) {

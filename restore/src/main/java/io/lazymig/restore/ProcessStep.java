@@ -14,6 +14,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,25 +38,54 @@ final class ProcessStep implements TreeStep {
     @Override
     public void runAll(List<Restoring> all) throws IOException {
         List<Stub> stubs = new ArrayList<>();
-        List<List<SyscallRun.Call>> calls = new ArrayList<>();
+        List<List<SyscallRun.Call>> opens = new ArrayList<>();
         for (Restoring r : all) {
-            restoreMm(r.stub, r.space, r.process.state());
-        }
-        for (Restoring r : all) {
-            r.stub.resetScratch(); // the run's data first, then its code and records (SyscallRun)
+            r.stub.resetScratch();
             stubs.add(r.stub);
-            calls.add(stateCalls(r.stub, r.process.state()));
+            opens.add(List.of(new SyscallRun.Call(Syscalls.OPENAT, Syscalls.AT_FDCWD, r.stub.putString(r.process.state().exePath()),
+                    FileDescriptor.O_RDONLY | FileDescriptor.O_CLOEXEC, 0)));
+        }
+        long[][] exeFds = SyscallRun.runAcross(stubs, opens);
+        for (int p = 0; p < all.size(); p++) {
+            if (SyscallRun.failed(exeFds[p][0])) {
+                int errno = Syscalls.errno(exeFds[p][0]);
+                throw new RestoreException("cannot open " + all.get(p).process.state().exePath()
+                        + " for the restored process: " + Errno.name(errno) + " (" + Errno.text(errno) + ")");
+            }
+        }
+        List<List<SyscallRun.Call>> calls = new ArrayList<>();
+        for (int p = 0; p < all.size(); p++) {
+            Restoring r = all.get(p);
+            r.stub.resetScratch(); // the run's data first, then its code and records (SyscallRun)
+            List<SyscallRun.Call> c = new ArrayList<>(mmCalls(r.stub, r.process.state(), exeFds[p][0]));
+            c.addAll(stateCalls(r.stub, r.process.state()));
+            calls.add(c);
         }
         long[][] rcs = SyscallRun.runAcross(stubs, calls);
         for (int p = 0; p < all.size(); p++) {
-            check(stubs.get(p), all.get(p).process.state(), calls.get(p), rcs[p]);
+            Stub stub = stubs.get(p);
+            for (int i = 0; i < MM_CALLS; i++) {
+                if (SyscallRun.failed(rcs[p][i])) {
+                    int errno = Syscalls.errno(rcs[p][i]);
+                    throw new RestoreException("injected " + (i == 0 ? "prctl(PR_SET_MM_MAP)" : "close(exe)") + " in process "
+                            + stub.pid() + " failed: " + Errno.name(errno) + " (" + Errno.text(errno) + ")");
+                }
+            }
+            List<SyscallRun.Call> state = calls.get(p).subList(MM_CALLS, calls.get(p).size());
+            check(stub, all.get(p).process.state(), state, Arrays.copyOfRange(rcs[p], MM_CALLS, rcs[p].length));
         }
     }
 
-    /** PR_SET_MM_MAP with the mm fields, auxv and exe (the stub's own exe must be unmapped already; the exe fd makes it no run). */
-    private static void restoreMm(Stub stub, AddressSpace space, ProcessState task) throws IOException {
+    /** The calls of {@link #mmCalls}, first in each process's run. */
+    private static final int MM_CALLS = 2;
+
+    /**
+     * PR_SET_MM_MAP with the mm fields, auxv and exe, then the exe's fd closed (the stub's own exe
+     * must be unmapped already): the fd opened by a run before, the exe and the state calls of
+     * every process in one run across the tree, not three injections a process one after another.
+     */
+    private static List<SyscallRun.Call> mmCalls(Stub stub, ProcessState task, long exeFd) throws IOException {
         MmInfo mm = task.mm();
-        long exeFd = space.openFile(task.exePath(), FileDescriptor.O_RDONLY);
         long[] auxv = mm.auxv();
         ByteBuffer auxvBuf = Stub.struct(auxv.length * 8);
         for (long w : auxv) {
@@ -79,12 +109,8 @@ final class ProcessStep implements TreeStep {
                 .putInt(SystemInfo.PRCTL_MM_MAP_OFFSET_AUXV_SIZE, auxv.length * 8)
                 .putInt(SystemInfo.PRCTL_MM_MAP_OFFSET_EXE_FD, (int) exeFd);
         long mapAt = stub.put(map);
-        try {
-            stub.call("prctl(PR_SET_MM_MAP)", Syscalls.PRCTL, SystemInfo.PR_SET_MM, SystemInfo.PR_SET_MM_MAP,
-                    mapAt, SystemInfo.PRCTL_MM_MAP_SIZE, 0);
-        } finally {
-            stub.call("close(exe)", Syscalls.CLOSE, exeFd);
-        }
+        return List.of(new SyscallRun.Call(Syscalls.PRCTL, SystemInfo.PR_SET_MM, SystemInfo.PR_SET_MM_MAP, mapAt,
+                SystemInfo.PRCTL_MM_MAP_SIZE, 0), new SyscallRun.Call(Syscalls.CLOSE, exeFd));
     }
 
     /**

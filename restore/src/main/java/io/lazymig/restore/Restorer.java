@@ -128,6 +128,7 @@ public final class Restorer {
             for (int original : originalPids(cp)) {
                 awaitZombieReaped(original, zombieDeadline);
             }
+            phases.done("zombies reaped");
             pid = spawnStub(o, cp.root().pid());
             phases.done("spawn stub");
             if (cp.isTree()) {

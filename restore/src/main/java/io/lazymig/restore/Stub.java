@@ -134,20 +134,37 @@ final class Stub implements Injector {
     }
 
     /**
-     * Maps the scratch area at {@code address} (free in both layouts). Executable too: runs of
-     * syscalls are a loop of code written into it ({@link SyscallRun}). It is unmapped before the
-     * process is released.
+     * The mmap of the scratch area at {@code address} (free in both layouts), for {@link #mapScratches}.
+     * Executable too: runs of syscalls are a loop of code written into it ({@link SyscallRun}). It
+     * is unmapped before the process is released.
      */
-    void mapScratch(long address) throws IOException {
-        long at = call("mmap", Syscalls.MMAP, address, SCRATCH_SIZE,
+    static SyscallBatch.Call scratchCall(Stub stub, long address) {
+        return new SyscallBatch.Call(stub.pid, stub.injector.syscallAddress(), address, SCRATCH_SIZE,
                 Syscalls.PROT_READ | Syscalls.PROT_WRITE | Syscalls.PROT_EXEC,
                 Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS | Syscalls.MAP_FIXED_NOREPLACE, -1, 0);
-        if (at != address) {
-            throw new RestoreException("scratch area mapped at 0x" + Long.toHexString(at) + ", not 0x"
-                    + Long.toHexString(address));
+    }
+
+    /**
+     * Maps the scratch area of every stub of {@code stubs} at once ({@link SyscallBatch}; each a
+     * process's leader): {@code calls.get(i)} is {@link #scratchCall} of stub i at {@code addresses[i]}.
+     */
+    static void mapScratches(List<Stub> stubs, List<SyscallBatch.Call> calls, long[] addresses) throws IOException {
+        long[] rcs = SyscallBatch.inject(Syscalls.MMAP, calls);
+        for (int i = 0; i < rcs.length; i++) {
+            Stub s = stubs.get(i);
+            s.injected++;
+            if (Syscalls.isError(rcs[i])) {
+                int errno = Syscalls.errno(rcs[i]);
+                throw new RestoreException("injected mmap of the scratch area in process " + s.pid + " failed: "
+                        + Errno.name(errno) + " (" + Errno.text(errno) + ")");
+            }
+            if (rcs[i] != addresses[i]) {
+                throw new RestoreException("scratch area mapped at 0x" + Long.toHexString(rcs[i]) + ", not 0x"
+                        + Long.toHexString(addresses[i]));
+            }
+            s.scratch = addresses[i];
+            s.cursor = addresses[i];
         }
-        scratch = address;
-        cursor = address;
     }
 
     long scratch() {

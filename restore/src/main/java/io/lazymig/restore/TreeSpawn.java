@@ -4,9 +4,11 @@ import io.lazymig.images.Checkpoint;
 import io.lazymig.images.ProcessImage;
 import io.lazymig.images.TreeIds;
 import io.lazymig.images.Zombie;
+import io.lazymig.jni.Errno;
 import io.lazymig.jni.ProcessMemory;
 import io.lazymig.jni.Ptrace;
 import io.lazymig.jni.Registers;
+import io.lazymig.jni.SyscallBatch;
 import io.lazymig.jni.SyscallInjector;
 import io.lazymig.jni.Syscalls;
 import io.lazymig.jni.SystemInfo;
@@ -68,7 +70,9 @@ final class TreeSpawn {
         for (Zombie z : cp.zombies()) {
             zombies.put(z.pid(), z);
         }
+        long r0 = System.nanoTime();
         t.add(nodes.get(0), rootPid, cp.root(), null);
+        long rootReady = System.nanoTime() - r0;
         for (int i = 0; i < t.spawned.size(); i++) {
             Spawned parent = t.spawned.get(i);
             if (parent.zombie() != null) {
@@ -89,25 +93,50 @@ final class TreeSpawn {
                 }
                 String what = (zombies.containsKey(n.pid()) ? "zombie " : "process ") + n.pid() + ", child of "
                         + parent.node().pid();
+                long f0 = System.nanoTime();
                 int pid = ProcessFork.fork(parent.stub(), anyPid ? 0 : n.pid(), what);
+                long f1 = System.nanoTime();
                 t.add(n, pid, live.get(n.pid()), zombies.get(n.pid()));
+                if (log.isDebugEnabled()) {
+                    log.debug("restore: {} forked in {} us, its stub ready in {} us", what, (f1 - f0) / 1000,
+                            (System.nanoTime() - f1) / 1000);
+                }
                 if (cow != null && live.containsKey(n.pid())) {
                     cow.forked(parent.process(), live.get(n.pid()));
                 }
             }
         }
+        long g0 = System.nanoTime();
+        // the groups: every leader makes its own, then every other member joins its; each all at once
+        List<SyscallBatch.Call> leaders = new ArrayList<>();
+        List<SyscallBatch.Call> joiners = new ArrayList<>();
         for (Spawned s : t.spawned) {
             if (TreeIds.leadsGroup(s.node())) {
-                s.stub().call("setpgid", Syscalls.SETPGID, 0, 0);
+                leaders.add(s.stub().in(s.pid(), 0, 0));
+            } else if (TreeIds.joinsGroup(s.node(), nodes)) {
+                joiners.add(s.stub().in(s.pid(), 0, t.pids.get(s.node().pgid())));
             }
         }
-        for (Spawned s : t.spawned) {
-            if (TreeIds.joinsGroup(s.node(), nodes)) {
-                s.stub().call("setpgid", Syscalls.SETPGID, 0, t.pids.get(s.node().pgid()));
-            }
-        }
+        setpgid(leaders);
+        setpgid(joiners);
         if (log.isDebugEnabled()) {
-            log.debug("restore: tree of {} process(es) created: {}", t.spawned.size(), t.pids);
+            log.debug("restore: tree of {} process(es) created: {}; the root's stub ready in {} us, the groups in {} us",
+                    t.spawned.size(), t.pids, rootReady / 1000, (System.nanoTime() - g0) / 1000);
+        }
+    }
+
+    /** setpgid(args) injected into each process of {@code calls} at once ({@link SyscallBatch}); a failure names it. */
+    private static void setpgid(List<SyscallBatch.Call> calls) throws IOException {
+        if (calls.isEmpty()) {
+            return;
+        }
+        long[] rcs = SyscallBatch.inject(Syscalls.SETPGID, calls);
+        for (int i = 0; i < rcs.length; i++) {
+            if (Syscalls.isError(rcs[i])) {
+                int errno = Syscalls.errno(rcs[i]);
+                throw new RestoreException("injected setpgid(0, " + calls.get(i).args()[1] + ") in process "
+                        + calls.get(i).tid() + " failed: " + Errno.name(errno) + " (" + Errno.text(errno) + ")");
+            }
         }
     }
 

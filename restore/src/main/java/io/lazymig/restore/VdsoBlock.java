@@ -2,14 +2,14 @@ package io.lazymig.restore;
 
 import io.lazymig.images.Vma;
 import io.lazymig.jni.Syscalls;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Moves the stub's [vvar], [vvar_vclock] and [vdso] as one block onto the checkpoint's addresses
  * (KERNEL-FACTS §3.2): same sizes and relative offsets required, since the code in the vdso finds
- * its data by offset; mremap from inside the stub, which owns these special mappings.
+ * its data by offset; mremap from inside the stub, which owns these special mappings (a run of
+ * its own: {@link StubSetup}).
  */
 final class VdsoBlock {
     private VdsoBlock() {
@@ -19,8 +19,12 @@ final class VdsoBlock {
         return name.equals("[vvar]") || name.equals("[vvar_vclock]") || name.equals("[vdso]");
     }
 
-    /** Checks the layouts agree and moves the block; returns the block's new [start, end). */
-    static long[] move(Stub stub, List<Vma> checkpointBlock, List<Mapping> stubMaps, long tempAddress) throws IOException {
+    /**
+     * Checks the layouts agree; returns the mremap calls that move the block onto the checkpoint's
+     * addresses (none when it is there already), for a run the stub makes itself ({@link SyscallRun}).
+     */
+    static List<SyscallRun.Call> moveCalls(List<Vma> checkpointBlock, List<Mapping> stubMaps, long tempAddress)
+            throws RestoreException {
         List<Mapping> block = new ArrayList<>();
         for (Mapping m : stubMaps) {
             if (isVdsoName(m.name())) {
@@ -32,26 +36,35 @@ final class VdsoBlock {
         long srcEnd = block.get(block.size() - 1).end();
         long dstStart = checkpointBlock.get(0).start();
         long dstEnd = checkpointBlock.get(checkpointBlock.size() - 1).end();
+        List<SyscallRun.Call> calls = new ArrayList<>();
         if (srcStart == dstStart) {
-            return new long[] {dstStart, dstEnd};
+            return calls;
         }
         if (Long.compareUnsigned(srcStart, dstEnd) < 0 && Long.compareUnsigned(dstStart, srcEnd) < 0) {
             // mremap refuses overlapping ranges: go through a free spot first.
-            moveAll(stub, block, srcStart, tempAddress);
-            block = block.stream().map(m -> new Mapping(m.start() - srcStart + tempAddress,
-                    m.end() - srcStart + tempAddress, m.perms(), m.name())).toList();
-            moveAll(stub, block, tempAddress, dstStart);
+            moveAll(calls, block, srcStart, tempAddress);
+            List<Mapping> moved = new ArrayList<>();
+            for (Mapping m : block) {
+                moved.add(new Mapping(m.start() - srcStart + tempAddress, m.end() - srcStart + tempAddress, m.perms(),
+                        m.name()));
+            }
+            moveAll(calls, moved, tempAddress, dstStart);
         } else {
-            moveAll(stub, block, srcStart, dstStart);
+            moveAll(calls, block, srcStart, dstStart);
         }
-        return new long[] {dstStart, dstEnd};
+        return calls;
     }
 
-    private static void moveAll(Stub stub, List<Mapping> block, long from, long to) throws IOException {
+    /** The block's [start, end) once moved: the checkpoint's. */
+    static long[] movedTo(List<Vma> checkpointBlock) {
+        return new long[] {checkpointBlock.get(0).start(), checkpointBlock.get(checkpointBlock.size() - 1).end()};
+    }
+
+    private static void moveAll(List<SyscallRun.Call> calls, List<Mapping> block, long from, long to) {
         for (Mapping m : block) {
             long dst = m.start() - from + to;
-            stub.call("mremap", Syscalls.MREMAP, m.start(),
-                    m.length(), m.length(), Syscalls.MREMAP_MAYMOVE | Syscalls.MREMAP_FIXED, dst);
+            calls.add(new SyscallRun.Call(Syscalls.MREMAP, m.start(), m.length(), m.length(),
+                    Syscalls.MREMAP_MAYMOVE | Syscalls.MREMAP_FIXED, dst));
         }
     }
 
