@@ -130,14 +130,35 @@ public final class LazyHandoff implements AutoCloseable {
         return false;
     }
 
+    /**
+     * The daemon's socket path exists from its bind, a moment before its listen: a connect in
+     * between is refused. So a refusal is tried again for up to {@link #REFUSED_PATIENCE_NANOS}
+     * (a restore started before the daemon waits for the path, then connects at once); a path that
+     * goes on refusing is a daemon that died and left it.
+     */
     private void connect() throws IOException {
-        try {
-            daemon = UnixSocket.connect(address);
-        } catch (NativeException e) {
-            throw new RestoreException("no lazy-pages daemon at " + address + " (" + e.getMessage()
-                    + "): start 'lazymig lazy-pages --address " + address + " -D DIR' first", e);
+        long end = System.nanoTime() + REFUSED_PATIENCE_NANOS;
+        while (true) {
+            try {
+                daemon = UnixSocket.connect(address);
+                return;
+            } catch (NativeException e) {
+                if (e.errno() != io.lazymig.jni.Errno.ECONNREFUSED || System.nanoTime() >= end) {
+                    throw new RestoreException("no lazy-pages daemon at " + address + " (" + e.getMessage()
+                            + "): start 'lazymig lazy-pages --address " + address + " -D DIR' first", e);
+                }
+            }
+            try {
+                Thread.sleep(2);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new RestoreException("interrupted while connecting to the lazy-pages daemon at " + address, e);
+            }
         }
     }
+
+    /** How long a refused connect to the daemon's path is tried again. */
+    private static final long REFUSED_PATIENCE_NANOS = 1_000_000_000L;
 
     private void send(Task t) throws IOException {
         if (t.uffd() == null) {
