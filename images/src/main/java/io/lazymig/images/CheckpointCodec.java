@@ -151,8 +151,9 @@ final class CheckpointCodec {
             entry.addThreads(th.tid());
         }
         d.writeIds(pid, kernelObjectIds(objectId));
+        CoreCodec.Shared shared = new CoreCodec.Shared(t);
         for (ThreadState th : proc.threads()) {
-            d.writeCore(th.tid(), CoreCodec.encode(t, th));
+            d.writeCore(th.tid(), CoreCodec.encodeBytes(t, th, shared));
         }
         MmInfo mm = t.mm();
         mm_entry.Builder m = mm_entry.newBuilder().setMmStartCode(mm.startCode()).setMmEndCode(mm.endCode())
