@@ -2,6 +2,7 @@ package io.lazymig.lazyserver;
 
 import io.lazymig.images.Checkpoint;
 import io.lazymig.images.ImageDir;
+import io.lazymig.images.ImageType;
 import io.lazymig.images.Pagemap;
 import io.lazymig.images.PagemapIov;
 import io.lazymig.images.ProcessImage;
@@ -12,6 +13,7 @@ import io.lazymig.protocol.Messages;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
@@ -82,23 +84,55 @@ public final class DestinationImages implements AutoCloseable {
         }
     }
 
-    /** One process's pagemap with its lazy entries PE_LAZY only, its eager pages copied into tmp's pages-N.img. */
+    /**
+     * One process's pagemap with its lazy entries PE_LAZY only, its eager pages in tmp's pages-N.img:
+     * a hard link to the source's when that holds exactly those bytes at those offsets (a dump
+     * --lazy-pages writes no lazy data: 850 KiB copied for a 100-thread process, 3-38 ms of its
+     * downtime here), else a copy.
+     */
     private static Pagemap eagerOnly(Pagemap pagemap, Path sourceDir, Path tmp, ByteBuffer buf) throws IOException {
         Pagemap.Builder pm = Pagemap.builder(pagemap.pagesId());
+        for (PagemapIov iov : pagemap.iovs()) {
+            pm.add(iov.vaddr(), iov.nrPages(), iov.isLazy() ? PagemapIov.PE_LAZY : iov.flags());
+        }
+        Pagemap dest = pm.build();
+        if (linked(pagemap, dest, sourceDir, tmp)) {
+            return dest;
+        }
         try (PagesWriter out = ImageDir.of(tmp).createPages(pagemap.pagesId());
              PagesFile in = pagemap.presentBytes() > 0 ? ImageDir.of(sourceDir).openPages(pagemap.pagesId()) : null) {
             for (PagemapIov iov : pagemap.iovs()) {
-                if (iov.isLazy()) {
-                    pm.add(iov.vaddr(), iov.nrPages(), PagemapIov.PE_LAZY);
-                } else {
-                    pm.add(iov.vaddr(), iov.nrPages(), iov.flags());
-                    if (iov.isPresent()) {
-                        copy(in, iov, out, buf);
-                    }
+                if (!iov.isLazy() && iov.isPresent()) {
+                    copy(in, iov, out, buf);
                 }
             }
         }
-        return pm.build();
+        return dest;
+    }
+
+    /**
+     * Whether {@code dest}'s pages file could be made a hard link to the source's: every page it
+     * holds at the source's offset, and the source file no longer than that. False (copy then) when
+     * not, when the source file is missing, or when the link fails (another file system).
+     */
+    private static boolean linked(Pagemap source, Pagemap dest, Path sourceDir, Path tmp) {
+        List<PagemapIov> from = source.iovs();
+        List<PagemapIov> to = dest.iovs();
+        for (int i = 0; i < to.size(); i++) {
+            if (to.get(i).isPresent() && to.get(i).pagesOffset() != from.get(i).pagesOffset()) {
+                return false;
+            }
+        }
+        Path file = ImageDir.of(sourceDir).file(ImageType.PAGES, source.pagesId());
+        try {
+            if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) || Files.size(file) != dest.presentBytes()) {
+                return false;
+            }
+            Files.createLink(ImageDir.of(tmp).file(ImageType.PAGES, source.pagesId()), file);
+            return true;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
     }
 
     /** Bytes copied at a time from a source pages file to a destination's. */
