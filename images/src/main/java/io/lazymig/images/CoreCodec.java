@@ -111,6 +111,60 @@ final class CoreCodec {
         return concat(head, lengthDelimited(CORE_THREAD_INFO, tiBody), tail);
     }
 
+    /** The fewest threads whose core images {@link #encodeAll} encodes on two threads. */
+    static final int PARALLEL_FROM = 32;
+
+    /**
+     * {@link #encodeBytes} of every thread of {@code p}, in order. From {@link #PARALLEL_FROM}
+     * threads the second half is encoded on a helper thread meanwhile (each half with its own
+     * {@link Shared}): inside migrate's downtime the other CPU is idle then, waiting for these images.
+     */
+    static List<byte[]> encodeAll(ProcessState p, List<ThreadState> threads) {
+        int n = threads.size();
+        if (n < PARALLEL_FROM) {
+            return encodeRange(p, threads);
+        }
+        java.util.concurrent.FutureTask<List<byte[]>> second = new java.util.concurrent.FutureTask<>(
+                () -> encodeRange(p, threads.subList(n / 2, n)));
+        Thread helper = new Thread(second, "core-images");
+        helper.setDaemon(true);
+        helper.start();
+        List<byte[]> out = new ArrayList<>(n);
+        out.addAll(encodeRange(p, threads.subList(0, n / 2)));
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    out.addAll(second.get());
+                    return out;
+                } catch (InterruptedException e) {
+                    interrupted = true; // the helper finishes on its own; its result is needed
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (e.getCause() instanceof RuntimeException r) {
+                        throw r;
+                    }
+                    if (e.getCause() instanceof Error err) {
+                        throw err;
+                    }
+                    throw new IllegalStateException(e.getCause());
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static List<byte[]> encodeRange(ProcessState p, List<ThreadState> threads) {
+        Shared shared = new Shared(p);
+        List<byte[]> out = new ArrayList<>(threads.size());
+        for (ThreadState t : threads) {
+            out.add(encodeBytes(p, t, shared));
+        }
+        return out;
+    }
+
     /** Field {@code number} holding {@code bytes} (a message): its tag, length and the bytes. */
     private static byte[] lengthDelimited(int number, byte[] bytes) {
         int tag = com.google.protobuf.WireFormat.WIRETYPE_LENGTH_DELIMITED | (number << 3);

@@ -26,4 +26,22 @@ class CoreCodecTest {
             assertEquals(expected, core_entry.parseFrom(spliced));
         }
     }
+
+    @Test
+    void manyThreadsAreEncodedInOrderOnTwoThreads() {
+        ProcessState p = Samples.state();
+        List<ThreadState> threads = new java.util.ArrayList<>();
+        threads.add(Samples.leader());
+        for (int i = 1; i < CoreCodec.PARALLEL_FROM + 3; i++) {
+            byte[] area = Samples.registers().xstate();
+            area[600] = (byte) (i % 3); // three distinct areas
+            threads.add(ThreadState.plain(Samples.PID + i, new Registers(Samples.regs(), area,
+                    Samples.registers().layout()), "t" + i));
+        }
+        List<byte[]> all = CoreCodec.encodeAll(p, threads);
+        assertEquals(threads.size(), all.size());
+        for (int i = 0; i < threads.size(); i++) {
+            assertArrayEquals(CoreCodec.encode(p, threads.get(i)).toByteArray(), all.get(i), "thread " + i);
+        }
+    }
 }
