@@ -2,6 +2,7 @@ package io.lazymig.migrate;
 
 import io.lazymig.dump.Dumper;
 import io.lazymig.jni.NativeException;
+import io.lazymig.lazyserver.DestinationImages;
 import io.lazymig.jni.Pidfd;
 import io.lazymig.jni.Ptrace;
 import io.lazymig.jni.SystemInfo;
@@ -144,7 +145,10 @@ public final class DumpWarmup {
                 awaitThreads(pid);
                 for (int i = 0; i < ROUNDS && !abandoned; i++) {
                     Path images = Files.createDirectory(dir.resolve("r" + i));
-                    Dumper.dump(new Dumper.Options(pid, images, true, (cp, frozenAt) -> { }, 0));
+                    // the destination's images built too, as migrate's page server builds them inside the downtime
+                    Dumper.dump(new Dumper.Options(pid, images, true, (cp, frozenAt) -> {
+                        DestinationImages.build(cp, images).close();
+                    }, 0));
                 }
                 completed = !abandoned;
             } catch (Exception e) {

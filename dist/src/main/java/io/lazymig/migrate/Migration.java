@@ -24,6 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
 import io.lazymig.restore.InheritFd;
 import java.util.LinkedHashMap;
@@ -350,14 +351,41 @@ public final class Migration {
         }
     }
 
+    /**
+     * Sends every image to the agent: those held in memory (the protobuf ones) together, up to
+     * {@link Control#FILE_CHUNK} bytes a write ({@link Control#sendWholeFiles}); files and larger
+     * images in chunks of their own. Returns the image bytes sent.
+     */
     private long sendImages(Control control, DestinationImages images) throws IOException {
         long total = 0;
         ByteBuffer buf = null;
+        List<String> batchNames = new ArrayList<>();
+        List<byte[]> batch = new ArrayList<>();
+        long batchBytes = 0;
         for (Messages.ImageInfo info : images.images()) {
             byte[] small = images.bytes(info.name());
-            if (small != null) { // a protobuf image, built in memory: one frame (they are far below a chunk)
+            if (small != null && small.length <= Control.FILE_CHUNK) {
+                if (batchBytes + small.length > Control.FILE_CHUNK) {
+                    control.sendWholeFiles(batchNames, batch);
+                    batchNames.clear();
+                    batch.clear();
+                    batchBytes = 0;
+                }
+                batchNames.add(info.name());
+                batch.add(small);
+                batchBytes += small.length;
+                total += small.length;
+                continue;
+            }
+            if (!batch.isEmpty()) { // in the order of the list, as always
+                control.sendWholeFiles(batchNames, batch);
+                batchNames.clear();
+                batch.clear();
+                batchBytes = 0;
+            }
+            if (small != null) { // an image in memory beyond one frame: in chunks
                 int offset = 0;
-                do { // an empty image too: one frame makes its file on A
+                do {
                     int n = Math.min(Control.FILE_CHUNK, small.length - offset);
                     control.sendFile(info.name(), Control.fileHeader(info.name(), offset), ByteBuffer.wrap(small, offset, n));
                     offset += n;
@@ -379,6 +407,9 @@ public final class Migration {
                 } while (offset < info.size());
                 total += offset;
             }
+        }
+        if (!batch.isEmpty()) {
+            control.sendWholeFiles(batchNames, batch);
         }
         return total;
     }

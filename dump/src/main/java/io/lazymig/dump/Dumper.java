@@ -322,15 +322,23 @@ public final class Dumper {
         List<Integer> pids = new ArrayList<>(members.size());
         List<List<ThreadState>> threads = new ArrayList<>(members.size());
         ByteBuffer xstate = ThreadReader.xstateBuffer();
+        long[] parts = new long[ThreadReader.PARTS];
+        int count = 0;
         for (FrozenTree.Member m : members) {
             List<ThreadState> some = new ArrayList<>();
             for (FrozenProcess.Stopped t : m.process().threads()) {
-                some.add(ThreadReader.read(m.pid(), t.tid(), t.registers(), t.sigmask(), layout, xstate));
+                some.add(ThreadReader.read(m.pid(), t.tid(), t.registers(), t.sigmask(), layout, xstate, parts));
             }
+            count += some.size();
             pids.add(m.pid());
             threads.add(some);
         }
         clock.lap(FrozenSteps.REGS);
+        if (log.isDebugEnabled()) {
+            log.debug("dump: regs of {} threads: registers+xstate {} us, rseq+robust {} us, stat {} us, siginfo {} us,"
+                    + " model {} us", count, parts[ThreadReader.REGS] / 1000, parts[ThreadReader.RSEQ_ROBUST] / 1000,
+                    parts[ThreadReader.STAT] / 1000, parts[ThreadReader.SIGINFO] / 1000, parts[ThreadReader.BUILD] / 1000);
+        }
         for (FrozenTree.Member m : members) {
             m.process().blockSignals();
         }

@@ -17,6 +17,8 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What only the task itself can tell, asked by syscalls injected into it while frozen: brk(0),
@@ -27,6 +29,7 @@ import java.util.List;
  * them all), so the pending queues stay as they were.
  */
 final class Injections implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger("lazymig.dump");
     /** struct kernel_sigaction on x86_64: handler, flags, restorer, mask (8 bytes each). */
     private static final int KERNEL_SIGACTION_SIZE = 32;
     /** SIGCHLD on x86-64 (the only architecture lazymig runs on). */
@@ -174,9 +177,14 @@ final class Injections implements AutoCloseable {
                             scratch + 32L * n + 4L * i, 0, 0, 0));
                 }
             }
+            long t0 = System.nanoTime();
             checkEach("prctl(PR_GET_TID_ADDRESS)", asked, SyscallBatch.inject(Syscalls.PRCTL, tidAddresses));
+            long t1 = System.nanoTime();
             checkEach("sigaltstack(NULL, &old)", asked, SyscallBatch.inject(Syscalls.SIGALTSTACK, stacks));
+            long t2 = System.nanoTime();
             checkEach("prctl(PR_GET_PDEATHSIG)", asked, SyscallBatch.inject(Syscalls.PRCTL, deathSigs));
+            log.debug("dump: {} threads asked: tid address {} us, sigaltstack {} us, pdeathsig {} us", asked.size(),
+                    (t1 - t0) / 1000, (t2 - t1) / 1000, (System.nanoTime() - t2) / 1000);
             for (int p = 0; p < all.size(); p++) {
                 List<ThreadState> some = group(threads.get(p), from, group);
                 int n = some.size();

@@ -35,18 +35,42 @@ final class ThreadReader {
         return ByteBuffer.allocateDirect(Ptrace.XSTATE_BUFFER_SIZE);
     }
 
-    /** {@code xstate}: a buffer of {@link #xstateBuffer}, owned by the calling thread. */
+    /** The parts of {@link #read} timed for the debug log, as indexes of its {@code nanos}. */
+    static final int REGS = 0;
+    static final int RSEQ_ROBUST = 1;
+    static final int STAT = 2;
+    static final int SIGINFO = 3;
+    static final int BUILD = 4;
+    static final int PARTS = 5;
+
+    /**
+     * {@code xstate}: a buffer of {@link #xstateBuffer}, owned by the calling thread; {@code nanos}
+     * (length {@link #PARTS}) grows by the time of each part, for the debug log of the "regs" step.
+     */
     static ThreadState read(int pid, int tid, io.lazymig.jni.Registers atFreeze, long sigmask, XsaveLayout layout,
-            ByteBuffer xstate) throws IOException {
+            ByteBuffer xstate, long[] nanos) throws IOException {
+        long t0 = System.nanoTime();
         Registers regs = registers(tid, restarted(atFreeze), layout, xstate);
+        long t1 = System.nanoTime();
         Ptrace.RseqConfiguration rseq = Ptrace.getRseqConfiguration(tid);
         Ptrace.RobustList robust = Ptrace.getRobustList(tid);
+        long t2 = System.nanoTime();
         String stat = ProcTaskSched.stat(pid, tid);
-        return new ThreadState(tid, regs, sigmask,
+        long t3 = System.nanoTime();
+        List<SigInfo> pending = pending(tid, false);
+        long t4 = System.nanoTime();
+        ThreadState t = new ThreadState(tid, regs, sigmask,
                 rseq.registered() ? new Rseq(rseq.abiPointer(), rseq.abiSize(), rseq.signature(), 0) : Rseq.NONE,
                 robust.head() == 0 ? RobustList.NONE : new RobustList(robust.head(), (int) robust.length()),
                 0, ProcTaskSched.comm(tid, stat), SigAltStack.DISABLED, ProcTaskSched.parse(tid, stat),
-                pending(tid, false), 0);
+                pending, 0);
+        long t5 = System.nanoTime();
+        nanos[REGS] += t1 - t0;
+        nanos[RSEQ_ROBUST] += t2 - t1;
+        nanos[STAT] += t3 - t2;
+        nanos[SIGINFO] += t4 - t3;
+        nanos[BUILD] += t5 - t4;
+        return t;
     }
 
     /**

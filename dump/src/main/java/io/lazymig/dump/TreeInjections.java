@@ -13,6 +13,8 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The questions {@link Injections} asks of a frozen process, asked of every process of a tree at
@@ -22,6 +24,7 @@ import java.util.List;
  * the same answers. Run on the tree's tracer thread.
  */
 final class TreeInjections {
+    private static final Logger log = LoggerFactory.getLogger("lazymig.dump");
     /** struct kernel_sigaction and struct itimerval on x86-64: four 8-byte words each. */
     private static final int ANSWER_SIZE = 32;
 
@@ -38,16 +41,24 @@ final class TreeInjections {
      * far); on failure every scratch page mapped is unmapped again.
      */
     static List<Answers> ask(List<Integer> pids, List<List<ThreadState>> threads) throws IOException {
+        long t0 = System.nanoTime();
         List<Injections> all = Injections.openAll(pids);
         try {
+            long t1 = System.nanoTime();
             long[] brks = check("brk(0)", all, SyscallBatch.inject(Syscalls.BRK, calls(all, -1)));
             List<List<SigAction>> actions = signalActions(all);
+            long t2 = System.nanoTime();
             IntervalTimer[][] itimers = new IntervalTimer[3][];
             int[] which = {Syscalls.ITIMER_REAL, Syscalls.ITIMER_VIRTUAL, Syscalls.ITIMER_PROF};
             for (int w = 0; w < 3; w++) {
                 itimers[w] = itimers(all, which[w]);
             }
+            long t3 = System.nanoTime();
             List<List<ThreadState>> asked = Injections.askThreadsAll(all, threads);
+            if (log.isDebugEnabled()) {
+                log.debug("dump: injections: scratch {} us, brk+sigactions {} us, itimers {} us, threads {} us",
+                        (t1 - t0) / 1000, (t2 - t1) / 1000, (t3 - t2) / 1000, (System.nanoTime() - t3) / 1000);
+            }
             List<Answers> out = new ArrayList<>(all.size());
             for (int i = 0; i < all.size(); i++) {
                 out.add(new Answers(all.get(i), brks[i], actions.get(i), itimers[0][i], itimers[1][i], itimers[2][i],

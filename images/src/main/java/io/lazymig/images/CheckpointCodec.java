@@ -151,8 +151,9 @@ final class CheckpointCodec {
             entry.addThreads(th.tid());
         }
         d.writeIds(pid, kernelObjectIds(objectId));
-        for (ThreadState th : proc.threads()) {
-            d.writeCore(th.tid(), CoreCodec.encode(t, th));
+        List<byte[]> cores = CoreCodec.encodeAll(t, proc.threads());
+        for (int i = 0; i < cores.size(); i++) {
+            d.writeCore(proc.threads().get(i).tid(), cores.get(i));
         }
         MmInfo mm = t.mm();
         mm_entry.Builder m = mm_entry.newBuilder().setMmStartCode(mm.startCode()).setMmEndCode(mm.endCode())

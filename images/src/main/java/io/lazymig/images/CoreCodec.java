@@ -11,8 +11,12 @@ import io.lazymig.images.proto.thread_core_entry;
 import io.lazymig.images.proto.thread_info_x86;
 import io.lazymig.images.proto.thread_sas_entry;
 import io.lazymig.images.proto.user_desc_t;
+import io.lazymig.images.proto.user_x86_fpregs_entry;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One thread ↔ its core-TID.img entry. Every thread's entry has thread_info (registers, xstate,
@@ -32,11 +36,214 @@ final class CoreCodec {
     private CoreCodec() {
     }
 
+    /**
+     * What the threads of one process share in their core images, encoded once for all of them:
+     * the creds (the process's), and each distinct XSAVE area's fpregs entry. Idle threads of one
+     * program mostly hold the same area (99 of the 100 threads parked on a condvar in the
+     * benchmark), and encoding it — ~600 repeated fields — was most of a core image's cost: 109
+     * images took 90-120 ms of the downtime on a JVM not yet warm. Same bytes, same entry: the
+     * images are what they were.
+     */
+    static final class Shared {
+        private final ProcessState process;
+        private io.lazymig.images.proto.creds_entry creds;
+        private final Map<FpregsKey, user_x86_fpregs_entry> fpregs = new HashMap<>();
+        /** Each distinct area's fpregs as thread_info's field 3, encoded (tag, length, entry). */
+        private final Map<FpregsKey, byte[]> fpregsFields = new HashMap<>();
+
+        Shared(ProcessState process) {
+            this.process = process;
+        }
+
+        private io.lazymig.images.proto.creds_entry creds() {
+            if (creds == null) {
+                creds = ProtoConvert.toProto(process.creds());
+            }
+            return creds;
+        }
+
+        private user_x86_fpregs_entry fpregs(Registers regs) {
+            return fpregs(new FpregsKey(ByteBuffer.wrap(regs.xstate()), regs.layout()), regs);
+        }
+
+        private user_x86_fpregs_entry fpregs(FpregsKey key, Registers regs) {
+            user_x86_fpregs_entry e = fpregs.get(key);
+            if (e == null) {
+                e = ProtoConvert.fpregsToProto(regs);
+                fpregs.put(key, e);
+            }
+            return e;
+        }
+
+        private byte[] fpregsField(Registers regs) {
+            FpregsKey key = new FpregsKey(ByteBuffer.wrap(regs.xstate()), regs.layout());
+            byte[] field = fpregsFields.get(key);
+            if (field == null) {
+                field = lengthDelimited(THREAD_INFO_FPREGS, fpregs(key, regs).toByteArray());
+                fpregsFields.put(key, field);
+            }
+            return field;
+        }
+    }
+
+    /** Field numbers of core_entry and thread_info_x86 the spliced encoding ({@link #encodeBytes}) writes itself. */
+    private static final int CORE_THREAD_INFO = core_entry.THREAD_INFO_FIELD_NUMBER;
+    private static final int THREAD_INFO_FPREGS = thread_info_x86.FPREGS_FIELD_NUMBER;
+
+    /**
+     * The bytes of {@link #encode}'s entry, exactly (a test holds them equal), built so that the
+     * fpregs entry — ~600 repeated fields, most of a core image's bytes and of its encoding time —
+     * is encoded once per distinct area for all the threads of {@code shared}'s process. A message
+     * is its fields in number order, each message field as tag, length, bytes: core_entry is
+     * mtype (1), thread_info (2), then tc (3) and thread_core (5); thread_info is clear_tid_addr (1),
+     * gpregs (2), fpregs (3), then tls (4). Each run of fields is encoded by protobuf (buildPartial:
+     * the required fields missing from a run are in another), fpregs' field comes from the cache.
+     */
+    static byte[] encodeBytes(ProcessState p, ThreadState t, Shared shared) {
+        core_entry full = encode(p, t, shared, false);
+        thread_info_x86 ti = full.getThreadInfo();
+        byte[] tiHead = thread_info_x86.newBuilder().setClearTidAddr(ti.getClearTidAddr()).setGpregs(ti.getGpregs())
+                .buildPartial().toByteArray();
+        byte[] fp = shared.fpregsField(t.registers());
+        byte[] tiBody = concat(tiHead, fp, EMPTY_TLS_FIELDS);
+        byte[] head = core_entry.newBuilder().setMtype(full.getMtype()).build().toByteArray();
+        byte[] tail = full.toBuilder().clearMtype().clearThreadInfo().buildPartial().toByteArray();
+        return concat(head, lengthDelimited(CORE_THREAD_INFO, tiBody), tail);
+    }
+
+    /** The fewest threads whose core images {@link #encodeAll} encodes on two threads. */
+    static final int PARALLEL_FROM = 32;
+
+    /**
+     * {@link #encodeBytes} of every thread of {@code p}, in order. From {@link #PARALLEL_FROM}
+     * threads the second half is encoded on a helper thread meanwhile (each half with its own
+     * {@link Shared}): inside migrate's downtime the other CPU is idle then, waiting for these images.
+     */
+    static List<byte[]> encodeAll(ProcessState p, List<ThreadState> threads) {
+        int n = threads.size();
+        if (n < PARALLEL_FROM) {
+            return encodeRange(p, threads);
+        }
+        java.util.concurrent.FutureTask<List<byte[]>> second = new java.util.concurrent.FutureTask<>(
+                () -> encodeRange(p, threads.subList(n / 2, n)));
+        Thread helper = new Thread(second, "core-images");
+        helper.setDaemon(true);
+        helper.start();
+        List<byte[]> out = new ArrayList<>(n);
+        out.addAll(encodeRange(p, threads.subList(0, n / 2)));
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    out.addAll(second.get());
+                    return out;
+                } catch (InterruptedException e) {
+                    interrupted = true; // the helper finishes on its own; its result is needed
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (e.getCause() instanceof RuntimeException r) {
+                        throw r;
+                    }
+                    if (e.getCause() instanceof Error err) {
+                        throw err;
+                    }
+                    throw new IllegalStateException(e.getCause());
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private static List<byte[]> encodeRange(ProcessState p, List<ThreadState> threads) {
+        Shared shared = new Shared(p);
+        List<byte[]> out = new ArrayList<>(threads.size());
+        for (ThreadState t : threads) {
+            out.add(encodeBytes(p, t, shared));
+        }
+        return out;
+    }
+
+    /** Field {@code number} holding {@code bytes} (a message): its tag, length and the bytes. */
+    private static byte[] lengthDelimited(int number, byte[] bytes) {
+        int tag = com.google.protobuf.WireFormat.WIRETYPE_LENGTH_DELIMITED | (number << 3);
+        byte[] out = new byte[com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(tag)
+                + com.google.protobuf.CodedOutputStream.computeUInt32SizeNoTag(bytes.length) + bytes.length];
+        com.google.protobuf.CodedOutputStream o = com.google.protobuf.CodedOutputStream.newInstance(out);
+        try {
+            o.writeUInt32NoTag(tag);
+            o.writeUInt32NoTag(bytes.length);
+            o.writeRawBytes(bytes);
+            o.checkNoSpaceLeft();
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("encoding into an array of its exact size failed", e);
+        }
+        return out;
+    }
+
+    private static byte[] concat(byte[] a, byte[] b, byte[] c) {
+        byte[] out = new byte[a.length + b.length + c.length];
+        System.arraycopy(a, 0, out, 0, a.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        System.arraycopy(c, 0, out, a.length + b.length, c.length);
+        return out;
+    }
+
+    /**
+     * An XSAVE area (compared by content: a ByteBuffer's equals) and its layout. Its hash covers the
+     * legacy region's words and the size only: a byte-by-byte hash of the whole area runs
+     * interpreted on a cold JVM, and areas that differ only beyond it just compare once more.
+     */
+    private record FpregsKey(ByteBuffer area, XsaveLayout layout) {
+        @Override
+        public int hashCode() {
+            int h = area.remaining();
+            int end = Math.min(area.limit(), XsaveLayout.LEGACY_SIZE) - 7;
+            for (int i = 0; i < end; i += 8) {
+                h = 31 * h + Long.hashCode(area.getLong(i));
+            }
+            return h;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof FpregsKey k && area.equals(k.area) && layout.equals(k.layout);
+        }
+    }
+
+    /** Empty GDT TLS slots, as CRIU writes them for a 64-bit task that never used set_thread_area (every thread's). */
+    private static final List<user_desc_t> EMPTY_TLS = emptyTls();
+
+    private static List<user_desc_t> emptyTls() {
+        List<user_desc_t> out = new ArrayList<>(TLS_SLOTS);
+        for (int i = 0; i < TLS_SLOTS; i++) {
+            out.add(user_desc_t.newBuilder().setEntryNumber(TLS_FIRST + i).setBaseAddr(0).setLimit(0)
+                    .setSeg32Bit(false).setContentsH(false).setContentsL(false).setReadExecOnly(true)
+                    .setLimitInPages(false).setSegNotPresent(true).setUsable(false).build());
+        }
+        return List.copyOf(out);
+    }
+
+    /** {@link #EMPTY_TLS} as thread_info's fields 4, encoded. */
+    private static final byte[] EMPTY_TLS_FIELDS = thread_info_x86.newBuilder().addAllTls(EMPTY_TLS).buildPartial()
+            .toByteArray();
+
     static core_entry encode(ProcessState p, ThreadState t) {
+        return encode(p, t, new Shared(p));
+    }
+
+    /** {@code shared}: made for {@code p}, passed to the encoding of each of its threads. */
+    static core_entry encode(ProcessState p, ThreadState t, Shared shared) {
+        return encode(p, t, shared, true);
+    }
+
+    /** Without {@code withFpregs}, the entry lacks its fpregs (built partial): {@link #encodeBytes} adds them. */
+    private static core_entry encode(ProcessState p, ThreadState t, Shared shared, boolean withFpregs) {
         thread_core_entry.Builder th = thread_core_entry.newBuilder().setFutexRla(t.robustList().head())
                 .setFutexRlaLen(t.robustList().length()).setBlkSigset(t.sigmask()).setComm(t.comm())
                 .setSignalsP(signalQueue(t.pending()))
-                .setCreds(ProtoConvert.toProto(p.creds()))
+                .setCreds(shared.creds())
                 .setSas(thread_sas_entry.newBuilder().setSsSp(t.altStack().sp()).setSsSize(t.altStack().size())
                         .setSsFlags(t.altStack().flags()))
                 .setSchedPolicy(t.sched().policy()).setSchedNice(t.sched().nice());
@@ -53,19 +260,16 @@ final class CoreCodec {
         }
         thread_info_x86.Builder ti = thread_info_x86.newBuilder().setClearTidAddr(t.clearTidAddress())
                 .setGpregs(ProtoConvert.toProto(t.registers().user()))
-                .setFpregs(ProtoConvert.fpregsToProto(t.registers()));
-        for (int i = 0; i < TLS_SLOTS; i++) {
-            // Empty GDT TLS slots, as CRIU writes them for a 64-bit task that never used set_thread_area.
-            ti.addTls(user_desc_t.newBuilder().setEntryNumber(TLS_FIRST + i).setBaseAddr(0).setLimit(0)
-                    .setSeg32Bit(false).setContentsH(false).setContentsL(false).setReadExecOnly(true)
-                    .setLimitInPages(false).setSegNotPresent(true).setUsable(false));
+                .addAllTls(EMPTY_TLS);
+        if (withFpregs) {
+            ti.setFpregs(shared.fpregs(t.registers()));
         }
-        core_entry.Builder core = core_entry.newBuilder().setMtype(core_entry.march.X86_64).setThreadInfo(ti)
-                .setThreadCore(th);
+        core_entry.Builder core = core_entry.newBuilder().setMtype(core_entry.march.X86_64)
+                .setThreadInfo(withFpregs ? ti.build() : ti.buildPartial()).setThreadCore(th);
         if (t.tid() == p.pid()) {
             core.setTc(taskCore(p, t));
         }
-        return core.build();
+        return withFpregs ? core.build() : core.buildPartial();
     }
 
     private static task_core_entry taskCore(ProcessState p, ThreadState leader) {

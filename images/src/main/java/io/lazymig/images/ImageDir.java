@@ -325,6 +325,14 @@ public final class ImageDir {
         writeAll(ImageType.CORE, tid, List.of(entry));
     }
 
+    /** core-TID.img with its one entry given as protobuf bytes ({@link CoreCodec#encodeBytes}). */
+    void writeCore(int tid, byte[] entry) throws IOException {
+        try (ImageWriter writer = writer(ImageType.CORE, tid)) {
+            writer.writeEncoded(entry);
+            writer.commit();
+        }
+    }
+
     public void writeIds(int pid, task_kobj_ids_entry entry) throws IOException {
         writeAll(ImageType.IDS, pid, List.of(entry));
     }

@@ -66,6 +66,8 @@ public enum ImageType {
         if (pattern.contains("%x")) {
             return pattern.replace("%x", Integer.toHexString(id));
         }
-        return isPerId() ? String.format(pattern, Integer.toUnsignedString(id)) : pattern;
+        // not String.format: its format-string parsing (a regex) ran per image, interpreted on a cold
+        // JVM, inside the downtime (a core image per thread)
+        return isPerId() ? pattern.replace("%s", Integer.toUnsignedString(id)) : pattern;
     }
 }

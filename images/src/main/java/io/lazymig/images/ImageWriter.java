@@ -73,7 +73,11 @@ public final class ImageWriter implements Closeable {
 
     /** Appends one entry. Every required field must be set (protobuf-java checks it). */
     public void write(MessageLite entry) throws IOException {
-        byte[] bytes = entry.toByteArray();
+        writeEncoded(entry.toByteArray());
+    }
+
+    /** Appends one entry given as its protobuf bytes (encoded by the caller, e.g. CoreCodec's spliced cores). */
+    void writeEncoded(byte[] bytes) throws IOException {
         if (bytes.length > ImageReader.MAX_ENTRY_SIZE) {
             throw new ImageException(target.getFileName() + ": entry of " + bytes.length + " bytes beyond the "
                     + (ImageReader.MAX_ENTRY_SIZE >> 20) + " MiB bound");

@@ -2,6 +2,7 @@ package io.lazymig.lazyserver;
 
 import io.lazymig.images.Checkpoint;
 import io.lazymig.images.ImageDir;
+import io.lazymig.images.ImageType;
 import io.lazymig.images.Pagemap;
 import io.lazymig.images.PagemapIov;
 import io.lazymig.images.ProcessImage;
@@ -12,6 +13,7 @@ import io.lazymig.protocol.Messages;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
@@ -20,6 +22,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The image directory a destination restores from: the checkpoint's small images, its pagemap
@@ -31,6 +35,7 @@ import java.util.stream.Stream;
  * these images and nothing else, so no request can read outside -D.
  */
 public final class DestinationImages implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger("lazymig.lazy-server");
     private final Path dir;
     private final List<Messages.ImageInfo> images;
     /** The protobuf images by name; guarded by this (a server's sessions ask for files). */
@@ -43,6 +48,7 @@ public final class DestinationImages implements AutoCloseable {
     }
 
     public static DestinationImages build(Checkpoint cp, Path sourceDir) throws IOException {
+        long t0 = System.nanoTime();
         Path tmp = Files.createTempDirectory("lazymig-dest");
         try {
             Checkpoint dest = cp;
@@ -56,8 +62,10 @@ public final class DestinationImages implements AutoCloseable {
                 // shared memory is restored eagerly (restore's ShmemObjects): all its pages travel as images
                 dest = dest.withShmemPagemap(m.shmid(), eagerOnly(m.pagemap(), sourceDir, tmp, buf));
             }
+            long t1 = System.nanoTime();
             Map<String, byte[]> small = new TreeMap<>();
             dest.write(ImageDir.withMemory(tmp, small));
+            long t2 = System.nanoTime();
             Map<String, Long> sizes = new TreeMap<>(); // sorted by name, as the list always was
             try (Stream<Path> s = Files.list(tmp)) {
                 for (Path p : s.toList()) {
@@ -67,6 +75,8 @@ public final class DestinationImages implements AutoCloseable {
             small.forEach((name, bytes) -> sizes.put(name, (long) bytes.length));
             List<Messages.ImageInfo> list = new ArrayList<>();
             sizes.forEach((name, size) -> list.add(new Messages.ImageInfo(name, size)));
+            log.debug("lazy-server: destination images: eager pages copied in {} us, {} images encoded in {} us, listed in {} us",
+                    (t1 - t0) / 1000, small.size(), (t2 - t1) / 1000, (System.nanoTime() - t2) / 1000);
             return new DestinationImages(tmp, List.copyOf(list), small);
         } catch (IOException | RuntimeException e) {
             deleteTree(tmp);
@@ -74,23 +84,55 @@ public final class DestinationImages implements AutoCloseable {
         }
     }
 
-    /** One process's pagemap with its lazy entries PE_LAZY only, its eager pages copied into tmp's pages-N.img. */
+    /**
+     * One process's pagemap with its lazy entries PE_LAZY only, its eager pages in tmp's pages-N.img:
+     * a hard link to the source's when that holds exactly those bytes at those offsets (a dump
+     * --lazy-pages writes no lazy data: 850 KiB copied for a 100-thread process, 3-38 ms of its
+     * downtime here), else a copy.
+     */
     private static Pagemap eagerOnly(Pagemap pagemap, Path sourceDir, Path tmp, ByteBuffer buf) throws IOException {
         Pagemap.Builder pm = Pagemap.builder(pagemap.pagesId());
+        for (PagemapIov iov : pagemap.iovs()) {
+            pm.add(iov.vaddr(), iov.nrPages(), iov.isLazy() ? PagemapIov.PE_LAZY : iov.flags());
+        }
+        Pagemap dest = pm.build();
+        if (linked(pagemap, dest, sourceDir, tmp)) {
+            return dest;
+        }
         try (PagesWriter out = ImageDir.of(tmp).createPages(pagemap.pagesId());
              PagesFile in = pagemap.presentBytes() > 0 ? ImageDir.of(sourceDir).openPages(pagemap.pagesId()) : null) {
             for (PagemapIov iov : pagemap.iovs()) {
-                if (iov.isLazy()) {
-                    pm.add(iov.vaddr(), iov.nrPages(), PagemapIov.PE_LAZY);
-                } else {
-                    pm.add(iov.vaddr(), iov.nrPages(), iov.flags());
-                    if (iov.isPresent()) {
-                        copy(in, iov, out, buf);
-                    }
+                if (!iov.isLazy() && iov.isPresent()) {
+                    copy(in, iov, out, buf);
                 }
             }
         }
-        return pm.build();
+        return dest;
+    }
+
+    /**
+     * Whether {@code dest}'s pages file could be made a hard link to the source's: every page it
+     * holds at the source's offset, and the source file no longer than that. False (copy then) when
+     * not, when the source file is missing, or when the link fails (another file system).
+     */
+    private static boolean linked(Pagemap source, Pagemap dest, Path sourceDir, Path tmp) {
+        List<PagemapIov> from = source.iovs();
+        List<PagemapIov> to = dest.iovs();
+        for (int i = 0; i < to.size(); i++) {
+            if (to.get(i).isPresent() && to.get(i).pagesOffset() != from.get(i).pagesOffset()) {
+                return false;
+            }
+        }
+        Path file = ImageDir.of(sourceDir).file(ImageType.PAGES, source.pagesId());
+        try {
+            if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) || Files.size(file) != dest.presentBytes()) {
+                return false;
+            }
+            Files.createLink(ImageDir.of(tmp).file(ImageType.PAGES, source.pagesId()), file);
+            return true;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        }
     }
 
     /** Bytes copied at a time from a source pages file to a destination's. */
