@@ -1,6 +1,7 @@
 package io.lazymig.migrate;
 
 import io.lazymig.images.Checkpoint;
+import io.lazymig.images.CoreReadAhead;
 import io.lazymig.images.ImageDir;
 import io.lazymig.jni.NativeException;
 import io.lazymig.jni.Ptrace;
@@ -200,9 +201,11 @@ final class AgentSession implements Runnable {
         Daemon daemon = new Daemon(pageServer, sock, images, control);
         daemon.start();
         boolean released = false;
+        // the cores parsed as they come, while the eager pages and the rest are still on their way
+        CoreReadAhead ahead = new CoreReadAhead(images);
         try {
             long[] first = {0};
-            ImageReceiver receiver = new ImageReceiver(images, agent.options().maxImageBytes(), peer);
+            ImageReceiver receiver = new ImageReceiver(images, agent.options().maxImageBytes(), peer, ahead::offer);
             long bytes = receiveImages(control, receiver, first);
             long t0 = first[0] == 0 ? System.nanoTime() : first[0]; // the steps are timed from the first image
             long tImages = System.nanoTime();
@@ -219,8 +222,10 @@ final class AgentSession implements Runnable {
             Checkpoint cp;
             try {
                 long tRead = System.nanoTime();
-                cp = Restorer.readCheckpoint(ImageDir.withMemory(images, receiver.held()));
-                log.debug("agent: the checkpoint read in {} us", (System.nanoTime() - tRead) / 1000);
+                ahead.close(); // what it has not parsed yet, the read parses, on every CPU
+                cp = Restorer.readCheckpoint(ImageDir.withMemory(images, receiver.held(), ahead));
+                log.debug("agent: the checkpoint read in {} us ({} of its {} threads' cores parsed as they came)",
+                        (System.nanoTime() - tRead) / 1000, ahead.parsed(), threads(cp));
                 daemon.checkpoint = cp;
             } finally {
                 daemon.imagesReady.countDown(); // without a checkpoint the daemon fails, and restore does not start
@@ -259,6 +264,7 @@ final class AgentSession implements Runnable {
             control.send("running", running);
             reapLater(r.pid(), dir);
         } catch (IOException | RuntimeException e) {
+            ahead.close();
             if (!released) {
                 daemon.abandon(); // the process never ran: nothing for the daemon to serve
             }
@@ -270,6 +276,14 @@ final class AgentSession implements Runnable {
         }
         mlog.info("every page is in: " + daemon.stats.summary());
         control.send("complete", Map.of("stats", daemon.stats.toJson().replace('\n', ' ')));
+    }
+
+    private static int threads(Checkpoint cp) {
+        int n = 0;
+        for (io.lazymig.images.ProcessImage p : cp.processes()) {
+            n += p.threads().size();
+        }
+        return n;
     }
 
     /** Waits for the held images' files; their writer's failure (a full disk) is the migration's. */
