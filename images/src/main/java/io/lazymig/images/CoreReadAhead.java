@@ -25,15 +25,27 @@ public final class CoreReadAhead implements AutoCloseable {
 
     private final Path dir;
     private final Map<String, Parsed> parsed = new ConcurrentHashMap<>();
-    private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "core read-ahead");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService worker;
 
     /** Read-ahead for the images of {@code dir} (only named in errors: the bytes come from {@link #offer}). */
     public CoreReadAhead(Path dir) {
+        this(dir, () -> { });
+    }
+
+    /**
+     * As the other, {@code threadSetup} run first on the read-ahead's thread: e.g. to put it under
+     * SCHED_IDLE, where the parse takes only what the receive (and, on one host, the sender) leaves.
+     */
+    public CoreReadAhead(Path dir, Runnable threadSetup) {
         this.dir = dir;
+        this.worker = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(() -> {
+                threadSetup.run();
+                r.run();
+            }, "core read-ahead");
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /**
