@@ -173,7 +173,7 @@ final class AgentSession implements Runnable {
             control.send("ready", Map.of("migration", id, "deadline", Long.toString(o.lazyDeadline().toSeconds()),
                     "reconnect", Integer.toString(RECONNECT_SECONDS), "dir", dir.toString()));
             try {
-                run(control, mlog, dir, images, anyPid, inherit, guard, guarded);
+                run(control, mlog, dir, images, pid, anyPid, inherit, guard, guarded);
                 audit.info("agent: migration {}: process {} from {} complete", id, pid, identity);
             } catch (IOException | RuntimeException | InterruptedException e) {
                 audit.warn("agent: migration {}: process {} from {} failed: {}", id, pid, identity,
@@ -189,8 +189,8 @@ final class AgentSession implements Runnable {
         return guarded[0];
     }
 
-    private void run(Control control, MigrationLog mlog, Path dir, Path images, boolean anyPid, List<InheritFd> inherit,
-                     StandbyGuard guard, boolean[] guarded) throws IOException, InterruptedException {
+    private void run(Control control, MigrationLog mlog, Path dir, Path images, int pid, boolean anyPid,
+                     List<InheritFd> inherit, StandbyGuard guard, boolean[] guarded) throws IOException, InterruptedException {
         Agent.Options o = agent.options();
         // "serving" first (the page server's port), before B freezes: the daemon connects and
         // authenticates while the process still runs there, and B freezes once it has.
@@ -206,6 +206,9 @@ final class AgentSession implements Runnable {
         // under SCHED_IDLE: at normal priority the parse slowed the receive (make bench, A and B on
         // one 2-vCPU host: images in 10-16 -> 29-66 ms) by more than it took off the read.
         CoreReadAhead ahead = new CoreReadAhead(images, AgentSession::idleThread);
+        // The stub forked and exec'd now, on this thread (its tracer, which restores), while B
+        // still waits for the daemon to connect: not in the downtime (0: restore starts its own).
+        int[] stub = {Restorer.prespawnStub(o.stub(), pid)};
         try {
             long[] first = {0};
             ImageReceiver receiver = new ImageReceiver(images, agent.options().maxImageBytes(), peer, ahead::offer);
@@ -234,6 +237,8 @@ final class AgentSession implements Runnable {
                 daemon.imagesReady.countDown(); // without a checkpoint the daemon fails, and restore does not start
             }
             // Restore now, the daemon starting meanwhile; the uffd waits for it to listen.
+            int prespawned = stub[0];
+            stub[0] = 0; // restore's from here on, used or killed
             Restorer.Restored r = Restorer.restore(new Restorer.Options(images, true, sock, anyPid, o.stub(),
                     new Restorer.Guardian() {
                         @Override
@@ -247,7 +252,7 @@ final class AgentSession implements Runnable {
                             awaitFiles(files); // nothing runs on A unless a daemon could take it over from the files
                             daemon.awaitListening();
                         }
-                    }).withInherit(inherit).withIpMap(o.ipMap()).withTcpEstablished(tcpEstablished), cp);
+                    }).withInherit(inherit).withIpMap(o.ipMap()).withTcpEstablished(tcpEstablished), cp, prespawned);
             r.handoff().close(); // the guard and the daemon hold theirs
             released = true;
             long tRunning = r.detachNanos();
@@ -268,6 +273,9 @@ final class AgentSession implements Runnable {
             reapLater(r.pid(), dir);
         } catch (IOException | RuntimeException e) {
             ahead.close();
+            if (stub[0] > 0) {
+                Restorer.discardStub(stub[0]); // the images never came whole: no restore took it
+            }
             if (!released) {
                 daemon.abandon(); // the process never ran: nothing for the daemon to serve
             }
