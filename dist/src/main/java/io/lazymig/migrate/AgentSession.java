@@ -203,8 +203,8 @@ final class AgentSession implements Runnable {
         daemon.start();
         boolean released = false;
         // The cores parsed as they come, while the eager pages and the rest are still on their way;
-        // under SCHED_IDLE: at normal priority the parse slowed the receive (make bench, A and B on
-        // one 2-vCPU host: images in 10-16 -> 29-66 ms) by more than it took off the read.
+        // under SCHED_IDLE, so that it takes only the CPU the receive (and, with A and B on one
+        // host as in make bench, the sender) leaves.
         CoreReadAhead ahead = new CoreReadAhead(images, AgentSession::idleThread);
         // The stub forked and exec'd now, on this thread (its tracer, which restores), while B
         // still waits for the daemon to connect: not in the downtime (0: restore starts its own).
