@@ -1,9 +1,11 @@
 package io.lazymig.migrate;
 
 import io.lazymig.images.Checkpoint;
+import io.lazymig.images.CoreReadAhead;
 import io.lazymig.images.ImageDir;
 import io.lazymig.jni.NativeException;
 import io.lazymig.jni.Ptrace;
+import io.lazymig.jni.ThreadScheduling;
 import io.lazymig.jni.WaitStatus;
 import io.lazymig.lazyclient.LazyPagesDaemon;
 import io.lazymig.lazyclient.RemotePageSource;
@@ -200,12 +202,16 @@ final class AgentSession implements Runnable {
         Daemon daemon = new Daemon(pageServer, sock, images, control);
         daemon.start();
         boolean released = false;
+        // The cores parsed as they come, while the eager pages and the rest are still on their way;
+        // under SCHED_IDLE, so that it takes only the CPU the receive (and, with A and B on one
+        // host as in make bench, the sender) leaves.
+        CoreReadAhead ahead = new CoreReadAhead(images, AgentSession::idleThread);
         // The stub forked and exec'd now, on this thread (its tracer, which restores), while B
         // still waits for the daemon to connect: not in the downtime (0: restore starts its own).
         int[] stub = {Restorer.prespawnStub(o.stub(), pid)};
         try {
             long[] first = {0};
-            ImageReceiver receiver = new ImageReceiver(images, agent.options().maxImageBytes(), peer);
+            ImageReceiver receiver = new ImageReceiver(images, agent.options().maxImageBytes(), peer, ahead::offer);
             long bytes = receiveImages(control, receiver, first);
             long t0 = first[0] == 0 ? System.nanoTime() : first[0]; // the steps are timed from the first image
             long tImages = System.nanoTime();
@@ -222,8 +228,10 @@ final class AgentSession implements Runnable {
             Checkpoint cp;
             try {
                 long tRead = System.nanoTime();
-                cp = Restorer.readCheckpoint(ImageDir.withMemory(images, receiver.held()));
-                log.debug("agent: the checkpoint read in {} us", (System.nanoTime() - tRead) / 1000);
+                ahead.close(); // what it has not parsed yet, the read parses, on every CPU
+                cp = Restorer.readCheckpoint(ImageDir.withMemory(images, receiver.held(), ahead));
+                log.debug("agent: the checkpoint read in {} us ({} of its {} threads' cores parsed as they came)",
+                        (System.nanoTime() - tRead) / 1000, ahead.parsed(), threads(cp));
                 daemon.checkpoint = cp;
             } finally {
                 daemon.imagesReady.countDown(); // without a checkpoint the daemon fails, and restore does not start
@@ -264,6 +272,7 @@ final class AgentSession implements Runnable {
             control.send("running", running);
             reapLater(r.pid(), dir);
         } catch (IOException | RuntimeException e) {
+            ahead.close();
             if (stub[0] > 0) {
                 Restorer.discardStub(stub[0]); // the images never came whole: no restore took it
             }
@@ -278,6 +287,23 @@ final class AgentSession implements Runnable {
         }
         mlog.info("every page is in: " + daemon.stats.summary());
         control.send("complete", Map.of("stats", daemon.stats.toJson().replace('\n', ' ')));
+    }
+
+    /** Puts the calling thread under SCHED_IDLE; without it (refused), the thread runs as it is. */
+    private static void idleThread() {
+        try {
+            ThreadScheduling.setIdle();
+        } catch (NativeException e) {
+            log.debug("agent: the core read-ahead stays at its priority: {}", e.getMessage());
+        }
+    }
+
+    private static int threads(Checkpoint cp) {
+        int n = 0;
+        for (io.lazymig.images.ProcessImage p : cp.processes()) {
+            n += p.threads().size();
+        }
+        return n;
     }
 
     /** Waits for the held images' files; their writer's failure (a full disk) is the migration's. */
