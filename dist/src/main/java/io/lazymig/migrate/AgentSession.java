@@ -1,9 +1,11 @@
 package io.lazymig.migrate;
 
 import io.lazymig.images.Checkpoint;
+import io.lazymig.images.CoreReadAhead;
 import io.lazymig.images.ImageDir;
 import io.lazymig.jni.NativeException;
 import io.lazymig.jni.Ptrace;
+import io.lazymig.jni.ThreadScheduling;
 import io.lazymig.jni.WaitStatus;
 import io.lazymig.lazyclient.LazyPagesDaemon;
 import io.lazymig.lazyclient.RemotePageSource;
@@ -171,7 +173,7 @@ final class AgentSession implements Runnable {
             control.send("ready", Map.of("migration", id, "deadline", Long.toString(o.lazyDeadline().toSeconds()),
                     "reconnect", Integer.toString(RECONNECT_SECONDS), "dir", dir.toString()));
             try {
-                run(control, mlog, dir, images, anyPid, inherit, guard, guarded);
+                run(control, mlog, dir, images, pid, anyPid, inherit, guard, guarded);
                 audit.info("agent: migration {}: process {} from {} complete", id, pid, identity);
             } catch (IOException | RuntimeException | InterruptedException e) {
                 audit.warn("agent: migration {}: process {} from {} failed: {}", id, pid, identity,
@@ -187,8 +189,8 @@ final class AgentSession implements Runnable {
         return guarded[0];
     }
 
-    private void run(Control control, MigrationLog mlog, Path dir, Path images, boolean anyPid, List<InheritFd> inherit,
-                     StandbyGuard guard, boolean[] guarded) throws IOException, InterruptedException {
+    private void run(Control control, MigrationLog mlog, Path dir, Path images, int pid, boolean anyPid,
+                     List<InheritFd> inherit, StandbyGuard guard, boolean[] guarded) throws IOException, InterruptedException {
         Agent.Options o = agent.options();
         // "serving" first (the page server's port), before B freezes: the daemon connects and
         // authenticates while the process still runs there, and B freezes once it has.
@@ -200,9 +202,16 @@ final class AgentSession implements Runnable {
         Daemon daemon = new Daemon(pageServer, sock, images, control);
         daemon.start();
         boolean released = false;
+        // The cores parsed as they come, while the eager pages and the rest are still on their way;
+        // under SCHED_IDLE, so that it takes only the CPU the receive (and, with A and B on one
+        // host as in make bench, the sender) leaves.
+        CoreReadAhead ahead = new CoreReadAhead(images, AgentSession::idleThread);
+        // The stub forked and exec'd now, on this thread (its tracer, which restores), while B
+        // still waits for the daemon to connect: not in the downtime (0: restore starts its own).
+        int[] stub = {Restorer.prespawnStub(o.stub(), pid)};
         try {
             long[] first = {0};
-            ImageReceiver receiver = new ImageReceiver(images, agent.options().maxImageBytes(), peer);
+            ImageReceiver receiver = new ImageReceiver(images, agent.options().maxImageBytes(), peer, ahead::offer);
             long bytes = receiveImages(control, receiver, first);
             long t0 = first[0] == 0 ? System.nanoTime() : first[0]; // the steps are timed from the first image
             long tImages = System.nanoTime();
@@ -219,13 +228,17 @@ final class AgentSession implements Runnable {
             Checkpoint cp;
             try {
                 long tRead = System.nanoTime();
-                cp = Restorer.readCheckpoint(ImageDir.withMemory(images, receiver.held()));
-                log.debug("agent: the checkpoint read in {} us", (System.nanoTime() - tRead) / 1000);
+                ahead.close(); // what it has not parsed yet, the read parses, on every CPU
+                cp = Restorer.readCheckpoint(ImageDir.withMemory(images, receiver.held(), ahead));
+                log.debug("agent: the checkpoint read in {} us ({} of its {} threads' cores parsed as they came)",
+                        (System.nanoTime() - tRead) / 1000, ahead.parsed(), threads(cp));
                 daemon.checkpoint = cp;
             } finally {
                 daemon.imagesReady.countDown(); // without a checkpoint the daemon fails, and restore does not start
             }
             // Restore now, the daemon starting meanwhile; the uffd waits for it to listen.
+            int prespawned = stub[0];
+            stub[0] = 0; // restore's from here on, used or killed
             Restorer.Restored r = Restorer.restore(new Restorer.Options(images, true, sock, anyPid, o.stub(),
                     new Restorer.Guardian() {
                         @Override
@@ -239,7 +252,7 @@ final class AgentSession implements Runnable {
                             awaitFiles(files); // nothing runs on A unless a daemon could take it over from the files
                             daemon.awaitListening();
                         }
-                    }).withInherit(inherit).withIpMap(o.ipMap()).withTcpEstablished(tcpEstablished), cp);
+                    }).withInherit(inherit).withIpMap(o.ipMap()).withTcpEstablished(tcpEstablished), cp, prespawned);
             r.handoff().close(); // the guard and the daemon hold theirs
             released = true;
             long tRunning = r.detachNanos();
@@ -259,6 +272,10 @@ final class AgentSession implements Runnable {
             control.send("running", running);
             reapLater(r.pid(), dir);
         } catch (IOException | RuntimeException e) {
+            ahead.close();
+            if (stub[0] > 0) {
+                Restorer.discardStub(stub[0]); // the images never came whole: no restore took it
+            }
             if (!released) {
                 daemon.abandon(); // the process never ran: nothing for the daemon to serve
             }
@@ -270,6 +287,23 @@ final class AgentSession implements Runnable {
         }
         mlog.info("every page is in: " + daemon.stats.summary());
         control.send("complete", Map.of("stats", daemon.stats.toJson().replace('\n', ' ')));
+    }
+
+    /** Puts the calling thread under SCHED_IDLE; without it (refused), the thread runs as it is. */
+    private static void idleThread() {
+        try {
+            ThreadScheduling.setIdle();
+        } catch (NativeException e) {
+            log.debug("agent: the core read-ahead stays at its priority: {}", e.getMessage());
+        }
+    }
+
+    private static int threads(Checkpoint cp) {
+        int n = 0;
+        for (io.lazymig.images.ProcessImage p : cp.processes()) {
+            n += p.threads().size();
+        }
+        return n;
     }
 
     /** Waits for the held images' files; their writer's failure (a full disk) is the migration's. */
@@ -289,6 +323,7 @@ final class AgentSession implements Runnable {
     /** The images, until "start". Returns their bytes; {@code first[0]}: when the first frame came. */
     private long receiveImages(Control control, ImageReceiver receiver, long[] first) throws IOException {
         int frames = 0;
+        long writing = 0; // the rest is B's sending, the network and TLS (for the debug log)
         while (true) {
             Frame f = control.read();
             if (first[0] == 0) {
@@ -299,9 +334,13 @@ final class AgentSession implements Runnable {
                 if (!"start".equals(m.get("kind"))) {
                     throw new ProtocolException(peer + " sent '" + m.get("kind") + "' where the images belong");
                 }
+                log.debug("agent: {} image frames in {} us from the first, {} us of them taking them in (held or written)",
+                        frames, (System.nanoTime() - first[0]) / 1000, writing / 1000);
                 return receiver.received();
             }
+            long tWrite = System.nanoTime();
             receiver.write(f.payload());
+            writing += System.nanoTime() - tWrite;
             if (++frames > ImageReceiver.MAX_FILES * 8) {
                 throw new ProtocolException(peer + " sent more image parts than a process has");
             }

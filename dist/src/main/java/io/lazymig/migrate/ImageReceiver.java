@@ -12,6 +12,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.BiConsumer;
 import java.util.regex.Pattern;
 
 /**
@@ -44,10 +45,19 @@ public final class ImageReceiver {
     private final Map<String, byte[]> held = new LinkedHashMap<>();
     private long heldBytes;
 
+    /** Told of each image held whole, as it comes (e.g. to parse it meanwhile). */
+    private final BiConsumer<String, byte[]> onHeld;
+
     public ImageReceiver(Path dir, long maxBytes, String peer) {
+        this(dir, maxBytes, peer, (name, bytes) -> { });
+    }
+
+    /** As the other, {@code onHeld} told of each image held whole (its bytes are not changed afterwards). */
+    public ImageReceiver(Path dir, long maxBytes, String peer, BiConsumer<String, byte[]> onHeld) {
         this.dir = dir;
         this.maxBytes = maxBytes;
         this.peer = peer;
+        this.onHeld = onHeld;
     }
 
     /** Writes one FILE frame's payload; returns its data bytes. */
@@ -95,6 +105,7 @@ public final class ImageReceiver {
             held.put(name, bytes);
             heldBytes += len;
             received += len;
+            onHeld.accept(name, bytes);
             return len;
         }
         writeFile(name, offset, p);

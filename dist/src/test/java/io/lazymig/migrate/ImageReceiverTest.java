@@ -56,4 +56,17 @@ class ImageReceiverTest {
         assertTrue(Files.exists(dir.resolve("empty.img")));
         assertEquals(0, Files.size(dir.resolve("empty.img")));
     }
+
+    @Test
+    void eachImageHeldIsToldAsItComesWithTheBytesHeld() throws Exception {
+        java.util.Map<String, byte[]> told = new java.util.LinkedHashMap<>();
+        ImageReceiver r = new ImageReceiver(dir, 1 << 20, "test", told::put);
+        r.write(frame("core-7.img", 0, bytes(100, 1)));
+        r.write(frame("pages-1.img", 0, bytes(4096, 2)));
+        r.write(frame("mm-7.img", 0, bytes(10, 3)));
+        assertEquals(java.util.List.of("core-7.img", "mm-7.img"), java.util.List.copyOf(told.keySet()));
+        assertTrue(told.get("core-7.img") == r.held().get("core-7.img"), "the very array held");
+        r.write(frame("mm-7.img", 10, bytes(5, 4))); // in parts after all: no longer held
+        assertEquals(Set.of("core-7.img"), r.held().keySet());
+    }
 }

@@ -35,14 +35,17 @@ public final class ImageDir {
     private final Path dir;
     /** Where the protobuf images are written, by file name, when not to {@link #dir} (null: files). */
     private final Map<String, byte[]> memory;
+    /** Core images of {@link #memory} already parsed (null: none). */
+    private final CoreReadAhead ahead;
 
-    private ImageDir(Path dir, Map<String, byte[]> memory) {
+    private ImageDir(Path dir, Map<String, byte[]> memory, CoreReadAhead ahead) {
         this.dir = dir;
         this.memory = memory;
+        this.ahead = ahead;
     }
 
     public static ImageDir of(Path dir) {
-        return new ImageDir(Objects.requireNonNull(dir, "dir"), null);
+        return new ImageDir(Objects.requireNonNull(dir, "dir"), null, null);
     }
 
     /**
@@ -52,7 +55,13 @@ public final class ImageDir {
      * has 110 of them, whose files cost 30-400 ms to create, rename and delete on a busy disk.
      */
     public static ImageDir withMemory(Path dir, Map<String, byte[]> memory) {
-        return new ImageDir(Objects.requireNonNull(dir, "dir"), Objects.requireNonNull(memory, "memory"));
+        return new ImageDir(Objects.requireNonNull(dir, "dir"), Objects.requireNonNull(memory, "memory"), null);
+    }
+
+    /** As {@link #withMemory(Path, Map)}, its core images taken from {@code ahead} where it parsed them already. */
+    public static ImageDir withMemory(Path dir, Map<String, byte[]> memory, CoreReadAhead ahead) {
+        return new ImageDir(Objects.requireNonNull(dir, "dir"), Objects.requireNonNull(memory, "memory"),
+                Objects.requireNonNull(ahead, "ahead"));
     }
 
     /** A reader of one protobuf image: from the memory when it is there, else its file. */
@@ -97,6 +106,14 @@ public final class ImageDir {
     }
 
     public core_entry readCore(int tid) throws ImageException {
+        if (ahead != null) {
+            String name = ImageType.CORE.fileName(tid);
+            byte[] held = memory.get(name);
+            core_entry parsed = held == null ? null : ahead.take(name, held);
+            if (parsed != null) {
+                return parsed;
+            }
+        }
         return readOne(ImageType.CORE, tid, core_entry.parser());
     }
 

@@ -106,6 +106,51 @@ public final class Restorer {
      * where two reads side by side of a process with 100 threads cost 100-200 ms each on a busy host.
      */
     public static Restored restore(Options o, Checkpoint read) throws IOException {
+        return restore(o, read, 0);
+    }
+
+    /**
+     * As {@link #restore(Options, Checkpoint)}, in the stub {@code prespawned} started ahead by
+     * {@link #prespawnStub} from this thread (0: none): restore owns it from this call on, uses it
+     * when it was started for the checkpoint's pid, and kills it when it fails or does not use it.
+     */
+    public static Restored restore(Options o, Checkpoint read, int prespawned) throws IOException {
+        int[] stub = {prespawned};
+        try {
+            return restore(o, read, stub);
+        } finally {
+            if (stub[0] > 0) { // not taken: restore failed before it could, or the checkpoint's pid is another
+                killStub(stub[0], List.of());
+            }
+        }
+    }
+
+    /**
+     * The restore stub started ahead, as {@code pid}, for a process whose images are still coming:
+     * the fork of this JVM and the stub's exec (9-25 ms in make bench) then happen before the
+     * freeze instead of during the downtime. Ptrace ties the stub to the calling thread: the
+     * restore must run on it. 0 when it cannot be started so (the pid is taken, no stub): the
+     * restore then starts its own, with its usual errors.
+     */
+    public static int prespawnStub(Path stub, int pid) {
+        if (pid <= 0 || !Files.isExecutable(stub)) {
+            return 0;
+        }
+        try {
+            return Ptrace.spawnTraced(stub.toString(), new String[] {stub.toString()}, new String[0], null, null, null,
+                    Ptrace.DEFAULT_OPTIONS, pid);
+        } catch (IOException e) {
+            log.debug("restore: no stub started ahead as pid {}: {}", pid, e.getMessage());
+            return 0;
+        }
+    }
+
+    /** Kills and reaps a stub of {@link #prespawnStub} that no restore was given. */
+    public static void discardStub(int pid) {
+        killStub(pid, List.of());
+    }
+
+    private static Restored restore(Options o, Checkpoint read, int[] prespawned) throws IOException {
         long t0 = System.nanoTime();
         Phases phases = new Phases(t0);
         if (!Files.isDirectory(o.dir())) {
@@ -129,7 +174,12 @@ public final class Restorer {
                 awaitZombieReaped(original, zombieDeadline);
             }
             phases.done("zombies reaped");
-            pid = spawnStub(o, cp.root().pid());
+            if (prespawned[0] > 0 && prespawned[0] == cp.root().pid()) {
+                pid = prespawned[0]; // started ahead, while the images came
+                prespawned[0] = 0;
+            } else {
+                pid = spawnStub(o, cp.root().pid());
+            }
             phases.done("spawn stub");
             if (cp.isTree()) {
                 tree.spawn(cp, pid, o.anyPid(), cow);

@@ -38,6 +38,9 @@ final class ThreadStep implements RestoreStep {
      */
     static final int GROUP = 128;
 
+    /** A stack_t: 24 bytes, a multiple of 8. */
+    private static final int ALT_STACK_SIZE = 24;
+
     @Override
     public String name() {
         return "thread state";
@@ -102,7 +105,19 @@ final class ThreadStep implements RestoreStep {
      * thread starts without), name (created threads: the leader's is the process's, set with it).
      */
     private static void restore(Stub stub, List<Running> group) throws IOException {
+        long t0 = System.nanoTime();
         stub.resetScratch();
+        // The in-memory arguments of the whole group (stack_ts, names) laid out in one buffer and
+        // written with one process_vm_writev: one write and one direct buffer per thread cost
+        // ~1-3 ms for 100 threads.
+        int size = 0;
+        for (Running t : group) {
+            size += (t.leader() || t.state().altStack().isEnabled() ? ALT_STACK_SIZE : 0)
+                    + (t.leader() ? 0 : aligned(nameBytes(t.state().comm()).length + 1));
+        }
+        ByteBuffer memory = Stub.struct(Math.max(size, 8));
+        long base = stub.cursor();
+        int at = 0;
         List<Integer> tids = new ArrayList<>(group.size());
         List<List<SyscallRun.Call>> calls = new ArrayList<>(group.size());
         List<List<String>> names = new ArrayList<>(group.size());
@@ -119,18 +134,29 @@ final class ThreadStep implements RestoreStep {
                 n.add("rseq");
             }
             if (t.leader() || s.altStack().isEnabled()) {
-                c.add(new SyscallRun.Call(Syscalls.SIGALTSTACK, stub.put(altStack(s.altStack())), 0));
+                altStack(memory, at, s.altStack());
+                c.add(new SyscallRun.Call(Syscalls.SIGALTSTACK, base + at, 0));
                 n.add("sigaltstack");
+                at += ALT_STACK_SIZE;
             }
             if (!t.leader()) {
-                c.add(new SyscallRun.Call(Syscalls.PRCTL, SystemInfo.PR_SET_NAME, stub.put(name(s.comm())), 0, 0, 0));
+                byte[] b = nameBytes(s.comm());
+                memory.put(at, b).put(at + b.length, (byte) 0);
+                c.add(new SyscallRun.Call(Syscalls.PRCTL, SystemInfo.PR_SET_NAME, base + at, 0, 0, 0));
                 n.add("prctl(PR_SET_NAME)");
+                at += aligned(b.length + 1);
             }
             tids.add(t.tid());
             calls.add(c);
             names.add(n);
         }
+        if (stub.put(memory) != base) {
+            throw new IllegalStateException("the threads' arguments not where they were laid out for");
+        }
+        long t1 = System.nanoTime();
         long[][] rcs = SyscallRun.runEach(stub, tids, calls);
+        log.debug("restore: own state of {} threads: arguments written in {} us, run in {} us", group.size(),
+                (t1 - t0) / 1000, (System.nanoTime() - t1) / 1000);
         for (int t = 0; t < rcs.length; t++) {
             for (int i = 0; i < rcs[t].length; i++) {
                 if (SyscallRun.failed(rcs[t][i])) {
@@ -152,15 +178,19 @@ final class ThreadStep implements RestoreStep {
      * SS_ONSTACK is what the kernel reports while the thread runs on the stack, not a mode to set: it
      * is dropped (the kernel tells it again from the stack pointer once the registers are back).
      */
-    private static ByteBuffer altStack(SigAltStack s) {
+    private static void altStack(ByteBuffer into, int at, SigAltStack s) {
         int flags = s.isEnabled() ? s.flags() & SigAltStack.SS_AUTODISARM : SigAltStack.SS_DISABLE;
-        return Stub.struct(24).putLong(0, s.isEnabled() ? s.sp() : 0).putInt(8, flags)
-                .putLong(16, s.isEnabled() ? s.size() : 0);
+        into.putLong(at, s.isEnabled() ? s.sp() : 0).putInt(at + 8, flags).putInt(at + 12, 0)
+                .putLong(at + 16, s.isEnabled() ? s.size() : 0);
     }
 
-    /** The NUL-terminated name for prctl(PR_SET_NAME). */
-    private static ByteBuffer name(String comm) {
-        byte[] b = comm.getBytes(StandardCharsets.UTF_8);
-        return Stub.struct(b.length + 1).put(b).put((byte) 0).flip();
+    /** The name's bytes for prctl(PR_SET_NAME), without the NUL. */
+    private static byte[] nameBytes(String comm) {
+        return comm.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** {@code n} rounded up to a multiple of 8 (each argument starts aligned). */
+    private static int aligned(int n) {
+        return (n + 7) & -8;
     }
 }
