@@ -6,23 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lazymig.images.Checkpoint;
-import io.lazymig.images.ImageDir;
-import io.lazymig.images.MmInfo;
 import io.lazymig.images.Pagemap;
 import io.lazymig.images.PagemapIov;
-import io.lazymig.images.PagesWriter;
-import io.lazymig.images.ProcessImage;
-import io.lazymig.images.ProcessState;
-import io.lazymig.images.Registers;
-import io.lazymig.images.ThreadState;
-import io.lazymig.images.UserRegs;
-import io.lazymig.images.Vma;
-import io.lazymig.images.XsaveLayout;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,7 +18,6 @@ import org.junit.jupiter.api.io.TempDir;
 class DestinationImagesTest {
     private static final long HEAP = 0x10000000L;
     private static final long ANON = 0x20000000L;
-    private static final int PID = 4343;
 
     @TempDir
     Path dir;
@@ -72,26 +59,6 @@ class DestinationImagesTest {
 
     /** One process with {@code pm}; its pages file holds {@code pages} pages, page p all bytes p+1. */
     private Checkpoint checkpoint(Pagemap pm, int pages) throws IOException {
-        try (PagesWriter w = ImageDir.of(dir).createPages(1)) {
-            for (int p = 0; p < pages; p++) {
-                ByteBuffer page = ByteBuffer.allocate(4096);
-                while (page.hasRemaining()) {
-                    page.put((byte) (p + 1));
-                }
-                w.append(page.flip());
-            }
-        }
-        ProcessState state = ProcessState.builder().pid(PID).comm("test").exePath("/bin/true")
-                .mm(new MmInfo(HEAP, HEAP, HEAP, HEAP, HEAP, HEAP, HEAP, HEAP, HEAP, HEAP, HEAP, new long[] {0, 0})).build();
-        Registers regs = new Registers(UserRegs.fromArray(new long[UserRegs.COUNT]), new byte[XsaveLayout.LEGACY_SIZE],
-                XsaveLayout.LEGACY);
-        int anon = Vma.MAP_PRIVATE | Vma.MAP_ANONYMOUS;
-        List<Vma> vmas = List.of(
-                new Vma(HEAP, HEAP + 4 * 4096, 3, anon, Vma.VMA_AREA_REGULAR | Vma.VMA_ANON_PRIVATE | Vma.VMA_AREA_HEAP, 0, null, 0),
-                new Vma(ANON, ANON + 8 * 4096, 3, anon, Vma.VMA_AREA_REGULAR | Vma.VMA_ANON_PRIVATE, 0, null, 0));
-        Checkpoint cp = Checkpoint.of(new ProcessImage(state, List.of(ThreadState.plain(PID, regs, "test")), vmas, pm,
-                List.of()), List.of());
-        cp.write(dir);
-        return cp;
+        return LazyServerTest.writeCheckpoint(dir, pm, pages);
     }
 }

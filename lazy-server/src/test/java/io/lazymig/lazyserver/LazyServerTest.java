@@ -80,10 +80,14 @@ class LazyServerTest {
 
     /** Two VMAs: a 4-page present-only one, then an 8-page lazy one; page p holds byte (p+1) everywhere. */
     static Checkpoint writeCheckpoint(Path dir) throws IOException {
-        Pagemap pm = Pagemap.builder(1).add(HEAP, 4, PagemapIov.PE_PRESENT)
-                .add(ANON, 8, PagemapIov.PE_LAZY | PagemapIov.PE_PRESENT).build();
+        return writeCheckpoint(dir, Pagemap.builder(1).add(HEAP, 4, PagemapIov.PE_PRESENT)
+                .add(ANON, 8, PagemapIov.PE_LAZY | PagemapIov.PE_PRESENT).build(), 12);
+    }
+
+    /** The same two VMAs with {@code pm}; the pages file holds {@code pages} pages, page p all bytes p+1. */
+    static Checkpoint writeCheckpoint(Path dir, Pagemap pm, int pages) throws IOException {
         try (PagesWriter w = ImageDir.of(dir).createPages(1)) {
-            for (int p = 0; p < 12; p++) {
+            for (int p = 0; p < pages; p++) {
                 ByteBuffer page = ByteBuffer.allocate(4096);
                 while (page.hasRemaining()) {
                     page.put((byte) (p + 1));
