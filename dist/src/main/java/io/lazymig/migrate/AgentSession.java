@@ -273,13 +273,14 @@ final class AgentSession implements Runnable {
             reapLater(r.pid(), dir);
         } catch (IOException | RuntimeException e) {
             ahead.close();
-            if (stub[0] > 0) {
-                Restorer.discardStub(stub[0]); // the images never came whole: no restore took it
-            }
             if (!released) {
                 daemon.abandon(); // the process never ran: nothing for the daemon to serve
             }
             throw e;
+        } finally {
+            if (stub[0] > 0) {
+                Restorer.discardStub(stub[0]); // the images never came whole (or an Error): no restore took it
+            }
         }
         daemon.thread.join();
         if (daemon.failure != null) {
