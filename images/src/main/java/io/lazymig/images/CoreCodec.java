@@ -11,7 +11,6 @@ import io.lazymig.images.proto.thread_core_entry;
 import io.lazymig.images.proto.thread_info_x86;
 import io.lazymig.images.proto.thread_sas_entry;
 import io.lazymig.images.proto.user_desc_t;
-import io.lazymig.images.proto.user_x86_fpregs_entry;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -38,7 +37,7 @@ final class CoreCodec {
 
     /**
      * What the threads of one process share in their core images, encoded once for all of them:
-     * the creds (the process's), and each distinct XSAVE area's fpregs entry. Idle threads of one
+     * the creds (the process's), and each distinct XSAVE area's fpregs field. Idle threads of one
      * program mostly hold the same area (99 of the 100 threads parked on a condvar in the
      * benchmark), and encoding it — ~600 repeated fields — was most of a core image's cost: 109
      * images took 90-120 ms of the downtime on a JVM not yet warm. Same bytes, same entry: the
@@ -47,7 +46,6 @@ final class CoreCodec {
     static final class Shared {
         private final ProcessState process;
         private io.lazymig.images.proto.creds_entry creds;
-        private final Map<FpregsKey, user_x86_fpregs_entry> fpregs = new HashMap<>();
         /** Each distinct area's fpregs as thread_info's field 3, encoded (tag, length, entry). */
         private final Map<FpregsKey, byte[]> fpregsFields = new HashMap<>();
 
@@ -62,24 +60,11 @@ final class CoreCodec {
             return creds;
         }
 
-        private user_x86_fpregs_entry fpregs(Registers regs) {
-            return fpregs(new FpregsKey(ByteBuffer.wrap(regs.xstate()), regs.layout()), regs);
-        }
-
-        private user_x86_fpregs_entry fpregs(FpregsKey key, Registers regs) {
-            user_x86_fpregs_entry e = fpregs.get(key);
-            if (e == null) {
-                e = ProtoConvert.fpregsToProto(regs);
-                fpregs.put(key, e);
-            }
-            return e;
-        }
-
         private byte[] fpregsField(Registers regs) {
             FpregsKey key = new FpregsKey(ByteBuffer.wrap(regs.xstate()), regs.layout());
             byte[] field = fpregsFields.get(key);
             if (field == null) {
-                field = lengthDelimited(THREAD_INFO_FPREGS, fpregs(key, regs).toByteArray());
+                field = lengthDelimited(THREAD_INFO_FPREGS, ProtoConvert.fpregsToProto(regs).toByteArray());
                 fpregsFields.put(key, field);
             }
             return field;
@@ -230,12 +215,7 @@ final class CoreCodec {
             .toByteArray();
 
     static core_entry encode(ProcessState p, ThreadState t) {
-        return encode(p, t, new Shared(p));
-    }
-
-    /** {@code shared}: made for {@code p}, passed to the encoding of each of its threads. */
-    static core_entry encode(ProcessState p, ThreadState t, Shared shared) {
-        return encode(p, t, shared, true);
+        return encode(p, t, new Shared(p), true);
     }
 
     /** Without {@code withFpregs}, the entry lacks its fpregs (built partial): {@link #encodeBytes} adds them. */
@@ -262,7 +242,7 @@ final class CoreCodec {
                 .setGpregs(ProtoConvert.toProto(t.registers().user()))
                 .addAllTls(EMPTY_TLS);
         if (withFpregs) {
-            ti.setFpregs(shared.fpregs(t.registers()));
+            ti.setFpregs(ProtoConvert.fpregsToProto(t.registers()));
         }
         core_entry.Builder core = core_entry.newBuilder().setMtype(core_entry.march.X86_64)
                 .setThreadInfo(withFpregs ? ti.build() : ti.buildPartial()).setThreadCore(th);
