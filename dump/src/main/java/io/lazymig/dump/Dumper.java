@@ -327,7 +327,7 @@ public final class Dumper {
         for (FrozenTree.Member m : members) {
             List<ThreadState> some = new ArrayList<>();
             for (FrozenProcess.Stopped t : m.process().threads()) {
-                some.add(ThreadReader.read(m.pid(), t.tid(), t.registers(), t.sigmask(), layout, xstate, parts));
+                some.add(ThreadReader.read(m.pid(), t.tid(), t.registers(), t.sigmask(), t.rseq(), layout, xstate, parts));
             }
             count += some.size();
             pids.add(m.pid());

@@ -30,8 +30,8 @@ import org.slf4j.LoggerFactory;
 final class FrozenProcess implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("lazymig.dump");
 
-    /** One stopped thread: its registers at the freeze and its signal mask. */
-    record Stopped(int tid, Registers saved, long sigmask) {
+    /** One stopped thread: its registers at the freeze, its signal mask and its rseq registration. */
+    record Stopped(int tid, Registers saved, long sigmask, Ptrace.RseqConfiguration rseq) {
         /** The registers at the freeze, before anything was injected (a copy). */
         Registers registers() {
             return saved.copy();
@@ -137,8 +137,9 @@ final class FrozenProcess implements AutoCloseable {
             Ptrace.cont(tid, st.isSignalStop() ? st.stopSignal() : 0);
         }
         Registers regs = Ptrace.getRegisters(tid);
-        RseqAbort.apply(pid, tid, regs); // before any injection clears the thread's rseq_cs
-        return new Stopped(tid, regs, Ptrace.getSigmask(tid));
+        Ptrace.RseqConfiguration rseq = Ptrace.getRseqConfiguration(tid);
+        RseqAbort.apply(pid, tid, regs, rseq); // before any injection clears the thread's rseq_cs
+        return new Stopped(tid, regs, Ptrace.getSigmask(tid), rseq);
     }
 
     /**

@@ -35,15 +35,14 @@ final class RseqAbort {
     }
 
     /**
-     * If thread {@code tid} of {@code pid}, stopped with {@code regs} in user mode, is inside its rseq
-     * critical section: its ip set to the abort handler (in {@code regs} and in the thread) and its
+     * If thread {@code tid} of {@code pid}, stopped with {@code regs} in user mode and registered as
+     * {@code rseq}, is inside its rseq critical section: its ip set to the abort handler (in {@code regs} and in the thread) and its
      * rseq_cs cleared in memory. Returns whether it was moved.
      */
-    static boolean apply(int pid, int tid, Registers regs) throws NativeException {
+    static boolean apply(int pid, int tid, Registers regs, Ptrace.RseqConfiguration rseq) throws NativeException {
         if (regs.get("orig_rax") >= 0) {
             return false; // in a syscall: not inside a section (the kernel forbids syscalls there)
         }
-        Ptrace.RseqConfiguration rseq = Ptrace.getRseqConfiguration(tid);
         if (!rseq.registered()) {
             return false;
         }

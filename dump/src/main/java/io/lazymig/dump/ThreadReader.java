@@ -47,12 +47,11 @@ final class ThreadReader {
      * {@code xstate}: a buffer of {@link #xstateBuffer}, owned by the calling thread; {@code nanos}
      * (length {@link #PARTS}) grows by the time of each part, for the debug log of the "regs" step.
      */
-    static ThreadState read(int pid, int tid, io.lazymig.jni.Registers atFreeze, long sigmask, XsaveLayout layout,
-            ByteBuffer xstate, long[] nanos) throws IOException {
+    static ThreadState read(int pid, int tid, io.lazymig.jni.Registers atFreeze, long sigmask,
+            Ptrace.RseqConfiguration rseq, XsaveLayout layout, ByteBuffer xstate, long[] nanos) throws IOException {
         long t0 = System.nanoTime();
         Registers regs = registers(tid, restarted(atFreeze), layout, xstate);
         long t1 = System.nanoTime();
-        Ptrace.RseqConfiguration rseq = Ptrace.getRseqConfiguration(tid);
         Ptrace.RobustList robust = Ptrace.getRobustList(tid);
         long t2 = System.nanoTime();
         String stat = ProcTaskSched.stat(pid, tid);
