@@ -1,8 +1,9 @@
 /*
- * The calling thread's scheduling: its nice value, the SCHED_IDLE policy and its time slice
- * (sched_attr.sched_runtime of a SCHED_OTHER thread, Linux >= 6.12), paired with
+ * The calling thread's scheduling: its nice value, the SCHED_IDLE and SCHED_FIFO policies and its
+ * time slice (sched_attr.sched_runtime of a SCHED_OTHER thread, Linux >= 6.12), paired with
  * io.lazymig.jni.ThreadScheduling. Each acts on the calling thread alone (its tid).
  */
+#define _GNU_SOURCE /* SCHED_RESET_ON_FORK */
 #include "lm_util.h"
 
 #include <sched.h>
@@ -68,6 +69,23 @@ static jint lm_sched_set_idle(JNIEnv *env, jclass cls)
 }
 
 /*
+ * SCHED_FIFO at the given priority for the calling thread, with SCHED_RESET_ON_FORK so that the
+ * threads and processes it starts are ordinary ones: waking, it preempts every SCHED_OTHER thread
+ * on its CPU at once, whatever their lag. 0 or -errno (EPERM without CAP_SYS_NICE).
+ */
+static jint lm_sched_set_fifo(JNIEnv *env, jclass cls, jint priority)
+{
+    (void)env;
+    (void)cls;
+    struct sched_param param;
+    memset(&param, 0, sizeof(param));
+    param.sched_priority = priority;
+    if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &param) != 0)
+        return -errno;
+    return 0;
+}
+
+/*
  * SCHED_OTHER with a time slice of its own (the kernel clamps it to 0.1..100 ms): a thread with a
  * shorter slice than the running one preempts it when it wakes. The nice value is kept. 0 or -errno.
  */
@@ -107,6 +125,7 @@ static const JNINativeMethod methods[] = {
     { "nativeSetNice", "(I)I", (void *)lm_sched_set_nice },
     { "nativeGetNice", "()I", (void *)lm_sched_get_nice },
     { "nativeSetIdle", "()I", (void *)lm_sched_set_idle },
+    { "nativeSetFifo", "(I)I", (void *)lm_sched_set_fifo },
     { "nativeSetSlice", "(J)I", (void *)lm_sched_set_slice },
     { "nativeGet", "([J)I", (void *)lm_sched_get },
 };

@@ -2,12 +2,14 @@ package io.lazymig.jni;
 
 /**
  * The calling thread's scheduling, paired with {@code lm_sched.c}: on Linux each thread has its
- * own nice value, policy and time slice. None of the changes here needs a privilege (only
- * lowering the nice value does); they matter only where the CPUs are contended.
+ * own nice value, policy and time slice. Only SCHED_FIFO and lowering the nice value need a
+ * privilege (CAP_SYS_NICE); all of it matters only where the CPUs are contended.
  */
 public final class ThreadScheduling {
     /** Linux's SCHED_OTHER (the default policy). */
     public static final int SCHED_OTHER = 0;
+    /** Linux's SCHED_FIFO (real-time, first in first out at a priority). */
+    public static final int SCHED_FIFO = 1;
     /** Linux's SCHED_IDLE: runs only when nothing else wants the CPU (or after everything else). */
     public static final int SCHED_IDLE = 5;
 
@@ -38,6 +40,15 @@ public final class ThreadScheduling {
      */
     public static void setIdle() throws NativeException {
         NativeException.check("sched_setscheduler(thread, SCHED_IDLE)", nativeSetIdle());
+    }
+
+    /**
+     * Puts the calling thread under SCHED_FIFO at {@code priority} (1..99): waking, it preempts any
+     * SCHED_OTHER thread on its CPU at once. Threads and processes it starts afterwards are
+     * SCHED_OTHER (SCHED_RESET_ON_FORK). Needs CAP_SYS_NICE (or an RLIMIT_RTPRIO allowance).
+     */
+    public static void setFifo(int priority) throws NativeException {
+        NativeException.check("sched_setscheduler(thread, SCHED_FIFO " + priority + ")", nativeSetFifo(priority));
     }
 
     /**
@@ -72,6 +83,8 @@ public final class ThreadScheduling {
     private static native int nativeGetNice();
 
     private static native int nativeSetIdle();
+
+    private static native int nativeSetFifo(int priority);
 
     private static native int nativeSetSlice(long nanos);
 

@@ -13,9 +13,16 @@ import org.slf4j.Logger;
  * are contended (by the restored process, by other work, or on a test machine by both hosts).
  *
  * <p>The threads a fault goes through (the daemon's uffd reader, the fault connection's
- * receiver, the server's reader that answers faults) get a short time slice of their own
- * ({@link #FAULT_SLICE_NANOS}): waking, they preempt a running thread with a longer one instead of
- * waiting for its slice to end. They sleep almost all the time, so they take little CPU.
+ * receiver, the server's reader that answers faults) run under SCHED_FIFO at the lowest real-time
+ * priority ({@link #FAULT_PRIORITY}): waking, they preempt whatever ordinary thread holds their CPU
+ * at once. A short time slice of their own was not enough: a thread that has run a lot lately
+ * (negative lag, as the fault path has under a stream of faults) is not eligible when it wakes,
+ * so the JIT, a warm-up or the workload kept the CPU until the next tick, 4 ms at HZ=250 — the
+ * tail of the fault latency (measured: p99 ~3 ms with the slice, ~0.45 ms FIFO). They only read a
+ * request or a reply and hand it on, so they take little CPU; the kernel's real-time throttling
+ * (95% of a CPU by default) bounds them all the same. Threads they start are ordinary ones
+ * (SCHED_RESET_ON_FORK). Without the privilege (CAP_SYS_NICE) they fall back to the short
+ * slice ({@link #FAULT_SLICE_NANOS}).
  *
  * <p>A thread that carries only background data runs under SCHED_IDLE ({@link Background}): any
  * other thread that wakes on its CPU — the fault path, the restored process's own threads —
@@ -25,7 +32,9 @@ import org.slf4j.Logger;
  * at nice {@link #PROMOTED_NICE} for {@link #PROMOTED_NANOS} before it yields again.
  */
 public final class TransferScheduling {
-    /** The fault path's slice: the kernel's smallest (it clamps to 0.1..100 ms). */
+    /** The fault path's real-time priority: the lowest, above every ordinary thread and no other. */
+    public static final int FAULT_PRIORITY = 1;
+    /** The fault path's slice without the privilege for SCHED_FIFO: the kernel's smallest (it clamps to 0.1..100 ms). */
     public static final long FAULT_SLICE_NANOS = 100_000;
     /** Waiting this long for a CPU within one check means the background is starved. */
     static final long STARVED_NANOS = 200_000_000L;
@@ -39,8 +48,14 @@ public final class TransferScheduling {
     private TransferScheduling() {
     }
 
-    /** Gives the calling thread, one of a fault's path, its short slice (or says why it cannot). */
+    /** Puts the calling thread, one of a fault's path, under SCHED_FIFO, or else its short slice (saying why). */
     public static void faultPath(Logger log, String who) {
+        try {
+            ThreadScheduling.setFifo(FAULT_PRIORITY);
+            return;
+        } catch (NativeException | LinkageError e) {
+            log.debug("{}: fault path not real-time ({}); a short slice instead", who, e.getMessage());
+        }
         try {
             ThreadScheduling.setSlice(FAULT_SLICE_NANOS);
         } catch (NativeException | LinkageError e) {

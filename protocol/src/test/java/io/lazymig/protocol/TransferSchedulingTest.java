@@ -43,13 +43,63 @@ class TransferSchedulingTest {
         void run() throws Exception;
     }
 
+    /** Real-time where the privilege allows it (root, as CI), else the shortest slice; never the default. */
     @Test
-    void theFaultPathGetsTheShortestSlice() throws Exception {
+    void theFaultPathIsRealTimeOrGetsTheShortestSlice() throws Exception {
+        boolean privileged = mayUseRealTime();
         onOwnThread(() -> {
             TransferScheduling.faultPath(log, "test");
-            assertEquals(ThreadScheduling.SCHED_OTHER, ThreadScheduling.policy());
-            assertEquals(TransferScheduling.FAULT_SLICE_NANOS, ThreadScheduling.slice());
+            if (privileged) {
+                assertEquals(ThreadScheduling.SCHED_FIFO, ThreadScheduling.policy());
+            } else {
+                assertEquals(ThreadScheduling.SCHED_OTHER, ThreadScheduling.policy());
+                assertEquals(TransferScheduling.FAULT_SLICE_NANOS, ThreadScheduling.slice());
+            }
         });
+    }
+
+    /** A thread the fault path starts (a reconnect's, a background one) is an ordinary thread, not real-time. */
+    @Test
+    void threadsTheFaultPathStartsAreOrdinary() throws Exception {
+        onOwnThread(() -> {
+            TransferScheduling.faultPath(log, "test");
+            long[] policy = {-1};
+            Thread child = new Thread(() -> {
+                try {
+                    policy[0] = ThreadScheduling.policy();
+                } catch (Exception e) {
+                    policy[0] = -2;
+                }
+            });
+            child.start();
+            child.join();
+            assertEquals(ThreadScheduling.SCHED_OTHER, policy[0]);
+        });
+    }
+
+    /** The background leaves the fault path's real-time policy for SCHED_IDLE (the first connection's receiver does). */
+    @Test
+    void aFaultPathThreadBecomesBackground() throws Exception {
+        onOwnThread(() -> {
+            TransferScheduling.faultPath(log, "test");
+            TransferScheduling.Background b = TransferScheduling.background(log, "test");
+            assertTrue(b.idle());
+            assertEquals(ThreadScheduling.SCHED_IDLE, ThreadScheduling.policy());
+        });
+    }
+
+    /** Whether this process may put a thread under SCHED_FIFO (its own probe thread, not the test's). */
+    private static boolean mayUseRealTime() throws Exception {
+        boolean[] ok = {false};
+        onOwnThread(() -> {
+            try {
+                ThreadScheduling.setFifo(1);
+                ok[0] = true;
+            } catch (io.lazymig.jni.NativeException e) {
+                ok[0] = false;
+            }
+        });
+        return ok[0];
     }
 
     @Test
