@@ -645,4 +645,52 @@ class UnixSocketTest {
         }
         return hits;
     }
+
+    /** The path appears only once the socket listens: a peer that connects the moment it sees it is never refused. */
+    @Test
+    void aPathThatAppearsIsAlreadyListening() throws Exception {
+        for (int i = 0; i < 200; i++) {
+            Path path = tmp.resolve("d" + i + ".sock");
+            CompletableFuture<Integer> peer = CompletableFuture.supplyAsync(() -> {
+                while (!Files.exists(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    Thread.onSpinWait();
+                }
+                try (UnixSocket c = UnixSocket.connect(path)) {
+                    return 0;
+                } catch (NativeException e) {
+                    return e.errno();
+                }
+            });
+            try (UnixSocket listener = UnixSocket.listen(path, 4)) {
+                assertEquals(0, peer.get(10, TimeUnit.SECONDS), "connect at the path's first sight, try " + i);
+            }
+        }
+        try (Stream<Path> left = Files.list(tmp)) {
+            assertThat("no temporary name is left behind", left.filter(p -> p.getFileName().toString().startsWith("."))
+                    .toList(), empty());
+        }
+    }
+
+    /** A path in a directory so long that no temporary name beside it fits is bound in place: it still listens. */
+    @Test
+    void aPathAtTheLimitStillListens() throws Exception {
+        // "DIR/s" of SUN_PATH_MAX - 1 bytes: the longest path there is, and no room for ".lm-listen-..."
+        Path dir = Files.createDirectory(tmp.resolve("y".repeat(UnixSocket.SUN_PATH_MAX - 4 - tmp.toString().length())));
+        Path path = dir.resolve("s");
+        assertEquals(UnixSocket.SUN_PATH_MAX - 1, path.toString().length());
+        assertNull(UnixSocket.temporarySibling(path));
+        try (UnixSocket listener = UnixSocket.listen(path, 4); UnixSocket c = UnixSocket.connect(path)) {
+            assertTrue(Files.exists(path));
+        }
+    }
+
+    /** A temporary name is renamed into place, never over something that is not a stale socket. */
+    @Test
+    void listeningNeverReplacesAFileAtThePath() throws Exception {
+        Path path = tmp.resolve("plain");
+        Files.writeString(path, "keep");
+        NativeException e = assertThrows(NativeException.class, () -> UnixSocket.listen(path, 4));
+        assertEquals(Errno.EEXIST, e.errno());
+        assertEquals("keep", Files.readString(path));
+    }
 }
