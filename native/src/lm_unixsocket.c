@@ -2,9 +2,7 @@
 #define _GNU_SOURCE
 #include "lm_util.h"
 
-#include <fcntl.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -138,27 +136,6 @@ static jint lm_unixsocket_unlink_stale(JNIEnv *env, jclass cls, jbyteArray path)
     if (unlink(addr.sun_path) != 0)
         return errno == ENOENT ? 0 : -errno;
     return 1;
-}
-
-/*
- * Renames the socket file `from` (a listener's temporary name) to `to`, never over anything there
- * (RENAME_NOREPLACE: -EEXIST). On failure `from` is removed. 0 or -errno.
- */
-static jint lm_unixsocket_move_into_place(JNIEnv *env, jclass cls, jbyteArray from, jbyteArray to)
-{
-    (void)cls;
-    struct sockaddr_un src, dst;
-    long len = lm_unixsocket_address(env, from, &src);
-    if (len < 0)
-        return (jint)len;
-    len = lm_unixsocket_address(env, to, &dst);
-    if (len < 0)
-        return (jint)len;
-    if (renameat2(AT_FDCWD, src.sun_path, AT_FDCWD, dst.sun_path, RENAME_NOREPLACE) == 0)
-        return 0;
-    int err = errno;
-    unlink(src.sun_path);
-    return -err;
 }
 
 static jint lm_unixsocket_listen(JNIEnv *env, jclass cls, jint fd, jint backlog)
@@ -326,7 +303,6 @@ static const JNINativeMethod methods[] = {
     { "nativeBind", "(I[B)I", (void *)lm_unixsocket_bind },
     { "nativeConnect", "(I[B)I", (void *)lm_unixsocket_connect },
     { "nativeUnlinkStale", "([B)I", (void *)lm_unixsocket_unlink_stale },
-    { "nativeMoveIntoPlace", "([B[B)I", (void *)lm_unixsocket_move_into_place },
     { "nativeListen", "(II)I", (void *)lm_unixsocket_listen },
     { "nativeAccept", "(I)I", (void *)lm_unixsocket_accept },
     { "nativeSendmsg", "(IJJ[III)J", (void *)lm_unixsocket_sendmsg },

@@ -111,13 +111,6 @@ public final class UnixSocket implements AutoCloseable {
      * is never removed: that is an {@code EEXIST} NativeException. A relative path is resolved
      * against this process's working directory by the kernel.
      *
-     * <p>The path appears only once the socket listens: it is bound and listens under a temporary
-     * name beside {@code path}, then renamed into place (never over anything that appeared there
-     * meanwhile). Bound at {@code path} itself, the path existed from the bind, a moment before the
-     * listen, and a peer waiting for the path (restore's {@code --wait-daemon}) could connect in
-     * between and be refused. Only when the temporary name would not fit in {@code sun_path} is
-     * the socket bound at {@code path} directly, with that window.
-     *
      * @throws IllegalArgumentException if the path does not fit in {@code sun_path}
      *     ({@link #SUN_PATH_MAX} - 1 bytes at most) or contains a NUL byte
      */
@@ -133,41 +126,22 @@ public final class UnixSocket implements AutoCloseable {
                     Errno.EEXIST);
         }
         NativeException.check("unlink stale socket " + path, stale);
-        byte[] temporary = temporarySibling(path);
         FileDescriptor fd = newSocket(type);
+        // the messages first: between the bind, which makes the path, and the listen, a connect is
+        // refused, and a cold JVM's first string concatenation there took long enough for a restore
+        // waiting for the path (--wait-daemon) to connect in between (LazyRestoreIT)
         String bindCall = "bind(" + path + ")";
         String listenCall = "listen(" + path + ", " + backlog + ")";
-        String moveCall = "rename(" + (temporary == null ? "" : new String(temporary, fileNameCharset())) + ", " + path + ")";
         try {
-            byte[] bindAt = temporary != null ? temporary : address;
-            if (temporary != null) {
-                NativeException.check("unlink stale socket " + moveCall, nativeUnlinkStale(temporary));
-            }
-            int bound = nativeBind(fd.fd(), bindAt);
+            int bound = nativeBind(fd.fd(), address);
             int listening = bound == 0 ? nativeListen(fd.fd(), backlog) : 0;
-            int moved = bound == 0 && listening == 0 && temporary != null ? nativeMoveIntoPlace(temporary, address) : 0;
             NativeException.check(bindCall, bound);
             NativeException.check(listenCall, listening);
-            if (moved == -Errno.EEXIST) {
-                throw new NativeException("listen(" + path + "): something appeared at the path meanwhile; not replaced",
-                        Errno.EEXIST);
-            }
-            NativeException.check(moveCall, moved);
         } catch (NativeException | RuntimeException e) {
             fd.close();
             throw e;
         }
         return new UnixSocket(fd, "listening on " + path);
-    }
-
-    /** Listeners made by this process, for unique temporary names. */
-    private static final java.util.concurrent.atomic.AtomicLong LISTENERS = new java.util.concurrent.atomic.AtomicLong();
-
-    /** A temporary name in {@code path}'s directory (renames stay within one filesystem), or null if it does not fit. */
-    static byte[] temporarySibling(Path path) {
-        Path sibling = path.resolveSibling(".lm-listen-" + ProcessHandle.current().pid() + "-" + LISTENERS.incrementAndGet());
-        byte[] bytes = sibling.toString().getBytes(fileNameCharset());
-        return bytes.length < SUN_PATH_MAX ? bytes : null;
     }
 
     /** A SOCK_STREAM socket connected to the listener at {@code path}. */
@@ -504,8 +478,6 @@ public final class UnixSocket implements AutoCloseable {
     private static native int nativeConnect(int fd, byte[] path);
 
     private static native int nativeUnlinkStale(byte[] path);
-
-    private static native int nativeMoveIntoPlace(byte[] from, byte[] to);
 
     private static native int nativeListen(int fd, int backlog);
 

@@ -131,12 +131,10 @@ public final class LazyHandoff implements AutoCloseable {
     }
 
     /**
-     * The daemon's socket path appears only once it listens ({@link UnixSocket#listen}), except
-     * in a directory too long for the temporary name beside it: there the path exists from the
-     * bind, a moment before the listen, and a connect in between is refused. So a refusal is tried
-     * again for up to {@link #REFUSED_PATIENCE_NANOS} (a restore started before the daemon waits
-     * for the path, then connects at once); a path that goes on refusing is a daemon that died and
-     * left it.
+     * The daemon's socket path exists from its bind, a moment before its listen: a connect in
+     * between is refused. So a refusal is tried again for up to {@link #REFUSED_PATIENCE_NANOS}
+     * (a restore started before the daemon waits for the path, then connects at once); a path that
+     * goes on refusing is a daemon that died and left it.
      */
     private void connect() throws IOException {
         long end = System.nanoTime() + REFUSED_PATIENCE_NANOS;
