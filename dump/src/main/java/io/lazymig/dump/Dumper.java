@@ -322,12 +322,13 @@ public final class Dumper {
         List<Integer> pids = new ArrayList<>(members.size());
         List<List<ThreadState>> threads = new ArrayList<>(members.size());
         ByteBuffer xstate = ThreadReader.xstateBuffer();
+        ProcFileBuffer file = new ProcFileBuffer();
         long[] parts = new long[ThreadReader.PARTS];
         int count = 0;
         for (FrozenTree.Member m : members) {
             List<ThreadState> some = new ArrayList<>();
             for (FrozenProcess.Stopped t : m.process().threads()) {
-                some.add(ThreadReader.read(m.pid(), t.tid(), t.registers(), t.sigmask(), t.rseq(), layout, xstate, parts));
+                some.add(ThreadReader.read(m.pid(), t.tid(), t.registers(), t.sigmask(), t.rseq(), layout, xstate, file, parts));
             }
             count += some.size();
             pids.add(m.pid());

@@ -21,6 +21,8 @@ import java.util.stream.Stream;
  * frozen, against races).
  */
 public final class Preflight {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("lazymig.dump");
+
     private Preflight() {
     }
 
@@ -51,11 +53,15 @@ public final class Preflight {
         if (pid == ProcessHandle.current().pid()) {
             throw new DumpException("process " + pid + " is lazymig itself");
         }
-        for (int tid : tasks(pid)) {
-            String refusal = threadRefusal(pid, tid);
-            if (refusal != null) {
-                throw new DumpException("process " + pid + " " + refusal);
-            }
+        long t0 = System.nanoTime();
+        List<Integer> tids = tasks(pid);
+        String seccomp = ThreadSeccomp.firstRefusal(pid, tids);
+        if (seccomp != null) {
+            throw new DumpException("process " + pid + " " + seccomp);
+        }
+        if (log.isDebugEnabled()) {
+            log.debug("dump: preflight of process {}: seccomp of {} threads {} us", pid, tids.size(),
+                    (System.nanoTime() - t0) / 1000);
         }
         for (MapsEntry m : ProcSmaps.readMaps(pid)) { // the refusal needs no VmFlags (maps: no page walk)
             String refusal = VmaClassifier.shmemRefusal(m);
@@ -228,36 +234,20 @@ public final class Preflight {
         }
     }
 
-    /**
-     * What makes one thread impossible to restore, or null: a seccomp mode (strict, or a filter, whose
-     * BPF programs lazymig neither reads nor installs). "thread TID (NAME) has ...".
-     */
+    /** {@link ThreadSeccomp#refusal} of one thread (tests, and one-off callers). */
     static String threadRefusal(int pid, int tid) throws IOException {
-        Path task = Path.of("/proc", Integer.toString(pid), "task", Integer.toString(tid));
-        String status;
-        try {
-            status = ProcText.read(task.resolve("status"));
-        } catch (NoSuchFileException e) {
-            return null; // exited meanwhile: nothing of it is dumped
-        }
-        ProcStatus st = ProcStatus.parse(status);
-        String mode = st.getOrNull("Seccomp");
-        if (mode == null || mode.equals("0")) {
-            return null;
-        }
-        String name = st.getOrNull("Name");
-        String kind = mode.equals("1") ? "strict" : mode.equals("2") ? "filter" : "mode " + mode;
-        return "thread " + tid + (name == null ? "" : " (" + name + ")") + " has seccomp " + kind + " (Seccomp: " + mode
-                + "): seccomp is not supported yet";
+        return new ThreadSeccomp().refusal(pid, tid);
     }
 
     /** The thread ids of the process, ascending. */
     static List<Integer> tasks(int pid) throws IOException {
-        List<Integer> tids = new ArrayList<>();
-        try (Stream<Path> s = Files.list(Path.of("/proc", Integer.toString(pid), "task"))) {
-            s.forEach(p -> tids.add(Integer.parseInt(p.getFileName().toString())));
-        } catch (NoSuchFileException e) {
+        String[] names = new java.io.File("/proc/" + pid + "/task").list(); // no stream: inside the freeze too
+        if (names == null) {
             throw new DumpException("no process " + pid);
+        }
+        List<Integer> tids = new ArrayList<>(names.length);
+        for (String n : names) {
+            tids.add(Integer.parseInt(n));
         }
         tids.sort(null);
         return tids;
