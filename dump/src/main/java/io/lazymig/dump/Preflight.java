@@ -39,13 +39,18 @@ public final class Preflight {
     /**
      * The check again once the process is frozen, against races: sockets are left to the dump's
      * socket reader, which refuses the same ones with the same words (sparing the frozen time of
-     * listing the namespace's sockets twice).
+     * listing the namespace's sockets twice). {@code maps}: the process's VMAs as the dump read them
+     * once frozen, not read again here (100 threads' stacks and guards are 200 more lines to parse).
      */
-    static void checkFrozen(int pid, PipeEnds pipes) throws IOException {
-        check(pid, pipes, false);
+    static void checkFrozen(int pid, PipeEnds pipes, List<MapsEntry> maps) throws IOException {
+        check(pid, pipes, false, maps);
     }
 
     private static void check(int pid, PipeEnds pipes, boolean sockets) throws IOException {
+        check(pid, pipes, sockets, null);
+    }
+
+    private static void check(int pid, PipeEnds pipes, boolean sockets, List<MapsEntry> maps) throws IOException {
         Path proc = Path.of("/proc", Integer.toString(pid));
         if (pid <= 0 || !Files.isDirectory(proc)) {
             throw new DumpException("no process " + pid);
@@ -63,7 +68,8 @@ public final class Preflight {
             log.debug("dump: preflight of process {}: seccomp of {} threads {} us", pid, tids.size(),
                     (System.nanoTime() - t0) / 1000);
         }
-        for (MapsEntry m : ProcSmaps.readMaps(pid)) { // the refusal needs no VmFlags (maps: no page walk)
+        // the refusal needs no VmFlags (maps: no page walk)
+        for (MapsEntry m : maps != null ? maps : ProcSmaps.readMaps(pid)) {
             String refusal = VmaClassifier.shmemRefusal(m);
             if (refusal != null) {
                 throw new DumpException("process " + pid + " has " + refusal);
