@@ -158,8 +158,14 @@ public final class Dumper {
             tree.members().forEach(m -> frozenPids.add(m.pid()));
             tree.zombies().forEach(z -> frozenPids.add(z.pid()));
             pipes.setDumped(frozenPids);
+            // each process's VMAs read once, for the preflight's check, the copy-on-write comparison and its own dump
+            Map<Integer, List<MapsEntry>> maps = new HashMap<>();
             for (FrozenTree.Member m : tree.members()) {
-                Preflight.checkFrozen(m.pid(), pipes); // again, now that nothing can change under us
+                maps.put(m.pid(), before.confirmed(m.pid()));
+            }
+            clock.lap(FrozenSteps.MAPS);
+            for (FrozenTree.Member m : tree.members()) {
+                Preflight.checkFrozen(m.pid(), pipes, maps.get(m.pid())); // again, now that nothing can change under us
                 nodes.add(new TreeIds.Node(m.pid(), m.ppid(), statField(m.pid(), 5), statField(m.pid(), 6)));
             }
             for (Zombie z : tree.zombies()) {
@@ -171,12 +177,6 @@ public final class Dumper {
                         + " session, as CRIU's --shell-job", o.pid(), nodes.get(0).sid());
             }
             clock.lap(FrozenSteps.PREFLIGHT);
-            // each process's VMAs read once, for the copy-on-write comparison and its own dump
-            Map<Integer, List<MapsEntry>> maps = new HashMap<>();
-            for (FrozenTree.Member m : tree.members()) {
-                maps.put(m.pid(), before.confirmed(m.pid()));
-            }
-            clock.lap(FrozenSteps.MAPS);
             ImageDir images = ImageDir.of(o.dir());
             List<ProcessImage> processes = new ArrayList<>();
             List<FileObject> files = new ArrayList<>();
@@ -193,7 +193,7 @@ public final class Dumper {
                 clock.lap(FrozenSteps.COW);
             }
             long cowPages = 0;
-            List<TreeInjections.Answers> answers = askAll(tree.members(), layout, clock);
+            List<TreeInjections.Answers> answers = askAll(tree.members(), maps, layout, clock);
             // every process's injections finished and its registers put back before anything else is
             // read: a dump killed after the "inject" step leaves the whole tree running
             List<Injected> injected = new ArrayList<>();
@@ -290,6 +290,18 @@ public final class Dumper {
         }
     }
 
+    /** {start, end} of the executable [vdso] among {@code maps}, or null. */
+    private static long[] vdso(List<MapsEntry> maps) {
+        if (maps != null) {
+            for (MapsEntry e : maps) {
+                if (e.exec() && "[vdso]".equals(e.path())) {
+                    return new long[] {e.start(), e.end()};
+                }
+            }
+        }
+        return null;
+    }
+
     /** What one process of the tree gave: its image, its open files, what travels and the locks it holds. */
     private record One(ProcessImage process, List<CarriedFile> carried, List<FileLock> locks, long pageNanos) {
     }
@@ -317,20 +329,23 @@ public final class Dumper {
      * ({@link TreeInjections}: one batch per question for the whole tree); each process's scratch
      * page stays mapped, and its signals blocked, until {@link #dumpOne} has read its fds.
      */
-    private static List<TreeInjections.Answers> askAll(List<FrozenTree.Member> members, XsaveLayout layout,
-            FrozenSteps.Clock clock) throws IOException {
+    private static List<TreeInjections.Answers> askAll(List<FrozenTree.Member> members,
+            Map<Integer, List<MapsEntry>> maps, XsaveLayout layout, FrozenSteps.Clock clock) throws IOException {
         List<Integer> pids = new ArrayList<>(members.size());
+        List<long[]> vdsos = new ArrayList<>(members.size());
         List<List<ThreadState>> threads = new ArrayList<>(members.size());
         ByteBuffer xstate = ThreadReader.xstateBuffer();
+        ProcFileBuffer file = new ProcFileBuffer();
         long[] parts = new long[ThreadReader.PARTS];
         int count = 0;
         for (FrozenTree.Member m : members) {
             List<ThreadState> some = new ArrayList<>();
             for (FrozenProcess.Stopped t : m.process().threads()) {
-                some.add(ThreadReader.read(m.pid(), t.tid(), t.registers(), t.sigmask(), t.rseq(), layout, xstate, parts));
+                some.add(ThreadReader.read(m.pid(), t.tid(), t.registers(), t.sigmask(), t.rseq(), layout, xstate, file, parts));
             }
             count += some.size();
             pids.add(m.pid());
+            vdsos.add(vdso(maps.get(m.pid())));
             threads.add(some);
         }
         clock.lap(FrozenSteps.REGS);
@@ -342,7 +357,7 @@ public final class Dumper {
         for (FrozenTree.Member m : members) {
             m.process().blockSignals();
         }
-        return TreeInjections.ask(pids, threads); // timed with the rest of the injections, up to the last putBack
+        return TreeInjections.ask(pids, threads, vdsos); // timed with the rest of the injections, up to the last putBack
     }
 
     /** What the injections told of one process, and its fd table read while they were open. */

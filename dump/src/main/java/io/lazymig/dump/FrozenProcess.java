@@ -8,14 +8,10 @@ import io.lazymig.jni.SyscallRestart;
 import io.lazymig.jni.SystemInfo;
 import io.lazymig.jni.WaitStatus;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,6 +52,8 @@ final class FrozenProcess implements AutoCloseable {
         Map<Integer, Stopped> stopped = new LinkedHashMap<>();
         try {
             seizeAndStop(pid, List.of(pid), stopped);
+            long leader = System.nanoTime();
+            int passes = 1;
             while (true) {
                 List<Integer> fresh = new ArrayList<>();
                 for (int tid : tasks(pid)) {
@@ -67,6 +65,11 @@ final class FrozenProcess implements AutoCloseable {
                     break;
                 }
                 seizeAndStop(pid, fresh, stopped);
+                passes++;
+            }
+            if (log.isDebugEnabled()) {
+                log.debug("dump: froze {} threads of process {} in {} us (the leader in {} us, {} pass(es))",
+                        stopped.size(), pid, (System.nanoTime() - seizedAt) / 1000, (leader - seizedAt) / 1000, passes);
             }
             return new FrozenProcess(pid, List.copyOf(stopped.values()), seizedAt);
         } catch (IOException e) {
@@ -166,11 +169,13 @@ final class FrozenProcess implements AutoCloseable {
 
     /** The thread ids in /proc/PID/task, ascending. */
     private static List<Integer> tasks(int pid) throws IOException {
-        List<Integer> tids = new ArrayList<>();
-        try (Stream<Path> s = Files.list(Path.of("/proc", Integer.toString(pid), "task"))) {
-            s.forEach(p -> tids.add(Integer.parseInt(p.getFileName().toString())));
-        } catch (NoSuchFileException e) {
+        String[] names = new java.io.File("/proc/" + pid + "/task").list(); // no stream: inside the freeze
+        if (names == null) {
             throw new DumpException("process " + pid + " exited while being frozen");
+        }
+        List<Integer> tids = new ArrayList<>(names.length);
+        for (String n : names) {
+            tids.add(Integer.parseInt(n));
         }
         tids.sort(null);
         return tids;

@@ -87,12 +87,16 @@ final class FrozenTree implements AutoCloseable {
     /** The children of every thread of a frozen process, in the order the kernel lists them. */
     private static List<Integer> children(FrozenProcess p) throws IOException {
         List<Integer> out = new ArrayList<>();
+        ProcFileBuffer file = new ProcFileBuffer(); // one file a thread, inside the freeze: ProcText cost ~50 us each
         for (FrozenProcess.Stopped t : p.threads()) {
-            Path f = Path.of("/proc", Integer.toString(p.pid()), "task", Integer.toString(t.tid()), "children");
+            String f = "/proc/" + p.pid() + "/task/" + t.tid() + "/children";
             String s;
             try {
-                s = ProcText.read(f).trim();
-            } catch (NoSuchFileException e) {
+                s = file.read(f).text().trim();
+            } catch (java.io.FileNotFoundException e) {
+                if (new java.io.File(f).exists()) {
+                    throw e;
+                }
                 throw new DumpException("process " + p.pid() + " has no " + f + " (CONFIG_PROC_CHILDREN)");
             }
             if (s.isEmpty()) {

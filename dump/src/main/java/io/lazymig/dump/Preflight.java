@@ -21,6 +21,8 @@ import java.util.stream.Stream;
  * frozen, against races).
  */
 public final class Preflight {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger("lazymig.dump");
+
     private Preflight() {
     }
 
@@ -37,13 +39,18 @@ public final class Preflight {
     /**
      * The check again once the process is frozen, against races: sockets are left to the dump's
      * socket reader, which refuses the same ones with the same words (sparing the frozen time of
-     * listing the namespace's sockets twice).
+     * listing the namespace's sockets twice). {@code maps}: the process's VMAs as the dump read them
+     * once frozen, not read again here (100 threads' stacks and guards are 200 more lines to parse).
      */
-    static void checkFrozen(int pid, PipeEnds pipes) throws IOException {
-        check(pid, pipes, false);
+    static void checkFrozen(int pid, PipeEnds pipes, List<MapsEntry> maps) throws IOException {
+        check(pid, pipes, false, maps);
     }
 
     private static void check(int pid, PipeEnds pipes, boolean sockets) throws IOException {
+        check(pid, pipes, sockets, null);
+    }
+
+    private static void check(int pid, PipeEnds pipes, boolean sockets, List<MapsEntry> maps) throws IOException {
         Path proc = Path.of("/proc", Integer.toString(pid));
         if (pid <= 0 || !Files.isDirectory(proc)) {
             throw new DumpException("no process " + pid);
@@ -51,13 +58,18 @@ public final class Preflight {
         if (pid == ProcessHandle.current().pid()) {
             throw new DumpException("process " + pid + " is lazymig itself");
         }
-        for (int tid : tasks(pid)) {
-            String refusal = threadRefusal(pid, tid);
-            if (refusal != null) {
-                throw new DumpException("process " + pid + " " + refusal);
-            }
+        long t0 = System.nanoTime();
+        List<Integer> tids = tasks(pid);
+        String seccomp = ThreadSeccomp.firstRefusal(pid, tids);
+        if (seccomp != null) {
+            throw new DumpException("process " + pid + " " + seccomp);
         }
-        for (MapsEntry m : ProcSmaps.readMaps(pid)) { // the refusal needs no VmFlags (maps: no page walk)
+        if (log.isDebugEnabled()) {
+            log.debug("dump: preflight of process {}: seccomp of {} threads {} us", pid, tids.size(),
+                    (System.nanoTime() - t0) / 1000);
+        }
+        // the refusal needs no VmFlags (maps: no page walk)
+        for (MapsEntry m : maps != null ? maps : ProcSmaps.readMaps(pid)) {
             String refusal = VmaClassifier.shmemRefusal(m);
             if (refusal != null) {
                 throw new DumpException("process " + pid + " has " + refusal);
@@ -228,36 +240,20 @@ public final class Preflight {
         }
     }
 
-    /**
-     * What makes one thread impossible to restore, or null: a seccomp mode (strict, or a filter, whose
-     * BPF programs lazymig neither reads nor installs). "thread TID (NAME) has ...".
-     */
+    /** {@link ThreadSeccomp#refusal} of one thread (tests, and one-off callers). */
     static String threadRefusal(int pid, int tid) throws IOException {
-        Path task = Path.of("/proc", Integer.toString(pid), "task", Integer.toString(tid));
-        String status;
-        try {
-            status = ProcText.read(task.resolve("status"));
-        } catch (NoSuchFileException e) {
-            return null; // exited meanwhile: nothing of it is dumped
-        }
-        ProcStatus st = ProcStatus.parse(status);
-        String mode = st.getOrNull("Seccomp");
-        if (mode == null || mode.equals("0")) {
-            return null;
-        }
-        String name = st.getOrNull("Name");
-        String kind = mode.equals("1") ? "strict" : mode.equals("2") ? "filter" : "mode " + mode;
-        return "thread " + tid + (name == null ? "" : " (" + name + ")") + " has seccomp " + kind + " (Seccomp: " + mode
-                + "): seccomp is not supported yet";
+        return new ThreadSeccomp().refusal(pid, tid);
     }
 
     /** The thread ids of the process, ascending. */
     static List<Integer> tasks(int pid) throws IOException {
-        List<Integer> tids = new ArrayList<>();
-        try (Stream<Path> s = Files.list(Path.of("/proc", Integer.toString(pid), "task"))) {
-            s.forEach(p -> tids.add(Integer.parseInt(p.getFileName().toString())));
-        } catch (NoSuchFileException e) {
+        String[] names = new java.io.File("/proc/" + pid + "/task").list(); // no stream: inside the freeze too
+        if (names == null) {
             throw new DumpException("no process " + pid);
+        }
+        List<Integer> tids = new ArrayList<>(names.length);
+        for (String n : names) {
+            tids.add(Integer.parseInt(n));
         }
         tids.sort(null);
         return tids;

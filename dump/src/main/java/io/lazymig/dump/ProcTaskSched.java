@@ -3,7 +3,6 @@ package io.lazymig.dump;
 import io.lazymig.images.Sched;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Arrays;
 
 /**
  * A thread's scheduling from /proc/PID/task/TID/stat (proc(5) numbering): 19 nice, 40 rt_priority,
@@ -23,6 +22,11 @@ final class ProcTaskSched {
         return ProcText.read(Path.of("/proc", Integer.toString(pid), "task", Integer.toString(tid), "stat"));
     }
 
+    /** {@link #stat(int, int)} read into {@code file}, the calling thread's (one per frozen thread). */
+    static String stat(int pid, int tid, ProcFileBuffer file) throws IOException {
+        return file.read("/proc/" + pid + "/task/" + tid + "/stat").text();
+    }
+
     /**
      * The thread's name from its stat line (field 2, between the first '(' and the last ')': the
      * name itself may hold parentheses and spaces), as /proc/PID/task/TID/comm shows it: one file
@@ -39,13 +43,20 @@ final class ProcTaskSched {
 
     static Sched parse(int tid, String stat) throws IOException {
         int close = stat.lastIndexOf(')');
-        String[] f = close < 0 ? new String[0] : fieldsAfter(stat, close + 1, 41 - 2);
-        if (f.length < 41 - 2) {
+        int[] at = close < 0 ? null : fieldStarts(stat, close + 1, new int[] {19, 40, 41});
+        if (at == null) {
             throw new IOException("unparsable /proc/PID/task/" + tid + "/stat: " + stat);
         }
-        int nice = Integer.parseInt(f[19 - 3]);
-        int priority = Integer.parseInt(f[40 - 3]);
-        int policy = Integer.parseInt(f[41 - 3]);
+        int nice;
+        int priority;
+        int policy;
+        try {
+            nice = Integer.parseInt(stat, at[0], fieldEnd(stat, at[0]), 10);
+            priority = Integer.parseInt(stat, at[1], fieldEnd(stat, at[1]), 10);
+            policy = Integer.parseInt(stat, at[2], fieldEnd(stat, at[2]), 10);
+        } catch (NumberFormatException e) {
+            throw new IOException("unparsable /proc/PID/task/" + tid + "/stat: " + stat, e);
+        }
         if (policy == Sched.SCHED_DEADLINE) {
             throw new DumpException("thread " + tid + " runs under SCHED_DEADLINE, which lazymig cannot restore");
         }
@@ -57,27 +68,41 @@ final class ProcTaskSched {
     }
 
     /**
-     * The first {@code count} whitespace-separated fields of {@code line} from {@code from}, fewer
-     * when the line has fewer: a scan, not String.split's regex, as it runs once per thread inside
-     * the freeze.
+     * Where proc(5)'s fields {@code numbers} (ascending, >= 3) start in {@code line}, whose field 3
+     * follows {@code from} (after the name's ')'), or null when the line is shorter: only those three
+     * of 39 fields become anything, the rest are skipped by String.indexOf (compiled early in any
+     * JVM; a char-by-char loop ran interpreted inside the freeze, 25-40 us a thread).
      */
-    static String[] fieldsAfter(String line, int from, int count) {
-        String[] out = new String[count];
-        int n = 0;
+    static int[] fieldStarts(String line, int from, int[] numbers) {
+        int[] out = new int[numbers.length];
+        int length = line.length();
         int i = from;
-        while (n < count) {
-            while (i < line.length() && Character.isWhitespace(line.charAt(i))) {
-                i++;
+        int field = 2;
+        for (int k = 0; k < numbers.length; k++) {
+            while (field < numbers[k]) {
+                while (i < length && Character.isWhitespace(line.charAt(i))) {
+                    i++;
+                }
+                if (i == length) {
+                    return null;
+                }
+                field++;
+                if (field == numbers[k]) {
+                    out[k] = i;
+                }
+                int end = line.indexOf(' ', i); // the kernel's separator
+                i = end < 0 ? length : end;
             }
-            if (i == line.length()) {
-                return Arrays.copyOf(out, n);
-            }
-            int start = i;
-            while (i < line.length() && !Character.isWhitespace(line.charAt(i))) {
-                i++;
-            }
-            out[n++] = line.substring(start, i);
         }
         return out;
+    }
+
+    /** The end of the field starting at {@code start}: its next whitespace, or the line's end. */
+    private static int fieldEnd(String line, int start) {
+        int i = start;
+        while (i < line.length() && !Character.isWhitespace(line.charAt(i))) {
+            i++;
+        }
+        return i;
     }
 }

@@ -44,17 +44,18 @@ final class ThreadReader {
     static final int PARTS = 5;
 
     /**
-     * {@code xstate}: a buffer of {@link #xstateBuffer}, owned by the calling thread; {@code nanos}
+     * {@code xstate}: a buffer of {@link #xstateBuffer}, and {@code file}, owned by the calling thread; {@code nanos}
      * (length {@link #PARTS}) grows by the time of each part, for the debug log of the "regs" step.
      */
     static ThreadState read(int pid, int tid, io.lazymig.jni.Registers atFreeze, long sigmask,
-            Ptrace.RseqConfiguration rseq, XsaveLayout layout, ByteBuffer xstate, long[] nanos) throws IOException {
+            Ptrace.RseqConfiguration rseq, XsaveLayout layout, ByteBuffer xstate, ProcFileBuffer file, long[] nanos)
+            throws IOException {
         long t0 = System.nanoTime();
         Registers regs = registers(tid, restarted(atFreeze), layout, xstate);
         long t1 = System.nanoTime();
         Ptrace.RobustList robust = Ptrace.getRobustList(tid);
         long t2 = System.nanoTime();
-        String stat = ProcTaskSched.stat(pid, tid);
+        String stat = ProcTaskSched.stat(pid, tid, file);
         long t3 = System.nanoTime();
         List<SigInfo> pending = pending(tid, false);
         long t4 = System.nanoTime();

@@ -41,8 +41,13 @@ final class TreeInjections {
      * far); on failure every scratch page mapped is unmapped again.
      */
     static List<Answers> ask(List<Integer> pids, List<List<ThreadState>> threads) throws IOException {
+        return ask(pids, threads, null);
+    }
+
+    /** {@link #ask(List, List)}, with each process's [vdso] as read at the freeze ({@link Injections#openAll(List, List)}). */
+    static List<Answers> ask(List<Integer> pids, List<List<ThreadState>> threads, List<long[]> vdsos) throws IOException {
         long t0 = System.nanoTime();
-        List<Injections> all = Injections.openAll(pids);
+        List<Injections> all = Injections.openAll(pids, vdsos);
         try {
             long t1 = System.nanoTime();
             long[] brks = check("brk(0)", all, SyscallBatch.inject(Syscalls.BRK, calls(all, -1)));

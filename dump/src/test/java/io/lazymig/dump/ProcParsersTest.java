@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -108,11 +109,28 @@ class ProcParsersTest {
     }
 
     @Test
-    void statFieldsScannedAsSplitWould() {
-        assertArrayEquals(new String[] {"R", "1", "2"}, ProcTaskSched.fieldsAfter("43 (x) R  1 2\n", 6, 3));
-        assertArrayEquals(new String[] {"R", "1"}, ProcTaskSched.fieldsAfter("43 (x) R 1 2 3", 6, 2));
-        assertArrayEquals(new String[] {"R"}, ProcTaskSched.fieldsAfter("43 (x) R \n", 6, 5));
-        assertArrayEquals(new String[0], ProcTaskSched.fieldsAfter("43 (x)", 6, 5));
+    void statFieldsFoundAsSplitWould() {
+        assertArrayEquals(new int[] {7, 10, 12}, ProcTaskSched.fieldStarts("43 (x) R  1 2\n", 6, new int[] {3, 4, 5}));
+        assertArrayEquals(new int[] {9}, ProcTaskSched.fieldStarts("43 (x) R 1 2 3", 6, new int[] {4}));
+        assertArrayEquals(new int[] {13}, ProcTaskSched.fieldStarts("43 (x) R 1 2 3\n", 6, new int[] {6}));
+        assertNull(ProcTaskSched.fieldStarts("43 (x) R \n", 6, new int[] {3, 4}));
+        assertNull(ProcTaskSched.fieldStarts("43 (x)", 6, new int[] {3}));
+        assertThrows(IOException.class, () -> ProcTaskSched.parse(43, taskStat("w", Map.of(19, "x"))));
+    }
+
+    @Test
+    void threadSeccompAsProcStatusSaysIt() throws IOException {
+        String mode = ProcStatus.read(SELF).getOrNull("Seccomp");
+        String refusal = Preflight.threadRefusal(SELF, SELF);
+        if (mode == null || mode.equals("0")) {
+            assertNull(refusal);
+        } else {
+            assertTrue(refusal.startsWith("thread " + SELF + " (" + ProcStatus.read(SELF).get("Name") + ") has seccomp "),
+                    refusal);
+        }
+        assertNull(Preflight.threadRefusal(SELF, Integer.MAX_VALUE), "a thread gone: nothing to refuse");
+        String stat = ProcTaskSched.stat(SELF, SELF, new ProcFileBuffer());
+        assertEquals(ProcTaskSched.stat(SELF, SELF).substring(0, 20), stat.substring(0, 20));
     }
 
     @Test
