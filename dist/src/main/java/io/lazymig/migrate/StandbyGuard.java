@@ -42,8 +42,9 @@ public final class StandbyGuard implements AutoCloseable {
         Path sock = dir.resolve("handover");
         try (UnixSocket listener = UnixSocket.listen(sock, UnixSocket.SOCK_STREAM | UnixSocket.SOCK_NONBLOCK, 1)) {
             List<String> cmd = new ArrayList<>(List.of("setsid",
-                    ProcessHandle.current().info().command().orElse("java"), "-XX:+UseSerialGC", "-Xms8m",
-                    "-cp", System.getProperty("java.class.path")));
+                    ProcessHandle.current().info().command().orElse("java"), "-XX:+UseSerialGC", "-Xms8m"));
+            cmd.addAll(sharedArchive());
+            cmd.addAll(List.of("-cp", System.getProperty("java.class.path")));
             System.getProperties().forEach((k, v) -> {
                 if (k.toString().startsWith("lazymig.")) {
                     cmd.add("-D" + k + "=" + v);
@@ -69,6 +70,22 @@ public final class StandbyGuard implements AutoCloseable {
             Files.deleteIfExists(sock);
             Files.deleteIfExists(dir);
         }
+    }
+
+    /**
+     * This JVM's class-data archive options (the launcher's lazymig.jsa), for the guard's JVM: with
+     * them the classes its handover loads (LazyHandoff, the uffd's, the message's) come pre-parsed,
+     * and that handover lies in the downtime (the agent waits for its acknowledgement). The archive
+     * serves the same class path only; the guard's is this one. None when this JVM has none.
+     */
+    static List<String> sharedArchive() {
+        List<String> out = new ArrayList<>();
+        for (String a : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (a.startsWith("-XX:SharedArchiveFile=") || a.startsWith("-Xshare:") || a.startsWith("-Xlog:cds")) {
+                out.add(a);
+            }
+        }
+        return out;
     }
 
     /** The guard's pid. */
