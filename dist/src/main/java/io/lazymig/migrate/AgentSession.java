@@ -238,13 +238,26 @@ final class AgentSession implements Runnable {
             }
             // Restore now, the daemon starting meanwhile; the uffd waits for it to listen.
             int prespawned = stub[0];
+            long[] shared = {0}; // when the guard was sent its share (0: not yet)
             stub[0] = 0; // restore's from here on, used or killed
             Restorer.Restored r = Restorer.restore(new Restorer.Options(images, true, sock, anyPid, o.stub(),
                     new Restorer.Guardian() {
                         @Override
                         public void take(io.lazymig.restore.LazyHandoff h) throws IOException {
-                            guard.take(h);
+                            guard.share(h); // its acknowledgement awaited before the release, the last steps run meanwhile
                             guarded[0] = true;
+                            shared[0] = System.nanoTime();
+                        }
+
+                        @Override
+                        public void beforeRelease() throws IOException {
+                            if (shared[0] != 0) {
+                                long t = System.nanoTime();
+                                guard.awaitTaken();
+                                log.debug("agent: the guard's share sent {} us before the release, its acknowledgement "
+                                        + "waited for {} us", (System.nanoTime() - shared[0]) / 1000,
+                                        (System.nanoTime() - t) / 1000);
+                            }
                         }
 
                         @Override
@@ -273,6 +286,9 @@ final class AgentSession implements Runnable {
             reapLater(r.pid(), dir);
         } catch (IOException | RuntimeException e) {
             ahead.close();
+            if (guarded[0]) {
+                guard.close(); // sent its share, perhaps not acknowledged yet: used up, as take leaves it
+            }
             if (!released) {
                 daemon.abandon(); // the process never ran: nothing for the daemon to serve
             }

@@ -42,8 +42,9 @@ public final class StandbyGuard implements AutoCloseable {
         Path sock = dir.resolve("handover");
         try (UnixSocket listener = UnixSocket.listen(sock, UnixSocket.SOCK_STREAM | UnixSocket.SOCK_NONBLOCK, 1)) {
             List<String> cmd = new ArrayList<>(List.of("setsid",
-                    ProcessHandle.current().info().command().orElse("java"), "-XX:+UseSerialGC", "-Xms8m",
-                    "-cp", System.getProperty("java.class.path")));
+                    ProcessHandle.current().info().command().orElse("java"), "-XX:+UseSerialGC", "-Xms8m"));
+            cmd.addAll(sharedArchive());
+            cmd.addAll(List.of("-cp", System.getProperty("java.class.path")));
             System.getProperties().forEach((k, v) -> {
                 if (k.toString().startsWith("lazymig.")) {
                     cmd.add("-D" + k + "=" + v);
@@ -71,6 +72,22 @@ public final class StandbyGuard implements AutoCloseable {
         }
     }
 
+    /**
+     * This JVM's class-data archive options (the launcher's lazymig.jsa), for the guard's JVM: with
+     * them the classes its handover loads (LazyHandoff, the uffd's, the message's) come pre-parsed,
+     * and the agent waits for that handover's acknowledgement before it releases the process. The archive
+     * serves the same class path only; the guard's is this one. None when this JVM has none.
+     */
+    static List<String> sharedArchive() {
+        List<String> out = new ArrayList<>();
+        for (String a : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (a.startsWith("-XX:SharedArchiveFile=") || a.startsWith("-Xshare:") || a.startsWith("-Xlog:cds")) {
+                out.add(a);
+            }
+        }
+        return out;
+    }
+
     /** The guard's pid. */
     public long pid() {
         return process.pid();
@@ -86,9 +103,26 @@ public final class StandbyGuard implements AutoCloseable {
 
     /** Hands the guard a share of {@code handoff} and waits for its acknowledgement; the guard is on its own then. */
     public void take(LazyHandoff handoff) throws IOException {
+        share(handoff);
+        awaitTaken();
+    }
+
+    /**
+     * The first half of {@link #take}: sends the guard its share of {@code handoff} (the fds in
+     * flight from here on: the guard is used up), without waiting for it. The guard JVM, idle until
+     * then, takes 2-12 ms to wake and acknowledge in make bench: the agent restores on meanwhile.
+     */
+    public void share(LazyHandoff handoff) throws IOException {
         handoff.shareWith(connection);
-        connection.receiveFully(ByteBuffer.allocateDirect(1));
-        connection.close();
+    }
+
+    /** The second half of {@link #take}: waits for the guard's acknowledgement; the guard is on its own then. */
+    public void awaitTaken() throws IOException {
+        try {
+            connection.receiveFully(ByteBuffer.allocateDirect(1));
+        } finally {
+            connection.close();
+        }
     }
 
     /** Hands the guard {@code handoff} whole (restore -d: this process goes away). */

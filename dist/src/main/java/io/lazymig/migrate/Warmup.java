@@ -219,14 +219,17 @@ public final class Warmup {
     }
 
     /** How long, at most, the warm-up reads its checkpoint again ({@link #readAgain}), and how many times. */
-    private static final long READ_AGAIN_NANOS = 300_000_000L;
-    private static final int READ_AGAIN_TIMES = 12;
+    private static final long READ_AGAIN_NANOS = 1_500_000_000L;
+    private static final int READ_AGAIN_TIMES = 100;
 
     /**
      * The checkpoint read again from memory, as the agent reads a real one, a few times: read once,
      * its per-thread code (each core's parse, checks and conversion) ran 32 times, mostly
      * interpreted, and the agent's first read of a 100-thread process took 68-78 ms in make bench
-     * (the next ones 19-25 ms).
+     * (the next ones 19-25 ms). 12 reads (384 cores) still left the core's parse far from compiled:
+     * a 100-thread process's read took 9-28 ms in make bench, 22 ms the median; parsing 100 cores
+     * takes 7 ms after 500 parses, 2.5 ms after 3,000. So 100 reads (3,200 cores, ~0.3-1 s once,
+     * before the agent is ready).
      */
     private static void readAgain(Path images, Step step) throws IOException {
         Map<String, byte[]> held = new HashMap<>();

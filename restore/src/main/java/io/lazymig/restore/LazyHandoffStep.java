@@ -1,6 +1,8 @@
 package io.lazymig.restore;
 
 import java.io.IOException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The uffd, created in the process and registered over its lazy VMAs, handed to the lazy-pages
@@ -8,6 +10,8 @@ import java.io.IOException;
  * is added to the tree's one handoff (one daemon connection), which the Restorer guards.
  */
 final class LazyHandoffStep implements RestoreStep {
+    private static final Logger log = LoggerFactory.getLogger("lazymig.restore");
+
     @Override
     public String name() {
         return "lazy handoff";
@@ -23,10 +27,15 @@ final class LazyHandoffStep implements RestoreStep {
             r.handoff.add(r.stub, r.process);
             return;
         }
+        long t0 = System.nanoTime();
         if (guardian != null) {
             guardian.beforeHandoff();
         }
+        long t1 = System.nanoTime();
         r.handoff = LazyHandoff.handOver(r.stub, r.checkpoint, r.options.address());
+        // the wait is the daemon's (and the agent's image files'), not restore's own work
+        log.debug("restore: lazy handoff of process {}: waited {} us for the daemon, handed over in {} us", r.pid,
+                (t1 - t0) / 1000, (System.nanoTime() - t1) / 1000);
         if (r.heldConnections != null) {
             r.handoff.guardConnections(r.heldConnections.inodes()); // opened by the fd table step, just before
         }

@@ -83,6 +83,14 @@ public final class Restorer {
          */
         default void beforeHandoff() throws IOException {
         }
+
+        /**
+         * Called once every step has run, just before the process is released (its connections, its
+         * threads detached): a guardian whose {@link #take} only sent its share waits here until it
+         * is taken, the remaining steps meanwhile done.
+         */
+        default void beforeRelease() throws IOException {
+        }
     }
 
     /**
@@ -242,6 +250,10 @@ public final class Restorer {
                 if (o.guardian() != null) {
                     o.guardian().take(root.handoff);
                 }
+            }
+            if (o.guardian() != null) {
+                o.guardian().beforeRelease();
+                phases.done("guarded");
             }
             tree.exitZombies();
             int alive = held == null ? 0 : held.size();
