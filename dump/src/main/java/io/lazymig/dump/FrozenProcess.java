@@ -169,15 +169,10 @@ final class FrozenProcess implements AutoCloseable {
 
     /** The thread ids in /proc/PID/task, ascending. */
     private static List<Integer> tasks(int pid) throws IOException {
-        String[] names = new java.io.File("/proc/" + pid + "/task").list(); // no stream: inside the freeze
-        if (names == null) {
+        List<Integer> tids = Preflight.taskIds(pid);
+        if (tids == null) {
             throw new DumpException("process " + pid + " exited while being frozen");
         }
-        List<Integer> tids = new ArrayList<>(names.length);
-        for (String n : names) {
-            tids.add(Integer.parseInt(n));
-        }
-        tids.sort(null);
         return tids;
     }
 

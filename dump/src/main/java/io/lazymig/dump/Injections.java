@@ -60,24 +60,17 @@ final class Injections implements AutoCloseable {
     /**
      * As {@link #open}, for every process of {@code pids} at once: their scratch pages mapped by
      * one batch of injections (each process its own), so the round trips overlap. On failure the
-     * pages mapped are unmapped again.
-     */
-    static List<Injections> openAll(List<Integer> pids) throws IOException {
-        return openAll(pids, null);
-    }
-
-    /**
-     * {@link #openAll(List)}, with each process's [vdso] as read at the freeze ({@code vdsos.get(i)}:
-     * {start, end}, or null when it has none; {@code vdsos} null: none known), searched first for the
-     * syscall instruction: without it /proc/PID/maps is read and split again, ~1 ms inside the freeze
-     * for the 200 more mappings (stacks and guards) of 100 threads.
+     * pages mapped are unmapped again. {@code vdsos.get(i)}: process i's [vdso] as read at the freeze,
+     * {start, end}, or null when it has none; searched first for the syscall instruction: without it
+     * /proc/PID/maps is read and split again, ~1 ms inside the freeze for the 200 more mappings
+     * (stacks and guards) of 100 threads.
      */
     static List<Injections> openAll(List<Integer> pids, List<long[]> vdsos) throws IOException {
         List<SyscallInjector> injectors = new ArrayList<>(pids.size());
         List<SyscallBatch.Call> calls = new ArrayList<>(pids.size());
         for (int i = 0; i < pids.size(); i++) {
             int pid = pids.get(i);
-            long[] vdso = vdsos == null ? null : vdsos.get(i);
+            long[] vdso = vdsos.get(i);
             SyscallInjector inj = new SyscallInjector(pid, syscallInstruction(pid, vdso));
             injectors.add(inj);
             calls.add(new SyscallBatch.Call(pid, inj.syscallAddress(), 0, SystemInfo.PAGE_SIZE,

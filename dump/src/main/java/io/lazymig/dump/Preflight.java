@@ -247,9 +247,18 @@ public final class Preflight {
 
     /** The thread ids of the process, ascending. */
     static List<Integer> tasks(int pid) throws IOException {
-        String[] names = new java.io.File("/proc/" + pid + "/task").list(); // no stream: inside the freeze too
-        if (names == null) {
+        List<Integer> tids = taskIds(pid);
+        if (tids == null) {
             throw new DumpException("no process " + pid);
+        }
+        return tids;
+    }
+
+    /** The thread ids in /proc/PID/task, ascending, or null when the process is gone (no stream: used inside the freeze). */
+    static List<Integer> taskIds(int pid) {
+        String[] names = new java.io.File("/proc/" + pid + "/task").list();
+        if (names == null) {
+            return null;
         }
         List<Integer> tids = new ArrayList<>(names.length);
         for (String n : names) {

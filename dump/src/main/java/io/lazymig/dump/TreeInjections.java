@@ -40,11 +40,6 @@ final class TreeInjections {
      * Asks every process of {@code pids} (each with {@code threads.get(i)}, its threads as read so
      * far); on failure every scratch page mapped is unmapped again.
      */
-    static List<Answers> ask(List<Integer> pids, List<List<ThreadState>> threads) throws IOException {
-        return ask(pids, threads, null);
-    }
-
-    /** {@link #ask(List, List)}, with each process's [vdso] as read at the freeze ({@link Injections#openAll(List, List)}). */
     static List<Answers> ask(List<Integer> pids, List<List<ThreadState>> threads, List<long[]> vdsos) throws IOException {
         long t0 = System.nanoTime();
         List<Injections> all = Injections.openAll(pids, vdsos);
