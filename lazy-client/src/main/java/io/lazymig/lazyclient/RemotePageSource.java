@@ -90,6 +90,8 @@ public final class RemotePageSource implements PageSource {
     private BlockingQueue<Delivery> toCopy;
     private volatile ByteChannel channel;
     private volatile boolean closing;
+    /** The background copying thread, woken by close (it waits on its queue, not on a channel). */
+    private volatile Thread copier;
     /** The deadline of the next handshakes: longer while the first ones wait for B's freeze (connect(true)). */
     private volatile Duration handshakeDeadline = HANDSHAKE_DEADLINE;
     private Handshake.Welcome welcome;
@@ -321,9 +323,10 @@ public final class RemotePageSource implements PageSource {
         receiver = new Thread(this::receive, "lazy-server receiver");
         receiver.setDaemon(true);
         receiver.start();
-        Thread copier = new Thread(this::copyBackground, "lazy-server copier");
-        copier.setDaemon(true);
-        copier.start();
+        Thread c = new Thread(this::copyBackground, "lazy-server copier");
+        c.setDaemon(true);
+        copier = c;
+        c.start();
         Thread keepalive = new Thread(this::keepalive, "lazy-server keepalive");
         keepalive.setDaemon(true);
         keepalive.start();
@@ -475,7 +478,9 @@ public final class RemotePageSource implements PageSource {
             try {
                 daemon.deliver(d.fetch(), d.pages());
             } catch (IOException e) {
-                daemon.fail(e);
+                if (!closing) {
+                    daemon.fail(e);
+                }
                 return;
             } finally {
                 freeBuffers.add(d.pages());
@@ -738,6 +743,10 @@ public final class RemotePageSource implements PageSource {
     @Override
     public void close() throws IOException {
         closing = true;
+        Thread c = copier;
+        if (c != null) {
+            c.interrupt(); // else it waits on its empty queue for good, holding the daemon and its checkpoint
+        }
         synchronized (sendLock) {
             if (channel != null) {
                 try {

@@ -32,9 +32,9 @@ class ThreadWaitsTest {
         stats.finished();
         String json = stats.toJson();
         assertThat(json, containsString("\"faults\": 3,"));
-        // latencies 100, 95 and 50 us: the median is 95 (the histogram keeps 3 significant digits)
-        assertEquals(95.0, latency(json, "p50"), 0.2);
-        assertEquals(100.0, latency(json, "max"), 0.2);
+        // latencies 100, 95 and 50 us: the median is 95 (the histogram keeps 2 significant digits: 1%)
+        assertEquals(95.0, latency(json, "p50"), 0.95);
+        assertEquals(100.0, latency(json, "max"), 1.0);
     }
 
     /** A thread woken to fault again (a layout change) is not counted: its next message begins a new wait. */
@@ -51,7 +51,7 @@ class ThreadWaitsTest {
         assertEquals(0, w.size());
         stats.finished();
         assertThat(stats.toJson(), containsString("\"faults\": 2,"));
-        assertEquals(100.0, latency(stats.toJson(), "max"), 0.2); // from the second message, not the first
+        assertEquals(100.0, latency(stats.toJson(), "max"), 1.0); // from the second message, not the first
     }
 
     /** Many waits at once (a thread per page of a large process): none is lost as the table grows. */
