@@ -21,7 +21,7 @@
 # At +0 ms no proxy: the daemon connects to the lazy server directly, and the floor's round trip
 # goes straight to its echo server (the proxy's relaying would be one more hop on both).
 #
-# usage: [QUICK=1] [AB=0] [DAEMON_OPTS=...] [LAZYMIG=/other/tree/lazymig] it/bench/fault-vs-background.sh [MIB [RTT_US...]]
+# usage: [QUICK=1] [AB=0] [DAEMON_OPTS=...] [SERVER_OPTS=...] [LAZYMIG=/other/tree/lazymig] it/bench/fault-vs-background.sh [MIB [RTT_US...]]
 #        root; after make. Default 512 MiB (QUICK=1: 128) at 0 1000 10000 us. LAZYMIG: another
 #        build's launcher (an A/B against it; the probes and workloads stay this tree's).
 set -euo pipefail
@@ -89,7 +89,7 @@ migrate() {
     wait_for 120 grep -aq '^tick' "$d/out.txt" || die "bench-touch did not start: $(cat "$d/out.txt")"
     "$LAZYMIG" dump -t "$wpid" -D "$d/img" > "$d/dump.log" 2>&1 || die "dump failed: $(cat "$d/dump.log")"
 
-    spawn "$d/server.log" "$LAZYMIG" lazy-pages --lazy-server -D "$d/img" --address 127.0.0.1 --port 0 --no-auth
+    spawn "$d/server.log" "$LAZYMIG" lazy-pages --lazy-server -D "$d/img" --address 127.0.0.1 --port 0 --no-auth ${SERVER_OPTS:-}
     wait_for 60 grep -q 'serving process' "$d/server.log" || die "lazy server did not start: $(cat "$d/server.log")"
     local sport xport
     sport=$(sed -n 's/.*serving process .* on .*:\([0-9]*\)$/\1/p' "$d/server.log" | head -n1)

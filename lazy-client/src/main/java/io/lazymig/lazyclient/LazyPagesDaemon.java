@@ -109,11 +109,9 @@ public final class LazyPagesDaemon {
     public static Stats runLocal(Options o, java.io.PrintStream progress) throws IOException {
         Checkpoint cp = readCheckpoint(o.dir());
         Stats stats = new Stats(lazyPages(cp));
-        if (progress != null) {
-            stats.progressTo(progress);
-        }
         LazyPagesDaemon d = new LazyPagesDaemon(o, cp, stats);
-        try (PageSource src = new LocalPageSource(o.dir(), cp, d, o.maxFetchBytes())) {
+        try (PageSource src = new LocalPageSource(o.dir(), cp, d, o.maxFetchBytes());
+             ProgressLine line = ProgressLine.start(stats, progress)) {
             d.run(src);
         }
         return stats;
@@ -135,13 +133,10 @@ public final class LazyPagesDaemon {
             throws IOException {
         long t0 = System.nanoTime();
         Stats stats = new Stats(lazyPages(cp));
-        if (progress != null) {
-            stats.progressTo(progress);
-        }
         LazyPagesDaemon d = new LazyPagesDaemon(o, cp, stats);
         source.start(d);
         log.debug("lazy-pages: page source started in {} us", (System.nanoTime() - t0) / 1000);
-        try (source) {
+        try (source; ProgressLine line = ProgressLine.start(stats, progress)) {
             d.run(source);
         }
         return stats;

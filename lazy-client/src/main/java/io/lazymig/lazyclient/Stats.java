@@ -2,7 +2,6 @@ package io.lazymig.lazyclient;
 
 import io.lazymig.jni.SystemInfo;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -16,12 +15,12 @@ import org.HdrHistogram.Histogram;
  * every wait of a thread on a missing page and its latency until the page is in, whichever fetch
  * brought it (HdrHistogram), bytes and durations, the wall-clock start and end (so a
  * benchmark can line them up with other hosts' clocks), pages in over time, and the daemon's peak
- * RSS; a progress line on a terminal and a JSON summary for --stats-file.
+ * RSS; the figures of a progress line ({@link ProgressLine}) and a JSON summary for --stats-file.
  */
 public final class Stats {
     enum Kind { FAULT, FAULT_AROUND, BACKGROUND }
 
-    private static final long PAGE = SystemInfo.PAGE_SIZE;
+    static final long PAGE = SystemInfo.PAGE_SIZE;
     /** Width of one step of the pages-in timeline. */
     static final long TIMELINE_STEP_MS = 20;
     /** The timeline stops growing here (10 minutes): a bound on its memory, not on the migration. */
@@ -73,8 +72,6 @@ public final class Stats {
     private final long[][] timeline = new long[Kind.values().length][];
     /** The last step anything came in, -1 before the first page. */
     private int lastStep = -1;
-    private PrintStream progress;
-    private long lastProgressNanos;
 
     public Stats(long totalPages) {
         this(totalPages, System::nanoTime, System::currentTimeMillis);
@@ -87,11 +84,6 @@ public final class Stats {
         this.epochMillis = epochMillis;
     }
 
-    /** Prints a progress line to {@code out} (a terminal) at most every 200 ms. */
-    public void progressTo(PrintStream out) {
-        this.progress = out;
-    }
-
     synchronized void started() {
         startNanos = nanoTime.getAsLong();
         startEpochMs = epochMillis.getAsLong();
@@ -100,9 +92,6 @@ public final class Stats {
     synchronized void finished() {
         endNanos = nanoTime.getAsLong();
         endEpochMs = epochMillis.getAsLong();
-        if (progress != null) {
-            printProgress(true, endNanos);
-        }
     }
 
     synchronized void copied(Kind kind, long bytes, boolean includesFaultPage) {
@@ -113,11 +102,7 @@ public final class Stats {
         } else {
             pages[kind.ordinal()] += n;
         }
-        long now = nanoTime.getAsLong();
-        record(now);
-        if (progress != null && now - lastProgressNanos > 200_000_000L) {
-            printProgress(false, now);
-        }
+        record(nanoTime.getAsLong());
     }
 
     private void record(long now) {
@@ -238,16 +223,17 @@ public final class Stats {
         return sum;
     }
 
-    private void printProgress(boolean last, long now) {
-        lastProgressNanos = now;
-        double secs = Math.max(1e-9, (lastProgressNanos - startNanos) / 1e9);
-        long in = pagesIn();
-        double mbps = in * PAGE / 1e6 / secs;
-        long left = Math.max(0, totalPages - in);
-        double eta = mbps > 0 ? left * PAGE / 1e6 / mbps : 0;
-        progress.printf(Locale.ROOT, "\rlazy-pages: %d/%d pages, %.0f MB/s, %d faults served, ETA %.1f s%s", in,
-                totalPages, mbps, faults, eta, last ? "\n" : "");
-        progress.flush();
+    /** What a progress line says, at this moment; null before the start. */
+    synchronized Progress progress() {
+        if (startNanos == 0) {
+            return null;
+        }
+        long now = endNanos != 0 ? endNanos : nanoTime.getAsLong();
+        return new Progress(pagesIn(), totalPages, faults, Math.max(1e-9, (now - startNanos) / 1e9));
+    }
+
+    /** The figures of one progress line. */
+    record Progress(long pagesIn, long totalPages, long faults, double seconds) {
     }
 
     public synchronized String summary() {

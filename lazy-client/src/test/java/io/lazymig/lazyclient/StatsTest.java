@@ -97,22 +97,20 @@ class StatsTest {
     }
 
     @Test
-    void progressLineAtMostEvery200Ms() {
+    void progressLineEndsWithTheFinalFiguresAtClose() {
         ManualClock clock = new ManualClock();
         Stats s = clock.stats(10);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        s.progressTo(new PrintStream(out, true, StandardCharsets.UTF_8));
+        ProgressLine line = ProgressLine.start(s, new PrintStream(out, true, StandardCharsets.UTF_8));
         s.started();
-        s.copied(Stats.Kind.BACKGROUND, PAGE, false);  // first line
-        clock.advanceMillis(100);
-        s.copied(Stats.Kind.BACKGROUND, PAGE, false);  // too soon: none
-        clock.advanceMillis(150);
-        s.copied(Stats.Kind.BACKGROUND, PAGE, false);  // 250 ms after the first: a line
-        s.finished();                                  // the last line, ending with a newline
+        s.copied(Stats.Kind.BACKGROUND, 3 * PAGE, false); // never writes itself: it runs under the daemon's lock
+        clock.advanceMillis(1000);
+        s.finished();
+        line.close();
         String text = out.toString(StandardCharsets.UTF_8);
-        assertEquals(3, text.chars().filter(c -> c == '\r').count(), text);
-        assertThat(text, containsString("\rlazy-pages: 3/10 pages, "));
+        assertThat(text, containsString("\rlazy-pages: 3/10 pages, 0 MB/s, 0 faults served"));
         assertTrue(text.endsWith("\n"), text);
+        assertEquals(null, ProgressLine.start(s, null), "no stream, no line");
     }
 
     private static String series(String json, String kind) {
