@@ -27,7 +27,11 @@ fi
 # the peak RSS low; -XX:-UsePerfData: lazymig never deletes a dumped JVM's /tmp/hsperfdata_USER/PID;
 # -XX:TrimNativeHeapInterval=5000: a long-running server gives freed C heap back; see the launcher
 # in the source tree).
-exec "$java" -XX:+UseSerialGC -XX:-UsePerfData -Xshare:auto -Xms16m -XX:TrimNativeHeapInterval=5000 ${LAZYMIG_JAVA_OPTS:-} \
+heap="-Xms16m"
+if [ "${1:-}" = migrate ]; then
+  heap="-Xms96m -Xmn64m" # its young generation holds the freeze to well into the lazy phase (see the launcher in the source tree)
+fi
+exec "$java" -XX:+UseSerialGC -XX:-UsePerfData -Xshare:auto $heap -XX:TrimNativeHeapInterval=5000 ${LAZYMIG_JAVA_OPTS:-} \
   -Dlazymig.library.path="$lib/liblazymig.so" \
   -Dlazymig.native.dir="$lib" \
   -cp "$jars/*" io.lazymig.cli.Main "$@"
