@@ -28,9 +28,9 @@ fi
 # -XX:TrimNativeHeapInterval=5000: a long-running server gives freed C heap back; see the launcher
 # in the source tree).
 heap="-Xms16m"
-if [ "${1:-}" = migrate ]; then
-  heap="-Xms96m -Xmn64m" # its young generation holds the freeze to well into the lazy phase (see the launcher in the source tree)
-fi
+case "${1:-}" in
+  migrate|agent) heap="-Xms96m -Xmn64m" ;; # a young generation that holds the freeze to well into the lazy phase (see the launcher in the source tree)
+esac
 exec "$java" -XX:+UseSerialGC -XX:-UsePerfData -Xshare:auto $heap -XX:TrimNativeHeapInterval=5000 ${LAZYMIG_JAVA_OPTS:-} \
   -Dlazymig.library.path="$lib/liblazymig.so" \
   -Dlazymig.native.dir="$lib" \
