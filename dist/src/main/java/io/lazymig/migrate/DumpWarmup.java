@@ -38,6 +38,12 @@ public final class DumpWarmup {
      * frozen (with 4, a 100-thread bench-tick froze 298 ms, of which 148 ms writing its images).
      */
     private static final int THREADS = 32;
+    /**
+     * How long the last round encodes its destination images again and again (no ptrace, CPU only;
+     * 8-26 times here): three rounds leave the encoding mostly interpreted. Encoding a 100-thread
+     * checkpoint over and over in one JVM took 14 ms the 4th time, ~5 ms the 20th, 1.2-1.5 ms warm.
+     */
+    static final long ENCODE_NANOS = 100_000_000L;
 
     private DumpWarmup() {
     }
@@ -77,8 +83,8 @@ public final class DumpWarmup {
         t.start();
         if (join(t, deadline)) {
             if (r.completed) { // said here: the rehearsal's own thread is quiet
-                log.debug("warm-up: {} dumps of a {}-thread process in {} ms", ROUNDS, THREADS,
-                        (System.nanoTime() - t0) / 1_000_000);
+                log.debug("warm-up: {} dumps of a {}-thread process in {} ms, its images encoded {} more times",
+                        ROUNDS, THREADS, (System.nanoTime() - t0) / 1_000_000, r.encoded);
             }
             return r.completed;
         }
@@ -124,6 +130,8 @@ public final class DumpWarmup {
         private final Path target;
         private volatile boolean abandoned;
         private volatile boolean completed;
+        /** How often the last round encoded its destination images again ({@link #ENCODE_NANOS}). */
+        private volatile int encoded;
         /** The target's pidfd while it may run (null before it starts and once it is killed); under the lock. */
         private Pidfd pidfd;
         /** The target's threads, the leader last; only the rehearsal's thread uses it. */
@@ -145,9 +153,14 @@ public final class DumpWarmup {
                 awaitThreads(pid);
                 for (int i = 0; i < ROUNDS && !abandoned; i++) {
                     Path images = Files.createDirectory(dir.resolve("r" + i));
+                    boolean last = i == ROUNDS - 1;
                     // the destination's images built too, as migrate's page server builds them inside the downtime
                     Dumper.dump(new Dumper.Options(pid, images, true, (cp, frozenAt) -> {
-                        DestinationImages.build(cp, images).close();
+                        if (last) {
+                            encoded = DestinationImages.rehearse(cp, images, ENCODE_NANOS);
+                        } else {
+                            DestinationImages.build(cp, images).close();
+                        }
                     }, 0));
                 }
                 completed = !abandoned;

@@ -2,6 +2,7 @@ package io.lazymig.dump;
 
 import io.lazymig.images.CarriedFile;
 import io.lazymig.images.Checkpoint;
+import io.lazymig.images.CoreImagesAhead;
 import io.lazymig.images.FileLock;
 import io.lazymig.images.ImageDir;
 import io.lazymig.images.Pagemap;
@@ -409,6 +410,8 @@ public final class Dumper {
         ProcessState state = procRead >= 0 ? procReads.get(procRead)
                 : ProcessStateReader.read(pid, m.ppid(), brk, actions, ThreadReader.pending(pid, true), timers);
         clock.lap(FrozenSteps.PROC);
+        // the core images encoded beside the rest of the dump, on the CPU the tracer leaves idle
+        CoreImagesAhead.start(state, threads);
         List<CarriedFile> carried = CarriedFiles.read(pid, fds.slots(), fds.files(), vmas, o.carryLimit(), prefetched,
                 carriedAlready);
         List<FileLock> locks = FileLocks.read(pid, fds.slots(), vmas, procLocks.lines());

@@ -100,11 +100,16 @@ final class CoreCodec {
     static final int PARALLEL_FROM = 32;
 
     /**
-     * {@link #encodeBytes} of every thread of {@code p}, in order. From {@link #PARALLEL_FROM}
+     * {@link #encodeBytes} of every thread of {@code p}, in order: those {@link CoreImagesAhead}
+     * encodes when it was started for these objects, else here. From {@link #PARALLEL_FROM}
      * threads the second half is encoded on a helper thread meanwhile (each half with its own
      * {@link Shared}): inside migrate's downtime the other CPU is idle then, waiting for these images.
      */
     static List<byte[]> encodeAll(ProcessState p, List<ThreadState> threads) {
+        List<byte[]> ahead = CoreImagesAhead.take(p, threads);
+        if (ahead != null) {
+            return ahead;
+        }
         int n = threads.size();
         if (n < PARALLEL_FROM) {
             return encodeRange(p, threads);
