@@ -12,6 +12,7 @@ import java.time.Duration;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code lazymig restore-guard --from SOCK --lazy-deadline S} (internal): the guard of a detached
@@ -44,6 +45,12 @@ final class GuardCommand implements Command {
         CliOptions.configureLogging(cl);
         if (!cl.hasOption("from") || !cl.hasOption("lazy-deadline")) {
             throw new UsageException("restore-guard is started by 'restore -d --lazy-pages', not by hand");
+        }
+        try {
+            LazyHandoff.rehearseReceive(); // before the wait, not after it: the agent waits for the acknowledgement
+        } catch (IOException | RuntimeException e) {
+            LoggerFactory.getLogger("lazymig.restore").debug("restore-guard: no rehearsal of the hand-over: {}",
+                    e.getMessage());
         }
         LazyHandoff handoff;
         // The handover at the agent's priority for the downtime: the agent releases the process only

@@ -5,7 +5,6 @@ import io.lazymig.images.CoreReadAhead;
 import io.lazymig.images.ImageDir;
 import io.lazymig.jni.NativeException;
 import io.lazymig.jni.Ptrace;
-import io.lazymig.jni.ThreadScheduling;
 import io.lazymig.jni.UnixSocket;
 import io.lazymig.jni.WaitStatus;
 import io.lazymig.lazyclient.LazyPagesDaemon;
@@ -203,13 +202,15 @@ final class AgentSession implements Runnable {
         Daemon daemon = new Daemon(pageServer, sock, images, control);
         daemon.start();
         boolean released = false;
-        // The cores parsed as they come, while the eager pages and the rest are still on their way;
-        // under SCHED_IDLE, so that it takes only the CPU the receive (and, with A and B on one
-        // host as in make bench, the sender) leaves.
-        CoreReadAhead ahead = new CoreReadAhead(images, AgentSession::idleThread);
         // From here to the release this thread (and the stub it forks) comes first on a busy host; the
         // daemon's threads, started above, keep their own scheduling.
         DowntimePriority priority = DowntimePriority.raise("the restore");
+        // The cores parsed as they come, while the eager pages and the rest are still on their way,
+        // on a thread this one starts at its first core: at the downtime's priority too, as what it
+        // leaves unparsed the read parses after the last image, on the way to the release. Under
+        // SCHED_IDLE it took only what the host left, in make bench often nothing (0-3 of a
+        // 100-thread process's cores parsed ahead, the read after them 14-17 ms instead of 2).
+        CoreReadAhead ahead = new CoreReadAhead(images);
         // The stub forked and exec'd now, on this thread (its tracer, which restores), while B
         // still waits for the daemon to connect: not in the downtime (0: restore starts its own).
         int[] stub = {Restorer.prespawnStub(o.stub(), pid)};
@@ -310,15 +311,6 @@ final class AgentSession implements Runnable {
         }
         mlog.info("every page is in: " + daemon.stats.summary());
         control.send("complete", Map.of("stats", daemon.stats.toJson().replace('\n', ' ')));
-    }
-
-    /** Puts the calling thread under SCHED_IDLE; without it (refused), the thread runs as it is. */
-    private static void idleThread() {
-        try {
-            ThreadScheduling.setIdle();
-        } catch (NativeException e) {
-            log.debug("agent: the core read-ahead stays at its priority: {}", e.getMessage());
-        }
     }
 
     private static int threads(Checkpoint cp) {
