@@ -949,6 +949,7 @@ run_migrate() {
     lines=$(on "$E2E_SRC" "grep -c '^pid ' $HD/$C/out.txt")
     wait_workload $((lines + 1)) 60
     CMDLINE=$(on "$E2E_SRC" "base64 -w0 /proc/$PID/cmdline")
+    NICES=$(on "$E2E_SRC" "ps -L -o nice= -p $PID | sort | uniq -c | tr -s ' '")
     local cmd="$LAZYMIG migrate -t $PID --to $DST_ADDR --port $AGENT_PORT --auth-key $1"
     step "B: $cmd"
     spawn "$E2E_SRC" "$HD/$C" migrate "$cmd" >/dev/null || fail "cannot start migrate"
@@ -989,6 +990,9 @@ migrate_case() { # migrate_case WORKLOAD-CMD [LINES-BEFORE LINES-AFTER]
     on "$E2E_SRC" "[ ! -d /proc/$PID ] || grep -q '^State:.*Z' /proc/$PID/status" || fail "the source still runs"
     [ "$(on "$E2E_DST" "base64 -w0 /proc/$PID/cmdline 2>/dev/null")" = "$CMDLINE" ] \
         || fail "no process $PID on A with the command line it had on B"
+    # the agent restores at a nice value of its own: each thread's own is back (nice: count of threads)
+    [ "$(on "$E2E_DST" "ps -L -o nice= -p $PID | sort | uniq -c | tr -s ' '")" = "$NICES" ] \
+        || fail "the threads' nice values on A are not B's: $(on "$E2E_DST" "ps -L -o nice= -p $PID | sort | uniq -c | tr -s ' '") against $NICES"
     on "$E2E_DST" "ls $HD/agent/*/migration.log >/dev/null && grep -q 'every page is in' $HD/agent/*/migration.log" \
         || fail "the agent kept no migration log"
     [ -z "${CHECK_A:-}" ] || $CHECK_A
@@ -1332,6 +1336,7 @@ case_migrate_redis() {
     step "B: 20 keys SET over TCP at $SRC_ADDR:$REDIS_PORT"
     prepare_a "$E2E_DST"
     CMDLINE=$(on "$E2E_SRC" "base64 -w0 /proc/$PID/cmdline")
+    NICES=$(on "$E2E_SRC" "ps -L -o nice= -p $PID | sort | uniq -c | tr -s ' '")
     local cmd="$LAZYMIG migrate -t $PID --to $DST_ADDR --port $AGENT_PORT --auth-key $HD/src.key"
     step "B: $cmd"
     spawn "$E2E_SRC" "$HD/$C" migrate "$cmd" >/dev/null || fail "cannot start migrate"
@@ -1374,6 +1379,7 @@ case_migrate_redis_load() {
     step "B: $(on "$E2E_SRC" "wc -l < $HD/$C/load/acked.txt") writes acknowledged so far"
     prepare_a "$E2E_DST"
     CMDLINE=$(on "$E2E_SRC" "base64 -w0 /proc/$PID/cmdline")
+    NICES=$(on "$E2E_SRC" "ps -L -o nice= -p $PID | sort | uniq -c | tr -s ' '")
     local cmd="$LAZYMIG migrate -t $PID --to $DST_ADDR --port $AGENT_PORT --auth-key $HD/src.key"
     step "B: $cmd"
     spawn "$E2E_SRC" "$HD/$C" migrate "$cmd" >/dev/null || fail "cannot start migrate"
@@ -1424,6 +1430,7 @@ case_migrate_nginx() {
     step "B: nginx master $PID, workers $workers, serving at $SRC_ADDR:$NGINX_PORT"
     prepare_a "$E2E_DST"
     CMDLINE=$(on "$E2E_SRC" "base64 -w0 /proc/$PID/cmdline")
+    NICES=$(on "$E2E_SRC" "ps -L -o nice= -p $PID | sort | uniq -c | tr -s ' '")
     local cmd="$LAZYMIG migrate -t $PID --to $DST_ADDR --port $AGENT_PORT --auth-key $HD/src.key"
     step "B: $cmd"
     spawn "$E2E_SRC" "$HD/$C" migrate "$cmd" >/dev/null || fail "cannot start migrate"

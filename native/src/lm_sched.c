@@ -1,7 +1,8 @@
 /*
  * The calling thread's scheduling: its nice value, the SCHED_IDLE and SCHED_FIFO policies and its
  * time slice (sched_attr.sched_runtime of a SCHED_OTHER thread, Linux >= 6.12), paired with
- * io.lazymig.jni.ThreadScheduling. Each acts on the calling thread alone (its tid).
+ * io.lazymig.jni.ThreadScheduling. Each acts on the calling thread alone (its tid), but the two
+ * "_of" ones, which act on the task named.
  */
 #define _GNU_SOURCE /* SCHED_RESET_ON_FORK */
 #include "lm_util.h"
@@ -121,6 +122,32 @@ static jint lm_sched_get(JNIEnv *env, jclass cls, jlongArray out)
     return 0;
 }
 
+/*
+ * Another task's policy and real-time priority, by its tid (restore gives each restored thread its
+ * own from outside, just before the release): sched_setscheduler(tid, ...). 0 or -errno.
+ */
+static jint lm_sched_set_policy_of(JNIEnv *env, jclass cls, jint tid, jint policy, jint priority)
+{
+    (void)env;
+    (void)cls;
+    struct sched_param param;
+    memset(&param, 0, sizeof(param));
+    param.sched_priority = priority;
+    if (sched_setscheduler((pid_t)tid, policy, &param) != 0)
+        return -errno;
+    return 0;
+}
+
+/* Another task's nice value, by its tid: setpriority(PRIO_PROCESS, tid, nice). 0 or -errno. */
+static jint lm_sched_set_nice_of(JNIEnv *env, jclass cls, jint tid, jint nice)
+{
+    (void)env;
+    (void)cls;
+    if (setpriority(PRIO_PROCESS, (id_t)tid, nice) != 0)
+        return -errno;
+    return 0;
+}
+
 static const JNINativeMethod methods[] = {
     { "nativeSetNice", "(I)I", (void *)lm_sched_set_nice },
     { "nativeGetNice", "()I", (void *)lm_sched_get_nice },
@@ -128,6 +155,8 @@ static const JNINativeMethod methods[] = {
     { "nativeSetFifo", "(I)I", (void *)lm_sched_set_fifo },
     { "nativeSetSlice", "(J)I", (void *)lm_sched_set_slice },
     { "nativeGet", "([J)I", (void *)lm_sched_get },
+    { "nativeSetPolicyOf", "(III)I", (void *)lm_sched_set_policy_of },
+    { "nativeSetNiceOf", "(II)I", (void *)lm_sched_set_nice_of },
 };
 
 int lm_sched_register(JNIEnv *env)

@@ -1,6 +1,7 @@
 package io.lazymig.cli;
 
 import io.lazymig.jni.UnixSocket;
+import io.lazymig.migrate.DowntimePriority;
 import io.lazymig.migrate.StandbyGuard;
 import io.lazymig.restore.LazyHandoff;
 import java.io.IOException;
@@ -11,6 +12,7 @@ import java.time.Duration;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.Option;
 import org.apache.commons.cli.Options;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code lazymig restore-guard --from SOCK --lazy-deadline S} (internal): the guard of a detached
@@ -44,8 +46,18 @@ final class GuardCommand implements Command {
         if (!cl.hasOption("from") || !cl.hasOption("lazy-deadline")) {
             throw new UsageException("restore-guard is started by 'restore -d --lazy-pages', not by hand");
         }
+        try {
+            LazyHandoff.rehearseReceive(); // before the wait, not after it: the agent waits for the acknowledgement
+        } catch (IOException | RuntimeException e) {
+            LoggerFactory.getLogger("lazymig.restore").debug("restore-guard: no rehearsal of the hand-over: {}",
+                    e.getMessage());
+        }
         LazyHandoff handoff;
-        try (UnixSocket from = UnixSocket.connect(Path.of(cl.getOptionValue("from")))) {
+        // The handover at the agent's priority for the downtime: the agent releases the process only
+        // once this acknowledged, and meanwhile its restore's threads (100 of a process's, at that
+        // priority) and the host's others kept this idle JVM waiting for a CPU 5-45 ms in make bench.
+        try (DowntimePriority p = DowntimePriority.raise("the guard's handover");
+             UnixSocket from = UnixSocket.connect(Path.of(cl.getOptionValue("from")))) {
             handoff = LazyHandoff.receiveFrom(from);
             ByteBuffer ack = ByteBuffer.allocateDirect(1);
             from.sendFully(ack);

@@ -5,7 +5,7 @@ import io.lazymig.images.CoreReadAhead;
 import io.lazymig.images.ImageDir;
 import io.lazymig.jni.NativeException;
 import io.lazymig.jni.Ptrace;
-import io.lazymig.jni.ThreadScheduling;
+import io.lazymig.jni.UnixSocket;
 import io.lazymig.jni.WaitStatus;
 import io.lazymig.lazyclient.LazyPagesDaemon;
 import io.lazymig.lazyclient.RemotePageSource;
@@ -202,10 +202,15 @@ final class AgentSession implements Runnable {
         Daemon daemon = new Daemon(pageServer, sock, images, control);
         daemon.start();
         boolean released = false;
-        // The cores parsed as they come, while the eager pages and the rest are still on their way;
-        // under SCHED_IDLE, so that it takes only the CPU the receive (and, with A and B on one
-        // host as in make bench, the sender) leaves.
-        CoreReadAhead ahead = new CoreReadAhead(images, AgentSession::idleThread);
+        // From here to the release this thread (and the stub it forks) comes first on a busy host; the
+        // daemon's threads, started above, keep their own scheduling.
+        DowntimePriority priority = DowntimePriority.raise("the restore");
+        // The cores parsed as they come, while the eager pages and the rest are still on their way,
+        // on a thread this one starts at its first core: at the downtime's priority too, as what it
+        // leaves unparsed the read parses after the last image, on the way to the release. Under
+        // SCHED_IDLE it took only what the host left, in make bench often nothing (0-3 of a
+        // 100-thread process's cores parsed ahead, the read after them 14-17 ms instead of 2).
+        CoreReadAhead ahead = new CoreReadAhead(images);
         // The stub forked and exec'd now, on this thread (its tracer, which restores), while B
         // still waits for the daemon to connect: not in the downtime (0: restore starts its own).
         int[] stub = {Restorer.prespawnStub(o.stub(), pid)};
@@ -268,6 +273,7 @@ final class AgentSession implements Runnable {
                     }).withInherit(inherit).withIpMap(o.ipMap()).withTcpEstablished(tcpEstablished), cp, prespawned);
             r.handoff().close(); // the guard and the daemon hold theirs
             released = true;
+            priority.close();
             long tRunning = r.detachNanos();
             mlog.info(String.format(java.util.Locale.ROOT, "process %d running; from the first image: images in %.1f ms, "
                     + "page server connected %.1f ms, daemon listening %.1f ms, released %.1f ms (restore %.1f ms)", r.pid(),
@@ -297,6 +303,7 @@ final class AgentSession implements Runnable {
             if (stub[0] > 0) {
                 Restorer.discardStub(stub[0]); // the images never came whole (or an Error): no restore took it
             }
+            priority.close();
         }
         daemon.thread.join();
         if (daemon.failure != null) {
@@ -304,15 +311,6 @@ final class AgentSession implements Runnable {
         }
         mlog.info("every page is in: " + daemon.stats.summary());
         control.send("complete", Map.of("stats", daemon.stats.toJson().replace('\n', ' ')));
-    }
-
-    /** Puts the calling thread under SCHED_IDLE; without it (refused), the thread runs as it is. */
-    private static void idleThread() {
-        try {
-            ThreadScheduling.setIdle();
-        } catch (NativeException e) {
-            log.debug("agent: the core read-ahead stays at its priority: {}", e.getMessage());
-        }
     }
 
     private static int threads(Checkpoint cp) {
@@ -385,10 +383,7 @@ final class AgentSession implements Runnable {
             Agent.Options o = agent.options();
             this.sock = sock;
             LazyPagesDaemon.Options dopts = new LazyPagesDaemon.Options(sock, images, o.faultAroundBytes(), o.chunkBytes(),
-                    o.chunksInFlight(), o.idleTimeoutSeconds(), () -> {
-                        listeningNanos = System.nanoTime();
-                        listening.countDown();
-                    });
+                    o.chunksInFlight(), o.idleTimeoutSeconds(), null);
             PrintStream progress = new PrintStream(new ProgressRelay(control), false, StandardCharsets.UTF_8);
             thread = new Thread(() -> {
                 RemotePageSource source = new RemotePageSource(pageServer, o.key(),
@@ -405,7 +400,12 @@ final class AgentSession implements Runnable {
                 connector.setDaemon(true);
                 connector.start();
                 boolean running = false;
+                UnixSocket listener = null;
                 try {
+                    // Listening from the start: restore's connect and its uffd then wait in the backlog
+                    // for this daemon, never for its start after the images (4 threads started and the
+                    // source's state made: 0.5-11 ms on the loaded bench host, restore waiting 10 ms).
+                    listener = UnixSocket.listen(sock, 10);
                     long tAlloc = System.nanoTime();
                     source.allocateBuffers(dopts.maxFetchBytes());
                     log.debug("agent: the daemon's receive buffers in {} us", (System.nanoTime() - tAlloc) / 1000);
@@ -417,14 +417,21 @@ final class AgentSession implements Runnable {
                         throw new IOException("no checkpoint to serve");
                     }
                     connected(connecting);
+                    // Ready for restore's handoff: B's page server connected and the checkpoint in hand,
+                    // as when a daemon listens; what it starts next, restore no longer waits for.
+                    listeningNanos = System.nanoTime();
+                    listening.countDown();
                     running = true; // from here runRemote owns the source and closes it
-                    stats = LazyPagesDaemon.runRemote(dopts, cp, source, progress);
+                    stats = LazyPagesDaemon.runRemote(dopts, cp, source, progress, listener);
                 } catch (Throwable e) {
                     failure = e;
                     if (!running) {
                         closeWhenConnected(connecting, source);
                     }
                 } finally {
+                    if (listener != null) {
+                        listener.close(); // accepted and closed already, or a failure: restore's connect is refused
+                    }
                     listening.countDown();
                 }
             }, "lazy-pages " + sock.getParent().getFileName());

@@ -62,6 +62,21 @@ public final class ThreadScheduling {
         NativeException.check("sched_setattr(thread, slice " + nanos + " ns)", nativeSetSlice(nanos));
     }
 
+    /**
+     * Task {@code tid}'s policy and real-time priority (sched_setscheduler(tid, ...)): restore gives
+     * a restored thread its own from outside. Needs CAP_SYS_NICE for another user's task, a
+     * real-time policy or a lower nice.
+     */
+    public static void setPolicyOf(int tid, int policy, int priority) throws NativeException {
+        NativeException.check("sched_setscheduler(" + tid + ", " + policy + ", " + priority + ")",
+                nativeSetPolicyOf(tid, policy, priority));
+    }
+
+    /** Task {@code tid}'s nice value (setpriority(PRIO_PROCESS, tid, nice)), as {@link #setPolicyOf}. */
+    public static void setNiceOf(int tid, int nice) throws NativeException {
+        NativeException.check("setpriority(" + tid + ", " + nice + ")", nativeSetNiceOf(tid, nice));
+    }
+
     /** The calling thread's policy ({@link #SCHED_OTHER}, {@link #SCHED_IDLE}, ...). */
     public static int policy() throws NativeException {
         return (int) attributes()[0];
@@ -89,4 +104,8 @@ public final class ThreadScheduling {
     private static native int nativeSetSlice(long nanos);
 
     private static native int nativeGet(long[] out);
+
+    private static native int nativeSetPolicyOf(int tid, int policy, int priority);
+
+    private static native int nativeSetNiceOf(int tid, int nice);
 }

@@ -12,6 +12,7 @@ import io.lazymig.jni.SystemInfo;
 import io.lazymig.jni.UffdHandoff;
 import io.lazymig.jni.UffdMessage;
 import io.lazymig.jni.UffdMessages;
+import io.lazymig.jni.UnixSocket;
 import io.lazymig.jni.Userfaultfd;
 import io.lazymig.protocol.TransferScheduling;
 import java.io.EOFException;
@@ -131,13 +132,25 @@ public final class LazyPagesDaemon {
      */
     public static Stats runRemote(Options o, Checkpoint cp, RemotePageSource source, java.io.PrintStream progress)
             throws IOException {
+        return runRemote(o, cp, source, progress, null);
+    }
+
+    /**
+     * As {@link #runRemote(Options, Checkpoint, RemotePageSource, java.io.PrintStream)}, restore
+     * accepted on {@code listening} (null: listens on {@code o.address()} itself): a socket already
+     * listening there, which this daemon owns and closes. The agent listens before the images come,
+     * so restore's connect never waits for this daemon's start (threads, buffers) on a busy host;
+     * {@code o.ready()} is not told then (the caller knows when it listened).
+     */
+    public static Stats runRemote(Options o, Checkpoint cp, RemotePageSource source, java.io.PrintStream progress,
+            UnixSocket listening) throws IOException {
         long t0 = System.nanoTime();
         Stats stats = new Stats(lazyPages(cp));
         LazyPagesDaemon d = new LazyPagesDaemon(o, cp, stats);
         source.start(d);
         log.debug("lazy-pages: page source started in {} us", (System.nanoTime() - t0) / 1000);
         try (source; ProgressLine line = ProgressLine.start(stats, progress)) {
-            d.run(source);
+            d.run(source, listening);
         }
         return stats;
     }
@@ -168,8 +181,14 @@ public final class LazyPagesDaemon {
      * processes handed over already are served.
      */
     public void run(PageSource source) throws IOException {
+        run(source, null);
+    }
+
+    /** As {@link #run(PageSource)}, restore accepted on {@code listening} when not null (see runRemote). */
+    private void run(PageSource source, UnixSocket listening) throws IOException {
         this.source = source;
-        restore = RestoreLink.accept(options.address(), options.ready());
+        restore = listening != null ? RestoreLink.accept(listening, options.address())
+                : RestoreLink.accept(options.address(), options.ready());
         tasksLeft = checkpoint.processes().size() + checkpoint.zombies().size();
         try {
             readTask();

@@ -35,10 +35,21 @@ final class RestoreLink implements AutoCloseable {
 
     /** Listens on {@code address}, tells {@code ready} (may be null), and accepts restore's connection. */
     static RestoreLink accept(Path address, Runnable ready) throws IOException {
-        try (UnixSocket listener = UnixSocket.listen(address, 10)) {
-            if (ready != null) {
+        UnixSocket listener = UnixSocket.listen(address, 10);
+        if (ready != null) {
+            try {
                 ready.run();
+            } catch (RuntimeException e) {
+                listener.close();
+                throw e;
             }
+        }
+        return accept(listener, address);
+    }
+
+    /** Accepts restore's connection on {@code listener} (listening on {@code address}), then closes it. */
+    static RestoreLink accept(UnixSocket listener, Path address) throws IOException {
+        try (listener) {
             UnixSocket c = listener.accept();
             if (c == null) {
                 throw new IOException("accept on " + address + " returned nothing");

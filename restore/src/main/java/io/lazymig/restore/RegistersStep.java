@@ -9,6 +9,8 @@ import io.lazymig.jni.Registers;
 import io.lazymig.jni.SyscallRestart;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,7 +21,7 @@ import org.slf4j.LoggerFactory;
  * from its restart block) and XSAVE area set by ptrace, the leader (the injecting thread) last,
  * ready for the detach.
  */
-final class RegistersStep implements RestoreStep {
+final class RegistersStep implements TreeStep {
     private static final Logger log = LoggerFactory.getLogger("lazymig.restore");
 
     @Override
@@ -27,11 +29,22 @@ final class RegistersStep implements RestoreStep {
         return "registers";
     }
 
+    /** The scratch areas of the whole tree unmapped in one round of stops, then each process's threads. */
     @Override
-    public void run(Restoring r) throws IOException {
+    public void runAll(List<Restoring> all) throws IOException {
         long t0 = System.nanoTime();
-        r.stub.unmapScratch();
+        List<Stub> stubs = new ArrayList<>(all.size());
+        for (Restoring r : all) {
+            stubs.add(r.stub);
+        }
+        Stub.unmapScratches(stubs);
         long unmapped = System.nanoTime() - t0;
+        for (Restoring r : all) {
+            set(r, unmapped);
+        }
+    }
+
+    private static void set(Restoring r, long unmapped) throws IOException {
         Timing timing = log.isDebugEnabled() ? new Timing() : null;
         Reused buffers = new Reused();
         for (Restoring.Created t : r.created) {

@@ -7,11 +7,12 @@ import java.util.List;
  * The order of restore's steps for one process. The constraints that fix it: memory before
  * anything that reads it; PR_SET_MM_MAP after the stub's own exe is unmapped; the lazy handoff
  * before rseq (which reads its area) and before the credentials are dropped (the uffd, the mm
- * fields, clone3's set_tid, the scheduling and the POSIX timers' ids need root's privileges); the
+ * fields, clone3's set_tid and the POSIX timers' ids need root's privileges); the
  * pending signals queued once every thread exists, from when on every thread blocks every signal;
  * POSIX timers after the threads they may signal; the parent-death signals after the credentials
  * (a change of ids resets them); the timers armed as late as possible, so they go
- * on from where they were; registers (and each thread's own mask) last, once nothing more is injected.
+ * on from where they were; registers (and each thread's own mask) last, once nothing more is injected;
+ * the scheduling noted by its step is given to the threads from outside just before the release.
  */
 final class RestorePlan {
     private RestorePlan() {

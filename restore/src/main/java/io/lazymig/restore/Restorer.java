@@ -262,6 +262,8 @@ public final class Restorer {
                 held.release();
                 phases.done("connections released");
             }
+            SchedStep.applyAll(restorings); // nothing runs in the processes from here to the detach
+            phases.done("scheduled");
             for (Restoring r : restorings) {
                 for (Restoring.Created t : r.created) {
                     Ptrace.detach(t.tid(), 0);

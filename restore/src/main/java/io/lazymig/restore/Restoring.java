@@ -37,6 +37,8 @@ final class Restoring {
     SharedFiles sharedFiles = new SharedFiles();
     /** The threads restore created besides the leader, in the checkpoint's order ({@link ThreadStep}). */
     final List<Created> created = new ArrayList<>();
+    /** The scheduling its threads get just before the release ({@link SchedStep}). */
+    final List<SchedStep.Change> schedChanges = new ArrayList<>();
 
     /** A thread {@link ThreadStep} created: its state in the checkpoint and the injector into it. */
     record Created(ThreadState state, Stub stub) {

@@ -171,6 +171,28 @@ final class Stub implements Injector {
         return scratch;
     }
 
+    /**
+     * Unmaps the scratch area of every stub of {@code stubs} (each a process's leader) at once
+     * ({@link SyscallBatch}): a tree's processes in one round of stops, not one each.
+     */
+    static void unmapScratches(List<Stub> stubs) throws IOException {
+        java.util.ArrayList<SyscallBatch.Call> calls = new java.util.ArrayList<>(stubs.size());
+        for (Stub s : stubs) {
+            calls.add(s.in(s.pid, s.scratch, SCRATCH_SIZE));
+        }
+        long[] rcs = SyscallBatch.inject(Syscalls.MUNMAP, calls);
+        for (int i = 0; i < rcs.length; i++) {
+            Stub s = stubs.get(i);
+            s.injected++;
+            if (Syscalls.isError(rcs[i])) {
+                int errno = Syscalls.errno(rcs[i]);
+                throw new RestoreException("injected munmap of the scratch area in process " + s.pid + " failed: "
+                        + Errno.name(errno) + " (" + Errno.text(errno) + ")");
+            }
+            s.scratch = 0;
+        }
+    }
+
     void unmapScratch() throws IOException {
         call("munmap", Syscalls.MUNMAP, scratch, SCRATCH_SIZE);
         scratch = 0;

@@ -222,6 +222,76 @@ final class SyscallRun {
         return results;
     }
 
+    /** One process's part of {@link #runThreads}: threads of the process of {@code stub}, each with its calls. */
+    record Part(Stub stub, List<Integer> tids, List<List<Call>> calls) {
+    }
+
+    /**
+     * Runs, for each part, {@code calls.get(i)} in its thread {@code tids.get(i)}: every thread of
+     * every process at once, as {@link #runEach} does for one process (a tree's processes then cost
+     * one round of stops for a per-thread step, not one round each), each process's loop and records
+     * in its own scratch area from its cursor on. Returns, per part, each thread's raw results;
+     * every thread is waited for before anything is thrown; {@link #NOT_RUN} as in {@link #run}.
+     */
+    static long[][][] runThreads(List<Part> parts) throws IOException {
+        int n = parts.size();
+        long[] firsts = new long[n];
+        int[] totals = new int[n];
+        for (int p = 0; p < n; p++) {
+            List<Call> all = new ArrayList<>();
+            for (List<Call> c : parts.get(p).calls()) {
+                all.addAll(c);
+            }
+            totals[p] = all.size();
+            if (!all.isEmpty()) {
+                firsts[p] = write(parts.get(p).stub(), all);
+            }
+        }
+        Registers regs = Registers.allocate();
+        List<Integer> started = new ArrayList<>();
+        IOException failure = null;
+        try {
+            for (int p = 0; p < n; p++) {
+                Part part = parts.get(p);
+                int k = 0;
+                for (int t = 0; t < part.tids().size(); t++) {
+                    int c = part.calls().get(t).size();
+                    if (c > 0) {
+                        start(regs, part.stub(), part.tids().get(t), firsts[p] - CODE_SPACE, firsts[p] + (long) k * RECORD, c);
+                        started.add(part.tids().get(t));
+                    }
+                    k += c;
+                }
+            }
+        } catch (IOException e) {
+            failure = e;
+        }
+        failure = awaitAll(started, failure);
+        if (failure != null) {
+            throw failure;
+        }
+        long[][][] results = new long[n][][];
+        for (int p = 0; p < n; p++) {
+            Part part = parts.get(p);
+            ByteBuffer back = null;
+            if (totals[p] > 0) {
+                back = Stub.struct(totals[p] * RECORD);
+                part.stub().read(firsts[p], back);
+                part.stub().counted(totals[p]);
+            }
+            results[p] = new long[part.tids().size()][];
+            int k = 0;
+            for (int t = 0; t < part.tids().size(); t++) {
+                int c = part.calls().get(t).size();
+                results[p][t] = new long[c];
+                for (int i = 0; i < c; i++) {
+                    results[p][t][i] = back.getLong(k++ * RECORD + RESULT);
+                }
+            }
+        }
+        return results;
+    }
+
     /** Puts the loop and the records of {@code calls} into the scratch of {@code stub}; returns the first record's address. */
     private static long write(Stub stub, List<Call> calls) throws IOException {
         long code = stub.put(code());
