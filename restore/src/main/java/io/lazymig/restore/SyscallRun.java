@@ -108,70 +108,7 @@ final class SyscallRun {
      * result (a value, or -errno), {@link #NOT_RUN} for those after the first that failed.
      */
     static long[] run(Stub stub, List<Call> calls) throws IOException {
-        return runEach(stub, List.of(stub.pid()), List.of(calls))[0];
-    }
-
-    /**
-     * Runs {@code calls.get(i)} in thread {@code tids.get(i)} of the process of {@code stub}, all
-     * the threads at once (each in a ptrace-stop; for what a thread can only do for itself), as
-     * {@link #run} does in one. Every thread is waited for before anything is thrown.
-     */
-    static long[][] runEach(Stub stub, List<Integer> tids, List<List<Call>> calls) throws IOException {
-        int total = 0;
-        for (List<Call> c : calls) {
-            total += c.size();
-        }
-        long[][] results = new long[tids.size()][];
-        if (total == 0) {
-            for (int t = 0; t < tids.size(); t++) {
-                results[t] = new long[0];
-            }
-            return results;
-        }
-        long code = stub.put(code());
-        ByteBuffer records = Stub.struct(total * RECORD);
-        int k = 0;
-        for (List<Call> list : calls) {
-            fill(records, k, list);
-            k += list.size();
-        }
-        long first = stub.put(records);
-        if (first != code + CODE_SPACE) {
-            throw new IllegalStateException("the records do not follow the code");
-        }
-        Registers regs = Registers.allocate();
-        List<Integer> started = new ArrayList<>();
-        IOException failure = null;
-        k = 0;
-        try {
-            for (int t = 0; t < tids.size(); t++) {
-                int n = calls.get(t).size();
-                if (n > 0) {
-                    int tid = tids.get(t);
-                    start(regs, stub, tid, code, first + (long) k * RECORD, n);
-                    started.add(tid);
-                }
-                k += n;
-            }
-        } catch (IOException e) {
-            failure = e;
-        }
-        failure = awaitAll(started, failure);
-        if (failure != null) {
-            throw failure;
-        }
-        ByteBuffer back = Stub.struct(total * RECORD);
-        stub.read(first, back);
-        k = 0;
-        for (int t = 0; t < tids.size(); t++) {
-            int n = calls.get(t).size();
-            results[t] = new long[n];
-            for (int i = 0; i < n; i++) {
-                results[t][i] = back.getLong(k++ * RECORD + RESULT);
-            }
-        }
-        stub.counted(total);
-        return results;
+        return runThreads(List.of(new Part(stub, List.of(stub.pid()), List.of(calls))))[0][0];
     }
 
     /**
@@ -228,8 +165,8 @@ final class SyscallRun {
 
     /**
      * Runs, for each part, {@code calls.get(i)} in its thread {@code tids.get(i)}: every thread of
-     * every process at once, as {@link #runEach} does for one process (a tree's processes then cost
-     * one round of stops for a per-thread step, not one round each), each process's loop and records
+     * every process at once, each in a ptrace-stop, for what a thread can only do for itself (a tree's
+     * processes then cost one round of stops for a per-thread step, not one round each), each process's loop and records
      * in its own scratch area from its cursor on. Returns, per part, each thread's raw results;
      * every thread is waited for before anything is thrown; {@link #NOT_RUN} as in {@link #run}.
      */

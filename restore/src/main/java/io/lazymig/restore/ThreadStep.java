@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
  * alternate signal stack (a thread created with CLONE_VM starts without one), the
  * clear_child_tid address (set_tid_address; for a created thread CLONE_CHILD_CLEARTID has set it
  * already) and, for the created ones, the thread's name. Every thread runs its own calls, all of
- * them at once ({@link SyscallRun#runEach}, in groups of {@link #GROUP} for the scratch area): a
+ * them at once ({@link SyscallRun#runThreads}, in groups of {@link #GROUP} for the scratch area): a
  * process with 100 threads waits on the scheduler once, not once per kind and thread (injected
  * one kind at a time into all the threads, it took 5-20 ms). rseq reads its area inside the
  * syscall, so this runs after the lazy handoff (its pages are never lazy: the dump makes them
