@@ -148,12 +148,13 @@ public final class Dumper {
         VmaSnapshot before = VmaSnapshot.take(found.stream().map(TreeIds.Node::pid).toList());
         // the page walker and the 8 MiB page buffer are made before the freeze (4.5 ms inside it otherwise)
         try (PageCollector rootPages = PageCollector.open(o.pid(), SystemInfo.PAGE_SIZE, o.lazy() != null);
+             ProcLocks procLocks = ProcLocks.prepare(); // its thread started before the freeze
              FrozenTree tree = FrozenTree.freeze(o.pid());
              TcpLocks tcpLocks = new TcpLocks()) { // closed first: a failed dump unlocks before the tree resumes
             long t0 = tree.seizedAt();
             FrozenSteps.Clock clock = new FrozenSteps.Clock(t0);
             clock.lap(FrozenSteps.FREEZE);
-            ProcLocks procLocks = ProcLocks.start(); // its RCU wait passes beside the next steps
+            procLocks.read(); // its RCU wait passes beside the next steps
             List<TreeIds.Node> nodes = new ArrayList<>();
             Set<Integer> frozenPids = new HashSet<>();
             tree.members().forEach(m -> frozenPids.add(m.pid()));
