@@ -42,7 +42,11 @@ final class TreeInjections {
      */
     static List<Answers> ask(List<Integer> pids, List<List<ThreadState>> threads, List<long[]> vdsos) throws IOException {
         long t0 = System.nanoTime();
-        List<Injections> all = Injections.openAll(pids, vdsos);
+        List<Integer> threadCounts = new ArrayList<>(threads.size());
+        for (List<ThreadState> t : threads) {
+            threadCounts.add(t.size());
+        }
+        List<Injections> all = Injections.openAll(pids, vdsos, threadCounts);
         try {
             long t1 = System.nanoTime();
             long[] brks = check("brk(0)", all, SyscallBatch.inject(Syscalls.BRK, calls(all, -1)));

@@ -43,6 +43,68 @@ class DumpThreadsIT {
         }
     }
 
+    /**
+     * The dump asks each thread its questions by a syscall program ending in an int3, whose SIGTRAP
+     * the tracer takes and drops: a SIGTRAP handler stays installed, and a process that ignores
+     * SIGTRAP or has one pending (blocked) is asked syscall by syscall, both left as they were.
+     */
+    @Test
+    @Timeout(120)
+    void aSigtrapHandlerStaysInstalled() throws Exception {
+        long trap = sigtrapAfterDump("signal.signal(signal.SIGTRAP, lambda s, f: None)", "SigCgt");
+        assertTrue(trap != 0, "SIGTRAP is still caught");
+    }
+
+    @Test
+    @Timeout(120)
+    void anIgnoredSigtrapStaysIgnored() throws Exception {
+        long trap = sigtrapAfterDump("signal.signal(signal.SIGTRAP, signal.SIG_IGN)", "SigIgn");
+        assertTrue(trap != 0, "SIGTRAP is still ignored");
+    }
+
+    @Test
+    @Timeout(120)
+    void aPendingSigtrapStaysPending() throws Exception {
+        long trap = sigtrapAfterDump("signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTRAP]); "
+                + "os.kill(os.getpid(), signal.SIGTRAP)", "ShdPnd");
+        assertTrue(trap != 0, "the SIGTRAP sent before the dump is still pending");
+    }
+
+    /** The SIGTRAP bit of /proc/PID/status line {@code key} after a dump --leave-running of python3 with a thread doing {@code setup}. */
+    private static long sigtrapAfterDump(String setup, String key) throws Exception {
+        String script = String.join("\n",
+                "import os, signal, threading, time",
+                setup,
+                "def work():",
+                "    n = 0",
+                "    while True:",
+                "        print('pid %d counter %d' % (os.getpid(), n), flush=True)",
+                "        n += 1",
+                "        time.sleep(0.05)",
+                "threading.Thread(target=work, daemon=True).start()",
+                "while True:",
+                "    time.sleep(1)");
+        try (Workload w = Workload.shell("exec /usr/bin/python3 -c '" + script.replace("'", "'\\''") + "'");
+             TmpDir dir = new TmpDir("lazymig-sigtrap-")) {
+            w.awaitFirstLine();
+            long before = Long.parseUnsignedLong(taskStatus(w.pid, w.pid, key), 16) & (1L << 4);
+            assertTrue(before != 0, key + " has SIGTRAP before the dump");
+            LazymigCli.Result r = LazymigCli.run("dump", "-t", Integer.toString(w.pid), "-D",
+                    dir.resolve("images").toString(), "--leave-running");
+            assertEquals(0, r.exit(), r.toString());
+            w.awaitCounterAbove(w.lastLine().counter());
+            for (ThreadState t : Checkpoint.read(dir.resolve("images")).root().threads()) {
+                assertTrue(t.clearTidAddress() != 0, "thread " + t.tid() + "'s clear_child_tid");
+            }
+            long after = Long.parseUnsignedLong(taskStatus(w.pid, w.pid, key), 16) & (1L << 4);
+            if (!key.equals("ShdPnd")) {
+                w.signal(5); // SIGTRAP: caught or ignored, it must not kill the process
+                w.awaitCounterAbove(w.lastLine().counter());
+            }
+            return after;
+        }
+    }
+
     private static void dumpAndCheck(Workload w, Path images) throws Exception {
         Map<Long, String> names = threadNames(w.pid);
         assertEquals(2, names.size(), "the workload runs two threads: " + names);

@@ -18,6 +18,7 @@ import io.lazymig.jni.ProcessMemory;
 import io.lazymig.jni.Ptrace;
 import io.lazymig.jni.Registers;
 import io.lazymig.jni.SyscallInjector;
+import io.lazymig.jni.SyscallProgram;
 import io.lazymig.jni.Syscalls;
 import io.lazymig.jni.SystemInfo;
 import io.lazymig.jni.WaitStatus;
@@ -204,6 +205,75 @@ class PtraceIT {
             assertEquals(0, inj.inject(Syscalls.MUNMAP, addr, len));
             assertFalse(t.maps().stream().anyMatch(l -> l.startsWith(Long.toHexString(addr) + "-")));
             Ptrace.setRegisters(t.pid, saved);
+        } finally {
+            t.close();
+        }
+    }
+
+    @Test
+    void syscallProgramRunsItsTableInOneStopAndTheTargetRunsOn() throws Exception {
+        PtraceTarget t = PtraceTarget.spawn(target, dir).runUntilReady();
+        try {
+            Registers saved = Ptrace.getRegisters(t.pid);
+            SyscallInjector inj = new SyscallInjector(t.pid, SyscallInjector.findSyscallInstruction(t.pid));
+            long area = inj.inject(Syscalls.MMAP, 0, page(), Syscalls.PROT_READ | Syscalls.PROT_WRITE | Syscalls.PROT_EXEC,
+                    Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS, -1, 0);
+            assertFalse(Syscalls.isError(area), "mmap: " + area);
+            ByteBuffer program = ByteBuffer.allocateDirect((int) page()).order(java.nio.ByteOrder.nativeOrder());
+            program.put(SyscallProgram.code());
+            long table = area + 64;
+            program.position(64);
+            SyscallProgram.add(program, Syscalls.GETPID);
+            SyscallProgram.add(program, Syscalls.GETPPID);
+            SyscallProgram.add(program, Syscalls.MUNMAP, area + 1, page()); // an error is a value
+            SyscallProgram.end(program);
+            ProcessMemory.write(t.pid, area, program.clear());
+            long before = Ptrace.getSigmask(t.pid);
+            Ptrace.setSigmask(t.pid, SyscallProgram.MASK);
+
+            SyscallProgram.run(List.of(new SyscallProgram.Run(t.pid, area, table)));
+
+            assertEquals(area + SyscallProgram.codeBytes(), Ptrace.getRegisters(t.pid).rip(), "stopped after its int3");
+            ByteBuffer back = ByteBuffer.allocateDirect(SyscallProgram.tableBytes(3));
+            ProcessMemory.read(t.pid, table, back);
+            back.clear();
+            assertEquals(t.pid, SyscallProgram.result(back, 0));
+            assertEquals(SystemInfo.getpid(), SyscallProgram.result(back, 1));
+            assertEquals(-Errno.EINVAL, SyscallProgram.result(back, 2));
+            // the int3's SIGTRAP was a stop, never delivered: the default action would have killed it
+            Ptrace.setSigmask(t.pid, before);
+            assertEquals(0, inj.inject(Syscalls.MUNMAP, area, page()));
+            Ptrace.setRegisters(t.pid, saved);
+            Ptrace.cont(t.pid, 0);
+            while (!t.status("State").startsWith("S")) {
+                assertTrue(Ptrace.poll(t.pid).isEmpty(), "the target must run on after the program");
+                Thread.sleep(5);
+            }
+        } finally {
+            t.close();
+        }
+    }
+
+    @Test
+    void syscallProgramReportsAPendingSignalInsteadOfItsInt3() throws Exception {
+        PtraceTarget t = PtraceTarget.spawn(target, dir).runUntilReady();
+        try {
+            SyscallInjector inj = new SyscallInjector(t.pid, SyscallInjector.findSyscallInstruction(t.pid));
+            long area = inj.inject(Syscalls.MMAP, 0, page(), Syscalls.PROT_READ | Syscalls.PROT_WRITE | Syscalls.PROT_EXEC,
+                    Syscalls.MAP_PRIVATE | Syscalls.MAP_ANONYMOUS, -1, 0);
+            ByteBuffer program = ByteBuffer.allocateDirect((int) page()).order(java.nio.ByteOrder.nativeOrder());
+            program.put(SyscallProgram.code());
+            program.position(64);
+            SyscallProgram.add(program, Syscalls.GETPID);
+            SyscallProgram.end(program);
+            ProcessMemory.write(t.pid, area, program.clear());
+            Ptrace.setSigmask(t.pid, 0);
+            SystemInfo.kill(t.pid, SystemInfo.SIGUSR1); // let through: delivered before the program runs
+            Ptrace.UnexpectedStopException e = assertThrows(Ptrace.UnexpectedStopException.class,
+                    () -> SyscallProgram.run(List.of(new SyscallProgram.Run(t.pid, area, area + 64))));
+            assertTrue(e.status().isSignalStop());
+            assertEquals(SystemInfo.SIGUSR1, e.status().stopSignal());
+            assertThat(e.getMessage(), containsString("int3 at the end of a syscall program"));
         } finally {
             t.close();
         }
