@@ -64,7 +64,8 @@ public final class SyscallBatch {
             }
         } finally {
             if (running.size() < n) {
-                settle(running); // a request failed: the ones resumed still must stop before anything else
+                // a request failed: the ones resumed still must stop before anything else
+                TraceeBatches.settle(running.stream().map(Call::tid).toList());
             }
         }
         Ptrace.UnexpectedStopException unexpected = null;
@@ -73,13 +74,13 @@ public final class SyscallBatch {
             Call c = calls.get(i);
             WaitStatus entry = Ptrace.waitpid(c.tid());
             if (!entry.isSyscallStop()) {
-                unexpected = first(unexpected, new Ptrace.UnexpectedStopException(
+                unexpected = TraceeBatches.first(unexpected, new Ptrace.UnexpectedStopException(
                         "the syscall-entry stop of syscall " + nr + " in thread " + c.tid(), entry));
                 continue;
             }
             Ptrace.getRegisters(c.tid(), regs);
             if (regs.origRax() != nr) {
-                unexpected = first(unexpected, new Ptrace.UnexpectedStopException("the syscall-entry stop of syscall "
+                unexpected = TraceeBatches.first(unexpected, new Ptrace.UnexpectedStopException("the syscall-entry stop of syscall "
                         + nr + " in thread " + c.tid() + " (entered syscall " + regs.origRax() + ")", entry));
                 continue;
             }
@@ -94,7 +95,7 @@ public final class SyscallBatch {
                     rest.add(calls.get(i));
                 }
             }
-            settle(rest);
+            TraceeBatches.settle(rest.stream().map(Call::tid).toList());
             throw unexpected;
         }
         for (Call c : calls) {
@@ -105,7 +106,7 @@ public final class SyscallBatch {
             Call c = calls.get(i);
             WaitStatus exit = Ptrace.waitpid(c.tid());
             if (!exit.isSyscallStop()) {
-                unexpected = first(unexpected, new Ptrace.UnexpectedStopException(
+                unexpected = TraceeBatches.first(unexpected, new Ptrace.UnexpectedStopException(
                         "the syscall-exit stop of syscall " + nr + " in thread " + c.tid(), exit));
                 continue;
             }
@@ -118,21 +119,7 @@ public final class SyscallBatch {
         return results;
     }
 
-    /** Waits for one stop of each tracee resumed (any stop: the caller is failing anyway). */
-    private static void settle(List<Call> resumed) {
-        for (Call c : resumed) {
-            try {
-                Ptrace.waitpid(c.tid());
-            } catch (NativeException ignored) {
-                // gone: nothing to wait for
-            }
-        }
-    }
 
-    private static Ptrace.UnexpectedStopException first(Ptrace.UnexpectedStopException a,
-            Ptrace.UnexpectedStopException b) {
-        return a != null ? a : b;
-    }
 
     private static long arg(Call c, int i) {
         return i < c.args().length ? c.args()[i] : 0;

@@ -133,20 +133,20 @@ public final class SyscallProgram {
             }
         } finally {
             if (running.size() < runs.size()) {
-                settle(running);
+                TraceeBatches.settle(running.stream().map(Run::tid).toList());
             }
         }
         Ptrace.UnexpectedStopException unexpected = null;
         for (Run r : runs) {
             WaitStatus st = Ptrace.waitpid(r.tid());
             if (!st.isSignalStop() || st.stopSignal() != SystemInfo.SIGTRAP) {
-                unexpected = first(unexpected, new Ptrace.UnexpectedStopException(
+                unexpected = TraceeBatches.first(unexpected, new Ptrace.UnexpectedStopException(
                         "the int3 at the end of a syscall program in thread " + r.tid(), st));
                 continue;
             }
             Ptrace.getRegisters(r.tid(), regs);
             if (regs.rip() != r.code() + CODE.length) {
-                unexpected = first(unexpected, new Ptrace.UnexpectedStopException("the int3 at the end of a syscall "
+                unexpected = TraceeBatches.first(unexpected, new Ptrace.UnexpectedStopException("the int3 at the end of a syscall "
                         + "program in thread " + r.tid() + " (a SIGTRAP at 0x" + Long.toHexString(regs.rip()) + ")", st));
             }
         }
@@ -155,18 +155,5 @@ public final class SyscallProgram {
         }
     }
 
-    private static void settle(List<Run> resumed) {
-        for (Run r : resumed) {
-            try {
-                Ptrace.waitpid(r.tid());
-            } catch (NativeException ignored) {
-                // gone: nothing to wait for
-            }
-        }
-    }
 
-    private static Ptrace.UnexpectedStopException first(Ptrace.UnexpectedStopException a,
-            Ptrace.UnexpectedStopException b) {
-        return a != null ? a : b;
-    }
 }
