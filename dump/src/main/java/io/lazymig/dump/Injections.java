@@ -188,10 +188,121 @@ final class Injections implements AutoCloseable {
     /** Where the threads' rooms begin in the program area: after the code. */
     private static final int PROGRAM_CODE = 64;
 
+    /**
+     * The process's own questions as one program of its leader (run before the threads' programs,
+     * in the same area): brk(0), rt_sigaction of each signal asked, getitimer of the three timers;
+     * the table, then a kernel_sigaction (32 bytes) per signal, then the three itimervals.
+     */
+    private static final int LEADER_QUESTIONS = 1 + SigAction.SIGMAX + 3;
+    private static final int LEADER_BYTES = PROGRAM_CODE + SyscallProgram.tableBytes(LEADER_QUESTIONS)
+            + (SigAction.SIGMAX + 3) * KERNEL_SIGACTION_SIZE;
+
     /** Bytes of the program area for {@code threads} threads, whole pages. */
     static long programBytes(int threads) {
         long page = SystemInfo.PAGE_SIZE;
-        return (PROGRAM_CODE + (long) threads * PROGRAM_PER_THREAD + page - 1) / page * page;
+        long bytes = Math.max(LEADER_BYTES, PROGRAM_CODE + (long) threads * PROGRAM_PER_THREAD);
+        return (bytes + page - 1) / page * page;
+    }
+
+    /** What a process's leader told by its program: as {@link TreeInjections.Answers} holds them. */
+    record ProcessAnswers(long brk, List<SigAction> actions, IntervalTimer real, IntervalTimer virtual,
+            IntervalTimer prof) {
+    }
+
+    /**
+     * Whether each of {@code all} runs its questions as syscall programs (its scratch executable,
+     * SIGTRAP neither ignored nor pending in it: see {@link #trapFree}), and, in {@code sigsets},
+     * the signals whose actions it is asked (caught or ignored, as its /proc status says, and SIGCHLD).
+     */
+    static boolean[] programmable(List<Injections> all, List<List<ThreadState>> threads, long[] sigsets)
+            throws IOException {
+        boolean[] out = new boolean[all.size()];
+        for (int i = 0; i < all.size(); i++) {
+            ProcStatus status = ProcStatus.read(all.get(i).pid());
+            sigsets[i] = status.sigmask("SigCgt") | status.sigmask("SigIgn");
+            out[i] = all.get(i).executable && trapFree(all.get(i).pid(), status, threads.get(i));
+        }
+        return out;
+    }
+
+    /**
+     * Each process's own questions (brk, the actions of the signals of {@code sigsets}, the interval
+     * timers) as one program of its leader, all leaders run at once: one ptrace-stop per process
+     * where one per question was (a JVM catches a dozen signals).
+     */
+    static List<ProcessAnswers> askProcessesByProgram(List<Injections> all, long[] sigsets) throws IOException {
+        List<SyscallProgram.Run> runs = new ArrayList<>(all.size());
+        List<ByteBuffer> areas = new ArrayList<>(all.size());
+        List<int[]> asked = new ArrayList<>(all.size());
+        int[] timers = {Syscalls.ITIMER_REAL, Syscalls.ITIMER_VIRTUAL, Syscalls.ITIMER_PROF};
+        for (int p = 0; p < all.size(); p++) {
+            Injections inj = all.get(p);
+            long base = inj.scratch + SystemInfo.PAGE_SIZE;
+            ByteBuffer area = ByteBuffer.allocateDirect(LEADER_BYTES).order(ByteOrder.nativeOrder());
+            area.put(SyscallProgram.code()).position(PROGRAM_CODE);
+            long answers = base + PROGRAM_CODE + SyscallProgram.tableBytes(LEADER_QUESTIONS);
+            SyscallProgram.add(area, Syscalls.BRK, 0);
+            List<Integer> sigs = new ArrayList<>();
+            for (int sig = 1; sig <= SigAction.SIGMAX; sig++) {
+                if (SigAction.isDumpable(sig) && asked(sigsets[p], sig)) {
+                    SyscallProgram.add(area, Syscalls.RT_SIGACTION, sig, 0, answers + (long) sigs.size() * KERNEL_SIGACTION_SIZE,
+                            Ptrace.KERNEL_SIGSET_SIZE);
+                    sigs.add(sig);
+                }
+            }
+            for (int w = 0; w < timers.length; w++) {
+                SyscallProgram.add(area, Syscalls.GETITIMER, timers[w],
+                        answers + (long) (SigAction.SIGMAX + w) * KERNEL_SIGACTION_SIZE);
+            }
+            SyscallProgram.end(area);
+            area.clear();
+            ProcessMemory.write(inj.pid(), base, area);
+            areas.add(area);
+            asked.add(sigs.stream().mapToInt(Integer::intValue).toArray());
+            runs.add(new SyscallProgram.Run(inj.pid(), base, base + PROGRAM_CODE));
+        }
+        for (SyscallProgram.Run r : runs) {
+            Ptrace.setSigmask(r.tid(), SyscallProgram.MASK);
+        }
+        SyscallProgram.run(runs);
+        for (SyscallProgram.Run r : runs) {
+            Ptrace.setSigmask(r.tid(), -1L);
+        }
+        List<ProcessAnswers> out = new ArrayList<>(all.size());
+        for (int p = 0; p < all.size(); p++) {
+            ByteBuffer area = areas.get(p).clear();
+            ProcessMemory.read(all.get(p).pid(), all.get(p).scratch + SystemInfo.PAGE_SIZE, area);
+            ByteBuffer table = area.duplicate().position(PROGRAM_CODE).slice().order(ByteOrder.nativeOrder());
+            int answers = PROGRAM_CODE + SyscallProgram.tableBytes(LEADER_QUESTIONS);
+            int pid = all.get(p).pid();
+            long brk = programCheck("brk(0)", pid, SyscallProgram.result(table, 0));
+            int[] sigs = asked.get(p);
+            List<SigAction> actions = new ArrayList<>();
+            for (int k = 0; k < sigs.length; k++) {
+                programCheck("rt_sigaction(" + sigs[k] + ")", pid, SyscallProgram.result(table, 1 + k));
+                int at = answers + k * KERNEL_SIGACTION_SIZE;
+                SigAction a = new SigAction(sigs[k], area.getLong(at), area.getLong(at + 8), area.getLong(at + 16),
+                        area.getLong(at + 24));
+                if (!a.isDefault()) {
+                    actions.add(a);
+                }
+            }
+            IntervalTimer[] it = new IntervalTimer[timers.length];
+            for (int w = 0; w < timers.length; w++) {
+                programCheck("getitimer(" + timers[w] + ")", pid, SyscallProgram.result(table, 1 + sigs.length + w));
+                int at = answers + (SigAction.SIGMAX + w) * KERNEL_SIGACTION_SIZE;
+                it[w] = new IntervalTimer(area.getLong(at), area.getLong(at + 8), area.getLong(at + 16), area.getLong(at + 24));
+            }
+            out.add(new ProcessAnswers(brk, actions, it[0], it[1], it[2]));
+        }
+        return out;
+    }
+
+    private static long programCheck(String what, int pid, long rc) throws DumpException {
+        if (Syscalls.isError(rc)) {
+            throw new DumpException("injected " + what + " in process " + pid + " failed: " + Errno.name(Syscalls.errno(rc)));
+        }
+        return rc;
     }
 
     /**
@@ -218,6 +329,12 @@ final class Injections implements AutoCloseable {
      */
     static List<List<ThreadState>> askThreadsAll(List<Injections> all, List<List<ThreadState>> threads)
             throws IOException {
+        return askThreadsAll(all, threads, programmable(all, threads, new long[all.size()]));
+    }
+
+    /** As {@link #askThreadsAll(List, List)}, {@code byProgram[i]} saying whether process i runs programs ({@link #programmable}). */
+    static List<List<ThreadState>> askThreadsAll(List<Injections> all, List<List<ThreadState>> threads,
+            boolean[] byProgramFlags) throws IOException {
         List<List<ThreadState>> out = new ArrayList<>(all.size());
         List<Injections> byProgram = new ArrayList<>();
         List<List<ThreadState>> programThreads = new ArrayList<>();
@@ -225,7 +342,7 @@ final class Injections implements AutoCloseable {
         List<List<ThreadState>> batchThreads = new ArrayList<>();
         for (int p = 0; p < all.size(); p++) {
             out.add(null);
-            if (all.get(p).executable && trapFree(all.get(p).pid(), threads.get(p))) {
+            if (byProgramFlags[p]) {
                 byProgram.add(all.get(p));
                 programThreads.add(threads.get(p));
             } else {
@@ -245,9 +362,8 @@ final class Injections implements AutoCloseable {
      * Whether a syscall program may run in the threads of {@code pid}: its int3 raises a SIGTRAP
      * that must neither reset an ignored SIGTRAP's action nor let one already pending through.
      */
-    private static boolean trapFree(int pid, List<ThreadState> threads) throws IOException {
+    private static boolean trapFree(int pid, ProcStatus status, List<ThreadState> threads) throws IOException {
         long trap = Ptrace.sigmaskBit(SystemInfo.SIGTRAP);
-        ProcStatus status = ProcStatus.read(pid);
         if (((status.sigmask("SigIgn") | status.sigmask("ShdPnd")) & trap) != 0) {
             log.debug("dump: process {} ignores or has pending a SIGTRAP: its threads asked syscall by syscall", pid);
             return false;

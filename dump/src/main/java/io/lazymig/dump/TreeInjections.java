@@ -49,24 +49,31 @@ final class TreeInjections {
         List<Injections> all = Injections.openAll(pids, vdsos, threadCounts);
         try {
             long t1 = System.nanoTime();
-            long[] brks = check("brk(0)", all, SyscallBatch.inject(Syscalls.BRK, calls(all, -1)));
-            List<List<SigAction>> actions = signalActions(all);
-            long t2 = System.nanoTime();
-            IntervalTimer[][] itimers = new IntervalTimer[3][];
-            int[] which = {Syscalls.ITIMER_REAL, Syscalls.ITIMER_VIRTUAL, Syscalls.ITIMER_PROF};
-            for (int w = 0; w < 3; w++) {
-                itimers[w] = itimers(all, which[w]);
+            long[] sigsets = new long[all.size()];
+            boolean[] byProgram = Injections.programmable(all, threads, sigsets);
+            List<Injections> programs = new ArrayList<>();
+            List<Injections> batches = new ArrayList<>();
+            List<Long> programSets = new ArrayList<>();
+            List<Long> batchSets = new ArrayList<>();
+            for (int i = 0; i < all.size(); i++) {
+                (byProgram[i] ? programs : batches).add(all.get(i));
+                (byProgram[i] ? programSets : batchSets).add(sigsets[i]);
             }
-            long t3 = System.nanoTime();
-            List<List<ThreadState>> asked = Injections.askThreadsAll(all, threads);
+            List<Injections.ProcessAnswers> programmed = programs.isEmpty() ? List.of()
+                    : Injections.askProcessesByProgram(programs, programSets.stream().mapToLong(Long::longValue).toArray());
+            List<Injections.ProcessAnswers> batched = batches.isEmpty() ? List.of()
+                    : askByBatches(batches, batchSets.stream().mapToLong(Long::longValue).toArray());
+            long t2 = System.nanoTime();
+            List<List<ThreadState>> asked = Injections.askThreadsAll(all, threads, byProgram);
             if (log.isDebugEnabled()) {
-                log.debug("dump: injections: scratch {} us, brk+sigactions {} us, itimers {} us, threads {} us",
-                        (t1 - t0) / 1000, (t2 - t1) / 1000, (t3 - t2) / 1000, (System.nanoTime() - t3) / 1000);
+                log.debug("dump: injections: scratch {} us, brk+sigactions+itimers {} us ({} of {} processes by "
+                        + "program), threads {} us", (t1 - t0) / 1000, (t2 - t1) / 1000, programs.size(), all.size(),
+                        (System.nanoTime() - t2) / 1000);
             }
             List<Answers> out = new ArrayList<>(all.size());
-            for (int i = 0; i < all.size(); i++) {
-                out.add(new Answers(all.get(i), brks[i], actions.get(i), itimers[0][i], itimers[1][i], itimers[2][i],
-                        asked.get(i)));
+            for (int i = 0, a = 0, b = 0; i < all.size(); i++) {
+                Injections.ProcessAnswers p = byProgram[i] ? programmed.get(a++) : batched.get(b++);
+                out.add(new Answers(all.get(i), p.brk(), p.actions(), p.real(), p.virtual(), p.prof(), asked.get(i)));
             }
             return out;
         } catch (IOException | RuntimeException e) {
@@ -75,17 +82,30 @@ final class TreeInjections {
         }
     }
 
+    /** The processes' own questions injected one at a time, each one batch over {@code all}. */
+    private static List<Injections.ProcessAnswers> askByBatches(List<Injections> all, long[] sigsets) throws IOException {
+        long[] brks = check("brk(0)", all, SyscallBatch.inject(Syscalls.BRK, calls(all, -1)));
+        List<List<SigAction>> actions = signalActions(all, sigsets);
+        IntervalTimer[][] itimers = new IntervalTimer[3][];
+        int[] which = {Syscalls.ITIMER_REAL, Syscalls.ITIMER_VIRTUAL, Syscalls.ITIMER_PROF};
+        for (int w = 0; w < 3; w++) {
+            itimers[w] = itimers(all, which[w]);
+        }
+        List<Injections.ProcessAnswers> out = new ArrayList<>(all.size());
+        for (int i = 0; i < all.size(); i++) {
+            out.add(new Injections.ProcessAnswers(brks[i], actions.get(i), itimers[0][i], itimers[1][i], itimers[2][i]));
+        }
+        return out;
+    }
+
     /**
      * Each process's non-default signal actions, as {@link Injections#signalActions}: a signal is
-     * asked, in one batch, of the processes whose /proc status says it is caught or ignored (and
-     * SIGCHLD of all).
+     * asked, in one batch, of the processes whose {@code sets} (their /proc status's caught and
+     * ignored) hold it (and SIGCHLD of all).
      */
-    private static List<List<SigAction>> signalActions(List<Injections> all) throws IOException {
-        long[] sets = new long[all.size()];
+    private static List<List<SigAction>> signalActions(List<Injections> all, long[] sets) throws IOException {
         List<List<SigAction>> out = new ArrayList<>(all.size());
         for (int i = 0; i < all.size(); i++) {
-            ProcStatus status = ProcStatus.read(all.get(i).pid());
-            sets[i] = status.sigmask("SigCgt") | status.sigmask("SigIgn");
             out.add(new ArrayList<>());
         }
         ByteBuffer answer = ByteBuffer.allocateDirect(ANSWER_SIZE).order(ByteOrder.nativeOrder());
