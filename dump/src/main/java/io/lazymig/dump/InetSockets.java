@@ -6,7 +6,9 @@ import io.lazymig.jni.FileDescriptor;
 import io.lazymig.jni.Sockets;
 import io.lazymig.jni.TcpRepair;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -42,13 +44,19 @@ final class InetSockets {
     /** Socket {@code fd} (sock_diag's {@code s}) as a file object, its options asked from the process. */
     static InetSocket read(int id, int fd, Sockets.Inet s, int flags, Injections inj) throws IOException {
         boolean tcp = s.protocol() == Sockets.IPPROTO_TCP;
-        SocketOptions opts = SocketOptionsReader.read(fd, inj, tcp);
-        boolean v6only = s.family() == Sockets.AF_INET6 && inj.intSockOpt(fd, Sockets.IPPROTO_IPV6, Sockets.IPV6_V6ONLY) == 1;
-        boolean nodelay = tcp && inj.intSockOpt(fd, Sockets.IPPROTO_TCP, Sockets.TCP_NODELAY) == 1;
-        boolean freebind = inj.intSockOpt(fd, Sockets.IPPROTO_IP, Sockets.IP_FREEBIND) == 1;
-        boolean transparent = s.family() == Sockets.AF_INET6
-                ? inj.intSockOpt(fd, Sockets.IPPROTO_IPV6, TcpRepair.IPV6_TRANSPARENT) == 1
-                : inj.intSockOpt(fd, Sockets.IPPROTO_IP, TcpRepair.IP_TRANSPARENT) == 1;
+        boolean v6 = s.family() == Sockets.AF_INET6;
+        // asked with the common options, in one go: freebind, transparent, then v6only and nodelay where they apply
+        List<Injections.SockOpt> more = new ArrayList<>(List.of(Injections.SockOpt.of(Sockets.IPPROTO_IP, Sockets.IP_FREEBIND),
+                v6 ? Injections.SockOpt.of(Sockets.IPPROTO_IPV6, TcpRepair.IPV6_TRANSPARENT)
+                        : Injections.SockOpt.of(Sockets.IPPROTO_IP, TcpRepair.IP_TRANSPARENT)));
+        int v6onlyAt = v6 ? add(more, Injections.SockOpt.of(Sockets.IPPROTO_IPV6, Sockets.IPV6_V6ONLY)) : -1;
+        int nodelayAt = tcp ? add(more, Injections.SockOpt.of(Sockets.IPPROTO_TCP, Sockets.TCP_NODELAY)) : -1;
+        long[] values = new long[more.size()];
+        SocketOptions opts = SocketOptionsReader.read(fd, inj, tcp, more, values);
+        boolean freebind = values[0] == 1;
+        boolean transparent = values[1] == 1;
+        boolean v6only = v6onlyAt >= 0 && values[v6onlyAt] == 1;
+        boolean nodelay = nodelayAt >= 0 && values[nodelayAt] == 1;
         int backlog = s.state() == Sockets.TCP_LISTEN ? s.wqueue() : 0;
         try {
             return new InetSocket(id, s.ino(), s.family() == Sockets.AF_INET ? InetSocket.AF_INET : InetSocket.AF_INET6,
@@ -63,5 +71,11 @@ final class InetSockets {
     /** The connections waiting in listener {@code s}'s accept queue. */
     static int waiting(Sockets.Inet s) {
         return s.state() == Sockets.TCP_LISTEN ? s.rqueue() : 0;
+    }
+
+    /** Appends {@code o} to {@code list}; returns its index. */
+    private static int add(List<Injections.SockOpt> list, Injections.SockOpt o) {
+        list.add(o);
+        return list.size() - 1;
     }
 }

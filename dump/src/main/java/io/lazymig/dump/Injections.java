@@ -45,6 +45,8 @@ final class Injections implements AutoCloseable {
     private final long scratchBytes;
     /** The scratch is mapped executable too: its threads' questions run as syscall programs. */
     private final boolean executable;
+    /** Later questions of the leader (a socket's options) run as programs too: set once {@link #programmable} said so. */
+    private boolean programs;
     /** Set once the scratch page is unmapped: {@link #close} is idempotent (a tree's failure closes what is left). */
     private boolean closed;
     private final long pageSize = SystemInfo.PAGE_SIZE;
@@ -221,6 +223,7 @@ final class Injections implements AutoCloseable {
             ProcStatus status = ProcStatus.read(all.get(i).pid());
             sigsets[i] = status.sigmask("SigCgt") | status.sigmask("SigIgn");
             out[i] = all.get(i).executable && trapFree(all.get(i).pid(), status, threads.get(i));
+            all.get(i).programs = out[i];
         }
         return out;
     }
@@ -601,6 +604,76 @@ final class Injections implements AutoCloseable {
     }
 
     private long lastError;
+
+    /** One option asked by {@link #sockOpts}: an int, or a struct timeval read in microseconds. */
+    record SockOpt(int level, int name, boolean timeval) {
+        static SockOpt of(int level, int name) {
+            return new SockOpt(level, name, false);
+        }
+
+        static SockOpt timeval(int level, int name) {
+            return new SockOpt(level, name, true);
+        }
+    }
+
+    /** A socket option's answer room in a program: the value (up to a timeval) at 0, its length at 16. */
+    private static final int SOCKOPT_ROOM = 32;
+
+    /**
+     * getsockopt of every option of {@code opts} on socket {@code fd}: each value (an int option's
+     * int, a timeval's microseconds), or -errno for an int option the socket does not have
+     * (ENOPROTOOPT); a timeval one that fails is an error. As one syscall program of the leader when
+     * it runs programs (one ptrace-stop for the ~15 options of a socket, where there were two per
+     * option), else injected one at a time.
+     */
+    long[] sockOpts(int fd, List<SockOpt> opts) throws IOException {
+        long[] out = new long[opts.size()];
+        if (!programs) {
+            for (int i = 0; i < opts.size(); i++) {
+                SockOpt o = opts.get(i);
+                out[i] = o.timeval() ? timevalSockOpt(fd, o.level(), o.name()) : intSockOpt(fd, o.level(), o.name());
+            }
+            return out;
+        }
+        long base = scratch + SystemInfo.PAGE_SIZE;
+        int answersAt = PROGRAM_CODE + SyscallProgram.tableBytes(opts.size());
+        ByteBuffer area = ByteBuffer.allocateDirect(answersAt + opts.size() * SOCKOPT_ROOM).order(ByteOrder.nativeOrder());
+        area.put(SyscallProgram.code()).position(PROGRAM_CODE);
+        for (int i = 0; i < opts.size(); i++) {
+            SockOpt o = opts.get(i);
+            int room = answersAt + i * SOCKOPT_ROOM;
+            area.putInt(room + 16, o.timeval() ? 16 : 4);
+            SyscallProgram.add(area, Syscalls.GETSOCKOPT, fd, o.level(), o.name(), base + room, base + room + 16);
+        }
+        SyscallProgram.end(area);
+        if (answersAt + (long) opts.size() * SOCKOPT_ROOM > scratchBytes - SystemInfo.PAGE_SIZE) {
+            throw new IllegalArgumentException(opts.size() + " socket options do not fit a program area");
+        }
+        area.clear();
+        int pid = injector.pid();
+        ProcessMemory.write(pid, base, area);
+        Ptrace.setSigmask(pid, SyscallProgram.MASK);
+        SyscallProgram.run(List.of(new SyscallProgram.Run(pid, base, base + PROGRAM_CODE)));
+        Ptrace.setSigmask(pid, -1L);
+        area.clear();
+        ProcessMemory.read(pid, base, area);
+        ByteBuffer table = area.duplicate().position(PROGRAM_CODE).slice().order(ByteOrder.nativeOrder());
+        for (int i = 0; i < opts.size(); i++) {
+            SockOpt o = opts.get(i);
+            long rc = SyscallProgram.result(table, i);
+            int room = answersAt + i * SOCKOPT_ROOM;
+            if (o.timeval()) {
+                if (rc != 0) {
+                    throw new DumpException("injected getsockopt(" + fd + ", " + o.level() + ", " + o.name() + ") failed: "
+                            + Errno.name(Syscalls.errno(rc)));
+                }
+                out[i] = area.getLong(room) * 1_000_000L + area.getLong(room + 8);
+            } else {
+                out[i] = rc != 0 ? rc : area.getInt(room);
+            }
+        }
+        return out;
+    }
 
     private long sockOpt(int fd, int level, int name, int len) throws IOException {
         ByteBuffer l = ByteBuffer.allocateDirect(4).order(ByteOrder.nativeOrder()).putInt(0, len);
