@@ -70,6 +70,18 @@ class DumpThreadsIT {
         assertTrue(trap != 0, "the SIGTRAP sent before the dump is still pending");
     }
 
+    /**
+     * A process that refuses writable executable memory (prctl PR_SET_MDWE, memory-deny-write-execute)
+     * has no room for syscall programs: its threads are asked syscall by syscall, the answers the same.
+     */
+    @Test
+    @Timeout(120)
+    void aProcessDenyingWriteExecuteIsAskedSyscallBySyscall() throws Exception {
+        long trap = sigtrapAfterDump("import ctypes; signal.signal(signal.SIGTRAP, lambda s, f: None); "
+                + "assert ctypes.CDLL(None).prctl(65, 1, 0, 0, 0) == 0", "SigCgt");
+        assertTrue(trap != 0, "SIGTRAP is still caught");
+    }
+
     /** The SIGTRAP bit of /proc/PID/status line {@code key} after a dump --leave-running of python3 with a thread doing {@code setup}. */
     private static long sigtrapAfterDump(String setup, String key) throws Exception {
         String script = String.join("\n",
