@@ -21,9 +21,11 @@
 # At +0 ms no proxy: the daemon connects to the lazy server directly, and the floor's round trip
 # goes straight to its echo server (the proxy's relaying would be one more hop on both).
 #
-# usage: [QUICK=1] [AB=0] [DAEMON_OPTS=...] [SERVER_OPTS=...] [LAZYMIG=/other/tree/lazymig] it/bench/fault-vs-background.sh [MIB [RTT_US...]]
+# usage: [QUICK=1] [AB=0] [TLS=1] [DAEMON_OPTS=...] [SERVER_OPTS=...] [LAZYMIG=/other/tree/lazymig] it/bench/fault-vs-background.sh [MIB [RTT_US...]]
 #        root; after make. Default 512 MiB (QUICK=1: 128) at 0 1000 10000 us. LAZYMIG: another
-#        build's launcher (an A/B against it; the probes and workloads stay this tree's).
+#        build's launcher (an A/B against it; the probes and workloads stay this tree's). TLS=1: the
+#        connections authenticated and encrypted with a key made for the run, as lazymig runs by
+#        default (otherwise --no-auth on both ends, plain TCP as the floor's round trip is).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 LAZYMIG=${LAZYMIG:-$ROOT/lazymig}
@@ -37,6 +39,11 @@ for p in uffd-floor tcp-probe delay-proxy; do [ -x "$PROBES/$p" ] || { echo "pro
 [ -x "$WORKLOADS/bench-touch" ] || { echo "bench-touch not built (make)" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/fault-vs-background.XXXXXX)
+AUTH=(--no-auth)
+if [ "${TLS:-0}" = 1 ]; then
+    "$LAZYMIG" keygen "$WORK/auth.key" > /dev/null || { echo "fault-vs-background: keygen failed" >&2; exit 1; }
+    AUTH=(--auth-key "$WORK/auth.key")
+fi
 PIDS=()
 stop_all() {
     { for p in "${PIDS[@]}"; do kill -9 "$p" || true; done
@@ -92,7 +99,7 @@ migrate() {
     wait_for 120 grep -aq '^tick' "$d/out.txt" || die "bench-touch did not start: $(cat "$d/out.txt")"
     "$LAZYMIG" dump -t "$wpid" -D "$d/img" > "$d/dump.log" 2>&1 || die "dump failed: $(cat "$d/dump.log")"
 
-    spawn "$d/server.log" "$LAZYMIG" lazy-pages --lazy-server -D "$d/img" --address 127.0.0.1 --port 0 --no-auth ${SERVER_OPTS:-}
+    spawn "$d/server.log" "$LAZYMIG" lazy-pages --lazy-server -D "$d/img" --address 127.0.0.1 --port 0 "${AUTH[@]}" ${SERVER_OPTS:-}
     wait_for 60 grep -q 'serving process' "$d/server.log" || die "lazy server did not start: $(cat "$d/server.log")"
     local sport xport
     sport=$(sed -n 's/.*serving process .* on .*:\([0-9]*\)$/\1/p' "$d/server.log" | head -n1)
@@ -103,7 +110,7 @@ migrate() {
         wait_for 10 listening "$xport" || die "delay-proxy did not listen"
     fi
     spawn "$d/daemon.log" "$LAZYMIG" lazy-pages --address "$d/lp.sock" -D "$d/img" --lazy-client 127.0.0.1 \
-        --port "$xport" --no-auth --stats-file "$d/stats.json" ${DAEMON_OPTS:-} "$@"
+        --port "$xport" "${AUTH[@]}" --stats-file "$d/stats.json" ${DAEMON_OPTS:-} "$@"
     local dpid=$!
     spawn "$d/restore.log" "$LAZYMIG" restore --lazy-pages --address "$d/lp.sock" --wait-daemon 120 -D "$d/img"
     # Nothing polls while the pass runs: the daemon exits once every page is in, and waiting for it
