@@ -18,6 +18,9 @@ final class Fetch {
     final long startNanos = System.nanoTime();
     /** When the request went out (a fault's, for its stages); written by the sending thread. */
     volatile long sentNanos;
+    /** The request's id on the wire and when its reply's header was read (for {@link FaultTimeline}). */
+    volatile long id;
+    long headerNanos;
     /** When the thread's wait on {@link #faultPage} began (its fault message read), or 0. */
     long waitSince;
     /** When the first copy of its data took the lock (a fault's, for its stages), or 0. */

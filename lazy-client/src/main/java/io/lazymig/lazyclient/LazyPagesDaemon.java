@@ -99,6 +99,7 @@ public final class LazyPagesDaemon {
     private int backgroundInFlight;
     /** Threads of the fault path about to take the lock; background copies hold off while any is. */
     private final FaultFirstLock lock = new FaultFirstLock();
+    private final FaultTimeline timeline = new FaultTimeline();
 
     public LazyPagesDaemon(Options options, Checkpoint checkpoint, Stats stats) {
         this.options = options;
@@ -206,6 +207,8 @@ public final class LazyPagesDaemon {
             }
             log.info("lazy-pages: every page is in: {}", stats.summary());
         } finally {
+            timeline.flush();
+            timeline.flushLongWaits();
             lock.lock();
             try {
                 processes.forEach(LazyProcess::close);
@@ -257,6 +260,11 @@ public final class LazyPagesDaemon {
     /** What this daemon counts; the page source adds where a fault's time went. */
     Stats stats() {
         return stats;
+    }
+
+    /** The first fault fetches' stages, at debug level. */
+    FaultTimeline timeline() {
+        return timeline;
     }
 
     /** The source failed for good (e.g. the server refused a page it should have): the daemon stops. */
@@ -383,6 +391,7 @@ public final class LazyPagesDaemon {
             } finally {
                 lock.unlock();
             }
+            timeline.batch(now, faults);
             // Every faulting page of the batch is asked for before any fault-around: with many
             // threads faulting at once, the last one's page does not wait behind the others' windows.
             FaultBatch batch = new FaultBatch(now);
@@ -564,7 +573,8 @@ public final class LazyPagesDaemon {
         long rc = p.uffd.copy(at, base + f.done, len, 0);
         if (rc > 0) {
             stats.copied(f.kind, rc, f.faultPage >= at && f.faultPage < at + rc);
-            p.waits.ended(at, at + rc, System.nanoTime(), stats);
+            long now = System.nanoTime();
+            timeline.longWait(now, p.waits.ended(at, at + rc, now, stats), f);
             f.done += rc;
             f.piece = COPY_PIECE;
         } else if (rc == -Errno.EEXIST) {

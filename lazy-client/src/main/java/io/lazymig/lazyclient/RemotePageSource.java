@@ -378,6 +378,7 @@ public final class RemotePageSource implements PageSource {
     @Override
     public void fetch(Fetch f) throws IOException {
         long id = ids.incrementAndGet();
+        f.id = id;
         inFlight.put(id, f);
         send(id, f);
     }
@@ -528,6 +529,7 @@ public final class RemotePageSource implements PageSource {
      */
     private Fetch readPages(ByteChannel ch, FrameCodec codec, ByteBuffer sub, ByteBuffer pages) throws IOException {
         FrameCodec.Header h = codec.readHeader(ch);
+        long headerNanos = System.nanoTime();
         // Removed from inFlight only once its pages are read whole: a connection cut in the middle
         // of the frame leaves it there, to be asked again after the reconnect.
         Fetch f = inFlight.get(h.id());
@@ -559,6 +561,7 @@ public final class RemotePageSource implements PageSource {
             throw new ProtocolException("lazy server answered 0x" + Long.toHexString(r.vaddr()) + " x" + r.nrPages()
                     + " for a request of 0x" + Long.toHexString(f.source) + " x" + f.pages(4096));
         }
+        f.headerNanos = headerNanos;
         return f;
     }
 
@@ -605,6 +608,7 @@ public final class RemotePageSource implements PageSource {
                         daemon.stats().faultStages(f.waitSince == 0 ? 0 : now - f.waitSince, f.sentNanos - f.startNanos,
                                 read - f.sentNanos, f.lockedNanos - read, now - f.lockedNanos);
                     }
+                    daemon.timeline().add(f.id, f, f.headerNanos, read);
                 } catch (IOException | RuntimeException e) {
                     daemon.fail(e instanceof IOException io ? io : new IOException(e.getMessage(), e));
                     return;

@@ -24,14 +24,21 @@ final class ThreadWaits {
         since[size++] = now;
     }
 
-    /** The pages {@code [start, end)} are in at {@code now}: every wait on them ends, counted in {@code stats}. */
-    void ended(long start, long end, long now, Stats stats) {
+    /**
+     * The pages {@code [start, end)} are in at {@code now}: every wait on them ends, counted in
+     * {@code stats}; returns the longest of them (0: none).
+     */
+    long ended(long start, long end, long now, Stats stats) {
+        long longest = 0;
         for (int i = size - 1; i >= 0; i--) {
             if (page[i] >= start && page[i] < end) {
-                stats.faultServed(now - since[i]);
+                long waited = now - since[i];
+                stats.faultServed(waited);
+                longest = Math.max(longest, waited);
                 remove(i);
             }
         }
+        return longest;
     }
 
     /** The threads waiting in {@code [start, end)} were woken to fault again. */

@@ -19,6 +19,7 @@ import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import org.HdrHistogram.Histogram;
 import org.slf4j.Logger;
@@ -29,10 +30,11 @@ import org.slf4j.LoggerFactory;
  * fault requests itself, at once; the rest go into a bounded queue this thread answers in order,
  * so a fault never waits behind queued background chunks (at most behind the one being sent).
  *
- * <p>What a connection costs: before it is let in, its thread and a few hundred bytes of frame
- * (the handshake's are at most 256 bytes); after it, at most two page buffers of the server's pool
- * ({@link PageBuffers#SIZE} bytes each, one per thread that answers with pages or images), a second
- * thread, and at most {@value #MAX_QUEUED} queued requests of at most {@value #MAX_REQUEST} bytes.
+ * <p>What a connection costs: before it authenticates, its thread and a few hundred bytes of frame
+ * (the handshake's are at most 256 bytes); authenticated, a second thread (its reader, waiting to
+ * be let in); let in, at most two page buffers of the server's pool ({@link PageBuffers#SIZE} bytes
+ * each, one per thread that answers with pages or images), and at most {@value #MAX_QUEUED} queued
+ * requests of at most {@value #MAX_REQUEST} bytes.
  */
 final class ClientSession implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("lazymig.lazy-server");
@@ -40,6 +42,8 @@ final class ClientSession implements AutoCloseable {
     static final int MAX_QUEUED = 4096;
     /** The largest request payload (a GET_IMAGE with the longest name is 269 bytes). */
     static final int MAX_REQUEST = 512;
+    /** Fault requests whose times -v 4 logs (the first bursts of a migration). */
+    static final int TIMELINE_ROWS = 96;
     private static final Frame STOP = new Frame(FrameType.BYE, 0, Long.MAX_VALUE, null);
 
     private final SocketChannel ch;
@@ -61,6 +65,16 @@ final class ClientSession implements AutoCloseable {
     private final ByteBuffer[] pagesParts = new ByteBuffer[2];
     private volatile IOException readerFailure;
     private boolean done;
+    /** The reader thread, started at authentication ({@link #startReader}) or by {@link #run}. */
+    private Thread reader;
+    /** Opened by {@link #run} (serving) or {@link #close} (not): the reader reads only once let in. */
+    private final CountDownLatch admitted = new CountDownLatch(1);
+    private volatile boolean serving;
+    /** -v 4's timeline: when the WELCOME went, run() began, the reader started and was put on the fault path. */
+    private long welcomedNanos;
+    private volatile long runNanos;
+    private long startedNanos;
+    private long scheduledNanos;
 
 
     ClientSession(SocketChannel ch, String peer, AuthKey key, PageBuffers buffers) {
@@ -83,11 +97,25 @@ final class ClientSession implements AutoCloseable {
         return (caps & Handshake.FAULT_CHANNEL) != 0;
     }
 
+    /**
+     * Starts the thread that reads the requests, on the fault path at once but reading nothing
+     * until {@link #run}. Called once the client authenticated, which for migrate is before the
+     * freeze: a thread started after the WELCOME took 2-36 ms to first run on the busy hosts of the
+     * downtime (-v 4, make bench), and once 22 ms after the release, every first fault waiting for it.
+     */
+    void startReader() {
+        Thread t = new Thread(this::readRequests, "reader " + peer);
+        t.setDaemon(true);
+        reader = t;
+        t.start();
+    }
+
     /** Lets the authenticated client in: the WELCOME, with what it is served from now on. */
     void welcome(PageStore store, DestinationImages images, boolean faultChannel) throws IOException {
         this.store = store;
         this.images = images;
         Handshake.welcome(conn, out, new Handshake.Welcome(store.pid(), store.lazyPages()));
+        welcomedNanos = System.nanoTime();
         log.info("lazy-server: {} connected{}", peer, faultChannel ? " (a fault channel)" : "");
     }
 
@@ -102,9 +130,12 @@ final class ClientSession implements AutoCloseable {
 
     /** Serves the requests after the handshake; returns whether the client said it has every page (DONE). */
     boolean run() throws IOException, InterruptedException {
-        Thread reader = new Thread(this::readRequests, "reader " + peer);
-        reader.setDaemon(true);
-        reader.start();
+        runNanos = System.nanoTime();
+        if (reader == null) {
+            startReader();
+        }
+        serving = true;
+        admitted.countDown();
         // This thread answers the queued requests (images, then background chunks); the reader
         // answers faults. From the first background chunk on, this one yields the CPU to
         // everything else (TransferScheduling); the images before it are on restore's path.
@@ -133,13 +164,27 @@ final class ClientSession implements AutoCloseable {
     }
 
     private void readRequests() {
-        PageBuffers.Slot faultPages = new PageBuffers.Slot(buffers);
+        startedNanos = System.nanoTime();
         TransferScheduling.faultPath(log, "lazy-server: " + peer);
+        scheduledNanos = System.nanoTime();
+        try {
+            admitted.await();
+        } catch (InterruptedException e) {
+            return;
+        }
+        if (!serving) {
+            return; // dropped before it was let in: run() never came, nobody waits on the queue
+        }
+        PageBuffers.Slot faultPages = new PageBuffers.Slot(buffers);
         // this host's share of each fault's round trip, from its request read to its reply written:
         // with the client's reply time it says on which side a slow fault waited. This thread's alone.
         Histogram faultService = new Histogram(3_600_000_000_000L, 2);
+        // -v 4: the first fault requests' times (System.nanoTime), to line up with the client's timeline
+        long[][] timeline = log.isDebugEnabled() ? new long[TIMELINE_ROWS][] : null;
+        int rows = 0;
         try {
             while (true) {
+                long waiting = System.nanoTime();
                 Frame f = in.read(conn, MAX_REQUEST);
                 if (f.type() == FrameType.BYE) {
                     break;
@@ -149,7 +194,14 @@ final class ClientSession implements AutoCloseable {
                     // without a hand-off to the other thread (two context switches on the fault path).
                     long t0 = System.nanoTime();
                     answer(f, faultPages);
-                    faultService.recordValue(Math.max(1, System.nanoTime() - t0));
+                    long t1 = System.nanoTime();
+                    faultService.recordValue(Math.max(1, t1 - t0));
+                    if (timeline != null && rows < TIMELINE_ROWS) {
+                        timeline[rows++] = new long[] {f.id(), pagesAsked(f), waiting, t0, t1};
+                        if (rows == TIMELINE_ROWS) {
+                            logTimeline(timeline, rows);
+                        }
+                    }
                     continue;
                 }
                 if (queue.size() >= MAX_QUEUED) {
@@ -162,12 +214,42 @@ final class ClientSession implements AutoCloseable {
         } finally {
             faultPages.release();
             queue.add(STOP);
+            if (timeline != null && rows < TIMELINE_ROWS) {
+                logTimeline(timeline, rows);
+            }
             if (faultService.getTotalCount() > 0) {
                 log.info(String.format(Locale.ROOT, "lazy-server: %s: %d faults answered, each from its request read to "
                         + "its reply written in p50 %.1f us, p99 %.1f us, max %.1f us", peer, faultService.getTotalCount(),
                         faultService.getValueAtPercentile(50) / 1e3, faultService.getValueAtPercentile(99) / 1e3,
                         faultService.getMaxValue() / 1e3));
             }
+        }
+    }
+
+    /** The first fault requests' times in us from the first one's read, with that base absolute (the client's timeline's clock). */
+    private void logTimeline(long[][] rows, int n) {
+        if (n == 0) {
+            return;
+        }
+        long base = rows[0][3];
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "lazy-server: %s: the first %d fault requests, in us "
+                + "from base %d us (absolute; welcomed %d, run %d, reader started %d, on the fault path %d): id pages | "
+                + "reading read answered", peer, n, base / 1000, (welcomedNanos - base) / 1000, (runNanos - base) / 1000,
+                (startedNanos - base) / 1000, (scheduledNanos - base) / 1000));
+        for (int i = 0; i < n; i++) {
+            long[] r = rows[i];
+            b.append(String.format(Locale.ROOT, "%n  %d %d | %d %d %d", r[0], r[1], (r[2] - base) / 1000, (r[3] - base) / 1000,
+                    (r[4] - base) / 1000));
+        }
+        log.debug(b.toString());
+    }
+
+    /** The pages a GET_PAGES asks for, -1 for a malformed one (answered with an error). */
+    private static int pagesAsked(Frame f) {
+        try {
+            return Messages.pageRange(f.payload()).nrPages();
+        } catch (ProtocolException e) {
+            return -1;
         }
     }
 
@@ -264,6 +346,7 @@ final class ClientSession implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
+        admitted.countDown(); // a reader started but never let in ends
         ch.close();
     }
 }

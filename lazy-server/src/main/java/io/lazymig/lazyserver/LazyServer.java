@@ -188,6 +188,7 @@ public final class LazyServer implements AutoCloseable {
             handshaking = false;
             handshakes.release();
             (faultChannel ? authenticatedFaultChannels : authenticated).incrementAndGet();
+            s.startReader(); // on the fault path before the WELCOME: see startReader
             synchronized (changes) {
                 changes.notifyAll();
             }

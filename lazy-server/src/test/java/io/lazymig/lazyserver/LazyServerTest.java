@@ -269,7 +269,19 @@ class LazyServerTest {
             java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
                     () -> hello.get(10, java.util.concurrent.TimeUnit.SECONDS));
             assertTrue(e.getCause() instanceof IOException, "an EOF, not a welcome: " + e.getCause());
+            // its reader, started at authentication (on the fault path before the WELCOME), ends unused
+            long end = System.nanoTime() + 10_000_000_000L;
+            while (readerThreads() > 0 && System.nanoTime() < end) {
+                Thread.sleep(10);
+            }
+            assertEquals(0, readerThreads(), "no reader thread left behind by a session never let in");
         }
+    }
+
+    /** Live reader threads of sessions (named "reader client ..."). */
+    private static long readerThreads() {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.isAlive() && t.getName().startsWith("reader client "))
+                .count();
     }
 
     private static void serveInBackground(LazyServer s) {
