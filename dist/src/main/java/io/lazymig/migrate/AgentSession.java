@@ -18,6 +18,7 @@ import io.lazymig.protocol.Handshake;
 import io.lazymig.protocol.ProtocolException;
 import io.lazymig.protocol.Transport;
 import io.lazymig.restore.InheritFd;
+import io.lazymig.restore.PrespawnedTree;
 import io.lazymig.restore.Restorer;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -54,6 +55,8 @@ final class AgentSession implements Runnable {
     static final String TCP_ALIVE_KEY = "tcp-alive";
     /** This session's migration request's --tcp-established (set once, read by the session's own thread). */
     private boolean tcpEstablished;
+    /** This session's request's tree before the freeze (null: one process, or none said), set once like it. */
+    private List<io.lazymig.images.TreeIds.Node> treeHint;
     private static final Logger log = LoggerFactory.getLogger("lazymig.agent");
     /** Every migration taken or refused after authentication, with the peer's identity: always logged. */
     private static final Logger audit = LoggerFactory.getLogger(Agent.AUDIT_LOG);
@@ -137,6 +140,13 @@ final class AgentSession implements Runnable {
                 return;
             }
         }
+        try {
+            treeHint = TreeHint.decode(request.get(TreeHint.KEY), pid);
+        } catch (IllegalArgumentException e) {
+            audit.warn("agent: migration of process {} from {} refused: {}", pid, identity, e.getMessage());
+            control.sendError(e.getMessage());
+            return;
+        }
         String refusal = refusal(pid, anyPid);
         if (refusal != null) {
             audit.warn("agent: migration of process {} from {} refused: {}", pid, identity, refusal);
@@ -212,8 +222,9 @@ final class AgentSession implements Runnable {
         // 100-thread process's cores parsed ahead, the read after them 14-17 ms instead of 2).
         CoreReadAhead ahead = new CoreReadAhead(images);
         // The stub forked and exec'd now, on this thread (its tracer, which restores), while B
-        // still waits for the daemon to connect: not in the downtime (0: restore starts its own).
-        int[] stub = {Restorer.prespawnStub(o.stub(), pid)};
+        // still waits for the daemon to connect: not in the downtime (0: restore starts its own);
+        // and a tree's other processes forked from it, as B saw the tree before the freeze.
+        PrespawnedTree[] stub = {PrespawnedTree.start(o.stub(), pid, treeHint)};
         try {
             long[] first = {0};
             ImageReceiver receiver = new ImageReceiver(images, agent.options().maxImageBytes(), peer, ahead::offer);
@@ -242,9 +253,9 @@ final class AgentSession implements Runnable {
                 daemon.imagesReady.countDown(); // without a checkpoint the daemon fails, and restore does not start
             }
             // Restore now, the daemon starting meanwhile; the uffd waits for it to listen.
-            int prespawned = stub[0];
+            PrespawnedTree prespawned = stub[0];
             long[] shared = {0}; // when the guard was sent its share (0: not yet)
-            stub[0] = 0; // restore's from here on, used or killed
+            stub[0] = null; // restore's from here on, used or killed
             Restorer.Restored r = Restorer.restore(new Restorer.Options(images, true, sock, anyPid, o.stub(),
                     new Restorer.Guardian() {
                         @Override
@@ -300,8 +311,8 @@ final class AgentSession implements Runnable {
             }
             throw e;
         } finally {
-            if (stub[0] > 0) {
-                Restorer.discardStub(stub[0]); // the images never came whole (or an Error): no restore took it
+            if (stub[0] != null) {
+                stub[0].discard(); // the images never came whole (or an Error): no restore took it
             }
             priority.close();
         }

@@ -124,7 +124,7 @@ public final class Migration {
         long tBegin = System.nanoTime();
         Set<String> externals = new LinkedHashSet<>();
         o.inherit().forEach(i -> externals.add(i.resource()));
-        Preflight.checkTree(o.pid(), externals, true);
+        String tree = TreeHint.encode(Preflight.checkTree(o.pid(), externals, true));
         DumpWarmup.run(o.workDir(), DumpWarmup.targetPath()); // before the agent starts its clocks
         try {
             io.lazymig.protocol.TlsWarmup.finish(); // not beside the freeze and the serving
@@ -139,6 +139,9 @@ public final class Migration {
             req.put("pid", Integer.toString(o.pid()));
             req.put("any-pid", o.anyPid() ? "1" : "0");
             req.put(AgentSession.TCP_ESTABLISHED_KEY, o.tcpEstablished() ? "1" : "0");
+            if (tree != null) {
+                req.put(TreeHint.KEY, tree); // the agent forks the tree's processes before the freeze
+            }
             for (int i = 0; i < o.inherit().size(); i++) {
                 req.put(AgentSession.INHERIT_KEY + i, o.inherit().get(i).toString());
             }

@@ -7,6 +7,7 @@ import io.lazymig.images.Vma;
 import io.lazymig.jni.FileDescriptor;
 import io.lazymig.jni.NativeException;
 import io.lazymig.jni.Pidfd;
+import io.lazymig.jni.SyscallBatch;
 import io.lazymig.jni.Syscalls;
 import io.lazymig.jni.SystemInfo;
 import io.lazymig.jni.UffdHandoff;
@@ -83,8 +84,74 @@ public final class LazyHandoff implements AutoCloseable {
         } finally {
             stub.call("close(uffd)", Syscalls.CLOSE, childFd);
         }
+        add(stub.pid(), process, taken);
+    }
+
+    /**
+     * {@link #add} for every process of {@code stubs} (a tree's, parents first): their uffds created in
+     * one round of stops and closed in another, instead of two rounds a process one after another
+     * (make bench, a tree of 4: 8 rounds at 0.1-2 ms each on a busy host).
+     */
+    void addAll(List<Stub> stubs, List<ProcessImage> processes) throws IOException {
+        List<SyscallBatch.Call> creates = new ArrayList<>(stubs.size());
+        for (Stub s : stubs) {
+            creates.add(s.in(s.pid(), FileDescriptor.O_CLOEXEC | FileDescriptor.O_NONBLOCK));
+        }
+        long[] fds = SyscallBatch.inject(Syscalls.USERFAULTFD, creates);
+        FileDescriptor[] taken = new FileDescriptor[stubs.size()];
+        List<SyscallBatch.Call> closes = new ArrayList<>(stubs.size());
+        List<Stub> closing = new ArrayList<>(stubs.size());
+        IOException failure = null;
+        for (int i = 0; i < stubs.size(); i++) {
+            Stub s = stubs.get(i);
+            s.counted(1);
+            if (Syscalls.isError(fds[i])) {
+                int errno = Syscalls.errno(fds[i]);
+                failure = failure != null ? failure : new RestoreException("injected userfaultfd in process " + s.pid()
+                        + " failed: " + io.lazymig.jni.Errno.name(errno) + " (" + io.lazymig.jni.Errno.text(errno) + ")");
+                continue;
+            }
+            closes.add(s.in(s.pid(), fds[i]));
+            closing.add(s);
+            if (failure == null) {
+                try (Pidfd pidfd = Pidfd.open(s.pid())) {
+                    taken[i] = pidfd.getfd((int) fds[i]);
+                } catch (IOException e) {
+                    failure = e;
+                }
+            }
+        }
+        try {
+            if (!closes.isEmpty()) {
+                long[] rcs = SyscallBatch.inject(Syscalls.CLOSE, closes);
+                for (int i = 0; i < rcs.length; i++) {
+                    closing.get(i).counted(1);
+                    if (Syscalls.isError(rcs[i]) && failure == null) {
+                        failure = new RestoreException("injected close(uffd) in process " + closing.get(i).pid() + " failed: "
+                                + io.lazymig.jni.Errno.name(Syscalls.errno(rcs[i])));
+                    }
+                }
+            }
+        } catch (IOException e) {
+            failure = failure != null ? failure : e;
+        }
+        if (failure != null) {
+            for (FileDescriptor f : taken) {
+                if (f != null) {
+                    f.close();
+                }
+            }
+            throw failure;
+        }
+        for (int i = 0; i < stubs.size(); i++) {
+            add(stubs.get(i).pid(), processes.get(i), taken[i]);
+        }
+    }
+
+    /** The rest of {@link #add}: {@code taken}, restore's copy of the process's uffd, set up and sent. */
+    private void add(int pid, ProcessImage process, FileDescriptor taken) throws IOException {
         Userfaultfd uffd = Userfaultfd.adopt(taken);
-        Task t = new Task(process.pid(), stub.pid(), uffd);
+        Task t = new Task(process.pid(), pid, uffd);
         tasks.add(t);
         long missing = UffdHandoff.FEATURES & ~Userfaultfd.supportedFeatures();
         uffd.api(UffdHandoff.FEATURES & Userfaultfd.supportedFeatures());

@@ -1,6 +1,9 @@
 package io.lazymig.restore;
 
+import io.lazymig.images.ProcessImage;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -9,7 +12,7 @@ import org.slf4j.LoggerFactory;
  * daemon; a guardian (the agent) takes its share before the process may run. A process of a tree
  * is added to the tree's one handoff (one daemon connection), which the Restorer guards.
  */
-final class LazyHandoffStep implements RestoreStep {
+final class LazyHandoffStep implements TreeStep {
     private static final Logger log = LoggerFactory.getLogger("lazymig.restore");
 
     @Override
@@ -17,16 +20,31 @@ final class LazyHandoffStep implements RestoreStep {
         return "lazy handoff";
     }
 
+    /** A tree's processes (the Restorer made their one handoff and guards it) all at once; else each alone. */
     @Override
-    public void run(Restoring r) throws IOException {
-        Restorer.Guardian guardian = r.options.guardian();
-        if (r.handoff != null) { // one process of a tree: the Restorer made the handoff and guards it
-            if (r.handoff.isEmpty() && guardian != null) {
-                guardian.beforeHandoff(); // the tree's first uffd: every process is rebuilt by now
+    public void runAll(List<Restoring> all) throws IOException {
+        LazyHandoff tree = all.get(0).handoff;
+        if (tree == null) {
+            for (Restoring r : all) {
+                runOne(r);
             }
-            r.handoff.add(r.stub, r.process);
             return;
         }
+        Restorer.Guardian guardian = all.get(0).options.guardian();
+        if (tree.isEmpty() && guardian != null) {
+            guardian.beforeHandoff(); // the tree's first uffd: every process is rebuilt by now
+        }
+        List<Stub> stubs = new ArrayList<>(all.size());
+        List<ProcessImage> processes = new ArrayList<>(all.size());
+        for (Restoring r : all) {
+            stubs.add(r.stub);
+            processes.add(r.process);
+        }
+        tree.addAll(stubs, processes);
+    }
+
+    private void runOne(Restoring r) throws IOException {
+        Restorer.Guardian guardian = r.options.guardian();
         long t0 = System.nanoTime();
         if (guardian != null) {
             guardian.beforeHandoff();

@@ -86,7 +86,14 @@ final class PageCopy implements AutoCloseable, CowTree.Planner {
     /** Writes every planned range; returns the bytes written. */
     long write() throws IOException {
         long total = 0;
-        ByteBuffer buf = Buffers.allocatePageAligned(AddressSpace.BATCH_BYTES);
+        long planBytes = 0;
+        for (long[] r : planned) {
+            planBytes += r[3];
+        }
+        // no larger than what is planned: each page of a fresh buffer is zeroed, a first touch
+        // (~2-10 us a page on a VM), and a process's eager pages are often a few stack pages
+        // (make bench's tick: ~60 KiB, where 1 MiB cost 0.5-0.8 ms a process)
+        ByteBuffer buf = Buffers.allocatePageAligned((int) Math.min(AddressSpace.BATCH_BYTES, planBytes));
         IoVecBatch batch = new IoVecBatch(ProcessMemory.IOV_MAX);
         Map<Integer, PagesFile> files = new HashMap<>();
         try {

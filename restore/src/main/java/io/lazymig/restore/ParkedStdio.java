@@ -66,11 +66,15 @@ final class ParkedStdio {
             raised = nofile;
             setNofile(in, end, nofile.max());
         }
-        long[] fds = new long[3];
+        // in one run (one stop, not six injections: a tree's processes one after another paid them all)
+        List<SyscallRun.Call> moves = new ArrayList<>(6);
         for (int i = 0; i < 3; i++) {
-            fds[i] = in.raw(Syscalls.FCNTL, i, Syscalls.F_DUPFD, base + i);
-            in.raw(Syscalls.CLOSE, i);
+            moves.add(new SyscallRun.Call(Syscalls.FCNTL, i, Syscalls.F_DUPFD, base + i));
+            moves.add(new SyscallRun.Call(Syscalls.CLOSE, i));
         }
+        in.resetScratch();
+        long[] rcs = in.runEvery(moves);
+        long[] fds = {rcs[0], rcs[2], rcs[4]};
         return new ParkedStdio(fds, base, end, raised, inherited, shared);
     }
 
@@ -128,14 +132,17 @@ final class ParkedStdio {
     }
 
     void close(Injector in) throws IOException {
+        List<SyscallRun.Call> closes = new ArrayList<>();
         for (long p : fds) {
             if (!Syscalls.isError(p)) {
-                in.raw(Syscalls.CLOSE, p);
+                closes.add(new SyscallRun.Call(Syscalls.CLOSE, p));
             }
         }
         for (long p : parked) {
-            in.raw(Syscalls.CLOSE, p);
+            closes.add(new SyscallRun.Call(Syscalls.CLOSE, p));
         }
+        in.resetScratch(); // nothing put there is needed any more
+        in.runEvery(closes); // in one run; an error (an fd gone already) is no matter, as before
         if (raised != null) {
             setNofile(in, raised.cur(), raised.max());
         }

@@ -123,13 +123,18 @@ public final class Restorer {
      * when it was started for the checkpoint's pid, and kills it when it fails or does not use it.
      */
     public static Restored restore(Options o, Checkpoint read, int prespawned) throws IOException {
-        int[] stub = {prespawned};
+        return restore(o, read, PrespawnedTree.ofRoot(prespawned));
+    }
+
+    /**
+     * As {@link #restore(Options, Checkpoint, int)}, with the stub and perhaps its tree started ahead
+     * ({@link PrespawnedTree#start}, from this thread): taken when it fits the checkpoint, else killed.
+     */
+    public static Restored restore(Options o, Checkpoint read, PrespawnedTree prespawned) throws IOException {
         try {
-            return restore(o, read, stub);
+            return restoreIn(o, read, prespawned);
         } finally {
-            if (stub[0] > 0) { // not taken: restore failed before it could, or the checkpoint's pid is another
-                killStub(stub[0], List.of());
-            }
+            prespawned.discard(); // not taken: restore failed before it could, or it fits another checkpoint
         }
     }
 
@@ -158,7 +163,7 @@ public final class Restorer {
         killStub(pid, List.of());
     }
 
-    private static Restored restore(Options o, Checkpoint read, int[] prespawned) throws IOException {
+    private static Restored restoreIn(Options o, Checkpoint read, PrespawnedTree prespawned) throws IOException {
         long t0 = System.nanoTime();
         Phases phases = new Phases(t0);
         if (!Files.isDirectory(o.dir())) {
@@ -177,20 +182,27 @@ public final class Restorer {
         CowTree cow = CowTree.of(cp, o.dir());
         HeldConnections held = o.tcpEstablished() ? new HeldConnections() : null;
         try {
+            // a tree made ahead that is not this one killed before the wait below: its children, left
+            // zombies of their killed root, hold their pids until init reaps them
+            boolean ahead = prespawned.fits(cp, cow);
+            if (!ahead) {
+                prespawned.discard();
+            }
             long zombieDeadline = System.nanoTime() + ZOMBIE_PATIENCE_NANOS;
             for (int original : originalPids(cp)) {
                 awaitZombieReaped(original, zombieDeadline);
             }
             phases.done("zombies reaped");
-            if (prespawned[0] > 0 && prespawned[0] == cp.root().pid()) {
-                pid = prespawned[0]; // started ahead, while the images came
-                prespawned[0] = 0;
+            TreeSpawn made = null;
+            if (ahead) {
+                pid = prespawned.root(); // started ahead, while the images came
+                made = prespawned.take();
             } else {
                 pid = spawnStub(o, cp.root().pid());
             }
             phases.done("spawn stub");
             if (cp.isTree()) {
-                tree.spawn(cp, pid, o.anyPid(), cow);
+                tree.spawn(cp, pid, o.anyPid(), cow, made);
                 phases.done("spawn tree");
             }
             // once the pid lives: a JVM starting on this host deletes the perf-data files of dead pids

@@ -236,6 +236,12 @@ final class Stub implements Injector {
         ProcessMemory.read(pid, address, dst);
     }
 
+    /** The calls in one stop ({@link SyscallRun#run}): its scratch area must be mapped. */
+    @Override
+    public long[] runAll(List<SyscallRun.Call> calls) throws IOException {
+        return SyscallRun.run(this, calls);
+    }
+
     /** A direct native-order buffer for building a struct to {@link #put}. */
     static ByteBuffer struct(int size) {
         return ByteBuffer.allocateDirect(size).order(ByteOrder.nativeOrder());
