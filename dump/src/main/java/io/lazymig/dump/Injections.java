@@ -3,6 +3,7 @@ package io.lazymig.dump;
 import io.lazymig.images.IntervalTimer;
 import io.lazymig.images.SigAction;
 import io.lazymig.images.SigAltStack;
+import io.lazymig.images.SigInfo;
 import io.lazymig.images.ThreadState;
 import io.lazymig.jni.Errno;
 import io.lazymig.jni.ProcessMemory;
@@ -25,9 +26,11 @@ import org.slf4j.LoggerFactory;
  * What only the task itself can tell, asked by syscalls injected into it while frozen: brk(0),
  * each signal's action by rt_sigaction(sig, NULL, &old), each thread's clear_child_tid and
  * alternate signal stack, and the timers (getitimer, timer_gettime, timer_getoverrun). A scratch
- * page mapped for the answers is unmapped again before the VMAs are read, so the dump sees the
- * layout as it was. None of these syscalls takes or queues a signal (every frozen thread blocks
- * them all), so the pending queues stay as they were.
+ * area mapped for the answers (and, executable, for the syscall programs that ask most of them in
+ * one ptrace-stop: {@link SyscallProgram}) is unmapped again before the VMAs are read, so the dump
+ * sees the layout as it was. None of these syscalls takes or queues a signal (every frozen thread
+ * blocks them all; a program's int3 raises a SIGTRAP the tracer drops), so the pending queues stay
+ * as they were.
  */
 final class Injections implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger("lazymig.dump");
@@ -187,6 +190,9 @@ final class Injections implements AutoCloseable {
     private static final int PROGRAM_TABLE = SyscallProgram.tableBytes(3);
     /** A thread's room in the program area: its table, then its answers as {@link #PER_THREAD} lays them out. */
     private static final int PROGRAM_PER_THREAD = PROGRAM_TABLE + 64;
+    /** The three questions of a thread's program, in its table's order, for messages. */
+    private static final String[] THREAD_QUESTIONS = {"prctl(PR_GET_TID_ADDRESS)", "sigaltstack(NULL, &old)",
+        "prctl(PR_GET_PDEATHSIG)"};
     /** Where the threads' rooms begin in the program area: after the code. */
     private static final int PROGRAM_CODE = 64;
 
@@ -372,7 +378,7 @@ final class Injections implements AutoCloseable {
             return false;
         }
         for (ThreadState t : threads) {
-            for (io.lazymig.images.SigInfo s : t.pending()) {
+            for (SigInfo s : t.pending()) {
                 if (s.signo() == SystemInfo.SIGTRAP) {
                     log.debug("dump: thread {} has a SIGTRAP pending: the threads of {} asked syscall by syscall",
                             t.tid(), pid);
@@ -430,11 +436,10 @@ final class Injections implements AutoCloseable {
                 int room = PROGRAM_CODE + i * PROGRAM_PER_THREAD;
                 ByteBuffer table = area.duplicate().order(ByteOrder.nativeOrder()).position(room).slice()
                         .order(ByteOrder.nativeOrder());
-                String[] what = {"prctl(PR_GET_TID_ADDRESS)", "sigaltstack(NULL, &old)", "prctl(PR_GET_PDEATHSIG)"};
-                for (int q = 0; q < what.length; q++) {
+                for (int q = 0; q < THREAD_QUESTIONS.length; q++) {
                     long rc = SyscallProgram.result(table, q);
                     if (Syscalls.isError(rc)) {
-                        throw new DumpException("injected " + what[q] + " in thread " + t.tid() + " failed: "
+                        throw new DumpException("injected " + THREAD_QUESTIONS[q] + " in thread " + t.tid() + " failed: "
                                 + Errno.name(Syscalls.errno(rc)));
                     }
                 }
