@@ -20,10 +20,20 @@ final class TreeHint {
     private TreeHint() {
     }
 
-    /** The value for {@code nodes}, or null when there is nothing to create ahead (one process, or too many). */
+    /**
+     * The value for {@code nodes}, or null when there is nothing to create ahead: one process, too
+     * many, or a group or session (or the root's parent) outside this PID namespace, which /proc
+     * shows as 0 (a tree under {@code unshare --pid}); restore then makes the tree itself, as it
+     * handles such ids.
+     */
     static String encode(List<TreeIds.Node> nodes) {
         if (nodes.size() < 2 || nodes.size() > MAX_PROCESSES) {
             return null;
+        }
+        for (TreeIds.Node n : nodes) {
+            if (n.pid() <= 0 || n.pgid() <= 0 || n.sid() <= 0 || n != nodes.get(0) && n.ppid() <= 0) {
+                return null;
+            }
         }
         StringBuilder sb = new StringBuilder();
         for (TreeIds.Node n : nodes) {

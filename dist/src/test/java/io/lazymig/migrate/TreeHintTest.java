@@ -27,6 +27,14 @@ class TreeHintTest {
     }
 
     @Test
+    void idsOutsideThisPidNamespaceAreNoHint() {
+        // /proc shows 0 for a group or session led from outside the PID namespace (CI's unshare --pid)
+        List<TreeIds.Node> outside = List.of(new TreeIds.Node(100, 0, 0, 0), new TreeIds.Node(101, 100, 0, 0));
+        assertNull(TreeHint.encode(outside));
+        assertNull(TreeHint.encode(List.of(TREE.get(0), new TreeIds.Node(101, 100, 101, 0))));
+    }
+
+    @Test
     void aTreeTooLargeIsNotCreatedAhead() {
         List<TreeIds.Node> big = new ArrayList<>(List.of(new TreeIds.Node(1, 0, 1, 1)));
         for (int pid = 2; pid <= TreeHint.MAX_PROCESSES + 1; pid++) {
