@@ -270,13 +270,7 @@ final class Injections implements AutoCloseable {
             asked.add(sigs.stream().mapToInt(Integer::intValue).toArray());
             runs.add(new SyscallProgram.Run(inj.pid(), base, base + PROGRAM_CODE));
         }
-        for (SyscallProgram.Run r : runs) {
-            Ptrace.setSigmask(r.tid(), SyscallProgram.MASK);
-        }
-        SyscallProgram.run(runs);
-        for (SyscallProgram.Run r : runs) {
-            Ptrace.setSigmask(r.tid(), -1L);
-        }
+        runUnmasked(runs);
         List<ProcessAnswers> out = new ArrayList<>(all.size());
         for (int p = 0; p < all.size(); p++) {
             ByteBuffer area = areas.get(p).clear();
@@ -305,6 +299,20 @@ final class Injections implements AutoCloseable {
             out.add(new ProcessAnswers(brk, actions, it[0], it[1], it[2]));
         }
         return out;
+    }
+
+    /**
+     * Runs {@code runs} with the int3's SIGTRAP let through each thread's mask and every other
+     * signal held, then every signal blocked again, as the injections around them expect.
+     */
+    private static void runUnmasked(List<SyscallProgram.Run> runs) throws IOException {
+        for (SyscallProgram.Run r : runs) {
+            Ptrace.setSigmask(r.tid(), SyscallProgram.MASK);
+        }
+        SyscallProgram.run(runs);
+        for (SyscallProgram.Run r : runs) {
+            Ptrace.setSigmask(r.tid(), -1L);
+        }
     }
 
     private static long programCheck(String what, int pid, long rc) throws DumpException {
@@ -416,15 +424,9 @@ final class Injections implements AutoCloseable {
             ProcessMemory.write(inj.pid(), base, area);
             areas.add(area);
         }
-        for (SyscallProgram.Run r : runs) {
-            Ptrace.setSigmask(r.tid(), SyscallProgram.MASK); // the int3's SIGTRAP let through, every other signal held
-        }
         long t1 = System.nanoTime();
-        SyscallProgram.run(runs);
+        runUnmasked(runs);
         long t2 = System.nanoTime();
-        for (SyscallProgram.Run r : runs) {
-            Ptrace.setSigmask(r.tid(), -1L);
-        }
         List<List<ThreadState>> out = new ArrayList<>(all.size());
         for (int p = 0; p < all.size(); p++) {
             ByteBuffer area = areas.get(p).clear();
@@ -657,9 +659,7 @@ final class Injections implements AutoCloseable {
         area.clear();
         int pid = injector.pid();
         ProcessMemory.write(pid, base, area);
-        Ptrace.setSigmask(pid, SyscallProgram.MASK);
-        SyscallProgram.run(List.of(new SyscallProgram.Run(pid, base, base + PROGRAM_CODE)));
-        Ptrace.setSigmask(pid, -1L);
+        runUnmasked(List.of(new SyscallProgram.Run(pid, base, base + PROGRAM_CODE)));
         area.clear();
         ProcessMemory.read(pid, base, area);
         ByteBuffer table = area.duplicate().position(PROGRAM_CODE).slice().order(ByteOrder.nativeOrder());
